@@ -1,0 +1,3 @@
+from nnworked.cli import main
+
+main()

@@ -1,0 +1,230 @@
+"""`solve`: a Scenario in, a Trace out. Forward pass, loss, backward pass and update, step by step.
+
+Under `rounding: exact` everything is vectorised numpy in float64. Under `rounding: carry` each element
+is computed from its hand working (`nnworked.worked`), rounding each shown intermediate, exactly as a
+student with a calculator would; that is slower, and meant for networks small enough to do by hand.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from nnworked import worked
+from nnworked.engine import optimizers
+from nnworked.engine.activations import ACTIVATIONS
+from nnworked.engine.losses import LOSSES, LossSpec, element_losses, fused_delta, grad_yhat, total_loss
+from nnworked.engine.rounding import Precision
+from nnworked.errors import NumericalError
+from nnworked.scenario import Layer, Scenario, parameter_names
+from nnworked.trace import (Activate, BackToPrevious, BackwardStep, Forward, LayerGradient, Linear, LossValue,
+                            MatmulResult, OutputDelta, ThroughActivation, Trace, TrainingStep, Update)
+
+
+def solve(scenario: Scenario) -> Trace:
+    precision = Precision(scenario.precision, scenario.rounding == "carry")
+    if scenario.matmul is not None:
+        return Trace(scenario, precision, matmul=_matmul(scenario, precision))
+    solver = _Solver(scenario, precision)
+    return solver.run()
+
+
+def _matmul(scenario: Scenario, precision: Precision) -> MatmulResult:
+    a, b = scenario.matmul.a, scenario.matmul.b  # type: ignore[union-attr]
+    if precision.carry:
+        c = worked.fill((a.shape[0], b.shape[1]), lambda i, j: worked.linear(a[i], b[:, j], None, True, True),
+                        precision)
+    else:
+        c = a @ b
+    return MatmulResult(a, b, c)
+
+
+def _finite(array: np.ndarray, where: str) -> np.ndarray:
+    if not np.all(np.isfinite(array)):
+        raise NumericalError(f"{where} overflowed or became undefined (a value beyond ±1.8e308, or 0/0); "
+                             "scale the inputs, weights or learning rate down")
+    return array
+
+
+class _Solver:
+    def __init__(self, scenario: Scenario, precision: Precision):
+        self.scenario, self.precision, self.carry = scenario, precision, precision.carry
+        self.params: dict[str, np.ndarray] = {}
+        for k, layer in enumerate(scenario.layers, start=1):
+            self.params[f"W{k}"] = layer.weights
+            if layer.bias is not None:
+                self.params[f"b{k}"] = layer.bias
+        self.state: dict[str, dict[str, np.ndarray]] = {name: {} for name in self.params}
+
+    def fill(self, shape: tuple[int, ...], element) -> np.ndarray:  # type: ignore[no-untyped-def]
+        return worked.fill(shape, element, self.precision)
+
+    def run(self) -> Trace:
+        s = self.scenario
+        count = s.steps if s.trains else 1
+        steps = []
+        for t in range(1, count + 1):
+            forward = self.forward(given=t == 1, label=f"the forward pass of step {t}")
+            loss = self.loss(forward, f"the loss of step {t}") if s.targets is not None else None
+            backward: tuple[BackwardStep, ...] = ()
+            updates: tuple[Update, ...] = ()
+            if loss is not None:
+                backward = self.backward(forward, loss, given=t == 1)
+                if s.trains:
+                    updates = self.update(backward, t)
+            steps.append(TrainingStep(t, forward, loss, backward, updates))
+        final = None
+        if s.trains:
+            forward = self.forward(given=False, label="the forward pass after training")
+            final = (forward, self.loss(forward, "the loss after training"))
+        return Trace(s, self.precision, tuple(steps), final)
+
+    # -- forward --
+
+    def forward(self, given: bool, label: str) -> Forward:
+        linears, activations = [], []
+        a = self.scenario.inputs
+        for k, layer in enumerate(self.scenario.layers, start=1):
+            W, b = self.params[f"W{k}"], self.params.get(f"b{k}")
+            if self.carry:
+                first = k == 1
+                z = self.fill((a.shape[0], W.shape[0]), lambda n, i: worked.linear(
+                    W[i], a[n], None if b is None else b[i], given, first))
+            else:
+                z = a @ W.T + (b if b is not None else 0.0)
+            _finite(z, f"{label}, at z{k}")
+            linears.append(Linear(k, W, b, a, z, given))
+            a = _finite(self.activate(layer, z), f"{label}, at a{k}")
+            activations.append(Activate(k, layer.activation, layer.slope, z, a))
+        return Forward(tuple(linears), tuple(activations))
+
+    def activate(self, layer: Layer, z: np.ndarray) -> np.ndarray:
+        spec = ACTIVATIONS[layer.activation]
+        if not self.carry:
+            return spec.forward(z, layer.slope)
+        if layer.activation != "softmax":
+            return self.fill(z.shape, lambda n, i: worked.activation(layer.activation, z[n, i], layer.slope))
+        carried = self.precision.carried
+        rows = []
+        for row in z:
+            exps, total, share = worked.softmax_parts(row)
+            e = [worked.value(x, self.precision) for x in exps]
+            sigma = worked.value(total(e), self.precision)
+            rows.append([carried(worked.value(share(v, sigma), self.precision)) for v in e])
+        return np.array(rows)
+
+    # -- loss --
+
+    def loss(self, forward: Forward, label: str) -> LossValue:
+        spec: LossSpec = self.scenario.loss  # type: ignore[assignment]
+        y, yhat = self.scenario.targets, forward.output
+        assert y is not None
+        if self.carry:
+            per_example = np.array([worked.value(worked.loss_example(spec, p, t), self.precision)
+                                    for p, t in zip(yhat, y)])
+            value = worked.value(worked.loss_total(spec, per_example), self.precision)
+        else:
+            per_example, value = total_loss(spec, element_losses(spec, yhat, y, forward.linear[-1].z))
+        _finite(np.array([value]), label)
+        return LossValue(spec, yhat, y, per_example, value)
+
+    # -- backward --
+
+    def backward(self, forward: Forward, loss: LossValue, given: bool) -> tuple[BackwardStep, ...]:
+        layers, steps = self.scenario.layers, []
+        delta = self.output_delta(forward, loss, steps)
+        for k in range(len(layers), 0, -1):
+            inputs = forward.linear[k - 1].inputs
+            inputs_given = given and k == 1
+            if self.carry:
+                dW = self.fill((delta.shape[1], inputs.shape[1]), lambda i, j: worked.weight_gradient(
+                    delta[:, i], inputs[:, j], inputs_given))
+                db = self.fill((delta.shape[1],), lambda i: worked.bias_gradient(delta[:, i]))
+            else:
+                dW, db = delta.T @ inputs, delta.sum(axis=0)
+            has_bias = f"b{k}" in self.params
+            steps.append(LayerGradient(k, delta, inputs, _finite(dW, f"∂L/∂W{k}"), db if has_bias else None))
+            if k == 1:
+                break
+            W = self.params[f"W{k}"]
+            if self.carry:
+                up = self.fill((delta.shape[0], W.shape[1]), lambda n, j: worked.backprop(W[:, j], delta[n], given))
+            else:
+                up = delta @ W
+            steps.append(BackToPrevious(k, W, delta, _finite(up, f"∂L/∂a{k - 1}")))
+            act = forward.activate[k - 2]
+            spec = ACTIVATIONS[act.activation]
+            derivative = None
+            if spec.derivative is not None:
+                derivative = spec.derivative(act.z, act.a, act.slope)
+                if self.carry:
+                    derivative = self.fill(act.z.shape, lambda n, i: worked.derivative(
+                        act.activation, act.z[n, i], act.a[n, i], act.slope)[0])
+                    delta = self.fill(up.shape, lambda n, i: worked.product(up[n, i], derivative[n, i]))
+                else:
+                    delta = up * derivative
+            else:
+                delta = spec.vjp(act.z, act.a, up, act.slope)
+            steps.append(ThroughActivation(k - 1, act.activation, act.slope, act.z, act.a, up, derivative,
+                                           _finite(delta, f"∂L/∂z{k - 1}")))
+        return tuple(steps)
+
+    def output_delta(self, forward: Forward, loss: LossValue, steps: list) -> np.ndarray:
+        spec, y, yhat = loss.spec, loss.y, loss.yhat
+        last = forward.activate[-1]
+        act = ACTIVATIONS[last.activation]
+        examples, units = yhat.shape
+        fused = LOSSES[spec.name].output_activation == last.activation
+        if self.carry:
+            dl = self.fill(yhat.shape, lambda n, i: worked.loss_gradient(spec, yhat[n, i], y[n, i], examples, units))
+        else:
+            dl = grad_yhat(spec, yhat, y)
+        dz = None
+        with np.errstate(invalid="ignore", over="ignore"):
+            if act.derivative is not None:
+                dz = act.derivative(last.z, last.a, last.slope)
+                if self.carry:
+                    dz = self.fill(yhat.shape, lambda n, i: worked.derivative(
+                        last.activation, last.z[n, i], last.a[n, i], last.slope)[0])
+                    product = self.fill(yhat.shape, lambda n, i: worked.product(dl[n, i], dz[n, i]))
+                else:
+                    product = dl * dz
+            else:
+                product = act.vjp(last.z, last.a, dl, last.slope)
+        shortcut = None
+        if fused:
+            shortcut = (self.fill(yhat.shape, lambda n, i: worked.shortcut(spec, yhat[n, i], y[n, i], examples, units))
+                        if self.carry else fused_delta(spec, yhat, y))
+        delta = shortcut if shortcut is not None else _finite(product, "∂L/∂z at the output")
+        steps.append(OutputDelta(len(forward.linear), last.activation, dl, dz, product, shortcut, delta))
+        return delta
+
+    # -- update --
+
+    def update(self, backward: tuple[BackwardStep, ...], t: int) -> tuple[Update, ...]:
+        s = self.scenario
+        lr = s.learning_rate
+        assert lr is not None
+        grads = {}
+        for step in backward:
+            if isinstance(step, LayerGradient):
+                grads[f"W{step.layer}"] = step.weights_grad
+                if step.bias_grad is not None:
+                    grads[f"b{step.layer}"] = step.bias_grad
+        updates = []
+        for name in parameter_names(s.layers):
+            old, grad = self.params[name], grads[name]
+            if name in s.freeze:
+                updates.append(Update(name, old, grad, old, True))
+                continue
+            if self.carry and s.optimizer.name == "sgd":
+                new = self.fill(old.shape, lambda *i: worked.update_sgd(old[i], lr, grad[i], t == 1))
+                state: dict[str, np.ndarray] = {}
+            else:
+                new, state = optimizers.step(s.optimizer, old, grad, lr, self.state[name], t)
+                if self.carry:
+                    round_all = np.vectorize(self.precision.carried, otypes=[float])
+                    new, state = round_all(new), {k: round_all(v) for k, v in state.items()}
+            self.state[name] = state
+            self.params[name] = _finite(new, f"the update of {name} in step {t}")
+            updates.append(Update(name, old, grad, new, False, state))
+        return tuple(updates)

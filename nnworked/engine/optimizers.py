@@ -1,0 +1,53 @@
+"""Optimizers, keyed by the name a scenario uses. Each update is returned with the state it used,
+so a walkthrough can show the arithmetic and JSON can carry the state per step."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class OptimizerSpec:
+    name: str = "sgd"
+    params: dict[str, float] = field(default_factory=dict)
+
+    def get(self, key: str) -> float:
+        return self.params.get(key, DEFAULTS[self.name][key])
+
+
+DEFAULTS: dict[str, dict[str, float]] = {
+    "sgd": {},
+    "momentum": {"momentum": 0.9},
+    "rmsprop": {"rho": 0.9, "epsilon": 1e-8},
+    "adam": {"beta1": 0.9, "beta2": 0.999, "epsilon": 1e-8},
+}
+
+RULES: dict[str, list[str]] = {
+    "sgd": ["θ ← θ − η·g"],
+    "momentum": ["v ← μ·v + g", "θ ← θ − η·v"],
+    "rmsprop": ["s ← ρ·s + (1 − ρ)·g²", "θ ← θ − η·g / (√s + ε)"],
+    "adam": ["m ← β₁·m + (1 − β₁)·g", "v ← β₂·v + (1 − β₂)·g²", "m̂ = m / (1 − β₁ᵗ)", "v̂ = v / (1 − β₂ᵗ)",
+             "θ ← θ − η·m̂ / (√v̂ + ε)"],
+}
+
+
+def step(spec: OptimizerSpec, theta: np.ndarray, grad: np.ndarray, lr: float, state: dict[str, np.ndarray],
+         t: int) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """One update of one parameter; returns the new value and the new state (state starts at zero)."""
+    zero = np.zeros_like(theta)
+    if spec.name == "sgd":
+        return theta - lr * grad, {}
+    if spec.name == "momentum":
+        v = spec.get("momentum") * state.get("v", zero) + grad
+        return theta - lr * v, {"v": v}
+    if spec.name == "rmsprop":
+        rho, eps = spec.get("rho"), spec.get("epsilon")
+        s = rho * state.get("s", zero) + (1 - rho) * grad**2
+        return theta - lr * grad / (np.sqrt(s) + eps), {"s": s}
+    b1, b2, eps = spec.get("beta1"), spec.get("beta2"), spec.get("epsilon")
+    m = b1 * state.get("m", zero) + (1 - b1) * grad
+    v = b2 * state.get("v", zero) + (1 - b2) * grad**2
+    m_hat, v_hat = m / (1 - b1**t), v / (1 - b2**t)
+    return theta - lr * m_hat / (np.sqrt(v_hat) + eps), {"m": m, "v": v, "m_hat": m_hat, "v_hat": v_hat}

@@ -1,0 +1,47 @@
+"""How many decimals a value is shown with, and decimal rounding half away from zero.
+
+`rounding: exact` computes in float64 and shows `places` decimals, or more when that is what it takes
+to show three significant figures (a small gradient such as 0.00799 never prints as 0.0080 or 0).
+`rounding: carry` is the calculator on the desk: every shown intermediate is rounded to exactly `places`
+decimals, half away from zero, and later steps use the rounded value.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+MIN_SIGNIFICANT = 3
+MAX_EXTRA_DECIMALS = 10
+
+
+def round_half_away(value: float, decimals: int) -> float:
+    """Decimal rounding, half away from zero, after removing binary noise (0.005175 gives 0.00518)."""
+    if not math.isfinite(value):
+        return value
+    scaled = round(abs(value) * 10.0**decimals, 6)  # 517.4999999999 is 517.5 written in binary
+    return math.copysign(math.floor(scaled + 0.5) / 10.0**decimals, value)
+
+
+@dataclass(frozen=True)
+class Precision:
+    places: int = 4
+    carry: bool = False
+
+    def decimals_for(self, value: float) -> int:
+        if self.carry or value == 0 or not math.isfinite(value):
+            return self.places
+        magnitude = math.floor(math.log10(abs(value)))
+        return min(max(self.places, MIN_SIGNIFICANT - 1 - magnitude), self.places + MAX_EXTRA_DECIMALS)
+
+    def shown(self, value: float) -> float:
+        """The value as printed."""
+        return round_half_away(value, self.decimals_for(value))
+
+    def is_exact(self, value: float) -> bool:
+        """True when printing loses nothing (0.21 prints as 0.21, not 0.2100)."""
+        return abs(value - self.shown(value)) <= 1e-9 * max(1.0, abs(value))
+
+    def carried(self, value: float) -> float:
+        """What a later step uses: the shown value under carry, the value itself otherwise."""
+        return round_half_away(value, self.places) if self.carry else value

@@ -1,0 +1,47 @@
+"""Errors meant for people: what is wrong, where, what was expected, what was given, how to fix it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class NnworkedError(Exception):
+    """A problem the user can fix; the CLI prints it and exits 1, never with a traceback."""
+
+
+@dataclass(frozen=True)
+class Issue:
+    """One problem in a scenario file, addressed by file, line and column (both 1-based)."""
+
+    file: str
+    line: int
+    col: int
+    path: str  # where in the YAML, e.g. "layers[0].weights"
+    message: str
+    expected: str = ""
+    given: str = ""
+    hint: str = ""
+
+    def __str__(self) -> str:
+        text = f"{self.file}:{self.line}:{self.col}: {self.path + ': ' if self.path else ''}{self.message}"
+        detail = ", ".join(p for p in (f"expected {self.expected}" if self.expected else "",
+                                       f"given {self.given}" if self.given else "") if p)
+        if detail:
+            text += f" — {detail}"
+        if self.hint:
+            text += f"\n    hint: {self.hint}"
+        return text
+
+
+class ScenarioError(NnworkedError):
+    """Every problem found in a scenario file, reported together."""
+
+    def __init__(self, issues: list[Issue]):
+        self.issues = sorted(issues, key=lambda i: (i.line, i.col))
+        count = len(self.issues)
+        head = f"{count} problem{'s' if count != 1 else ''} found:"
+        super().__init__("\n".join([head, *map(str, self.issues)]))
+
+
+class NumericalError(NnworkedError):
+    """A value overflowed or became undefined; we say where instead of printing nan or inf."""

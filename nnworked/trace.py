@@ -1,0 +1,173 @@
+"""The Trace: what `engine.solve` records, as plain data, for renderers to interpret.
+
+One record per operation a person writes by hand (a layer's linear combination, its activation, the
+loss, each gradient, each update), holding whole arrays; examples are rows. The per-element working
+(`z₁[0] = (0.1 × 0.5) + …`) is rebuilt from these arrays by `nnworked.worked` when a renderer asks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Union
+
+import numpy as np
+
+from nnworked.engine.losses import LossSpec
+from nnworked.engine.rounding import Precision
+from nnworked.scenario import Scenario
+
+
+@dataclass(frozen=True)
+class Linear:
+    """z = a·Wᵀ + b for every example: layer k's linear combination."""
+
+    layer: int
+    weights: np.ndarray
+    bias: np.ndarray | None
+    inputs: np.ndarray  # (examples, inputs)
+    z: np.ndarray  # (examples, units)
+    given: bool  # weights and inputs are the numbers the user wrote (the first forward pass)
+
+
+@dataclass(frozen=True)
+class Activate:
+    layer: int
+    activation: str
+    slope: float
+    z: np.ndarray
+    a: np.ndarray
+
+
+@dataclass(frozen=True)
+class Forward:
+    linear: tuple[Linear, ...]
+    activate: tuple[Activate, ...]
+
+    @property
+    def output(self) -> np.ndarray:
+        return self.activate[-1].a
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        out: dict[str, np.ndarray] = {}
+        for lin, act in zip(self.linear, self.activate):
+            out[f"z{lin.layer}"], out[f"a{lin.layer}"] = lin.z, act.a
+        return out
+
+
+@dataclass(frozen=True)
+class LossValue:
+    spec: LossSpec
+    yhat: np.ndarray
+    y: np.ndarray
+    per_example: np.ndarray
+    value: float
+
+
+@dataclass(frozen=True)
+class OutputDelta:
+    """δ at the output layer: ∂L/∂ŷ × ∂ŷ/∂z, and the fused shortcut ŷ − y where one exists."""
+
+    layer: int
+    activation: str
+    dl_dyhat: np.ndarray  # may hold ±inf where ŷ saturates; δ then comes from the shortcut
+    dyhat_dz: np.ndarray | None  # elementwise activations only
+    product: np.ndarray  # the chain rule, multiplied out (softmax: through its Jacobian)
+    shortcut: np.ndarray | None
+    delta: np.ndarray  # what the rest of the backward pass uses
+
+
+@dataclass(frozen=True)
+class LayerGradient:
+    """∂L/∂W = Σₙ δ⁽ⁿ⁾ ⊗ a⁽ⁿ⁾ and ∂L/∂b = Σₙ δ⁽ⁿ⁾ for layer k."""
+
+    layer: int
+    delta: np.ndarray
+    inputs: np.ndarray
+    weights_grad: np.ndarray
+    bias_grad: np.ndarray | None
+
+
+@dataclass(frozen=True)
+class BackToPrevious:
+    """∂L/∂a_{k−1} = δ_k · W_k (Wᵀδ for each example)."""
+
+    layer: int  # k: the layer whose δ is passed back
+    weights: np.ndarray
+    delta: np.ndarray
+    upstream: np.ndarray  # ∂L/∂a_{k−1}
+
+
+@dataclass(frozen=True)
+class ThroughActivation:
+    """δ_k = ∂L/∂a_k ⊙ f′(z_k) (softmax: its Jacobian)."""
+
+    layer: int
+    activation: str
+    slope: float
+    z: np.ndarray
+    a: np.ndarray
+    upstream: np.ndarray
+    derivative: np.ndarray | None
+    delta: np.ndarray
+
+
+BackwardStep = Union[OutputDelta, LayerGradient, BackToPrevious, ThroughActivation]
+
+
+@dataclass(frozen=True)
+class Update:
+    name: str  # "W1", "b1", …
+    old: np.ndarray
+    grad: np.ndarray
+    new: np.ndarray
+    frozen: bool
+    state: dict[str, np.ndarray] = field(default_factory=dict)  # optimizer state after this update
+
+
+@dataclass(frozen=True)
+class TrainingStep:
+    number: int
+    forward: Forward
+    loss: LossValue | None
+    backward: tuple[BackwardStep, ...] = ()
+    updates: tuple[Update, ...] = ()
+
+    def gradients(self) -> dict[str, np.ndarray]:
+        """∂L/∂· for every parameter, pre-activation and activation, keyed as in the JSON contract."""
+        out: dict[str, np.ndarray] = {}
+        for step in self.backward:
+            if isinstance(step, (OutputDelta, ThroughActivation)):
+                out[f"z{step.layer}"] = step.delta
+            if isinstance(step, OutputDelta):
+                out[f"a{step.layer}"] = step.dl_dyhat
+            elif isinstance(step, LayerGradient):
+                out[f"W{step.layer}"] = step.weights_grad
+                if step.bias_grad is not None:
+                    out[f"b{step.layer}"] = step.bias_grad
+            elif isinstance(step, BackToPrevious):
+                out[f"a{step.layer - 1}"] = step.upstream
+        return out
+
+
+@dataclass(frozen=True)
+class MatmulResult:
+    a: np.ndarray
+    b: np.ndarray
+    c: np.ndarray
+
+
+@dataclass(frozen=True)
+class Trace:
+    scenario: Scenario
+    precision: Precision
+    steps: tuple[TrainingStep, ...] = ()
+    final: tuple[Forward, LossValue | None] | None = None  # a forward pass after the last update
+    matmul: MatmulResult | None = None
+
+    @property
+    def losses(self) -> list[float]:
+        """The loss before each step, then the loss after the last one."""
+        values = [s.loss.value for s in self.steps if s.loss is not None]
+        if self.final is not None and self.final[1] is not None:
+            values.append(self.final[1].value)
+        return values

@@ -1,0 +1,103 @@
+"""How one element of each operation is worked by hand, as an expression tree.
+
+Renderers print these; under `rounding: carry` the engine also computes with them, so the carried
+numbers and the printed working come from the same place.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Sequence
+
+import numpy as np
+
+from nnworked.engine.activations import ACTIVATIONS, derivative_expr
+from nnworked.engine.losses import LossSpec, example_expr, grad_expr, scaled
+from nnworked.engine.rounding import Precision
+from nnworked.expr import Expr, Num, chain, num, op
+
+
+def _sum(terms: list[Expr]) -> Expr:
+    return terms[0] if len(terms) == 1 else op("add", *terms)
+
+
+def linear(weights: Sequence[float], inputs: Sequence[float], bias: float | None, weights_given: bool,
+           inputs_given: bool) -> Expr:
+    """(w₀ × a₀) + (w₁ × a₁) + … + b for one neuron and one example."""
+    terms: list[Expr] = [op("mul", num(w, weights_given), num(a, inputs_given)) for w, a in zip(weights, inputs)]
+    if bias is not None:
+        terms.append(num(bias, weights_given))
+    return _sum(terms)
+
+
+def activation(name: str, z: float, slope: float) -> Expr:
+    expand = ACTIVATIONS[name].expand
+    assert expand is not None, "softmax is worked over a whole row: see softmax_parts"
+    return expand(z, slope)
+
+
+def softmax_parts(z: Sequence[float]) -> tuple[list[Expr], Callable[[list[float]], Expr],
+                                               Callable[[float, float], Expr]]:
+    """e^(zₖ) for each k, their sum Σ, and ŷₖ = e^(zₖ) / Σ."""
+    exps = [op("exp", num(v)) for v in z]
+    return exps, lambda values: _sum([num(v) for v in values]), lambda e, total: op("div", num(e), num(total))
+
+
+def loss_example(spec: LossSpec, yhat: Sequence[float], y: Sequence[float]) -> Expr:
+    return example_expr(spec, list(yhat), list(y))
+
+
+def loss_total(spec: LossSpec, per_example: Sequence[float]) -> Expr:
+    """The batch reduction: (L⁽¹⁾ + … + L⁽ᴺ⁾) / N, or their sum."""
+    body = _sum([num(v) for v in per_example])
+    return op("div", body, num(len(per_example), True)) if spec.batch == "mean" and len(per_example) > 1 else body
+
+
+def loss_gradient(spec: LossSpec, yhat: float, y: float, examples: int, units: int) -> Expr:
+    return grad_expr(spec, yhat, y, examples, units)
+
+
+def derivative(name: str, z: float, a: float, slope: float) -> tuple[Expr, str]:
+    return derivative_expr(name, z, a, slope)
+
+
+def product(left: float, right: float) -> Expr:
+    return op("mul", num(left), num(right))
+
+
+def shortcut(spec: LossSpec, yhat: float, y: float, examples: int, units: int) -> Expr:
+    return scaled(spec, op("sub", num(yhat), num(y, True)), examples, units)
+
+
+def weight_gradient(deltas: Sequence[float], inputs: Sequence[float], given: bool) -> Expr:
+    """Σₙ δ⁽ⁿ⁾ × a⁽ⁿ⁾ for one weight."""
+    return _sum([op("mul", num(d), num(a, given)) for d, a in zip(deltas, inputs)])
+
+
+def bias_gradient(deltas: Sequence[float]) -> Expr:
+    return _sum([num(d) for d in deltas])
+
+
+def backprop(weights_column: Sequence[float], deltas: Sequence[float], given: bool) -> Expr:
+    """Σᵢ Wᵢⱼ × δᵢ: what unit j of the previous layer receives."""
+    return _sum([op("mul", num(w, given), num(d)) for w, d in zip(weights_column, deltas)])
+
+
+def update_sgd(theta: float, learning_rate: float, grad: float, given: bool) -> Expr:
+    return op("sub", num(theta, given), op("mul", num(learning_rate, True), num(grad)))
+
+
+# ---- computing with the working (rounding: carry) --------------------------------------------------
+
+def value(expr: Expr, precision: Precision) -> float:
+    """The last stage of the working, each stage rounded as shown when carrying."""
+    last = chain(expr, precision.carried)[-1]
+    assert isinstance(last, Num)
+    return precision.carried(last.value)
+
+
+def fill(shape: tuple[int, ...], element: Callable[..., Expr], precision: Precision) -> np.ndarray:
+    """An array whose every element is the carried value of its working."""
+    out = np.empty(shape)
+    for index in np.ndindex(*shape):
+        out[index] = value(element(*index), precision)
+    return out
