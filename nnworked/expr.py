@@ -110,19 +110,29 @@ def carry_rounder(precision: Precision) -> Rounder:
 # ---- interval arithmetic over shown digits ---------------------------------------------------------
 
 def shown_interval(value: float, precision: Precision, given: bool = False) -> tuple[float, float]:
-    """The values a reader cannot tell apart from the printed one."""
-    if given or not math.isfinite(value) or precision.is_exact(value):
+    """The values a reader cannot tell apart from the printed one.
+
+    A number the user wrote is exact. Under carry every computed number is a rounding, so it stands for
+    half a unit of the last place either side; otherwise only a number that printing rounded does.
+    """
+    if given or not math.isfinite(value):
+        return value, value
+    if precision.carry:
+        half = 0.5 * 10.0**-precision.places
+        return value - half, value + half
+    if precision.is_exact(value):
         return value, value
     shown = precision.shown(value)
     half = 0.5 * 10.0 ** -precision.decimals_for(value)
     return shown - half, shown + half
 
 
-def _interval(expr: Expr, precision: Precision) -> tuple[float, float]:
+def interval(expr: Expr, precision: Precision) -> tuple[float, float]:
+    """Every value the printed expression could stand for."""
     if isinstance(expr, Num):
         return shown_interval(expr.value, precision, expr.given)
     assert isinstance(expr, Op)
-    spans = [_interval(a, precision) for a in expr.args]
+    spans = [interval(a, precision) for a in expr.args]
     name = expr.op
     if name == "add":
         return math.fsum(s[0] for s in spans), math.fsum(s[1] for s in spans)
@@ -138,14 +148,17 @@ def _interval(expr: Expr, precision: Precision) -> tuple[float, float]:
             corners = [_apply(name, [a, b]) for a in (low, high) for b in other]
             low, high = min(corners), max(corners)
         return low, high
-    # monotone increasing functions
-    return _apply(name, [s[0] for s in spans]), _apply(name, [s[1] for s in spans])
+    if name == "max":
+        return max(s[0] for s in spans), max(s[1] for s in spans)
+    # the rest are increasing functions of one argument
+    return _apply(name, [spans[0][0]]), _apply(name, [spans[0][1]])
 
 
-def consistent(stage: Expr, result: float, precision: Precision, slack: float = 1e-9) -> bool:
-    low, high = _interval(stage, precision)
-    r_low, r_high = shown_interval(result, precision)
-    tol = slack * max(1.0, abs(result))
+def agree(left: Expr, right: Expr, precision: Precision) -> bool:
+    """Can `left = right` be true for the printed digits?"""
+    low, high = interval(left, precision)
+    r_low, r_high = interval(right, precision)
+    tol = 1e-9 * max(1.0, abs(low), abs(high))
     return low - tol <= r_high and r_low <= high + tol
 
 
@@ -153,7 +166,8 @@ class InconsistentChain(AssertionError):
     """An internal error: a worked line would contradict itself. Never caused by user input."""
 
 
-def check_chain(stages: list[Expr], result: float, precision: Precision, label: str) -> None:
-    for stage in stages:
-        if not consistent(stage, result, precision):
-            raise InconsistentChain(f"{label}: a stage does not evaluate to {result!r} at precision {precision}")
+def check_chain(stages: list[Expr], precision: Precision, label: str) -> None:
+    """Every `=` in a worked line holds at the printed precision."""
+    for left, right in zip(stages, stages[1:]):
+        if not agree(left, right, precision):
+            raise InconsistentChain(f"{label}: {left} does not equal {right} at {precision}")

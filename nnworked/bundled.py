@@ -1,0 +1,39 @@
+"""The scenarios that ship with nnworked, found by name (`spam`, `house_price`, `ai-by-hand/…`).
+
+Listing reads only each file's title line, so `nnworked list` stays fast and never imports numpy.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+from pathlib import Path
+
+from nnworked.errors import NnworkedError
+
+ROOT = Path(__file__).parent / "scenarios"
+_TITLE = re.compile(r"^title:\s*(.+?)\s*$", re.MULTILINE)
+
+
+def names() -> list[str]:
+    return sorted(p.relative_to(ROOT).with_suffix("").as_posix() for p in ROOT.rglob("*.yaml"))
+
+
+def title(name: str) -> str:
+    match = _TITLE.search((ROOT / f"{name}.yaml").read_text(encoding="utf-8"))
+    return match.group(1).strip("\"'") if match else name
+
+
+def resolve(scenario: str) -> str:
+    """A path to a YAML file: the argument itself if it is a file, else the bundled scenario of that name."""
+    if os.path.isfile(scenario):
+        return scenario
+    bundled = ROOT / f"{scenario}.yaml"
+    if bundled.is_file():
+        return str(bundled)
+    if os.path.exists(scenario):
+        raise NnworkedError(f"{scenario}: not a file")
+    close = difflib.get_close_matches(scenario, names(), n=1)
+    hint = f" Did you mean '{close[0]}'?" if close else " `nnworked list` shows the bundled scenarios."
+    raise NnworkedError(f"{scenario}: no such file, and no bundled scenario of that name.{hint}")

@@ -1,0 +1,193 @@
+"""The command line: thin commands that call the library and print what it returns.
+
+Exit codes: 0 done; 1 the scenario or its data is wrong (message on stderr, no traceback); 2 the command
+line is wrong (typer/click report those). Heavy imports (numpy, the engine) happen inside `run` and
+`validate`, so `--help`, `--version` and `list` start fast.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from enum import Enum
+from typing import Optional
+
+import typer
+
+from nnworked import __version__
+
+app = typer.Typer(
+    name="nnworked",
+    help="Worked solutions for small neural networks: every multiplication, sum, chain-rule product and "
+    "weight update, with the real numbers.\n\nExample: nnworked run spam",
+    no_args_is_help=True,
+    add_completion=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    pretty_exceptions_enable=False,
+)
+
+
+class Format(str, Enum):
+    terminal = "terminal"
+    markdown = "markdown"
+    json = "json"
+
+
+class Rounding(str, Enum):
+    exact = "exact"
+    carry = "carry"
+
+
+def _fail(message: str) -> None:
+    from rich.console import Console
+
+    Console(stderr=True, highlight=False, soft_wrap=True).print(message, markup=False)
+    raise typer.Exit(1)
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"nnworked {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
+) -> None:
+    """Worked solutions for small neural networks."""
+
+
+@app.command()
+def run(
+    scenario: str = typer.Argument(..., help="A scenario YAML file, or the name of a bundled one (nnworked list)."),
+    format: Format = typer.Option(Format.terminal, "--format", "-f", help="terminal, markdown or json."),
+    output: Optional[str] = typer.Option(None, "--output", "-o", help="Write to this file instead of stdout."),
+    steps: Optional[int] = typer.Option(None, "--steps", min=1, help="Training steps (overrides the file)."),
+    precision: Optional[int] = typer.Option(None, "--precision", min=0, max=12, help="Decimals shown."),
+    rounding: Optional[Rounding] = typer.Option(None, "--rounding", help="exact, or carry: round each shown "
+                                                "intermediate and use it as rounded, as by hand."),
+    full: bool = typer.Option(False, "--full", help="Work every element, however large the network."),
+    all_steps: bool = typer.Option(False, "--all-steps", help="Show every training step in full, not only the first."),
+) -> None:
+    """Print the worked solution of a scenario.
+
+    Examples:
+
+      nnworked run spam
+
+      nnworked run house_price --format markdown --output house_price.md
+
+      nnworked run my_network.yaml --steps 20 --format json
+    """
+    from nnworked.errors import NnworkedError
+
+    try:
+        text = _solve_and_render(scenario, format, steps, precision, rounding, full, all_steps, output)
+    except NnworkedError as error:
+        _fail(str(error))
+        return
+    if text is not None:
+        _write(text, output)
+
+
+def _solve_and_render(scenario: str, fmt: Format, steps: Optional[int], precision: Optional[int],
+                      rounding: Optional[Rounding], full: bool, all_steps: bool, output: Optional[str]):  # noqa: ANN202
+    from nnworked import bundled
+    from nnworked import scenario as scenarios
+    from nnworked.engine.network import solve
+    from nnworked.render import get
+    from nnworked.render.settings import Settings
+
+    loaded = scenarios.load(bundled.resolve(scenario)).with_options(
+        steps=steps, precision=precision, rounding=rounding.value if rounding else None)
+    trace = solve(loaded)
+    settings = Settings(full=full, all_steps=all_steps)
+    rendered = get(fmt.value)(trace, settings)
+    if fmt is not Format.terminal:
+        return rendered
+    from rich.console import Console
+
+    if output is not None:  # a file gets plain text, never colour codes
+        console = Console(width=settings.width + 8, no_color=True, color_system=None, record=True,
+                          file=open(os.devnull, "w"), highlight=False)
+        console.print(rendered)
+        return console.export_text()
+    Console(highlight=False).print(rendered)
+    return None
+
+
+def _write(text: str, output: Optional[str]) -> None:
+    if output is None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
+    temporary = f"{output}.partial"
+    try:
+        with open(temporary, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(temporary, output)  # all or nothing: never a half-written file
+    except OSError as error:
+        _fail(f"{output}: cannot write the file: {error.strerror}")
+
+
+@app.command("list")
+def list_scenarios() -> None:
+    """List the bundled scenarios, one line each.
+
+    Example:
+
+      nnworked list
+    """
+    from nnworked import bundled
+
+    names = bundled.names()
+    width = max(len(n) for n in names)
+    for name in names:
+        print(f"{name.ljust(width)}  {bundled.title(name)}")
+
+
+@app.command()
+def validate(scenario: str = typer.Argument(..., help="A scenario YAML file, or a bundled scenario's name.")) -> None:
+    """Check a scenario file and list every problem in it; exit 1 if there are any.
+
+    Example:
+
+      nnworked validate my_network.yaml
+    """
+    from nnworked import bundled
+    from nnworked import scenario as scenarios
+    from nnworked.errors import NnworkedError
+
+    try:
+        path = bundled.resolve(scenario)
+        loaded = scenarios.load(path)
+    except NnworkedError as error:
+        _fail(str(error))
+        return
+    print(f"{path}: OK — {describe(loaded)}")
+
+
+def describe(s) -> str:  # noqa: ANN001
+    if s.matmul is not None:
+        return f"a matrix product, {s.matmul.a.shape[0]}×{s.matmul.a.shape[1]} times {s.matmul.b.shape[0]}×" \
+               f"{s.matmul.b.shape[1]}"
+    shape = "-".join(str(n) for n in [s.inputs.shape[1], *(layer.units for layer in s.layers)])
+    examples = s.inputs.shape[0]
+    what = (f"trains {s.steps} step{'s' if s.steps != 1 else ''}" if s.trains else
+            "loss and gradients" if s.targets is not None else "forward pass only")
+    return f"a {shape} network, {examples} example{'s' if examples != 1 else ''}, {what}"
+
+
+def main() -> None:
+    try:
+        app()
+    except BrokenPipeError:
+        # the reader went away (`nnworked run spam | head`): stop quietly
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        sys.exit(0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,226 @@
+"""The backward pass: ∂L/∂ŷ, δ, the shortcut, ∂L/∂W, ∂L/∂b, Wᵀδ and the activation derivatives."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from nnworked import worked
+from nnworked.engine.activations import ACTIVATIONS
+from nnworked.engine.losses import LOSSES, LossSpec
+from nnworked.engine.rounding import Precision
+from nnworked.expr import num, op
+from nnworked.render.blocks import Block, Heading, Math, Para
+from nnworked.render.forward import ForwardWriter
+from nnworked.render.lines import elided_note, line, pick
+from nnworked.render.notation import Notation
+from nnworked.render.numbers import fmt, matrix_lines
+from nnworked.render.settings import Settings
+from nnworked.trace import BackToPrevious, LayerGradient, OutputDelta, ThroughActivation, TrainingStep
+
+GRADIENT_FORMULAS = {
+    "mse": "∂L/∂ŷ = 2 × (ŷ − y)",
+    "binary_cross_entropy": "∂L/∂ŷ = −y/ŷ + (1 − y)/(1 − ŷ)",
+    "cross_entropy": "∂L/∂ŷₖ = −yₖ/ŷₖ",
+}
+PAIRS = {"binary_cross_entropy": "sigmoid + binary cross-entropy", "cross_entropy": "softmax + cross-entropy"}
+
+
+class BackwardWriter(ForwardWriter):
+    def __init__(self, precision: Precision, notation: Notation, settings: Settings, spec: LossSpec):
+        super().__init__(precision, notation, settings)
+        self.spec = spec
+
+    def backward(self, training: TrainingStep, section: int) -> list[Block]:
+        assert training.loss is not None
+        self.yhat, self.targets = training.loss.yhat, training.loss.y
+        last = training.forward.activate[-1]
+        self.z_out, self.slope = last.z, last.slope
+        self.first_step = training.number == 1
+        out: list[Block] = []
+        number = 0
+        for step in training.backward:
+            if isinstance(step, (OutputDelta, LayerGradient, BackToPrevious)):
+                number += 1
+            label = f"{section}.{number}"
+            if isinstance(step, OutputDelta):
+                out += self.output_delta(step, label)
+            elif isinstance(step, LayerGradient):
+                out += self.layer_gradient(step, label)
+            elif isinstance(step, BackToPrevious):
+                out += self.back_to_previous(step, label)
+            else:
+                out += self.through_activation(step)
+        return out
+
+    def reduction_note(self, examples: int, units: int) -> str:
+        divisor = round(self.spec.scale / self.spec.factor(examples, units))
+        parts = []
+        if self.spec.name != "cross_entropy" and self.spec.outputs == "mean" and units > 1:
+            parts.append(f"{units} outputs")
+        if self.spec.batch == "mean" and examples > 1:
+            parts.append(f"{examples} examples")
+        return f"(÷ {divisor}: the loss is the mean over {' and '.join(parts)})" if parts else ""
+
+    def output_delta(self, step: OutputDelta, label: str) -> list[Block]:
+        n, k = self.n, step.layer
+        yhat, z, d = n.a(k), n.z(k), n.delta(k)
+        examples, units = step.delta.shape
+        spec, info = self.spec, LOSSES[self.spec.name]
+        act = ACTIVATIONS[step.activation]
+        out: list[Block] = [Heading(3, f"Step {label}: Output Layer Gradients"),
+                            Para(f"**Gradient of Loss w.r.t. {yhat}:**")]
+        formula = GRADIENT_FORMULAS[spec.name]
+        if spec.scale != 1:
+            formula = formula.replace("= ", f"= {spec.scale:g} × ", 1)
+        lines = [formula + (" " + self.reduction_note(examples, units) if self.reduction_note(examples, units) else "")]
+        shown, hidden = self.elements(examples, units)
+        y, p = self.targets, self.yhat
+        for e, i in shown:
+            lhs = f"∂L/∂{n.element(yhat, e, i, units)}"
+            if spec.name == "cross_entropy" and y[e, i] == 0:
+                continue
+            if np.isfinite(step.dl_dyhat[e, i]):
+                lines += line(lhs, worked.loss_gradient(spec, p[e, i], y[e, i], examples, units), self.p, self.s.width)
+            else:
+                lines.append(f"{lhs} is undefined here ({yhat} is 0 or 1 to machine precision); "
+                             "the shortcut below does not need it")
+        if spec.name == "cross_entropy":
+            lines.append(f"(∂L/∂{yhat}ₖ = 0 wherever yₖ = 0)")
+        if hidden:
+            lines.append(elided_note(hidden))
+        out.append(Math(lines))
+        if step.dyhat_dz is not None:
+            out += [Para(f"**Gradient of {act.label}:**"), Math(self.derivative_lines(step, yhat, z))]
+            out.append(Para(f"**Combined gradient ({d}):**"))
+            lines = [f"{d} = ∂L/∂{z} = ∂L/∂{yhat} × ∂{yhat}/∂{z}"]
+            for e, i in shown:
+                if np.isfinite(step.dl_dyhat[e, i]):
+                    lines += line(n.element(d, e, i, units), worked.product(step.dl_dyhat[e, i], step.dyhat_dz[e, i]),
+                                  self.p, self.s.width)
+            if hidden:
+                lines.append(elided_note(hidden))
+            out.append(Math(lines))
+        else:
+            out.append(Para(f"Softmax mixes every output, so {d} = ∂L/∂{z} goes through its Jacobian: "
+                            f"{d}ⱼ = Σₖ ∂L/∂{yhat}ₖ × {yhat}ₖ·(1[k = j] − {yhat}ⱼ)."))
+        if step.shortcut is not None:
+            out.append(Para(f"**Simplified formula** (for {PAIRS[spec.name]}):"))
+            lines = []
+            for e, i in shown:
+                expr = worked.shortcut(spec, p[e, i], y[e, i], examples, units)
+                agree = fmt(step.product[e, i], self.p) == fmt(step.shortcut[e, i], self.p)
+                mark = " ✓" if agree else \
+                    f"   (the chain-rule product gave {fmt(step.product[e, i], self.p)}: rounding)" \
+                    if np.isfinite(step.product[e, i]) else ""
+                symbolic = f"{n.element(yhat, e, i, units)} − {n.element('y', e, i, units)}"
+                lines += line(n.element(d, e, i, units), expr, self.p, self.s.width, [symbolic], suffix=mark)
+            if hidden:
+                lines.append(elided_note(hidden))
+            out.append(Math(lines))
+        return out
+
+    def derivative_lines(self, step: OutputDelta, yhat: str, z: str) -> list[str]:
+        act = ACTIVATIONS[step.activation]
+        n, units = self.n, step.delta.shape[1]
+        lines = [act.derivative_formula]
+        shown, hidden = self.elements(*step.delta.shape)
+        for e, i in shown:
+            expr, reason = worked.derivative(step.activation, self.z_out[e, i], self.yhat[e, i], self.slope)
+            symbolic = {"sigmoid": "{a}(1 − {a})", "tanh": "1 − {a}²"}.get(step.activation)
+            prefix = [symbolic.format(a=n.element(yhat, e, i, units))] if symbolic else None
+            lines += line(f"∂{n.element(yhat, e, i, units)}/∂{n.element(z, e, i, units)}", expr, self.p,
+                          self.s.width, prefix, suffix=f"   ({reason})" if step.activation != "sigmoid" and
+                          step.activation != "tanh" else "")
+        if hidden:
+            lines.append(elided_note(hidden))
+        return lines
+
+    def layer_gradient(self, step: LayerGradient, label: str) -> list[Block]:
+        n, k = self.n, step.layer
+        W, d, a = n.W(k), n.delta(k), n.a(k - 1)
+        examples = step.delta.shape[0]
+        rows, cols = step.weights_grad.shape
+        bias = f" and {n.b(k)}" if step.bias_grad is not None else ""
+        product = f"{d} × {a}" if rows == 1 else f"{d} ⊗ {a} (outer product)"
+        if examples > 1:
+            product = f"Σₙ {d}⁽ⁿ⁾ ⊗ {a}⁽ⁿ⁾ (summed over the batch; the 1/N is already in δ)"
+        out: list[Block] = [Heading(3, f"Step {label}: Gradients for {W}{bias}"), Para("**Weight gradient:**")]
+        lines = [f"∂L/∂{W} = {product}", ""]
+        cells = [(i, j) for i in pick(rows, self.s.elements)[0] for j in pick(cols, self.s.elements)[0]]
+        given = self.first_step and k == 1
+        for i, j in cells:
+            lines += line(f"∂L/∂{n.weight(W, i, j, rows)}",
+                          worked.weight_gradient(step.delta[:, i], step.inputs[:, j], given), self.p, self.s.width)
+        if rows * cols > len(cells):
+            lines.append(elided_note(rows * cols - len(cells)))
+        if rows > 1:
+            grid = matrix_lines(step.weights_grad, self.p, limit=self.s.elements)
+            pad = " " * len(f"∂L/∂{W} = ")
+            lines += ["", f"∂L/∂{W} = {grid[0]}", *(pad + g for g in grid[1:])]
+        out.append(Math(lines))
+        if step.bias_grad is not None:
+            out.append(Para("**Bias gradient:**"))
+            b = n.b(k)
+            if examples == 1:
+                lines = [f"∂L/∂{b} = {d} = " + self.array(d, step.bias_grad[None, :])[0].split(" = ", 1)[1]]
+            else:
+                lines = [f"∂L/∂{b} = Σₙ {d}⁽ⁿ⁾"]
+                units, hidden = pick(len(step.bias_grad), self.s.elements)
+                for i in units:
+                    lines += line(f"∂L/∂{n.element(b, 0, i, len(step.bias_grad)).replace(n.example(0), '')}",
+                                  worked.bias_gradient(step.delta[:, i]), self.p, self.s.width)
+                if hidden:
+                    lines.append(elided_note(hidden))
+            out.append(Math(lines))
+        return out
+
+    def back_to_previous(self, step: BackToPrevious, label: str) -> list[Block]:
+        n, k = self.n, step.layer
+        a = n.a(k - 1)
+        out: list[Block] = [Heading(3, f"Step {label}: Backpropagate to {n.layer_name(k - 1)} Layer"),
+                            Para(f"**Gradient w.r.t. {n.layer_name(k - 1).lower()} output:**")]
+        lines = [f"∂L/∂{a} = {n.W(k)}ᵀ × {n.delta(k)}", ""]
+        shown, hidden = self.elements(*step.upstream.shape)
+        for e, j in shown:
+            lines += line(f"∂L/∂{n.element(a, e, j, step.upstream.shape[1])}",
+                          worked.backprop(step.weights[:, j], step.delta[e], self.first_step), self.p, self.s.width)
+        if hidden:
+            lines.append(elided_note(hidden))
+        out.append(Math(lines))
+        return out
+
+    def through_activation(self, step: ThroughActivation) -> list[Block]:
+        n, k = self.n, step.layer
+        act = ACTIVATIONS[step.activation]
+        a, z, d = n.a(k), n.z(k), n.delta(k)
+        out: list[Block] = [Para(f"**Gradient through {act.label}:**")]
+        if step.derivative is None:
+            out.append(Para(f"{d}ⱼ = {a}ⱼ·(∂L/∂{a}ⱼ − Σₖ ∂L/∂{a}ₖ·{a}ₖ) (the softmax Jacobian applied to ∂L/∂{a})"))
+            return out + self.result(d, step.delta)
+        formula = act.derivative_formula.replace("α", fmt(step.slope, self.p, given=True))
+        out.append(Math([formula]))
+        if step.activation in ("relu", "leaky_relu"):
+            out.append(Para(self.sign_sentence(z, step.z)))
+        lines = [f"{d} = ∂L/∂{a} ⊙ {act.symbol or 'f'}′({z})", ""]
+        shown, hidden = self.elements(*step.z.shape)
+        units = step.z.shape[1]
+        for e, i in shown:
+            derivative, reason = worked.derivative(step.activation, step.z[e, i], step.a[e, i], step.slope)
+            why = f"   ({reason})" if step.activation in ("relu", "leaky_relu") else ""
+            lines += line(n.element(d, e, i, units), op("mul", num(step.upstream[e, i]), derivative), self.p,
+                          self.s.width, suffix=why)
+        if hidden:
+            lines.append(elided_note(hidden))
+        out.append(Math(lines))
+        return out + self.result(d, step.delta)
+
+    def sign_sentence(self, z: str, values: np.ndarray) -> str:
+        dead = int(np.sum(values <= 0))
+        shown = self.array(z, values)[0] if values.shape[0] == 1 and values.size <= 8 else ""
+        where = f"Since `{shown}`, " if shown else "Here "
+        if dead == 0:
+            return where + ("both are > 0:" if values.size == 2 else "every element is > 0:")
+        if dead == values.size:
+            return where + "every element is ≤ 0, so no gradient flows back through this layer:"
+        return where + f"{dead} of {values.size} elements are ≤ 0; no gradient flows through those:"
+

@@ -1,0 +1,87 @@
+"""Expression trees as text: `(0.1 × 0.5) + (0.2 × 0.3) + 0.1`, `1 / (1 + e^(−0.487))`."""
+
+from __future__ import annotations
+
+from nnworked.engine.rounding import Precision
+from nnworked.expr import Expr, Num, Op, chain
+from nnworked.render.numbers import MINUS, fmt, superscript
+
+_FUNCTIONS = {"exp": "e^", "ln": "ln", "max": "max", "sqrt": "√", "tanh": "tanh"}
+
+
+def show(expr: Expr, precision: Precision, top: bool = True) -> str:
+    if isinstance(expr, Num):
+        return fmt(expr.value, precision, expr.given)
+    assert isinstance(expr, Op)
+    name, args = expr.op, expr.args
+    if name == "add":
+        parts = [_term(args[0], precision, first=True)]
+        for a in args[1:]:
+            if isinstance(a, Num) and a.value < 0:  # 2 − 1 + 3 − 5, not 2 + (−1) + 3 + (−5)
+                parts.append(f"{MINUS} {fmt(-a.value, precision, a.given)}")
+            else:
+                parts.append(f"+ {_term(a, precision)}")
+        return _wrap(" ".join(parts), top)
+    if name == "sub":
+        left, right = args
+        if isinstance(right, Num) and right.value < 0:  # 0.5 + 0.00799, as the seeds write it
+            return _wrap(f"{_term(left, precision, first=True)} + {fmt(-right.value, precision, right.given)}", top)
+        return _wrap(f"{_term(left, precision, first=True)} {MINUS} {_term(right, precision)}", top)
+    if name == "mul":
+        factors = [_factor(args[0], precision, first=True)] + [_factor(a, precision) for a in args[1:]]
+        return _wrap(" × ".join(factors), top)
+    if name == "div":
+        return _wrap(f"{_factor(args[0], precision, first=True)} / {_factor(args[1], precision)}", top)
+    if name == "neg":
+        inner = args[0]
+        if isinstance(inner, Op) and inner.op in ("mul", "div"):  # −1 / 0.6194 reads as −(1 / 0.6194)
+            return MINUS + show(inner, precision)
+        body = show(inner, precision, top=False)
+        if isinstance(inner, Op) and inner.op in ("add", "sub"):
+            body = f"[{body[1:-1]}]" if body.startswith("(") else f"[{body}]"
+        return MINUS + body
+    if name == "pow":
+        base, exponent = args
+        text = _factor(base, precision, first=False)
+        if isinstance(exponent, Num) and float(exponent.value).is_integer():
+            return text + superscript(int(exponent.value))
+        return f"{text}^({show(exponent, precision)})"
+    if name == "exp":
+        return f"e^({show(args[0], precision)})"
+    return f"{_FUNCTIONS[name]}({', '.join(show(a, precision) for a in args)})"
+
+
+def _wrap(text: str, top: bool) -> str:
+    return text if top else f"({text})"
+
+
+def _term(expr: Expr, precision: Precision, first: bool = False) -> str:
+    """An operand of + or −: products keep their parentheses, as in (0.1 × 0.5) + (0.2 × 0.3)."""
+    if isinstance(expr, Num):
+        text = fmt(expr.value, precision, expr.given)
+        return text if first or expr.value >= 0 else f"({text})"
+    return show(expr, precision, top=isinstance(expr, Op) and expr.op in ("exp", "ln", "max", "sqrt", "tanh",
+                                                                              "pow", "neg"))
+
+
+def _factor(expr: Expr, precision: Precision, first: bool = False) -> str:
+    """An operand of × or /: sums are parenthesised, negative numbers too unless they lead."""
+    if isinstance(expr, Num):
+        text = fmt(expr.value, precision, expr.given)
+        return text if first or expr.value >= 0 else f"({text})"
+    if isinstance(expr, Op) and expr.op in ("exp", "ln", "max", "sqrt", "tanh", "pow"):
+        return show(expr, precision)
+    return show(expr, precision, top=False)
+
+
+def worked_line(lhs: str, expr: Expr, precision: Precision, prefix: list[str] | None = None) -> tuple[str, float]:
+    """`lhs = stage = stage = value`, checked stage by stage at the printed precision. Returns the text
+    and the value it arrives at (rounded as shown when carrying)."""
+    from nnworked.expr import check_chain
+
+    stages = chain(expr, precision.carried)
+    result = stages[-1].value  # type: ignore[union-attr]
+    check_chain(stages, precision, lhs)
+    texts = [*(prefix or []), *(show(s, precision) for s in stages)]
+    deduped = [t for i, t in enumerate(texts) if i == 0 or t != texts[i - 1]]
+    return f"{lhs} = " + " = ".join(deduped), result

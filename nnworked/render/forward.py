@@ -1,0 +1,200 @@
+"""The forward pass and the loss, as the seeds write them."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from nnworked import worked
+from nnworked.engine.activations import ACTIVATIONS
+from nnworked.engine.losses import LOSSES, LossSpec
+from nnworked.engine.rounding import Precision
+from nnworked.render.blocks import Block, Heading, Math, Para
+from nnworked.render.lines import elided_note, line, pick
+from nnworked.render.notation import Notation
+from nnworked.render.numbers import fmt, matrix_lines, vector
+from nnworked.render.settings import Settings
+from nnworked.trace import Activate, Forward, Linear, LossValue
+
+
+class ForwardWriter:
+    def __init__(self, precision: Precision, notation: Notation, settings: Settings):
+        self.p, self.n, self.s = precision, notation, settings
+
+    def array(self, symbol: str, values: np.ndarray) -> list[str]:
+        """`z₁ = [0.21, 0.47]` for one example; a matrix (rows are examples) for a batch."""
+        if values.shape[0] == 1:
+            row = values[0]
+            return [f"{symbol} = {fmt(row[0], self.p) if row.size == 1 else vector(row, self.p, limit=self.s.elements)}"]
+        lines = matrix_lines(values, self.p, limit=self.s.elements)
+        pad = " " * (len(symbol) + 3)
+        return [f"{symbol} = {lines[0]}", *(pad + l for l in lines[1:]), "(one row per example)"]
+
+    def result(self, symbol: str, values: np.ndarray) -> list[Block]:
+        lines = self.array(symbol, values)
+        if len(lines) == 1:
+            return [Para(f"**Result:** `{lines[0]}`")]
+        return [Para("**Result:**"), Math(lines)]
+
+    def elements(self, rows: int, cols: int) -> tuple[list[tuple[int, int]], int]:
+        examples, hidden_n = pick(rows, self.s.elements)
+        units, hidden_u = pick(cols, self.s.elements)
+        shown = [(n, i) for n in examples for i in units]
+        return shown, rows * cols - len(shown)
+
+    # -- one layer --
+
+    def linear(self, lin: Linear, step: str) -> list[Block]:
+        k, n = lin.layer, self.n
+        bias = f" + {n.b(k)}" if lin.bias is not None else ""
+        out: list[Block] = [Heading(3, f"Step {step}: {n.layer_name(k - 1)} to {n.layer_name(k)} Layer"),
+                            Para(f"**Linear combination ({n.z(k)}):**"),
+                            Math([f"{n.z(k)} = {n.W(k)} · {n.a(k - 1)}{bias}"]),
+                            Para("Calculate each element:")]
+        lines: list[str] = []
+        shown, hidden = self.elements(*lin.z.shape)
+        for e, i in shown:
+            expr = worked.linear(lin.weights[i], lin.inputs[e], None if lin.bias is None else lin.bias[i],
+                                 lin.given, lin.given and k == 1)
+            lines += line(n.element(n.z(k), e, i, lin.z.shape[1]), expr, self.p, self.s.width)
+            lines.append("")
+        lines = lines[:-1]
+        if hidden:
+            lines.append(elided_note(hidden))
+        out.append(Math(lines))
+        return out + self.result(n.z(k), lin.z)
+
+    def activate(self, act: Activate, step: str) -> list[Block]:
+        k, n, spec = act.layer, self.n, ACTIVATIONS[act.activation]
+        symbol = n.a(k)
+        if act.activation == "linear":
+            out: list[Block] = [Heading(3, f"Step {step}: No Activation ({n.layer_name(k)} Layer Is Linear)")]
+            out.append(Para(f"The layer passes its linear combination through unchanged: {symbol} = {n.z(k)}."))
+            return out + self.result(symbol, act.a)
+        out = [Heading(3, f"Step {step}: Apply {spec.label} Activation")]
+        formula = spec.formula.replace("α", fmt(act.slope, self.p, given=True)) if act.activation == "leaky_relu" \
+            else spec.formula
+        out += [Para(f"**{spec.label} function:**"), Math([formula])]
+        label = "Predicted output" if k == n.layers else f"{n.layer_name(k)} layer output"
+        out.append(Para(f"**{label} ({symbol}):**"))
+        out.append(Math(self.softmax_lines(act, symbol) if act.activation == "softmax" else self.element_lines(act)))
+        if k == n.layers and act.a.size == 1:
+            out.append(Para(f"**Prediction:** {symbol} = {fmt(act.a[0, 0], self.p)}"))
+            return out
+        return out + self.result(symbol, act.a)
+
+    def element_lines(self, act: Activate) -> list[str]:
+        n, spec, lines = self.n, ACTIVATIONS[act.activation], []
+        shown, hidden = self.elements(*act.z.shape)
+        for e, i in shown:
+            z = act.z[e, i]
+            prefix = [f"{spec.symbol}({fmt(z, self.p)})"] if spec.show_call else None
+            lines += line(n.element(n.a(act.layer), e, i, act.z.shape[1]),
+                          worked.activation(act.activation, z, act.slope), self.p, self.s.width, prefix)
+        if hidden:
+            lines.append(elided_note(hidden))
+        return lines
+
+    def softmax_lines(self, act: Activate, symbol: str) -> list[str]:
+        n, lines = self.n, []
+        examples, hidden = pick(act.z.shape[0], self.s.elements)
+        for e in examples:
+            exps, total, share = worked.softmax_parts(act.z[e])
+            values = []
+            for i, expr in enumerate(exps):
+                text = line(f"e^({n.element(n.z(act.layer), e, i, act.z.shape[1])})", expr, self.p, self.s.width)
+                lines += text
+                values.append(worked.value(expr, self.p))
+            sigma = worked.value(total(values), self.p)
+            lines += line(f"Σ{n.example(e)}", total(values), self.p, self.s.width)
+            for i, v in enumerate(values):
+                lines += line(n.element(symbol, e, i, act.z.shape[1]), share(v, sigma), self.p, self.s.width)
+            lines.append("")
+        lines = lines[:-1]
+        if hidden:
+            lines.append(elided_note(hidden, "examples"))
+        return lines
+
+    def forward(self, forward: Forward, section: int) -> list[Block]:
+        out: list[Block] = []
+        for lin, act in zip(forward.linear, forward.activate):
+            out += self.linear(lin, f"{section}.{2 * lin.layer - 1}")
+            out += self.activate(act, f"{section}.{2 * lin.layer}")
+        return out
+
+    def compact(self, forward: Forward) -> list[str]:
+        """A forward pass in a few lines, for the pass after the update."""
+        lines: list[str] = []
+        for lin, act in zip(forward.linear, forward.activate):
+            k, n = lin.layer, self.n
+            shown, hidden = self.elements(*lin.z.shape)
+            for e, i in shown:
+                expr = worked.linear(lin.weights[i], lin.inputs[e], None if lin.bias is None else lin.bias[i],
+                                     False, k == 1)
+                lines += line(n.element(n.z(k), e, i, lin.z.shape[1]), expr, self.p, self.s.width)
+            if hidden:
+                lines.append(elided_note(hidden))
+            lines += self.array(n.a(k), act.a)
+            lines.append("")
+        return lines[:-1]
+
+    # -- loss --
+
+    def loss(self, loss: LossValue) -> list[Block]:
+        spec, info, n = loss.spec, LOSSES[loss.spec.name], self.n
+        examples, units = loss.yhat.shape
+        out: list[Block] = [Para(f"**{info.label} Loss:**"), Math(formula_lines(spec, examples, units))]
+        special = specialisation(spec, loss.y)
+        if special:
+            out.append(Para(special))
+        lines: list[str] = []
+        shown, hidden = pick(examples, self.s.elements)
+        for e in shown:
+            lhs = "L" + (n.example(e) if examples > 1 else "")
+            expr = worked.loss_example(spec, loss.yhat[e], loss.y[e])
+            value = worked.value(expr, self.p)
+            if np.isfinite(value):
+                lines += line(lhs, expr, self.p, self.s.width)
+            else:  # ŷ is 0 or 1 to machine precision: the textbook form is undefined, the stable one is not
+                lines.append(f"{lhs} = {fmt(loss.per_example[e], self.p)}   (computed from z in a stable form: "
+                             "ŷ rounds to 0 or 1 in floating point, where ln is undefined)")
+        if hidden:
+            lines.append(elided_note(hidden, "examples"))
+        if examples > 1:
+            expr = worked.loss_total(spec, loss.per_example)
+            lines += line("L", expr, self.p, self.s.width) if not hidden else \
+                [f"L = {'mean' if spec.batch == 'mean' else 'sum'} of the {examples:,} example losses = "
+                 f"{fmt(loss.value, self.p)}"]
+        out.append(Math(lines))
+        return out
+
+
+def formula_lines(spec: LossSpec, examples: int, units: int) -> list[str]:
+    """The loss as written for this scenario, with its reductions and scale stated."""
+    scale = f"{spec.scale:g} × " if spec.scale != 1 else ""
+    if spec.name == "mse":
+        core = "(ŷ − y)²" if units == 1 else ("Σₖ (ŷₖ − yₖ)²" if spec.outputs == "sum" else
+                                             f"(1/{units}) × Σₖ (ŷₖ − yₖ)²")
+        lines = [f"L = {scale}{core}"]
+    elif spec.name == "binary_cross_entropy":
+        core = "−[y·ln(ŷ) + (1 − y)·ln(1 − ŷ)]"
+        if units > 1:
+            core = f"Σₖ −[yₖ·ln(ŷₖ) + (1 − yₖ)·ln(1 − ŷₖ)]" if spec.outputs == "sum" else \
+                f"(1/{units}) × Σₖ −[yₖ·ln(ŷₖ) + (1 − yₖ)·ln(1 − ŷₖ)]"
+        lines = [f"L = {scale}{core}"]
+    else:
+        lines = [f"L = {scale}−Σₖ yₖ·ln(ŷₖ)"]
+    if examples > 1:
+        lines = [line.replace("L = ", "L⁽ⁿ⁾ = ", 1) for line in lines]
+        lines.append(f"L = (1/{examples}) × Σₙ L⁽ⁿ⁾   (the mean over the batch)" if spec.batch == "mean"
+                     else "L = Σₙ L⁽ⁿ⁾   (the sum over the batch)")
+    return lines
+
+
+def specialisation(spec: LossSpec, targets: np.ndarray) -> str:
+    """"Since y = 1:" where the targets make the formula simpler."""
+    if spec.name == "binary_cross_entropy" and targets.size == 1 and targets[0, 0] in (0, 1):
+        return "Since y = 1, the second term vanishes:" if targets[0, 0] == 1 else \
+            "Since y = 0, the first term vanishes:"
+    if spec.name == "cross_entropy" and np.all((targets == 0) | (targets == 1)):
+        return "The targets are one-hot, so only the true class's term remains: L = −ln(ŷ of the true class)."
+    return ""

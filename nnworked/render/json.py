@@ -1,0 +1,70 @@
+"""The trace as one JSON object, in the shape CONTRACT.md promises (more keys beside are welcome)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import numpy as np
+
+from nnworked.render.settings import Settings
+from nnworked.trace import Forward, LossValue, Trace
+
+
+def _array(values: np.ndarray) -> Any:
+    """Nested lists; a value that is not finite (∂L/∂ŷ where ŷ saturates) becomes null, never NaN."""
+    if np.all(np.isfinite(values)):
+        return values.tolist()
+    return np.where(np.isfinite(values), values, None).tolist()
+
+
+def _forward(forward: Forward) -> dict[str, Any]:
+    return {key: _array(value) for key, value in forward.arrays().items()}
+
+
+def _loss(loss: LossValue | None) -> float | None:
+    return None if loss is None else loss.value
+
+
+def to_data(trace: Trace) -> dict[str, Any]:
+    s = trace.scenario
+    data: dict[str, Any] = {"title": s.title}
+    if trace.matmul is not None:
+        m = trace.matmul
+        data["matmul"] = {"A": _array(m.a), "B": _array(m.b), "C": _array(m.c)}
+        return data
+    steps = []
+    for step in trace.steps:
+        entry: dict[str, Any] = {"step": step.number, "forward": _forward(step.forward), "loss": _loss(step.loss)}
+        if step.loss is not None:
+            entry["loss_per_example"] = _array(step.loss.per_example)
+            entry["gradients"] = {k: _array(v) for k, v in step.gradients().items()}
+        if step.updates:
+            entry["parameters"] = {u.name: _array(u.new) for u in step.updates}
+            state = {u.name: {k: _array(v) for k, v in u.state.items()} for u in step.updates if u.state}
+            if state:
+                entry["optimizer_state"] = state
+        steps.append(entry)
+    data["steps"] = steps
+    if trace.final is not None:
+        forward, loss = trace.final
+        data["final"] = {"forward": _forward(forward), "loss": _loss(loss)}
+    data["settings"] = {
+        "precision": s.precision, "rounding": s.rounding, "learning_rate": s.learning_rate,
+        "optimizer": {"name": s.optimizer.name, **s.optimizer.params}, "steps": s.steps,
+        "loss": None if s.loss is None else {"name": s.loss.name, "scale": s.loss.scale,
+                                             "outputs": s.loss.outputs, "batch": s.loss.batch},
+        "freeze": sorted(s.freeze),
+        "conventions": {"relu_derivative_at_zero": 0, "log": "natural", "delta": "dL/dz",
+                        "gradients_use": "weights before the update"},
+    }
+    return data
+
+
+def render(trace: Trace, settings: Settings) -> str:
+    return json.dumps(to_data(trace), ensure_ascii=False, indent=1 if _small(trace) else None) + "\n"
+
+
+def _small(trace: Trace) -> bool:
+    s = trace.scenario
+    return trace.matmul is not None or sum(l.weights.size for l in s.layers) * s.inputs.shape[0] < 10_000

@@ -1,0 +1,56 @@
+"""Worked lines and their elision: which elements to show, how long lines break."""
+
+from __future__ import annotations
+
+from nnworked.engine.rounding import Precision
+from nnworked.expr import Expr, Op
+from nnworked.render.formula import show, worked_line
+from nnworked.render.numbers import fmt
+
+MAX_TERMS = 12  # a sum with more terms is shown with its first and last few, and how many in all
+
+
+def pick(count: int, limit: int) -> tuple[list[int], int]:
+    """The indices to work when there are `count` elements and at most `limit` may be shown."""
+    if not limit or count <= limit:
+        return list(range(count)), 0
+    return list(range(limit - 1)) + [count - 1], count - limit
+
+
+def elided_note(hidden: int, what: str = "elements") -> str:
+    return f"… {hidden:,} more {what} worked the same way (--full shows every one)"
+
+
+def line(lhs: str, expr: Expr, precision: Precision, width: int, prefix: list[str] | None = None,
+         suffix: str = "") -> list[str]:
+    """A worked line, with a long sum shortened to its first and last terms, broken to fit `width`."""
+    text, _ = worked_line(lhs, expr, precision, prefix)
+    if isinstance(expr, Op) and expr.op == "add" and len(expr.args) > MAX_TERMS:
+        head = " + ".join(show(a, precision, top=False) if isinstance(a, Op) else show(a, precision)
+                          for a in expr.args[:3])
+        tail = show(expr.args[-1], precision, top=not isinstance(expr.args[-1], Op))
+        result = text.rsplit(" = ", 1)[1]
+        text = f"{lhs} = {head} + … + {tail}   ({len(expr.args):,} terms) = {result}"
+    return wrap(text + suffix, width)
+
+
+def wrap(text: str, width: int) -> list[str]:
+    """Break before " = " so that continuation lines line up under the first "="."""
+    if len(text) <= width or " = " not in text:
+        return [text]
+    lhs, rest = text.split(" = ", 1)
+    indent = " " * len(lhs)
+    out, current = [], f"{lhs} = "
+    for part in rest.split(" = "):
+        candidate = current + part if current.endswith("= ") else f"{current} = {part}"
+        if len(candidate) > width and not current.endswith("= "):
+            out.append(current)
+            current = f"{indent} = {part}"
+        else:
+            current = candidate
+    out.append(current)
+    return out
+
+
+def value_line(lhs: str, value: float, precision: Precision) -> str:
+    return f"{lhs} = {fmt(value, precision)}"

@@ -1,0 +1,38 @@
+"""Markdown that reads like the seed documents and renders well on GitHub."""
+
+from __future__ import annotations
+
+from nnworked.render.blocks import Block, Bullets, Heading, Math, Para, Rule, Table
+from nnworked.render.settings import Settings
+from nnworked.render.walkthrough import build
+from nnworked.trace import Trace
+
+
+def render(trace: Trace, settings: Settings) -> str:
+    return blocks_to_markdown(build(trace, settings))
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def blocks_to_markdown(blocks: list[Block]) -> str:
+    parts: list[str] = []
+    for block in blocks:
+        if isinstance(block, Heading):
+            parts.append("#" * block.level + " " + block.text)
+        elif isinstance(block, Para):
+            parts.append(block.text)
+        elif isinstance(block, Math):
+            parts.append("```\n" + "\n".join(block.lines) + "\n```")
+        elif isinstance(block, Bullets):
+            parts.append("\n".join(f"- {item}" for item in block.items))
+        elif isinstance(block, Table):
+            marks = ["---:" if a == "right" else "---" for a in (block.align or ["left"] * len(block.headers))]
+            rows = [block.headers, *block.rows]
+            parts.append("\n".join(["| " + " | ".join(_cell(c) for c in rows[0]) + " |",
+                                    "| " + " | ".join(marks) + " |",
+                                    *("| " + " | ".join(_cell(c) for c in r) + " |" for r in rows[1:])]))
+        elif isinstance(block, Rule):
+            parts.append("---")
+    return "\n\n".join(parts) + "\n"

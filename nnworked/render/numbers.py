@@ -1,0 +1,92 @@
+"""The one place numbers are turned into text.
+
+A number the user wrote is shown as written (0.0000001, never 1e-07). A computed number is shown with
+the scenario's decimals (see engine.rounding.Precision): in full when rounding lost nothing (0.21, 9),
+with all its decimals when it is a rounded value (0.4790). Five-digit integer parts get thousands
+separators, as the seeds write them (2000, 1150, 21,850, 330,625). The minus sign is U+2212.
+"""
+
+from __future__ import annotations
+
+import math
+from decimal import Decimal
+
+import numpy as np
+
+from nnworked.engine.rounding import Precision, round_half_away
+
+MINUS = "−"
+_SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
+_SUBSCRIPT = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
+
+
+def subscript(text: object) -> str:
+    return str(text).translate(_SUBSCRIPT)
+
+
+def superscript(text: object) -> str:
+    return str(text).translate(_SUPERSCRIPT)
+
+
+def _group(digits: str) -> str:
+    whole, _, frac = digits.partition(".")
+    if len(whole) >= 5:
+        whole = f"{int(whole):,}"
+    return whole + ("." + frac if frac else "")
+
+
+def _plain(value: float, decimals: int | None, trim: bool) -> str:
+    if decimals is None:  # as written: the shortest decimal that reads back as this float
+        text = format(Decimal(repr(value)), "f")
+        if "." in text:
+            text = text.rstrip("0").rstrip(".")
+    else:
+        text = f"{abs(round_half_away(value, decimals)):.{decimals}f}"
+        if trim and "." in text:
+            text = text.rstrip("0").rstrip(".")
+    text = text.lstrip("-")
+    negative = value < 0 and text.strip("0.") != ""
+    return (MINUS if negative else "") + _group(text)
+
+
+def fmt(value: float, precision: Precision, given: bool = False) -> str:
+    value = float(value)
+    if math.isnan(value):
+        return "undefined"
+    if math.isinf(value):
+        return "∞" if value > 0 else MINUS + "∞"
+    if abs(value) >= 1e15:
+        exponent = math.floor(math.log10(abs(value)))
+        mantissa = _plain(value / 10.0**exponent, precision.places, trim=True)
+        return f"{mantissa} × 10{superscript(exponent)}"
+    if given:
+        return _plain(value, None, trim=True)
+    return _plain(value, precision.decimals_for(value), trim=precision.is_exact(value))
+
+
+def vector(values: np.ndarray, precision: Precision, given: bool = False, limit: int = 0) -> str:
+    """[0.21, 0.47]; with a limit, the middle of a long vector is elided."""
+    items = [fmt(v, precision, given) for v in _elide(list(values), limit)] if limit else \
+        [fmt(v, precision, given) for v in values]
+    if limit and len(values) > limit:
+        head = limit - 1
+        items = items[:head] + ["…"] + items[head:]
+    return "[" + ", ".join(items) + "]"
+
+
+def _elide(values: list, limit: int) -> list:
+    return values if len(values) <= limit else values[: limit - 1] + values[-1:]
+
+
+def matrix_lines(values: np.ndarray, precision: Precision, given: bool = False, limit: int = 0) -> list[str]:
+    """| 0.1   0.2 | rows, columns aligned on the right; large matrices keep corners and elide the rest."""
+    rows = list(range(values.shape[0]))
+    cols = list(range(values.shape[1]))
+    if limit and len(rows) > limit:
+        rows = rows[: limit - 1] + [-1] + rows[-1:]
+    if limit and len(cols) > limit:
+        cols = cols[: limit - 1] + [-1] + cols[-1:]
+    cells = [["⋮" if r == -1 else ("…" if c == -1 else fmt(values[r, c], precision, given)) for c in cols]
+             for r in rows]
+    widths = [max(len(row[j]) for row in cells) for j in range(len(cols))]
+    return ["| " + "  ".join(cell.rjust(w) for cell, w in zip(row, widths)) + " |" for row in cells]

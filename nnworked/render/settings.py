@@ -1,0 +1,17 @@
+"""What a reader asked for, shared by every renderer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Settings:
+    full: bool = False  # every element worked, however large the network
+    all_steps: bool = False  # every training step in full, not only the first
+    limit: int = 6  # elements worked per operation (and rows and columns of a matrix) when not full
+    width: int = 100  # worked lines longer than this break before an "="
+
+    @property
+    def elements(self) -> int:
+        return 0 if self.full else self.limit

@@ -1,0 +1,301 @@
+"""A Trace as a walkthrough: the sections of the seed documents, as blocks any format can print."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from nnworked import worked
+from nnworked.engine.activations import ACTIVATIONS
+from nnworked.engine.losses import LOSSES
+from nnworked.engine.optimizers import RULES
+from nnworked.render.backward import BackwardWriter
+from nnworked.render.blocks import Block, Bullets, Heading, Math, Para, Rule, Table
+from nnworked.render.lines import elided_note, line, pick
+from nnworked.render.notation import Notation
+from nnworked.render.numbers import fmt, matrix_lines, vector
+from nnworked.render.settings import Settings
+from nnworked.scenario import Scenario
+from nnworked.trace import Trace, TrainingStep, Update
+
+SUMMARY_ROWS = 24  # rows of the summary table before it is elided
+
+
+def build(trace: Trace, settings: Settings) -> list[Block]:
+    s = trace.scenario
+    out: list[Block] = [Heading(1, s.title)]
+    if s.description:
+        out.append(Para(s.description))
+    if trace.matmul is not None:
+        return out + _matmul(trace, settings)
+    notation = Notation(len(s.layers), s.inputs.shape[0])
+    writer = BackwardWriter(trace.precision, notation, settings, s.loss) if s.loss else None
+    forward = writer or BackwardWriter(trace.precision, notation, settings, None)  # type: ignore[arg-type]
+    out += _setup(trace, forward)
+    for step in trace.steps:
+        if step.number > 1 and not settings.all_steps:
+            break
+        if len(trace.steps) > 1:
+            out += [Rule(), Heading(2, f"Training Step {step.number} of {len(trace.steps)}")]
+        out += [Rule(), Heading(2, "Forward Pass"), *forward.forward(step.forward, 1)]
+        if step.loss is None:
+            out += [Rule(), Heading(2, "Result"), *_prediction(forward, step)]
+            continue
+        out += [Rule(), Heading(2, "Loss Computation"), *forward.loss(step.loss)]
+        assert writer is not None
+        out += [Rule(), Heading(2, "Backward Pass (Backpropagation)"),
+                Para("We compute gradients using the **chain rule**, propagating from output to input."),
+                *writer.backward(step, 3)]
+        if not step.updates:
+            out += [Rule(), Para("No learning rate is given, so the walkthrough stops at the gradients.")]
+            continue
+        out += [Rule(), *_updates(trace, step, forward)]
+    if trace.final is not None:
+        out += _after_training(trace, forward, settings)
+    return out
+
+
+# ---- problem setup -----------------------------------------------------------------------------------
+
+def _architecture(s: Scenario, n: Notation) -> str:
+    parts = [f"Input ({s.inputs.shape[1]})"]
+    for k, layer in enumerate(s.layers, start=1):
+        act = ACTIVATIONS[layer.activation]
+        parts.append(f"{n.layer_name(k)} ({layer.units}" + (f", {act.label})" if layer.activation != "linear" else ")"))
+    if s.loss:
+        parts.append("Loss")
+    return "  →  ".join(parts)
+
+
+def _setup(trace: Trace, w: BackwardWriter) -> list[Block]:
+    s, n, p = trace.scenario, w.n, trace.precision
+    names = f" (features: {', '.join(s.input_names)})" if s.input_names else ""
+    bullets = [f"**Input layer:** {s.inputs.shape[1]} neuron{'s' if s.inputs.shape[1] != 1 else ''}{names}"]
+    for k, layer in enumerate(s.layers, start=1):
+        act = ACTIVATIONS[layer.activation]
+        with_act = f" with **{act.label}** activation" if layer.activation != "linear" else " (no activation)"
+        name = f" “{layer.name}”" if layer.name and layer.name.lower() not in ("hidden", "output") else ""
+        plural = "s" if layer.units != 1 else ""
+        bullets.append(f"**{n.layer_name(k)} layer{name}:** {layer.units} neuron{plural}{with_act}"
+                       + ("" if layer.bias is not None else ", no bias"))
+    if s.loss:
+        bullets.append(f"**Loss function:** {LOSSES[s.loss.name].label}")
+    out: list[Block] = [Rule(), Heading(2, "Problem Setup"), Para("**Network Architecture:**"), Bullets(bullets),
+                        Math([_architecture(s, n)]), Heading(3, "Initial Values")]
+    examples = s.inputs.shape[0]
+    out.append(Para("**Input and Target:**" if s.targets is not None else "**Input:**"))
+    if examples == 1:
+        x = s.inputs[0]
+        lines = [f"x = {vector(x, p, given=True, limit=w.s.elements)}"]
+        if s.targets is not None:
+            y = s.targets[0]
+            lines.append(f"y = {fmt(y[0], p, given=True) if y.size == 1 else vector(y, p, given=True)}")
+        width = max(len(l) for l in lines) + 4
+        lines = [l.ljust(width) + note for l, note in zip(lines, ["(input features)", "(target)"])]
+    else:
+        lines = _matrix("X", s.inputs, p, w.s.elements, given=True) + [f"(one row per example: {examples} examples)"]
+        if s.targets is not None:
+            lines += [""] + _matrix("Y", s.targets, p, w.s.elements, given=True)
+    out.append(Math(lines))
+    out.append(Para("**Weights and Biases:**"))
+    for k, layer in enumerate(s.layers, start=1):
+        out.append(Para(f"Layer {k} ({n.layer_name(k - 1)} → {n.layer_name(k)}):"))
+        lines = _matrix(n.W(k), layer.weights, p, w.s.elements, given=True)
+        if layer.bias is not None:
+            bias = layer.bias[:, None] if layer.bias.size > 1 else layer.bias
+            lines += [""] + _matrix(n.b(k), bias, p, w.s.elements, given=True)
+        out.append(Math(lines))
+    if s.learning_rate is not None:
+        out.append(Para(f"**Learning rate:** η = {fmt(s.learning_rate, p, given=True)}"))
+        extra = []
+        if s.optimizer.name != "sgd":
+            settings = ", ".join(f"{k} = {fmt(s.optimizer.get(k), p, given=True)}" for k in
+                                 sorted(set(s.optimizer.params) | set(_defaults(s))))
+            extra.append(f"**Optimizer:** {s.optimizer.name} ({settings})")
+        if s.steps > 1:
+            extra.append(f"**Training steps:** {s.steps} (the whole batch each step)")
+        if s.freeze:
+            extra.append(f"**Frozen (never updated):** {', '.join(n.param(f) for f in sorted(s.freeze))}")
+        out += [Para(e) for e in extra]
+    out.append(Para("**Conventions:** " + _conventions(trace)))
+    return out
+
+
+def _defaults(s: Scenario) -> list[str]:
+    from nnworked.engine.optimizers import DEFAULTS
+
+    return list(DEFAULTS[s.optimizer.name])
+
+
+def _conventions(trace: Trace) -> str:
+    s, p = trace.scenario, trace.precision
+    parts = []
+    if s.loss:
+        if s.loss.name == "mse":
+            parts.append("squared error with no ½" if s.loss.scale == 1 else f"squared error × {s.loss.scale:g}")
+        else:
+            parts.append("ln is the natural logarithm")
+        units = s.layers[-1].units
+        if units > 1 and s.loss.name != "cross_entropy":
+            parts.append(f"the loss is the {s.loss.outputs} over the {units} outputs")
+        if s.inputs.shape[0] > 1:
+            parts.append(f"the loss is the {s.loss.batch} over the batch")
+        parts = ["δ means ∂L/∂z", "gradients use the weights before the update", *parts]
+    if any(l.activation in ("relu", "leaky_relu") for l in s.layers):
+        parts.append("ReLU′(0) is taken as 0 (leaky ReLU′(0) as its slope)")
+    if p.carry:
+        parts.append(f"each shown intermediate is rounded to {p.places} decimals (half away from zero) "
+                     "and used as rounded (rounding: carry)")
+    else:
+        parts.append(f"computed exactly, shown to {p.places} decimals (more where a small value needs them)")
+    return "; ".join(parts) + "."
+
+
+def _matrix(symbol: str, values: np.ndarray, p, limit: int, given: bool = False) -> list[str]:  # noqa: ANN001
+    """A matrix with its shape; a vector or a single row as [a, b], as the seeds write them."""
+    if values.ndim == 1 or values.shape[0] == 1:
+        return [f"{symbol} = {vector(values.ravel(), p, given=given, limit=limit)}"]
+    rows = matrix_lines(values, p, given=given, limit=limit)
+    pad = " " * (len(symbol) + 3)
+    shape = f"    ({values.shape[0]}×{values.shape[1]})"
+    return [f"{symbol} = {rows[0]}" + (shape if len(rows) == 1 else ""), *(pad + r for r in rows[1:-1]),
+            *([pad + rows[-1] + shape] if len(rows) > 1 else [])]
+
+
+def _prediction(w: BackwardWriter, step: TrainingStep) -> list[Block]:
+    out = step.forward.output
+    lines = w.array(w.n.a(w.n.layers), out)
+    return [Para("There are no targets, so this is a forward pass only."), Math(lines)]
+
+
+# ---- updates -----------------------------------------------------------------------------------------
+
+def _updates(trace: Trace, step: TrainingStep, w: BackwardWriter) -> list[Block]:
+    s, n, p = trace.scenario, w.n, trace.precision
+    rules = RULES[s.optimizer.name]
+    out: list[Block] = [Heading(2, "Weight Updates"), Para("**Update rule:**"),
+                        Math(["θ_new = θ_old − η × ∂L/∂θ"] if s.optimizer.name == "sgd" else
+                             [f"{r}   (g = ∂L/∂θ)" if i == 0 else r for i, r in enumerate(rules)])]
+    order = sorted(step.updates, key=lambda u: (-int(u.name[1:]), u.name[0] != "W"))
+    for update in order:
+        out += _update(update, trace, step, w)
+    out.append(Heading(3, "Summary of Updates"))
+    out.append(_summary(order, p, w))
+    return out
+
+
+def _update(u: Update, trace: Trace, step: TrainingStep, w: BackwardWriter) -> list[Block]:
+    s, n, p = trace.scenario, w.n, trace.precision
+    symbol = n.param(u.name)
+    out: list[Block] = [Heading(3, f"Update {symbol}:")]
+    if u.frozen:
+        return out + [Para(f"{symbol} is frozen: it keeps its value, whatever its gradient.")]
+    old = u.old if u.old.ndim == 2 else u.old[:, None]
+    lines: list[str] = []
+    if s.optimizer.name == "sgd":
+        lr = s.learning_rate
+        assert lr is not None
+        cells = [(i, j) for i in pick(old.shape[0], w.s.elements)[0] for j in pick(old.shape[1], w.s.elements)[0]]
+        grad = u.grad if u.grad.ndim == 2 else u.grad[:, None]
+        for i, j in cells:
+            lhs = n.weight(symbol, i, j, old.shape[0]) if u.old.ndim == 2 else \
+                (f"{symbol}[{i}]" if old.shape[0] > 1 else symbol)
+            lines += line(lhs + "_new", worked.update_sgd(old[i, j], lr, grad[i, j], step.number == 1), p, w.s.width)
+        if old.size > len(cells):
+            lines.append(elided_note(old.size - len(cells)))
+    else:
+        for key, value in u.state.items():
+            lines += _matrix(_STATE_SYMBOLS.get(key, key), value if value.ndim == 2 else value[:, None], p,
+                             w.s.elements)
+        lines.append("")
+    if u.new.size > 1:
+        lines += [""] + _matrix(f"{symbol}_new", u.new, p, w.s.elements)
+    out.append(Math(lines))
+    return out
+
+
+_STATE_SYMBOLS = {"v": "v", "s": "s", "m": "m", "m_hat": "m̂", "v_hat": "v̂"}
+
+
+def _summary(updates: list[Update], p, w: BackwardWriter) -> Table:  # noqa: ANN001
+    rows: list[list[str]] = []
+    for u in sorted(updates, key=lambda u: (int(u.name[1:]), u.name[0] != "W")):
+        symbol = w.n.param(u.name)
+        if u.old.ndim == 2 and min(u.old.shape) > 1:
+            for i in range(u.old.shape[0]):
+                for j in range(u.old.shape[1]):
+                    rows.append([f"{symbol}[{i},{j}]", fmt(u.old[i, j], p, given=True), fmt(u.new[i, j], p)])
+        else:
+            old, new = u.old.ravel(), u.new.ravel()
+            if old.size == 1:
+                rows.append([symbol, fmt(old[0], p, given=True), fmt(new[0], p)])
+            else:
+                rows.append([symbol, vector(old, p, given=True, limit=w.s.elements),
+                             vector(new, p, limit=w.s.elements)])
+        if u.frozen:
+            rows[-1][0] += " (frozen)"
+    if w.s.elements and len(rows) > SUMMARY_ROWS:
+        hidden = len(rows) - SUMMARY_ROWS + 1
+        rows = rows[: SUMMARY_ROWS - 1] + [[f"… {hidden:,} more rows (--full shows all)", "", ""]]
+    return Table(["Parameter", "Before", "After"], rows, ["left", "right", "right"])
+
+
+# ---- after training ----------------------------------------------------------------------------------
+
+def _after_training(trace: Trace, w: BackwardWriter, settings: Settings) -> list[Block]:
+    p = trace.precision
+    forward, loss = trace.final  # type: ignore[misc]
+    assert loss is not None
+    out: list[Block] = [Rule()]
+    losses = trace.losses
+    if len(trace.steps) > 1:
+        out += [Heading(2, "Loss at Every Step")]
+        rows = [[str(i + 1), fmt(v, p)] for i, v in enumerate(losses[:-1])]
+        rows.append([f"after step {len(trace.steps)}", fmt(losses[-1], p)])
+        if not settings.full and len(rows) > SUMMARY_ROWS:
+            rows = rows[:10] + [["…", "…"]] + rows[-10:]
+        out.append(Table(["Step", "Loss"], rows, ["left", "right"]))
+    out.append(Heading(2, "Next Forward Pass (with updated weights)"))
+    out.append(Math(w.compact(forward)))
+    out.append(Para("**New Loss:**"))
+    out.append(w.loss(loss)[-1])
+    first, last = losses[0], losses[-1]
+    verb = "decreased" if fmt(last, p) != fmt(first, p) and last < first else \
+        "increased" if fmt(last, p) != fmt(first, p) else "did not change (at the printed precision)"
+    sentence = f"Loss {verb} from {fmt(first, p)} to {fmt(last, p)}" if "not" not in verb else f"Loss {verb}"
+    if verb == "decreased":
+        sentence += "! The network is learning."
+    elif verb == "increased":
+        sentence += ": the step overshot; a smaller learning rate would help."
+    else:
+        sentence += "."
+    out.append(Para(f"**{sentence}**"))
+    return out
+
+
+# ---- matrix multiplication ---------------------------------------------------------------------------
+
+def _matmul(trace: Trace, settings: Settings) -> list[Block]:
+    m, p = trace.matmul, trace.precision
+    assert m is not None
+    (r, inner), cols = m.a.shape, m.b.shape[1]
+    out: list[Block] = [Rule(), Heading(2, "The Matrices"),
+                        Math(_matrix("A", m.a, p, settings.elements, True) + [""] +
+                             _matrix("B", m.b, p, settings.elements, True)),
+                        Heading(2, "Dimensions"),
+                        Math([f"A: ({r} × {inner})   B: ({inner} × {cols})   C = A·B: ({r} × {cols})"]),
+                        Bullets([f"The inner dimensions must match: A has {inner} columns and B has {inner} rows.",
+                                 f"C has A's rows ({r}) and B's columns ({cols}).",
+                                 "Another row in A gives another row in C; another column in B gives another "
+                                 "column in C; the inner dimension can grow only in A and B together."]),
+                        Heading(2, "Each Cell of C"),
+                        Para("Each cell is the dot product of a row of A and a column of B:")]
+    lines: list[str] = []
+    rows, cols_shown = pick(r, settings.elements)[0], pick(cols, settings.elements)[0]
+    for i in rows:
+        for j in cols_shown:
+            expr = worked.linear(m.a[i], m.b[:, j], None, True, True)
+            lines += line(f"C[{i},{j}]", expr, p, settings.width)
+    if r * cols > len(rows) * len(cols_shown):
+        lines.append(elided_note(r * cols - len(rows) * len(cols_shown)))
+    out += [Math(lines), Para("**Result:**"), Math(_matrix("C", m.c, p, settings.elements))]
+    return out
