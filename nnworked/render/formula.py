@@ -71,6 +71,8 @@ def _factor(expr: Expr, precision: Precision, first: bool = False) -> str:
         return text if first or expr.value >= 0 else f"({text})"
     if isinstance(expr, Op) and expr.op in ("exp", "ln", "max", "sqrt", "tanh", "pow"):
         return show(expr, precision)
+    if first and isinstance(expr, Op) and expr.op == "neg" and isinstance(expr.args[0], Num):
+        return show(expr, precision)
     return show(expr, precision, top=False)
 
 

@@ -50,10 +50,11 @@ def blocks_to_renderables(blocks: list[Block]) -> list[RenderableType]:
             else:
                 out += [Text(""), Text(block.text, style="bold yellow")]
         elif isinstance(block, Para):
-            out.append(inline(block.text))
+            out += [Text(""), inline(block.text)]
         elif isinstance(block, Math):
-            out.append(Padding(Text("\n".join(block.lines), style="green", no_wrap=True, overflow="ignore"),
-                               (0, 0, 0, 4)))
+            # indented by hand: Padding would pad every line with spaces to the console's width
+            out.append(Text("\n".join(f"    {l}" if l else "" for l in block.lines), style="green", no_wrap=True,
+                            overflow="ignore"))
         elif isinstance(block, Bullets):
             out.append(Text("\n").join(Text("  • ") + inline(item) for item in block.items))
         elif isinstance(block, Table):
@@ -62,7 +63,7 @@ def blocks_to_renderables(blocks: list[Block]) -> list[RenderableType]:
                 table.add_column(header, justify=align)  # type: ignore[arg-type]
             for row in block.rows:
                 table.add_row(*row)
-            out.append(Padding(table, (0, 0, 0, 4)))
+            out.append(Padding(table, (0, 0, 0, 4), expand=False))
         elif isinstance(block, Rule):
             continue
     return out

@@ -179,7 +179,7 @@ def _updates(trace: Trace, step: TrainingStep, w: BackwardWriter) -> list[Block]
     for update in order:
         out += _update(update, trace, step, w)
     out.append(Heading(3, "Summary of Updates"))
-    out.append(_summary(order, p, w))
+    out.append(_summary(order, p, w, given=step.number == 1))
     return out
 
 
@@ -206,7 +206,6 @@ def _update(u: Update, trace: Trace, step: TrainingStep, w: BackwardWriter) -> l
         for key, value in u.state.items():
             lines += _matrix(_STATE_SYMBOLS.get(key, key), value if value.ndim == 2 else value[:, None], p,
                              w.s.elements)
-        lines.append("")
     if u.new.size > 1:
         lines += [""] + _matrix(f"{symbol}_new", u.new, p, w.s.elements)
     out.append(Math(lines))
@@ -216,20 +215,20 @@ def _update(u: Update, trace: Trace, step: TrainingStep, w: BackwardWriter) -> l
 _STATE_SYMBOLS = {"v": "v", "s": "s", "m": "m", "m_hat": "m̂", "v_hat": "v̂"}
 
 
-def _summary(updates: list[Update], p, w: BackwardWriter) -> Table:  # noqa: ANN001
+def _summary(updates: list[Update], p, w: BackwardWriter, given: bool) -> Table:  # noqa: ANN001
     rows: list[list[str]] = []
     for u in sorted(updates, key=lambda u: (int(u.name[1:]), u.name[0] != "W")):
         symbol = w.n.param(u.name)
         if u.old.ndim == 2 and min(u.old.shape) > 1:
             for i in range(u.old.shape[0]):
                 for j in range(u.old.shape[1]):
-                    rows.append([f"{symbol}[{i},{j}]", fmt(u.old[i, j], p, given=True), fmt(u.new[i, j], p)])
+                    rows.append([f"{symbol}[{i},{j}]", fmt(u.old[i, j], p, given), fmt(u.new[i, j], p)])
         else:
             old, new = u.old.ravel(), u.new.ravel()
             if old.size == 1:
-                rows.append([symbol, fmt(old[0], p, given=True), fmt(new[0], p)])
+                rows.append([symbol, fmt(old[0], p, given), fmt(new[0], p)])
             else:
-                rows.append([symbol, vector(old, p, given=True, limit=w.s.elements),
+                rows.append([symbol, vector(old, p, given, limit=w.s.elements),
                              vector(new, p, limit=w.s.elements)])
         if u.frozen:
             rows[-1][0] += " (frozen)"

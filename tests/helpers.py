@@ -1,0 +1,47 @@
+"""Shared by the tests: render a scenario to text exactly as a user would see it, at a fixed width."""
+
+from __future__ import annotations
+
+import re
+
+from rich.console import Console
+
+from nnworked import bundled, scenario
+from nnworked.engine.network import solve
+from nnworked.render import get
+from nnworked.render.settings import Settings
+from nnworked.trace import Trace
+
+WIDTH = 100
+NUMBER = re.compile(r"[−-]?\d{1,3}(?:,\d{3})+(?:\.\d+)?|[−-]?\d+(?:\.\d+)?")
+
+
+def trace_of(name: str, **options: object) -> Trace:
+    return solve(scenario.load(bundled.resolve(name)).with_options(**options))
+
+
+def markdown(name: str, settings: Settings | None = None, **options: object) -> str:
+    return get("markdown")(trace_of(name, **options), settings or Settings())
+
+
+def terminal(name: str, settings: Settings | None = None, **options: object) -> str:
+    console = Console(width=WIDTH, no_color=True, color_system=None, record=True, file=open("/dev/null", "w"),
+                      highlight=False)
+    console.print(get("terminal")(trace_of(name, **options), settings or Settings()))
+    return console.export_text()
+
+
+def numbers(line: str) -> list[str]:
+    return NUMBER.findall(line)
+
+
+def to_float(text: str) -> float:
+    return float(text.replace("−", "-").replace(",", ""))
+
+
+def decimals(text: str) -> int:
+    return len(text.split(".")[1]) if "." in text else 0
+
+
+def lines_starting(text: str, prefix: str) -> list[str]:
+    return [l.strip() for l in text.splitlines() if l.strip().startswith(prefix)]
