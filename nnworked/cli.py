@@ -60,7 +60,8 @@ def _main(
 
 @app.command()
 def run(
-    scenario: str = typer.Argument(..., help="A scenario YAML file, or the name of a bundled one (nnworked list)."),
+    scenario: str = typer.Argument(..., metavar="SCENARIO",
+                                   help="A scenario YAML file, or the name of a bundled one (nnworked list)."),
     format: Format = typer.Option(Format.terminal, "--format", "-f", help="terminal, markdown or json."),
     output: Optional[str] = typer.Option(None, "--output", "-o", help="Write to this file instead of stdout."),
     steps: Optional[int] = typer.Option(None, "--steps", min=1, help="Training steps (overrides the file)."),
@@ -148,7 +149,8 @@ def list_scenarios() -> None:
 
 
 @app.command()
-def validate(scenario: str = typer.Argument(..., help="A scenario YAML file, or a bundled scenario's name.")) -> None:
+def validate(scenario: str = typer.Argument(..., metavar="SCENARIO",
+                                            help="A scenario YAML file, or a bundled scenario's name.")) -> None:
     """Check a scenario file and list every problem in it; exit 1 if there are any.
 
     Example:

@@ -122,6 +122,10 @@ def _describe(value: Any) -> str:
     return repr(value)
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'s' if n != 1 else ''}"
+
+
 def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
@@ -366,7 +370,8 @@ class _Checker:
             return None
         if targets.shape[0] != inputs.shape[0]:
             self.add(("targets",), "there are not as many targets as examples",
-                     f"{inputs.shape[0]} rows (one per example in inputs)", f"{targets.shape[0]} rows")
+                     f"{_count(inputs.shape[0], 'row')} (one per example in inputs)",
+                     _count(targets.shape[0], "row"))
             return None
         units = layers[-1].units
         loss = data.get("loss")
@@ -460,7 +465,8 @@ class _Checker:
         for i, item in enumerate(value):
             if layers and item not in names:
                 self.add(("freeze", i), f"there is no parameter '{item}'", f"one of {', '.join(names)}",
-                         _describe(item), _suggest(str(item), names))
+                         _describe(item), _suggest(str(item), names) or
+                         "parameters are named by layer, counting from 1: W1, b1, W2, …")
         return frozenset(v for v in value if isinstance(v, str))
 
     def input_names(self, value: Any, inputs: np.ndarray | None) -> tuple[str, ...] | None:

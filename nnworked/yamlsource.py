@@ -170,6 +170,9 @@ def load_text(text: str, file: str) -> Document:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         problem = " ".join(str(exc.problem or exc.context or "invalid YAML").split())
+        if exc.context and exc.context_mark and exc.problem:
+            problem += f" ({exc.context} that starts at line {exc.context_mark.line + 1}, " \
+                       f"column {exc.context_mark.column + 1})"
         raise ScenarioError([Issue(file, line, col, "", f"this is not valid YAML: {problem}",
                                    hint="check the indentation and the brackets just before this point")]) from None
     except yaml.YAMLError as exc:

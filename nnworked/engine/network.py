@@ -24,8 +24,8 @@ def solve(scenario: Scenario) -> Trace:
     precision = Precision(scenario.precision, scenario.rounding == "carry")
     if scenario.matmul is not None:
         return Trace(scenario, precision, matmul=_matmul(scenario, precision))
-    solver = _Solver(scenario, precision)
-    return solver.run()
+    with np.errstate(all="ignore"):  # overflow is caught by `_finite` and explained, not warned about
+        return _Solver(scenario, precision).run()
 
 
 def _matmul(scenario: Scenario, precision: Precision) -> MatmulResult:
