@@ -1,11 +1,17 @@
 """An independent checker for the worked equations nnworked prints.
 
 It reads rendered Markdown as plain text and knows nothing of nnworked's own expression, formula
-or number-formatting code. Every line inside a fenced code block is split at "=" into segments;
-each segment that is purely numeric is evaluated with exact interval arithmetic, where a printed
-number with d decimals stands for [v - 0.5*10^-d, v + 0.5*10^-d] and a number printed without a
-decimal point is exact. Consecutive numeric segments of a line must have overlapping intervals
-(up to a tiny tolerance that only covers floating-point error in exp/ln/tanh/sqrt).
+or number-formatting code. Every line inside a fenced code block is split at "=" (outside brackets)
+into segments; each segment that is purely numeric is evaluated with exact interval arithmetic
+(fractions; exp/ln/tanh/σ/√ in floats, widened outward), and consecutive numeric segments of a line
+must have overlapping intervals, up to a tolerance of 1e-12 relative.
+
+What interval a printed number stands for follows the convention the output states ("computed
+exactly, shown to 4 decimals (more where a small value needs them)"): a rounded value is printed
+with all its decimals (0.4790), an exact one in full (0.21, 9), inputs as written (0.0000001).
+A rounded number with d decimals stands for [v − 0.5·10^−d, v + 0.5·10^−d]; an exact one for [v, v].
+See is_rounded for the precise rule. With places=None every decimal number is taken as rounded
+(the loosest reading, in which e.g. 0.1 × 0.5 = 0.06 would pass).
 
 Notation understood: U+2212 "−" (and "-") for minus, thousands separators (330,625), "×", "·" and
 "/" (left-associative), "+", superscript integer powers (0.0997², 10¹⁵, 10⁻⁵), e^(...), ln(...),
@@ -15,6 +21,8 @@ Segments with any other letter or symbol (ŷ, h, ∂, Σ, δ, W, ReLU(...), matr
 vectors "[a, b]") are symbolic and skipped. Lines containing "…" are skipped. A trailing "✓" and a
 trailing note set off by two or more spaces, "   (z > 0)", are dropped. Lines wrapped by the
 renderer (continuation lines that start with spaces and "= ") are joined to the line before.
+A numeric-looking segment that cannot be parsed or evaluated, and a line with unbalanced
+brackets, are reported as problems rather than skipped.
 """
 
 from __future__ import annotations
@@ -123,6 +131,8 @@ class EvalError(Exception):
 # --------------------------------------------------------------------------------------------
 # Tokens
 
+DEFAULT_PLACES = 4  # the decimals nnworked shows unless a scenario says otherwise
+
 _SUPER = {"⁰": 0, "¹": 1, "²": 2, "³": 3, "⁴": 4, "⁵": 5, "⁶": 6, "⁷": 7, "⁸": 8, "⁹": 9}
 _NUMBER = re.compile(r"(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d+))?")
 _FUNCS = ("tanh", "max", "ln", "σ")  # "e" is handled on its own: only as "e^"
@@ -132,20 +142,57 @@ _RAW_FLOAT = re.compile(r"\d[eE][+\-−]?\d")
 _BAD_WORDS = re.compile(r"^\s*[−-]?\s*(nan|inf|infinity|∞)\s*$", re.IGNORECASE)
 
 
-def number(text: str) -> Interval:
-    """A printed number as the interval it stands for."""
+def is_rounded(whole: str, frac: str | None, places: int | None, mantissa: bool = False) -> bool:
+    """Whether a printed number is a rounded value (else it is exact), by the printed convention.
+
+    The output states its precision P ("shown to 4 decimals", "rounded to 5 decimals"). A computed
+    value is printed in full when rounding lost nothing (0.21, 9) and with all its decimals when it
+    was rounded (0.4790): P decimals, or more for a small value so it keeps three significant figures
+    (0.00799). Inputs are printed as written (0.0000001). So:
+      - no decimal point: exact (a rounded value always shows decimals when P > 0);
+      - a trailing zero after the point: rounded (exact values are trimmed);
+      - fewer than P decimals: exact;
+      - exactly P decimals: rounded (possibly exact, but the interval then still contains it);
+      - more than P decimals: rounded if it has three or more significant figures, else exact
+        (a rounded small value is padded to three significant figures: 0.00630, not 0.0063).
+    A mantissa of "… × 10ⁿ" is always taken as rounded to P decimals. With places=None every number
+    with a decimal point is taken as rounded (the loosest reading).
+    """
+    if mantissa:
+        return True
+    if not frac:
+        return places == 0
+    if places is None or frac.endswith("0"):
+        return True
+    d = len(frac)
+    if d < places:
+        return False
+    if d == places:
+        return True
+    significant = len((whole + frac).lstrip("0"))
+    return significant >= 3
+
+
+def number(text: str, places: int | None = None, mantissa: bool = False) -> Interval:
+    """A printed number as the interval it stands for (see is_rounded)."""
     m = _NUMBER.fullmatch(text)
     if not m:
         raise ParseError(f"not a number: {text!r}")
     whole, frac = m.group(1).replace(",", ""), m.group(2)
-    if frac is None:
-        return Interval.exact(Fraction(int(whole)))
-    v = Fraction(int(whole + frac), 10 ** len(frac))
-    half = Fraction(1, 2 * 10 ** len(frac))
+    d = len(frac) if frac else 0
+    v = Fraction(int(whole + (frac or "")), 10**d)
+    if not is_rounded(whole, frac, places, mantissa):
+        return Interval.exact(v)
+    if mantissa and places is not None:
+        d = max(d, places)  # a mantissa is trimmed even when rounded: it stands for P places
+    half = Fraction(1, 2 * 10**d)
     return Interval(v - half, v + half)
 
 
-def tokenize(seg: str) -> list[tuple[str, object]]:
+_MANTISSA = re.compile(r"\s*×\s*10[⁻⁰¹²³⁴⁵⁶⁷⁸⁹]")
+
+
+def tokenize(seg: str, places: int | None = None) -> list[tuple[str, object]]:
     if "|" in seg:
         raise Symbolic("matrix")
     if _RAW_FLOAT.search(seg) or _BAD_WORDS.match(seg):
@@ -159,7 +206,8 @@ def tokenize(seg: str) -> list[tuple[str, object]]:
             continue
         m = _NUMBER.match(seg, i) if c.isdigit() else None
         if m:
-            toks.append(("num", number(m.group(0))))
+            mantissa = bool(_MANTISSA.match(seg, m.end()))
+            toks.append(("num", number(m.group(0), places, mantissa)))
             i = m.end()
             continue
         if c in _SUPER or c == "⁻":
@@ -200,9 +248,9 @@ def tokenize(seg: str) -> list[tuple[str, object]]:
 
 
 class _Parser:
-    def __init__(self, seg: str):
+    def __init__(self, seg: str, places: int | None):
         self.seg = seg
-        self.toks = tokenize(seg)
+        self.toks = tokenize(seg, places)
         self.i = 0
 
     def peek(self):
@@ -304,9 +352,9 @@ class _Parser:
         raise ParseError(f"unexpected {val!r} in {self.seg!r}")
 
 
-def evaluate(segment: str) -> Interval:
+def evaluate(segment: str, places: int | None = DEFAULT_PLACES) -> Interval:
     """The interval a purely numeric segment stands for. Raises Symbolic if it is not numeric."""
-    return _Parser(segment).parse()
+    return _Parser(segment, places).parse()
 
 
 # --------------------------------------------------------------------------------------------
@@ -388,7 +436,7 @@ class LineResult:
         return self.comparisons > 0
 
 
-def check_line(line: str) -> LineResult:
+def check_line(line: str, places: int | None = DEFAULT_PLACES) -> LineResult:
     """Evaluate the numeric segments of one logical line and compare consecutive ones."""
     result = LineResult(line)
     if "…" in line or "=" not in line:
@@ -399,7 +447,7 @@ def check_line(line: str) -> LineResult:
         return result
     for seg in split_segments(line):
         try:
-            value = evaluate(seg)
+            value = evaluate(seg, places)
         except Symbolic:
             continue
         except (ParseError, EvalError) as exc:
@@ -417,6 +465,7 @@ def check_line(line: str) -> LineResult:
 @dataclass
 class Report:
     lines: list[LineResult]
+    places: int | None = None
 
     @property
     def equations(self) -> int:
@@ -435,5 +484,19 @@ class Report:
         return "\n".join(f"{r.line.strip()}\n    -> " + "; ".join(r.problems) for r in self.failures)
 
 
-def check_markdown(markdown: str) -> Report:
-    return Report([check_line(line) for line in code_lines(markdown)])
+_PLACES = re.compile(r"(?:shown|rounded) to (\d+) decimals?")
+
+
+def stated_places(markdown: str) -> int | None:
+    """The precision the output states in its Conventions ("shown to 4 decimals"), if any."""
+    found = {int(m.group(1)) for m in _PLACES.finditer(markdown)}
+    if len(found) > 1:
+        raise ParseError(f"the output states several precisions: {sorted(found)}")
+    return found.pop() if found else None
+
+
+def check_markdown(markdown: str, places: int | None | str = "stated") -> Report:
+    """Check every code-block line. places="stated" reads the precision from the text; None is loose."""
+    if places == "stated":
+        places = stated_places(markdown)
+    return Report([check_line(line, places) for line in code_lines(markdown)], places)

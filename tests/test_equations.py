@@ -28,6 +28,39 @@ def test_wrong_line_is_flagged():
     assert result.problems, "0.1 × 0.5 = 0.06 must be flagged"
 
 
+def test_the_loose_reading_would_miss_it():
+    # Reading 0.1 and 0.5 as [0.05, 0.15] and [0.45, 0.55] (half a unit in the last printed digit,
+    # ignoring the stated precision) accepts anything in [0.0225, 0.0825]; the checker therefore
+    # uses the output's stated precision, under which 0.1, 0.5 and 0.06 are exact.
+    assert not eq.check_line("z = 0.1 × 0.5 = 0.06", places=None).problems
+    assert eq.check_line("z = 0.1 × 0.5 = 0.06", places=4).problems
+
+
+@pytest.mark.parametrize(
+    "text, places, lo, hi",
+    [
+        ("0.21", 4, "0.21", "0.21"),  # fewer than P decimals: exact
+        ("0.4790", 4, "0.47895", "0.47905"),  # trailing zero: rounded
+        ("0.6194", 4, "0.61935", "0.61945"),  # P decimals: rounded
+        ("0.00799", 4, "0.007985", "0.007995"),  # small, three significant figures: rounded
+        ("0.0000001", 4, "0.0000001", "0.0000001"),  # an input as written: exact
+        ("0.0069", 5, "0.0069", "0.0069"),
+        ("330,625", 4, "330625", "330625"),
+        ("0.21", None, "0.205", "0.215"),  # loose reading
+    ],
+)
+def test_number_intervals(text, places, lo, hi):
+    from fractions import Fraction
+
+    assert eq.number(text, places) == eq.Interval(Fraction(lo), Fraction(hi))
+
+
+def test_stated_precision_is_read():
+    assert eq.stated_places("computed exactly, shown to 4 decimals (more where ...)") == 4
+    assert eq.stated_places("each shown intermediate is rounded to 5 decimals (half away") == 5
+    assert eq.stated_places("nothing said") is None
+
+
 def test_right_line_passes():
     result = eq.check_line("z₁[0] = (0.1 × 0.5) + (0.2 × 0.3) + 0.1 = 0.05 + 0.06 + 0.1 = 0.21")
     assert result.comparisons == 2
@@ -131,9 +164,9 @@ def test_wrapped_lines_are_joined_and_checked():
             "```",
         ]
     )
-    report = eq.check_markdown(md)
+    report = eq.check_markdown(md, places=4)
     assert report.equations == 2
-    assert report.comparisons == 5 + 1
+    assert report.comparisons == 4 + 1
     assert [r.line.split(" =")[0] for r in report.failures] == ["z"]
 
 
@@ -165,6 +198,9 @@ SETTINGS = {
 @pytest.mark.parametrize("name", bundled.names())
 def test_every_printed_equation_is_consistent(name, settings):
     report = eq.check_markdown(_render(name, SETTINGS[settings]))
+    if report.places is None:  # the loose reading is only acceptable where nothing has decimals
+        decimals = [s for r in report.lines for s, _ in r.numeric if "." in s]
+        assert not decimals, f"{name}: the output does not state its precision; checked loosely"
     print(f"{name} [{settings}]: {report.equations} equations, {report.comparisons} comparisons")
     assert not report.failures, f"{name} [{settings}]: inconsistent lines:\n{report.describe_failures()}"
     assert report.equations >= MINIMUM.get(name, 1), f"{name}: only {report.equations} equations checked"

@@ -1,7 +1,8 @@
 """How many decimals a value is shown with, and decimal rounding half away from zero.
 
-`rounding: exact` computes in float64 and shows `places` decimals, or more when that is what it takes
-to show three significant figures (a small gradient such as 0.00799 never prints as 0.0080 or 0).
+`rounding: exact` computes in float64 and shows `places` decimals; a value below 0.1 gets more when that
+is what it takes to show three significant figures (a small gradient such as 0.00799 never prints as
+0.0080 or 0).
 `rounding: carry` is the calculator on the desk: every shown intermediate is rounded to exactly `places`
 decimals, half away from zero, and later steps use the rounded value.
 """
@@ -29,7 +30,7 @@ class Precision:
     carry: bool = False
 
     def decimals_for(self, value: float) -> int:
-        if self.carry or value == 0 or not math.isfinite(value):
+        if self.carry or value == 0 or not math.isfinite(value) or abs(value) >= 0.1:
             return self.places
         magnitude = math.floor(math.log10(abs(value)))
         return min(max(self.places, MIN_SIGNIFICANT - 1 - magnitude), self.places + MAX_EXTRA_DECIMALS)
