@@ -153,7 +153,8 @@ class ForwardWriter:
             expr = worked.loss_example(spec, loss.yhat[e], loss.y[e])
             value = worked.value(expr, self.p)
             if np.isfinite(value):
-                lines += line(lhs, expr, self.p, self.s.width)
+                symbolic = symbolic_loss(spec, loss.y[e], n.a(n.layers) + n.example(e), "y" + n.example(e))
+                lines += line(lhs, expr, self.p, self.s.width, [symbolic] if symbolic else None)
             else:  # ŷ is 0 or 1 to machine precision: the textbook form is undefined, the stable one is not
                 lines.append(f"{lhs} = {fmt(loss.per_example[e], self.p)}   (computed from z in a stable form: "
                              "ŷ rounds to 0 or 1 in floating point, where ln is undefined)")
@@ -188,6 +189,18 @@ def formula_lines(spec: LossSpec, examples: int, units: int) -> list[str]:
         lines.append(f"L = (1/{examples}) × Σₙ L⁽ⁿ⁾   (the mean over the batch)" if spec.batch == "mean"
                      else "L = Σₙ L⁽ⁿ⁾   (the sum over the batch)")
     return lines
+
+
+def symbolic_loss(spec: LossSpec, target: np.ndarray, yhat: str, y: str) -> str:
+    """The loss of one example in symbols, where that is short: (ŷ − y)², −ln(ŷ), −ln(ŷ[2])."""
+    scale = f"{spec.scale:g} × " if spec.scale != 1 else ""
+    if target.size == 1 and spec.name == "mse":
+        return f"{scale}({yhat} − {y})²"
+    if target.size == 1 and spec.name == "binary_cross_entropy" and target[0] in (0, 1):
+        return scale + (f"−ln({yhat})" if target[0] == 1 else f"−ln(1 − {yhat})")
+    if spec.name == "cross_entropy" and np.count_nonzero(target) == 1 and target.max() == 1:
+        return f"{scale}−ln({yhat}[{int(np.argmax(target))}])"
+    return ""
 
 
 def specialisation(spec: LossSpec, targets: np.ndarray) -> str:
