@@ -81,7 +81,7 @@ def test_terminal_format_to_a_file_is_plain_text(tmp_path: Path) -> None:
 
 def test_options_override_the_file() -> None:
     result = cli("run", "spam", "--precision", "2", "--format", "markdown")
-    assert "L = −ln(0.62) = 0.48" in result.stdout
+    assert "L = −ln(ŷ) = −ln(0.62) = 0.48" in result.stdout
     assert "∂L/∂W₂[0] = −0.38 × 0.21 = −0.0799" in result.stdout  # small values keep 3 significant figures
     result = cli("run", "house_price", "--rounding", "exact", "--format", "markdown")
     # exact: 0.0000001 × 21,850 = 0.002185 is shown as 0.00219 but not carried, so the result differs
