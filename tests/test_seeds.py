@@ -110,7 +110,7 @@ def test_the_spam_seed_loss_is_wrong_and_nnworked_prints_the_right_value(spam: s
     seed_value = 0.4794
     assert round(-math.log(0.6194), 4) == 0.4790 != seed_value
     assert round(trace_of("spam").steps[0].loss.value, 4) == 0.4790
-    assert "L = −ln(0.6194) = 0.4790" in spam
+    assert "L = −ln(ŷ) = −ln(0.6194) = 0.4790" in spam
     assert "Loss decreased from 0.4790 to 0.4493" in spam
     assert "0.4794" not in spam
 
@@ -127,7 +127,7 @@ HOUSE = [
     ("h[0]", "32"),
     ("h[1]", "19"),
     ("z₂ =", "640", "285", "925"),
-    ("L = (925", "330,625"),
+    ("L = (ŷ − y)² = (925", "330,625"),
     ("∂L/∂ŷ = 2", "925", "350", "1150"),
     ("δ₂ = 1150", "1150"),
     ("∂L/∂W₂[0]", "1150", "32", "36,800"),
@@ -150,7 +150,7 @@ HOUSE = [
     ("z₁[1] = (−3.448", "-6881"),
     ("h = [0, 0]",),
     ("z₂ = (19.99632", "0"),
-    ("L = (0 − 350)", "122,500"),
+    ("L = (ŷ − y)² = (0 − 350)", "122,500"),
 ]
 
 
@@ -171,4 +171,4 @@ def test_house_price_hand_rounding_is_carried(house: str) -> None:
 
 def test_house_price_loss_decreases_as_the_seed_says(house: str) -> None:
     assert "Loss decreased from 330,625 to 122,500! The network is learning." in house
-    assert to_float(numbers(lines_starting(house, "L = (0 − 350)")[0])[-1]) == 122500
+    assert to_float(numbers(lines_starting(house, "L = (ŷ − y)² = (0 − 350)")[0])[-1]) == 122500
