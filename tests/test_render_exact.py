@@ -1,0 +1,41 @@
+"""Rendered text, exactly, at a fixed width and without colour.
+
+The golden files were read line by line against the seed documents when they were written. To accept a
+deliberate change in the output, run `NNWORKED_UPDATE_GOLDEN=1 python -m pytest tests/test_render_exact.py`
+and read the diff before committing it.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from nnworked.render.settings import Settings
+from tests.helpers import markdown, terminal
+
+GOLDEN = Path(__file__).parent / "golden"
+CASES = {
+    "spam.txt": lambda: terminal("spam"),
+    "spam.md": lambda: markdown("spam"),
+    "house_price.md": lambda: markdown("house_price"),
+    "iris_softmax.md": lambda: markdown("iris_softmax"),
+    "matrix_multiplication.txt": lambda: terminal("matrix_multiplication"),
+    "xor_batch_elided.md": lambda: markdown("xor_batch", Settings(limit=3)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_rendered_text_is_exactly_the_golden_file(name: str) -> None:
+    text = CASES[name]()
+    path = GOLDEN / name
+    if os.environ.get("NNWORKED_UPDATE_GOLDEN"):
+        path.write_text(text, encoding="utf-8")
+    assert text == path.read_text(encoding="utf-8")
+
+
+def test_terminal_lines_have_no_colour_codes_and_fit_the_width() -> None:
+    text = terminal("spam")
+    assert "\x1b" not in text
+    assert max(len(line.rstrip()) for line in text.splitlines()) <= 100
