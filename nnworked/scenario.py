@@ -70,14 +70,6 @@ class Scenario:
     def trains(self) -> bool:
         return self.targets is not None and self.learning_rate is not None
 
-    @property
-    def integers(self) -> bool:
-        """Every number the user wrote is a whole number (such exercises print 9, never 9.0)."""
-        arrays = [self.inputs, *(l.weights for l in self.layers), *(l.bias for l in self.layers if l.bias is not None)]
-        if self.matmul:
-            arrays = [self.matmul.a, self.matmul.b]
-        return all(np.all(np.equal(np.mod(a, 1), 0)) for a in arrays)
-
     def with_options(self, **options: Any) -> "Scenario":
         """Command-line options override the file's own settings (None means not given)."""
         return replace(self, **{k: v for k, v in options.items() if v is not None})

@@ -26,7 +26,7 @@ PAIRS = {"binary_cross_entropy": "sigmoid + binary cross-entropy", "cross_entrop
 
 
 class BackwardWriter(ForwardWriter):
-    def __init__(self, precision: Precision, notation: Notation, settings: Settings, spec: LossSpec):
+    def __init__(self, precision: Precision, notation: Notation, settings: Settings, spec: LossSpec | None):
         super().__init__(precision, notation, settings)
         self.spec = spec
 

@@ -7,7 +7,7 @@ import numpy as np
 from nnworked import worked
 from nnworked.engine.activations import ACTIVATIONS
 from nnworked.engine.losses import LOSSES
-from nnworked.engine.optimizers import RULES
+from nnworked.engine.optimizers import DEFAULTS, RULES
 from nnworked.render.backward import BackwardWriter
 from nnworked.render.blocks import Block, Bullets, Heading, Math, Para, Rule, Table
 from nnworked.render.lines import elided_note, line, pick
@@ -28,29 +28,27 @@ def build(trace: Trace, settings: Settings) -> list[Block]:
     if trace.matmul is not None:
         return out + _matmul(trace, settings)
     notation = Notation(len(s.layers), s.inputs.shape[0])
-    writer = BackwardWriter(trace.precision, notation, settings, s.loss) if s.loss else None
-    forward = writer or BackwardWriter(trace.precision, notation, settings, None)  # type: ignore[arg-type]
-    out += _setup(trace, forward)
+    writer = BackwardWriter(trace.precision, notation, settings, s.loss)
+    out += _setup(trace, writer)
     for step in trace.steps:
         if step.number > 1 and not settings.all_steps:
             break
         if len(trace.steps) > 1:
             out += [Rule(), Heading(2, f"Training Step {step.number} of {len(trace.steps)}")]
-        out += [Rule(), Heading(2, "Forward Pass"), *forward.forward(step.forward, 1)]
+        out += [Rule(), Heading(2, "Forward Pass"), *writer.forward(step.forward, 1)]
         if step.loss is None:
-            out += [Rule(), Heading(2, "Result"), *_prediction(forward, step)]
+            out += [Rule(), Heading(2, "Result"), *_prediction(writer, step)]
             continue
-        out += [Rule(), Heading(2, "Loss Computation"), *forward.loss(step.loss)]
-        assert writer is not None
+        out += [Rule(), Heading(2, "Loss Computation"), *writer.loss(step.loss)]
         out += [Rule(), Heading(2, "Backward Pass (Backpropagation)"),
                 Para("We compute gradients using the **chain rule**, propagating from output to input."),
                 *writer.backward(step, 3)]
         if not step.updates:
             out += [Rule(), Para("No learning rate is given, so the walkthrough stops at the gradients.")]
             continue
-        out += [Rule(), *_updates(trace, step, forward)]
+        out += [Rule(), *_updates(trace, step, writer)]
     if trace.final is not None:
-        out += _after_training(trace, forward, settings)
+        out += _after_training(trace, writer, settings)
     return out
 
 
@@ -109,7 +107,7 @@ def _setup(trace: Trace, w: BackwardWriter) -> list[Block]:
         extra = []
         if s.optimizer.name != "sgd":
             settings = ", ".join(f"{k} = {fmt(s.optimizer.get(k), p, given=True)}" for k in
-                                 sorted(set(s.optimizer.params) | set(_defaults(s))))
+                                 sorted(set(s.optimizer.params) | set(DEFAULTS[s.optimizer.name])))
             extra.append(f"**Optimizer:** {s.optimizer.name} ({settings})")
         if s.steps > 1:
             extra.append(f"**Training steps:** {s.steps} (the whole batch each step)")
@@ -118,12 +116,6 @@ def _setup(trace: Trace, w: BackwardWriter) -> list[Block]:
         out += [Para(e) for e in extra]
     out.append(Para("**Conventions:** " + _conventions(trace)))
     return out
-
-
-def _defaults(s: Scenario) -> list[str]:
-    from nnworked.engine.optimizers import DEFAULTS
-
-    return list(DEFAULTS[s.optimizer.name])
 
 
 def _conventions(trace: Trace) -> str:
