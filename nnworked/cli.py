@@ -103,19 +103,18 @@ def _solve_and_render(scenario: str, fmt: Format, steps: Optional[int], precisio
     loaded = scenarios.load(bundled.resolve(scenario)).with_options(
         steps=steps, precision=precision, rounding=rounding.value if rounding else None)
     trace = solve(loaded)
-    settings = Settings(full=full, all_steps=all_steps)
-    rendered = get(fmt.value)(trace, settings)
     if fmt is not Format.terminal:
-        return rendered
+        return get(fmt.value)(trace, Settings(full=full, all_steps=all_steps))
     from rich.console import Console
 
     if output is not None:  # a file gets plain text, never colour codes
-        console = Console(width=settings.width + 8, no_color=True, color_system=None, record=True,
-                          file=open(os.devnull, "w"), highlight=False)
-        console.print(rendered)
-        return console.export_text()
-    Console(highlight=False).print(rendered)
-    return None
+        console = Console(width=100, no_color=True, color_system=None, record=True, file=open(os.devnull, "w"),
+                          highlight=False)
+    else:
+        console = Console(highlight=False)
+    settings = Settings(full=full, all_steps=all_steps, columns=min(console.width, 100))
+    console.print(get(fmt.value)(trace, settings), soft_wrap=True)
+    return console.export_text() if output is not None else None
 
 
 def _write(text: str, output: Optional[str]) -> None:

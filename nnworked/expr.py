@@ -140,6 +140,9 @@ def interval(expr: Expr, precision: Precision) -> tuple[float, float]:
         return spans[0][0] - spans[1][1], spans[0][1] - spans[1][0]
     if name == "neg":
         return -spans[0][1], -spans[0][0]
+    if name == "pow" and spans[0][0] < 0 < spans[0][1] and spans[1][0] == spans[1][1] and spans[1][0] % 2 == 0:
+        top = max(spans[0][0] ** spans[1][0], spans[0][1] ** spans[1][0])
+        return 0.0, top  # an even power of a range around 0 reaches down to 0
     if name in ("mul", "div", "pow"):
         low, high = spans[0]
         for other in spans[1:]:

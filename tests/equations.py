@@ -6,12 +6,11 @@ into segments; each segment that is purely numeric is evaluated with exact inter
 (fractions; exp/ln/tanh/σ/√ in floats, widened outward), and consecutive numeric segments of a line
 must have overlapping intervals, up to a tolerance of 1e-12 relative.
 
-What interval a printed number stands for follows the convention the output states ("computed
-exactly, shown to 4 decimals (more where a small value needs them)"): a rounded value is printed
-with all its decimals (0.4790), an exact one in full (0.21, 9), inputs as written (0.0000001).
-A rounded number with d decimals stands for [v − 0.5·10^−d, v + 0.5·10^−d]; an exact one for [v, v].
-See is_rounded for the precise rule. With places=None every decimal number is taken as rounded
-(the loosest reading, in which e.g. 0.1 × 0.5 = 0.06 would pass).
+What interval a printed number stands for follows the precision P the output states ("computed
+exactly, shown to 4 decimals (more where a small value needs them)", or "rounded to 5 decimals"):
+a number with d ≤ P decimals stands for v ± 0.5·10^−P, so 0.1 × 0.5 = 0.06 is caught, while
+−1.6145 × 0.2357 = −0.3806 (rounded factors) passes. See half_width for the precise rule. With
+places=None every decimal number stands for v ± half a unit in its last digit (the loosest reading).
 
 Notation understood: U+2212 "−" (and "-") for minus, thousands separators (330,625), "×", "·" and
 "/" (left-associative), "+", superscript integer powers (0.0997², 10¹⁵, 10⁻⁵), e^(...), ln(...),
@@ -38,32 +37,44 @@ from fractions import Fraction
 
 @dataclass(frozen=True)
 class Interval:
-    lo: Fraction
-    hi: Fraction
+    """A closed interval of rationals; lo = hi = None is the whole real line (e.g. 1 / [−0.5, 0.5])."""
+
+    lo: Fraction | None
+    hi: Fraction | None
 
     @staticmethod
     def exact(v: Fraction) -> "Interval":
         return Interval(v, v)
 
+    @property
+    def unbounded(self) -> bool:
+        return self.lo is None
+
     def __add__(self, o: "Interval") -> "Interval":
+        if self.unbounded or o.unbounded:
+            return EVERYTHING
         return Interval(self.lo + o.lo, self.hi + o.hi)
 
     def __sub__(self, o: "Interval") -> "Interval":
-        return Interval(self.lo - o.hi, self.hi - o.lo)
+        return self + (-o)
 
     def __neg__(self) -> "Interval":
-        return Interval(-self.hi, -self.lo)
+        return EVERYTHING if self.unbounded else Interval(-self.hi, -self.lo)
 
     def __mul__(self, o: "Interval") -> "Interval":
+        if self.unbounded or o.unbounded:
+            return EVERYTHING
         p = (self.lo * o.lo, self.lo * o.hi, self.hi * o.lo, self.hi * o.hi)
         return Interval(min(p), max(p))
 
     def contains_zero(self) -> bool:
-        return self.lo <= 0 <= self.hi
+        return self.unbounded or self.lo <= 0 <= self.hi
 
     def __truediv__(self, o: "Interval") -> "Interval":
-        if o.contains_zero():
-            raise EvalError(f"division by an interval containing 0: {o}")
+        if o == ZERO:
+            raise EvalError("division by 0")
+        if self.unbounded or o.contains_zero():
+            return EVERYTHING  # a divisor printed as (say) 0.0000 may be any small number
         return self * Interval(1 / o.hi, 1 / o.lo)
 
     def power(self, n: int) -> "Interval":
@@ -71,17 +82,26 @@ class Interval:
             return Interval.exact(Fraction(1)) / self.power(-n)
         if n == 0:
             return Interval.exact(Fraction(1))
+        if self.unbounded:
+            return EVERYTHING
         a, b = self.lo**n, self.hi**n
-        if n % 2:
-            return Interval(a, b)
-        if self.lo >= 0:
+        if n % 2 or self.lo >= 0:
             return Interval(a, b)
         if self.hi <= 0:
             return Interval(b, a)
         return Interval(Fraction(0), max(a, b))
 
-    def monotone(self, f, name: str) -> "Interval":
-        """Apply an increasing float function, widened outward to cover its floating-point error."""
+    def monotone(self, f, name: str, domain_lo: Fraction | None = None) -> "Interval":
+        """Apply an increasing float function, widened outward to cover its floating-point error.
+
+        Where the function is only defined above domain_lo (ln: above 0), an interval reaching
+        below it gives the whole line; one lying entirely outside it is an error."""
+        if self.unbounded:
+            return EVERYTHING
+        if domain_lo is not None and self.lo <= domain_lo:
+            if self.hi <= domain_lo:
+                raise EvalError(f"{name} of {self}")
+            return EVERYTHING
         try:
             lo, hi = f(float(self.lo)), f(float(self.hi))
         except (ValueError, OverflowError) as exc:
@@ -91,14 +111,22 @@ class Interval:
         return Interval(Fraction(lo), Fraction(hi))
 
     def overlaps(self, o: "Interval") -> bool:
+        if self.unbounded or o.unbounded:
+            return True
         scale = max(Fraction(1), abs(self.lo), abs(self.hi), abs(o.lo), abs(o.hi))
         tol = scale * Fraction(1, 10**12)
         return self.lo <= o.hi + tol and o.lo <= self.hi + tol
 
     def __str__(self) -> str:
+        if self.unbounded:
+            return "(−∞, ∞)"
         if self.lo == self.hi:
             return f"[{float(self.lo):.10g}]"
         return f"[{float(self.lo):.10g}, {float(self.hi):.10g}]"
+
+
+EVERYTHING = Interval(None, None)
+ZERO = Interval.exact(Fraction(0))
 
 
 def _sigmoid(x: float) -> float:
@@ -109,6 +137,8 @@ def _sigmoid(x: float) -> float:
 
 
 def _max(args: list[Interval]) -> Interval:
+    if any(a.unbounded for a in args):
+        return EVERYTHING
     return Interval(max(a.lo for a in args), max(a.hi for a in args))
 
 
@@ -139,54 +169,45 @@ _FUNCS = ("tanh", "max", "ln", "σ")  # "e" is handled on its own: only as "e^"
 _OPS = {"+": "+", "−": "-", "-": "-", "×": "*", "·": "*", "/": "/", "(": "(", ")": ")",
         "[": "[", "]": "]", ",": ",", "^": "^", "√": "√"}
 _RAW_FLOAT = re.compile(r"\d[eE][+\-−]?\d")
-_BAD_WORDS = re.compile(r"^\s*[−-]?\s*(nan|inf|infinity|∞)\s*$", re.IGNORECASE)
+_BAD_WORDS = re.compile(r"\b(nan|inf|infinity|undefined)\b|∞", re.IGNORECASE)  # how a broken value prints
 
 
-def is_rounded(whole: str, frac: str | None, places: int | None, mantissa: bool = False) -> bool:
-    """Whether a printed number is a rounded value (else it is exact), by the printed convention.
+def half_width(whole: str, frac: str | None, places: int | None, mantissa: bool = False) -> Fraction:
+    """Half the width of the interval a printed number stands for (0 for an exact number).
 
-    The output states its precision P ("shown to 4 decimals", "rounded to 5 decimals"). A computed
-    value is printed in full when rounding lost nothing (0.21, 9) and with all its decimals when it
-    was rounded (0.4790): P decimals, or more for a small value so it keeps three significant figures
-    (0.00799). Inputs are printed as written (0.0000001). So:
-      - no decimal point: exact (a rounded value always shows decimals when P > 0);
-      - a trailing zero after the point: rounded (exact values are trimmed);
-      - fewer than P decimals: exact;
-      - exactly P decimals: rounded (possibly exact, but the interval then still contains it);
-      - more than P decimals: rounded if it has three or more significant figures, else exact
-        (a rounded small value is padded to three significant figures: 0.00630, not 0.0063).
-    A mantissa of "… × 10ⁿ" is always taken as rounded to P decimals. With places=None every number
-    with a decimal point is taken as rounded (the loosest reading).
+    The output states its precision P ("shown to 4 decimals", "rounded to 5 decimals"); no shown
+    value is less precise than that. Computed values are shown with P decimals, trimmed when the
+    trailing digits are zeros (0.21, and under carry rounding also 0.008 for a rounded 0.0080), or
+    with more decimals for a small value so that it keeps three significant figures (0.00799).
+    Inputs are shown as written (0.0000001). So a number with d decimals stands for
+      - v ± 0.5·10^−P when d ≤ P (an exact 0.21 or 2000 is then slightly widened: harmless);
+      - v ± 0.5·10^−d when d > P and it has three or more significant figures or ends in 0;
+      - exactly v when d > P with fewer than three significant figures (an input as written:
+        a rounded small value would have been padded to three, 0.00630);
+      - a mantissa of "… × 10ⁿ" stands for v ± 0.5·10^−max(d, P).
+    With places=None (no stated precision) every number stands for v ± half a unit in its last
+    printed digit, integers being exact: the loosest reading, under which 0.1 × 0.5 = 0.06 passes.
     """
-    if mantissa:
-        return True
-    if not frac:
-        return places == 0
-    if places is None or frac.endswith("0"):
-        return True
-    d = len(frac)
-    if d < places:
-        return False
-    if d == places:
-        return True
+    d = len(frac) if frac else 0
+    if places is None:
+        return Fraction(0) if d == 0 else Fraction(1, 2 * 10**d)
+    if mantissa or d <= places:
+        return Fraction(1, 2 * 10 ** max(d, places))
     significant = len((whole + frac).lstrip("0"))
-    return significant >= 3
+    if significant < 3 and not frac.endswith("0"):
+        return Fraction(0)
+    return Fraction(1, 2 * 10**d)
 
 
 def number(text: str, places: int | None = None, mantissa: bool = False) -> Interval:
-    """A printed number as the interval it stands for (see is_rounded)."""
+    """A printed number as the interval it stands for (see half_width)."""
     m = _NUMBER.fullmatch(text)
     if not m:
         raise ParseError(f"not a number: {text!r}")
     whole, frac = m.group(1).replace(",", ""), m.group(2)
-    d = len(frac) if frac else 0
-    v = Fraction(int(whole + (frac or "")), 10**d)
-    if not is_rounded(whole, frac, places, mantissa):
-        return Interval.exact(v)
-    if mantissa and places is not None:
-        d = max(d, places)  # a mantissa is trimmed even when rounded: it stands for P places
-    half = Fraction(1, 2 * 10**d)
-    return Interval(v - half, v + half)
+    v = Fraction(int(whole + (frac or "")), 10 ** len(frac or ""))
+    h = half_width(whole, frac, places, mantissa)
+    return Interval(v - h, v + h)
 
 
 _MANTISSA = re.compile(r"\s*×\s*10[⁻⁰¹²³⁴⁵⁶⁷⁸⁹]")
@@ -195,8 +216,8 @@ _MANTISSA = re.compile(r"\s*×\s*10[⁻⁰¹²³⁴⁵⁶⁷⁸⁹]")
 def tokenize(seg: str, places: int | None = None) -> list[tuple[str, object]]:
     if "|" in seg:
         raise Symbolic("matrix")
-    if _RAW_FLOAT.search(seg) or _BAD_WORDS.match(seg):
-        raise ParseError(f"raw float notation in {seg!r}")
+    if _RAW_FLOAT.search(seg) or _BAD_WORDS.search(seg):
+        raise ParseError(f"raw float notation or a non-finite value in {seg!r}")
     toks: list[tuple[str, object]] = []
     i, n = 0, len(seg)
     while i < n:
@@ -207,7 +228,10 @@ def tokenize(seg: str, places: int | None = None) -> list[tuple[str, object]]:
         m = _NUMBER.match(seg, i) if c.isdigit() else None
         if m:
             mantissa = bool(_MANTISSA.match(seg, m.end()))
-            toks.append(("num", number(m.group(0), places, mantissa)))
+            if m.group(0) == "10" and m.end() < n and (seg[m.end()] in _SUPER or seg[m.end()] == "⁻"):
+                toks.append(("num", Interval.exact(Fraction(10))))  # the base of "× 10ⁿ" is exact
+            else:
+                toks.append(("num", number(m.group(0), places, mantissa)))
             i = m.end()
             continue
         if c in _SUPER or c == "⁻":
@@ -325,9 +349,9 @@ class _Parser:
             return self.group("]")
         if (kind, val) == ("op", "√"):
             arg = self.primary()
-            if arg.lo < 0:
-                raise EvalError(f"square root of {arg}")
-            return arg.monotone(math.sqrt, "√")
+            if not arg.unbounded and arg.hi >= 0 and arg.lo < 0:
+                arg = Interval(Fraction(0), arg.hi)  # a printed −0.0000 under a root
+            return arg.monotone(math.sqrt, "√", domain_lo=Fraction(-1, 10**30))
         if kind == "func":
             if val == "exp":
                 return self.primary().monotone(math.exp, "e^")
@@ -342,9 +366,7 @@ class _Parser:
             arg = self.expr()
             self.expect(")")
             if val == "ln":
-                if arg.lo <= 0:
-                    raise EvalError(f"ln of {arg}")
-                return arg.monotone(math.log, "ln")
+                return arg.monotone(math.log, "ln", domain_lo=Fraction(0))
             if val == "tanh":
                 return arg.monotone(math.tanh, "tanh")
             if val == "σ":

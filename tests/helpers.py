@@ -27,7 +27,7 @@ def markdown(name: str, settings: Settings | None = None, **options: object) -> 
 def terminal(name: str, settings: Settings | None = None, **options: object) -> str:
     console = Console(width=WIDTH, no_color=True, color_system=None, record=True, file=open("/dev/null", "w"),
                       highlight=False)
-    console.print(get("terminal")(trace_of(name, **options), settings or Settings()))
+    console.print(get("terminal")(trace_of(name, **options), settings or Settings()), soft_wrap=True)
     return console.export_text()
 
 

@@ -31,7 +31,7 @@ def test_wrong_line_is_flagged():
 def test_the_loose_reading_would_miss_it():
     # Reading 0.1 and 0.5 as [0.05, 0.15] and [0.45, 0.55] (half a unit in the last printed digit,
     # ignoring the stated precision) accepts anything in [0.0225, 0.0825]; the checker therefore
-    # uses the output's stated precision, under which 0.1, 0.5 and 0.06 are exact.
+    # uses the output's stated precision P = 4, under which each stands for v ± 0.00005.
     assert not eq.check_line("z = 0.1 × 0.5 = 0.06", places=None).problems
     assert eq.check_line("z = 0.1 × 0.5 = 0.06", places=4).problems
 
@@ -39,14 +39,16 @@ def test_the_loose_reading_would_miss_it():
 @pytest.mark.parametrize(
     "text, places, lo, hi",
     [
-        ("0.21", 4, "0.21", "0.21"),  # fewer than P decimals: exact
-        ("0.4790", 4, "0.47895", "0.47905"),  # trailing zero: rounded
-        ("0.6194", 4, "0.61935", "0.61945"),  # P decimals: rounded
+        ("0.21", 4, "0.20995", "0.21005"),  # d ≤ P: ± half a unit in the P-th decimal
+        ("0.4790", 4, "0.47895", "0.47905"),
+        ("0.6194", 4, "0.61935", "0.61945"),
+        ("330,625", 4, "330624.99995", "330625.00005"),
         ("0.00799", 4, "0.007985", "0.007995"),  # small, three significant figures: rounded
+        ("0.00630", 4, "0.006295", "0.006305"),  # padded with a zero: rounded
         ("0.0000001", 4, "0.0000001", "0.0000001"),  # an input as written: exact
-        ("0.0069", 5, "0.0069", "0.0069"),
-        ("330,625", 4, "330625", "330625"),
+        ("0.0069", 5, "0.006895", "0.006905"),
         ("0.21", None, "0.205", "0.215"),  # loose reading
+        ("2000", None, "2000", "2000"),
     ],
 )
 def test_number_intervals(text, places, lo, hi):
@@ -148,6 +150,8 @@ def test_a_numeric_segment_that_cannot_be_parsed_is_reported():
     assert eq.check_line("z = 0.5 × 2 = 1 +").problems
     assert eq.check_line("z = (0.5 × 2 = 1").problems
     assert eq.check_line("z = 0.5 × 2 = 1e+00").problems  # raw float formatting leaked
+    assert eq.check_line("L = −ln(0) = ∞").problems  # a non-finite value
+    assert eq.check_line("z = 0 / 0 = undefined").problems
 
 
 def test_wrapped_lines_are_joined_and_checked():

@@ -41,7 +41,7 @@ FD_ATOL = 1e-7
 REF_RTOL = 1e-7
 REF_ATOL = 1e-10
 
-SETTINGS = settings(max_examples=120, deadline=None, database=None,
+SETTINGS = settings(max_examples=150, deadline=None, database=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 
 
@@ -218,8 +218,12 @@ def networks(draw: st.DrawFn, trains: bool = False) -> Scenario:
                       "epsilon": draw(st.sampled_from([1e-8, 1e-4, 0.1]))}
         optimizer = OptimizerSpec(name, params)
         steps = draw(st.integers(1, 3), label="steps")
+        names = [f"{p}{k}" for k, layer in enumerate(layers, start=1) for p in "Wb"
+                 if p == "W" or layer.bias is not None]
+        freeze = frozenset(draw(st.lists(st.sampled_from(names), unique=True, max_size=2), label="freeze"))
     return Scenario(title="random network", source="test", inputs=inputs, targets=targets, layers=tuple(layers),
-                    loss=spec, learning_rate=learning_rate, optimizer=optimizer, steps=steps)
+                    loss=spec, learning_rate=learning_rate, optimizer=optimizer, steps=steps,
+                    freeze=freeze if trains else frozenset())
 
 
 @SETTINGS
@@ -438,3 +442,18 @@ def test_finite_differences_reject_a_wrong_chain_rule() -> None:
     wrong["W1"] = grads["a1"].T @ scenario.inputs
     problems = gradient_mismatches(wrong, fd_gradients(scenario), FD_RTOL, FD_ATOL)
     assert {p.split("[")[0] for p in problems} == {"z1", "W1"}
+
+
+# ---- saturated outputs: a term with target weight 0 contributes 0, never 0/0 ---------------------------
+
+@pytest.mark.parametrize("case", ["cross_entropy", "binary_cross_entropy"])
+def test_output_gradient_is_finite_where_the_unused_term_saturates(case: str) -> None:
+    if case == "cross_entropy":
+        # logits ±400: ŷ = [0, 1] in float64; L = −ln ŷ₁, so ∂L/∂ŷ = [−0/ŷ₀ → 0, −1]
+        layer, targets, expected = Layer(np.array([[-400.0], [400.0]]), None, "softmax"), [[0.0, 1.0]], [[0.0, -1.0]]
+    else:
+        # z = 40: ŷ = 1 in float64 and y = 1, so L = −ln ŷ and ∂L/∂ŷ = −1/ŷ = −1
+        layer, targets, expected = Layer(np.array([[40.0]]), None, "sigmoid"), [[1.0]], [[-1.0]]
+    scenario = Scenario(title="saturated", source="test", inputs=np.array([[1.0]]), targets=np.array(targets),
+                        layers=(layer,), loss=LossSpec(case))
+    np.testing.assert_allclose(solve(scenario).steps[0].gradients()["a1"], expected)

@@ -68,14 +68,16 @@ def total_loss(spec: LossSpec, per_element: np.ndarray) -> tuple[np.ndarray, flo
 
 
 def grad_yhat(spec: LossSpec, yhat: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """∂L/∂ŷ, reductions included. Infinite where ŷ saturates; the fused shortcut is used then."""
+    """∂L/∂ŷ, reductions included. A term whose target weight is 0 contributes exactly 0 (never 0/0);
+    the rest is infinite where ŷ saturates, and the fused shortcut is used then."""
     factor = spec.factor(*yhat.shape)
     with np.errstate(divide="ignore", invalid="ignore"):
         if spec.name == "mse":
             return factor * 2.0 * (yhat - y)
+        positive = np.where(y != 0, -y / yhat, 0.0)
         if spec.name == "binary_cross_entropy":
-            return factor * (-y / yhat + (1.0 - y) / (1.0 - yhat))
-        return factor * (-y / yhat)
+            return factor * (positive + np.where(y != 1, (1.0 - y) / (1.0 - yhat), 0.0))
+        return factor * positive
 
 
 def fused_delta(spec: LossSpec, yhat: np.ndarray, y: np.ndarray) -> np.ndarray:

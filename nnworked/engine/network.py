@@ -214,7 +214,7 @@ class _Solver:
         for name in parameter_names(s.layers):
             old, grad = self.params[name], grads[name]
             if name in s.freeze:
-                updates.append(Update(name, old, grad, old, True))
+                updates.append(Update(name, old, grad, old, True, {}))
                 continue
             if self.carry and s.optimizer.name == "sgd":
                 new = self.fill(old.shape, lambda *i: worked.update_sgd(old[i], lr, grad[i], t == 1))

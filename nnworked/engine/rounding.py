@@ -2,7 +2,7 @@
 
 `rounding: exact` computes in float64 and shows `places` decimals; a value below 0.1 gets more when that
 is what it takes to show three significant figures (a small gradient such as 0.00799 never prints as
-0.0080 or 0).
+0.0080 or 0), and a value below 1 never prints as 0.
 `rounding: carry` is the calculator on the desk: every shown intermediate is rounded to exactly `places`
 decimals, half away from zero, and later steps use the rounded value.
 """
@@ -30,10 +30,12 @@ class Precision:
     carry: bool = False
 
     def decimals_for(self, value: float) -> int:
-        if self.carry or value == 0 or not math.isfinite(value) or abs(value) >= 0.1:
+        if self.carry or value == 0 or not math.isfinite(value) or abs(value) >= 1:
             return self.places
         magnitude = math.floor(math.log10(abs(value)))
-        return min(max(self.places, MIN_SIGNIFICANT - 1 - magnitude), self.places + MAX_EXTRA_DECIMALS)
+        # below 0.1, three significant figures; below 1, at least one (0.3 never shows as 0)
+        needed = MIN_SIGNIFICANT - 1 - magnitude if abs(value) < 0.1 else -magnitude
+        return min(max(self.places, needed), self.places + MAX_EXTRA_DECIMALS)
 
     def shown(self, value: float) -> float:
         """The value as printed."""
@@ -41,7 +43,7 @@ class Precision:
 
     def is_exact(self, value: float) -> bool:
         """True when printing loses nothing (0.21 prints as 0.21, not 0.2100)."""
-        return abs(value - self.shown(value)) <= 1e-9 * max(1.0, abs(value))
+        return abs(value - self.shown(value)) <= 1e-12 * max(1.0, abs(value))
 
     def carried(self, value: float) -> float:
         """What a later step uses: the shown value under carry, the value itself otherwise."""

@@ -5,42 +5,36 @@ Prose uses a small markup both can print: **bold** and `code`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 
-@dataclass(frozen=True)
-class Heading:
+class Heading(NamedTuple):
     level: int  # 1 = title, 2 = section, 3 = step
     text: str
 
 
-@dataclass(frozen=True)
-class Para:
+class Para(NamedTuple):
     text: str
 
 
-@dataclass(frozen=True)
-class Math:
+class Math(NamedTuple):
     """Lines of arithmetic, shown verbatim in a fixed-width font."""
 
     lines: list[str]
 
 
-@dataclass(frozen=True)
-class Bullets:
+class Bullets(NamedTuple):
     items: list[str]
 
 
-@dataclass(frozen=True)
-class Table:
+class Table(NamedTuple):
     headers: list[str]
     rows: list[list[str]]
-    align: list[str] = field(default_factory=list)  # "left" | "right" per column
+    align: tuple[str, ...] = ()  # "left" | "right" per column
 
 
-@dataclass(frozen=True)
-class Rule:
-    pass
+class Rule(NamedTuple):
+    """A horizontal rule between sections."""
 
 
 Block = Heading | Para | Math | Bullets | Table | Rule

@@ -1,14 +1,18 @@
-"""The walkthrough as rich renderables; the CLI's Console prints them (colour only on a terminal)."""
+"""The walkthrough as a rich renderable; the CLI's Console prints it (colour only on a terminal).
+
+Everything but tables goes into one styled Text, with paragraphs wrapped here and worked lines never
+wrapped, so the console prints it with `soft_wrap=True` in one pass: a walkthrough is hundreds of blocks,
+and rich's per-renderable layout would otherwise cost more than solving the network.
+"""
 
 from __future__ import annotations
 
 import re
+import textwrap
 
 from rich import box
 from rich.console import Group, RenderableType
-from rich.markup import escape
 from rich.padding import Padding
-from rich.rule import Rule as RichRule
 from rich.table import Table as RichTable
 from rich.text import Text
 
@@ -17,11 +21,11 @@ from nnworked.render.settings import Settings
 from nnworked.render.walkthrough import build
 from nnworked.trace import Trace
 
-_INLINE = re.compile(r"\*\*(.+?)\*\*|`(.+?)`")
+_INLINE = re.compile(r"\*\*(.+?)\*\*|`(.+?)`", re.DOTALL)
 
 
 def render(trace: Trace, settings: Settings) -> RenderableType:
-    return Group(*blocks_to_renderables(build(trace, settings)))
+    return Group(*blocks_to_renderables(build(trace, settings), settings.columns))
 
 
 def inline(text: str) -> Text:
@@ -39,31 +43,50 @@ def inline(text: str) -> Text:
     return out
 
 
-def blocks_to_renderables(blocks: list[Block]) -> list[RenderableType]:
+def _wrap(text: str, columns: int, indent: str = "", hanging: str = "") -> str:
+    return textwrap.fill(text, width=columns, initial_indent=indent, subsequent_indent=hanging or indent,
+                         break_long_words=False, break_on_hyphens=False)
+
+
+def blocks_to_renderables(blocks: list[Block], columns: int) -> list[RenderableType]:
     out: list[RenderableType] = []
+    text = Text()
+
+    def add(piece: Text | str, style: str = "", blank_before: bool = False) -> None:
+        if blank_before and (text.plain or out):
+            text.append("\n")
+        text.append_text(piece) if isinstance(piece, Text) else text.append(piece, style=style)
+        text.append("\n")
+
     for block in blocks:
         if isinstance(block, Heading):
             if block.level == 1:
-                out.append(Text(block.text, style="bold magenta"))
+                add(block.text, "bold magenta")
             elif block.level == 2:
-                out += [Text(""), RichRule(escape(block.text), style="blue", align="left")]
+                add(Text.assemble((block.text, "bold blue"), " ", ("─" * max(columns - len(block.text) - 1, 3),
+                                                                    "blue")), blank_before=True)
             else:
-                out += [Text(""), Text(block.text, style="bold yellow")]
+                add(block.text, "bold yellow", blank_before=True)
         elif isinstance(block, Para):
-            out += [Text(""), inline(block.text)]
+            add(inline(_wrap(block.text, columns)), blank_before=True)
         elif isinstance(block, Math):
-            # indented by hand: Padding would pad every line with spaces to the console's width
-            out.append(Text("\n".join(f"    {l}" if l else "" for l in block.lines), style="green", no_wrap=True,
-                            overflow="ignore"))
+            add("\n".join(f"    {line}" if line else "" for line in block.lines), "green")
         elif isinstance(block, Bullets):
-            out.append(Text("\n").join(Text("  • ") + inline(item) for item in block.items))
+            add(inline("\n".join(_wrap(item, columns, "  • ", "    ") for item in block.items)))
         elif isinstance(block, Table):
             table = RichTable(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
-            for header, align in zip(block.headers, block.align or ["left"] * len(block.headers)):
+            for header, align in zip(block.headers, block.align or ("left",) * len(block.headers)):
                 table.add_column(header, justify=align)  # type: ignore[arg-type]
             for row in block.rows:
-                table.add_row(*row)
+                table.add_row(*(Text(cell) for cell in row))
+            if text.plain:
+                text.rstrip()
+                out.append(text)
+                text = Text()
             out.append(Padding(table, (0, 0, 0, 4), expand=False))
         elif isinstance(block, Rule):
-            continue
+            continue  # a level-2 heading already draws its own rule
+    if text.plain:
+        text.rstrip()
+        out.append(text)
     return out

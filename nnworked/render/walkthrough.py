@@ -227,7 +227,7 @@ def _summary(updates: list[Update], p, w: BackwardWriter, given: bool) -> Table:
     if w.s.elements and len(rows) > SUMMARY_ROWS:
         hidden = len(rows) - SUMMARY_ROWS + 1
         rows = rows[: SUMMARY_ROWS - 1] + [[f"… {hidden:,} more rows (--full shows all)", "", ""]]
-    return Table(["Parameter", "Before", "After"], rows, ["left", "right", "right"])
+    return Table(["Parameter", "Before", "After"], rows, ("left", "right", "right"))
 
 
 # ---- after training ----------------------------------------------------------------------------------
@@ -244,7 +244,7 @@ def _after_training(trace: Trace, w: BackwardWriter, settings: Settings) -> list
         rows.append([f"after step {len(trace.steps)}", fmt(losses[-1], p)])
         if not settings.full and len(rows) > SUMMARY_ROWS:
             rows = rows[:10] + [["…", "…"]] + rows[-10:]
-        out.append(Table(["Step", "Loss"], rows, ["left", "right"]))
+        out.append(Table(["Step", "Loss"], rows, ("left", "right")))
     out.append(Heading(2, "Next Forward Pass (with updated weights)"))
     out.append(Math(w.compact(forward)))
     out.append(Para("**New Loss:**"))
