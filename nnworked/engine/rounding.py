@@ -37,6 +37,12 @@ class Precision:
         needed = MIN_SIGNIFICANT - 1 - magnitude if abs(value) < 0.1 else -magnitude
         return min(max(self.places, needed), self.places + MAX_EXTRA_DECIMALS)
 
+    def display(self, value: float) -> tuple[int, float, bool]:
+        """Decimals, the value as printed, and whether printing lost nothing: computed once per number."""
+        decimals = self.decimals_for(value)
+        shown = round_half_away(value, decimals)
+        return decimals, shown, abs(value - shown) <= 1e-12 * max(1.0, abs(value))
+
     def shown(self, value: float) -> float:
         """The value as printed."""
         return round_half_away(value, self.decimals_for(value))

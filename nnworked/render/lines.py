@@ -5,6 +5,7 @@ from __future__ import annotations
 from nnworked.engine.rounding import Precision
 from nnworked.expr import Expr, Op
 from nnworked.render.formula import show, worked_line
+from nnworked.worked import value
 from nnworked.render.numbers import fmt
 
 MAX_TERMS = 12  # a sum with more terms is shown with its first and last few, and how many in all
@@ -23,14 +24,16 @@ def elided_note(hidden: int, what: str = "elements") -> str:
 
 def line(lhs: str, expr: Expr, precision: Precision, width: int, prefix: list[str] | None = None,
          suffix: str = "") -> list[str]:
-    """A worked line, with a long sum shortened to its first and last terms, broken to fit `width`."""
-    text, _ = worked_line(lhs, expr, precision, prefix)
+    """A worked line, broken to fit `width`. A sum of many terms is shown by its first and last terms and
+    its value (formatting and checking hundreds of products that are not printed would be wasted)."""
     if isinstance(expr, Op) and expr.op == "add" and len(expr.args) > MAX_TERMS:
         head = " + ".join(show(a, precision, top=False) if isinstance(a, Op) else show(a, precision)
                           for a in expr.args[:3])
-        tail = show(expr.args[-1], precision, top=not isinstance(expr.args[-1], Op))
-        result = text.rsplit(" = ", 1)[1]
-        text = f"{lhs} = {head} + … + {tail}   ({len(expr.args):,} terms) = {result}"
+        last = expr.args[-1]
+        tail = show(last, precision, top=not isinstance(last, Op))
+        result = fmt(value(expr, precision), precision)
+        return wrap(f"{lhs} = {head} + … + {tail}   ({len(expr.args):,} terms) = {result}{suffix}", width)
+    text, _ = worked_line(lhs, expr, precision, prefix)
     return wrap(text + suffix, width)
 
 

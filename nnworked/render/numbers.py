@@ -36,12 +36,13 @@ def _group(digits: str) -> str:
 
 
 def _plain(value: float, decimals: int | None, trim: bool) -> str:
-    if decimals is None:  # as written: the shortest decimal that reads back as this float
+    """`value` is already rounded to `decimals` (None: as written, the shortest decimal that reads back)."""
+    if decimals is None:
         text = format(Decimal(repr(value)), "f")
         if "." in text:
             text = text.rstrip("0").rstrip(".")
     else:
-        text = f"{abs(round_half_away(value, decimals)):.{decimals}f}"
+        text = f"{abs(value):.{decimals}f}"
         if trim and "." in text:
             text = text.rstrip("0").rstrip(".")
     text = text.lstrip("-")
@@ -57,11 +58,12 @@ def fmt(value: float, precision: Precision, given: bool = False) -> str:
         return "∞" if value > 0 else MINUS + "∞"
     if abs(value) >= 1e15:
         exponent = math.floor(math.log10(abs(value)))
-        mantissa = _plain(value / 10.0**exponent, precision.places, trim=True)
+        mantissa = _plain(round_half_away(value / 10.0**exponent, precision.places), precision.places, trim=True)
         return f"{mantissa} × 10{superscript(exponent)}"
     if given:
         return _plain(value, None, trim=True)
-    return _plain(value, precision.decimals_for(value), trim=precision.is_exact(value))
+    decimals, shown, exact = precision.display(value)
+    return _plain(shown, decimals, trim=exact)
 
 
 def vector(values: np.ndarray, precision: Precision, given: bool = False, limit: int = 0) -> str:

@@ -208,25 +208,26 @@ _STATE_SYMBOLS = {"v": "v", "s": "s", "m": "m", "m_hat": "m̂", "v_hat": "v̂"}
 
 
 def _summary(updates: list[Update], p, w: BackwardWriter, given: bool) -> Table:  # noqa: ANN001
-    rows: list[list[str]] = []
-    for u in sorted(updates, key=lambda u: (int(u.name[1:]), u.name[0] != "W")):
-        symbol = w.n.param(u.name)
+    """Before and after for every parameter: matrices element by element, vectors whole, as the seed does.
+    Rows are formatted only if they are shown; a large network's table is cut to SUMMARY_ROWS."""
+    def rows_of(u: Update):  # noqa: ANN202
+        symbol = w.n.param(u.name) + (" (frozen)" if u.frozen else "")
         if u.old.ndim == 2 and min(u.old.shape) > 1:
-            for i in range(u.old.shape[0]):
-                for j in range(u.old.shape[1]):
-                    rows.append([f"{symbol}[{i},{j}]", fmt(u.old[i, j], p, given), fmt(u.new[i, j], p)])
+            for i, j in np.ndindex(*u.old.shape):
+                yield lambda i=i, j=j: [f"{symbol}[{i},{j}]", fmt(u.old[i, j], p, given), fmt(u.new[i, j], p)]
+        elif u.old.size == 1:
+            yield lambda: [symbol, fmt(u.old.ravel()[0], p, given), fmt(u.new.ravel()[0], p)]
         else:
-            old, new = u.old.ravel(), u.new.ravel()
-            if old.size == 1:
-                rows.append([symbol, fmt(old[0], p, given), fmt(new[0], p)])
-            else:
-                rows.append([symbol, vector(old, p, given, limit=w.s.elements),
-                             vector(new, p, limit=w.s.elements)])
-        if u.frozen:
-            rows[-1][0] += " (frozen)"
-    if w.s.elements and len(rows) > SUMMARY_ROWS:
-        hidden = len(rows) - SUMMARY_ROWS + 1
-        rows = rows[: SUMMARY_ROWS - 1] + [[f"… {hidden:,} more rows (--full shows all)", "", ""]]
+            yield lambda: [symbol, vector(u.old.ravel(), p, given, limit=w.s.elements),
+                           vector(u.new.ravel(), p, limit=w.s.elements)]
+
+    ordered = sorted(updates, key=lambda u: (int(u.name[1:]), u.name[0] != "W"))
+    pending = [row for u in ordered for row in rows_of(u)]
+    if w.s.elements and len(pending) > SUMMARY_ROWS:
+        hidden = len(pending) - SUMMARY_ROWS + 1
+        rows = [row() for row in pending[: SUMMARY_ROWS - 1]] + [[f"… {hidden:,} more rows (--full shows all)", "", ""]]
+    else:
+        rows = [row() for row in pending]
     return Table(["Parameter", "Before", "After"], rows, ("left", "right", "right"))
 
 
