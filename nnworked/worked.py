@@ -35,10 +35,21 @@ def activation(name: str, z: float, slope: float) -> Expr:
     return expand(z, slope)
 
 
+SOFTMAX_SHIFT_ABOVE = 50.0  # e^50 is about 5 × 10²¹: beyond it, work with z − max(z)
+
+
+def softmax_shift(z: Sequence[float]) -> float:
+    """What is subtracted from every z before exponentiating: 0 unless e^z would be unreadably large or
+    overflow. Softmax is unchanged by it, since the factor e^(−shift) cancels between top and bottom."""
+    top = max(z)
+    return float(top) if top > SOFTMAX_SHIFT_ABOVE else 0.0
+
+
 def softmax_parts(z: Sequence[float]) -> tuple[list[Expr], Callable[[list[float]], Expr],
                                                Callable[[float, float], Expr]]:
-    """e^(zₖ) for each k, their sum Σ, and ŷₖ = e^(zₖ) / Σ."""
-    exps = [op("exp", num(v)) for v in z]
+    """e^(zₖ − shift) for each k, their sum Σ, and ŷₖ = e^(zₖ − shift) / Σ."""
+    shift = softmax_shift(z)
+    exps = [op("exp", num(v - shift)) for v in z]
     return exps, lambda values: _sum([num(v) for v in values]), lambda e, total: op("div", num(e), num(total))
 
 

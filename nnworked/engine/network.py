@@ -38,10 +38,12 @@ def _matmul(scenario: Scenario, precision: Precision) -> MatmulResult:
     return MatmulResult(a, b, c)
 
 
-def _finite(array: np.ndarray, where: str) -> np.ndarray:
+def _finite(array: np.ndarray, where: str, carry: bool = False) -> np.ndarray:
     if not np.all(np.isfinite(array)):
-        raise NumericalError(f"{where} overflowed or became undefined (a value beyond ±1.8e308, or 0/0); "
-                             "scale the inputs, weights or learning rate down")
+        hint = ("; with rounding: carry a small value can round to 0 first (ln 0 is undefined): try a larger "
+                "--precision or --rounding exact") if carry else \
+            "; scale the inputs, weights or learning rate down"
+        raise NumericalError(f"{where} overflowed or became undefined (a value beyond ±1.8e308, or 0/0){hint}")
     return array
 
 
@@ -124,7 +126,7 @@ class _Solver:
             value = worked.value(worked.loss_total(spec, per_example), self.precision)
         else:
             per_example, value = total_loss(spec, element_losses(spec, yhat, y, forward.linear[-1].z))
-        _finite(np.array([value]), label)
+        _finite(np.array([value]), label, self.carry)
         return LossValue(spec, yhat, y, per_example, value)
 
     # -- backward --

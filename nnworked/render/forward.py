@@ -99,9 +99,15 @@ class ForwardWriter:
         examples, hidden = pick(act.z.shape[0], self.s.elements)
         for e in examples:
             exps, total, share = worked.softmax_parts(act.z[e])
+            shift = worked.softmax_shift(act.z[e])
+            if shift:
+                lines.append(f"(every z has {fmt(shift, self.p)} subtracted first: the largest e^z would be too "
+                             "large to write, and softmax does not change)")
+            minus = f" − {fmt(shift, self.p)}" if shift else ""
             values = []
             for i, expr in enumerate(exps):
-                text = line(f"e^({n.element(n.z(act.layer), e, i, act.z.shape[1])})", expr, self.p, self.s.width)
+                text = line(f"e^({n.element(n.z(act.layer), e, i, act.z.shape[1])}{minus})", expr, self.p,
+                            self.s.width)
                 lines += text
                 values.append(worked.value(expr, self.p))
             sigma = worked.value(total(values), self.p)

@@ -1,0 +1,58 @@
+"""How numbers are printed and rounded: the one place, tested directly."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+
+from nnworked.engine.rounding import Precision, round_half_away
+from nnworked.render.numbers import fmt
+
+P4, P5_CARRY = Precision(4), Precision(5, carry=True)
+
+
+@pytest.mark.parametrize("value, given, text", [
+    (0.21000000000000002, False, "0.21"),      # exact at the shown decimals: printed in full, no zeros
+    (0.47900489, False, "0.4790"),             # rounded: all its decimals, trailing zero kept
+    (-0.38060055, False, "−0.3806"),           # U+2212
+    (0.0079928, False, "0.00799"),             # below 0.1: three significant figures
+    (0.0000001, True, "0.0000001"),            # as written, never 1e-07
+    (2000.0, True, "2000"),                    # four digits: no separator, as the seeds write them
+    (330625.0, False, "330,625"),
+    (46_000_000.0, False, "46,000,000"),
+    (-0.00001, False, "−0.00001"),
+    (-0.0000123456, False, "−0.0000123"),
+    (1.5e20, False, "1.5 × 10²⁰"),
+    (math.nan, False, "undefined"),
+    (-0.0, False, "0"),
+])
+def test_fmt(value: float, given: bool, text: str) -> None:
+    assert fmt(value, P4, given) == text
+
+
+def test_a_value_below_one_never_prints_as_zero() -> None:
+    assert fmt(0.3354, Precision(0)) == "0.3"
+
+
+def test_carry_rounds_half_away_from_zero_in_decimal() -> None:
+    assert round_half_away(0.002185, 5) == 0.00219
+    assert round_half_away(0.0000001 * 51_750, 5) == 0.00518   # 0.005174999… in binary
+    assert round_half_away(-0.5, 0) == -1.0
+    assert P5_CARRY.carried(14.997815) == 14.99782
+    assert Precision(1, carry=True).carried(0.495) == 0.5
+
+
+def test_softmax_of_huge_logits_is_shifted_not_infinite(tmp_path: Path) -> None:
+    from nnworked import scenario
+    from nnworked.engine.network import solve
+    from nnworked.render import get
+    from nnworked.render.settings import Settings
+
+    path = tmp_path / "huge.yaml"
+    path.write_text("inputs: [[1]]\ntargets: [[1]]\nlayers:\n  - weights: [[800], [790], [-5]]\n"
+                    "    activation: softmax\nloss: cross_entropy\nlearning_rate: 0.1\n")
+    text = get("markdown")(solve(scenario.load(str(path))), Settings())
+    assert "e^(z₁[0] − 800) = e^(0) = 1" in text
+    assert "∞" not in text and "inf" not in text and "nan" not in text
