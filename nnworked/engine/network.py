@@ -154,44 +154,33 @@ class _Solver:
                 up = delta @ W
             steps.append(BackToPrevious(k, W, delta, _finite(up, f"∂L/∂a{k - 1}")))
             act = forward.activate[k - 2]
-            spec = ACTIVATIONS[act.activation]
-            derivative = None
-            if spec.derivative is not None:
-                derivative = spec.derivative(act.z, act.a, act.slope)
-                if self.carry:
-                    derivative = self.fill(act.z.shape, lambda n, i: worked.derivative(
-                        act.activation, act.z[n, i], act.a[n, i], act.slope)[0])
-                    delta = self.fill(up.shape, lambda n, i: worked.product(up[n, i], derivative[n, i]))
-                else:
-                    delta = up * derivative
-            else:
-                delta = spec.vjp(act.z, act.a, up, act.slope)
+            derivative, delta = self.through(act, up)
             steps.append(ThroughActivation(k - 1, act.activation, act.slope, act.z, act.a, up, derivative,
                                            _finite(delta, f"∂L/∂z{k - 1}")))
         return tuple(steps)
 
+    def through(self, act: Activate, upstream: np.ndarray) -> tuple[np.ndarray | None, np.ndarray]:
+        """f′(z) and ∂L/∂z = ∂L/∂a ⊙ f′(z); softmax goes through its Jacobian and has no f′ to show."""
+        spec = ACTIVATIONS[act.activation]
+        if spec.derivative is None:
+            return None, spec.vjp(act.z, act.a, upstream, act.slope)
+        if not self.carry:
+            derivative = spec.derivative(act.z, act.a, act.slope)
+            return derivative, upstream * derivative
+        derivative = self.fill(act.z.shape, lambda n, i: worked.derivative(
+            act.activation, act.z[n, i], act.a[n, i], act.slope)[0])
+        return derivative, self.fill(upstream.shape, lambda n, i: worked.product(upstream[n, i], derivative[n, i]))
+
     def output_delta(self, forward: Forward, loss: LossValue, steps: list) -> np.ndarray:
         spec, y, yhat = loss.spec, loss.y, loss.yhat
         last = forward.activate[-1]
-        act = ACTIVATIONS[last.activation]
         examples, units = yhat.shape
         fused = LOSSES[spec.name].output_activation == last.activation
         if self.carry:
             dl = self.fill(yhat.shape, lambda n, i: worked.loss_gradient(spec, yhat[n, i], y[n, i], examples, units))
         else:
             dl = grad_yhat(spec, yhat, y)
-        dz = None
-        with np.errstate(invalid="ignore", over="ignore"):
-            if act.derivative is not None:
-                dz = act.derivative(last.z, last.a, last.slope)
-                if self.carry:
-                    dz = self.fill(yhat.shape, lambda n, i: worked.derivative(
-                        last.activation, last.z[n, i], last.a[n, i], last.slope)[0])
-                    product = self.fill(yhat.shape, lambda n, i: worked.product(dl[n, i], dz[n, i]))
-                else:
-                    product = dl * dz
-            else:
-                product = act.vjp(last.z, last.a, dl, last.slope)
+        dz, product = self.through(last, dl)  # may hold inf where ŷ saturates; the shortcut is used then
         shortcut = None
         if fused:
             shortcut = (self.fill(yhat.shape, lambda n, i: worked.shortcut(spec, yhat[n, i], y[n, i], examples, units))
