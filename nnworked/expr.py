@@ -50,6 +50,8 @@ def _apply(name: str, values: list[float]) -> float:
     if name == "mul":
         return math.prod(values)
     if name == "div":
+        if values[1] == 0:  # the engine reports a non-finite value as a user-facing error, never a traceback
+            return math.nan if values[0] == 0 else math.copysign(math.inf, values[0])
         return values[0] / values[1]
     if name == "neg":
         return -values[0]

@@ -70,6 +70,10 @@ class Scenario:
     def trains(self) -> bool:
         return self.targets is not None and self.learning_rate is not None
 
+    def parameter_counts(self) -> list[int]:
+        """Per layer: one weight per input for every neuron, plus its bias."""
+        return [layer.weights.size + (layer.bias.size if layer.bias is not None else 0) for layer in self.layers]
+
     def with_options(self, **options: Any) -> "Scenario":
         """Command-line options override the file's own settings (None means not given)."""
         return replace(self, **{k: v for k, v in options.items() if v is not None})

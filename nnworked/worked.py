@@ -93,6 +93,15 @@ def backprop(weights_column: Sequence[float], deltas: Sequence[float], given: bo
     return _sum([op("mul", num(w, given), num(d)) for w, d in zip(weights_column, deltas)])
 
 
+def parameter_count(layers: Sequence[tuple[int, int, bool]]) -> Expr:
+    """units × (inputs + 1) per layer (no + 1 without a bias), summed: 4 × (3 + 1) + 2 × (4 + 1)."""
+    terms: list[Expr] = []
+    for units, inputs, bias in layers:
+        per_neuron = op("add", num(inputs, True), num(1, True)) if bias else num(inputs, True)
+        terms.append(op("mul", num(units, True), per_neuron))
+    return _sum(terms)
+
+
 def update_sgd(theta: float, learning_rate: float, grad: float, given: bool) -> Expr:
     return op("sub", num(theta, given), op("mul", num(learning_rate, True), num(grad)))
 

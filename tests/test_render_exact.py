@@ -21,7 +21,7 @@ CASES = {
     "spam.md": lambda: markdown("spam"),
     "house_price.md": lambda: markdown("house_price"),
     "iris_softmax.md": lambda: markdown("iris_softmax"),
-    "matrix_multiplication.txt": lambda: terminal("matrix_multiplication"),
+    "matrix_multiplication.txt": lambda: terminal("ai-by-hand/1-matrix-multiplication"),
     "xor_batch_elided.md": lambda: markdown("xor_batch", Settings(limit=3)),
 }
 

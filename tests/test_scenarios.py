@@ -16,7 +16,7 @@ NAMES = bundled.names()
 
 def test_the_bundled_scenarios_are_there() -> None:
     assert {"spam", "house_price", "xor_batch", "iris_softmax", "forward_only", "gradients_only",
-            "matrix_multiplication"} <= set(NAMES)
+            "ai-by-hand/1-matrix-multiplication", "ai-by-hand/7-backpropagation"} <= set(NAMES)
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -34,7 +34,7 @@ def test_every_bundled_scenario_renders_in_every_format(name: str) -> None:
     assert data["title"] == trace.scenario.title
 
 
-@pytest.mark.parametrize("name", [n for n in NAMES if n != "matrix_multiplication"])
+@pytest.mark.parametrize("name", [n for n in NAMES if not n.endswith("matrix-multiplication")])
 def test_json_follows_the_contract(name: str) -> None:
     from nnworked.render.json import to_data
 
@@ -82,7 +82,7 @@ def test_spam_json_numbers() -> None:
 def test_matmul_json() -> None:
     from nnworked.render.json import to_data
 
-    assert to_data(trace_of("matrix_multiplication"))["matmul"]["C"] == [[3, 9, 4], [1, -1, 0]]
+    assert to_data(trace_of("ai-by-hand/1-matrix-multiplication"))["matmul"]["C"] == [[3, 9, 4], [1, -1, 0]]
 
 
 def test_multi_step_shows_step_one_in_full_then_the_loss_table() -> None:

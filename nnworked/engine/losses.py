@@ -125,6 +125,8 @@ def grad_expr(spec: LossSpec, p: float, t: float, examples: int, units: int) -> 
         else:
             core = op("add", op("neg", op("div", num(t, True), num(p))),
                       op("div", num(1 - t, True), op("sub", num(1, True), num(p))))
+    elif t == 0:
+        return num(0, True)  # a class the target gives no weight contributes nothing (never 0/0)
     else:
         core = op("neg", op("div", num(t, True), num(p)))
     return scaled(spec, core, examples, units)

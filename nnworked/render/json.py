@@ -33,6 +33,8 @@ def to_data(trace: Trace) -> dict[str, Any]:
         m = trace.matmul
         data["matmul"] = {"A": _array(m.a), "B": _array(m.b), "C": _array(m.c)}
         return data
+    counts = s.parameter_counts()
+    data["parameters_count"] = {"per_layer": counts, "total": sum(counts)}
     steps = []
     for step in trace.steps:
         entry: dict[str, Any] = {"step": step.number, "forward": _forward(step.forward), "loss": _loss(step.loss)}

@@ -102,6 +102,7 @@ def _setup(trace: Trace, w: BackwardWriter) -> list[Block]:
             bias = layer.bias[:, None] if layer.bias.size > 1 else layer.bias
             lines += [""] + _matrix(n.b(k), bias, p, w.s.elements, given=True)
         out.append(Math(lines))
+    out += _parameter_count(s, w)
     if s.learning_rate is not None:
         out.append(Para(f"**Learning rate:** η = {fmt(s.learning_rate, p, given=True)}"))
         extra = []
@@ -116,6 +117,17 @@ def _setup(trace: Trace, w: BackwardWriter) -> list[Block]:
         out += [Para(e) for e in extra]
     out.append(Para("**Conventions:** " + _conventions(trace)))
     return out
+
+
+def _parameter_count(s: Scenario, w: BackwardWriter) -> list[Block]:
+    shapes = [(layer.units, layer.weights.shape[1], layer.bias is not None) for layer in s.layers]
+    first_units, first_inputs, first_bias = shapes[0]
+    per_neuron = f"{first_inputs} + 1" if first_bias else f"{first_inputs}"
+    what = "one weight per input plus its bias" if first_bias else "one weight per input (no bias)"
+    text = (f"**Parameters:** each neuron has {what}, {per_neuron} in layer 1; a layer has that many for each "
+            "of its neurons:")
+    expr = worked.parameter_count(shapes)
+    return [Para(text), Math(line("parameters", expr, w.p, w.s.width))]
 
 
 def _conventions(trace: Trace) -> str:
