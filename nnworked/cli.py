@@ -33,6 +33,11 @@ class Format(str, Enum):
     json = "json"
 
 
+class Layout(str, Enum):
+    standard = "standard"
+    ai_by_hand = "ai-by-hand"
+
+
 class Rounding(str, Enum):
     exact = "exact"
     carry = "carry"
@@ -70,6 +75,8 @@ def run(
                                                 "intermediate and use it as rounded, as by hand."),
     full: bool = typer.Option(False, "--full", help="Work every element, however large the network."),
     all_steps: bool = typer.Option(False, "--all-steps", help="Show every training step in full, not only the first."),
+    layout: Layout = typer.Option(Layout.standard, "--layout", help="standard, or ai-by-hand: examples as columns, "
+                                  "[W | b] against [x | 1]."),
 ) -> None:
     """Print the worked solution of a scenario.
 
@@ -80,11 +87,14 @@ def run(
       nnworked run house_price --format markdown --output house_price.md
 
       nnworked run my_network.yaml --steps 20 --format json
+
+      nnworked run ai-by-hand/5-batch --layout ai-by-hand
     """
     from nnworked.errors import NnworkedError
 
     try:
-        text = _solve_and_render(scenario, format, steps, precision, rounding, full, all_steps, output)
+        text = _solve_and_render(scenario, format, steps, precision, rounding, output,
+                                 dict(full=full, all_steps=all_steps, layout=layout.value))
     except NnworkedError as error:
         _fail(str(error))
         return
@@ -93,7 +103,7 @@ def run(
 
 
 def _solve_and_render(scenario: str, fmt: Format, steps: Optional[int], precision: Optional[int],
-                      rounding: Optional[Rounding], full: bool, all_steps: bool, output: Optional[str]):  # noqa: ANN202
+                      rounding: Optional[Rounding], output: Optional[str], options: dict):  # noqa: ANN202
     from nnworked import bundled
     from nnworked import scenario as scenarios
     from nnworked.engine.network import solve
@@ -104,7 +114,7 @@ def _solve_and_render(scenario: str, fmt: Format, steps: Optional[int], precisio
         steps=steps, precision=precision, rounding=rounding.value if rounding else None)
     trace = solve(loaded)
     if fmt is not Format.terminal:
-        return get(fmt.value)(trace, Settings(full=full, all_steps=all_steps))
+        return get(fmt.value)(trace, Settings(**options))
     from rich.console import Console
 
     if output is not None:  # a file gets plain text, never colour codes
@@ -112,7 +122,7 @@ def _solve_and_render(scenario: str, fmt: Format, steps: Optional[int], precisio
                           highlight=False)
     else:
         console = Console(highlight=False)
-    settings = Settings(full=full, all_steps=all_steps, columns=min(console.width, 100))
+    settings = Settings(**options, columns=min(console.width, 100))
     console.print(get(fmt.value)(trace, settings), soft_wrap=True)
     return console.export_text() if output is not None else None
 

@@ -112,3 +112,24 @@ def test_7_backpropagation_exact_softmax_changes_only_layer_3() -> None:
         np.testing.assert_allclose(gradients[name], PUBLISHED[name], atol=1e-9, err_msg=name)
     text = markdown(AI + "7-backpropagation", rounding="exact", precision=4)
     assert "δ₃[1] = ŷ[1] − y[1] = 0.4955 − 1 = −0.5045 ✓" in text
+
+
+def test_the_ai_by_hand_layout_folds_biases_and_uses_columns() -> None:
+    from nnworked.render.settings import Settings
+
+    text = markdown(AI + "7-backpropagation", Settings(layout="ai-by-hand"))
+    assert "[W₁ | b₁] = | 1  −1  1 │ −5 |" in text
+    assert "z₁[0] = (1 × 2) + (−1 × 1) + (1 × 3) + (−5 × 1) = 2 − 1 + 3 − 5 = −1" in text
+    assert "∂L/∂[W₃ | b₃] = ∂L/∂z₃ · [a₂ | 1]ᵀ" in text
+    assert "∂L/∂[W₁ | b₁] = |  0   0   0 │  0 |" in text
+    batch = markdown(AI + "5-batch", Settings(layout="ai-by-hand"))
+    # the hidden layer before ReLU, columns = samples, exactly as ai_by_hand_data.md writes it
+    assert "z₁ = | −1  −5  −5 |\n     |  3   2   1 |\n     |  5   2   3 |\n     |  3  −1  −1 |" in batch
+    assert "z₁[3,1] = −1 → 0" in batch
+
+
+def test_the_layout_option_works_for_any_scenario_with_batch_sums() -> None:
+    from nnworked.render.settings import Settings
+
+    text = markdown("xor_batch", Settings(layout="ai-by-hand"))
+    assert "∂L/∂[W₂ | b₂] = ∂L/∂z₂ · [h | 1]ᵀ; the product sums over the examples" in text

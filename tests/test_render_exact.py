@@ -23,6 +23,9 @@ CASES = {
     "iris_softmax.md": lambda: markdown("iris_softmax"),
     "matrix_multiplication.txt": lambda: terminal("ai-by-hand/1-matrix-multiplication"),
     "xor_batch_elided.md": lambda: markdown("xor_batch", Settings(limit=3)),
+    "by_hand_7_backpropagation.md": lambda: markdown("ai-by-hand/7-backpropagation", Settings(layout="ai-by-hand")),
+    "by_hand_5_batch.txt": lambda: terminal("ai-by-hand/5-batch", Settings(layout="ai-by-hand")),
+    "by_hand_spam.md": lambda: markdown("spam", Settings(layout="ai-by-hand")),
 }
 
 

@@ -30,12 +30,16 @@ class BackwardWriter(ForwardWriter):
         super().__init__(precision, notation, settings)
         self.spec = spec
 
-    def backward(self, training: TrainingStep, section: int) -> list[Block]:
+    def bind(self, training: TrainingStep) -> None:
+        """The step whose backward pass is being written (its prediction, targets and output z)."""
         assert training.loss is not None
         self.yhat, self.targets = training.loss.yhat, training.loss.y
         last = training.forward.activate[-1]
         self.z_out, self.slope = last.z, last.slope
         self.first_step = training.number == 1
+
+    def backward(self, training: TrainingStep, section: int) -> list[Block]:
+        self.bind(training)
         out: list[Block] = []
         number = 0
         for step in training.backward:

@@ -11,6 +11,7 @@ class Settings:
     all_steps: bool = False  # every training step in full, not only the first
     limit: int = 6  # elements worked per operation (and rows and columns of a matrix) when not full
     width: int = 100  # worked lines longer than this break before an "="
+    layout: str = "standard"  # or "ai-by-hand": examples as columns, [W | b] against [x | 1]
     columns: int = 100  # terminal paragraphs wrap at this width (the CLI passes the console's, up to 100)
 
     @property

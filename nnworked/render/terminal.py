@@ -58,7 +58,9 @@ def blocks_to_renderables(blocks: list[Block], columns: int) -> list[RenderableT
         text.append_text(piece) if isinstance(piece, Text) else text.append(piece, style=style)
         text.append("\n")
 
+    previous: Block | None = None
     for block in blocks:
+        after_math, previous = isinstance(previous, Math), block
         if isinstance(block, Heading):
             if block.level == 1:
                 add(block.text, "bold magenta")
@@ -70,7 +72,7 @@ def blocks_to_renderables(blocks: list[Block], columns: int) -> list[RenderableT
         elif isinstance(block, Para):
             add(inline(_wrap(block.text, columns)), blank_before=True)
         elif isinstance(block, Math):
-            add("\n".join(f"    {line}" if line else "" for line in block.lines), "green")
+            add("\n".join(f"    {line}" if line else "" for line in block.lines), "green", blank_before=after_math)
         elif isinstance(block, Bullets):
             add(inline("\n".join(_wrap(item, columns, "  • ", "    ") for item in block.items)))
         elif isinstance(block, Table):

@@ -27,6 +27,10 @@ def build(trace: Trace, settings: Settings) -> list[Block]:
         out.append(Para(s.description))
     if trace.matmul is not None:
         return out + _matmul(trace, settings)
+    if settings.layout == "ai-by-hand":
+        from nnworked.render import byhand
+
+        return out + byhand.build(trace, settings)
     notation = Notation(len(s.layers), s.inputs.shape[0])
     writer = BackwardWriter(trace.precision, notation, settings, s.loss)
     out += _setup(trace, writer)
@@ -46,9 +50,9 @@ def build(trace: Trace, settings: Settings) -> list[Block]:
         if not step.updates:
             out += [Rule(), Para("No learning rate is given, so the walkthrough stops at the gradients.")]
             continue
-        out += [Rule(), *_updates(trace, step, writer)]
+        out += [Rule(), *updates(trace, step, writer)]
     if trace.final is not None:
-        out += _after_training(trace, writer, settings)
+        out += after_training(trace, writer, settings)
     return out
 
 
@@ -102,7 +106,7 @@ def _setup(trace: Trace, w: BackwardWriter) -> list[Block]:
             bias = layer.bias[:, None] if layer.bias.size > 1 else layer.bias
             lines += [""] + _matrix(n.b(k), bias, p, w.s.elements, given=True)
         out.append(Math(lines))
-    out += _parameter_count(s, w)
+    out += parameter_count(s, w)
     if s.learning_rate is not None:
         out.append(Para(f"**Learning rate:** η = {fmt(s.learning_rate, p, given=True)}"))
         extra = []
@@ -119,7 +123,7 @@ def _setup(trace: Trace, w: BackwardWriter) -> list[Block]:
     return out
 
 
-def _parameter_count(s: Scenario, w: BackwardWriter) -> list[Block]:
+def parameter_count(s: Scenario, w: BackwardWriter) -> list[Block]:
     shapes = [(layer.units, layer.weights.shape[1], layer.bias is not None) for layer in s.layers]
     first_units, first_inputs, first_bias = shapes[0]
     per_neuron = f"{first_inputs} + 1" if first_bias else f"{first_inputs}"
@@ -173,7 +177,7 @@ def _prediction(w: BackwardWriter, step: TrainingStep) -> list[Block]:
 
 # ---- updates -----------------------------------------------------------------------------------------
 
-def _updates(trace: Trace, step: TrainingStep, w: BackwardWriter) -> list[Block]:
+def updates(trace: Trace, step: TrainingStep, w: BackwardWriter) -> list[Block]:
     s, n, p = trace.scenario, w.n, trace.precision
     rules = RULES[s.optimizer.name]
     out: list[Block] = [Heading(2, "Weight Updates"), Para("**Update rule:**"),
@@ -245,7 +249,7 @@ def _summary(updates: list[Update], p, w: BackwardWriter, given: bool) -> Table:
 
 # ---- after training ----------------------------------------------------------------------------------
 
-def _after_training(trace: Trace, w: BackwardWriter, settings: Settings) -> list[Block]:
+def after_training(trace: Trace, w: BackwardWriter, settings: Settings) -> list[Block]:
     p = trace.precision
     forward, loss = trace.final  # type: ignore[misc]
     assert loss is not None
