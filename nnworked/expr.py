@@ -24,6 +24,7 @@ class Expr:
 class Num(Expr):
     value: float
     given: bool = False  # a number the user wrote: shown as written, never rounded
+    label: str = ""  # the quantity it is, such as "z1[0]", so an exercise sheet can blank it everywhere
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,8 +35,8 @@ class Op(Expr):
     args: tuple[Expr, ...]
 
 
-def num(value: float, given: bool = False) -> Num:
-    return Num(float(value), given)
+def num(value: float, given: bool = False, label: str = "") -> Num:
+    return Num(float(value), given, label)
 
 
 def op(name: str, *args: Expr) -> Op:

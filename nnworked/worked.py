@@ -20,19 +20,27 @@ def _sum(terms: list[Expr]) -> Expr:
     return terms[0] if len(terms) == 1 else op("add", *terms)
 
 
+Labels = Sequence[str] | None
+
+
+def _label(labels: Labels, index: int) -> str:
+    return labels[index] if labels else ""
+
+
 def linear(weights: Sequence[float], inputs: Sequence[float], bias: float | None, weights_given: bool,
-           inputs_given: bool) -> Expr:
+           inputs_given: bool, input_labels: Labels = None) -> Expr:
     """(w₀ × a₀) + (w₁ × a₁) + … + b for one neuron and one example."""
-    terms: list[Expr] = [op("mul", num(w, weights_given), num(a, inputs_given)) for w, a in zip(weights, inputs)]
+    terms: list[Expr] = [op("mul", num(w, weights_given), num(a, inputs_given, _label(input_labels, j)))
+                         for j, (w, a) in enumerate(zip(weights, inputs))]
     if bias is not None:
         terms.append(num(bias, weights_given))
     return _sum(terms)
 
 
-def activation(name: str, z: float, slope: float) -> Expr:
+def activation(name: str, z: float, slope: float, label: str = "") -> Expr:
     expand = ACTIVATIONS[name].expand
     assert expand is not None, "softmax is worked over a whole row: see softmax_parts"
-    return expand(z, slope)
+    return expand(z, slope, label)
 
 
 SOFTMAX_SHIFT_ABOVE = 50.0  # e^50 is about 5 × 10²¹: beyond it, work with z − max(z)
@@ -45,52 +53,55 @@ def softmax_shift(z: Sequence[float]) -> float:
     return float(top) if top > SOFTMAX_SHIFT_ABOVE else 0.0
 
 
-def softmax_parts(z: Sequence[float]) -> tuple[list[Expr], Callable[[list[float]], Expr],
-                                               Callable[[float, float], Expr]]:
+def softmax_parts(z: Sequence[float], labels: Labels = None) -> tuple[list[Expr], Callable[[list[float]], Expr],
+                                                                    Callable[[float, float], Expr]]:
     """e^(zₖ − shift) for each k, their sum Σ, and ŷₖ = e^(zₖ − shift) / Σ."""
     shift = softmax_shift(z)
-    exps = [op("exp", num(v - shift)) for v in z]
+    exps = [op("exp", num(v - shift, label=_label(labels, k) if not shift else "")) for k, v in enumerate(z)]
     return exps, lambda values: _sum([num(v) for v in values]), lambda e, total: op("div", num(e), num(total))
 
 
-def loss_example(spec: LossSpec, yhat: Sequence[float], y: Sequence[float]) -> Expr:
-    return example_expr(spec, list(yhat), list(y))
+def loss_example(spec: LossSpec, yhat: Sequence[float], y: Sequence[float], labels: Labels = None) -> Expr:
+    return example_expr(spec, list(yhat), list(y), list(labels) if labels else None)
 
 
-def loss_total(spec: LossSpec, per_example: Sequence[float]) -> Expr:
+def loss_total(spec: LossSpec, per_example: Sequence[float], labels: Labels = None) -> Expr:
     """The batch reduction: (L⁽¹⁾ + … + L⁽ᴺ⁾) / N, or their sum."""
-    body = _sum([num(v) for v in per_example])
+    body = _sum([num(v, label=_label(labels, n)) for n, v in enumerate(per_example)])
     return op("div", body, num(len(per_example), True)) if spec.batch == "mean" and len(per_example) > 1 else body
 
 
-def loss_gradient(spec: LossSpec, yhat: float, y: float, examples: int, units: int) -> Expr:
-    return grad_expr(spec, yhat, y, examples, units)
+def loss_gradient(spec: LossSpec, yhat: float, y: float, examples: int, units: int, label: str = "") -> Expr:
+    return grad_expr(spec, yhat, y, examples, units, label)
 
 
-def derivative(name: str, z: float, a: float, slope: float) -> tuple[Expr, str]:
-    return derivative_expr(name, z, a, slope)
+def derivative(name: str, z: float, a: float, slope: float, label: str = "") -> tuple[Expr, str]:
+    return derivative_expr(name, z, a, slope, label)
 
 
-def product(left: float, right: float) -> Expr:
-    return op("mul", num(left), num(right))
+def product(left: float, right: float, left_label: str = "", right_label: str = "") -> Expr:
+    return op("mul", num(left, label=left_label), num(right, label=right_label))
 
 
-def shortcut(spec: LossSpec, yhat: float, y: float, examples: int, units: int) -> Expr:
-    return scaled(spec, op("sub", num(yhat), num(y, True)), examples, units)
+def shortcut(spec: LossSpec, yhat: float, y: float, examples: int, units: int, label: str = "") -> Expr:
+    return scaled(spec, op("sub", num(yhat, label=label), num(y, True)), examples, units)
 
 
-def weight_gradient(deltas: Sequence[float], inputs: Sequence[float], given: bool) -> Expr:
+def weight_gradient(deltas: Sequence[float], inputs: Sequence[float], given: bool, delta_labels: Labels = None,
+                    input_labels: Labels = None) -> Expr:
     """Σₙ δ⁽ⁿ⁾ × a⁽ⁿ⁾ for one weight."""
-    return _sum([op("mul", num(d), num(a, given)) for d, a in zip(deltas, inputs)])
+    return _sum([op("mul", num(d, label=_label(delta_labels, n)), num(a, given, _label(input_labels, n)))
+                 for n, (d, a) in enumerate(zip(deltas, inputs))])
 
 
-def bias_gradient(deltas: Sequence[float]) -> Expr:
-    return _sum([num(d) for d in deltas])
+def bias_gradient(deltas: Sequence[float], labels: Labels = None) -> Expr:
+    return _sum([num(d, label=_label(labels, n)) for n, d in enumerate(deltas)])
 
 
-def backprop(weights_column: Sequence[float], deltas: Sequence[float], given: bool) -> Expr:
+def backprop(weights_column: Sequence[float], deltas: Sequence[float], given: bool, labels: Labels = None) -> Expr:
     """Σᵢ Wᵢⱼ × δᵢ: what unit j of the previous layer receives."""
-    return _sum([op("mul", num(w, given), num(d)) for w, d in zip(weights_column, deltas)])
+    return _sum([op("mul", num(w, given), num(d, label=_label(labels, i)))
+                 for i, (w, d) in enumerate(zip(weights_column, deltas))])
 
 
 def parameter_count(layers: Sequence[tuple[int, int, bool]]) -> Expr:
@@ -102,8 +113,8 @@ def parameter_count(layers: Sequence[tuple[int, int, bool]]) -> Expr:
     return _sum(terms)
 
 
-def update_sgd(theta: float, learning_rate: float, grad: float, given: bool) -> Expr:
-    return op("sub", num(theta, given), op("mul", num(learning_rate, True), num(grad)))
+def update_sgd(theta: float, learning_rate: float, grad: float, given: bool, grad_label: str = "") -> Expr:
+    return op("sub", num(theta, given), op("mul", num(learning_rate, True), num(grad, label=grad_label)))
 
 
 # ---- computing with the working (rounding: carry) --------------------------------------------------

@@ -23,7 +23,7 @@ class Activation:
     derivative_formula: str
     forward: Callable[[np.ndarray, float], np.ndarray]
     derivative: Callable[[np.ndarray, np.ndarray, float], np.ndarray] | None  # None: not elementwise
-    expand: Callable[[float, float], Expr] | None  # one element by hand: z -> expression of a
+    expand: Callable[[float, float, str], Expr] | None  # one element by hand: (z, slope, label of z) -> a
     show_call: bool = True  # print "σ(0.487) = …" before the expansion
 
     def vjp(self, z: np.ndarray, a: np.ndarray, upstream: np.ndarray, slope: float) -> np.ndarray:
@@ -45,31 +45,31 @@ def _softmax(z: np.ndarray, _: float) -> np.ndarray:
     return e / np.sum(e, axis=-1, keepdims=True)
 
 
-def _sigmoid_expand(z: float, _: float) -> Expr:
+def _sigmoid_expand(z: float, _: float, label: str) -> Expr:
     if -z > 700:  # e^(−z) would overflow: the value is 0 to every printed digit
         return num(float(_sigmoid(np.array(z), 0.0)))
-    return op("div", num(1, True), op("add", num(1, True), op("exp", num(-z))))
+    return op("div", num(1, True), op("add", num(1, True), op("exp", num(-z, label=label))))
 
 
-def _leaky_expand(z: float, slope: float) -> Expr:
-    return num(z) if z > 0 else op("mul", num(slope, True), num(z))
+def _leaky_expand(z: float, slope: float, label: str) -> Expr:
+    return num(z, label=label) if z > 0 else op("mul", num(slope, True), num(z, label=label))
 
 
 ACTIVATIONS: dict[str, Activation] = {
     a.name: a
     for a in [
         Activation("linear", "Linear", "", "f(z) = z", "f′(z) = 1",
-                   lambda z, s: z, lambda z, a, s: np.ones_like(z), lambda z, s: num(z), show_call=False),
+                   lambda z, s: z, lambda z, a, s: np.ones_like(z), lambda z, s, l: num(z, label=l), show_call=False),
         Activation("relu", "ReLU", "ReLU", "ReLU(z) = max(0, z)", "ReLU′(z) = 1 if z > 0, 0 if z ≤ 0",
                    lambda z, s: np.maximum(z, 0.0), lambda z, a, s: (z > 0).astype(float),
-                   lambda z, s: op("max", num(0, True), num(z)), show_call=False),
+                   lambda z, s, l: op("max", num(0, True), num(z, label=l)), show_call=False),
         Activation("leaky_relu", "Leaky ReLU", "LeakyReLU", "LeakyReLU(z) = z if z > 0, α·z if z ≤ 0",
                    "LeakyReLU′(z) = 1 if z > 0, α if z ≤ 0",
                    lambda z, s: np.where(z > 0, z, s * z), lambda z, a, s: np.where(z > 0, 1.0, s), _leaky_expand),
         Activation("sigmoid", "Sigmoid", "σ", "σ(z) = 1 / (1 + e^(−z))", "σ′(z) = σ(z)·(1 − σ(z))",
                    _sigmoid, lambda z, a, s: a * (1.0 - a), _sigmoid_expand),
         Activation("tanh", "tanh", "tanh", "tanh(z) = (e^z − e^(−z)) / (e^z + e^(−z))", "tanh′(z) = 1 − tanh²(z)",
-                   lambda z, s: np.tanh(z), lambda z, a, s: 1.0 - a * a, lambda z, s: op("tanh", num(z)),
+                   lambda z, s: np.tanh(z), lambda z, a, s: 1.0 - a * a, lambda z, s, l: op("tanh", num(z, label=l)),
                    show_call=False),
         Activation("softmax", "Softmax", "softmax", "softmax(z)ₖ = e^(zₖ) / Σⱼ e^(zⱼ)",
                    "∂ŷₖ/∂zⱼ = ŷₖ·(1 − ŷⱼ) if k = j, −ŷₖ·ŷⱼ otherwise", _softmax, None, None),
@@ -79,14 +79,14 @@ ACTIVATIONS: dict[str, Activation] = {
 DEFAULT_LEAKY_SLOPE = 0.01
 
 
-def derivative_expr(name: str, z: float, a: float, slope: float) -> tuple[Expr, str]:
-    """One element of the activation's derivative, worked, with the reason in words."""
+def derivative_expr(name: str, z: float, a: float, slope: float, label: str = "") -> tuple[Expr, str]:
+    """One element of the activation's derivative, worked, with the reason in words (label names a)."""
     if name == "relu":
         return (num(1, True), "z > 0") if z > 0 else (num(0, True), "z ≤ 0")
     if name == "leaky_relu":
         return (num(1, True), "z > 0") if z > 0 else (num(slope, True), "z ≤ 0")
     if name == "sigmoid":
-        return op("mul", num(a), op("sub", num(1, True), num(a))), "σ(z)·(1 − σ(z))"
+        return op("mul", num(a, label=label), op("sub", num(1, True), num(a, label=label))), "σ(z)·(1 − σ(z))"
     if name == "tanh":
-        return op("sub", num(1, True), op("pow", num(a), num(2, True))), "1 − tanh²(z)"
+        return op("sub", num(1, True), op("pow", num(a, label=label), num(2, True))), "1 − tanh²(z)"
     return num(1, True), "the identity"

@@ -85,22 +85,23 @@ def fused_delta(spec: LossSpec, yhat: np.ndarray, y: np.ndarray) -> np.ndarray:
     return spec.factor(*yhat.shape) * (yhat - y)
 
 
-def example_expr(spec: LossSpec, yhat: list[float], y: list[float]) -> Expr:
+def example_expr(spec: LossSpec, yhat: list[float], y: list[float], labels: list[str] | None = None) -> Expr:
     """The loss of one example as the textbook writes it, specialised to its targets (y = 1: −ln ŷ)."""
     terms: list[Expr] = []
-    for p, t in zip(yhat, y):
+    for index, (value, t) in enumerate(zip(yhat, y)):
+        p = num(value, label=labels[index] if labels else "")
         if spec.name == "mse":
-            terms.append(op("pow", op("sub", num(p), num(t, True)), num(2, True)))
+            terms.append(op("pow", op("sub", p, num(t, True)), num(2, True)))
         elif spec.name == "binary_cross_entropy":
             if t == 1:
-                terms.append(op("neg", op("ln", num(p))))
+                terms.append(op("neg", op("ln", p)))
             elif t == 0:
-                terms.append(op("neg", op("ln", op("sub", num(1, True), num(p)))))
+                terms.append(op("neg", op("ln", op("sub", num(1, True), p))))
             else:
-                terms.append(op("neg", op("add", op("mul", num(t, True), op("ln", num(p))),
-                                          op("mul", num(1 - t, True), op("ln", op("sub", num(1, True), num(p)))))))
+                terms.append(op("neg", op("add", op("mul", num(t, True), op("ln", p)),
+                                          op("mul", num(1 - t, True), op("ln", op("sub", num(1, True), p))))))
         elif t != 0:
-            term = op("ln", num(p))
+            term = op("ln", p)
             terms.append(op("neg", term) if t == 1 else op("neg", op("mul", num(t, True), term)))
     if not terms:
         return num(0, True)
@@ -113,22 +114,23 @@ def example_expr(spec: LossSpec, yhat: list[float], y: list[float]) -> Expr:
     return body
 
 
-def grad_expr(spec: LossSpec, p: float, t: float, examples: int, units: int) -> Expr:
+def grad_expr(spec: LossSpec, value: float, t: float, examples: int, units: int, label: str = "") -> Expr:
     """One element of ∂L/∂ŷ, specialised to its target, with the reductions as a visible factor."""
+    p = num(value, label=label)
     if spec.name == "mse":
-        core: Expr = op("mul", num(2, True), op("sub", num(p), num(t, True)))
+        core: Expr = op("mul", num(2, True), op("sub", p, num(t, True)))
     elif spec.name == "binary_cross_entropy":
         if t == 1:
-            core = op("neg", op("div", num(1, True), num(p)))
+            core = op("neg", op("div", num(1, True), p))
         elif t == 0:
-            core = op("div", num(1, True), op("sub", num(1, True), num(p)))
+            core = op("div", num(1, True), op("sub", num(1, True), p))
         else:
-            core = op("add", op("neg", op("div", num(t, True), num(p))),
-                      op("div", num(1 - t, True), op("sub", num(1, True), num(p))))
+            core = op("add", op("neg", op("div", num(t, True), p)),
+                      op("div", num(1 - t, True), op("sub", num(1, True), p)))
     elif t == 0:
         return num(0, True)  # a class the target gives no weight contributes nothing (never 0/0)
     else:
-        core = op("neg", op("div", num(t, True), num(p)))
+        core = op("neg", op("div", num(t, True), p))
     return scaled(spec, core, examples, units)
 
 

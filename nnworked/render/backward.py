@@ -84,7 +84,8 @@ class BackwardWriter(ForwardWriter):
             if spec.name == "cross_entropy" and y[e, i] == 0:
                 continue
             if np.isfinite(step.dl_dyhat[e, i]):
-                lines += line(lhs, worked.loss_gradient(spec, p[e, i], y[e, i], examples, units), self.p, self.s.width)
+                lines += line(lhs, worked.loss_gradient(spec, p[e, i], y[e, i], examples, units, n.key("a", k, i, e)),
+                              self.p, self.s.width, label=n.key("da", k, i, e))
             else:
                 lines.append(f"{lhs} is undefined here ({yhat} is 0 or 1 to machine precision); "
                              "the shortcut below does not need it")
@@ -99,8 +100,9 @@ class BackwardWriter(ForwardWriter):
             lines = [f"{d} = ∂L/∂{z} = ∂L/∂{yhat} × ∂{yhat}/∂{z}"]
             for e, i in shown:
                 if np.isfinite(step.dl_dyhat[e, i]):
-                    lines += line(n.element(d, e, i, units), worked.product(step.dl_dyhat[e, i], step.dyhat_dz[e, i]),
-                                  self.p, self.s.width)
+                    lines += line(n.element(d, e, i, units),
+                                  worked.product(step.dl_dyhat[e, i], step.dyhat_dz[e, i], n.key("da", k, i, e)),
+                                  self.p, self.s.width, label=n.key("dz", k, i, e))
             if hidden:
                 lines.append(elided_note(hidden))
             out.append(Math(lines))
@@ -111,13 +113,15 @@ class BackwardWriter(ForwardWriter):
             out.append(Para(f"**Simplified formula** (for {PAIRS[spec.name]}):"))
             lines = []
             for e, i in shown:
-                expr = worked.shortcut(spec, p[e, i], y[e, i], examples, units)
+                dz_key = n.key("dz", k, i, e)
+                expr = worked.shortcut(spec, p[e, i], y[e, i], examples, units, n.key("a", k, i, e))
                 agree = fmt(step.product[e, i], self.p) == fmt(step.shortcut[e, i], self.p)
                 mark = " ✓" if agree else \
-                    f"   (the chain-rule product gave {fmt(step.product[e, i], self.p)}: rounding)" \
+                    f"   (the chain-rule product gave {fmt(step.product[e, i], self.p, label=dz_key)}: rounding)" \
                     if np.isfinite(step.product[e, i]) else ""
                 symbolic = f"{n.element(yhat, e, i, units)} − {n.element('y', e, i, units)}"
-                lines += line(n.element(d, e, i, units), expr, self.p, self.s.width, [symbolic], suffix=mark)
+                lines += line(n.element(d, e, i, units), expr, self.p, self.s.width, [symbolic], suffix=mark,
+                              label=dz_key)
             if hidden:
                 lines.append(elided_note(hidden))
             out.append(Math(lines))
@@ -129,7 +133,8 @@ class BackwardWriter(ForwardWriter):
         lines = [act.derivative_formula]
         shown, hidden = self.elements(*step.delta.shape)
         for e, i in shown:
-            expr, reason = worked.derivative(step.activation, self.z_out[e, i], self.yhat[e, i], self.slope)
+            expr, reason = worked.derivative(step.activation, self.z_out[e, i], self.yhat[e, i], self.slope,
+                                             n.key("a", step.layer, i, e))
             symbolic = {"sigmoid": "{a}(1 − {a})", "tanh": "1 − {a}²"}.get(step.activation)
             prefix = [symbolic.format(a=n.element(yhat, e, i, units))] if symbolic else None
             lines += line(f"∂{n.element(yhat, e, i, units)}/∂{n.element(z, e, i, units)}", expr, self.p,
@@ -153,12 +158,16 @@ class BackwardWriter(ForwardWriter):
         cells = [(i, j) for i in pick(rows, self.s.elements)[0] for j in pick(cols, self.s.elements)[0]]
         given = self.first_step and k == 1
         for i, j in cells:
+            inputs = [n.key("a", k - 1, j, e) for e in range(examples)] if k > 1 else None
+            deltas = [n.key("dz", k, i, e) for e in range(examples)]
             lines += line(f"∂L/∂{n.weight(W, i, j, rows)}",
-                          worked.weight_gradient(step.delta[:, i], step.inputs[:, j], given), self.p, self.s.width)
+                          worked.weight_gradient(step.delta[:, i], step.inputs[:, j], given, deltas, inputs),
+                          self.p, self.s.width, label=n.wkey("dW", k, i, j))
         if rows * cols > len(cells):
             lines.append(elided_note(rows * cols - len(cells)))
         if rows > 1:
-            grid = matrix_lines(step.weights_grad, self.p, limit=self.s.elements)
+            grid = matrix_lines(step.weights_grad, self.p, limit=self.s.elements,
+                                labels=lambda r, c: n.wkey("dW", k, r, c))
             pad = " " * len(f"∂L/∂{W} = ")
             lines += ["", f"∂L/∂{W} = {grid[0]}", *(pad + g for g in grid[1:])]
         out.append(Math(lines))
@@ -166,13 +175,16 @@ class BackwardWriter(ForwardWriter):
             out.append(Para("**Bias gradient:**"))
             b = n.b(k)
             if examples == 1:
-                lines = [f"∂L/∂{b} = {d} = " + self.array(d, step.bias_grad[None, :])[0].split(" = ", 1)[1]]
+                shown = self.array(d, step.bias_grad[None, :], lambda _, i: n.wkey("db", k, i))
+                lines = [f"∂L/∂{b} = {d} = " + shown[0].split(" = ", 1)[1]]
             else:
                 lines = [f"∂L/∂{b} = Σₙ {d}⁽ⁿ⁾"]
                 units, hidden = pick(len(step.bias_grad), self.s.elements)
                 for i in units:
                     lines += line(f"∂L/∂{n.element(b, 0, i, len(step.bias_grad)).replace(n.example(0), '')}",
-                                  worked.bias_gradient(step.delta[:, i]), self.p, self.s.width)
+                                  worked.bias_gradient(step.delta[:, i], [n.key("dz", k, i, e)
+                                                                          for e in range(examples)]),
+                                  self.p, self.s.width, label=n.wkey("db", k, i))
                 if hidden:
                     lines.append(elided_note(hidden))
             out.append(Math(lines))
@@ -187,7 +199,9 @@ class BackwardWriter(ForwardWriter):
         shown, hidden = self.elements(*step.upstream.shape)
         for e, j in shown:
             lines += line(f"∂L/∂{n.element(a, e, j, step.upstream.shape[1])}",
-                          worked.backprop(step.weights[:, j], step.delta[e], self.first_step), self.p, self.s.width)
+                          worked.backprop(step.weights[:, j], step.delta[e], self.first_step,
+                                          [n.key("dz", k, i, e) for i in range(step.delta.shape[1])]),
+                          self.p, self.s.width, label=n.key("da", k - 1, j, e))
         if hidden:
             lines.append(elided_note(hidden))
         out.append(Math(lines))
@@ -200,27 +214,29 @@ class BackwardWriter(ForwardWriter):
         out: list[Block] = [Para(f"**Gradient through {act.label}:**")]
         if step.derivative is None:
             out.append(Para(f"{d}ⱼ = {a}ⱼ·(∂L/∂{a}ⱼ − Σₖ ∂L/∂{a}ₖ·{a}ₖ) (the softmax Jacobian applied to ∂L/∂{a})"))
-            return out + self.result(d, step.delta)
+            return out + self.result(d, step.delta, n.keys("dz", k))
         formula = act.derivative_formula.replace("α", fmt(step.slope, self.p, given=True))
         out.append(Math([formula]))
         if step.activation in ("relu", "leaky_relu"):
-            out.append(Para(self.sign_sentence(z, step.z)))
+            out.append(Para(self.sign_sentence(z, step.z, k)))
         lines = [f"{d} = ∂L/∂{a} ⊙ {act.symbol or 'f'}′({z})", ""]
         shown, hidden = self.elements(*step.z.shape)
         units = step.z.shape[1]
         for e, i in shown:
-            derivative, reason = worked.derivative(step.activation, step.z[e, i], step.a[e, i], step.slope)
+            derivative, reason = worked.derivative(step.activation, step.z[e, i], step.a[e, i], step.slope,
+                                                   n.key("a", k, i, e))
             why = f"   ({reason})" if step.activation in ("relu", "leaky_relu") else ""
-            lines += line(n.element(d, e, i, units), op("mul", num(step.upstream[e, i]), derivative), self.p,
-                          self.s.width, suffix=why)
+            lines += line(n.element(d, e, i, units),
+                          op("mul", num(step.upstream[e, i], label=n.key("da", k, i, e)), derivative), self.p,
+                          self.s.width, suffix=why, label=n.key("dz", k, i, e))
         if hidden:
             lines.append(elided_note(hidden))
         out.append(Math(lines))
-        return out + self.result(d, step.delta)
+        return out + self.result(d, step.delta, n.keys("dz", k))
 
-    def sign_sentence(self, z: str, values: np.ndarray) -> str:
+    def sign_sentence(self, z: str, values: np.ndarray, k: int) -> str:
         dead = int(np.sum(values <= 0))
-        shown = self.array(z, values)[0] if values.shape[0] == 1 and values.size <= 8 else ""
+        shown = self.array(z, values, self.n.keys("z", k))[0] if values.shape[0] == 1 and values.size <= 8 else ""
         where = f"Since `{shown}`, " if shown else "Here "
         if dead == 0:
             return where + ("both are > 0:" if values.size == 2 else "every element is > 0:")

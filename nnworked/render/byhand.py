@@ -15,23 +15,25 @@ from nnworked.expr import num, op
 from nnworked.render.backward import BackwardWriter
 from nnworked.render.blocks import Block, Heading, Math, Para, Rule
 from nnworked.render.lines import elided_note, line, pick
-from nnworked.render.numbers import fmt, matrix_lines
+from nnworked.render.numbers import Labels, fmt, matrix_lines
 from nnworked.trace import Forward, LayerGradient, OutputDelta, ThroughActivation, Trace, TrainingStep, BackToPrevious
 
 
 def augmented_lines(symbol: str, left: np.ndarray, right: np.ndarray | None, w: BackwardWriter,
-                    given: bool = False, below: bool = False) -> list[str]:
-    """A matrix with one more column ([W | b]) or one more row ([X ; 1]), the extra set off by a bar."""
+                    given: bool = False, below: bool = False, labels: Labels | None = None,
+                    right_labels: Labels | None = None) -> list[str]:
+    """A matrix with one more column ([W | b]) or one more row ([X ; 1]), the extra set off by a bar.
+    labels(row, column) name the cells of `left`; right_labels(row, 0) those of the extra column."""
     limit = w.s.elements
     if right is None:
-        body = matrix_lines(left, w.p, given, limit)
+        body = matrix_lines(left, w.p, given, limit, labels)
     elif below:
         body = matrix_lines(np.vstack([left, right[None, :]]), w.p, given, limit)
         width = len(body[0])
         body.insert(len(body) - 1, "| " + "-" * (width - 4) + " |")
     else:
-        main = matrix_lines(left, w.p, given, limit)
-        extra = matrix_lines(right[:, None], w.p, given, limit)
+        main = matrix_lines(left, w.p, given, limit, labels)
+        extra = matrix_lines(right[:, None], w.p, given, limit, right_labels)
         body = [m[:-1] + "│" + e[1:] for m, e in zip(main, extra)]
     pad = " " * (len(symbol) + 3)
     return [f"{symbol} = {body[0]}", *(pad + b for b in body[1:])]
@@ -47,9 +49,10 @@ class ByHandWriter(BackwardWriter):
         shown = [(i, n) for i in shown_rows for n in shown_cols]
         return shown, rows * cols - len(shown)
 
-    def columns(self, symbol: str, values: np.ndarray) -> list[str]:
-        """Rows of the trace (examples) shown as columns."""
-        return augmented_lines(symbol, values.T, None, self)
+    def columns(self, symbol: str, values: np.ndarray, kind: str = "", k: int = 0) -> list[str]:
+        """Rows of the trace (examples) shown as columns; kind and k name the cells (z, 1 -> z1[i,n])."""
+        labels = (lambda i, e: self.n.key(kind, k, i, e)) if kind else None
+        return augmented_lines(symbol, values.T, None, self, labels=labels)
 
     # -- forward --
 
@@ -71,22 +74,24 @@ class ByHandWriter(BackwardWriter):
         for i, e in shown:
             weights = list(lin.weights[i]) + ([lin.bias[i]] if has_bias else [])
             inputs = list(lin.inputs[e]) + ([1.0] if has_bias else [])
-            expr = op("add", *(op("mul", num(wv, given), num(xv, given and k == 1 or j == len(lin.inputs[e])))
+            expr = op("add", *(op("mul", num(wv, given), num(xv, given and k == 1 or j == len(lin.inputs[e]),
+                                                             n.key("a", k - 1, j, e) if k > 1 and j < len(lin.inputs[e])
+                                                             else ""))
                                for j, (wv, xv) in enumerate(zip(weights, inputs))))
-            lines += line(self.cell(n.z(k), i, e, examples), expr, self.p, self.s.width)
+            lines += line(self.cell(n.z(k), i, e, examples), expr, self.p, self.s.width, label=n.key("z", k, i, e))
         if hidden:
             lines.append(elided_note(hidden))
-        out += [Math(lines), Math(self.columns(n.z(k), lin.z))]
+        out += [Math(lines), Math(self.columns(n.z(k), lin.z, "z", k))]
         if act.activation == "relu":
             crossed = [(i, e) for i in range(units) for e in range(examples) if lin.z[e, i] < 0]
             text = "ReLU: cross out each negative value and write 0 in its place" + (":" if crossed else
                                                                                      "; there are none:")
-            marks = [f"{self.cell(n.z(k), i, e, examples)} = {fmt(lin.z[e, i], self.p)} → 0"
+            marks = [f"{self.cell(n.z(k), i, e, examples)} = {fmt(lin.z[e, i], self.p, label=n.key('z', k, i, e))} → 0"
                      for i, e in crossed[: self.s.elements or None]]
             if self.s.elements and len(crossed) > self.s.elements:
                 marks.append(elided_note(len(crossed) - self.s.elements, "crossings"))
-            out += [Para(text), Math(marks + [""] + self.columns(n.a(k), act.a) if marks else
-                                     self.columns(n.a(k), act.a))]
+            out += [Para(text), Math(marks + [""] + self.columns(n.a(k), act.a, "a", k) if marks else
+                                     self.columns(n.a(k), act.a, "a", k))]
         elif act.activation == "linear":
             out.append(Para(f"No activation on this layer{' (the output layer has no ReLU)' if k == n.layers else ''}:"
                             f" {n.a(k)} = {n.z(k)}."))
@@ -107,17 +112,19 @@ class ByHandWriter(BackwardWriter):
                    "and this loss together)"
             for i, e in shown:
                 lines += line(self.cell(f"∂L/∂{n.z(k)}", i, e, examples),
-                              worked.shortcut(self.spec, yhat[e, i], y[e, i], examples, units), self.p, self.s.width)
+                              worked.shortcut(self.spec, yhat[e, i], y[e, i], examples, units, n.key("a", k, i, e)),
+                              self.p, self.s.width, label=n.key("dz", k, i, e))
         else:
             head = f"∂L/∂{n.z(k)} = ∂L/∂{n.a(k)} ⊙ f′({n.z(k)})"
             for i, e in shown:
                 if step.dyhat_dz is not None:
                     lines += line(self.cell(f"∂L/∂{n.z(k)}", i, e, examples),
-                                  worked.product(step.dl_dyhat[e, i], step.dyhat_dz[e, i]), self.p, self.s.width)
+                                  worked.product(step.dl_dyhat[e, i], step.dyhat_dz[e, i], n.key("da", k, i, e)),
+                                  self.p, self.s.width, label=n.key("dz", k, i, e))
         if hidden:
             lines.append(elided_note(hidden))
         return [Heading(3, f"Layer {k}: ∂L/∂{n.z(k)}"), Math([head, ""] + lines),
-                Math(self.columns(f"∂L/∂{n.z(k)}", step.delta))]
+                Math(self.columns(f"∂L/∂{n.z(k)}", step.delta, "dz", k))]
 
     def weights(self, step: LayerGradient, first: bool) -> list[Block]:
         n, k = self.n, step.layer
@@ -135,11 +142,15 @@ class ByHandWriter(BackwardWriter):
         for i, j in cells:
             is_one = has_bias and j == cols - 1
             lhs = f"∂L/∂{n.b(k)}[{i}]" if is_one else f"∂L/∂{n.W(k)}[{i},{j}]"
-            expr = worked.weight_gradient(step.delta[:, i], inputs[:, j], (first and k == 1) or is_one)
-            lines += line(lhs, expr, self.p, self.s.width)
+            deltas = [n.key("dz", k, i, e) for e in range(examples)]
+            sources = [n.key("a", k - 1, j, e) for e in range(examples)] if k > 1 and not is_one else None
+            expr = worked.weight_gradient(step.delta[:, i], inputs[:, j], (first and k == 1) or is_one, deltas, sources)
+            lines += line(lhs, expr, self.p, self.s.width,
+                          label=n.wkey("db", k, i) if is_one else n.wkey("dW", k, i, j))
         if rows * cols > len(cells):
             lines.append(elided_note(rows * cols - len(cells)))
-        grid = augmented_lines(f"∂L/∂{target}", step.weights_grad, step.bias_grad, self)
+        grid = augmented_lines(f"∂L/∂{target}", step.weights_grad, step.bias_grad, self,
+                               labels=lambda r, c: n.wkey("dW", k, r, c), right_labels=lambda r, _: n.wkey("db", k, r))
         return out + [Math(lines), Math(grid)]
 
     def back(self, step: BackToPrevious, through: ThroughActivation) -> list[Block]:
@@ -149,11 +160,13 @@ class ByHandWriter(BackwardWriter):
         shown, hidden = self.cells(units, examples)
         for j, e in shown:
             lines += line(self.cell(f"∂L/∂{n.a(k - 1)}", j, e, examples),
-                          worked.backprop(step.weights[:, j], step.delta[e], self.first_step), self.p, self.s.width)
+                          worked.backprop(step.weights[:, j], step.delta[e], self.first_step,
+                                          [n.key("dz", k, i, e) for i in range(step.delta.shape[1])]),
+                          self.p, self.s.width, label=n.key("da", k - 1, j, e))
         if hidden:
             lines.append(elided_note(hidden))
         out: list[Block] = [Heading(3, f"Layer {k - 1}: activations"), Math(lines),
-                            Math(self.columns(f"∂L/∂{n.a(k - 1)}", step.upstream))]
+                            Math(self.columns(f"∂L/∂{n.a(k - 1)}", step.upstream, "da", k - 1))]
         act = ACTIVATIONS[through.activation]
         if through.derivative is None:
             return out + self.through_activation(through)
@@ -162,14 +175,15 @@ class ByHandWriter(BackwardWriter):
         lines = [f"∂L/∂{n.z(k - 1)} = ∂L/∂{n.a(k - 1)} ⊙ {act.symbol or 'f'}′({n.z(k - 1)}): {rule}", ""]
         for j, e in shown:
             derivative, reason = worked.derivative(through.activation, through.z[e, j], through.a[e, j],
-                                                   through.slope)
+                                                   through.slope, n.key("a", k - 1, j, e))
             why = f"   ({reason})" if through.activation in ("relu", "leaky_relu") else ""
             lines += line(self.cell(f"∂L/∂{n.z(k - 1)}", j, e, examples),
-                          op("mul", num(through.upstream[e, j]), derivative), self.p, self.s.width, suffix=why)
+                          op("mul", num(through.upstream[e, j], label=n.key("da", k - 1, j, e)), derivative), self.p,
+                          self.s.width, suffix=why, label=n.key("dz", k - 1, j, e))
         if hidden:
             lines.append(elided_note(hidden))
         return out + [Heading(3, f"Layer {k - 1}: {act.label}"), Math(lines),
-                      Math(self.columns(f"∂L/∂{n.z(k - 1)}", through.delta))]
+                      Math(self.columns(f"∂L/∂{n.z(k - 1)}", through.delta, "dz", k - 1))]
 
     def backward_by_hand(self, training: TrainingStep) -> list[Block]:
         self.bind(training)

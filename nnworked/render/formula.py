@@ -4,27 +4,27 @@ from __future__ import annotations
 
 from nnworked.engine.rounding import Precision
 from nnworked.expr import Expr, Num, Op, chain
-from nnworked.render.numbers import MINUS, fmt, superscript
+from nnworked.render.numbers import BLANK, MINUS, blank_state, fmt, superscript
 
 _FUNCTIONS = {"exp": "e^", "ln": "ln", "max": "max", "sqrt": "√", "tanh": "tanh"}
 
 
 def show(expr: Expr, precision: Precision, top: bool = True) -> str:
     if isinstance(expr, Num):
-        return fmt(expr.value, precision, expr.given)
+        return fmt(expr.value, precision, expr.given, expr.label)
     assert isinstance(expr, Op)
     name, args = expr.op, expr.args
     if name == "add":
         parts = [_term(args[0], precision, first=True)]
         for a in args[1:]:
-            if isinstance(a, Num) and a.value < 0:  # 2 − 1 + 3 − 5, not 2 + (−1) + 3 + (−5)
+            if isinstance(a, Num) and a.value < 0 and not _hidden(a):  # 2 − 1 + 3 − 5, not 2 + (−1) + 3 + (−5)
                 parts.append(f"{MINUS} {fmt(-a.value, precision, a.given)}")
             else:
                 parts.append(f"+ {_term(a, precision)}")
         return _wrap(" ".join(parts), top)
     if name == "sub":
         left, right = args
-        if isinstance(right, Num) and right.value < 0:  # 0.5 + 0.00799, as the seeds write it
+        if isinstance(right, Num) and right.value < 0 and not _hidden(right):  # 0.5 + 0.00799, as the seeds do
             return _wrap(f"{_term(left, precision, first=True)} + {fmt(-right.value, precision, right.given)}", top)
         return _wrap(f"{_term(left, precision, first=True)} {MINUS} {_term(right, precision)}", top)
     if name == "mul":
@@ -51,6 +51,11 @@ def show(expr: Expr, precision: Precision, top: bool = True) -> str:
     return f"{_FUNCTIONS[name]}({', '.join(show(a, precision) for a in args)})"
 
 
+def _hidden(expr: Num) -> bool:
+    """A blank on an exercise sheet: printed as ?, and its sign is not given away either."""
+    return blank_state(expr.label) == "hidden"
+
+
 def _wrap(text: str, top: bool) -> str:
     return text if top else f"({text})"
 
@@ -58,8 +63,8 @@ def _wrap(text: str, top: bool) -> str:
 def _term(expr: Expr, precision: Precision, first: bool = False) -> str:
     """An operand of + or −: products keep their parentheses, as in (0.1 × 0.5) + (0.2 × 0.3)."""
     if isinstance(expr, Num):
-        text = fmt(expr.value, precision, expr.given)
-        return text if first or expr.value >= 0 else f"({text})"
+        text = fmt(expr.value, precision, expr.given, expr.label)
+        return text if first or expr.value >= 0 or text == BLANK else f"({text})"
     return show(expr, precision, top=isinstance(expr, Op) and expr.op in ("exp", "ln", "max", "sqrt", "tanh",
                                                                               "pow", "neg"))
 
@@ -67,8 +72,8 @@ def _term(expr: Expr, precision: Precision, first: bool = False) -> str:
 def _factor(expr: Expr, precision: Precision, first: bool = False) -> str:
     """An operand of × or /: sums are parenthesised, negative numbers too unless they lead."""
     if isinstance(expr, Num):
-        text = fmt(expr.value, precision, expr.given)
-        return text if first or expr.value >= 0 else f"({text})"
+        text = fmt(expr.value, precision, expr.given, expr.label)
+        return text if first or expr.value >= 0 or text == BLANK else f"({text})"
     if isinstance(expr, Op) and expr.op in ("exp", "ln", "max", "sqrt", "tanh", "pow"):
         return show(expr, precision)
     if first and isinstance(expr, Op) and expr.op == "neg" and isinstance(expr.args[0], Num):

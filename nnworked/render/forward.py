@@ -11,7 +11,7 @@ from nnworked.engine.rounding import Precision
 from nnworked.render.blocks import Block, Heading, Math, Para
 from nnworked.render.lines import elided_note, line, pick
 from nnworked.render.notation import Notation
-from nnworked.render.numbers import fmt, matrix_lines, vector
+from nnworked.render.numbers import Labels, fmt, matrix_lines, vector
 from nnworked.render.settings import Settings
 from nnworked.trace import Activate, Forward, Linear, LossValue
 
@@ -20,17 +20,21 @@ class ForwardWriter:
     def __init__(self, precision: Precision, notation: Notation, settings: Settings):
         self.p, self.n, self.s = precision, notation, settings
 
-    def array(self, symbol: str, values: np.ndarray) -> list[str]:
-        """`z₁ = [0.21, 0.47]` for one example; a matrix (rows are examples) for a batch."""
+    def array(self, symbol: str, values: np.ndarray, labels: Labels | None = None) -> list[str]:
+        """`z₁ = [0.21, 0.47]` for one example; a matrix (rows are examples) for a batch.
+        labels(example, unit) names each value, so an exercise sheet can blank it."""
         if values.shape[0] == 1:
             row = values[0]
-            return [f"{symbol} = {fmt(row[0], self.p) if row.size == 1 else vector(row, self.p, limit=self.s.elements)}"]
-        lines = matrix_lines(values, self.p, limit=self.s.elements)
+            name = (lambda i: labels(0, i)) if labels else None
+            shown = fmt(row[0], self.p, label=name(0) if name else "") if row.size == 1 else \
+                vector(row, self.p, limit=self.s.elements, labels=name)
+            return [f"{symbol} = {shown}"]
+        lines = matrix_lines(values, self.p, limit=self.s.elements, labels=labels)
         pad = " " * (len(symbol) + 3)
         return [f"{symbol} = {lines[0]}", *(pad + l for l in lines[1:]), "(one row per example)"]
 
-    def result(self, symbol: str, values: np.ndarray) -> list[Block]:
-        lines = self.array(symbol, values)
+    def result(self, symbol: str, values: np.ndarray, labels: Labels | None = None) -> list[Block]:
+        lines = self.array(symbol, values, labels)
         if len(lines) == 1:
             return [Para(f"**Result:** `{lines[0]}`")]
         return [Para("**Result:**"), Math(lines)]
@@ -53,15 +57,17 @@ class ForwardWriter:
         lines: list[str] = []
         shown, hidden = self.elements(*lin.z.shape)
         for e, i in shown:
+            inputs = [n.key("a", k - 1, j, e) for j in range(lin.inputs.shape[1])] if k > 1 else None
             expr = worked.linear(lin.weights[i], lin.inputs[e], None if lin.bias is None else lin.bias[i],
-                                 lin.given, lin.given and k == 1)
-            lines += line(n.element(n.z(k), e, i, lin.z.shape[1]), expr, self.p, self.s.width)
+                                 lin.given, lin.given and k == 1, inputs)
+            lines += line(n.element(n.z(k), e, i, lin.z.shape[1]), expr, self.p, self.s.width,
+                          label=n.key("z", k, i, e))
             lines.append("")
         lines = lines[:-1]
         if hidden:
             lines.append(elided_note(hidden))
         out.append(Math(lines))
-        return out + self.result(n.z(k), lin.z)
+        return out + self.result(n.z(k), lin.z, n.keys("z", k))
 
     def activate(self, act: Activate, step: str) -> list[Block]:
         k, n, spec = act.layer, self.n, ACTIVATIONS[act.activation]
@@ -69,7 +75,7 @@ class ForwardWriter:
         if act.activation == "linear":
             out: list[Block] = [Heading(3, f"Step {step}: No Activation ({n.layer_name(k)} Layer Is Linear)")]
             out.append(Para(f"The layer passes its linear combination through unchanged: {symbol} = {n.z(k)}."))
-            return out + self.result(symbol, act.a)
+            return out + self.result(symbol, act.a, n.keys("a", k))
         out = [Heading(3, f"Step {step}: Apply {spec.label} Activation")]
         formula = spec.formula.replace("α", fmt(act.slope, self.p, given=True)) if act.activation == "leaky_relu" \
             else spec.formula
@@ -78,18 +84,19 @@ class ForwardWriter:
         out.append(Para(f"**{label} ({symbol}):**"))
         out.append(Math(self.softmax_lines(act, symbol) if act.activation == "softmax" else self.element_lines(act)))
         if k == n.layers and act.a.size == 1:
-            out.append(Para(f"**Prediction:** {symbol} = {fmt(act.a[0, 0], self.p)}"))
+            out.append(Para(f"**Prediction:** {symbol} = {fmt(act.a[0, 0], self.p, label=n.key('a', k, 0))}"))
             return out
-        return out + self.result(symbol, act.a)
+        return out + self.result(symbol, act.a, n.keys("a", k))
 
     def element_lines(self, act: Activate) -> list[str]:
         n, spec, lines = self.n, ACTIVATIONS[act.activation], []
         shown, hidden = self.elements(*act.z.shape)
         for e, i in shown:
-            z = act.z[e, i]
-            prefix = [f"{spec.symbol}({fmt(z, self.p)})"] if spec.show_call else None
+            z, z_key = act.z[e, i], n.key("z", act.layer, i, e)
+            prefix = [f"{spec.symbol}({fmt(z, self.p, label=z_key)})"] if spec.show_call else None
             lines += line(n.element(n.a(act.layer), e, i, act.z.shape[1]),
-                          worked.activation(act.activation, z, act.slope), self.p, self.s.width, prefix)
+                          worked.activation(act.activation, z, act.slope, z_key), self.p, self.s.width, prefix,
+                          label=n.key("a", act.layer, i, e))
         if hidden:
             lines.append(elided_note(hidden))
         return lines
@@ -98,7 +105,8 @@ class ForwardWriter:
         n, lines = self.n, []
         examples, hidden = pick(act.z.shape[0], self.s.elements)
         for e in examples:
-            exps, total, share = worked.softmax_parts(act.z[e])
+            units = act.z.shape[1]
+            exps, total, share = worked.softmax_parts(act.z[e], [n.key("z", act.layer, i, e) for i in range(units)])
             shift = worked.softmax_shift(act.z[e])
             if shift:
                 lines.append(f"(every z has {fmt(shift, self.p)} subtracted first: the largest e^z would be too "
@@ -113,7 +121,8 @@ class ForwardWriter:
             sigma = worked.value(total(values), self.p)
             lines += line(f"Σ{n.example(e)}", total(values), self.p, self.s.width)
             for i, v in enumerate(values):
-                lines += line(n.element(symbol, e, i, act.z.shape[1]), share(v, sigma), self.p, self.s.width)
+                lines += line(n.element(symbol, e, i, act.z.shape[1]), share(v, sigma), self.p, self.s.width,
+                              label=n.key("a", act.layer, i, e))
             lines.append("")
         lines = lines[:-1]
         if hidden:
@@ -156,21 +165,24 @@ class ForwardWriter:
         shown, hidden = pick(examples, self.s.elements)
         for e in shown:
             lhs = "L" + (n.example(e) if examples > 1 else "")
-            expr = worked.loss_example(spec, loss.yhat[e], loss.y[e])
+            label = "L" if examples == 1 else f"L[{e}]"
+            expr = worked.loss_example(spec, loss.yhat[e], loss.y[e],
+                                       [n.key("a", n.layers, i, e) for i in range(units)])
             value = worked.value(expr, self.p)
             if np.isfinite(value):
                 symbolic = symbolic_loss(spec, loss.y[e], n.a(n.layers) + n.example(e), "y" + n.example(e))
-                lines += line(lhs, expr, self.p, self.s.width, [symbolic] if symbolic else None)
+                lines += line(lhs, expr, self.p, self.s.width, [symbolic] if symbolic else None, label=label)
             else:  # ŷ is 0 or 1 to machine precision: the textbook form is undefined, the stable one is not
-                lines.append(f"{lhs} = {fmt(loss.per_example[e], self.p)}   (computed from z in a stable form: "
+                lines.append(f"{lhs} = {fmt(loss.per_example[e], self.p, label=label)}   (computed from z in a "
+                             "stable form: "
                              "ŷ rounds to 0 or 1 in floating point, where ln is undefined)")
         if hidden:
             lines.append(elided_note(hidden, "examples"))
         if examples > 1:
-            expr = worked.loss_total(spec, loss.per_example)
-            lines += line("L", expr, self.p, self.s.width) if not hidden else \
+            expr = worked.loss_total(spec, loss.per_example, [f"L[{e}]" for e in range(examples)])
+            lines += line("L", expr, self.p, self.s.width, label="L") if not hidden else \
                 [f"L = {'mean' if spec.batch == 'mean' else 'sum'} of the {examples:,} example losses = "
-                 f"{fmt(loss.value, self.p)}"]
+                 f"{fmt(loss.value, self.p, label='L')}"]
         out.append(Math(lines))
         return out
 

@@ -6,7 +6,7 @@ from nnworked.engine.rounding import Precision
 from nnworked.expr import Expr, Op
 from nnworked.render.formula import show, worked_line
 from nnworked.worked import value
-from nnworked.render.numbers import fmt
+from nnworked.render.numbers import BLANK, blank_state, fmt
 
 MAX_TERMS = 12  # a sum with more terms is shown with its first and last few, and how many in all
 
@@ -23,9 +23,17 @@ def elided_note(hidden: int, what: str = "elements") -> str:
 
 
 def line(lhs: str, expr: Expr, precision: Precision, width: int, prefix: list[str] | None = None,
-         suffix: str = "") -> list[str]:
+         suffix: str = "", label: str = "") -> list[str]:
     """A worked line, broken to fit `width`. A sum of many terms is shown by its first and last terms and
-    its value (formatting and checking hundreds of products that are not printed would be wasted)."""
+    its value (formatting and checking hundreds of products that are not printed would be wasted).
+
+    `label` names the quantity on the left. On an exercise sheet where it is a blank, the line keeps only
+    what is to be computed and ends in ?; in the answer key the whole line is worked and marked."""
+    state = blank_state(label)
+    if state == "hidden":
+        return wrap(f"{lhs} = " + " = ".join([*(prefix or []), show(expr, precision)]) + f" = {BLANK}", width)
+    if state == "answer":
+        suffix = f"{suffix}   ← answer"
     if isinstance(expr, Op) and expr.op == "add" and len(expr.args) > MAX_TERMS:
         head = " + ".join(show(a, precision, top=False) if isinstance(a, Op) else show(a, precision)
                           for a in expr.args[:3])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 from nnworked.render.numbers import subscript, superscript
 
@@ -42,6 +43,20 @@ class Notation:
 
     def element(self, symbol: str, n: int, i: int, units: int) -> str:
         return symbol + self.example(n) + (f"[{i}]" if units > 1 else "")
+
+    def key(self, kind: str, k: int, i: int, n: int = 0) -> str:
+        """The name a teacher blanks a value by: z1[0] with one example, z1[0,1] (unit 0 of example 1)
+        in a batch; kinds are z, a, dz, da (∂L/∂z, ∂L/∂a). Weights are wkey's."""
+        return f"{kind}{k}[{i}]" if self.examples == 1 else f"{kind}{k}[{i},{n}]"
+
+    @staticmethod
+    def wkey(kind: str, k: int, i: int, j: int | None = None) -> str:
+        """dW2[0,1], db2[0] (gradients) or W2[0,1], b2[0] (values after the update)."""
+        return f"{kind}{k}[{i}]" if j is None else f"{kind}{k}[{i},{j}]"
+
+    def keys(self, kind: str, k: int) -> "Callable[[int, int], str]":
+        """Labels for an array whose rows are examples: (example, unit) -> key."""
+        return lambda n, i: self.key(kind, k, i, n)
 
     @staticmethod
     def weight(symbol: str, i: int, j: int, rows: int) -> str:

@@ -9,13 +9,49 @@ separators, as the seeds write them (2000, 1150, 21,850, 330,625). The minus sig
 from __future__ import annotations
 
 import math
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
 from decimal import Decimal
+from typing import Callable, Iterator
 
 import numpy as np
 
 from nnworked.engine.rounding import Precision, round_half_away
 
 MINUS = "−"
+BLANK = "?"
+
+
+@dataclass(frozen=True)
+class Blanks:
+    """The quantities an exercise sheet leaves for the student (keys such as "z1[0]", "dW2[0,1]"). On the
+    sheet each prints as ?, wherever it appears; in the answer key it prints, and its own line is marked."""
+
+    keys: frozenset[str]
+    answers: bool = False
+
+
+_BLANKS: ContextVar[Blanks | None] = ContextVar("blanks", default=None)
+
+
+@contextmanager
+def blanking(blanks: Blanks | None) -> Iterator[None]:
+    """Every number printed inside this block consults `blanks` (a rendering pass, not global state)."""
+    token = _BLANKS.set(blanks)
+    try:
+        yield
+    finally:
+        _BLANKS.reset(token)
+
+
+def blank_state(label: str) -> str:
+    """"hidden" on a sheet, "answer" in a key, "" when `label` is not a blank."""
+    blanks = _BLANKS.get()
+    if not label or blanks is None or label not in blanks.keys:
+        return ""
+    return "answer" if blanks.answers else "hidden"
+
 _SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
 _SUBSCRIPT = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
 
@@ -50,7 +86,9 @@ def _plain(value: float, decimals: int | None, trim: bool) -> str:
     return (MINUS if negative else "") + _group(text)
 
 
-def fmt(value: float, precision: Precision, given: bool = False) -> str:
+def fmt(value: float, precision: Precision, given: bool = False, label: str = "") -> str:
+    if blank_state(label) == "hidden":
+        return BLANK
     value = float(value)
     if math.isnan(value):
         return "undefined"
@@ -66,10 +104,14 @@ def fmt(value: float, precision: Precision, given: bool = False) -> str:
     return _plain(shown, decimals, trim=exact)
 
 
-def vector(values: np.ndarray, precision: Precision, given: bool = False, limit: int = 0) -> str:
-    """[0.21, 0.47]; with a limit, the middle of a long vector is elided."""
-    items = [fmt(v, precision, given) for v in _elide(list(values), limit)] if limit else \
-        [fmt(v, precision, given) for v in values]
+Labels = Callable[..., str]
+
+
+def vector(values: np.ndarray, precision: Precision, given: bool = False, limit: int = 0,
+           labels: Labels | None = None) -> str:
+    """[0.21, 0.47]; with a limit, the middle of a long vector is elided. labels(i) names element i."""
+    index = _elide(list(range(len(values))), limit) if limit else range(len(values))
+    items = [fmt(values[i], precision, given, labels(i) if labels else "") for i in index]
     if limit and len(values) > limit:
         head = limit - 1
         items = items[:head] + ["…"] + items[head:]
@@ -80,15 +122,18 @@ def _elide(values: list, limit: int) -> list:
     return values if len(values) <= limit else values[: limit - 1] + values[-1:]
 
 
-def matrix_lines(values: np.ndarray, precision: Precision, given: bool = False, limit: int = 0) -> list[str]:
-    """| 0.1   0.2 | rows, columns aligned on the right; large matrices keep corners and elide the rest."""
+def matrix_lines(values: np.ndarray, precision: Precision, given: bool = False, limit: int = 0,
+                 labels: Labels | None = None) -> list[str]:
+    """| 0.1   0.2 | rows, columns aligned on the right; large matrices keep corners and elide the rest.
+    labels(r, c) names the cell in row r, column c."""
     rows = list(range(values.shape[0]))
     cols = list(range(values.shape[1]))
     if limit and len(rows) > limit:
         rows = rows[: limit - 1] + [-1] + rows[-1:]
     if limit and len(cols) > limit:
         cols = cols[: limit - 1] + [-1] + cols[-1:]
-    cells = [["⋮" if r == -1 else ("…" if c == -1 else fmt(values[r, c], precision, given)) for c in cols]
+    cells = [["⋮" if r == -1 else ("…" if c == -1 else fmt(values[r, c], precision, given,
+                                                          labels(r, c) if labels else "")) for c in cols]
              for r in rows]
     widths = [max(len(row[j]) for row in cells) for j in range(len(cols))]
     return ["| " + "  ".join(cell.rjust(w) for cell, w in zip(row, widths)) + " |" for row in cells]

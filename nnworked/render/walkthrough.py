@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Callable
+
 import numpy as np
 
 from nnworked import worked
@@ -158,11 +160,19 @@ def _conventions(trace: Trace) -> str:
     return "; ".join(parts) + "."
 
 
-def _matrix(symbol: str, values: np.ndarray, p, limit: int, given: bool = False) -> list[str]:  # noqa: ANN001
-    """A matrix with its shape; a vector or a single row as [a, b], as the seeds write them."""
+def _matrix(symbol: str, values: np.ndarray, p, limit: int, given: bool = False,  # noqa: ANN001
+            labels: Callable[[int, int], str] | None = None) -> list[str]:
+    """A matrix with its shape; a vector or a single row as [a, b], as the seeds write them.
+    labels(row, column) names a cell (a vector's elements count as rows, a single row's as columns)."""
     if values.ndim == 1 or values.shape[0] == 1:
-        return [f"{symbol} = {vector(values.ravel(), p, given=given, limit=limit)}"]
-    rows = matrix_lines(values, p, given=given, limit=limit)
+        if labels is None:
+            flat = None
+        elif values.ndim == 1:
+            flat = lambda i: labels(i, 0)  # noqa: E731
+        else:
+            flat = lambda j: labels(0, j)  # noqa: E731
+        return [f"{symbol} = {vector(values.ravel(), p, given=given, limit=limit, labels=flat)}"]
+    rows = matrix_lines(values, p, given=given, limit=limit, labels=labels)
     pad = " " * (len(symbol) + 3)
     shape = f"    ({values.shape[0]}×{values.shape[1]})"
     return [f"{symbol} = {rows[0]}" + (shape if len(rows) == 1 else ""), *(pad + r for r in rows[1:-1]),
@@ -171,7 +181,7 @@ def _matrix(symbol: str, values: np.ndarray, p, limit: int, given: bool = False)
 
 def _prediction(w: BackwardWriter, step: TrainingStep) -> list[Block]:
     out = step.forward.output
-    lines = w.array(w.n.a(w.n.layers), out)
+    lines = w.array(w.n.a(w.n.layers), out, w.n.keys("a", w.n.layers))
     return [Para("There are no targets, so this is a forward pass only."), Math(lines)]
 
 
@@ -198,6 +208,8 @@ def _update(u: Update, trace: Trace, step: TrainingStep, w: BackwardWriter) -> l
     if u.frozen:
         return out + [Para(f"{symbol} is frozen: it keeps its value, whatever its gradient.")]
     old = u.old if u.old.ndim == 2 else u.old[:, None]
+    kind, k = u.name[0], int(u.name[1:])
+    after = (lambda i, j: n.wkey(kind, k, i, j)) if u.old.ndim == 2 else (lambda i, j: n.wkey(kind, k, i))
     lines: list[str] = []
     if s.optimizer.name == "sgd":
         lr = s.learning_rate
@@ -207,7 +219,10 @@ def _update(u: Update, trace: Trace, step: TrainingStep, w: BackwardWriter) -> l
         for i, j in cells:
             lhs = n.weight(symbol, i, j, old.shape[0]) if u.old.ndim == 2 else \
                 (f"{symbol}[{i}]" if old.shape[0] > 1 else symbol)
-            lines += line(lhs + "_new", worked.update_sgd(old[i, j], lr, grad[i, j], step.number == 1), p, w.s.width)
+            gradient = (lambda i, j: n.wkey("d" + kind, k, i, j)) if u.old.ndim == 2 else \
+                (lambda i, j: n.wkey("d" + kind, k, i))
+            lines += line(lhs + "_new", worked.update_sgd(old[i, j], lr, grad[i, j], step.number == 1,
+                                                          gradient(i, j)), p, w.s.width, label=after(i, j))
         if old.size > len(cells):
             lines.append(elided_note(old.size - len(cells)))
     else:
@@ -215,7 +230,7 @@ def _update(u: Update, trace: Trace, step: TrainingStep, w: BackwardWriter) -> l
             lines += _matrix(_STATE_SYMBOLS.get(key, key), value if value.ndim == 2 else value[:, None], p,
                              w.s.elements)
     if u.new.size > 1:
-        lines += [""] + _matrix(f"{symbol}_new", u.new, p, w.s.elements)
+        lines += [""] + _matrix(f"{symbol}_new", u.new, p, w.s.elements, labels=after)
     out.append(Math(lines))
     return out
 
@@ -228,14 +243,21 @@ def _summary(updates: list[Update], p, w: BackwardWriter, given: bool) -> Table:
     Rows are formatted only if they are shown; a large network's table is cut to SUMMARY_ROWS."""
     def rows_of(u: Update):  # noqa: ANN202
         symbol = w.n.param(u.name) + (" (frozen)" if u.frozen else "")
+        kind, k = u.name[0], int(u.name[1:])
+        if u.old.ndim == 2:
+            key = lambda i, j: w.n.wkey(kind, k, i, j)  # noqa: E731
+        else:
+            key = lambda i, j: w.n.wkey(kind, k, i + j)  # noqa: E731  (a vector: one index)
+        flat = lambda f: key(*np.unravel_index(f, u.old.shape)) if u.old.ndim == 2 else key(f, 0)  # noqa: E731
         if u.old.ndim == 2 and min(u.old.shape) > 1:
             for i, j in np.ndindex(*u.old.shape):
-                yield lambda i=i, j=j: [f"{symbol}[{i},{j}]", fmt(u.old[i, j], p, given), fmt(u.new[i, j], p)]
+                yield lambda i=i, j=j: [f"{symbol}[{i},{j}]", fmt(u.old[i, j], p, given),
+                                        fmt(u.new[i, j], p, label=key(i, j))]
         elif u.old.size == 1:
-            yield lambda: [symbol, fmt(u.old.ravel()[0], p, given), fmt(u.new.ravel()[0], p)]
+            yield lambda: [symbol, fmt(u.old.ravel()[0], p, given), fmt(u.new.ravel()[0], p, label=flat(0))]
         else:
             yield lambda: [symbol, vector(u.old.ravel(), p, given, limit=w.s.elements),
-                           vector(u.new.ravel(), p, limit=w.s.elements)]
+                           vector(u.new.ravel(), p, limit=w.s.elements, labels=flat)]
 
     ordered = sorted(updates, key=lambda u: (int(u.name[1:]), u.name[0] != "W"))
     pending = [row for u in ordered for row in rows_of(u)]
@@ -257,7 +279,7 @@ def after_training(trace: Trace, w: BackwardWriter, settings: Settings) -> list[
     losses = trace.losses
     if len(trace.steps) > 1:
         out += [Heading(2, "Loss at Every Step")]
-        rows = [[str(i + 1), fmt(v, p)] for i, v in enumerate(losses[:-1])]
+        rows = [[str(i + 1), fmt(v, p, label="L" if i == 0 else "")] for i, v in enumerate(losses[:-1])]
         rows.append([f"after step {len(trace.steps)}", fmt(losses[-1], p)])
         if not settings.full and len(rows) > SUMMARY_ROWS:
             rows = rows[:10] + [["…", "…"]] + rows[-10:]
@@ -269,7 +291,8 @@ def after_training(trace: Trace, w: BackwardWriter, settings: Settings) -> list[
     first, last = losses[0], losses[-1]
     verb = "decreased" if fmt(last, p) != fmt(first, p) and last < first else \
         "increased" if fmt(last, p) != fmt(first, p) else "did not change (at the printed precision)"
-    sentence = f"Loss {verb} from {fmt(first, p)} to {fmt(last, p)}" if "not" not in verb else f"Loss {verb}"
+    sentence = f"Loss {verb} from {fmt(first, p, label='L')} to {fmt(last, p)}" if "not" not in verb else \
+        f"Loss {verb}"
     if verb == "decreased":
         sentence += "! The network is learning."
     elif verb == "increased":
