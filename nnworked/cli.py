@@ -77,6 +77,12 @@ def run(
     all_steps: bool = typer.Option(False, "--all-steps", help="Show every training step in full, not only the first."),
     layout: Layout = typer.Option(Layout.standard, "--layout", help="standard, or ai-by-hand: examples as columns, "
                                   "[W | b] against [x | 1]."),
+    exercise: bool = typer.Option(False, "--exercise", help="Print an exercise sheet: chosen values blanked as ?."),
+    answers: bool = typer.Option(False, "--answers", help="Print the sheet's answer key: the blanks filled and "
+                                 "worked, marked, and listed at the end."),
+    blanks: str = typer.Option("one-per-layer", "--blanks", help="Which values to blank: one-per-layer, forward, "
+                               "backward, all, or names such as 'z1[0,1], dW2'."),
+    seed: int = typer.Option(1, "--seed", help="Chooses the blanks of a rule; the same seed gives the same sheet."),
 ) -> None:
     """Print the worked solution of a scenario.
 
@@ -89,12 +95,15 @@ def run(
       nnworked run my_network.yaml --steps 20 --format json
 
       nnworked run ai-by-hand/5-batch --layout ai-by-hand
+
+      nnworked run ai-by-hand/6-seven-layers --exercise --seed 3   (then --answers for its key)
     """
     from nnworked.errors import NnworkedError
 
     try:
+        sheet = (blanks, seed, answers) if exercise or answers else None
         text = _solve_and_render(scenario, format, steps, precision, rounding, output,
-                                 dict(full=full, all_steps=all_steps, layout=layout.value))
+                                 dict(full=full, all_steps=all_steps, layout=layout.value), sheet)
     except NnworkedError as error:
         _fail(str(error))
         return
@@ -103,7 +112,8 @@ def run(
 
 
 def _solve_and_render(scenario: str, fmt: Format, steps: Optional[int], precision: Optional[int],
-                      rounding: Optional[Rounding], output: Optional[str], options: dict):  # noqa: ANN202
+                      rounding: Optional[Rounding], output: Optional[str], options: dict,
+                      sheet: Optional[tuple[str, int, bool]]):  # noqa: ANN202
     from nnworked import bundled
     from nnworked import scenario as scenarios
     from nnworked.engine.network import solve
@@ -113,6 +123,13 @@ def _solve_and_render(scenario: str, fmt: Format, steps: Optional[int], precisio
     loaded = scenarios.load(bundled.resolve(scenario)).with_options(
         steps=steps, precision=precision, rounding=rounding.value if rounding else None)
     trace = solve(loaded)
+    if sheet is not None:
+        from nnworked import exercise
+        from nnworked.render.numbers import Blanks
+
+        rule, seed, answers = sheet
+        keys = exercise.choose(trace, rule, seed)
+        options["blanks"] = Blanks(keys, answers, exercise.variant(trace, keys))
     if fmt is not Format.terminal:
         return get(fmt.value)(trace, Settings(**options))
     from rich.console import Console

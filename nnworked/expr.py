@@ -89,12 +89,19 @@ def _step(expr: Expr, rounder: Rounder) -> Expr:
     if all(isinstance(a, Num) for a in expr.args):
         value = _apply(expr.op, [a.value for a in expr.args])  # type: ignore[union-attr]
         if expr.op == "neg":
-            return Num(value, expr.args[0].given)  # type: ignore[union-attr]
-        return Num(rounder(value))
+            return Num(value, expr.args[0].given, expr.args[0].label)  # type: ignore[union-attr]
+        return Num(rounder(value), label=derived(expr.args))  # type: ignore[arg-type]
     reduced = tuple(_step(a, rounder) for a in expr.args)
     if expr.op == "neg" and isinstance(reduced[0], Num):
-        return Num(-reduced[0].value)
+        return Num(-reduced[0].value, label=reduced[0].label)
     return Op(expr.op, reduced)
+
+
+def derived(args: tuple[Num, ...]) -> str:
+    """The label of a number computed from others: theirs, joined by "|" (so a value worked from a blank
+    on an exercise sheet is itself not shown: 1 × ? must not reappear as 2 one stage later)."""
+    labels = sorted({part for a in args if a.label for part in a.label.split("|")})
+    return "|".join(labels)
 
 
 def chain(expr: Expr, rounder: Rounder | None = None) -> list[Expr]:

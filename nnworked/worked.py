@@ -53,12 +53,19 @@ def softmax_shift(z: Sequence[float]) -> float:
     return float(top) if top > SOFTMAX_SHIFT_ABOVE else 0.0
 
 
-def softmax_parts(z: Sequence[float], labels: Labels = None) -> tuple[list[Expr], Callable[[list[float]], Expr],
-                                                                    Callable[[float, float], Expr]]:
+def softmax_parts(z: Sequence[float], labels: Labels = None) -> tuple[list[Expr], Callable[..., Expr],
+                                                                    Callable[..., Expr]]:
     """e^(zₖ − shift) for each k, their sum Σ, and ŷₖ = e^(zₖ − shift) / Σ."""
     shift = softmax_shift(z)
     exps = [op("exp", num(v - shift, label=_label(labels, k) if not shift else "")) for k, v in enumerate(z)]
-    return exps, lambda values: _sum([num(v) for v in values]), lambda e, total: op("div", num(e), num(total))
+
+    def total(values: list[float], names: Labels = None) -> Expr:
+        return _sum([num(v, label=_label(names, k) + "|" if names else "") for k, v in enumerate(values)])
+
+    def share(e: float, sigma: float, name: str = "", every: str = "") -> Expr:
+        return op("div", num(e, label=name + "|" if name else ""), num(sigma, label=every + "|" if every else ""))
+
+    return exps, total, share
 
 
 def loss_example(spec: LossSpec, yhat: Sequence[float], y: Sequence[float], labels: Labels = None) -> Expr:

@@ -12,8 +12,16 @@ from pathlib import Path
 
 import pytest
 
+from nnworked import exercise
+from nnworked.render.numbers import Blanks
 from nnworked.render.settings import Settings
-from tests.helpers import markdown, terminal
+from tests.helpers import markdown, terminal, trace_of
+
+
+def _sheet(answers: bool) -> Settings:
+    trace = trace_of("ai-by-hand/6-seven-layers")
+    keys = exercise.choose(trace, "one-per-layer", 3)
+    return Settings(layout="ai-by-hand", blanks=Blanks(keys, answers, exercise.variant(trace, keys)))
 
 GOLDEN = Path(__file__).parent / "golden"
 CASES = {
@@ -26,6 +34,8 @@ CASES = {
     "by_hand_7_backpropagation.md": lambda: markdown("ai-by-hand/7-backpropagation", Settings(layout="ai-by-hand")),
     "by_hand_5_batch.txt": lambda: terminal("ai-by-hand/5-batch", Settings(layout="ai-by-hand")),
     "by_hand_spam.md": lambda: markdown("spam", Settings(layout="ai-by-hand")),
+    "exercise_6_sheet.txt": lambda: terminal("ai-by-hand/6-seven-layers", _sheet(answers=False)),
+    "exercise_6_key.md": lambda: markdown("ai-by-hand/6-seven-layers", _sheet(answers=True)),
 }
 
 

@@ -81,14 +81,18 @@ def _factor(expr: Expr, precision: Precision, first: bool = False) -> str:
     return show(expr, precision, top=False)
 
 
-def worked_line(lhs: str, expr: Expr, precision: Precision, prefix: list[str] | None = None) -> tuple[str, float]:
+def worked_line(lhs: str, expr: Expr, precision: Precision, prefix: list[str] | None = None,
+                label: str = "") -> tuple[str, float]:
     """`lhs = stage = stage = value`, checked stage by stage at the printed precision. Returns the text
-    and the value it arrives at (rounded as shown when carrying)."""
+    and the value it arrives at (rounded as shown when carrying). The value is the quantity `label`
+    names: it prints as that quantity does, whatever it was computed from."""
     from nnworked.expr import check_chain
 
     stages = chain(expr, precision.carried)
     result = stages[-1].value  # type: ignore[union-attr]
     check_chain(stages, precision, lhs)
+    if len(stages) > 1:
+        stages[-1] = Num(result, label=label)
     texts = [*(prefix or []), *(show(s, precision) for s in stages)]
     deduped = [t for i, t in enumerate(texts) if i == 0 or t != texts[i - 1]]
     return f"{lhs} = " + " = ".join(deduped), result

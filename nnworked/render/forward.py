@@ -106,23 +106,25 @@ class ForwardWriter:
         examples, hidden = pick(act.z.shape[0], self.s.elements)
         for e in examples:
             units = act.z.shape[1]
-            exps, total, share = worked.softmax_parts(act.z[e], [n.key("z", act.layer, i, e) for i in range(units)])
+            z_keys = [n.key("z", act.layer, i, e) for i in range(units)]
+            exps, total, share = worked.softmax_parts(act.z[e], z_keys)
             shift = worked.softmax_shift(act.z[e])
             if shift:
                 lines.append(f"(every z has {fmt(shift, self.p)} subtracted first: the largest e^z would be too "
                              "large to write, and softmax does not change)")
             minus = f" − {fmt(shift, self.p)}" if shift else ""
             values = []
+            # each e^z and the sum are worked from the z's, so they carry the z's names on a sheet
+            every = "|".join(z_keys)
             for i, expr in enumerate(exps):
-                text = line(f"e^({n.element(n.z(act.layer), e, i, act.z.shape[1])}{minus})", expr, self.p,
-                            self.s.width)
-                lines += text
+                lines += line(f"e^({n.element(n.z(act.layer), e, i, units)}{minus})", expr, self.p, self.s.width,
+                              label=z_keys[i] + "|")
                 values.append(worked.value(expr, self.p))
-            sigma = worked.value(total(values), self.p)
-            lines += line(f"Σ{n.example(e)}", total(values), self.p, self.s.width)
+            sigma = worked.value(total(values, z_keys), self.p)
+            lines += line(f"Σ{n.example(e)}", total(values, z_keys), self.p, self.s.width, label=every + "|")
             for i, v in enumerate(values):
-                lines += line(n.element(symbol, e, i, act.z.shape[1]), share(v, sigma), self.p, self.s.width,
-                              label=n.key("a", act.layer, i, e))
+                lines += line(n.element(symbol, e, i, units), share(v, sigma, z_keys[i], every), self.p,
+                              self.s.width, label=n.key("a", act.layer, i, e))
             lines.append("")
         lines = lines[:-1]
         if hidden:

@@ -64,7 +64,20 @@ def to_data(trace: Trace) -> dict[str, Any]:
 
 
 def render(trace: Trace, settings: Settings) -> str:
-    return json.dumps(to_data(trace), ensure_ascii=False, indent=1 if _small(trace) else None) + "\n"
+    blanks = settings.blanks
+    if blanks is None:
+        data = to_data(trace)
+    else:  # a sheet names its blanks and gives nothing else away; a key adds the answers to the full data
+        from nnworked.exercise import quantities
+
+        exercise: dict[str, Any] = {"variant": blanks.variant, "blanks": sorted(blanks.keys)}
+        if blanks.answers:
+            values = quantities(trace)
+            exercise["answers"] = {key: values[key] for key in sorted(blanks.keys)}
+            data = {**to_data(trace), "exercise": exercise}
+        else:
+            data = {"title": trace.scenario.title, "exercise": exercise}
+    return json.dumps(data, ensure_ascii=False, indent=1 if _small(trace) else None) + "\n"
 
 
 def _small(trace: Trace) -> bool:

@@ -41,7 +41,7 @@ def line(lhs: str, expr: Expr, precision: Precision, width: int, prefix: list[st
         tail = show(last, precision, top=not isinstance(last, Op))
         result = fmt(value(expr, precision), precision)
         return wrap(f"{lhs} = {head} + … + {tail}   ({len(expr.args):,} terms) = {result}{suffix}", width)
-    text, _ = worked_line(lhs, expr, precision, prefix)
+    text, _ = worked_line(lhs, expr, precision, prefix, label)
     return wrap(text + suffix, width)
 
 

@@ -30,6 +30,7 @@ class Blanks:
 
     keys: frozenset[str]
     answers: bool = False
+    variant: str = ""
 
 
 _BLANKS: ContextVar[Blanks | None] = ContextVar("blanks", default=None)
@@ -48,7 +49,11 @@ def blanking(blanks: Blanks | None) -> Iterator[None]:
 def blank_state(label: str) -> str:
     """"hidden" on a sheet, "answer" in a key, "" when `label` is not a blank."""
     blanks = _BLANKS.get()
-    if not label or blanks is None or label not in blanks.keys:
+    if not label or blanks is None:
+        return ""
+    if "|" in label:  # computed from several values: hidden on a sheet if any of them is a blank
+        return "hidden" if not blanks.answers and any(part in blanks.keys for part in label.split("|")) else ""
+    if label not in blanks.keys:
         return ""
     return "answer" if blanks.answers else "hidden"
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from nnworked.render.numbers import Blanks
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -12,7 +14,8 @@ class Settings:
     limit: int = 6  # elements worked per operation (and rows and columns of a matrix) when not full
     width: int = 100  # worked lines longer than this break before an "="
     layout: str = "standard"  # or "ai-by-hand": examples as columns, [W | b] against [x | 1]
-    columns: int = 100  # terminal paragraphs wrap at this width (the CLI passes the console's, up to 100)
+    columns: int = 100
+    blanks: Blanks | None = None  # an exercise sheet (or, with answers=True, its key)  # terminal paragraphs wrap at this width (the CLI passes the console's, up to 100)
 
     @property
     def elements(self) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Callable
 
 import numpy as np
@@ -14,7 +15,7 @@ from nnworked.render.backward import BackwardWriter
 from nnworked.render.blocks import Block, Bullets, Heading, Math, Para, Rule, Table
 from nnworked.render.lines import elided_note, line, pick
 from nnworked.render.notation import Notation
-from nnworked.render.numbers import fmt, matrix_lines, vector
+from nnworked.render.numbers import Blanks, blanking, fmt, matrix_lines, vector
 from nnworked.render.settings import Settings
 from nnworked.scenario import Scenario
 from nnworked.trace import Trace, TrainingStep, Update
@@ -23,6 +24,43 @@ SUMMARY_ROWS = 24  # rows of the summary table before it is elided
 
 
 def build(trace: Trace, settings: Settings) -> list[Block]:
+    """The walkthrough; on an exercise sheet every blanked value prints as ?, wherever it appears."""
+    with blanking(settings.blanks):
+        blocks = _build(trace, settings)
+    if settings.blanks is None:
+        return blocks
+    return _exercise_header(settings.blanks) + blocks[1:] + _answers(trace, settings.blanks)
+
+
+def _exercise_header(blanks: Blanks) -> list[Block]:
+    count = len(blanks.keys)
+    if blanks.answers:
+        return [Para(f"**Answer key** · variant {blanks.variant} · the {count} values to fill in are marked "
+                     "← answer and listed at the end")]
+    return [Para(f"**Exercise** · variant {blanks.variant} · fill in each ? ({count} values); work each "
+                 "one from the values around it")]
+
+
+NAMING = ("Values are named as in the answers: z1[1,0] is unit 1 of the first example (counting from 0), "
+          "dW2[0,1] is ∂L/∂W₂[0,1], W2[0,1] is W₂[0,1] after the update.")
+
+
+def _answers(trace: Trace, blanks: Blanks) -> list[Block]:
+    if not blanks.answers:
+        return []
+    from nnworked.exercise import quantities
+
+    values = quantities(trace)
+    rows = [[key, fmt(values[key], trace.precision)] for key in sorted(blanks.keys, key=_natural)]
+    return [Rule(), Heading(2, f"Answers (variant {blanks.variant})"), Para(NAMING),
+            Table(["Value", "Answer"], rows, ("left", "right"))]
+
+
+def _natural(key: str) -> list:
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", key)]
+
+
+def _build(trace: Trace, settings: Settings) -> list[Block]:
     s = trace.scenario
     out: list[Block] = [Heading(1, s.title)]
     if s.description:
@@ -325,8 +363,9 @@ def _matmul(trace: Trace, settings: Settings) -> list[Block]:
     for i in rows:
         for j in cols_shown:
             expr = worked.linear(m.a[i], m.b[:, j], None, True, True)
-            lines += line(f"C[{i},{j}]", expr, p, settings.width)
+            lines += line(f"C[{i},{j}]", expr, p, settings.width, label=f"C[{i},{j}]")
     if r * cols > len(rows) * len(cols_shown):
         lines.append(elided_note(r * cols - len(rows) * len(cols_shown)))
-    out += [Math(lines), Para("**Result:**"), Math(_matrix("C", m.c, p, settings.elements))]
+    out += [Math(lines), Para("**Result:**"),
+            Math(_matrix("C", m.c, p, settings.elements, labels=lambda i, j: f"C[{i},{j}]"))]
     return out

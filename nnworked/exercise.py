@@ -1,0 +1,138 @@
+"""Exercise sheets: which values a student fills in, chosen by a rule and a seed.
+
+A value is named as a teacher would say it: z1[0] (one example) or z1[0,1] (unit 0 of example 1), a1, dz1
+and da1 for ∂L/∂z₁ and ∂L/∂a₁, dW2[0,1] and db2[0] for the gradients, W2[0,1] and b2[0] for the values
+after the update, L for the loss, C[0,1] for a matrix product. A name without an index means every cell.
+The sheet and its key carry the same short variant id, derived from the scenario and the blanks.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+import random
+import re
+
+import numpy as np
+
+from nnworked.errors import NnworkedError
+from nnworked.trace import Trace
+
+RULES = ("one-per-layer", "forward", "backward", "all")
+
+
+def quantities(trace: Trace) -> dict[str, float]:
+    """Every value of the first step a sheet can leave blank, by name."""
+    if trace.matmul is not None:
+        return {f"C[{i},{j}]": float(v) for (i, j), v in np.ndenumerate(trace.matmul.c)}
+    step = trace.steps[0]
+    examples = trace.scenario.inputs.shape[0]
+
+    def cells(kind: str, k: int, values: np.ndarray) -> dict[str, float]:  # rows are examples
+        return {(f"{kind}{k}[{i}]" if examples == 1 else f"{kind}{k}[{i},{n}]"): float(v)
+                for (n, i), v in np.ndenumerate(values) if np.isfinite(v)}
+
+    out: dict[str, float] = {}
+    for key, values in step.forward.arrays().items():
+        out.update(cells(key[0], int(key[1:]), values))
+    if step.loss is not None:
+        out["L"] = step.loss.value
+    for key, values in step.gradients().items():
+        kind, k = key[0], int(key[1:])
+        if kind in "za":
+            out.update(cells("d" + kind, k, values))
+        else:
+            out.update({_weight_key("d" + kind, k, index): float(v) for index, v in np.ndenumerate(values)})
+    for update in step.updates:
+        kind, k = update.name[0], int(update.name[1:])
+        out.update({_weight_key(kind, k, index): float(v) for index, v in np.ndenumerate(update.new)})
+    return out
+
+
+def _weight_key(kind: str, k: int, index: tuple[int, ...]) -> str:
+    return f"{kind}{k}[{','.join(map(str, index))}]"
+
+
+def _kind(key: str) -> tuple[str, str, str]:
+    """("z", "1", "[0,1]") from "z1[0,1]"."""
+    match = re.match(r"^([a-zA-Z]+?)(\d+)?(\[.*\])?$", key)
+    assert match
+    return match.group(1), match.group(2) or "", match.group(3) or ""
+
+
+def _close(keys: set[str], available: dict[str, float]) -> set[str]:
+    """A blank must not be readable elsewhere: z and its activation a, ∂L/∂a and ∂L/∂z, and (with one
+    example, where they are the same number) ∂L/∂z and ∂L/∂b go together."""
+    pairs = {"z": ["a"], "a": ["z"], "dz": ["da", "db"], "da": ["dz", "db"], "db": ["dz", "da"]}
+    closed = set(keys)
+    for key in keys:
+        kind, layer, index = _kind(key)
+        for other in pairs.get(kind, []):
+            candidate = f"{other}{layer}{index}"
+            if candidate in available:
+                closed.add(candidate)
+    return closed
+
+
+def choose(trace: Trace, rule: str, seed: int) -> frozenset[str]:
+    """The blanks for a rule (one of RULES, or a comma-separated list of names) and a seed."""
+    available = quantities(trace)
+    rng = random.Random(seed)
+    if rule == "one-per-layer":
+        keys: set[str] = set()
+        groups = ["C"] if trace.matmul is not None else \
+            [f"z{k}" for k in range(1, len(trace.scenario.layers) + 1)] + \
+            [f"dW{k}" for k in range(1, len(trace.scenario.layers) + 1)]
+        for group in groups:
+            cells = sorted(k for k in available if k.startswith(group + "["))
+            if cells:
+                keys.add(rng.choice(cells))
+    elif rule == "forward":
+        keys = {k for k in available if _kind(k)[0] in ("z", "a", "C")}
+    elif rule == "backward":
+        keys = {k for k in available if _kind(k)[0] in ("dz", "da", "dW", "db")}
+    elif rule == "all":
+        keys = set(available)
+    else:
+        keys = set(named(rule, available))
+    if not keys:
+        raise NnworkedError(f"the rule '{rule}' leaves nothing blank in this scenario (a forward-only scenario "
+                            "has no gradients to ask for)")
+    return frozenset(_close(keys, available))
+
+
+def named(text: str, available: dict[str, float]) -> list[str]:
+    """Names such as "z1[0,1], W2": a name without an index stands for every cell of it."""
+    keys: list[str] = []
+    for name in (part.strip() for part in text.split(",") if part.strip()):
+        name = name.replace(" ", "")
+        if name in available:
+            keys.append(name)
+            continue
+        cells = [k for k in available if k.startswith(name + "[")]
+        if not cells:
+            kind, layer, index = _kind(name) if re.match(r"^[a-zA-Z]+\d*(\[[\d,]+\])?$", name) else (name, "", "")
+            row = f"{kind}{layer}[0,{index[1:-1]}]" if index and "," not in index else ""
+            if row in available:  # a one-row matrix, such as W2[1] for W2[0,1]
+                keys.append(row)
+                continue
+            stems = sorted({k.split("[")[0] for k in available})
+            close = difflib.get_close_matches(name, list(available) + stems, n=1)
+            hint = f" Did you mean '{close[0]}'?" if close else ""
+            raise NnworkedError(f"--blanks: there is no value '{name}' in this scenario.{hint} Names look like "
+                                f"{', '.join(stems[:8])}, with an index such as [0] or [0,1], or a rule: "
+                                f"{', '.join(RULES)}.")
+        keys += cells
+    return keys
+
+
+def variant(trace: Trace, keys: frozenset[str]) -> str:
+    """A short id shared by a sheet and its key: the same scenario and blanks give the same id."""
+    s = trace.scenario
+    source = {"inputs": s.inputs.tolist(), "layers": [[l.weights.tolist(), None if l.bias is None else
+                                                       l.bias.tolist()] for l in s.layers],
+              "matmul": None if s.matmul is None else [s.matmul.a.tolist(), s.matmul.b.tolist()],
+              "targets": None if s.targets is None else s.targets.tolist(), "blanks": sorted(keys)}
+    digest = hashlib.sha256(json.dumps(source).encode()).hexdigest()
+    return "v-" + digest[:6]
