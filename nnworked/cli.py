@@ -75,8 +75,8 @@ def run(
                                                 "intermediate and use it as rounded, as by hand."),
     full: bool = typer.Option(False, "--full", help="Work every element, however large the network."),
     all_steps: bool = typer.Option(False, "--all-steps", help="Show every training step in full, not only the first."),
-    layout: Layout = typer.Option(Layout.standard, "--layout", help="standard, or ai-by-hand: examples as columns, "
-                                  "[W | b] against [x | 1]."),
+    layout: Optional[Layout] = typer.Option(None, "--layout", help="standard, or ai-by-hand: examples as columns, "
+                                            "[W | b] against [x | 1] (default: the scenario's own)."),
     exercise: bool = typer.Option(False, "--exercise", help="Print an exercise sheet: chosen values blanked as ?."),
     answers: bool = typer.Option(False, "--answers", help="Print the sheet's answer key: the blanks filled and "
                                  "worked, marked, and listed at the end."),
@@ -103,7 +103,7 @@ def run(
     try:
         sheet = (blanks, seed, answers) if exercise or answers else None
         text = _solve_and_render(scenario, format, steps, precision, rounding, output,
-                                 dict(full=full, all_steps=all_steps, layout=layout.value), sheet)
+                                 dict(full=full, all_steps=all_steps, layout=layout.value if layout else None), sheet)
     except NnworkedError as error:
         _fail(str(error))
         return

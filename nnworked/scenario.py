@@ -22,7 +22,8 @@ from nnworked.errors import Issue, ScenarioError
 from nnworked.yamlsource import Document, load_file
 
 TOP_KEYS = ["title", "description", "input_names", "inputs", "targets", "layers", "loss", "learning_rate",
-            "optimizer", "steps", "freeze", "precision", "rounding", "matmul"]
+            "optimizer", "steps", "freeze", "precision", "rounding", "layout", "matmul"]
+LAYOUTS = ["standard", "ai-by-hand"]
 LAYER_KEYS = ["weights", "bias", "activation", "name"]
 LOSS_KEYS = ["name", "scale", "outputs", "batch"]
 MAX_STEPS = 100_000
@@ -63,6 +64,7 @@ class Scenario:
     freeze: frozenset[str] = frozenset()
     precision: int = 4
     rounding: str = "exact"
+    layout: str = "standard"  # how the walkthrough is arranged unless the reader asks otherwise
     input_names: tuple[str, ...] | None = None
     matmul: Matmul | None = None
 
@@ -241,8 +243,10 @@ class _Checker:
             description = ""
         precision = self.integer(data.get("precision", 4), ("precision",), "precision", 0, MAX_PRECISION)
         rounding = self.choice(data.get("rounding", "exact"), ["exact", "carry"], ("rounding",), "rounding")
+        layout = self.choice(data.get("layout", "standard"), LAYOUTS, ("layout",), "layout")
         common = dict(title=title, source=doc.file, description=description.strip(),
-                      precision=precision if precision is not None else 4, rounding=rounding or "exact")
+                      precision=precision if precision is not None else 4, rounding=rounding or "exact",
+                      layout=layout or "standard")
         if "matmul" in data:
             return self.matmul_scenario(data, common)
         for key in ("inputs", "layers"):
@@ -274,7 +278,7 @@ class _Checker:
 
     def matmul_scenario(self, data: dict, common: dict) -> Scenario | None:
         for key in data:
-            if key not in ("title", "description", "precision", "rounding", "matmul") and key in TOP_KEYS:
+            if key not in ("title", "description", "precision", "rounding", "layout", "matmul") and key in TOP_KEYS:
                 self.add((key,), f"'{key}' does not go with 'matmul'", "only title, description, precision, "
                          "rounding beside matmul", f"'{key}'", "a matrix product has no network", at_key=True)
         spec = data["matmul"]

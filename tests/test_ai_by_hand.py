@@ -10,9 +10,11 @@ import numpy as np
 import pytest
 
 from nnworked.render.json import to_data
+from nnworked.render.settings import Settings
 from tests.helpers import markdown, numbers, trace_of
 
 AI = "ai-by-hand/"
+STANDARD = Settings(layout="standard")  # the bundled exercises print in their own layout unless asked
 
 
 def forward(name: str, **options: object) -> dict[str, np.ndarray]:
@@ -30,7 +32,7 @@ def test_1_matrix_multiplication() -> None:
 def test_2_single_neuron() -> None:
     f = forward("2-single-neuron")
     assert f["z1"].tolist() == [[-1]] and f["a1"].tolist() == [[0]]
-    text = markdown(AI + "2-single-neuron")
+    text = markdown(AI + "2-single-neuron", STANDARD)
     assert "z₁ = (1 × 2) + (−1 × 1) + (1 × 3) − 5 = 2 − 1 + 3 − 5 = −1" in text
     assert "ŷ = max(0, −1) = 0" in text
 
@@ -65,7 +67,7 @@ def test_6_seven_layers() -> None:
                 4: [[2, 9], [3, 16]], 5: [[3, 16], [2, 9]], 6: [[1, 7], [5, 25]], 7: [[-4, -18]]}
     for k, columns in expected.items():
         assert f[f"a{k}"].T.tolist() == columns, k
-    text = markdown(AI + "6-seven-layers")
+    text = markdown(AI + "6-seven-layers", STANDARD)
     # the five "missing values" the exercise asks for, each worked as the exercise does
     assert "z₁⁽²⁾[3] = (1 × 5) + (1 × 4) + (0 × 3) = 5 + 4 + 0 = 9" in text
     assert "z₂⁽¹⁾[1] = (0 × 5) + (0 × 4) + (1 × 3) + (1 × 7) + (−1 × 9) = 0 + 0 + 3 + 7 − 9 = 1" in text
@@ -110,7 +112,7 @@ def test_7_backpropagation_exact_softmax_changes_only_layer_3() -> None:
     gradients = exact.gradients()
     for name in ("a2", "z2", "b2", "W2", "a1", "z1", "b1", "W1"):
         np.testing.assert_allclose(gradients[name], PUBLISHED[name], atol=1e-9, err_msg=name)
-    text = markdown(AI + "7-backpropagation", rounding="exact", precision=4)
+    text = markdown(AI + "7-backpropagation", STANDARD, rounding="exact", precision=4)
     assert "δ₃[1] = ŷ[1] − y[1] = 0.4955 − 1 = −0.5045 ✓" in text
 
 
@@ -133,3 +135,10 @@ def test_the_layout_option_works_for_any_scenario_with_batch_sums() -> None:
 
     text = markdown("xor_batch", Settings(layout="ai-by-hand"))
     assert "∂L/∂[W₂ | b₂] = ∂L/∂z₂ · [h | 1]ᵀ; the product sums over the examples" in text
+
+
+def test_the_bundled_exercises_print_in_their_own_layout_by_default() -> None:
+    text = markdown(AI + "5-batch")
+    assert "## Setup (AI by Hand layout)" in text
+    assert "## Setup (AI by Hand layout)" not in markdown(AI + "5-batch", STANDARD)
+    assert "## Setup (AI by Hand layout)" not in markdown("spam")

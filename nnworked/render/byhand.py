@@ -203,7 +203,7 @@ class ByHandWriter(BackwardWriter):
 
 def build(trace: Trace, settings) -> list[Block]:  # noqa: ANN001
     from nnworked.render.notation import Notation
-    from nnworked.render.walkthrough import after_training, parameter_count, updates
+    from nnworked.render.walkthrough import after_training, conventions, parameter_count, updates
 
     s = trace.scenario
     w = ByHandWriter(trace.precision, Notation(len(s.layers), s.inputs.shape[0]), settings, s.loss)
@@ -224,6 +224,7 @@ def build(trace: Trace, settings) -> list[Block]:  # noqa: ANN001
         symbol = f"[{n.W(k)} | {n.b(k)}]" if layer.bias is not None else n.W(k)
         out.append(Math(augmented_lines(symbol, layer.weights, layer.bias, w, given=True)))
     out += parameter_count(s, w)
+    out.append(Para("**Conventions:** " + conventions(trace)))
     for step in trace.steps:
         if step.number > 1 and not settings.all_steps:
             break

@@ -6,7 +6,7 @@ from nnworked.engine.rounding import Precision
 from nnworked.expr import Expr, Op
 from nnworked.render.formula import show, worked_line
 from nnworked.worked import value
-from nnworked.render.numbers import BLANK, blank_state, fmt
+from nnworked.render.numbers import blank, blank_state, fmt
 
 MAX_TERMS = 12  # a sum with more terms is shown with its first and last few, and how many in all
 
@@ -31,7 +31,7 @@ def line(lhs: str, expr: Expr, precision: Precision, width: int, prefix: list[st
     what is to be computed and ends in ?; in the answer key the whole line is worked and marked."""
     state = blank_state(label)
     if state == "hidden":
-        return wrap(f"{lhs} = " + " = ".join([*(prefix or []), show(expr, precision)]) + f" = {BLANK}", width)
+        return wrap(f"{lhs} = " + " = ".join([*(prefix or []), show(expr, precision)]) + f" = {blank()}", width)
     if state == "answer":
         suffix = f"{suffix}   ← answer"
     if isinstance(expr, Op) and expr.op == "add" and len(expr.args) > MAX_TERMS:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from nnworked.render.blocks import Block, Bullets, Heading, Math, Para, Rule, Table
 from nnworked.render.settings import Settings
 from nnworked.render.walkthrough import build
@@ -9,6 +11,8 @@ from nnworked.trace import Trace
 
 
 def render(trace: Trace, settings: Settings) -> str:
+    if settings.blanks is not None:  # a blank on paper is a line to write on
+        settings = replace(settings, blanks=replace(settings.blanks, glyph="____"))
     return blocks_to_markdown(build(trace, settings))
 
 

@@ -20,7 +20,6 @@ import numpy as np
 from nnworked.engine.rounding import Precision, round_half_away
 
 MINUS = "−"
-BLANK = "?"
 
 
 @dataclass(frozen=True)
@@ -31,6 +30,7 @@ class Blanks:
     keys: frozenset[str]
     answers: bool = False
     variant: str = ""
+    glyph: str = "?"  # how a blank prints: ? in the terminal, ____ in Markdown
 
 
 _BLANKS: ContextVar[Blanks | None] = ContextVar("blanks", default=None)
@@ -44,6 +44,12 @@ def blanking(blanks: Blanks | None) -> Iterator[None]:
         yield
     finally:
         _BLANKS.reset(token)
+
+
+def blank() -> str:
+    """The glyph of a blank in the rendering under way."""
+    blanks = _BLANKS.get()
+    return blanks.glyph if blanks else "?"
 
 
 def blank_state(label: str) -> str:
@@ -93,7 +99,7 @@ def _plain(value: float, decimals: int | None, trim: bool) -> str:
 
 def fmt(value: float, precision: Precision, given: bool = False, label: str = "") -> str:
     if blank_state(label) == "hidden":
-        return BLANK
+        return blank()
     value = float(value)
     if math.isnan(value):
         return "undefined"

@@ -13,7 +13,7 @@ class Settings:
     all_steps: bool = False  # every training step in full, not only the first
     limit: int = 6  # elements worked per operation (and rows and columns of a matrix) when not full
     width: int = 100  # worked lines longer than this break before an "="
-    layout: str = "standard"  # or "ai-by-hand": examples as columns, [W | b] against [x | 1]
+    layout: str | None = None  # standard or ai-by-hand (examples as columns, [W | b]); None: the scenario's
     columns: int = 100
     blanks: Blanks | None = None  # an exercise sheet (or, with answers=True, its key)  # terminal paragraphs wrap at this width (the CLI passes the console's, up to 100)
 

@@ -37,7 +37,7 @@ def _exercise_header(blanks: Blanks) -> list[Block]:
     if blanks.answers:
         return [Para(f"**Answer key** · variant {blanks.variant} · the {count} values to fill in are marked "
                      "← answer and listed at the end")]
-    return [Para(f"**Exercise** · variant {blanks.variant} · fill in each ? ({count} values); work each "
+    return [Para(f"**Exercise** · variant {blanks.variant} · fill in each {blanks.glyph} ({count} values); work each "
                  "one from the values around it")]
 
 
@@ -67,7 +67,7 @@ def _build(trace: Trace, settings: Settings) -> list[Block]:
         out.append(Para(s.description))
     if trace.matmul is not None:
         return out + _matmul(trace, settings)
-    if settings.layout == "ai-by-hand":
+    if (settings.layout or s.layout) == "ai-by-hand":
         from nnworked.render import byhand
 
         return out + byhand.build(trace, settings)
@@ -159,7 +159,7 @@ def _setup(trace: Trace, w: BackwardWriter) -> list[Block]:
         if s.freeze:
             extra.append(f"**Frozen (never updated):** {', '.join(n.param(f) for f in sorted(s.freeze))}")
         out += [Para(e) for e in extra]
-    out.append(Para("**Conventions:** " + _conventions(trace)))
+    out.append(Para("**Conventions:** " + conventions(trace)))
     return out
 
 
@@ -174,7 +174,7 @@ def parameter_count(s: Scenario, w: BackwardWriter) -> list[Block]:
     return [Para(text), Math(line("parameters", expr, w.p, w.s.width))]
 
 
-def _conventions(trace: Trace) -> str:
+def conventions(trace: Trace) -> str:
     s, p = trace.scenario, trace.precision
     parts = []
     if s.loss:
