@@ -6,7 +6,7 @@ import numpy as np
 
 from nnworked import worked
 from nnworked.engine.activations import ACTIVATIONS
-from nnworked.engine.losses import LOSSES, LossSpec
+from nnworked.engine.losses import LossSpec
 from nnworked.engine.rounding import Precision
 from nnworked.expr import num, op
 from nnworked.render.blocks import Block, Heading, Math, Para
@@ -69,7 +69,7 @@ class BackwardWriter(ForwardWriter):
         n, k = self.n, step.layer
         yhat, z, d = n.a(k), n.z(k), n.delta(k)
         examples, units = step.delta.shape
-        spec, info = self.spec, LOSSES[self.spec.name]
+        spec = self.spec
         act = ACTIVATIONS[step.activation]
         out: list[Block] = [Heading(3, f"Step {label}: Output Layer Gradients"),
                             Para(f"**Gradient of Loss w.r.t. {yhat}:**")]

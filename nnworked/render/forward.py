@@ -199,7 +199,7 @@ def formula_lines(spec: LossSpec, examples: int, units: int) -> list[str]:
     elif spec.name == "binary_cross_entropy":
         core = "−[y·ln(ŷ) + (1 − y)·ln(1 − ŷ)]"
         if units > 1:
-            core = f"Σₖ −[yₖ·ln(ŷₖ) + (1 − yₖ)·ln(1 − ŷₖ)]" if spec.outputs == "sum" else \
+            core = "Σₖ −[yₖ·ln(ŷₖ) + (1 − yₖ)·ln(1 − ŷₖ)]" if spec.outputs == "sum" else \
                 f"(1/{units}) × Σₖ −[yₖ·ln(ŷₖ) + (1 − yₖ)·ln(1 − ŷₖ)]"
         lines = [f"L = {scale}{core}"]
     else:

@@ -226,7 +226,7 @@ def _prediction(w: BackwardWriter, step: TrainingStep) -> list[Block]:
 # ---- updates -----------------------------------------------------------------------------------------
 
 def updates(trace: Trace, step: TrainingStep, w: BackwardWriter) -> list[Block]:
-    s, n, p = trace.scenario, w.n, trace.precision
+    s, p = trace.scenario, trace.precision
     rules = RULES[s.optimizer.name]
     out: list[Block] = [Heading(2, "Weight Updates"), Para("**Update rule:**"),
                         Math(["θ_new = θ_old − η × ∂L/∂θ"] if s.optimizer.name == "sgd" else
