@@ -196,6 +196,59 @@ def validate(scenario: str = typer.Argument(..., metavar="SCENARIO",
     print(f"{path}: OK — {describe(loaded)}")
 
 
+@app.command()
+def verify(scenario: str = typer.Argument(..., metavar="SCENARIO",
+                                          help="A scenario YAML file, or a bundled scenario's name.")) -> None:
+    """Check every gradient against central finite differences (and PyTorch autograd, if installed).
+
+    Prints the largest difference for each quantity; exits 1 if any is beyond the tolerance.
+
+    Example:
+
+      nnworked verify spam
+    """
+    from rich.console import Console
+    from rich.table import Table
+
+    from nnworked import bundled
+    from nnworked import scenario as scenarios
+    from nnworked import verify as checks
+    from nnworked.errors import NnworkedError
+
+    try:
+        loaded = scenarios.load(bundled.resolve(scenario))
+        results = checks.verify(loaded)
+    except NnworkedError as error:
+        _fail(str(error))
+        return
+    console = Console(highlight=False)
+    if not results:
+        console.print(f"{loaded.title}: no targets, so there are no gradients to check.")
+        return
+    from rich import box
+
+    console.print(f"{loaded.title}: every gradient of step 1 against central finite differences (ε = "
+                  f"{checks.EPSILON:g}){' and PyTorch autograd' if any(c.reference != 'finite differences' for c in results) else ''}")
+    table = Table(box=box.SIMPLE_HEAD)
+    for column, justify in [("gradient", "left"), ("checked", "right"), ("largest |difference|", "right"),
+                            ("relative", "right"), ("at", "left"), ("against", "left"), ("", "left")]:
+        table.add_column(column, justify=justify)  # type: ignore[arg-type]
+    for c in results:
+        table.add_row(f"∂L/∂{c.name}", f"{c.checked} of {c.of}", f"{c.worst_difference:.2e}", f"{c.worst_relative:.2e}",
+                      str(list(c.worst_index)), "autograd" if c.reference != "finite differences" else "fin. diff.",
+                      "ok" if c.ok else "FAIL")
+    console.print(table)
+    failed = [c for c in results if not c.ok]
+    if loaded.rounding == "carry":
+        console.print("(checked with exact rounding: carried, hand-rounded gradients differ in their last digits "
+                      "by design)")
+    if failed:
+        console.print(f"{len(failed)} gradient(s) differ by more than {checks.TOLERANCE:g} (relative): "
+                      f"{', '.join(c.name for c in failed)}")
+        raise typer.Exit(1)
+    console.print(f"All {len(results)} gradients agree to within {checks.TOLERANCE:g} (relative).")
+
+
 def describe(s) -> str:  # noqa: ANN001
     if s.matmul is not None:
         return f"a matrix product, {s.matmul.a.shape[0]}×{s.matmul.a.shape[1]} times {s.matmul.b.shape[0]}×" \

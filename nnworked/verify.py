@@ -1,0 +1,152 @@
+"""`nnworked verify`: every gradient of a trace against central finite differences of the loss (and
+against PyTorch's autograd when PyTorch is installed).
+
+The finite differences run the forward pass and the loss again with one number nudged up and down; they
+share nothing with the backward pass they check. Rounding is switched to exact first: a carried
+(hand-rounded) gradient is meant to differ from the calculus in its last digits.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from nnworked.engine.activations import ACTIVATIONS
+from nnworked.engine.losses import element_losses, total_loss
+from nnworked.engine.network import solve
+from nnworked.scenario import Scenario
+
+EPSILON = 1e-6
+TOLERANCE = 1e-5  # on |analytic − numeric| / max(1, |numeric|)
+SAMPLE = 64  # entries checked per array: all of a small one, the largest and a random spread of a big one
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str  # W1, b1, z1, a1, …
+    checked: int
+    of: int
+    worst_difference: float
+    worst_relative: float
+    worst_index: tuple[int, ...]
+    reference: str  # "finite differences" or "PyTorch autograd"
+
+    @property
+    def ok(self) -> bool:
+        return self.worst_relative <= TOLERANCE
+
+
+def _forward_from(scenario: Scenario, params: dict[str, np.ndarray], start: int, value: np.ndarray,
+                  what: str) -> float:
+    """The loss computed from layer `start` on: with what="a", `value` is that layer's input (the previous
+    layer's a; the network's input when start is 1); with what="z", it is that layer's z."""
+    a = value if what == "a" else None
+    z_last = None
+    for k, layer in enumerate(scenario.layers, start=1):
+        if k < start:
+            continue
+        if k == start and what == "z":
+            z = value
+        else:
+            z = a @ params[f"W{k}"].T + params.get(f"b{k}", 0.0)  # type: ignore[operator]
+        a = ACTIVATIONS[layer.activation].forward(z, layer.slope)
+        z_last = z
+    spec, y = scenario.loss, scenario.targets
+    assert spec is not None and y is not None and a is not None
+    if z_last is None:  # the value replaced the prediction itself: the textbook formula, from ŷ
+        per = {"mse": lambda: (a - y) ** 2,
+               "binary_cross_entropy": lambda: -(y * np.log(a) + (1 - y) * np.log(1 - a)),
+               "cross_entropy": lambda: -(y * np.log(a))}[spec.name]()
+        return total_loss(spec, per)[1]
+    return total_loss(spec, element_losses(spec, a, y, z_last))[1]
+
+
+def _indices(array: np.ndarray, analytic: np.ndarray, rng: np.random.Generator) -> list[tuple[int, ...]]:
+    every = list(np.ndindex(*array.shape))
+    if len(every) <= SAMPLE:
+        return every
+    largest = np.argsort(-np.abs(analytic).ravel())[: SAMPLE // 2]
+    spread = rng.choice(len(every), SAMPLE - len(largest), replace=False)
+    return [every[i] for i in sorted(set(largest.tolist()) | set(spread.tolist()))]
+
+
+def finite_differences(scenario: Scenario) -> list[Check]:
+    """Check ∂L/∂W, ∂L/∂b, ∂L/∂z and ∂L/∂a of the first step."""
+    exact = replace(scenario, rounding="exact", learning_rate=None, steps=1)
+    step = solve(exact).steps[0]
+    gradients = step.gradients()
+    params = {f"W{k}": l.weights for k, l in enumerate(exact.layers, 1)}
+    params.update({f"b{k}": l.bias for k, l in enumerate(exact.layers, 1) if l.bias is not None})
+    forward = step.forward.arrays()
+    rng = np.random.default_rng(0)
+    checks = []
+    for name, analytic in gradients.items():
+        kind, k = name[0], int(name[1:])
+        base = params[name] if kind in "Wb" else forward[name]
+        worst = (0.0, 0.0, ())
+        indices = _indices(base, analytic, rng)
+        for index in indices:
+            values = []
+            for sign in (1, -1):
+                nudged = base.copy()
+                nudged[index] += sign * EPSILON
+                if kind in "Wb":
+                    values.append(_forward_from(exact, {**params, name: nudged}, 1, exact.inputs, "a"))
+                else:
+                    values.append(_forward_from(exact, params, k + 1 if kind == "a" else k, nudged, kind))
+            numeric = (values[0] - values[1]) / (2 * EPSILON)
+            difference = abs(float(analytic[index]) - numeric)
+            relative = difference / max(1.0, abs(numeric))
+            if relative >= worst[1]:
+                worst = (difference, relative, index)
+        checks.append(Check(name, len(indices), base.size, worst[0], worst[1], worst[2], "finite differences"))
+    return checks
+
+
+def autograd(scenario: Scenario) -> list[Check]:
+    """The parameter gradients again, from PyTorch (an optional extra); [] when it is not installed."""
+    try:
+        import torch
+    except ImportError:
+        return []
+    exact = replace(scenario, rounding="exact", learning_rate=None, steps=1)
+    gradients = solve(exact).steps[0].gradients()
+    tensors = {}
+    a = torch.tensor(exact.inputs, dtype=torch.float64)
+    for k, layer in enumerate(exact.layers, 1):
+        W = tensors[f"W{k}"] = torch.tensor(layer.weights, dtype=torch.float64, requires_grad=True)
+        z = a @ W.T
+        if layer.bias is not None:
+            b = tensors[f"b{k}"] = torch.tensor(layer.bias, dtype=torch.float64, requires_grad=True)
+            z = z + b
+        a = {"linear": lambda t: t, "relu": torch.relu, "sigmoid": torch.sigmoid, "tanh": torch.tanh,
+             "softmax": lambda t: torch.softmax(t, dim=-1),
+             "leaky_relu": lambda t: torch.where(t > 0, t, layer.slope * t)}[layer.activation](z)
+    spec, y = exact.loss, torch.tensor(exact.targets, dtype=torch.float64)
+    assert spec is not None
+    if spec.name == "mse":
+        per = (a - y) ** 2
+    elif spec.name == "binary_cross_entropy":
+        per = -(y * torch.log(a) + (1 - y) * torch.log(1 - a))
+    else:
+        per = -(y * torch.log(a))
+    per_example = spec.scale * (per.sum(dim=1) if spec.name == "cross_entropy" or spec.outputs == "sum"
+                                else per.mean(dim=1))
+    loss = per_example.mean() if spec.batch == "mean" else per_example.sum()
+    loss.backward()
+    checks = []
+    for name, tensor in tensors.items():
+        reference, analytic = tensor.grad.numpy(), gradients[name]
+        difference = np.abs(analytic - reference)
+        relative = difference / np.maximum(1.0, np.abs(reference))
+        index = np.unravel_index(int(np.argmax(relative)), relative.shape)
+        checks.append(Check(name, reference.size, reference.size, float(difference[index]), float(relative[index]),
+                            tuple(int(i) for i in index), "PyTorch autograd"))
+    return checks
+
+
+def verify(scenario: Scenario) -> list[Check]:
+    if scenario.targets is None or scenario.loss is None:
+        return []
+    return finite_differences(scenario) + autograd(scenario)

@@ -1,0 +1,53 @@
+"""`nnworked verify`: passes on every bundled scenario, and fails on a deliberately broken gradient."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from nnworked import bundled, verify
+from nnworked.cli import app
+from nnworked.engine import activations
+from tests.helpers import trace_of
+
+WITH_TARGETS = [n for n in bundled.names() if trace_of(n).scenario.targets is not None]
+
+
+@pytest.mark.parametrize("name", WITH_TARGETS)
+def test_every_bundled_gradient_agrees_with_finite_differences(name: str) -> None:
+    checks = verify.verify(trace_of(name).scenario)
+    names = {c.name for c in checks}
+    assert {f"W{k}" for k in range(1, len(trace_of(name).scenario.layers) + 1)} <= names
+    assert all(c.ok for c in checks), [c for c in checks if not c.ok]
+
+
+def test_the_command_prints_a_table_and_exits_0() -> None:
+    result = CliRunner().invoke(app, ["verify", "spam"])
+    assert result.exit_code == 0, result.output
+    assert "∂L/∂W1" in result.output and "All 8 gradients agree to within 1e-05 (relative)." in result.output
+
+
+@pytest.fixture
+def broken_relu(monkeypatch: pytest.MonkeyPatch) -> None:
+    """ReLU′ taken as 1 everywhere: wrong wherever z < 0."""
+    relu = activations.ACTIVATIONS["relu"]
+    monkeypatch.setitem(activations.ACTIVATIONS, "relu",
+                        dataclasses.replace(relu, derivative=lambda z, a, s: np.ones_like(z)))
+
+
+@pytest.mark.usefixtures("broken_relu")
+def test_a_broken_gradient_is_caught_and_the_command_exits_1() -> None:
+    # exercise 7 has z1[0] = −1, so a wrong ReLU′ sends gradient through a unit that should pass none
+    checks = {c.name: c for c in verify.verify(trace_of("ai-by-hand/7-backpropagation").scenario)}
+    assert not checks["z1"].ok and not checks["W1"].ok and not checks["b1"].ok
+    assert checks["W3"].ok and checks["z2"].ok  # above the broken layer all is still right
+    result = CliRunner().invoke(app, ["verify", "ai-by-hand/7-backpropagation"])
+    assert result.exit_code == 1
+    assert "FAIL" in result.output and "differ by more than 1e-05" in result.output
+
+
+def test_a_scenario_without_targets_has_nothing_to_verify() -> None:
+    assert verify.verify(trace_of("forward_only").scenario) == []
