@@ -40,8 +40,8 @@ def _matmul(scenario: Scenario, precision: Precision) -> MatmulResult:
 
 def _finite(array: np.ndarray, where: str, carry: bool = False) -> np.ndarray:
     if not np.all(np.isfinite(array)):
-        hint = ("; with rounding: carry a small value can round to 0 first (ln 0 is undefined): try a larger "
-                "--precision or --rounding exact") if carry else \
+        hint = ("; with rounding: carry a small value can round to 0 first (ln 0 and x/0 are undefined): try "
+                "a larger --precision or --rounding exact") if carry else \
             "; scale the inputs, weights or learning rate down"
         raise NumericalError(f"{where} overflowed or became undefined (a value beyond ±1.8e308, or 0/0){hint}")
     return array
@@ -191,6 +191,20 @@ class _Solver:
 
     # -- update --
 
+    def carried_update(self, old: np.ndarray, grad: np.ndarray, lr: float, state: dict[str, np.ndarray],
+                       t: int) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        new = np.empty_like(old)
+        after: dict[str, np.ndarray] = {}
+        for index in np.ndindex(*old.shape):
+            lines = worked.optimizer_update(self.scenario.optimizer, old[index], grad[index], lr,
+                                            {k: v[index] for k, v in state.items()}, t, self.precision, t == 1)
+            for name, _, value in lines:
+                if name == "new":
+                    new[index] = value
+                elif name != "g":
+                    after.setdefault(name, np.zeros_like(old))[index] = value
+        return new, after
+
     def update(self, backward: tuple[BackwardStep, ...], t: int) -> tuple[Update, ...]:
         s = self.scenario
         lr = s.learning_rate
@@ -207,15 +221,11 @@ class _Solver:
             if name in s.freeze:
                 updates.append(Update(name, old, grad, old, True, {}))
                 continue
-            if self.carry and s.optimizer.name == "sgd":
-                new = self.fill(old.shape, lambda *i: worked.update_sgd(old[i], lr, grad[i], t == 1))
-                state: dict[str, np.ndarray] = {}
+            if self.carry:  # element by element, each shown intermediate rounded, as the walkthrough writes it
+                new, state = self.carried_update(old, grad, lr, self.state[name], t)
             else:
                 new, state = optimizers.step(s.optimizer, old, grad, lr, self.state[name], t)
-                if self.carry:
-                    round_all = np.vectorize(self.precision.carried, otypes=[float])
-                    new, state = round_all(new), {k: round_all(v) for k, v in state.items()}
             self.state[name] = state
-            self.params[name] = _finite(new, f"the update of {name} in step {t}")
+            self.params[name] = _finite(new, f"the update of {name} in step {t}", self.carry)
             updates.append(Update(name, old, grad, new, False, state))
         return tuple(updates)

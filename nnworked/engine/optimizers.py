@@ -18,14 +18,16 @@ class OptimizerSpec:
 
 
 DEFAULTS: dict[str, dict[str, float]] = {
-    "sgd": {},
-    "momentum": {"momentum": 0.9},
-    "rmsprop": {"rho": 0.9, "epsilon": 1e-8},
-    "adam": {"beta1": 0.9, "beta2": 0.999, "epsilon": 1e-8},
+    "sgd": {"weight_decay": 0.0},
+    "momentum": {"momentum": 0.9, "weight_decay": 0.0},
+    "rmsprop": {"rho": 0.9, "epsilon": 1e-8, "weight_decay": 0.0},
+    "adam": {"beta1": 0.9, "beta2": 0.999, "epsilon": 1e-8, "weight_decay": 0.0},
 }
+# weight_decay λ is L2 regularisation written as its own gradient term: g = ∂L/∂θ + λ·θ (the loss shown
+# is the data loss; the penalty (λ/2)·‖θ‖² only enters through this term)
 
 RULES: dict[str, list[str]] = {
-    "sgd": ["θ ← θ − η·g"],
+    "sgd": ["θ ← θ − η·g"],  # with weight decay: g = ∂L/∂θ + λ·θ
     "momentum": ["v ← μ·v + g", "θ ← θ − η·v"],
     "rmsprop": ["s ← ρ·s + (1 − ρ)·g²", "θ ← θ − η·g / (√s + ε)"],
     "adam": ["m ← β₁·m + (1 − β₁)·g", "v ← β₂·v + (1 − β₂)·g²", "m̂ = m / (1 − β₁ᵗ)", "v̂ = v / (1 − β₂ᵗ)",
@@ -37,6 +39,9 @@ def step(spec: OptimizerSpec, theta: np.ndarray, grad: np.ndarray, lr: float, st
          t: int) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """One update of one parameter; returns the new value and the new state (state starts at zero)."""
     zero = np.zeros_like(theta)
+    decay = spec.get("weight_decay")
+    if decay:
+        grad = grad + decay * theta
     if spec.name == "sgd":
         return theta - lr * grad, {}
     if spec.name == "momentum":

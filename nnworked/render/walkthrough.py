@@ -152,7 +152,8 @@ def _setup(trace: Trace, w: BackwardWriter) -> list[Block]:
         extra = []
         if s.optimizer.name != "sgd":
             settings = ", ".join(f"{k} = {fmt(s.optimizer.get(k), p, given=True)}" for k in
-                                 sorted(set(s.optimizer.params) | set(DEFAULTS[s.optimizer.name])))
+                                 sorted(set(s.optimizer.params) | set(DEFAULTS[s.optimizer.name]))
+                                 if k != "weight_decay" or s.optimizer.get(k))
             extra.append(f"**Optimizer:** {s.optimizer.name} ({settings})")
         if s.steps > 1:
             extra.append(f"**Training steps:** {s.steps} (the whole batch each step)")
@@ -228,18 +229,30 @@ def _prediction(w: BackwardWriter, step: TrainingStep) -> list[Block]:
 def updates(trace: Trace, step: TrainingStep, w: BackwardWriter) -> list[Block]:
     s, p = trace.scenario, trace.precision
     rules = RULES[s.optimizer.name]
-    out: list[Block] = [Heading(2, "Weight Updates"), Para("**Update rule:**"),
-                        Math(["θ_new = θ_old − η × ∂L/∂θ"] if s.optimizer.name == "sgd" else
-                             [f"{r}   (g = ∂L/∂θ)" if i == 0 else r for i, r in enumerate(rules)])]
+    decay = s.optimizer.get("weight_decay")
+    rule_lines = ["θ_new = θ_old − η × ∂L/∂θ"] if s.optimizer.name == "sgd" and not decay else \
+        [f"{r}   (g = ∂L/∂θ{' + λ·θ' if decay else ''})" if i == 0 else r for i, r in enumerate(rules)]
+    if decay:
+        rule_lines.append(f"λ = {fmt(decay, p, given=True)}: weight decay (L2), its own term λ·θ in g; the loss "
+                          "shown is the data loss")
+    out: list[Block] = [Heading(2, "Weight Updates"), Para("**Update rule:**"), Math(rule_lines)]
+    if s.optimizer.name != "sgd":
+        out.append(Para(f"The optimizer's state starts at zero; this is step t = {step.number}."
+                        if step.number == 1 else f"The state carries over from step {step.number - 1}; "
+                        f"t = {step.number}."))
     order = sorted(step.updates, key=lambda u: (-int(u.name[1:]), u.name[0] != "W"))
+    previous = {u.name: u.state for u in trace.steps[step.number - 2].updates} if step.number > 1 else {}
     for update in order:
-        out += _update(update, trace, step, w)
+        out += _update(update, trace, step, w, previous.get(update.name, {}))
     out.append(Heading(3, "Summary of Updates"))
     out.append(_summary(order, p, w, given=step.number == 1))
     return out
 
 
-def _update(u: Update, trace: Trace, step: TrainingStep, w: BackwardWriter) -> list[Block]:
+def _update(u: Update, trace: Trace, step: TrainingStep, w: BackwardWriter,
+            state: dict[str, np.ndarray]) -> list[Block]:
+    """Every picked element's update worked, with the optimizer's state arithmetic (`state` is what the
+    previous step left)."""
     s, n, p = trace.scenario, w.n, trace.precision
     symbol = n.param(u.name)
     out: list[Block] = [Heading(3, f"Update {symbol}:")]
@@ -249,31 +262,36 @@ def _update(u: Update, trace: Trace, step: TrainingStep, w: BackwardWriter) -> l
     kind, k = u.name[0], int(u.name[1:])
     after = (lambda i, j: n.wkey(kind, k, i, j)) if u.old.ndim == 2 else (lambda i, j: n.wkey(kind, k, i))
     lines: list[str] = []
-    if s.optimizer.name == "sgd":
-        lr = s.learning_rate
-        assert lr is not None
-        cells = [(i, j) for i in pick(old.shape[0], w.s.elements)[0] for j in pick(old.shape[1], w.s.elements)[0]]
-        grad = u.grad if u.grad.ndim == 2 else u.grad[:, None]
-        for i, j in cells:
-            lhs = n.weight(symbol, i, j, old.shape[0]) if u.old.ndim == 2 else \
-                (f"{symbol}[{i}]" if old.shape[0] > 1 else symbol)
-            gradient = (lambda i, j: n.wkey("d" + kind, k, i, j)) if u.old.ndim == 2 else \
-                (lambda i, j: n.wkey("d" + kind, k, i))
-            lines += line(lhs + "_new", worked.update_sgd(old[i, j], lr, grad[i, j], step.number == 1,
-                                                          gradient(i, j)), p, w.s.width, label=after(i, j))
-        if old.size > len(cells):
-            lines.append(elided_note(old.size - len(cells)))
-    else:
-        for key, value in u.state.items():
-            lines += _matrix(_STATE_SYMBOLS.get(key, key), value if value.ndim == 2 else value[:, None], p,
-                             w.s.elements)
+    lr = s.learning_rate
+    assert lr is not None
+    cells = [(i, j) for i in pick(old.shape[0], w.s.elements)[0] for j in pick(old.shape[1], w.s.elements)[0]]
+    grad = u.grad if u.grad.ndim == 2 else u.grad[:, None]
+    before = {k: (v if v.ndim == 2 else v[:, None]) for k, v in state.items()}
+    gradient = (lambda i, j: n.wkey("d" + kind, k, i, j)) if u.old.ndim == 2 else \
+        (lambda i, j: n.wkey("d" + kind, k, i))
+    for i, j in cells:
+        where = n.weight(symbol, i, j, old.shape[0]) if u.old.ndim == 2 else \
+            (f"{symbol}[{i}]" if old.shape[0] > 1 else symbol)
+        index = where[len(symbol):]
+        steps = worked.optimizer_update(s.optimizer, old[i, j], grad[i, j], lr,
+                                        {name: v[i, j] for name, v in before.items()}, step.number, p,
+                                        step.number == 1, gradient(i, j))
+        for name, expr, _ in steps:
+            lhs = where + "_new" if name == "new" else f"{_STATE_SYMBOLS[name]}{index}"
+            lines += line(lhs, expr, p, w.s.width, label=after(i, j) if name == "new" else "")
+        if len(steps) > 1:
+            lines.append("")
+    if old.size > len(cells):
+        lines.append(elided_note(old.size - len(cells)))
+    while lines and not lines[-1]:
+        lines.pop()
     if u.new.size > 1:
         lines += [""] + _matrix(f"{symbol}_new", u.new, p, w.s.elements, labels=after)
     out.append(Math(lines))
     return out
 
 
-_STATE_SYMBOLS = {"v": "v", "s": "s", "m": "m", "m_hat": "m̂", "v_hat": "v̂"}
+_STATE_SYMBOLS = {"g": "g", "v": "v", "s": "s", "m": "m", "m_hat": "m̂", "v_hat": "v̂"}
 
 
 def _summary(updates: list[Update], p, w: BackwardWriter, given: bool) -> Table:  # noqa: ANN001
