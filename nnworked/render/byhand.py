@@ -203,7 +203,7 @@ class ByHandWriter(BackwardWriter):
 
 def build(trace: Trace, settings) -> list[Block]:  # noqa: ANN001
     from nnworked.render.notation import Notation
-    from nnworked.render.walkthrough import after_training, conventions, parameter_count, updates
+    from nnworked.render.walkthrough import after_training, conventions, key_observations, parameter_count, updates
 
     s = trace.scenario
     w = ByHandWriter(trace.precision, Notation(len(s.layers), s.inputs.shape[0]), settings, s.loss)
@@ -242,6 +242,7 @@ def build(trace: Trace, settings) -> list[Block]:  # noqa: ANN001
         else:
             out += [Rule(), Heading(2, "Gradient Descent"),
                     Para("No learning rate is given: this is where one would be applied, θ ← θ − η·∂L/∂θ.")]
+        out += key_observations(trace, step, w)
     if trace.final is not None:
         out += after_training(trace, w, settings)
     return out

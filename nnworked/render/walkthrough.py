@@ -15,6 +15,7 @@ from nnworked.render.backward import BackwardWriter
 from nnworked.render.blocks import Block, Bullets, Heading, Math, Para, Rule, Table
 from nnworked.render.lines import elided_note, line, pick
 from nnworked.render.notation import Notation
+from nnworked.render.observations import observations
 from nnworked.render.numbers import Blanks, blanking, fmt, matrix_lines, vector
 from nnworked.render.settings import Settings
 from nnworked.scenario import Scenario
@@ -88,9 +89,10 @@ def _build(trace: Trace, settings: Settings) -> list[Block]:
                 Para("We compute gradients using the **chain rule**, propagating from output to input."),
                 *writer.backward(step, 3)]
         if not step.updates:
-            out += [Rule(), Para("No learning rate is given, so the walkthrough stops at the gradients.")]
+            out += [Rule(), Para("No learning rate is given, so the walkthrough stops at the gradients."),
+                    *key_observations(trace, step, writer)]
             continue
-        out += [Rule(), *updates(trace, step, writer)]
+        out += [Rule(), *updates(trace, step, writer), *key_observations(trace, step, writer)]
     if trace.final is not None:
         out += after_training(trace, writer, settings)
     return out
@@ -247,6 +249,13 @@ def updates(trace: Trace, step: TrainingStep, w: BackwardWriter) -> list[Block]:
     out.append(Heading(3, "Summary of Updates"))
     out.append(_summary(order, p, w, given=step.number == 1))
     return out
+
+
+def key_observations(trace: Trace, step: TrainingStep, w: BackwardWriter) -> list[Block]:
+    following = trace.steps[step.number].loss if step.number < len(trace.steps) else \
+        (trace.final[1] if trace.final else None)
+    notes = observations(trace, step, w.n, following.value if following else None)
+    return [Heading(3, "Key Observations"), Bullets(notes)] if notes else []
 
 
 def _update(u: Update, trace: Trace, step: TrainingStep, w: BackwardWriter,

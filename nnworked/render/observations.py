@@ -1,0 +1,134 @@
+"""Observations read off a step's own numbers, each citing the values it rests on: which parameters went
+up or down and why, dead ReLU units, saturated sigmoids, gradients that explode or vanish towards the
+input, a loss that went up. Nothing here is canned: change a number and the sentences change with it."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from nnworked.engine.rounding import Precision
+from nnworked.render.notation import Notation
+from nnworked.render.numbers import fmt
+from nnworked.trace import LayerGradient, OutputDelta, Trace, TrainingStep
+
+SUMMARY = Precision(2)  # norms and ratios: a reader wants their size, not their last digits
+SATURATED = 0.05  # σ′ = σ(1 − σ) below this passes on less than a twentieth of the gradient (σ beyond 0.95)
+RATIO = 100.0  # gradient norms this many times apart from the output layer to the input layer
+
+
+def observations(trace: Trace, step: TrainingStep, n: Notation, next_loss: float | None) -> list[str]:
+    p = trace.precision
+    out: list[str] = []
+    out += _error_sign(step, n, p)
+    out += _directions(step, n, p)
+    out += _dead_units(trace, step, n, p)
+    out += _saturated(trace, step, n, p)
+    out += _gradient_scale(step, n, p)
+    out += _big_steps(step, n, p)
+    if next_loss is not None and step.loss is not None and next_loss > step.loss.value:
+        out.append(f"**The loss went up**, from {fmt(step.loss.value, p)} to {fmt(next_loss, p)}: the step "
+                   "overshot the minimum along its direction; a smaller learning rate would go less far.")
+    return out
+
+
+def _error_sign(step: TrainingStep, n: Notation, p: Precision) -> list[str]:
+    if step.loss is None or step.loss.yhat.size != 1:
+        return []
+    yhat, y = float(step.loss.yhat[0, 0]), float(step.loss.y[0, 0])
+    if yhat == y:
+        return []
+    relation = "lower" if yhat < y else "higher"
+    delta = next(s for s in step.backward if isinstance(s, OutputDelta)).delta[0, 0]
+    return [f"The prediction {n.a(n.layers)} = {fmt(yhat, p)} is **{relation}** than the target y = "
+            f"{fmt(y, p, given=True)}, so {n.delta(n.layers)} = ∂L/∂{n.z(n.layers)} = {fmt(delta, p)} is "
+            f"{'negative' if delta < 0 else 'positive'}: the update pushes the output "
+            f"{'up' if yhat < y else 'down'}."]
+
+
+def _directions(step: TrainingStep, n: Notation, p: Precision) -> list[str]:
+    if not step.updates:
+        return []
+    up = down = same = 0
+    for u in step.updates:
+        if u.frozen:
+            continue
+        change = u.new - u.old
+        up += int(np.sum(change > 0))
+        down += int(np.sum(change < 0))
+        same += int(np.sum(change == 0))
+    total = up + down + same
+    reason = "a parameter moves against its gradient (θ − η·g): a negative gradient raises it, a positive one " \
+             "lowers it, a zero one leaves it"
+    if up == total:
+        return [f"**All {total} parameters increased**, because every gradient was negative; {reason}."]
+    if down == total:
+        return [f"**All {total} parameters decreased**, because every gradient was positive; {reason}."]
+    parts = [f"{count} {word}" for count, word in ((up, "increased"), (down, "decreased"), (same, "did not move"))
+             if count]
+    return [f"Of {total} parameters, {', '.join(parts)}: {reason}."]
+
+
+def _dead_units(trace: Trace, step: TrainingStep, n: Notation, p: Precision) -> list[str]:
+    out = []
+    for act in step.forward.activate:
+        if act.activation != "relu":
+            continue
+        dead = [i for i in range(act.z.shape[1]) if np.all(act.z[:, i] <= 0)]
+        for i in dead:
+            values = ", ".join(fmt(v, p) for v in act.z[:, i])
+            where = f"{n.z(act.layer)}[{i}] = {values}" if act.z.shape[0] == 1 else \
+                f"{n.z(act.layer)}[{i}] is {values} over the batch"
+            out.append(f"**Dead ReLU unit:** {where}, never above 0, so ReLU′ = 0 and no gradient flows through "
+                       f"it: row {i} of {n.W(act.layer)}"
+                       f"{f' and {n.b(act.layer)}[{i}]' if trace.scenario.layers[act.layer - 1].bias is not None else ''}"
+                       " get a zero gradient, so an update leaves them as they are.")
+    return out
+
+
+def _saturated(trace: Trace, step: TrainingStep, n: Notation, p: Precision) -> list[str]:
+    out = []
+    for act in step.forward.activate:
+        if act.activation != "sigmoid":
+            continue
+        slope = act.a * (1 - act.a)
+        for (e, i), s in np.ndenumerate(slope):
+            if s < SATURATED:
+                out.append(f"**Saturated sigmoid:** {n.element(n.a(act.layer), e, i, act.a.shape[1])} = "
+                           f"{fmt(act.a[e, i], p)}, so σ′ = {fmt(act.a[e, i], p)} × (1 − {fmt(act.a[e, i], p)}) = "
+                           f"{fmt(s, p)}: the chain rule passes on only that fraction of the gradient.")
+    return out
+
+
+def _gradient_scale(step: TrainingStep, n: Notation, p: Precision) -> list[str]:
+    norms = {s.layer: float(np.linalg.norm(s.weights_grad)) for s in step.backward if isinstance(s, LayerGradient)}
+    if len(norms) < 2:
+        return []
+    first, last = norms[min(norms)], norms[max(norms)]
+    listing = ", ".join(f"‖∂L/∂{n.W(k)}‖ = {fmt(norms[k], SUMMARY)}" for k in sorted(norms))
+    if last > 0 and first / last > RATIO:
+        return [f"**Exploding gradients** towards the input: {listing}; the first layer's gradient is "
+                f"{fmt(first / last, SUMMARY)} times the last's."]
+    if first > 0 and last / first > RATIO or first == 0 < last:
+        return [f"**Vanishing gradients** towards the input: {listing}; the first layer learns "
+                f"{'nothing' if first == 0 else f'{fmt(last / first, SUMMARY)} times more slowly'}."]
+    return []
+
+
+def _big_steps(step: TrainingStep, n: Notation, p: Precision) -> list[str]:
+    """The largest update relative to its parameter, when it is larger than the parameter itself."""
+    worst = None
+    for u in step.updates:
+        change = np.abs(u.new - u.old)
+        size = np.abs(u.old)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = np.where(size > 0, change / size, 0.0)
+        index = np.unravel_index(int(np.argmax(ratio)), ratio.shape) if ratio.size else None
+        if index is not None and ratio[index] > 1 and (worst is None or ratio[index] > worst[0]):
+            worst = (float(ratio[index]), u, index)
+    if worst is None:
+        return []
+    ratio, u, index = worst
+    where = n.param(u.name) + ("[" + ",".join(map(str, index)) + "]" if u.old.size > 1 else "")
+    return [f"**A step larger than the weight:** {where} went from {fmt(u.old[index], p, given=True)} to "
+            f"{fmt(u.new[index], p)}, a change {fmt(ratio, SUMMARY)} times its own size; its gradient "
+            f"{fmt(u.grad[index], p)} is large because of the size of what it multiplies."]
