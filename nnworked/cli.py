@@ -130,6 +130,13 @@ def _solve_and_render(scenario: str, fmt: Format, steps: Optional[int], precisio
         rule, seed, answers = sheet
         keys = exercise.choose(trace, rule, seed)
         options["blanks"] = Blanks(keys, answers, exercise.variant(trace, keys))
+    if fmt is Format.markdown and output is not None and len(trace.steps) > 1:
+        # the loss chart goes beside the document, which links it by its file name
+        from nnworked.render.chart import svg
+
+        image = os.path.splitext(output)[0] + ".loss.svg"
+        _write(svg(trace.losses, trace.precision, f"{trace.scenario.title}: loss"), image)
+        options["image"] = os.path.basename(image)
     if fmt is not Format.terminal:
         return get(fmt.value)(trace, Settings(**options))
     from rich.console import Console

@@ -109,3 +109,25 @@ def test_validate(tmp_path: Path) -> None:
     assert f"{bad}:3:14: layers[0].weights: the weights of layer 1 do not fit the inputs" in result.stderr
     assert f"{bad}:4:5: layers[0].activaton: unknown key 'activaton'" in result.stderr
     assert "did you mean 'activation'?" in result.stderr
+
+
+def test_markdown_with_several_steps_gets_a_loss_chart_beside_it(tmp_path: Path) -> None:
+    import xml.etree.ElementTree as ET
+
+    out = tmp_path / "xor.md"
+    assert cli("run", "xor_batch", "-f", "markdown", "-o", str(out)).returncode == 0
+    assert "![The loss at every step](xor.loss.svg)" in out.read_text(encoding="utf-8")
+    chart = ET.parse(tmp_path / "xor.loss.svg").getroot()
+    assert chart.tag.endswith("svg")
+    points = chart.find("{http://www.w3.org/2000/svg}polyline").get("points").split()
+    assert len(points) == 21  # the loss before each of 20 steps, and after the last
+    # a single step draws no chart
+    assert cli("run", "spam", "-f", "markdown", "-o", str(tmp_path / "spam.md")).returncode == 0
+    assert not (tmp_path / "spam.loss.svg").exists()
+
+
+def test_the_terminal_shows_a_one_line_loss_chart() -> None:
+    from nnworked.render.chart import sparkline
+
+    assert sparkline([4, 3, 2, 1]) == "█▆▃▁"
+    assert "loss   0.7152 █▇▆▆▅▅▄▄▃▃▃▂▂▂▂▁▁▁▁▁▁ 0.6912   (20 steps)" in cli("run", "xor_batch").stdout

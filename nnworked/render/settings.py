@@ -15,7 +15,8 @@ class Settings:
     width: int = 100  # worked lines longer than this break before an "="
     layout: str | None = None  # standard or ai-by-hand (examples as columns, [W | b]); None: the scenario's
     columns: int = 100
-    blanks: Blanks | None = None  # an exercise sheet (or, with answers=True, its key)  # terminal paragraphs wrap at this width (the CLI passes the console's, up to 100)
+    blanks: Blanks | None = None
+    image: str | None = None  # where a document links the loss chart (the CLI writes it beside the document)  # an exercise sheet (or, with answers=True, its key)  # terminal paragraphs wrap at this width (the CLI passes the console's, up to 100)
 
     @property
     def elements(self) -> int:

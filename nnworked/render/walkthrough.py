@@ -14,6 +14,7 @@ from nnworked.engine.optimizers import DEFAULTS, RULES
 from nnworked.render.backward import BackwardWriter
 from nnworked.render.blocks import Block, Bullets, Heading, Math, Para, Rule, Table
 from nnworked.render.lines import elided_note, line, pick
+from nnworked.render.chart import sparkline
 from nnworked.render.notation import Notation
 from nnworked.render.observations import observations
 from nnworked.render.numbers import Blanks, blanking, fmt, matrix_lines, vector
@@ -349,6 +350,10 @@ def after_training(trace: Trace, w: BackwardWriter, settings: Settings) -> list[
         if not settings.full and len(rows) > SUMMARY_ROWS:
             rows = rows[:10] + [["…", "…"]] + rows[-10:]
         out.append(Table(["Step", "Loss"], rows, ("left", "right")))
+        out.append(Math([f"loss   {fmt(losses[0], p)} {sparkline(losses)} {fmt(losses[-1], p)}   "
+                         f"({len(losses) - 1} steps)"]))
+        if settings.image:
+            out.append(Para(f"![The loss at every step]({settings.image})"))
     out.append(Heading(2, "Next Forward Pass (with updated weights)"))
     out.append(Math(w.compact(forward)))
     out.append(Para("**New Loss:**"))
