@@ -38,6 +38,12 @@ class Layout(str, Enum):
     ai_by_hand = "ai-by-hand"
 
 
+class Detail(str, Enum):
+    brief = "brief"
+    default = "default"
+    full = "full"
+
+
 class Rounding(str, Enum):
     exact = "exact"
     carry = "carry"
@@ -77,6 +83,9 @@ def run(
     all_steps: bool = typer.Option(False, "--all-steps", help="Show every training step in full, not only the first."),
     layout: Optional[Layout] = typer.Option(None, "--layout", help="standard, or ai-by-hand: examples as columns, "
                                             "[W | b] against [x | 1] (default: the scenario's own)."),
+    detail: Detail = typer.Option(Detail.default, "--detail", help="brief (results per layer), default (every "
+                                  "element worked), full (adds the derivations and why matrices)."),
+    why_matrices: bool = typer.Option(False, "--why-matrices", help="Add the 'why we use matrices' section."),
     exercise: bool = typer.Option(False, "--exercise", help="Print an exercise sheet: chosen values blanked as ?."),
     answers: bool = typer.Option(False, "--answers", help="Print the sheet's answer key: the blanks filled and "
                                  "worked, marked, and listed at the end."),
@@ -90,7 +99,7 @@ def run(
 
       nnworked run spam
 
-      nnworked run house_price --format markdown --output house_price.md
+      nnworked run house_price --format markdown --output house_price.md --detail full
 
       nnworked run my_network.yaml --steps 20 --format json
 
@@ -103,7 +112,8 @@ def run(
     try:
         sheet = (blanks, seed, answers) if exercise or answers else None
         text = _solve_and_render(scenario, format, steps, precision, rounding, output,
-                                 dict(full=full, all_steps=all_steps, layout=layout.value if layout else None), sheet)
+                                 dict(full=full, all_steps=all_steps, layout=layout.value if layout else None,
+                                      detail=detail.value, why_matrices=why_matrices), sheet)
     except NnworkedError as error:
         _fail(str(error))
         return

@@ -195,6 +195,9 @@ SETTINGS = {
     "default": Settings(),
     "full": Settings(full=True),
     "full-all-steps": Settings(full=True, all_steps=True),
+    "detail-full": Settings(detail="full", all_steps=True),
+    "brief": Settings(detail="brief"),
+    "by-hand": Settings(layout="ai-by-hand", detail="full"),
 }
 
 
@@ -207,7 +210,8 @@ def test_every_printed_equation_is_consistent(name, settings):
         assert not decimals, f"{name}: the output does not state its precision; checked loosely"
     print(f"{name} [{settings}]: {report.equations} equations, {report.comparisons} comparisons")
     assert not report.failures, f"{name} [{settings}]: inconsistent lines:\n{report.describe_failures()}"
-    assert report.equations >= MINIMUM.get(name, 1), f"{name}: only {report.equations} equations checked"
+    if settings != "brief":  # brief prints results, hardly any worked lines
+        assert report.equations >= MINIMUM.get(name, 1), f"{name}: only {report.equations} equations checked"
 
 
 def test_the_headline_scenarios_are_bundled():

@@ -203,7 +203,8 @@ class ByHandWriter(BackwardWriter):
 
 def build(trace: Trace, settings) -> list[Block]:  # noqa: ANN001
     from nnworked.render.notation import Notation
-    from nnworked.render.walkthrough import after_training, conventions, key_observations, parameter_count, updates
+    from nnworked.render.walkthrough import (after_training, conventions, explanations, key_observations,
+                                             parameter_count, updates)
 
     s = trace.scenario
     w = ByHandWriter(trace.precision, Notation(len(s.layers), s.inputs.shape[0]), settings, s.loss)
@@ -245,4 +246,4 @@ def build(trace: Trace, settings) -> list[Block]:  # noqa: ANN001
         out += key_observations(trace, step, w)
     if trace.final is not None:
         out += after_training(trace, w, settings)
-    return out
+    return out + explanations(trace, w, settings)

@@ -13,6 +13,8 @@ class Settings:
     all_steps: bool = False  # every training step in full, not only the first
     limit: int = 6  # elements worked per operation (and rows and columns of a matrix) when not full
     width: int = 100  # worked lines longer than this break before an "="
+    detail: str = "default"  # brief (results per layer), default (what the seeds show), full (+ derivations)
+    why_matrices: bool = False  # the "why we use matrices" section without the rest of --detail full
     layout: str | None = None  # standard or ai-by-hand (examples as columns, [W | b]); None: the scenario's
     columns: int = 100
     blanks: Blanks | None = None

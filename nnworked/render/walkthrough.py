@@ -14,7 +14,10 @@ from nnworked.engine.optimizers import DEFAULTS, RULES
 from nnworked.render.backward import BackwardWriter
 from nnworked.render.blocks import Block, Bullets, Heading, Math, Para, Rule, Table
 from nnworked.render.lines import elided_note, line, pick
+from nnworked.render import brief
 from nnworked.render.chart import sparkline
+from nnworked.render.derivations import derivations
+from nnworked.render.matrices import why_matrices
 from nnworked.render.notation import Notation
 from nnworked.render.observations import observations
 from nnworked.render.numbers import Blanks, blanking, fmt, matrix_lines, vector
@@ -81,14 +84,20 @@ def _build(trace: Trace, settings: Settings) -> list[Block]:
             break
         if len(trace.steps) > 1:
             out += [Rule(), Heading(2, f"Training Step {step.number} of {len(trace.steps)}")]
-        out += [Rule(), Heading(2, "Forward Pass"), *writer.forward(step.forward, 1)]
+        if settings.detail == "brief":
+            out += brief.forward(step, writer)
+        else:
+            out += [Rule(), Heading(2, "Forward Pass"), *writer.forward(step.forward, 1)]
         if step.loss is None:
             out += [Rule(), Heading(2, "Result"), *_prediction(writer, step)]
             continue
-        out += [Rule(), Heading(2, "Loss Computation"), *writer.loss(step.loss)]
-        out += [Rule(), Heading(2, "Backward Pass (Backpropagation)"),
-                Para("We compute gradients using the **chain rule**, propagating from output to input."),
-                *writer.backward(step, 3)]
+        if settings.detail == "brief":
+            out += brief.backward(step, writer)
+        else:
+            out += [Rule(), Heading(2, "Loss Computation"), *writer.loss(step.loss)]
+            out += [Rule(), Heading(2, "Backward Pass (Backpropagation)"),
+                    Para("We compute gradients using the **chain rule**, propagating from output to input."),
+                    *writer.backward(step, 3)]
         if not step.updates:
             out += [Rule(), Para("No learning rate is given, so the walkthrough stops at the gradients."),
                     *key_observations(trace, step, writer)]
@@ -96,6 +105,16 @@ def _build(trace: Trace, settings: Settings) -> list[Block]:
         out += [Rule(), *updates(trace, step, writer), *key_observations(trace, step, writer)]
     if trace.final is not None:
         out += after_training(trace, writer, settings)
+    return out + explanations(trace, writer, settings)
+
+
+def explanations(trace: Trace, w: BackwardWriter, settings: Settings) -> list[Block]:
+    """--detail full: the derivations and why matrices; --why-matrices: the latter alone."""
+    out: list[Block] = []
+    if settings.detail == "full":
+        out += derivations(trace, w)
+    if settings.detail == "full" or settings.why_matrices:
+        out += why_matrices(trace, w)
     return out
 
 
@@ -245,7 +264,7 @@ def updates(trace: Trace, step: TrainingStep, w: BackwardWriter) -> list[Block]:
                         f"t = {step.number}."))
     order = sorted(step.updates, key=lambda u: (-int(u.name[1:]), u.name[0] != "W"))
     previous = {u.name: u.state for u in trace.steps[step.number - 2].updates} if step.number > 1 else {}
-    for update in order:
+    for update in order if w.s.detail != "brief" else ():
         out += _update(update, trace, step, w, previous.get(update.name, {}))
     out.append(Heading(3, "Summary of Updates"))
     out.append(_summary(order, p, w, given=step.number == 1))
@@ -355,7 +374,8 @@ def after_training(trace: Trace, w: BackwardWriter, settings: Settings) -> list[
         if settings.image:
             out.append(Para(f"![The loss at every step]({settings.image})"))
     out.append(Heading(2, "Next Forward Pass (with updated weights)"))
-    out.append(Math(w.compact(forward)))
+    if settings.detail != "brief":
+        out.append(Math(w.compact(forward)))
     out.append(Para("**New Loss:**"))
     out.append(w.loss(loss)[-1])
     first, last = losses[0], losses[-1]
