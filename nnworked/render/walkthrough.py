@@ -14,10 +14,7 @@ from nnworked.engine.optimizers import DEFAULTS, RULES
 from nnworked.render.backward import BackwardWriter
 from nnworked.render.blocks import Block, Bullets, Heading, Math, Para, Rule, Table
 from nnworked.render.lines import elided_note, line, pick
-from nnworked.render import brief
 from nnworked.render.chart import sparkline
-from nnworked.render.derivations import derivations
-from nnworked.render.matrices import why_matrices
 from nnworked.render.notation import Notation
 from nnworked.render.observations import observations
 from nnworked.render.numbers import Blanks, blanking, fmt, matrix_lines, vector
@@ -85,6 +82,8 @@ def _build(trace: Trace, settings: Settings) -> list[Block]:
         if len(trace.steps) > 1:
             out += [Rule(), Heading(2, f"Training Step {step.number} of {len(trace.steps)}")]
         if settings.detail == "brief":
+            from nnworked.render import brief
+
             out += brief.forward(step, writer)
         else:
             out += [Rule(), Heading(2, "Forward Pass"), *writer.forward(step.forward, 1)]
@@ -92,6 +91,8 @@ def _build(trace: Trace, settings: Settings) -> list[Block]:
             out += [Rule(), Heading(2, "Result"), *_prediction(writer, step)]
             continue
         if settings.detail == "brief":
+            from nnworked.render import brief
+
             out += brief.backward(step, writer)
         else:
             out += [Rule(), Heading(2, "Loss Computation"), *writer.loss(step.loss)]
@@ -112,8 +113,12 @@ def explanations(trace: Trace, w: BackwardWriter, settings: Settings) -> list[Bl
     """--detail full: the derivations and why matrices; --why-matrices: the latter alone."""
     out: list[Block] = []
     if settings.detail == "full":
+        from nnworked.render.derivations import derivations  # only when asked: the command starts faster
+
         out += derivations(trace, w)
     if settings.detail == "full" or settings.why_matrices:
+        from nnworked.render.matrices import why_matrices
+
         out += why_matrices(trace, w)
     return out
 
