@@ -5,7 +5,6 @@ Listing reads only each file's title line, so `nnworked list` stays fast and nev
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
 from pathlib import Path
@@ -34,6 +33,8 @@ def resolve(scenario: str) -> str:
         return str(bundled)
     if os.path.exists(scenario):
         raise NnworkedError(f"{scenario}: not a file")
+    import difflib  # only a mistyped name needs it
+
     close = difflib.get_close_matches(scenario, names(), n=1)
     hint = f" Did you mean '{close[0]}'?" if close else " `nnworked list` shows the bundled scenarios."
     raise NnworkedError(f"{scenario}: no such file, and no bundled scenario of that name.{hint}")

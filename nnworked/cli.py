@@ -157,8 +157,13 @@ def _solve_and_render(scenario: str, fmt: Format, steps: Optional[int], precisio
     else:
         console = Console(highlight=False)
     settings = Settings(**options, columns=min(console.width, 100))
-    console.print(get(fmt.value)(trace, settings), soft_wrap=True)
-    return console.export_text() if output is not None else None
+    from nnworked.render.terminal import print_to
+
+    if output is not None:
+        console.print(get(fmt.value)(trace, settings), soft_wrap=True)
+        return console.export_text()
+    print_to(console, get(fmt.value)(trace, settings))
+    return None
 
 
 def _write(text: str, output: Optional[str]) -> None:

@@ -6,7 +6,6 @@ and, where one helps, a hint. Shapes are checked against each other, not only on
 
 from __future__ import annotations
 
-import difflib
 import math
 import os
 from dataclasses import dataclass, field, replace
@@ -129,6 +128,8 @@ def _is_number(value: Any) -> bool:
 
 
 def _suggest(word: str, choices: list[str]) -> str:
+    import difflib  # only a file with a mistake in it needs suggestions
+
     close = difflib.get_close_matches(str(word), choices, n=1, cutoff=0.6)
     return f"did you mean '{close[0]}'?" if close else ""
 

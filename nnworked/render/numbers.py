@@ -12,7 +12,6 @@ import math
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Callable, Iterator
 
 import numpy as np
@@ -85,6 +84,8 @@ def _group(digits: str) -> str:
 def _plain(value: float, decimals: int | None, trim: bool) -> str:
     """`value` is already rounded to `decimals` (None: as written, the shortest decimal that reads back)."""
     if decimals is None:
+        from decimal import Decimal  # only numbers the user wrote need it
+
         text = format(Decimal(repr(value)), "f")
         if "." in text:
             text = text.rstrip("0").rstrip(".")

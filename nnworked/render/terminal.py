@@ -28,6 +28,19 @@ def render(trace: Trace, settings: Settings) -> RenderableType:
     return Group(*blocks_to_renderables(build(trace, settings), settings.columns))
 
 
+def print_to(console, renderable: RenderableType) -> None:  # noqa: ANN001
+    """Print a walkthrough. Without colour the text is already laid out, so it is written as it is and
+    only tables go through rich's layout (a good part of a small run's time otherwise)."""
+    if console.color_system is not None or not isinstance(renderable, Group):
+        console.print(renderable, soft_wrap=True)
+        return
+    for part in renderable.renderables:
+        if isinstance(part, Text):
+            console.file.write(part.plain + "\n")
+        else:
+            console.print(part, soft_wrap=True)
+
+
 def inline(text: str) -> Text:
     """**bold** and `code` as styles; everything else literally (no rich markup is interpreted)."""
     out = Text()
