@@ -9,7 +9,7 @@ class NnworkedError(Exception):
     """A problem the user can fix; the CLI prints it and exits 1, never with a traceback."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class Issue:
     """One problem in a scenario file, addressed by file, line and column (both 1-based)."""
 

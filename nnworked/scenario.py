@@ -29,7 +29,9 @@ MAX_STEPS = 100_000
 MAX_PRECISION = 12
 
 
-@dataclass(frozen=True)
+# eq=False, repr=False here and in the other records: each generated method costs start-up time, and
+# nothing compares or prints these objects
+@dataclass(frozen=True, eq=False, repr=False)
 class Layer:
     weights: np.ndarray  # (units, inputs): one row per neuron
     bias: np.ndarray | None  # (units,)
@@ -42,13 +44,13 @@ class Layer:
         return self.weights.shape[0]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class Matmul:
     a: np.ndarray
     b: np.ndarray
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class Scenario:
     title: str
     source: str

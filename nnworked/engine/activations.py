@@ -14,7 +14,7 @@ import numpy as np
 from nnworked.expr import Expr, num, op
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class Activation:
     name: str
     label: str  # as written in prose: "ReLU", "Sigmoid"

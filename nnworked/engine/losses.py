@@ -14,7 +14,7 @@ import numpy as np
 from nnworked.expr import Expr, num, op
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class LossSpec:
     name: str
     scale: float = 1.0
@@ -27,7 +27,7 @@ class LossSpec:
         return self.scale / per_output / (examples if self.batch == "mean" else 1)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class LossInfo:
     name: str
     label: str

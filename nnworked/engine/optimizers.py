@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class OptimizerSpec:
     name: str = "sgd"
     params: dict[str, float] = field(default_factory=dict)

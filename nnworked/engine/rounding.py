@@ -24,7 +24,7 @@ def round_half_away(value: float, decimals: int) -> float:
     return math.copysign(math.floor(scaled + 0.5) / 10.0**decimals, value)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class Precision:
     places: int = 4
     carry: bool = False

@@ -8,7 +8,7 @@ from typing import Callable
 from nnworked.render.numbers import subscript, superscript
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class Notation:
     layers: int
     examples: int

@@ -21,7 +21,7 @@ from nnworked.engine.rounding import Precision, round_half_away
 MINUS = "−"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class Blanks:
     """The quantities an exercise sheet leaves for the student (keys such as "z1[0]", "dW2[0,1]"). On the
     sheet each prints as ?, wherever it appears; in the answer key it prints, and its own line is marked."""

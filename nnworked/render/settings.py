@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from nnworked.render.numbers import Blanks
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class Settings:
     full: bool = False  # every element worked, however large the network
     all_steps: bool = False  # every training step in full, not only the first
