@@ -1,8 +1,8 @@
-"""The walkthrough as a rich renderable; the CLI's Console prints it (colour only on a terminal).
+"""The walkthrough as one rich Text; the CLI's Console prints it (colour only on a terminal).
 
-Everything but tables goes into one styled Text, with paragraphs wrapped here and worked lines never
-wrapped, so the console prints it with `soft_wrap=True` in one pass: a walkthrough is hundreds of blocks,
-and rich's per-renderable layout would otherwise cost more than solving the network.
+Everything is laid out here: paragraphs wrapped to the console's width, worked lines never wrapped, tables
+aligned. The console prints it with `soft_wrap=True` in one pass: a walkthrough is hundreds of blocks, and
+rich's per-renderable layout would otherwise cost more than solving the network.
 """
 
 from __future__ import annotations
@@ -10,10 +10,6 @@ from __future__ import annotations
 import re
 import textwrap
 
-from rich import box
-from rich.console import Group, RenderableType
-from rich.padding import Padding
-from rich.table import Table as RichTable
 from rich.text import Text
 
 from nnworked.render.blocks import Block, Bullets, Heading, Math, Para, Rule, Table
@@ -24,21 +20,17 @@ from nnworked.trace import Trace
 _INLINE = re.compile(r"\*\*(.+?)\*\*|`(.+?)`", re.DOTALL)
 
 
-def render(trace: Trace, settings: Settings) -> RenderableType:
-    return Group(*blocks_to_renderables(build(trace, settings), settings.columns))
+def render(trace: Trace, settings: Settings) -> Text:
+    return blocks_to_text(build(trace, settings), settings.columns)
 
 
-def print_to(console, renderable: RenderableType) -> None:  # noqa: ANN001
-    """Print a walkthrough. Without colour the text is already laid out, so it is written as it is and
-    only tables go through rich's layout (a good part of a small run's time otherwise)."""
-    if console.color_system is not None or not isinstance(renderable, Group):
-        console.print(renderable, soft_wrap=True)
-        return
-    for part in renderable.renderables:
-        if isinstance(part, Text):
-            console.file.write(part.plain + "\n")
-        else:
-            console.print(part, soft_wrap=True)
+def print_to(console, text: Text) -> None:  # noqa: ANN001
+    """Print a walkthrough. It is laid out already, so without colour it is written as it is (rich's
+    rendering pass would cost more than solving a small network)."""
+    if console.color_system is None:
+        console.file.write(text.plain + "\n")
+    else:
+        console.print(text, soft_wrap=True)
 
 
 def inline(text: str) -> Text:
@@ -61,12 +53,29 @@ def _wrap(text: str, columns: int, indent: str = "", hanging: str = "") -> str:
                          break_long_words=False, break_on_hyphens=False)
 
 
-def blocks_to_renderables(blocks: list[Block], columns: int) -> list[RenderableType]:
-    out: list[RenderableType] = []
+def _table(table: Table) -> Text:
+    """Columns aligned as asked, a rule under the bold header, indented like the worked lines (laid out
+    here, in one pass, rather than by rich's table measuring)."""
+    rows = [table.headers, *table.rows]
+    widths = [max(len(row[j]) for row in rows) for j in range(len(table.headers))]
+    align = table.align or ("left",) * len(widths)
+
+    def cells(row: list[str]) -> str:
+        return "    " + "   ".join(c.rjust(w) if a == "right" else c.ljust(w)
+                                   for c, w, a in zip(row, widths, align)).rstrip()
+
+    out = Text(cells(table.headers), style="bold")
+    out.append("\n    " + "─" * (sum(widths) + 3 * (len(widths) - 1)))
+    for row in table.rows:
+        out.append("\n" + cells(row))
+    return out
+
+
+def blocks_to_text(blocks: list[Block], columns: int) -> Text:
     text = Text()
 
     def add(piece: Text | str, style: str = "", blank_before: bool = False) -> None:
-        if blank_before and (text.plain or out):
+        if blank_before and text.plain:
             text.append("\n")
         text.append_text(piece) if isinstance(piece, Text) else text.append(piece, style=style)
         text.append("\n")
@@ -89,19 +98,8 @@ def blocks_to_renderables(blocks: list[Block], columns: int) -> list[RenderableT
         elif isinstance(block, Bullets):
             add(inline("\n".join(_wrap(item, columns, "  • ", "    ") for item in block.items)))
         elif isinstance(block, Table):
-            table = RichTable(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
-            for header, align in zip(block.headers, block.align or ("left",) * len(block.headers)):
-                table.add_column(header, justify=align)  # type: ignore[arg-type]
-            for row in block.rows:
-                table.add_row(*(Text(cell) for cell in row))
-            if text.plain:
-                text.rstrip()
-                out.append(text)
-                text = Text()
-            out.append(Padding(table, (0, 0, 0, 4), expand=False))
+            add(_table(block))
         elif isinstance(block, Rule):
             continue  # a level-2 heading already draws its own rule
-    if text.plain:
-        text.rstrip()
-        out.append(text)
-    return out
+    text.rstrip()
+    return text
