@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 
 class NnworkedError(Exception):
     """A problem the user can fix; the CLI prints it and exits 1, never with a traceback."""
 
 
-@dataclass(frozen=True, eq=False, repr=False)
-class Issue:
+class Issue(NamedTuple):
     """One problem in a scenario file, addressed by file, line and column (both 1-based)."""
 
     file: str

@@ -10,25 +10,18 @@ arithmetic over the shown digits), so a worked solution cannot disagree with its
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, NamedTuple, Union
 
 from nnworked.engine.rounding import Precision
 
 
-class Expr:
-    __slots__ = ()
-
-
-@dataclass(frozen=True, slots=True)
-class Num(Expr):
+class Num(NamedTuple):
     value: float
     given: bool = False  # a number the user wrote: shown as written, never rounded
     label: str = ""  # the quantity it is, such as "z1[0]", so an exercise sheet can blank it everywhere
 
 
-@dataclass(frozen=True, slots=True)
-class Op(Expr):
+class Op(NamedTuple):
     """op is one of: add, sub, mul, div, neg, pow, exp, ln, max, sqrt, tanh."""
 
     op: str
@@ -78,6 +71,7 @@ def evaluate(expr: Expr) -> float:
     return _apply(expr.op, [evaluate(a) for a in expr.args])
 
 
+Expr = Union["Num", "Op"]
 Rounder = Callable[[float], float]
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import dataclass, field, replace
+from typing import NamedTuple
 from typing import Any
 
 import numpy as np
@@ -29,10 +29,9 @@ MAX_STEPS = 100_000
 MAX_PRECISION = 12
 
 
-# eq=False, repr=False here and in the other records: each generated method costs start-up time, and
-# nothing compares or prints these objects
-@dataclass(frozen=True, eq=False, repr=False)
-class Layer:
+# Records are NamedTuples (immutable) rather than frozen dataclasses: defining a dataclass generates and
+# compiles its methods at import, which costs a command that should start in a few milliseconds.
+class Layer(NamedTuple):
     weights: np.ndarray  # (units, inputs): one row per neuron
     bias: np.ndarray | None  # (units,)
     activation: str = "linear"
@@ -44,23 +43,21 @@ class Layer:
         return self.weights.shape[0]
 
 
-@dataclass(frozen=True, eq=False, repr=False)
-class Matmul:
+class Matmul(NamedTuple):
     a: np.ndarray
     b: np.ndarray
 
 
-@dataclass(frozen=True, eq=False, repr=False)
-class Scenario:
+class Scenario(NamedTuple):
     title: str
     source: str
     description: str = ""
-    inputs: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))  # (examples, features)
+    inputs: np.ndarray = np.zeros((0, 0))  # (examples, features)
     targets: np.ndarray | None = None  # (examples, outputs); class indices already one-hot
     layers: tuple[Layer, ...] = ()
     loss: LossSpec | None = None
     learning_rate: float | None = None
-    optimizer: OptimizerSpec = field(default_factory=OptimizerSpec)
+    optimizer: OptimizerSpec = OptimizerSpec()
     steps: int = 1
     freeze: frozenset[str] = frozenset()
     precision: int = 4
@@ -79,7 +76,7 @@ class Scenario:
 
     def with_options(self, **options: Any) -> "Scenario":
         """Command-line options override the file's own settings (None means not given)."""
-        return replace(self, **{k: v for k, v in options.items() if v is not None})
+        return self._replace(**{k: v for k, v in options.items() if v is not None})
 
 
 def parameter_names(layers: tuple[Layer, ...] | list[Layer]) -> list[str]:

@@ -8,7 +8,7 @@ share nothing with the backward pass they check. Rounding is switched to exact f
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -73,7 +73,7 @@ def _indices(array: np.ndarray, analytic: np.ndarray, rng: np.random.Generator) 
 
 def finite_differences(scenario: Scenario) -> list[Check]:
     """Check ∂L/∂W, ∂L/∂b, ∂L/∂z and ∂L/∂a of the first step."""
-    exact = replace(scenario, rounding="exact", learning_rate=None, steps=1)
+    exact = scenario._replace(rounding="exact", learning_rate=None, steps=1)
     step = solve(exact).steps[0]
     gradients = step.gradients()
     params = {f"W{k}": l.weights for k, l in enumerate(exact.layers, 1)}
@@ -110,7 +110,7 @@ def autograd(scenario: Scenario) -> list[Check]:
         import torch
     except ImportError:
         return []
-    exact = replace(scenario, rounding="exact", learning_rate=None, steps=1)
+    exact = scenario._replace(rounding="exact", learning_rate=None, steps=1)
     gradients = solve(exact).steps[0].gradients()
     tensors = {}
     a = torch.tensor(exact.inputs, dtype=torch.float64)

@@ -13,7 +13,6 @@ momentum, rmsprop and adam; and the checker itself is shown to fail on a corrupt
 
 from __future__ import annotations
 
-from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -68,9 +67,9 @@ def fd_gradients(scenario: Scenario) -> dict[str, np.ndarray]:
 
 def package_loss(scenario: Scenario, params: dict[str, np.ndarray]) -> float:
     """The loss nnworked itself reports for the scenario with these parameter values."""
-    layers = tuple(replace(layer, weights=params[f"W{k}"], bias=params.get(f"b{k}", layer.bias))
+    layers = tuple(layer._replace(weights=params[f"W{k}"], bias=params.get(f"b{k}", layer.bias))
                    for k, layer in enumerate(scenario.layers, start=1))
-    trace = solve(replace(scenario, layers=layers, learning_rate=None, steps=1))
+    trace = solve(scenario._replace(layers=layers, learning_rate=None, steps=1))
     return trace.steps[0].loss.value
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import re
 
 import numpy as np
@@ -37,7 +36,7 @@ def broken_relu(monkeypatch: pytest.MonkeyPatch) -> None:
     """ReLU′ taken as 1 everywhere: wrong wherever z < 0."""
     relu = activations.ACTIVATIONS["relu"]
     monkeypatch.setitem(activations.ACTIVATIONS, "relu",
-                        dataclasses.replace(relu, derivative=lambda z, a, s: np.ones_like(z)))
+                        relu._replace(derivative=lambda z, a, s: np.ones_like(z)))
 
 
 @pytest.mark.usefixtures("broken_relu")

@@ -6,16 +6,14 @@ Each knows its value (vectorised, numerically stable), its derivative, how to pa
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, NamedTuple
 
 import numpy as np
 
 from nnworked.expr import Expr, num, op
 
 
-@dataclass(frozen=True, eq=False, repr=False)
-class Activation:
+class Activation(NamedTuple):
     name: str
     label: str  # as written in prose: "ReLU", "Sigmoid"
     symbol: str  # the function in formulas: "ReLU", "σ"

@@ -7,15 +7,14 @@ reductions (÷K over outputs, ÷N over the batch) so the backward pass can be re
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
 from nnworked.expr import Expr, num, op
 
 
-@dataclass(frozen=True, eq=False, repr=False)
-class LossSpec:
+class LossSpec(NamedTuple):
     name: str
     scale: float = 1.0
     outputs: str = "mean"  # mean | sum over output units
@@ -27,8 +26,7 @@ class LossSpec:
         return self.scale / per_output / (examples if self.batch == "mean" else 1)
 
 
-@dataclass(frozen=True, eq=False, repr=False)
-class LossInfo:
+class LossInfo(NamedTuple):
     name: str
     label: str
     formula: str  # for one example

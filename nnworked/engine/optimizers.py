@@ -3,15 +3,14 @@ so a walkthrough can show the arithmetic and JSON can carry the state per step."
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 
 
-@dataclass(frozen=True, eq=False, repr=False)
-class OptimizerSpec:
+class OptimizerSpec(NamedTuple):
     name: str = "sgd"
-    params: dict[str, float] = field(default_factory=dict)
+    params: dict[str, float] = {}  # never mutated: a shared default is safe
 
     def get(self, key: str) -> float:
         return self.params.get(key, DEFAULTS[self.name][key])

@@ -10,7 +10,7 @@ decimals, half away from zero, and later steps use the rounded value.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from typing import NamedTuple
 
 MIN_SIGNIFICANT = 3
 MAX_EXTRA_DECIMALS = 10
@@ -24,8 +24,7 @@ def round_half_away(value: float, decimals: int) -> float:
     return math.copysign(math.floor(scaled + 0.5) / 10.0**decimals, value)
 
 
-@dataclass(frozen=True, eq=False, repr=False)
-class Precision:
+class Precision(NamedTuple):
     places: int = 4
     carry: bool = False
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from nnworked.render.blocks import Block, Bullets, Heading, Math, Para, Rule, Table
 from nnworked.render.settings import Settings
 from nnworked.render.walkthrough import build
@@ -12,7 +10,7 @@ from nnworked.trace import Trace
 
 def render(trace: Trace, settings: Settings) -> str:
     if settings.blanks is not None:  # a blank on paper is a line to write on
-        settings = replace(settings, blanks=replace(settings.blanks, glyph="____"))
+        settings = settings._replace(blanks=settings.blanks._replace(glyph="____"))
     return blocks_to_markdown(build(trace, settings))
 
 

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, NamedTuple
 
 from nnworked.render.numbers import subscript, superscript
 
 
-@dataclass(frozen=True, eq=False, repr=False)
-class Notation:
+class Notation(NamedTuple):
     layers: int
     examples: int
 

@@ -11,8 +11,7 @@ from __future__ import annotations
 import math
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass
-from typing import Callable, Iterator
+from typing import Callable, Iterator, NamedTuple
 
 import numpy as np
 
@@ -21,8 +20,7 @@ from nnworked.engine.rounding import Precision, round_half_away
 MINUS = "−"
 
 
-@dataclass(frozen=True, eq=False, repr=False)
-class Blanks:
+class Blanks(NamedTuple):
     """The quantities an exercise sheet leaves for the student (keys such as "z1[0]", "dW2[0,1]"). On the
     sheet each prints as ?, wherever it appears; in the answer key it prints, and its own line is marked."""
 

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from nnworked.render.numbers import Blanks
 
 
-@dataclass(frozen=True, eq=False, repr=False)
-class Settings:
+class Settings(NamedTuple):
     full: bool = False  # every element worked, however large the network
     all_steps: bool = False  # every training step in full, not only the first
     limit: int = 6  # elements worked per operation (and rows and columns of a matrix) when not full
