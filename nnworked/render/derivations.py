@@ -4,7 +4,6 @@ means. Every number comes from the trace; every worked line is checked like any 
 
 from __future__ import annotations
 
-import numpy as np
 
 from nnworked import worked
 from nnworked.engine.activations import ACTIVATIONS
