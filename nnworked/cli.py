@@ -271,6 +271,114 @@ def verify(scenario: str = typer.Argument(..., metavar="SCENARIO",
     console.print(f"All {len(results)} gradients agree to within {checks.TOLERANCE:g} (relative).")
 
 
+class Style(str, Enum):
+    integers = "integers"
+    one_decimal = "one-decimal"
+    two_decimals = "two-decimals"
+
+
+@app.command()
+def generate(
+    template: str = typer.Argument(..., metavar="TEMPLATE", help="A bundled scenario, or a scenario file in which "
+                                   "numbers may be ranges such as \"-3..3\" or \"-0.9..0.9\"."),
+    count: int = typer.Option(5, "--count", "-n", min=1, max=1000, help="How many variants."),
+    seed: int = typer.Option(1, "--seed", help="The same seed gives the same variants."),
+    style: Style = typer.Option(Style.integers, "--style", help="Numbers drawn as integers, one-decimal or "
+                                "two-decimals."),
+    max_decimals: Optional[int] = typer.Option(None, "--max-decimals", min=0, help="Every value worked with + − × "
+                                               "has at most this many decimals (0: integers)."),
+    allow_dead_relu: bool = typer.Option(False, "--allow-dead-relu", help="Keep variants with a dead ReLU unit."),
+    allow_saturation: bool = typer.Option(False, "--allow-saturation", help="Keep saturated sigmoids (σ′ < 0.05)."),
+    min_error: float = typer.Option(0.05, "--min-error", help="Some output must miss its target by at least this."),
+    within: Optional[float] = typer.Option(None, "--within", help="Every answer's magnitude at most this."),
+    attempts: int = typer.Option(2000, "--attempts", min=1, help="Draws at most, before giving up."),
+    report: bool = typer.Option(False, "--report", help="Stress-test the template: acceptance, rejections, the "
+                                "spread of every answer, answers that repeat."),
+    output_dir: Optional[str] = typer.Option(None, "--output-dir", "-o", help="Write each variant's scenario, "
+                                             "sheet and key here."),
+    combined: bool = typer.Option(False, "--combined", help="With --output-dir: all sheets in one document and "
+                                  "all keys in another."),
+    blanks: str = typer.Option("one-per-layer", "--blanks", help="Which values each sheet leaves blank."),
+) -> None:
+    """Make new exercises from a template, each with its sheet and answer key.
+
+    Examples:
+
+      nnworked generate ai-by-hand/4-hidden-layer --count 10 --max-decimals 0 --output-dir week3
+
+      nnworked generate spam --style one-decimal --max-decimals 2 --report
+    """
+    from nnworked import bundled
+    from nnworked import generate as gen
+    from nnworked.errors import NnworkedError
+    from nnworked.yamlsource import load_file
+
+    constraints = gen.Constraints(max_decimals, allow_dead_relu, allow_saturation, min_error, within)
+    try:
+        result = gen.generate(load_file(bundled.resolve(template)), count, seed, style.value, constraints, attempts)
+        if len(result.variants) < count and not report:
+            raise NnworkedError(gen.shortfall(result, count))
+        if report:
+            _print_report(result, gen)
+        if output_dir is not None:
+            written = _write_variants(result.variants, output_dir, combined, blanks, seed)
+            print(f"wrote {len(written)} files to {output_dir}")
+        elif not report:
+            for v in result.variants:
+                print(f"{v.id}  {v.scenario.title}")
+            print("(--output-dir writes each variant's scenario, sheet and key)")
+    except NnworkedError as error:
+        _fail(str(error))
+
+
+def _print_report(result, gen) -> None:  # noqa: ANN001
+    from nnworked.render.numbers import fmt
+
+    print(f"{result.draws} draws, {len(result.variants)} variants kept ({result.acceptance:.1%} accepted)")
+    for reason, times in result.rejected.most_common():
+        print(f"  rejected {times:>6} × {reason}")
+    if not result.variants:
+        return
+    facts = gen.stress(result)
+    precision = result.variants[0].trace.precision
+    print("answer ranges across the variants:")
+    for key, (low, high) in sorted(facts["spread"].items()):
+        print(f"  {key:<12} {fmt(low, precision)} … {fmt(high, precision)}")
+    if facts["repeats"]:
+        print("answers that repeat (a student could guess them):")
+        for key, (value, times) in sorted(facts["repeats"].items()):
+            print(f"  {key:<12} {fmt(value, precision)} in {times} of {len(result.variants)} variants")
+
+
+def _write_variants(variants, folder: str, combined: bool, rule: str, seed: int) -> list[str]:  # noqa: ANN001
+    """Every file is rendered first and written last, so an error leaves nothing half-written."""
+    from nnworked import exercise
+    from nnworked.generate import to_yaml
+    from nnworked.render import get
+    from nnworked.render.numbers import Blanks
+    from nnworked.render.settings import Settings
+
+    files: dict[str, str] = {}
+    sheets, keys = [], []
+    for v in variants:
+        chosen = exercise.choose(v.trace, rule, seed)
+        sheet = get("markdown")(v.trace, Settings(blanks=Blanks(chosen, False, v.id)))
+        key = get("markdown")(v.trace, Settings(blanks=Blanks(chosen, True, v.id)))
+        files[f"{v.id}.yaml"] = to_yaml(v.data)
+        if combined:
+            sheets.append(sheet)
+            keys.append(key)
+        else:
+            files[f"{v.id}-sheet.md"], files[f"{v.id}-key.md"] = sheet, key
+    if combined:
+        files["sheets.md"] = "\n---\n\n".join(sheets)
+        files["keys.md"] = "\n---\n\n".join(keys)
+    os.makedirs(folder, exist_ok=True)
+    for name, text in files.items():
+        _write(text, os.path.join(folder, name))
+    return sorted(files)
+
+
 def describe(s) -> str:  # noqa: ANN001
     if s.matmul is not None:
         return f"a matrix product, {s.matmul.a.shape[0]}×{s.matmul.a.shape[1]} times {s.matmul.b.shape[0]}×" \

@@ -1,0 +1,227 @@
+"""Fresh exercises from a template: numbers drawn by a seed, kept only when they make a good exercise.
+
+A template is a scenario file in which any number may be a range, written as text: "-3..3" (whole
+numbers), "-0.9..0.9" (steps of the template's number style). A bundled scenario works as a template as
+it is: each of its inputs, weights and biases is drawn again in the chosen number style, and its targets
+anew of the same kind. Each draw is solved and checked against the constraints; drawing is bounded, and
+when too few draws pass, the error says which constraint rejected them and how often.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from nnworked.errors import NnworkedError, ScenarioError
+from nnworked.exercise import quantities
+from nnworked.scenario import Scenario, from_document
+from nnworked.trace import Trace
+from nnworked.yamlsource import Document
+
+STYLES = {"integers": 1.0, "one-decimal": 0.1, "two-decimals": 0.01}
+DEFAULT_SPAN = {"integers": 3.0, "one-decimal": 0.9, "two-decimals": 0.99}
+_RANGE = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\s*\.\.\s*(-?\d+(?:\.\d+)?)\s*$")
+_DRAWN = ("inputs", "weights", "bias")  # what a bundled template draws anew
+PIECEWISE_LINEAR = {"linear", "relu", "leaky_relu"}
+
+
+@dataclass(frozen=True)
+class Constraints:
+    max_decimals: int | None = None  # every value a student writes has at most this many decimals
+    allow_dead_relu: bool = False
+    allow_saturation: bool = False
+    min_error: float = 0.05  # |ŷ − y| at least this for some output, so the gradients matter
+    within: float | None = None  # every answer's magnitude at most this
+
+
+@dataclass
+class Variant:
+    id: str
+    data: dict[str, Any]
+    scenario: Scenario
+    trace: Trace
+
+
+@dataclass
+class Report:
+    draws: int = 0
+    rejected: Counter = field(default_factory=Counter)
+    variants: list[Variant] = field(default_factory=list)
+
+    @property
+    def acceptance(self) -> float:
+        return len(self.variants) / self.draws if self.draws else 0.0
+
+
+def _grid(low: float, high: float, step: float) -> list[float]:
+    count = int(round((high - low) / step))
+    return [round(low + i * step, 10) for i in range(count + 1)]
+
+
+def _draw(value: Any, rng: random.Random, step: float, path: tuple, redraw: bool, span: float) -> Any:
+    """The template value with every range (and, when `redraw`, every number under inputs, weights and
+    bias) replaced by a draw."""
+    if isinstance(value, dict):
+        return {k: _draw(v, rng, step, path + (k,), redraw, span) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_draw(v, rng, step, path + (i,), redraw, span) for i, v in enumerate(value)]
+    if isinstance(value, str) and (match := _RANGE.match(value)):
+        low, high = float(match.group(1)), float(match.group(2))
+        whole = "." not in value
+        choice = rng.choice(_grid(low, high, 1.0 if whole else step))
+        return int(choice) if whole or step == 1.0 else choice
+    if redraw and isinstance(value, (int, float)) and not isinstance(value, bool) and \
+            any(part in _DRAWN for part in path if isinstance(part, str)):
+        choice = rng.choice([v for v in _grid(-span, span, step) if v != 0])
+        return int(choice) if step == 1.0 else choice
+    return value
+
+
+def _targets(data: dict[str, Any], rng: random.Random, step: float, span: float) -> None:
+    """New targets of the same kind as the template's: 0/1 for BCE, a class for cross-entropy."""
+    loss = data.get("loss")
+    name = loss.get("name") if isinstance(loss, dict) else loss
+    rows = data.get("targets")
+    if not isinstance(rows, list):
+        return
+    rows = rows if rows and isinstance(rows[0], list) else [rows]
+    if name == "binary_cross_entropy":
+        data["targets"] = [[rng.choice([0, 1]) for _ in row] for row in rows]
+    elif name == "cross_entropy":
+        data["targets"] = [[1 if i == c else 0 for i in range(len(row))] if len(row) > 1 else [c]
+                           for row in rows for c in [rng.randrange(max(len(row), 2))]]
+    else:
+        grid = _grid(-span, span, step)
+        data["targets"] = [[int(v) if step == 1.0 else v for v in (rng.choice(grid) for _ in row)] for row in rows]
+
+
+def _decimals(value: float) -> int:
+    text = f"{value:.10f}".rstrip("0")
+    return len(text.split(".")[1]) if "." in text else 0
+
+
+def hand_values(trace: Trace) -> dict[str, float]:
+    """The values a student computes with + − × only (a sigmoid's e^(−z) has no finite decimals: what
+    follows it is not asked to be short). Named as exercise blanks are."""
+    s = trace.scenario
+    values = quantities(trace)
+    linear_until = next((k for k, l in enumerate(s.layers, 1) if l.activation not in PIECEWISE_LINEAR),
+                        len(s.layers) + 1)
+    backward_exact = linear_until > len(s.layers) and (s.loss is None or s.loss.name == "mse")
+    out = {}
+    for key, value in values.items():
+        match = re.match(r"^([a-zA-Z]+?)(\d+)?\[", key)
+        kind, layer = (match.group(1), int(match.group(2) or 0)) if match else (key, 0)
+        if kind in ("z", "a", "C") and (layer < linear_until or kind == "C" or (kind == "z" and layer == linear_until)):
+            out[key] = value
+        elif backward_exact and kind in ("dz", "da", "dW", "db", "W", "b", "L"):
+            out[key] = value
+    return out
+
+
+def check(trace: Trace, constraints: Constraints) -> str | None:
+    """The first constraint this variant breaks, or None."""
+    step = trace.steps[0] if trace.steps else None
+    if step is not None:
+        for act in step.forward.activate:
+            if act.activation == "relu" and not constraints.allow_dead_relu and np.any(np.all(act.z <= 0, axis=0)):
+                return "dead ReLU"
+            if act.activation == "sigmoid" and not constraints.allow_saturation and np.any(act.a * (1 - act.a) < 0.05):
+                return "saturated sigmoid"
+        if step.loss is not None and np.max(np.abs(step.loss.yhat - step.loss.y)) < constraints.min_error:
+            return "prediction too close to the target"
+    hand = hand_values(trace)
+    if constraints.max_decimals is not None and any(_decimals(v) > constraints.max_decimals for v in hand.values()):
+        return f"more than {constraints.max_decimals} decimals"
+    if constraints.within is not None and any(abs(v) > constraints.within for v in quantities(trace).values()):
+        return f"an answer beyond ±{constraints.within:g}"
+    return None
+
+
+def variant_id(data: dict[str, Any]) -> str:
+    digest = hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
+    return "v-" + digest[:6]
+
+
+def generate(template: Document, count: int, seed: int, style: str, constraints: Constraints,
+             attempts: int = 2000) -> Report:
+    """Up to `count` variants from `attempts` draws at most. Same template, seed and options, same variants."""
+    from nnworked.engine.network import solve
+    from nnworked.errors import NumericalError
+
+    step, span = STYLES[style], DEFAULT_SPAN[style]
+    has_ranges = _has_ranges(template.data)
+    rng = random.Random(seed)
+    report = Report()
+    seen: set[str] = set()
+    while len(report.variants) < count and report.draws < attempts:
+        report.draws += 1
+        data = _draw(template.data, rng, step, (), not has_ranges, span)
+        if not has_ranges:
+            _targets(data, rng, step, span)
+        try:
+            scenario = from_document(Document(data, template.file, template.root))
+            trace = solve(scenario)
+        except ScenarioError as error:
+            raise NnworkedError(f"the template makes an invalid scenario:\n{error}") from None
+        except NumericalError:
+            report.rejected["overflow"] += 1
+            continue
+        broken = check(trace, constraints)
+        identity = variant_id(data)
+        if broken is None and identity in seen:
+            broken = "the same as an earlier variant"
+        if broken is not None:
+            report.rejected[broken] += 1
+            continue
+        seen.add(identity)
+        data = {**data, "title": f"{scenario.title} ({identity})"}
+        if not has_ranges and data.get("description"):  # the template's prose described its own numbers
+            data["description"] = f"A variant of “{scenario.title}”, drawn by nnworked generate."
+        scenario = scenario._replace(title=data["title"], description=data.get("description", ""))
+        report.variants.append(Variant(identity, data, scenario, trace._replace(scenario=scenario)))
+    return report
+
+
+def _has_ranges(value: Any) -> bool:
+    if isinstance(value, dict):
+        return any(_has_ranges(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_has_ranges(v) for v in value)
+    return isinstance(value, str) and bool(_RANGE.match(value))
+
+
+def shortfall(report: Report, count: int) -> str:
+    reasons = ", ".join(f"{reason}: {times}" for reason, times in report.rejected.most_common())
+    return (f"found {len(report.variants)} of {count} variants in {report.draws} draws; rejected by "
+            f"{reasons or 'nothing'}. Loosen the most frequent constraint, widen the ranges, or allow more "
+            "--attempts.")
+
+
+def stress(report: Report) -> dict[str, Any]:
+    """For --report: the spread of every answer across the variants, and answers that repeat."""
+    answers: dict[str, list[float]] = {}
+    for v in report.variants:
+        for key, value in quantities(v.trace).items():
+            answers.setdefault(key, []).append(value)
+    spread = {k: (min(v), max(v)) for k, v in answers.items()}
+    repeats = {}
+    for key, values in answers.items():
+        value, times = Counter(round(x, 10) for x in values).most_common(1)[0]
+        if times > 1 and times >= len(values) / 2:
+            repeats[key] = (value, times)
+    return {"spread": spread, "repeats": repeats}
+
+
+def to_yaml(data: dict[str, Any]) -> str:
+    import yaml
+
+    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, default_flow_style=None, width=100)
+

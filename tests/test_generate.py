@@ -1,0 +1,113 @@
+"""Generated exercises: every constraint holds on every variant, the same seed gives the same files, and
+impossible constraints say which one failed instead of looping."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from nnworked import bundled
+from nnworked.errors import NnworkedError
+from nnworked.generate import Constraints, generate, hand_values, shortfall, stress
+from nnworked.yamlsource import load_file
+
+
+def template(name: str):  # noqa: ANN201
+    return load_file(bundled.resolve(name))
+
+
+def decimals(value: float) -> int:
+    text = f"{value:.10f}".rstrip("0")
+    return len(text.split(".")[1]) if "." in text else 0
+
+
+@pytest.mark.parametrize("name, style, constraints", [
+    ("ai-by-hand/4-hidden-layer", "integers", Constraints(max_decimals=0)),
+    ("ai-by-hand/3-four-neurons", "integers", Constraints(max_decimals=0, within=10)),
+    ("spam", "one-decimal", Constraints(max_decimals=2)),
+    ("xor_batch", "one-decimal", Constraints(max_decimals=2, allow_saturation=False)),
+    ("iris_softmax", "integers", Constraints(max_decimals=0, min_error=0.2)),
+])
+def test_every_variant_meets_every_constraint(name: str, style: str, constraints: Constraints) -> None:
+    report = generate(template(name), 12, seed=7, style=style, constraints=constraints)
+    assert len(report.variants) == 12
+    assert len({v.id for v in report.variants}) == 12
+    for v in report.variants:
+        step = v.trace.steps[0]
+        for act in step.forward.activate:  # checked here again, from the numbers, not through the generator
+            if act.activation == "relu":
+                assert not np.any(np.all(act.z <= 0, axis=0)), (v.id, "dead ReLU")
+            if act.activation == "sigmoid":
+                assert np.all(act.a * (1 - act.a) >= 0.05), (v.id, "saturated")
+        if step.loss is not None:
+            assert np.max(np.abs(step.loss.yhat - step.loss.y)) >= constraints.min_error
+        hand = hand_values(v.trace)
+        assert hand, v.id
+        assert all(decimals(x) <= constraints.max_decimals for x in hand.values()), v.id
+        if constraints.within:
+            assert all(abs(x) <= constraints.within for x in step.forward.arrays()["z1"].ravel())
+        for layer in v.scenario.layers:  # drawn in the style asked for
+            scaled = layer.weights * (1 if style == "integers" else 10)
+            assert np.allclose(scaled, np.round(scaled))
+
+
+def test_the_same_seed_gives_byte_identical_files(tmp_path: Path) -> None:
+    def run(folder: Path, seed: str) -> dict[str, bytes]:
+        result = subprocess.run([sys.executable, "-m", "nnworked", "generate", "ai-by-hand/4-hidden-layer", "-n", "3",
+                                 "--max-decimals", "0", "--seed", seed, "-o", str(folder)], capture_output=True, text=True)
+        assert result.returncode == 0, result.stderr
+        return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+    first, again, other = run(tmp_path / "a", "5"), run(tmp_path / "b", "5"), run(tmp_path / "c", "6")
+    assert first == again and len(first) == 9
+    assert first != other
+    name = next(n for n in first if n.endswith("-sheet.md"))
+    variant = name.removesuffix("-sheet.md")
+    assert f"variant {variant}" in first[name].decode() and f"variant {variant}" in first[f"{variant}-key.md"].decode()
+
+
+def test_a_teachers_template_with_ranges(tmp_path: Path) -> None:
+    path = tmp_path / "template.yaml"
+    path.write_text('title: Two neurons\ndescription: Compute the forward pass.\ninputs: [["1..3", "-2..2"]]\n'
+                    'layers:\n  - weights: [["-3..3", "-3..3"], [1, "0..2"]]\n    bias: ["-1..1", 0]\n'
+                    '    activation: relu\n')
+    report = generate(load_file(str(path)), 6, seed=1, style="integers", constraints=Constraints(max_decimals=0))
+    for v in report.variants:
+        x, W = v.scenario.inputs[0], v.scenario.layers[0].weights
+        assert 1 <= x[0] <= 3 and -2 <= x[1] <= 2 and -3 <= W[0, 0] <= 3 and W[1, 0] == 1
+        assert v.scenario.description == "Compute the forward pass."
+        assert v.scenario.title == f"Two neurons ({v.id})"
+
+
+def test_impossible_constraints_say_which_failed_and_how_often(tmp_path: Path) -> None:
+    report = generate(template("spam"), 5, seed=1, style="one-decimal", constraints=Constraints(max_decimals=0),
+                      attempts=200)
+    assert len(report.variants) < 5 and report.draws == 200
+    message = shortfall(report, 5)
+    assert message.startswith(f"found {len(report.variants)} of 5 variants in 200 draws; rejected by ")
+    assert "more than 0 decimals: " in message and "dead ReLU: " in message
+    out = tmp_path / "out"
+    result = subprocess.run([sys.executable, "-m", "nnworked", "generate", "spam", "--style", "one-decimal",
+                             "--max-decimals", "0", "--attempts", "200", "-o", str(out)], capture_output=True, text=True)
+    assert result.returncode == 1 and "rejected by" in result.stderr and not out.exists()
+
+
+def test_the_stress_report() -> None:
+    report = generate(template("ai-by-hand/2-single-neuron"), 10, seed=3, style="integers",
+                      constraints=Constraints(max_decimals=0, allow_dead_relu=True))
+    facts = stress(report)
+    low, high = facts["spread"]["z1[0]"]
+    assert low <= high and low == min(v.trace.steps[0].forward.arrays()["z1"][0, 0] for v in report.variants)
+    result = subprocess.run([sys.executable, "-m", "nnworked", "generate", "ai-by-hand/2-single-neuron", "-n", "10",
+                             "--seed", "3", "--allow-dead-relu", "--report"], capture_output=True, text=True)
+    assert result.returncode == 0
+    assert result.stdout.splitlines()[0].endswith("variants kept (" + f"{report.acceptance:.1%}" + " accepted)")
+    assert "answer ranges across the variants:" in result.stdout
+    with pytest.raises(NnworkedError, match="invalid scenario"):
+        bad = load_file(bundled.resolve("spam"))
+        bad.data = {**bad.data, "loss": "nope"}
+        generate(bad, 1, seed=1, style="integers", constraints=Constraints())
