@@ -379,6 +379,59 @@ def _write_variants(variants, folder: str, combined: bool, rule: str, seed: int)
     return sorted(files)
 
 
+@app.command()
+def grade(
+    key: str = typer.Argument(..., metavar="KEY", help="The scenario the sheet was made from (a bundled name, a "
+                              "file, or a generated variant's .yaml)."),
+    answers: str = typer.Argument(..., metavar="ANSWERS", help="A YAML or CSV of value name → number, a CSV with "
+                                  "one row per student (first column 'student'), or a folder of such files."),
+    blanks: str = typer.Option("one-per-layer", "--blanks", help="The blanks the sheet was made with."),
+    seed: int = typer.Option(1, "--seed", help="The seed the sheet was made with."),
+) -> None:
+    """Mark students' answers, carrying errors forward and naming the likely mistake.
+
+    Examples:
+
+      nnworked grade ai-by-hand/7-backpropagation answers/ --blanks backward
+
+      nnworked grade week3/v-3f9a2c.yaml ana.yaml --seed 3
+    """
+    from nnworked import bundled, exercise, grading
+    from nnworked import scenario as scenarios
+    from nnworked.engine.network import solve
+    from nnworked.errors import NnworkedError
+    from nnworked.render.numbers import fmt
+
+    try:
+        trace = solve(scenarios.load(bundled.resolve(key)))
+        keys = exercise.choose(trace, blanks, seed)
+        students = grading.read_answers(answers)
+    except NnworkedError as error:
+        _fail(str(error))
+        return
+    p = trace.precision
+    results = {name: grading.grade(trace, keys, given) for name, given in students.items()}
+    print(f"{trace.scenario.title} · variant {exercise.variant(trace, keys)} · {len(keys)} values")
+    for name, marks in results.items():
+        credit = sum(m.credit for m in marks)
+        carried = sum(m.status == "carried" for m in marks)
+        print(f"\n{name}: {credit} of {len(marks)}" + (f" ({carried} carried forward)" if carried else ""))
+        first = next((m for m in marks if m.status == "wrong"), None)
+        if first is not None:
+            print(f"  first wrong value: {first.key} = {fmt(first.answer, p, given=True)}, expected "
+                  f"{fmt(first.correct, p)}" + (f" — likely {first.note}" if first.note else ""))
+        for m in marks:
+            shown = "—" if m.answer is None else fmt(m.answer, p, given=True)
+            print(f"  {m.key:<12} {shown:>12} {fmt(m.correct, p):>12}  {m.status}" + (f": {m.note}" if m.note else ""))
+    if len(results) > 1:
+        facts = grading.summary(results)
+        print(f"\nclass: {facts['students']} students, mean {facts['mean']:.1f} of {len(keys)}")
+        for k, share in sorted(facts["per_value"].items(), key=lambda kv: grading.sort_key(kv[0])):
+            print(f"  {k:<12} {share:>5.0%} earned credit")
+        for mistake, times in sorted(facts["mistakes"].items(), key=lambda kv: -kv[1]):
+            print(f"  {times} × {mistake}")
+
+
 def describe(s) -> str:  # noqa: ANN001
     if s.matmul is not None:
         return f"a matrix product, {s.matmul.a.shape[0]}×{s.matmul.a.shape[1]} times {s.matmul.b.shape[0]}×" \

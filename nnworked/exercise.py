@@ -105,7 +105,7 @@ def choose(trace: Trace, rule: str, seed: int) -> frozenset[str]:
 def named(text: str, available: dict[str, float]) -> list[str]:
     """Names such as "z1[0,1], W2": a name without an index stands for every cell of it."""
     keys: list[str] = []
-    for name in (part.strip() for part in text.split(",") if part.strip()):
+    for name in (part.strip() for part in re.split(r",(?![^\[]*\])", text) if part.strip()):  # not z1[0,1]'s comma
         name = name.replace(" ", "")
         if name in available:
             keys.append(name)

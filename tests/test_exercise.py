@@ -92,6 +92,8 @@ def test_named_blanks() -> None:
     keys = exercise.choose(trace, "z1[0], dW2", 1)
     assert keys == {"z1[0]", "a1[0]", "dW2[0,0]", "dW2[0,1]"}
     assert exercise.choose(trace, "W2[1]", 1) == {"W2[0,1]"}  # a one-row matrix may drop its row
+    batch = trace_of(AI + "5-batch")
+    assert exercise.choose(batch, "z1[0,1], z2[1,2]", 1) == {"z1[0,1]", "a1[0,1]", "z2[1,2]", "a2[1,2]"}
     with pytest.raises(NnworkedError, match=r"there is no value 'dW3' in this scenario\. Did you mean 'dW2'\?"):
         exercise.choose(trace, "dW3", 1)
     with pytest.raises(NnworkedError, match="leaves nothing blank"):
