@@ -31,6 +31,9 @@ class Format(str, Enum):
     terminal = "terminal"
     markdown = "markdown"
     json = "json"
+    latex = "latex"
+    html = "html"
+    moodle = "moodle"
 
 
 class Layout(str, Enum):
@@ -73,7 +76,9 @@ def _main(
 def run(
     scenario: str = typer.Argument(..., metavar="SCENARIO",
                                    help="A scenario YAML file, or the name of a bundled one (nnworked list)."),
-    format: Format = typer.Option(Format.terminal, "--format", "-f", help="terminal, markdown or json."),
+    format: Format = typer.Option(Format.terminal, "--format", "-f", help="terminal, markdown, json, latex (a "
+                                  "document for pdflatex), html (one self-contained page) or moodle (a cloze "
+                                  "question; needs --exercise)."),
     output: Optional[str] = typer.Option(None, "--output", "-o", help="Write to this file instead of stdout."),
     steps: Optional[int] = typer.Option(None, "--steps", min=1, help="Training steps (overrides the file)."),
     precision: Optional[int] = typer.Option(None, "--precision", min=0, max=12, help="Decimals shown."),
@@ -88,7 +93,7 @@ def run(
     why_matrices: bool = typer.Option(False, "--why-matrices", help="Add the 'why we use matrices' section."),
     exercise: bool = typer.Option(False, "--exercise", help="Print an exercise sheet: chosen values blanked as ?."),
     answers: bool = typer.Option(False, "--answers", help="Print the sheet's answer key: the blanks filled and "
-                                 "worked, marked, and listed at the end."),
+                                 "worked, marked, and listed at the end (with --exercise: the sheet, then the key)."),
     blanks: str = typer.Option("one-per-layer", "--blanks", help="Which values to blank: one-per-layer, forward, "
                                "backward, all, or names such as 'z1[0,1], dW2'."),
     seed: int = typer.Option(1, "--seed", help="Chooses the blanks of a rule; the same seed gives the same sheet."),
@@ -110,7 +115,8 @@ def run(
     from nnworked.errors import NnworkedError
 
     try:
-        sheet = (blanks, seed, answers) if exercise or answers else None
+        sheet = (blanks, seed, "both" if exercise and answers else "key" if answers else "sheet") \
+            if exercise or answers else None
         text = _solve_and_render(scenario, format, steps, precision, rounding, output,
                                  dict(full=full, all_steps=all_steps, layout=layout.value if layout else None,
                                       detail=detail.value, why_matrices=why_matrices), sheet)
@@ -123,7 +129,7 @@ def run(
 
 def _solve_and_render(scenario: str, fmt: Format, steps: Optional[int], precision: Optional[int],
                       rounding: Optional[Rounding], output: Optional[str], options: dict,
-                      sheet: Optional[tuple[str, int, bool]]):  # noqa: ANN202
+                      sheet: Optional[tuple[str, int, str]]):  # noqa: ANN202
     from nnworked import bundled
     from nnworked import scenario as scenarios
     from nnworked.engine.network import solve
@@ -137,9 +143,14 @@ def _solve_and_render(scenario: str, fmt: Format, steps: Optional[int], precisio
         from nnworked import exercise
         from nnworked.render.numbers import Blanks
 
-        rule, seed, answers = sheet
+        rule, seed, mode = sheet
         keys = exercise.choose(trace, rule, seed)
-        options["blanks"] = Blanks(keys, answers, exercise.variant(trace, keys))
+        options["blanks"] = Blanks(keys, mode == "key", exercise.variant(trace, keys))
+        if mode == "both" and fmt in (Format.markdown, Format.latex, Format.html):
+            import importlib
+
+            parts = [Settings(**options), Settings(**{**options, "blanks": options["blanks"]._replace(answers=True)})]
+            return importlib.import_module(f"nnworked.render.{fmt.value}").render_parts(trace, parts)
     if fmt is Format.markdown and output is not None and len(trace.steps) > 1:
         # the loss chart goes beside the document, which links it by its file name
         from nnworked.render.chart import svg

@@ -9,6 +9,9 @@ FORMATS: dict[str, str] = {
     "terminal": "nnworked.render.terminal",
     "markdown": "nnworked.render.markdown",
     "json": "nnworked.render.json",
+    "latex": "nnworked.render.latex",
+    "html": "nnworked.render.html",
+    "moodle": "nnworked.render.moodle",
 }
 
 

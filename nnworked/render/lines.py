@@ -31,7 +31,7 @@ def line(lhs: str, expr: Expr, precision: Precision, width: int, prefix: list[st
     what is to be computed and ends in ?; in the answer key the whole line is worked and marked."""
     state = blank_state(label)
     if state == "hidden":
-        return wrap(f"{lhs} = " + " = ".join([*(prefix or []), show(expr, precision)]) + f" = {blank()}", width)
+        return wrap(f"{lhs} = " + " = ".join([*(prefix or []), show(expr, precision)]) + f" = {blank(label if '|' not in label else '')}", width)
     if state == "answer":
         suffix = f"{suffix}   ← answer"
     if isinstance(expr, Op) and expr.op == "add" and len(expr.args) > MAX_TERMS:

@@ -38,3 +38,8 @@ def blocks_to_markdown(blocks: list[Block]) -> str:
         elif isinstance(block, Rule):
             parts.append("---")
     return "\n\n".join(parts) + "\n"
+
+
+def render_parts(trace: Trace, parts: list[Settings]) -> str:
+    """Several renderings in one document, separated by a rule: a sheet and then its key."""
+    return "\n---\n\n".join(render(trace, settings) for settings in parts)

@@ -28,6 +28,7 @@ class Blanks(NamedTuple):
     answers: bool = False
     variant: str = ""
     glyph: str = "?"  # how a blank prints: ? in the terminal, ____ in Markdown
+    field: str = ""  # where the student writes the answer (its own worked line), e.g. a Moodle input: "{key}"
 
 
 _BLANKS: ContextVar[Blanks | None] = ContextVar("blanks", default=None)
@@ -43,10 +44,12 @@ def blanking(blanks: Blanks | None) -> Iterator[None]:
         _BLANKS.reset(token)
 
 
-def blank() -> str:
-    """The glyph of a blank in the rendering under way."""
+def blank(asked: str = "") -> str:
+    """How a blank prints; `asked` names the blank whose own line this is, where the answer is written."""
     blanks = _BLANKS.get()
-    return blanks.glyph if blanks else "?"
+    if blanks is None:
+        return "?"
+    return blanks.field.replace("{key}", asked) if asked and blanks.field else blanks.glyph
 
 
 def blank_state(label: str) -> str:

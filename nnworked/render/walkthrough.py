@@ -27,6 +27,8 @@ SUMMARY_ROWS = 24  # rows of the summary table before it is elided
 
 def build(trace: Trace, settings: Settings) -> list[Block]:
     """The walkthrough; on an exercise sheet every blanked value prints as ?, wherever it appears."""
+    if settings.blanks is not None:  # a sheet works every element: no blank may hide in an elided one
+        settings = settings._replace(full=True)
     with blanking(settings.blanks):
         blocks = _build(trace, settings)
     if settings.blanks is None:

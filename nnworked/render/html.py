@@ -1,0 +1,101 @@
+"""One self-contained HTML file: no script, no font or stylesheet fetched, and it prints cleanly.
+
+A blank on a sheet is an empty box (<span class="blank">); in a key the answer is marked
+(<mark class="answer">).
+"""
+
+from __future__ import annotations
+
+import html
+import re
+
+from nnworked.render.blocks import Block, Bullets, Heading, Math, Para, Rule, Table
+from nnworked.render.settings import Settings
+from nnworked.render.walkthrough import build
+from nnworked.trace import Trace
+
+STYLE = """
+body { font-family: Georgia, 'Times New Roman', serif; max-width: 60rem; margin: 2rem auto; padding: 0 1rem;
+       line-height: 1.45; color: #111; }
+pre { font-family: 'DejaVu Sans Mono', Menlo, Consolas, monospace; font-size: 0.85rem; background: #f6f6f2;
+      padding: 0.6rem 0.8rem; overflow-x: auto; white-space: pre; }
+table { border-collapse: collapse; margin: 0.5rem 0; }
+th, td { border-bottom: 1px solid #bbb; padding: 0.2rem 0.8rem; }
+td.right, th.right { text-align: right; font-family: monospace; }
+.blank { display: inline-block; min-width: 3.5em; border-bottom: 1px solid #000; height: 1em; }
+mark.answer { background: #fff3a8; }
+hr { border: 0; border-top: 1px solid #ccc; margin: 1.5rem 0; }
+@media print {
+  body { margin: 0; max-width: none; font-size: 10.5pt; }
+  pre { background: none; border-left: 2px solid #999; white-space: pre-wrap; font-size: 8.5pt; }
+  h2, h3 { page-break-after: avoid; }
+  pre, table { page-break-inside: avoid; }
+  .part { page-break-before: always; }
+  .part:first-of-type { page-break-before: auto; }
+}
+"""
+BLANK = '<span class="blank"></span>'
+
+
+def inline(text: str) -> str:
+    out = []
+    for part in re.split(r"(\*\*.+?\*\*|`.+?`)", text):
+        if part.startswith("**") and part.endswith("**"):
+            out.append(f"<strong>{_text(part[2:-2])}</strong>")
+        elif part.startswith("`") and part.endswith("`"):
+            out.append(f"<code>{_text(part[1:-1])}</code>")
+        else:
+            out.append(_text(part))
+    return "".join(out)
+
+
+def _text(text: str) -> str:
+    escaped = html.escape(text, quote=False).replace("\x01", BLANK)
+    return re.sub(r"(.*?)   ← answer$", r'<mark class="answer">\1</mark>', escaped, flags=re.MULTILINE)
+
+
+def body(blocks: list[Block]) -> str:
+    out: list[str] = []
+    for block in blocks:
+        if isinstance(block, Heading):
+            out.append(f"<h{block.level}>{inline(block.text)}</h{block.level}>")
+        elif isinstance(block, Para):
+            image = re.fullmatch(r"!\[(.*)\]\((.*)\)", block.text)
+            if image:  # the loss chart: an SVG file beside the page, as in the Markdown export
+                out.append(f'<p><img src="{html.escape(image.group(2))}" alt="{html.escape(image.group(1))}"></p>')
+            else:
+                out.append(f"<p>{inline(block.text)}</p>")
+        elif isinstance(block, Math):
+            out.append("<pre>" + "\n".join(_text(line) for line in block.lines) + "</pre>")
+        elif isinstance(block, Bullets):
+            out.append("<ul>" + "".join(f"<li>{inline(item)}</li>" for item in block.items) + "</ul>")
+        elif isinstance(block, Table):
+            align = block.align or ("left",) * len(block.headers)
+            head = "".join(f'<th class="{a}">{inline(h)}</th>' for h, a in zip(block.headers, align))
+            rows = "".join("<tr>" + "".join(f'<td class="{a}">{inline(c)}</td>' for c, a in zip(row, align)) + "</tr>"
+                           for row in block.rows)
+            out.append(f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>")
+        elif isinstance(block, Rule):
+            out.append("<hr>")
+    return "\n".join(out)
+
+
+def document(title: str, bodies: list[str]) -> str:
+    parts = "\n".join(f'<section class="part">\n{b}\n</section>' for b in bodies)
+    return (f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n<title>{html.escape(title)}</title>\n'
+            f"<style>{STYLE}</style>\n</head>\n<body>\n{parts}\n</body>\n</html>\n")
+
+
+def _part(trace: Trace, settings: Settings) -> str:
+    if settings.blanks is not None:
+        settings = settings._replace(blanks=settings.blanks._replace(glyph="\x01"))
+    return body(build(trace, settings))
+
+
+def render(trace: Trace, settings: Settings) -> str:
+    return document(trace.scenario.title, [_part(trace, settings)])
+
+
+def render_parts(trace: Trace, parts: list[Settings]) -> str:
+    """Several renderings on one page, each printed from a new sheet of paper: a sheet and then its key."""
+    return document(trace.scenario.title, [_part(trace, settings) for settings in parts])

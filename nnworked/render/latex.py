@@ -1,0 +1,132 @@
+"""A complete LaTeX document that compiles with pdflatex: the walkthrough, an exercise sheet, its key.
+
+Worked lines go into `alltt`, which keeps their spacing; every character outside plain ASCII is written
+as the LaTeX command that prints it, so no Unicode font setup is needed.
+"""
+
+from __future__ import annotations
+
+import re
+
+from nnworked.render.blocks import Block, Bullets, Heading, Math, Para, Rule, Table
+from nnworked.render.settings import Settings
+from nnworked.render.walkthrough import build
+from nnworked.trace import Trace
+
+PREAMBLE = r"""\documentclass[11pt,a4paper]{article}
+\usepackage[T1]{fontenc}
+\usepackage{lmodern}
+\usepackage[margin=1.6cm]{geometry}
+\usepackage{alltt}
+\usepackage{amssymb}
+\usepackage{amsmath}
+\setlength{\parindent}{0pt}
+\setlength{\parskip}{0.6em}
+\begin{document}
+"""
+
+_MATH = {
+    "−": "-", "×": r"\times", "·": r"\cdot", "∂": r"\partial", "σ": r"\sigma", "δ": r"\delta", "η": r"\eta",
+    "θ": r"\theta", "λ": r"\lambda", "μ": r"\mu", "ρ": r"\rho", "β": r"\beta", "ε": r"\varepsilon", "α": r"\alpha",
+    "Σ": r"\Sigma", "⊙": r"\odot", "⊗": r"\otimes", "→": r"\rightarrow", "←": r"\leftarrow", "≤": r"\leq",
+    "≥": r"\geq", "√": r"\surd", "∞": r"\infty", "⋮": r"\vdots", "′": r"'", "ŷ": r"\hat{y}", "ᵀ": r"^{T}",
+    "│": r"|", "✓": r"\checkmark", "…": r"\ldots", "≈": r"\approx", "‖": r"\|",
+}
+_SUB = dict(zip("₀₁₂₃₄₅₆₇₈₉ᵢⱼₖₙ", "0123456789ijkn"))
+_SUP = dict(zip("⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁽⁾ᵗ", "0123456789-()t"))
+_TEXT = {"&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{": r"\{", "}": r"\}",
+         "~": r"\textasciitilde{}", "^": r"\textasciicircum{}", "\\": r"\textbackslash{}", "─": "-", "•": r"\textbullet{}",
+         "“": "``", "”": "''", "’": "'", "‘": "`", "—": "---", "–": "--", "|": r"\textbar{}", "<": r"\textless{}",
+         ">": r"\textgreater{}"}
+
+
+def escape(text: str) -> str:
+    """Plain text to LaTeX; runs of subscripts and superscripts become one \\textsubscript{…}."""
+    text = text.replace("m̂", "\x00m").replace("v̂", "\x00v")  # a letter with a combining hat
+    out: list[str] = []
+    i = 0
+    while i < len(text):
+        char = text[i]
+        if char == "\x00":
+            out.append(rf"\ensuremath{{\hat{{{text[i + 1]}}}}}")
+            i += 2
+            continue
+        for table, command in ((_SUB, r"\textsubscript"), (_SUP, r"\textsuperscript")):
+            if char in table:
+                run = ""
+                while i < len(text) and text[i] in table:
+                    run += table[text[i]]
+                    i += 1
+                out.append(f"{command}{{{run}}}")
+                break
+        else:
+            if char in _MATH:
+                out.append(f"\\ensuremath{{{_MATH[char]}}}" if char != "−" else "-")
+            elif char in _TEXT:
+                out.append(_TEXT[char])
+            elif ord(char) < 128:
+                out.append(char)
+            else:
+                out.append("?")  # a character with no LaTeX spelling here: visible, never a compile error
+            i += 1
+    return "".join(out)
+
+
+def inline(text: str) -> str:
+    parts = re.split(r"(\*\*.+?\*\*|`.+?`)", text)
+    out = []
+    for part in parts:
+        if part.startswith("**") and part.endswith("**"):
+            out.append(r"\textbf{" + escape(part[2:-2]) + "}")
+        elif part.startswith("`") and part.endswith("`"):
+            out.append(r"\texttt{" + escape(part[1:-1]) + "}")
+        else:
+            out.append(escape(part))
+    return "".join(out)
+
+
+def body(blocks: list[Block]) -> str:
+    out: list[str] = []
+    for block in blocks:
+        if isinstance(block, Heading):
+            command = {1: r"\section*", 2: r"\subsection*"}.get(block.level, r"\subsubsection*")
+            out.append(f"{command}{{{inline(block.text)}}}")
+        elif isinstance(block, Para):
+            if block.text.startswith("!["):  # an image link for Markdown readers: the SVG is not for pdflatex
+                continue
+            out.append(inline(block.text))
+        elif isinstance(block, Math):
+            out.append("{\\footnotesize\\begin{alltt}\n" + "\n".join(escape(line) for line in block.lines) +
+                       "\n\\end{alltt}}")
+        elif isinstance(block, Bullets):
+            out.append("\\begin{itemize}\n" + "\n".join(f"\\item {inline(item)}" for item in block.items) +
+                       "\n\\end{itemize}")
+        elif isinstance(block, Table):
+            align = "".join("r" if a == "right" else "l" for a in (block.align or ("left",) * len(block.headers)))
+            rows = [" & ".join(inline(c) for c in row) + r" \\" for row in block.rows]
+            out.append(f"\\begin{{tabular}}{{{align}}}\n\\hline\n" + " & ".join(
+                rf"\textbf{{{inline(h)}}}" for h in block.headers) + " \\\\\n\\hline\n" + "\n".join(rows) +
+                "\n\\hline\n\\end{tabular}")
+        elif isinstance(block, Rule):
+            out.append(r"\medskip\hrule\medskip")
+    return "\n\n".join(out) + "\n"
+
+
+def document(bodies: list[str]) -> str:
+    """One document of one or more parts (a sheet and its key), each on its own pages."""
+    return PREAMBLE + "\n\\newpage\n".join(bodies) + "\\end{document}\n"
+
+
+def _part(trace: Trace, settings: Settings) -> str:
+    if settings.blanks is not None:
+        settings = settings._replace(blanks=settings.blanks._replace(glyph="\x01"))
+    return body(build(trace, settings)).replace("\x01", r"\underline{\hspace{2.5em}}")
+
+
+def render(trace: Trace, settings: Settings) -> str:
+    return document([_part(trace, settings)])
+
+
+def render_parts(trace: Trace, parts: list[Settings]) -> str:
+    """Several renderings in one document, each from a new page: a sheet and then its key."""
+    return document([_part(trace, settings) for settings in parts])

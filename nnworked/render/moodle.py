@@ -1,0 +1,57 @@
+"""Moodle XML: the exercise sheet as one cloze question, one numerical field per asked value (where the
+student works it), its tolerance following the scenario's rounding, and the answer key as feedback."""
+
+from __future__ import annotations
+
+import re
+
+from nnworked.errors import NnworkedError
+from nnworked.render import html
+from nnworked.render.settings import Settings
+from nnworked.render.walkthrough import build
+from nnworked.trace import Trace
+
+_FIELD = re.compile(r"\x02([^\x03]+)\x03")
+
+
+def tolerance(value: float, trace: Trace) -> float:
+    """What `nnworked grade` accepts: half a unit of the last decimal when carrying, one decimal fewer
+    otherwise."""
+    p = trace.precision
+    half = 0.5 * 10.0 ** -p.decimals_for(value)
+    return half if p.carry else 10 * half
+
+
+def _number(value: float) -> str:
+    return repr(round(value, 12)).rstrip("0").rstrip(".") if "." in repr(round(value, 12)) else repr(value)
+
+
+def render(trace: Trace, settings: Settings) -> str:
+    from nnworked.exercise import quantities
+
+    blanks = settings.blanks
+    if blanks is None:
+        raise NnworkedError("a Moodle question needs blanks: add --exercise (and --blanks to choose them)")
+    values = quantities(trace)
+    sheet = settings._replace(blanks=blanks._replace(answers=False, glyph="\x01", field="\x02{key}\x03"))
+    key = settings._replace(blanks=blanks._replace(answers=True, glyph="\x01", field=""))
+    question = html.body(build(trace, sheet))
+    asked: list[str] = []
+
+    def field(match: re.Match) -> str:
+        name = match.group(1)
+        if name in asked:  # asked once; elsewhere the value is a plain blank
+            return html.BLANK
+        asked.append(name)
+        value = values[name]
+        return "{1:NUMERICAL:=" + _number(value) + ":" + _number(tolerance(value, trace)) + "#" + name + "}"
+
+    question = _FIELD.sub(field, question)
+    feedback = html.body(build(trace, key))
+    title = f"{trace.scenario.title} ({blanks.variant})"
+    return ('<?xml version="1.0" encoding="UTF-8"?>\n<quiz>\n  <question type="cloze">\n'
+            f"    <name><text>{html.html.escape(title)}</text></name>\n"
+            f'    <questiontext format="html"><text><![CDATA[{question}]]></text></questiontext>\n'
+            f'    <generalfeedback format="html"><text><![CDATA[{feedback}]]></text></generalfeedback>\n'
+            "    <penalty>0.3333333</penalty>\n    <hidden>0</hidden>\n"
+            f"    <idnumber>{blanks.variant}</idnumber>\n  </question>\n</quiz>\n")

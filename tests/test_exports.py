@@ -1,0 +1,145 @@
+"""LaTeX that compiles with pdflatex, HTML checked in a real headless browser, Moodle XML cloze questions.
+
+CI installs pdflatex and Chromium from the system's packages (.ci/run); a machine without them skips the
+compile and browser checks, and says so."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from nnworked import exercise
+from nnworked.render import get
+from nnworked.render.moodle import tolerance
+from nnworked.render.numbers import Blanks
+from nnworked.render.settings import Settings
+from tests.helpers import trace_of
+
+AI = "ai-by-hand/"
+
+
+def sheet_settings(name: str, answers: bool, seed: int = 2, **options: object) -> Settings:
+    trace = trace_of(name)
+    keys = exercise.choose(trace, "one-per-layer", seed)
+    return Settings(blanks=Blanks(keys, answers, exercise.variant(trace, keys)), **options)  # type: ignore[arg-type]
+
+
+# ---- LaTeX ---------------------------------------------------------------------------------------------
+
+def compile_latex(text: str, folder: Path) -> bytes:
+    (folder / "doc.tex").write_text(text, encoding="utf-8")
+    result = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "doc.tex"], cwd=folder,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout[-3000:]
+    return (folder / "doc.pdf").read_bytes()
+
+
+@pytest.mark.skipif(shutil.which("pdflatex") is None, reason="pdflatex is not installed (CI installs it)")
+@pytest.mark.parametrize("name, kind", [("spam", "full"), ("house_price", "walkthrough"), ("xor_batch", "walkthrough"),
+                                        (AI + "7-backpropagation", "sheet"), (AI + "6-seven-layers", "both"),
+                                        (AI + "1-matrix-multiplication", "walkthrough"), ("iris_softmax", "full")])
+def test_latex_compiles(tmp_path: Path, name: str, kind: str) -> None:
+    from nnworked.render import latex
+
+    trace = trace_of(name)
+    if kind == "both":
+        text = latex.render_parts(trace, [sheet_settings(name, False), sheet_settings(name, True)])
+    elif kind == "sheet":
+        text = latex.render(trace, sheet_settings(name, False))
+    else:
+        text = latex.render(trace, Settings(detail="full" if kind == "full" else "default"))
+    assert text.startswith(r"\documentclass") and text.rstrip().endswith(r"\end{document}")
+    assert compile_latex(text, tmp_path).startswith(b"%PDF")
+
+
+def test_latex_escapes_what_latex_would_misread() -> None:
+    from nnworked.render.latex import escape
+
+    assert escape("z₁[0] = 50% & $5") == r"z\textsubscript{1}[0] = 50\% \& \$5"
+    assert escape("∂L/∂ŷ − σ′ ⁽²⁾") == r"\ensuremath{\partial}L/\ensuremath{\partial}\ensuremath{\hat{y}} - " \
+                                     r"\ensuremath{\sigma}\ensuremath{'} \textsuperscript{(2)}"
+
+
+# ---- HTML ----------------------------------------------------------------------------------------------
+
+def test_html_is_one_self_contained_page() -> None:
+    page = get("html")(trace_of(AI + "7-backpropagation"), sheet_settings(AI + "7-backpropagation", False))
+    assert page.startswith("<!DOCTYPE html>") and "<script" not in page
+    assert not re.search(r"""(src|href)=["']?(https?:)?//""", page) and "@import" not in page
+    assert "@media print" in page
+    assert page.count('<span class="blank"></span>') >= 7
+    key = get("html")(trace_of(AI + "7-backpropagation"), sheet_settings(AI + "7-backpropagation", True))
+    assert '<mark class="answer">z₁[0] = (1 × 2) + (−1 × 1) + (1 × 3) + (−5 × 1) = 2 − 1 + 3 − 5 = −1</mark>' in key
+
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+
+
+def chromium(*args: str, tmp: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                           "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                           f"--user-data-dir={tmp / 'profile'}", "--enable-logging=stderr", "--v=0", *args],
+                          capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (CI installs it)")
+def test_html_in_a_headless_browser(tmp_path: Path) -> None:
+    name = AI + "7-backpropagation"
+    page = tmp_path / "sheet.html"
+    from nnworked.render import html
+
+    trace = trace_of(name)
+    page.write_text(html.render_parts(trace, [sheet_settings(name, False), sheet_settings(name, True)]),
+                    encoding="utf-8")
+    result = chromium("--dump-dom", page.as_uri(), tmp=tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    dom = result.stdout
+    assert dom.count('class="part"') == 2  # the sheet, then the key
+    sheet_part, key_part = dom.split('class="part"')[1:]
+    assert sheet_part.count('class="blank"') >= 7
+    assert '<mark class="answer">' not in sheet_part and key_part.count('<mark class="answer">') == 7
+    assert "CONSOLE" not in result.stderr and "Uncaught" not in result.stderr
+    pdf = tmp_path / "sheet.pdf"
+    printed = chromium(f"--print-to-pdf={pdf}", "--no-pdf-header-footer", page.as_uri(), tmp=tmp_path)
+    assert printed.returncode == 0 and pdf.read_bytes().startswith(b"%PDF")
+
+
+# ---- Moodle ---------------------------------------------------------------------------------------------
+
+# Moodle's embedded answers (cloze) syntax for a numerical field: {points:NUMERICAL:=answer:tolerance#feedback}
+CLOZE = re.compile(r"\{(\d+):(NUMERICAL|NM):=(-?\d+(?:\.\d+)?(?:e-?\d+)?):(\d+(?:\.\d+)?(?:e-?\d+)?)#([^}~]*)\}")
+
+
+@pytest.mark.parametrize("name", [AI + "7-backpropagation", AI + "6-seven-layers", "spam", "house_price"])
+def test_moodle_cloze_questions(name: str) -> None:
+    trace = trace_of(name)
+    settings = sheet_settings(name, False)
+    root = ET.fromstring(get("moodle")(trace, settings))
+    assert root.tag == "quiz"
+    question = root.find("question")
+    assert question.get("type") == "cloze"
+    assert question.find("idnumber").text == settings.blanks.variant
+    text = question.find("questiontext").find("text").text
+    assert question.find("questiontext").get("format") == "html"
+    fields = CLOZE.findall(text)
+    values = exercise.quantities(trace)
+    assert fields and len({f[4] for f in fields}) == len(fields)  # each value asked once
+    for points, kind, answer, tol, key in fields:
+        assert key in settings.blanks.keys
+        assert float(answer) == pytest.approx(values[key], abs=1e-9)
+        assert float(tol) == pytest.approx(tolerance(values[key], trace))
+    assert not re.search(r"\{\d+:", CLOZE.sub("", text))  # no malformed field left behind
+    feedback = question.find("generalfeedback").find("text").text
+    assert "← answer" in feedback
+
+
+def test_moodle_needs_blanks() -> None:
+    from nnworked.errors import NnworkedError
+
+    with pytest.raises(NnworkedError, match="needs blanks"):
+        get("moodle")(trace_of("spam"), Settings())
