@@ -94,8 +94,9 @@ def run(
     exercise: bool = typer.Option(False, "--exercise", help="Print an exercise sheet: chosen values blanked as ?."),
     answers: bool = typer.Option(False, "--answers", help="Print the sheet's answer key: the blanks filled and "
                                  "worked, marked, and listed at the end (with --exercise: the sheet, then the key)."),
-    blanks: str = typer.Option("one-per-layer", "--blanks", help="Which values to blank: one-per-layer, forward, "
-                               "backward, all, or names such as 'z1[0,1], dW2'."),
+    blanks: Optional[str] = typer.Option(None, "--blanks", help="Which values to blank: one-per-layer (the default, "
+                                         "unless the file records its own), forward, backward, all, or names "
+                                         "such as 'z1[0,1], dW2'."),
     seed: int = typer.Option(1, "--seed", help="Chooses the blanks of a rule; the same seed gives the same sheet."),
 ) -> None:
     """Print the worked solution of a scenario.
@@ -129,7 +130,7 @@ def run(
 
 def _solve_and_render(scenario: str, fmt: Format, steps: Optional[int], precision: Optional[int],
                       rounding: Optional[Rounding], output: Optional[str], options: dict,
-                      sheet: Optional[tuple[str, int, str]]):  # noqa: ANN202
+                      sheet: Optional[tuple[Optional[str], int, str]]):  # noqa: ANN202
     from nnworked import bundled
     from nnworked import scenario as scenarios
     from nnworked.engine.network import solve
@@ -144,8 +145,8 @@ def _solve_and_render(scenario: str, fmt: Format, steps: Optional[int], precisio
         from nnworked.render.numbers import Blanks
 
         rule, seed, mode = sheet
-        keys = exercise.choose(trace, rule, seed)
-        options["blanks"] = Blanks(keys, mode == "key", exercise.variant(trace, keys))
+        keys, variant = exercise.for_scenario(trace, rule, seed)
+        options["blanks"] = Blanks(keys, mode == "key", variant)
         if mode == "both" and fmt in (Format.markdown, Format.latex, Format.html):
             import importlib
 
@@ -375,7 +376,8 @@ def _write_variants(variants, folder: str, combined: bool, rule: str, seed: int)
         chosen = exercise.choose(v.trace, rule, seed)
         sheet = get("markdown")(v.trace, Settings(blanks=Blanks(chosen, False, v.id)))
         key = get("markdown")(v.trace, Settings(blanks=Blanks(chosen, True, v.id)))
-        files[f"{v.id}.yaml"] = to_yaml(v.data)
+        # the file records its blanks and id, so `run --exercise` and `grade` need no other options
+        files[f"{v.id}.yaml"] = to_yaml({**v.data, "exercise": {"variant": v.id, "blanks": sorted(chosen)}})
         if combined:
             sheets.append(sheet)
             keys.append(key)
@@ -396,7 +398,8 @@ def grade(
                               "file, or a generated variant's .yaml)."),
     answers: str = typer.Argument(..., metavar="ANSWERS", help="A YAML or CSV of value name → number, a CSV with "
                                   "one row per student (first column 'student'), or a folder of such files."),
-    blanks: str = typer.Option("one-per-layer", "--blanks", help="The blanks the sheet was made with."),
+    blanks: Optional[str] = typer.Option(None, "--blanks", help="The blanks the sheet was made with (a generated "
+                                         "variant's file records its own)."),
     seed: int = typer.Option(1, "--seed", help="The seed the sheet was made with."),
 ) -> None:
     """Mark students' answers, carrying errors forward and naming the likely mistake.
@@ -415,14 +418,14 @@ def grade(
 
     try:
         trace = solve(scenarios.load(bundled.resolve(key)))
-        keys = exercise.choose(trace, blanks, seed)
+        keys, variant = exercise.for_scenario(trace, blanks, seed)
         students = grading.read_answers(answers)
     except NnworkedError as error:
         _fail(str(error))
         return
     p = trace.precision
     results = {name: grading.grade(trace, keys, given) for name, given in students.items()}
-    print(f"{trace.scenario.title} · variant {exercise.variant(trace, keys)} · {len(keys)} values")
+    print(f"{trace.scenario.title} · variant {variant} · {len(keys)} values")
     for name, marks in results.items():
         credit = sum(m.credit for m in marks)
         carried = sum(m.status == "carried" for m in marks)

@@ -75,6 +75,17 @@ def _close(keys: set[str], available: dict[str, float]) -> set[str]:
     return closed
 
 
+def for_scenario(trace: Trace, rule: str | None, seed: int) -> tuple[frozenset[str], str]:
+    """The blanks and variant id of a sheet: those the scenario file records (a generated variant), unless a
+    rule is given; else the rule's (one-per-layer by default)."""
+    s = trace.scenario
+    if rule is None and s.blanks:
+        keys = choose(trace, ", ".join(s.blanks), seed)
+        return keys, s.variant or variant(trace, keys)
+    keys = choose(trace, rule or "one-per-layer", seed)
+    return keys, variant(trace, keys)
+
+
 def choose(trace: Trace, rule: str, seed: int) -> frozenset[str]:
     """The blanks for a rule (one of RULES, or a comma-separated list of names) and a seed."""
     available = quantities(trace)

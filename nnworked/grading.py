@@ -46,10 +46,16 @@ def parse(key: str) -> tuple[str, int, int, int]:
 
 
 def sort_key(key: str) -> tuple:
+    """The order a student works in: layer by layer forward (z then a), the loss, layer by layer backward,
+    then the updates."""
     kind, layer, i, j = parse(key)
-    backward = kind in ("da", "dz", "dW", "db")
-    return (ORDER[kind] if not backward else 4, -layer if backward else layer,
-            ORDER[kind] if backward else 0, i, j)
+    if kind in ("C", "z", "a"):
+        return (0, layer, ORDER[kind], i, j)
+    if kind == "L":
+        return (1, 0, 0, i, j)
+    if kind in ("da", "dz", "dW", "db"):
+        return (2, -layer, ORDER[kind], i, j)
+    return (3, layer, ORDER[kind], i, j)
 
 
 def formula(trace: Trace, key: str) -> Expr:
@@ -184,7 +190,8 @@ def diagnose(trace: Trace, key: str, answer: float, correct: float) -> str:
     gradient = kind in ("da", "dz", "dW", "db")
     candidates: list[tuple[str, float]] = []
     if correct != 0:
-        candidates.append(("the sign is flipped (ŷ − y and y − ŷ confused)", -correct))
+        candidates.append(("the sign is flipped (ŷ − y and y − ŷ confused)" if gradient else "the sign is flipped",
+                           -correct))
     if gradient and s.loss is not None and s.loss.name == "mse":
         candidates += [("the ½ convention confused (the gradient is off by a factor of 2)", 2 * correct),
                        ("the ½ convention confused (the gradient is off by a factor of 2)", correct / 2)]

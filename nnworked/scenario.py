@@ -21,7 +21,7 @@ from nnworked.errors import Issue, ScenarioError
 from nnworked.yamlsource import Document, load_file
 
 TOP_KEYS = ["title", "description", "input_names", "inputs", "targets", "layers", "loss", "learning_rate",
-            "optimizer", "steps", "freeze", "precision", "rounding", "layout", "matmul"]
+            "optimizer", "steps", "freeze", "precision", "rounding", "layout", "exercise", "matmul"]
 LAYOUTS = ["standard", "ai-by-hand"]
 LAYER_KEYS = ["weights", "bias", "activation", "name"]
 LOSS_KEYS = ["name", "scale", "outputs", "batch"]
@@ -63,6 +63,8 @@ class Scenario(NamedTuple):
     precision: int = 4
     rounding: str = "exact"
     layout: str = "standard"  # how the walkthrough is arranged unless the reader asks otherwise
+    blanks: tuple[str, ...] = ()  # an exercise's blanks, as `nnworked generate` records them in a variant
+    variant: str = ""  # and its id, printed on the sheet and its key
     input_names: tuple[str, ...] | None = None
     matmul: Matmul | None = None
 
@@ -244,9 +246,10 @@ class _Checker:
         precision = self.integer(data.get("precision", 4), ("precision",), "precision", 0, MAX_PRECISION)
         rounding = self.choice(data.get("rounding", "exact"), ["exact", "carry"], ("rounding",), "rounding")
         layout = self.choice(data.get("layout", "standard"), LAYOUTS, ("layout",), "layout")
+        blanks, variant = self.exercise(data.get("exercise"))
         common = dict(title=title, source=doc.file, description=description.strip(),
                       precision=precision if precision is not None else 4, rounding=rounding or "exact",
-                      layout=layout or "standard")
+                      layout=layout or "standard", blanks=blanks, variant=variant)
         if "matmul" in data:
             return self.matmul_scenario(data, common)
         for key in ("inputs", "layers"):
@@ -278,7 +281,8 @@ class _Checker:
 
     def matmul_scenario(self, data: dict, common: dict) -> Scenario | None:
         for key in data:
-            if key not in ("title", "description", "precision", "rounding", "layout", "matmul") and key in TOP_KEYS:
+            if key not in ("title", "description", "precision", "rounding", "layout", "exercise", "matmul") and \
+                    key in TOP_KEYS:
                 self.add((key,), f"'{key}' does not go with 'matmul'", "only title, description, precision, "
                          "rounding beside matmul", f"'{key}'", "a matrix product has no network", at_key=True)
         spec = data["matmul"]
@@ -301,6 +305,26 @@ class _Checker:
                      f"B is {b.shape[0]}×{b.shape[1]}", "A·B needs as many columns in A as rows in B")
             return None
         return Scenario(**common, matmul=Matmul(a, b))
+
+    def exercise(self, value: Any) -> tuple[tuple[str, ...], str]:
+        """`exercise: {variant: v-1a2b3c, blanks: [z1[0], a1[0]]}`: what a generated variant asks."""
+        if value is None:
+            return (), ""
+        path = ("exercise",)
+        if not isinstance(value, dict):
+            self.add(path, "exercise must be a mapping", "variant: and blanks:", _describe(value))
+            return (), ""
+        self.keys(value, ["variant", "blanks"], path, "an exercise")
+        blanks = value.get("blanks", [])
+        if not isinstance(blanks, list) or not all(isinstance(b, str) for b in blanks):
+            self.add(path + ("blanks",), "blanks must be a list of value names", "for example [z1[0], dW2[0,1]]",
+                     _describe(blanks))
+            blanks = []
+        variant = value.get("variant", "")
+        if not isinstance(variant, str):
+            self.add(path + ("variant",), "the variant must be text", "for example v-1a2b3c", _describe(variant))
+            variant = ""
+        return tuple(blanks), variant
 
     def layers(self, value: Any, inputs: np.ndarray | None) -> list[Layer] | None:
         if value is None:

@@ -52,7 +52,8 @@ def test_every_problem_is_reported_at_once_with_its_place(tmp_path: Path) -> Non
         "sigmoid, tanh, softmax, given the text 'rleu'\n    hint: did you mean 'relu'?",
         "s.yaml:11:16: learning_rate: the learning rate must be positive — expected a number above 0, given -0.1",
         "s.yaml:12:1: stepz: unknown key 'stepz' — expected one of title, description, input_names, inputs, "
-        "targets, layers, loss, learning_rate, optimizer, steps, freeze, precision, rounding, layout, matmul, "
+        "targets, layers, loss, learning_rate, optimizer, steps, freeze, precision, rounding, layout, exercise, "
+        "matmul, "
         "given 'stepz'\n    hint: did you mean 'steps'?",
     ]
 

@@ -111,3 +111,19 @@ def test_the_stress_report() -> None:
         bad = load_file(bundled.resolve("spam"))
         bad.data = {**bad.data, "loss": "nope"}
         generate(bad, 1, seed=1, style="integers", constraints=Constraints())
+
+
+def test_a_generated_variant_file_carries_its_exercise(tmp_path: Path) -> None:
+    def cli(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "nnworked", *args], capture_output=True, text=True, cwd=tmp_path)
+
+    assert cli("generate", "ai-by-hand/4-hidden-layer", "-n", "1", "--max-decimals", "0", "--seed", "2026",
+               "-o", "week").returncode == 0
+    variant = next((tmp_path / "week").glob("*.yaml"))
+    text = variant.read_text(encoding="utf-8")
+    assert f"exercise:\n  variant: {variant.stem}\n  blanks: [" in text
+    sheet = cli("run", str(variant), "--exercise", "-f", "markdown").stdout
+    assert sheet == (tmp_path / "week" / f"{variant.stem}-sheet.md").read_text(encoding="utf-8")
+    (tmp_path / "ana.yaml").write_text("z1[0]: 1\n")
+    graded = cli("grade", str(variant), "ana.yaml")
+    assert graded.returncode == 0 and graded.stdout.splitlines()[0].endswith(f"· variant {variant.stem} · 4 values")
