@@ -311,6 +311,8 @@ def generate(
     combined: bool = typer.Option(False, "--combined", help="With --output-dir: all sheets in one document and "
                                   "all keys in another."),
     blanks: str = typer.Option("one-per-layer", "--blanks", help="Which values each sheet leaves blank."),
+    format: str = typer.Option("markdown", "--format", "-f", help="Sheets and keys as markdown, latex, html, or "
+                               "moodle (one cloze question per variant, the key as its feedback)."),
 ) -> None:
     """Make new exercises from a template, each with its sheet and answer key.
 
@@ -333,7 +335,9 @@ def generate(
         if report:
             _print_report(result, gen)
         if output_dir is not None:
-            written = _write_variants(result.variants, output_dir, combined, blanks, seed)
+            if format not in EXTENSIONS:
+                raise NnworkedError(f"--format: choose from {', '.join(EXTENSIONS)}")
+            written = _write_variants(result.variants, output_dir, combined, blanks, seed, format)
             print(f"wrote {len(written)} files to {output_dir}")
         elif not report:
             for v in result.variants:
@@ -362,34 +366,60 @@ def _print_report(result, gen) -> None:  # noqa: ANN001
             print(f"  {key:<12} {fmt(value, precision)} in {times} of {len(result.variants)} variants")
 
 
-def _write_variants(variants, folder: str, combined: bool, rule: str, seed: int) -> list[str]:  # noqa: ANN001
+EXTENSIONS = {"markdown": "md", "latex": "tex", "html": "html", "moodle": "xml"}
+
+
+def _write_variants(variants, folder: str, combined: bool, rule: str, seed: int,  # noqa: ANN001
+                    fmt: str = "markdown") -> list[str]:
     """Every file is rendered first and written last, so an error leaves nothing half-written."""
     from nnworked import exercise
     from nnworked.generate import to_yaml
-    from nnworked.render import get
+    from nnworked.render import html, latex, markdown, moodle
     from nnworked.render.numbers import Blanks
     from nnworked.render.settings import Settings
 
     files: dict[str, str] = {}
     sheets, keys = [], []
+    extension = EXTENSIONS[fmt]
     for v in variants:
         chosen = exercise.choose(v.trace, rule, seed)
-        sheet = get("markdown")(v.trace, Settings(blanks=Blanks(chosen, False, v.id)))
-        key = get("markdown")(v.trace, Settings(blanks=Blanks(chosen, True, v.id)))
+        on_sheet = Settings(blanks=Blanks(chosen, False, v.id))
+        in_key = Settings(blanks=Blanks(chosen, True, v.id))
         # the file records its blanks and id, so `run --exercise` and `grade` need no other options
         files[f"{v.id}.yaml"] = to_yaml({**v.data, "exercise": {"variant": v.id, "blanks": sorted(chosen)}})
+        if fmt == "moodle":  # one question per variant; its key is the question's feedback
+            sheets.append(moodle.question(v.trace, on_sheet))
+            if not combined:
+                files[f"{v.id}.xml"] = moodle.quiz(sheets[-1:])
+            continue
+        part = {"markdown": markdown.render, "latex": latex.part, "html": html.part}[fmt]
+        sheet, key = part(v.trace, on_sheet), part(v.trace, in_key)
         if combined:
             sheets.append(sheet)
             keys.append(key)
         else:
-            files[f"{v.id}-sheet.md"], files[f"{v.id}-key.md"] = sheet, key
-    if combined:
-        files["sheets.md"] = "\n---\n\n".join(sheets)
-        files["keys.md"] = "\n---\n\n".join(keys)
+            files[f"{v.id}-sheet.{extension}"] = _document(fmt, v.scenario.title, [sheet])
+            files[f"{v.id}-key.{extension}"] = _document(fmt, v.scenario.title, [key])
+    if combined and fmt == "moodle":
+        files["questions.xml"] = moodle.quiz(sheets)
+    elif combined:
+        title = variants[0].scenario.title.rsplit(" (", 1)[0]
+        files[f"sheets.{extension}"] = _document(fmt, f"{title}: exercises", sheets)
+        files[f"keys.{extension}"] = _document(fmt, f"{title}: answer keys", keys)
     os.makedirs(folder, exist_ok=True)
     for name, text in files.items():
         _write(text, os.path.join(folder, name))
     return sorted(files)
+
+
+def _document(fmt: str, title: str, parts: list[str]) -> str:
+    from nnworked.render import html, latex
+
+    if fmt == "latex":
+        return latex.document(parts)
+    if fmt == "html":
+        return html.document(title, parts)
+    return "\n---\n\n".join(parts)
 
 
 @app.command()

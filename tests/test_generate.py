@@ -127,3 +127,31 @@ def test_a_generated_variant_file_carries_its_exercise(tmp_path: Path) -> None:
     (tmp_path / "ana.yaml").write_text("z1[0]: 1\n")
     graded = cli("grade", str(variant), "ana.yaml")
     assert graded.returncode == 0 and graded.stdout.splitlines()[0].endswith(f"· variant {variant.stem} · 4 values")
+
+
+@pytest.mark.parametrize("fmt", ["markdown", "latex", "html", "moodle"])
+def test_variants_in_every_format_one_each_or_combined(tmp_path: Path, fmt: str) -> None:
+    import shutil
+    import xml.etree.ElementTree as ET
+
+    def run(*extra: str) -> set[str]:
+        folder = tmp_path / "-".join(extra or ("each",))
+        result = subprocess.run([sys.executable, "-m", "nnworked", "generate", "ai-by-hand/3-four-neurons", "-n", "2",
+                                 "--max-decimals", "0", "--allow-dead-relu", "-f", fmt, "-o", str(folder), *extra],
+                                capture_output=True, text=True)
+        assert result.returncode == 0, result.stderr
+        return {p.name for p in folder.iterdir()}
+
+    each, together = run(), run("--combined")
+    ext = {"markdown": "md", "latex": "tex", "html": "html", "moodle": "xml"}[fmt]
+    assert len([n for n in each if n.endswith(".yaml")]) == 2
+    if fmt == "moodle":
+        assert len([n for n in each if n.endswith(".xml")]) == 2 and "questions.xml" in together
+        quiz = ET.parse(tmp_path / "--combined" / "questions.xml").getroot()
+        assert len(quiz.findall("question")) == 2
+        return
+    assert len([n for n in each if n.endswith(f"-sheet.{ext}")]) == 2 and {f"sheets.{ext}", f"keys.{ext}"} <= together
+    if fmt == "latex" and shutil.which("pdflatex"):
+        done = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "keys.tex"],
+                              cwd=tmp_path / "--combined", capture_output=True, text=True)
+        assert done.returncode == 0, done.stdout[-2000:]

@@ -86,16 +86,16 @@ def document(title: str, bodies: list[str]) -> str:
             f"<style>{STYLE}</style>\n</head>\n<body>\n{parts}\n</body>\n</html>\n")
 
 
-def _part(trace: Trace, settings: Settings) -> str:
+def part(trace: Trace, settings: Settings) -> str:
     if settings.blanks is not None:
         settings = settings._replace(blanks=settings.blanks._replace(glyph="\x01"))
     return body(build(trace, settings))
 
 
 def render(trace: Trace, settings: Settings) -> str:
-    return document(trace.scenario.title, [_part(trace, settings)])
+    return document(trace.scenario.title, [part(trace, settings)])
 
 
 def render_parts(trace: Trace, parts: list[Settings]) -> str:
     """Several renderings on one page, each printed from a new sheet of paper: a sheet and then its key."""
-    return document(trace.scenario.title, [_part(trace, settings) for settings in parts])
+    return document(trace.scenario.title, [part(trace, settings) for settings in parts])

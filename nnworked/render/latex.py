@@ -117,16 +117,16 @@ def document(bodies: list[str]) -> str:
     return PREAMBLE + "\n\\newpage\n".join(bodies) + "\\end{document}\n"
 
 
-def _part(trace: Trace, settings: Settings) -> str:
+def part(trace: Trace, settings: Settings) -> str:
     if settings.blanks is not None:
         settings = settings._replace(blanks=settings.blanks._replace(glyph="\x01"))
     return body(build(trace, settings)).replace("\x01", r"\underline{\hspace{2.5em}}")
 
 
 def render(trace: Trace, settings: Settings) -> str:
-    return document([_part(trace, settings)])
+    return document([part(trace, settings)])
 
 
 def render_parts(trace: Trace, parts: list[Settings]) -> str:
     """Several renderings in one document, each from a new page: a sheet and then its key."""
-    return document([_part(trace, settings) for settings in parts])
+    return document([part(trace, settings) for settings in parts])

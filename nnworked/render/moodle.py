@@ -27,6 +27,15 @@ def _number(value: float) -> str:
 
 
 def render(trace: Trace, settings: Settings) -> str:
+    return quiz([question(trace, settings)])
+
+
+def quiz(questions: list[str]) -> str:
+    """Questions in one file that Moodle imports as a set (one per variant, say)."""
+    return '<?xml version="1.0" encoding="UTF-8"?>\n<quiz>\n' + "".join(questions) + "</quiz>\n"
+
+
+def question(trace: Trace, settings: Settings) -> str:
     from nnworked.exercise import quantities
 
     blanks = settings.blanks
@@ -49,9 +58,9 @@ def render(trace: Trace, settings: Settings) -> str:
     question = _FIELD.sub(field, question)
     feedback = html.body(build(trace, key))
     title = f"{trace.scenario.title} ({blanks.variant})"
-    return ('<?xml version="1.0" encoding="UTF-8"?>\n<quiz>\n  <question type="cloze">\n'
+    return ('  <question type="cloze">\n'
             f"    <name><text>{html.html.escape(title)}</text></name>\n"
             f'    <questiontext format="html"><text><![CDATA[{question}]]></text></questiontext>\n'
             f'    <generalfeedback format="html"><text><![CDATA[{feedback}]]></text></generalfeedback>\n'
             "    <penalty>0.3333333</penalty>\n    <hidden>0</hidden>\n"
-            f"    <idnumber>{blanks.variant}</idnumber>\n  </question>\n</quiz>\n")
+            f"    <idnumber>{blanks.variant}</idnumber>\n  </question>\n")
