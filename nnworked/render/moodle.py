@@ -22,6 +22,12 @@ def tolerance(value: float, trace: Trace) -> float:
     return half if p.carry else 10 * half
 
 
+def _order(key: str) -> tuple:
+    from nnworked.grading import sort_key
+
+    return sort_key(key)
+
+
 def _number(value: float) -> str:
     return repr(round(value, 12)).rstrip("0").rstrip(".") if "." in repr(round(value, 12)) else repr(value)
 
@@ -47,15 +53,18 @@ def question(trace: Trace, settings: Settings) -> str:
     question = html.body(build(trace, sheet))
     asked: list[str] = []
 
-    def field(match: re.Match) -> str:
-        name = match.group(1)
+    def ask(name: str) -> str:
         if name in asked:  # asked once; elsewhere the value is a plain blank
             return html.BLANK
         asked.append(name)
         value = values[name]
         return "{1:NUMERICAL:=" + _number(value) + ":" + _number(tolerance(value, trace)) + "#" + name + "}"
 
-    question = _FIELD.sub(field, question)
+    question = _FIELD.sub(lambda match: ask(match.group(1)), question)
+    rest = sorted(blanks.keys - set(asked), key=_order)
+    if rest:  # a value the layout shows only inside a matrix still gets its own field
+        items = "".join(f"<li><code>{name}</code> = {ask(name)}</li>" for name in rest)
+        question += f"\n<p>Also fill in:</p><ul>{items}</ul>"
     feedback = html.body(build(trace, key))
     title = f"{trace.scenario.title} ({blanks.variant})"
     return ('  <question type="cloze">\n'
