@@ -335,10 +335,11 @@ def generate(
         if report:
             _print_report(result, gen)
         if output_dir is not None:
-            if format not in EXTENSIONS:
-                raise NnworkedError(f"--format: choose from {', '.join(EXTENSIONS)}")
-            written = _write_variants(result.variants, output_dir, combined, blanks, seed, format)
-            print(f"wrote {len(written)} files to {output_dir}")
+            files = gen.variant_files(result.variants, combined, blanks, seed, format)
+            os.makedirs(output_dir, exist_ok=True)
+            for name, text in files.items():  # all rendered before the first is written
+                _write(text, os.path.join(output_dir, name))
+            print(f"wrote {len(files)} files to {output_dir}")
         elif not report:
             for v in result.variants:
                 print(f"{v.id}  {v.scenario.title}")
@@ -364,62 +365,6 @@ def _print_report(result, gen) -> None:  # noqa: ANN001
         print("answers that repeat (a student could guess them):")
         for key, (value, times) in sorted(facts["repeats"].items()):
             print(f"  {key:<12} {fmt(value, precision)} in {times} of {len(result.variants)} variants")
-
-
-EXTENSIONS = {"markdown": "md", "latex": "tex", "html": "html", "moodle": "xml"}
-
-
-def _write_variants(variants, folder: str, combined: bool, rule: str, seed: int,  # noqa: ANN001
-                    fmt: str = "markdown") -> list[str]:
-    """Every file is rendered first and written last, so an error leaves nothing half-written."""
-    from nnworked import exercise
-    from nnworked.generate import to_yaml
-    from nnworked.render import html, latex, markdown, moodle
-    from nnworked.render.numbers import Blanks
-    from nnworked.render.settings import Settings
-
-    files: dict[str, str] = {}
-    sheets, keys = [], []
-    extension = EXTENSIONS[fmt]
-    for v in variants:
-        chosen = exercise.choose(v.trace, rule, seed)
-        on_sheet = Settings(blanks=Blanks(chosen, False, v.id))
-        in_key = Settings(blanks=Blanks(chosen, True, v.id))
-        # the file records its blanks and id, so `run --exercise` and `grade` need no other options
-        files[f"{v.id}.yaml"] = to_yaml({**v.data, "exercise": {"variant": v.id, "blanks": sorted(chosen)}})
-        if fmt == "moodle":  # one question per variant; its key is the question's feedback
-            sheets.append(moodle.question(v.trace, on_sheet))
-            if not combined:
-                files[f"{v.id}.xml"] = moodle.quiz(sheets[-1:])
-            continue
-        part = {"markdown": markdown.render, "latex": latex.part, "html": html.part}[fmt]
-        sheet, key = part(v.trace, on_sheet), part(v.trace, in_key)
-        if combined:
-            sheets.append(sheet)
-            keys.append(key)
-        else:
-            files[f"{v.id}-sheet.{extension}"] = _document(fmt, v.scenario.title, [sheet])
-            files[f"{v.id}-key.{extension}"] = _document(fmt, v.scenario.title, [key])
-    if combined and fmt == "moodle":
-        files["questions.xml"] = moodle.quiz(sheets)
-    elif combined:
-        title = variants[0].scenario.title.rsplit(" (", 1)[0]
-        files[f"sheets.{extension}"] = _document(fmt, f"{title}: exercises", sheets)
-        files[f"keys.{extension}"] = _document(fmt, f"{title}: answer keys", keys)
-    os.makedirs(folder, exist_ok=True)
-    for name, text in files.items():
-        _write(text, os.path.join(folder, name))
-    return sorted(files)
-
-
-def _document(fmt: str, title: str, parts: list[str]) -> str:
-    from nnworked.render import html, latex
-
-    if fmt == "latex":
-        return latex.document(parts)
-    if fmt == "html":
-        return html.document(title, parts)
-    return "\n---\n\n".join(parts)
 
 
 @app.command()
