@@ -405,6 +405,9 @@ def grade(
         credit = sum(m.credit for m in marks)
         carried = sum(m.status == "carried" for m in marks)
         print(f"\n{name}: {credit} of {len(marks)}" + (f" ({carried} carried forward)" if carried else ""))
+        ignored = sorted(set(students[name]) - keys)
+        if ignored:
+            print(f"  not asked on this sheet, ignored: {', '.join(ignored)}")
         first = next((m for m in marks if m.status == "wrong"), None)
         if first is not None:
             print(f"  first wrong value: {first.key} = {fmt(first.answer, p, given=True)}, expected "

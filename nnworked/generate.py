@@ -74,6 +74,11 @@ def _draw(value: Any, rng: random.Random, step: float, path: tuple, redraw: bool
         return [_draw(v, rng, step, path + (i,), redraw, span) for i, v in enumerate(value)]
     if isinstance(value, str) and (match := _RANGE.match(value)):
         low, high = float(match.group(1)), float(match.group(2))
+        if low > high:
+            from nnworked.yamlsource import format_path
+
+            raise NnworkedError(f"the range '{value}' at {format_path(path)} goes down: write the low end first, "
+                                f"'{match.group(2)}..{match.group(1)}'")
         whole = "." not in value
         choice = rng.choice(_grid(low, high, 1.0 if whole else step))
         return int(choice) if whole or step == 1.0 else choice

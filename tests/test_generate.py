@@ -155,3 +155,11 @@ def test_variants_in_every_format_one_each_or_combined(tmp_path: Path, fmt: str)
         done = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "keys.tex"],
                               cwd=tmp_path / "--combined", capture_output=True, text=True)
         assert done.returncode == 0, done.stdout[-2000:]
+
+
+def test_a_range_written_the_wrong_way_round_is_an_error(tmp_path: Path) -> None:
+    path = tmp_path / "t.yaml"
+    path.write_text('inputs: [["3..-3", 1]]\nlayers:\n  - weights: [[1, 2]]\n')
+    with pytest.raises(NnworkedError, match=r"the range '3\.\.-3' at inputs\[0\]\[0\] goes down: write the low end "
+                                            r"first, '-3\.\.3'"):
+        generate(load_file(str(path)), 1, seed=1, style="integers", constraints=Constraints())
