@@ -124,10 +124,10 @@ def shown_interval(value: float, precision: Precision, given: bool = False) -> t
     if precision.carry:
         half = 0.5 * 10.0**-precision.places
         return value - half, value + half
-    if precision.is_exact(value):
+    decimals, shown, exact = precision.display(value)
+    if exact:
         return value, value
-    shown = precision.shown(value)
-    half = 0.5 * 10.0 ** -precision.decimals_for(value)
+    half = 0.5 * 10.0**-decimals
     return shown - half, shown + half
 
 

@@ -42,14 +42,6 @@ class Precision(NamedTuple):
         shown = round_half_away(value, decimals)
         return decimals, shown, abs(value - shown) <= 1e-12 * max(1.0, abs(value))
 
-    def shown(self, value: float) -> float:
-        """The value as printed."""
-        return round_half_away(value, self.decimals_for(value))
-
-    def is_exact(self, value: float) -> bool:
-        """True when printing loses nothing (0.21 prints as 0.21, not 0.2100)."""
-        return abs(value - self.shown(value)) <= 1e-12 * max(1.0, abs(value))
-
     def carried(self, value: float) -> float:
         """What a later step uses: the shown value under carry, the value itself otherwise."""
         return round_half_away(value, self.places) if self.carry else value

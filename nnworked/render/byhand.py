@@ -74,10 +74,8 @@ class ByHandWriter(BackwardWriter):
         for i, e in shown:
             weights = list(lin.weights[i]) + ([lin.bias[i]] if has_bias else [])
             inputs = list(lin.inputs[e]) + ([1.0] if has_bias else [])
-            expr = op("add", *(op("mul", num(wv, given), num(xv, given and k == 1 or j == len(lin.inputs[e]),
-                                                             n.key("a", k - 1, j, e) if k > 1 and j < len(lin.inputs[e])
-                                                             else ""))
-                               for j, (wv, xv) in enumerate(zip(weights, inputs))))
+            labels = [n.key("a", k - 1, j, e) for j in range(lin.inputs.shape[1])] + [""] if k > 1 else None
+            expr = worked.linear(weights, inputs, None, given, given and k == 1, labels)  # b is one more weight
             lines += line(self.cell(n.z(k), i, e, examples), expr, self.p, self.s.width, label=n.key("z", k, i, e))
         if hidden:
             lines.append(elided_note(hidden))
