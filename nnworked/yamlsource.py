@@ -140,18 +140,34 @@ def _depth_bound(text: str) -> int:
     return flow + block
 
 
-def _exact_depth(text: str) -> tuple[int, yaml.Mark | None]:
+def _deepest(events) -> tuple[int, yaml.Mark | None]:  # noqa: ANN001
+    """The deepest nesting among `events`, stopping at the first level past MAX_DEPTH (with its mark)."""
     depth = deepest = 0
-    for event in yaml.parse(text, Loader=_Loader):
+    for event in events:
         if isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
             depth += 1
-            if depth > deepest:
-                deepest = depth
+            deepest = max(deepest, depth)
             if depth > MAX_DEPTH:
                 return depth, event.start_mark
         elif isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
             depth -= 1
     return deepest, None
+
+
+def _exact_depth(text: str) -> tuple[int, yaml.Mark | None]:
+    try:
+        return _deepest(yaml.parse(text, Loader=_Loader))
+    except yaml.MarkedYAMLError as exc:
+        if "nesting depth" not in str(exc.problem) or exc.problem_mark is None:
+            raise
+        # libyaml (as bundled since PyYAML 6.0.4) refuses 1,000 levels itself, and reads every opening
+        # bracket ahead before it yields the first event. The pure-Python parser has no such limit; given
+        # the text up to libyaml's mark it yields the events that place the first level too many.
+        prefix = text[: exc.problem_mark.index + 1]
+        try:
+            return _deepest(yaml.parse(prefix, Loader=yaml.SafeLoader))
+        except yaml.YAMLError:
+            return MAX_DEPTH + 1, exc.problem_mark
 
 
 def load_text(text: str, file: str) -> Document:
