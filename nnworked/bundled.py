@@ -11,7 +11,20 @@ from pathlib import Path
 
 from nnworked.errors import NnworkedError
 
-ROOT = Path(__file__).parent / "scenarios"
+
+
+def _root() -> Path:
+    """Where the scenarios are: inside the installed package, or the repository's top-level folder.
+
+    A wheel installs the folder `scenarios/` as the package `nnworked.scenarios` (pyproject.toml maps it);
+    a source checkout, editable or not installed at all, has it beside the package. Looking at two paths
+    is cheaper than asking the import system, and `nnworked list` must start fast.
+    """
+    installed = Path(__file__).parent / "scenarios"
+    return installed if installed.is_dir() else Path(__file__).parent.parent / "scenarios"
+
+
+ROOT = _root()
 _TITLE = re.compile(r"^title:\s*(.+?)\s*$", re.MULTILINE)
 
 
