@@ -25,6 +25,7 @@ def _root() -> Path:
 
 
 ROOT = _root()
+SCHEMA = ROOT / "scenario.schema.json"
 _TITLE = re.compile(r"^title:\s*(.+?)\s*$", re.MULTILINE)
 
 

@@ -40,3 +40,4 @@ def test_every_file_in_the_scenarios_folder_is_package_data() -> None:
     shipped = {p for pattern in SETUPTOOLS["package-data"]["nnworked.scenarios"] for p in bundled.ROOT.glob(pattern)}
     present = {p for p in bundled.ROOT.rglob("*") if p.is_file()}
     assert shipped == present
+    assert bundled.SCHEMA in shipped
