@@ -47,8 +47,18 @@ def resolve(scenario: str) -> str:
         return str(bundled)
     if os.path.exists(scenario):
         raise NnworkedError(f"{scenario}: not a file")
+    raise NnworkedError(f"{scenario}: no such file, and no bundled scenario of that name.{_closest(scenario)}")
+
+
+def path(name: str) -> Path:
+    """The file of the bundled scenario `name`, and only a bundled one (`nnworked show` prints it)."""
+    if name in names():
+        return ROOT / f"{name}.yaml"
+    raise NnworkedError(f"{name}: no bundled scenario of that name.{_closest(name)}")
+
+
+def _closest(name: str) -> str:
     import difflib  # only a mistyped name needs it
 
-    close = difflib.get_close_matches(scenario, names(), n=1)
-    hint = f" Did you mean '{close[0]}'?" if close else " `nnworked list` shows the bundled scenarios."
-    raise NnworkedError(f"{scenario}: no such file, and no bundled scenario of that name.{hint}")
+    close = difflib.get_close_matches(name, names(), n=1)
+    return f" Did you mean '{close[0]}'?" if close else " `nnworked list` shows the bundled scenarios."

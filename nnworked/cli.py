@@ -209,6 +209,27 @@ def list_scenarios() -> None:
 
 
 @app.command()
+def show(name: str = typer.Argument(..., metavar="NAME", help="A bundled scenario's name (nnworked list).")) -> None:
+    """Print a bundled scenario's YAML exactly as it ships, to copy and change.
+
+    Example:
+
+      nnworked show spam > my_network.yaml
+    """
+    from nnworked import bundled
+    from nnworked.errors import NnworkedError
+
+    try:
+        text = bundled.path(name).read_bytes()
+    except NnworkedError as error:
+        _fail(str(error))
+        return
+    sys.stdout.flush()
+    sys.stdout.buffer.write(text)  # the bytes of the file, whatever the terminal's encoding
+    sys.stdout.buffer.flush()
+
+
+@app.command()
 def validate(scenario: str = typer.Argument(..., metavar="SCENARIO",
                                             help="A scenario YAML file, or a bundled scenario's name.")) -> None:
     """Check a scenario file and list every problem in it; exit 1 if there are any.
