@@ -57,6 +57,11 @@ def path(name: str) -> Path:
     raise NnworkedError(f"{name}: no bundled scenario of that name.{_closest(name)}")
 
 
+def complete(incomplete: str) -> list[str]:
+    """The bundled names that start with what has been typed, for shell completion."""
+    return [name for name in names() if name.startswith(incomplete)]
+
+
 def _closest(name: str) -> str:
     import difflib  # only a mistyped name needs it
 
