@@ -21,7 +21,7 @@ app = typer.Typer(
     help="Worked solutions for small neural networks: every multiplication, sum, chain-rule product and "
     "weight update, with the real numbers.\n\nExample: nnworked run spam",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,  # --install-completion / --show-completion for bash, zsh, fish and PowerShell
     context_settings={"help_option_names": ["-h", "--help"]},
     pretty_exceptions_enable=False,
 )
@@ -65,6 +65,13 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
+def _bundled_names(incomplete: str) -> list[str]:
+    """Shell completion of a scenario argument: the bundled names (a path falls back to the shell's files)."""
+    from nnworked import bundled
+
+    return bundled.complete(incomplete)
+
+
 @app.callback()
 def _main(
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
@@ -74,7 +81,7 @@ def _main(
 
 @app.command()
 def run(
-    scenario: str = typer.Argument(..., metavar="SCENARIO",
+    scenario: str = typer.Argument(..., metavar="SCENARIO", autocompletion=_bundled_names,
                                    help="A scenario YAML file, or the name of a bundled one (nnworked list)."),
     format: Format = typer.Option(Format.terminal, "--format", "-f", help="terminal, markdown, json, latex (a "
                                   "document for pdflatex), html (one self-contained page) or moodle (a cloze "
@@ -209,7 +216,29 @@ def list_scenarios() -> None:
 
 
 @app.command()
-def validate(scenario: str = typer.Argument(..., metavar="SCENARIO",
+def show(name: str = typer.Argument(..., metavar="NAME", help="A bundled scenario's name (nnworked list).",
+                                    autocompletion=_bundled_names)) -> None:
+    """Print a bundled scenario's YAML exactly as it ships, to copy and change.
+
+    Example:
+
+      nnworked show spam > my_network.yaml
+    """
+    from nnworked import bundled
+    from nnworked.errors import NnworkedError
+
+    try:
+        text = bundled.path(name).read_bytes()
+    except NnworkedError as error:
+        _fail(str(error))
+        return
+    sys.stdout.flush()
+    sys.stdout.buffer.write(text)  # the bytes of the file, whatever the terminal's encoding
+    sys.stdout.buffer.flush()
+
+
+@app.command()
+def validate(scenario: str = typer.Argument(..., metavar="SCENARIO", autocompletion=_bundled_names,
                                             help="A scenario YAML file, or a bundled scenario's name.")) -> None:
     """Check a scenario file and list every problem in it; exit 1 if there are any.
 
@@ -231,7 +260,7 @@ def validate(scenario: str = typer.Argument(..., metavar="SCENARIO",
 
 
 @app.command()
-def verify(scenario: str = typer.Argument(..., metavar="SCENARIO",
+def verify(scenario: str = typer.Argument(..., metavar="SCENARIO", autocompletion=_bundled_names,
                                           help="A scenario YAML file, or a bundled scenario's name.")) -> None:
     """Check every gradient against central finite differences (and PyTorch autograd, if installed).
 

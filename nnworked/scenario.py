@@ -23,6 +23,7 @@ from nnworked.yamlsource import Document, load_file
 TOP_KEYS = ["title", "description", "input_names", "inputs", "targets", "layers", "loss", "learning_rate",
             "optimizer", "steps", "freeze", "precision", "rounding", "layout", "exercise", "matmul"]
 LAYOUTS = ["standard", "ai-by-hand"]
+ROUNDINGS = ["exact", "carry"]
 LAYER_KEYS = ["weights", "bias", "activation", "name"]
 LOSS_KEYS = ["name", "scale", "outputs", "batch"]
 MAX_STEPS = 100_000
@@ -244,7 +245,7 @@ class _Checker:
             self.add(("description",), "the description must be text", "text", _describe(description))
             description = ""
         precision = self.integer(data.get("precision", 4), ("precision",), "precision", 0, MAX_PRECISION)
-        rounding = self.choice(data.get("rounding", "exact"), ["exact", "carry"], ("rounding",), "rounding")
+        rounding = self.choice(data.get("rounding", "exact"), ROUNDINGS, ("rounding",), "rounding")
         layout = self.choice(data.get("layout", "standard"), LAYOUTS, ("layout",), "layout")
         blanks, variant = self.exercise(data.get("exercise"))
         common = dict(title=title, source=doc.file, description=description.strip(),
