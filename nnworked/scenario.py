@@ -188,6 +188,13 @@ class _Checker:
             self.add(path, f"{what} must be a list of rows of numbers", "for example [[0.1, 0.2], [0.3, 0.4]]",
                      _describe(value))
             return None
+        nested = next(((i, j) for i, row in enumerate(value) for j, v in enumerate(row) if isinstance(v, list)), None)
+        if nested is not None:  # numpy would make a third dimension of it, which no layer takes
+            i, j = nested
+            self.add(path + nested, f"each row of {what} must hold numbers, not lists", "a number",
+                     f"{_describe(value[i][j])} in row {i + 1}",
+                     "one pair of brackets per row: [[1], [0]], not [[[1]], [[0]]]")
+            return None
         widths = {len(r) for r in value}
         if len(widths) > 1:
             short = min(range(len(value)), key=lambda i: len(value[i]))
@@ -257,7 +264,7 @@ class _Checker:
                 self.add((), f"the scenario has no '{key}'", f"a '{key}' key", "none",
                          "a network scenario needs inputs and layers; a matrix product needs only 'matmul'")
         inputs = self.matrix(data["inputs"], ("inputs",), "inputs") if "inputs" in data else None
-        layers = self.layers(data.get("layers"), inputs)
+        layers = self.layers(data["layers"], inputs) if "layers" in data else None
         targets = self.targets(data, inputs, layers)
         loss = self.loss(data, layers, targets)
         learning_rate = None
@@ -327,8 +334,6 @@ class _Checker:
         return tuple(blanks), variant
 
     def layers(self, value: Any, inputs: np.ndarray | None) -> list[Layer] | None:
-        if value is None:
-            return None
         if not isinstance(value, list) or not value:
             self.add(("layers",), "layers must be a list with one entry per layer",
                      "- weights: [[…]]", _describe(value))
@@ -393,9 +398,11 @@ class _Checker:
         if targets is None or inputs is None or layers is None:
             return None
         if targets.shape[0] != inputs.shape[0]:
+            flat = isinstance(value, list) and not any(isinstance(v, list) for v in value)
             self.add(("targets",), "there are not as many targets as examples",
                      f"{_count(inputs.shape[0], 'row')} (one per example in inputs)",
-                     _count(targets.shape[0], "row"))
+                     _count(targets.shape[0], "row"), "a flat list is one example: write one row per example, "
+                     "such as [[1], [0]]" if flat and len(value) == inputs.shape[0] else "")
             return None
         units = layers[-1].units
         loss = data.get("loss")
