@@ -16,6 +16,7 @@ import numpy as np
 from nnworked.engine.activations import ACTIVATIONS, DEFAULT_LEAKY_SLOPE
 from nnworked.engine.losses import LOSSES, LossSpec
 from nnworked.engine.optimizers import DEFAULTS as OPTIMIZER_DEFAULTS
+from nnworked.engine.optimizers import LIMITS as OPTIMIZER_LIMITS
 from nnworked.engine.optimizers import OptimizerSpec
 from nnworked.errors import Issue, ScenarioError
 from nnworked.yamlsource import Document, load_file
@@ -246,7 +247,8 @@ class _Checker:
         if not isinstance(title, str):
             self.add(("title",), "the title must be text", "text", _describe(title))
             title = str(title)
-        description = data.get("description") or ""
+        description = data.get("description")
+        description = "" if description is None else description  # `description:` left empty
         if not isinstance(description, str):
             self.add(("description",), "the description must be text", "text", _describe(description))
             description = ""
@@ -380,7 +382,8 @@ class _Checker:
         if isinstance(value, dict):
             self.keys(value, ["name", "slope"], path, "an activation")
             if "slope" in value:
-                slope = self.number(value["slope"], path + ("slope",), "the slope") or DEFAULT_LEAKY_SLOPE
+                given = self.number(value["slope"], path + ("slope",), "the slope")
+                slope = given if given is not None else DEFAULT_LEAKY_SLOPE  # 0 is a slope: leaky ReLU becomes ReLU
                 if value.get("name") != "leaky_relu":
                     self.add(path + ("slope",), "only leaky_relu has a slope", "name: leaky_relu",
                              _describe(value.get("name")))
@@ -478,12 +481,25 @@ class _Checker:
             self.keys(raw, ["name", *allowed], path, f"the {name} optimizer")
             for key, v in raw.items():
                 if key in allowed:
-                    number = self.number(v, path + (key,), key, positive=True)
+                    number = self.setting(v, path + (key,), key, OPTIMIZER_DEFAULTS[name][key])
                     if number is not None:
                         params[key] = number
             return OptimizerSpec(name, params)
         name = self.choice(value, list(OPTIMIZER_DEFAULTS), path, "optimizer")
         return OptimizerSpec(name) if name else None
+
+    def setting(self, value: Any, path: tuple, key: str, default: float) -> float | None:
+        """An optimizer setting within its limits (0 included where it means something)."""
+        number = self.number(value, path, key)
+        if number is None:
+            return None
+        low, high, low_allowed = OPTIMIZER_LIMITS[key]
+        if number < low or (number == low and not low_allowed) or number >= high:
+            bound = f"{low:g} ≤ {key} < {high:g}" if math.isfinite(high) else \
+                f"{key} {'≥' if low_allowed else '>'} {low:g}"
+            self.add(path, f"{key} is out of range", bound, repr(value), f"the default is {default:g}")
+            return None
+        return number
 
     def freeze(self, value: Any, layers: list[Layer] | None) -> frozenset[str]:
         if isinstance(value, str):
