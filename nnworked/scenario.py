@@ -19,6 +19,7 @@ from nnworked.engine.optimizers import DEFAULTS as OPTIMIZER_DEFAULTS
 from nnworked.engine.optimizers import LIMITS as OPTIMIZER_LIMITS
 from nnworked.engine.optimizers import OptimizerSpec
 from nnworked.errors import Issue, ScenarioError
+from nnworked.limits import MAX_PRECISION, MAX_STEPS
 from nnworked.yamlsource import Document, load_file
 
 TOP_KEYS = ["title", "description", "input_names", "inputs", "targets", "layers", "loss", "learning_rate",
@@ -26,8 +27,6 @@ TOP_KEYS = ["title", "description", "input_names", "inputs", "targets", "layers"
 LAYOUTS = ["standard", "ai-by-hand"]
 LAYER_KEYS = ["weights", "bias", "activation", "name"]
 LOSS_KEYS = ["name", "scale", "outputs", "batch"]
-MAX_STEPS = 100_000
-MAX_PRECISION = 12
 
 
 # Records are NamedTuples (immutable) rather than frozen dataclasses: defining a dataclass generates and
