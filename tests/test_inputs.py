@@ -307,3 +307,18 @@ def test_zero_seed_and_zero_min_error_are_allowed() -> None:
     assert run_cli("generate", "spam", "-n", "1", "--seed", "0", "--min-error", "0").returncode == 0
     assert run_cli("run", "spam", "--exercise", "--seed", "0").returncode == 0
 
+
+def test_generate_draws_new_matrices_for_a_matrix_product() -> None:
+    from nnworked import bundled
+    from nnworked.generate import Constraints, generate
+    from nnworked.yamlsource import load_file
+
+    report = generate(load_file(bundled.resolve("ai-by-hand/1-matrix-multiplication")), 5, seed=1,
+                      style="integers", constraints=Constraints())
+    assert len(report.variants) == 5
+    products = {(str(v.scenario.matmul.a.tolist()), str(v.scenario.matmul.b.tolist())) for v in report.variants}
+    assert len(products) == 5 and ("[[1.0, 1.0], [-1.0, 1.0]]", "[[1.0, 5.0, 2.0], [2.0, 4.0, 2.0]]") not in products
+    for v in report.variants:  # the shapes stay; every number is a whole number from −3 to 3, none 0
+        a, b = v.scenario.matmul.a, v.scenario.matmul.b
+        assert a.shape == (2, 2) and b.shape == (2, 3)
+        assert all(x == int(x) and 1 <= abs(x) <= 3 for x in [*a.ravel(), *b.ravel()])
