@@ -7,6 +7,7 @@ line is wrong (typer/click report those). Heavy imports (numpy, the engine) happ
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 from enum import Enum
@@ -15,6 +16,7 @@ from typing import Optional
 import typer
 
 from nnworked import __version__
+from nnworked.limits import MAX_PRECISION, MAX_STEPS
 
 app = typer.Typer(
     name="nnworked",
@@ -87,8 +89,9 @@ def run(
                                   "document for pdflatex), html (one self-contained page) or moodle (a cloze "
                                   "question; needs --exercise)."),
     output: Optional[str] = typer.Option(None, "--output", "-o", help="Write to this file instead of stdout."),
-    steps: Optional[int] = typer.Option(None, "--steps", min=1, help="Training steps (overrides the file)."),
-    precision: Optional[int] = typer.Option(None, "--precision", min=0, max=12, help="Decimals shown."),
+    steps: Optional[int] = typer.Option(None, "--steps", min=1, max=MAX_STEPS, help="Training steps (overrides the "
+                                        "file)."),
+    precision: Optional[int] = typer.Option(None, "--precision", min=0, max=MAX_PRECISION, help="Decimals shown."),
     rounding: Optional[Rounding] = typer.Option(None, "--rounding", help="exact, or carry: round each shown "
                                                 "intermediate and use it as rounded, as by hand."),
     full: bool = typer.Option(False, "--full", help="Work every element, however large the network."),
@@ -104,7 +107,8 @@ def run(
     blanks: Optional[str] = typer.Option(None, "--blanks", help="Which values to blank: one-per-layer (the default, "
                                          "unless the file records its own), forward, backward, all, or names "
                                          "such as 'z1[0,1], dW2'."),
-    seed: int = typer.Option(1, "--seed", help="Chooses the blanks of a rule; the same seed gives the same sheet."),
+    seed: int = typer.Option(1, "--seed", min=0, help="Chooses the blanks of a rule; the same seed gives the same "
+                             "sheet."),
 ) -> None:
     """Print the worked solution of a scenario.
 
@@ -120,24 +124,35 @@ def run(
 
       nnworked run ai-by-hand/6-seven-layers --exercise --seed 3   (then --answers for its key)
     """
-    from nnworked.errors import NnworkedError
+    from nnworked.errors import NnworkedError, OptionError
 
+    if blanks is not None and not (exercise or answers):
+        raise typer.BadParameter("it needs --exercise or --answers (it chooses which values a sheet leaves "
+                                 "blank)", param_hint="'--blanks'")
+    if format is Format.moodle and not (exercise or answers):
+        raise typer.BadParameter("a Moodle question needs blanks: add --exercise (and --blanks to choose them)",
+                                 param_hint="'--format' / '-f'")
+    if output is not None and os.path.isdir(output):
+        raise typer.BadParameter(f"'{output}' is a folder: give the name of a file", param_hint="'--output'")
     try:
         sheet = (blanks, seed, "both" if exercise and answers else "key" if answers else "sheet") \
             if exercise or answers else None
-        text = _solve_and_render(scenario, format, steps, precision, rounding, output,
-                                 dict(full=full, all_steps=all_steps, layout=layout.value if layout else None,
-                                      detail=detail.value, why_matrices=why_matrices), sheet)
+        text, beside = _solve_and_render(scenario, format, steps, precision, rounding, output,
+                                         dict(full=full, all_steps=all_steps, layout=layout.value if layout else None,
+                                              detail=detail.value, why_matrices=why_matrices), sheet)
+    except OptionError as error:
+        raise typer.BadParameter(error.message, param_hint=f"'{error.option}'") from None
     except NnworkedError as error:
         _fail(str(error))
         return
     if text is not None:
-        _write(text, output)
+        _write(text, output, beside, source=scenario)
 
 
 def _solve_and_render(scenario: str, fmt: Format, steps: Optional[int], precision: Optional[int],
                       rounding: Optional[Rounding], output: Optional[str], options: dict,
                       sheet: Optional[tuple[Optional[str], int, str]]):  # noqa: ANN202
+    """The document's text (None when it was printed to the terminal), and the files written beside it."""
     from nnworked import bundled
     from nnworked import scenario as scenarios
     from nnworked.engine.network import solve
@@ -158,16 +173,17 @@ def _solve_and_render(scenario: str, fmt: Format, steps: Optional[int], precisio
             import importlib
 
             parts = [Settings(**options), Settings(**{**options, "blanks": options["blanks"]._replace(answers=True)})]
-            return importlib.import_module(f"nnworked.render.{fmt.value}").render_parts(trace, parts)
+            return importlib.import_module(f"nnworked.render.{fmt.value}").render_parts(trace, parts), {}
+    beside = {}
     if fmt is Format.markdown and output is not None and len(trace.steps) > 1:
         # the loss chart goes beside the document, which links it by its file name
         from nnworked.render.chart import svg
 
         image = os.path.splitext(output)[0] + ".loss.svg"
-        _write(svg(trace.losses, trace.precision, f"{trace.scenario.title}: loss"), image)
+        beside[image] = svg(trace.losses, trace.precision, f"{trace.scenario.title}: loss")
         options["image"] = os.path.basename(image)
     if fmt is not Format.terminal:
-        return get(fmt.value)(trace, Settings(**options))
+        return get(fmt.value)(trace, Settings(**options)), beside
     from rich.console import Console
 
     if output is not None:  # a file gets plain text, never colour codes
@@ -180,23 +196,48 @@ def _solve_and_render(scenario: str, fmt: Format, steps: Optional[int], precisio
 
     if output is not None:
         console.print(get(fmt.value)(trace, settings), soft_wrap=True)
-        return console.export_text()
+        return console.export_text(), beside
     print_to(console, get(fmt.value)(trace, settings))
-    return None
+    return None, beside
 
 
-def _write(text: str, output: Optional[str]) -> None:
+def _write(text: str, output: Optional[str], beside: Optional[dict] = None, source: Optional[str] = None) -> None:
+    """Print, or write the document and the files that go beside it: all of them or none."""
+    from nnworked.errors import NnworkedError
+    from nnworked.files import write_all
+
     if output is None:
         sys.stdout.write(text)
         sys.stdout.flush()
         return
-    temporary = f"{output}.partial"
+    files = {output: text, **(beside or {})}  # the document first: its chart is placed only after it
+    if source is not None:
+        _refuse_overwriting(source, files, "'--output'",
+                            {image: f" (the loss chart, written beside {output})" for image in beside or {}})
     try:
-        with open(temporary, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(temporary, output)  # all or nothing: never a half-written file
-    except OSError as error:
-        _fail(f"{output}: cannot write the file: {error.strerror}")
+        write_all(files)
+    except NnworkedError as error:
+        _fail(str(error))
+
+
+def _refuse_overwriting(source: str, paths, option: str, notes: Optional[dict] = None) -> None:  # noqa: ANN001
+    """A command never writes over the scenario it reads (`run X.yaml -o X.yaml`): exit 2."""
+    from nnworked import bundled
+
+    scenario = bundled.resolve(source)
+    for path in paths:
+        if _same_file(path, scenario):
+            raise typer.BadParameter(f"writing {path}{(notes or {}).get(path, '')} would replace the scenario it "
+                                     f"reads, {source}: give another file name", param_hint=option)
+
+
+def _same_file(a: str, b: str) -> bool:
+    if os.path.realpath(a) == os.path.realpath(b):
+        return True
+    try:
+        return os.path.samefile(a, b)  # another name for it (a hard link)
+    except OSError:
+        return False  # one of them does not exist yet
 
 
 @app.command("list")
@@ -312,6 +353,24 @@ def verify(scenario: str = typer.Argument(..., metavar="SCENARIO", autocompletio
     console.print(f"All {len(results)} gradients agree to within {checks.TOLERANCE:g} (relative).")
 
 
+def _finite(above: bool):  # noqa: ANN202
+    """The check of a number option that must be finite and above 0 (or at least 0). A range alone lets nan
+    through: every comparison with nan is false."""
+    def check(value: Optional[float]) -> Optional[float]:
+        if value is not None and (not math.isfinite(value) or value < 0 or (above and value == 0)):
+            raise typer.BadParameter(f"expected a finite number {'above' if above else 'at least'} 0, given {value:g}")
+        return value
+    return check
+
+
+def _sheet_format(value: str) -> str:
+    from nnworked.generate import EXTENSIONS  # the formats a sheet can be written in, checked before any work
+
+    if value not in EXTENSIONS:
+        raise typer.BadParameter(f"'{value}' is not one of {', '.join(map(repr, EXTENSIONS))}")
+    return value
+
+
 class Style(str, Enum):
     integers = "integers"
     one_decimal = "one-decimal"
@@ -323,15 +382,17 @@ def generate(
     template: str = typer.Argument(..., metavar="TEMPLATE", help="A bundled scenario, or a scenario file in which "
                                    "numbers may be ranges such as \"-3..3\" or \"-0.9..0.9\"."),
     count: int = typer.Option(5, "--count", "-n", min=1, max=1000, help="How many variants."),
-    seed: int = typer.Option(1, "--seed", help="The same seed gives the same variants."),
+    seed: int = typer.Option(1, "--seed", min=0, help="The same seed gives the same variants."),
     style: Style = typer.Option(Style.integers, "--style", help="Numbers drawn as integers, one-decimal or "
                                 "two-decimals."),
     max_decimals: Optional[int] = typer.Option(None, "--max-decimals", min=0, help="Every value worked with + − × "
                                                "has at most this many decimals (0: integers)."),
     allow_dead_relu: bool = typer.Option(False, "--allow-dead-relu", help="Keep variants with a dead ReLU unit."),
     allow_saturation: bool = typer.Option(False, "--allow-saturation", help="Keep saturated sigmoids (σ′ < 0.05)."),
-    min_error: float = typer.Option(0.05, "--min-error", help="Some output must miss its target by at least this."),
-    within: Optional[float] = typer.Option(None, "--within", help="Every answer's magnitude at most this."),
+    min_error: float = typer.Option(0.05, "--min-error", callback=_finite(above=False),
+                                    help="Some output must miss its target by at least this."),
+    within: Optional[float] = typer.Option(None, "--within", callback=_finite(above=True),
+                                           help="Every answer's magnitude at most this."),
     attempts: int = typer.Option(2000, "--attempts", min=1, help="Draws at most, before giving up."),
     report: bool = typer.Option(False, "--report", help="Stress-test the template: acceptance, rejections, the "
                                 "spread of every answer, answers that repeat."),
@@ -340,8 +401,9 @@ def generate(
     combined: bool = typer.Option(False, "--combined", help="With --output-dir: all sheets in one document and "
                                   "all keys in another."),
     blanks: str = typer.Option("one-per-layer", "--blanks", help="Which values each sheet leaves blank."),
-    format: str = typer.Option("markdown", "--format", "-f", help="Sheets and keys as markdown, latex, html, or "
-                               "moodle (one cloze question per variant, the key as its feedback)."),
+    format: str = typer.Option("markdown", "--format", "-f", callback=_sheet_format,
+                               help="Sheets and keys as markdown, latex, html, or moodle (one cloze question per "
+                               "variant, the key as its feedback)."),
 ) -> None:
     """Make new exercises from a template, each with its sheet and answer key.
 
@@ -353,28 +415,63 @@ def generate(
     """
     from nnworked import bundled
     from nnworked import generate as gen
-    from nnworked.errors import NnworkedError
+    from nnworked.errors import NnworkedError, OptionError
     from nnworked.yamlsource import load_file
 
+    if combined and output_dir is None:
+        raise typer.BadParameter("it needs --output-dir (it writes all the sheets into one document and all "
+                                 "the keys into another)", param_hint="'--combined'")
+    if output_dir is not None and os.path.exists(output_dir) and not os.path.isdir(output_dir):
+        raise typer.BadParameter(f"'{output_dir}' is a file: give a folder (it is made if it does not exist)",
+                                 param_hint="'--output-dir'")
     constraints = gen.Constraints(max_decimals, allow_dead_relu, allow_saturation, min_error, within)
     try:
         result = gen.generate(load_file(bundled.resolve(template)), count, seed, style.value, constraints, attempts)
         if len(result.variants) < count and not report:
             raise NnworkedError(gen.shortfall(result, count))
+        if result.variants:  # a --blanks the scenario cannot take is a mistake, written out or not
+            from nnworked.exercise import choose
+
+            choose(result.variants[0].trace, blanks, seed)
         if report:
             _print_report(result, gen)
         if output_dir is not None:
             files = gen.variant_files(result.variants, combined, blanks, seed, format)
-            os.makedirs(output_dir, exist_ok=True)
-            for name, text in files.items():  # all rendered before the first is written
-                _write(text, os.path.join(output_dir, name))
+            paths = {os.path.join(output_dir, name): text for name, text in files.items()}
+            _refuse_overwriting(template, paths, "'--output-dir'")
+            _write_folder(output_dir, paths)  # all rendered before the first is written
             print(f"wrote {len(files)} files to {output_dir}")
         elif not report:
             for v in result.variants:
                 print(f"{v.id}  {v.scenario.title}")
             print("(--output-dir writes each variant's scenario, sheet and key)")
+    except OptionError as error:
+        raise typer.BadParameter(error.message, param_hint=f"'{error.option}'") from None
     except NnworkedError as error:
         _fail(str(error))
+
+
+def _write_folder(folder: str, files: dict[str, str]) -> None:
+    """Make the folder and write every file in it, or (on any failure) leave neither behind."""
+    from nnworked.errors import NnworkedError
+    from nnworked.files import write_all
+
+    made = []  # the folders this run makes, deepest last
+    path = os.path.abspath(folder)
+    while not os.path.exists(path):
+        made.insert(0, path)
+        path = os.path.dirname(path)
+    try:
+        os.makedirs(folder, exist_ok=True)
+        write_all(files)
+    except (OSError, NnworkedError) as error:
+        for path in reversed(made):
+            try:
+                os.rmdir(path)
+            except OSError:
+                break  # not empty, or never made
+        _fail(str(error) if isinstance(error, NnworkedError) else
+              f"{folder}: cannot make the folder: {error.strerror or error}")
 
 
 def _print_report(result, gen) -> None:  # noqa: ANN001

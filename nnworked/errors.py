@@ -9,6 +9,14 @@ class NnworkedError(Exception):
     """A problem the user can fix; the CLI prints it and exits 1, never with a traceback."""
 
 
+class OptionError(NnworkedError):
+    """An option names something the scenario does not have (`--blanks z9`): a command-line mistake, exit 2."""
+
+    def __init__(self, option: str, message: str):
+        self.option, self.message = option, message
+        super().__init__(f"{option}: {message}")
+
+
 class Issue(NamedTuple):
     """One problem in a scenario file, addressed by file, line and column (both 1-based)."""
 

@@ -16,7 +16,7 @@ import re
 
 import numpy as np
 
-from nnworked.errors import NnworkedError
+from nnworked.errors import NnworkedError, OptionError
 from nnworked.trace import Trace
 
 RULES = ("one-per-layer", "forward", "backward", "all")
@@ -80,7 +80,10 @@ def for_scenario(trace: Trace, rule: str | None, seed: int) -> tuple[frozenset[s
     rule is given; else the rule's (one-per-layer by default)."""
     s = trace.scenario
     if rule is None and s.blanks:
-        keys = choose(trace, ", ".join(s.blanks), seed)
+        try:
+            keys = choose(trace, ", ".join(s.blanks), seed)
+        except OptionError as error:  # the file's own list, not the command line, is wrong
+            raise NnworkedError(f"{s.source}: exercise.blanks: {error.message}") from None
         return keys, s.variant or variant(trace, keys)
     keys = choose(trace, rule or "one-per-layer", seed)
     return keys, variant(trace, keys)
@@ -108,8 +111,8 @@ def choose(trace: Trace, rule: str, seed: int) -> frozenset[str]:
     else:
         keys = set(named(rule, available))
     if not keys:
-        raise NnworkedError(f"the rule '{rule}' leaves nothing blank in this scenario (a forward-only scenario "
-                            "has no gradients to ask for)")
+        raise OptionError("--blanks", f"the rule '{rule}' leaves nothing blank in this scenario (a forward-only "
+                          "scenario has no gradients to ask for)")
     return frozenset(_close(keys, available))
 
 
@@ -131,9 +134,9 @@ def named(text: str, available: dict[str, float]) -> list[str]:
             stems = sorted({k.split("[")[0] for k in available})
             close = difflib.get_close_matches(name, list(available) + stems, n=1)
             hint = f" Did you mean '{close[0]}'?" if close else ""
-            raise NnworkedError(f"--blanks: there is no value '{name}' in this scenario.{hint} Names look like "
-                                f"{', '.join(stems[:8])}, with an index such as [0] or [0,1], or a rule: "
-                                f"{', '.join(RULES)}.")
+            raise OptionError("--blanks", f"there is no value '{name}' in this scenario.{hint} Its values are "
+                              f"{', '.join(stems)}, each alone (every cell) or with an index such as [0] or "
+                              f"[0,1]; or give a rule: {', '.join(RULES)}.")
         keys += cells
     return keys
 

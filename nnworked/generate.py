@@ -2,8 +2,8 @@
 
 A template is a scenario file in which any number may be a range, written as text: "-3..3" (whole
 numbers), "-0.9..0.9" (steps of the template's number style). A bundled scenario works as a template as
-it is: each of its inputs, weights and biases is drawn again in the chosen number style, and its targets
-anew of the same kind. Each draw is solved and checked against the constraints; drawing is bounded, and
+it is: each of its inputs, weights and biases (a matrix product's A and B) is drawn again in the chosen
+number style, and its targets anew of the same kind. Each draw is solved and checked against the constraints; drawing is bounded, and
 when too few draws pass, the error says which constraint rejected them and how often.
 """
 
@@ -28,7 +28,7 @@ from nnworked.yamlsource import Document
 STYLES = {"integers": 1.0, "one-decimal": 0.1, "two-decimals": 0.01}
 DEFAULT_SPAN = {"integers": 3.0, "one-decimal": 0.9, "two-decimals": 0.99}
 _RANGE = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\s*\.\.\s*(-?\d+(?:\.\d+)?)\s*$")
-_DRAWN = ("inputs", "weights", "bias")  # what a bundled template draws anew
+_DRAWN = ("inputs", "weights", "bias", "matmul")  # what a bundled template draws anew
 PIECEWISE_LINEAR = {"linear", "relu", "leaky_relu"}
 
 

@@ -16,8 +16,10 @@ import numpy as np
 from nnworked.engine.activations import ACTIVATIONS, DEFAULT_LEAKY_SLOPE
 from nnworked.engine.losses import LOSSES, LossSpec
 from nnworked.engine.optimizers import DEFAULTS as OPTIMIZER_DEFAULTS
+from nnworked.engine.optimizers import LIMITS as OPTIMIZER_LIMITS
 from nnworked.engine.optimizers import OptimizerSpec
 from nnworked.errors import Issue, ScenarioError
+from nnworked.limits import MAX_PRECISION, MAX_STEPS
 from nnworked.yamlsource import Document, load_file
 
 TOP_KEYS = ["title", "description", "input_names", "inputs", "targets", "layers", "loss", "learning_rate",
@@ -26,8 +28,6 @@ LAYOUTS = ["standard", "ai-by-hand"]
 ROUNDINGS = ["exact", "carry"]
 LAYER_KEYS = ["weights", "bias", "activation", "name"]
 LOSS_KEYS = ["name", "scale", "outputs", "batch"]
-MAX_STEPS = 100_000
-MAX_PRECISION = 12
 
 
 # Records are NamedTuples (immutable) rather than frozen dataclasses: defining a dataclass generates and
@@ -189,6 +189,13 @@ class _Checker:
             self.add(path, f"{what} must be a list of rows of numbers", "for example [[0.1, 0.2], [0.3, 0.4]]",
                      _describe(value))
             return None
+        nested = next(((i, j) for i, row in enumerate(value) for j, v in enumerate(row) if isinstance(v, list)), None)
+        if nested is not None:  # numpy would make a third dimension of it, which no layer takes
+            i, j = nested
+            self.add(path + nested, f"each row of {what} must hold numbers, not lists", "a number",
+                     f"{_describe(value[i][j])} in row {i + 1}",
+                     "one pair of brackets per row: [[1], [0]], not [[[1]], [[0]]]")
+            return None
         widths = {len(r) for r in value}
         if len(widths) > 1:
             short = min(range(len(value)), key=lambda i: len(value[i]))
@@ -240,7 +247,8 @@ class _Checker:
         if not isinstance(title, str):
             self.add(("title",), "the title must be text", "text", _describe(title))
             title = str(title)
-        description = data.get("description") or ""
+        description = data.get("description")
+        description = "" if description is None else description  # `description:` left empty
         if not isinstance(description, str):
             self.add(("description",), "the description must be text", "text", _describe(description))
             description = ""
@@ -258,7 +266,7 @@ class _Checker:
                 self.add((), f"the scenario has no '{key}'", f"a '{key}' key", "none",
                          "a network scenario needs inputs and layers; a matrix product needs only 'matmul'")
         inputs = self.matrix(data["inputs"], ("inputs",), "inputs") if "inputs" in data else None
-        layers = self.layers(data.get("layers"), inputs)
+        layers = self.layers(data["layers"], inputs) if "layers" in data else None
         targets = self.targets(data, inputs, layers)
         loss = self.loss(data, layers, targets)
         learning_rate = None
@@ -328,8 +336,6 @@ class _Checker:
         return tuple(blanks), variant
 
     def layers(self, value: Any, inputs: np.ndarray | None) -> list[Layer] | None:
-        if value is None:
-            return None
         if not isinstance(value, list) or not value:
             self.add(("layers",), "layers must be a list with one entry per layer",
                      "- weights: [[…]]", _describe(value))
@@ -376,7 +382,8 @@ class _Checker:
         if isinstance(value, dict):
             self.keys(value, ["name", "slope"], path, "an activation")
             if "slope" in value:
-                slope = self.number(value["slope"], path + ("slope",), "the slope") or DEFAULT_LEAKY_SLOPE
+                given = self.number(value["slope"], path + ("slope",), "the slope")
+                slope = given if given is not None else DEFAULT_LEAKY_SLOPE  # 0 is a slope: leaky ReLU becomes ReLU
                 if value.get("name") != "leaky_relu":
                     self.add(path + ("slope",), "only leaky_relu has a slope", "name: leaky_relu",
                              _describe(value.get("name")))
@@ -394,9 +401,11 @@ class _Checker:
         if targets is None or inputs is None or layers is None:
             return None
         if targets.shape[0] != inputs.shape[0]:
+            flat = isinstance(value, list) and not any(isinstance(v, list) for v in value)
             self.add(("targets",), "there are not as many targets as examples",
                      f"{_count(inputs.shape[0], 'row')} (one per example in inputs)",
-                     _count(targets.shape[0], "row"))
+                     _count(targets.shape[0], "row"), "a flat list is one example: write one row per example, "
+                     "such as [[1], [0]]" if flat and len(value) == inputs.shape[0] else "")
             return None
         units = layers[-1].units
         loss = data.get("loss")
@@ -472,12 +481,25 @@ class _Checker:
             self.keys(raw, ["name", *allowed], path, f"the {name} optimizer")
             for key, v in raw.items():
                 if key in allowed:
-                    number = self.number(v, path + (key,), key, positive=True)
+                    number = self.setting(v, path + (key,), key, OPTIMIZER_DEFAULTS[name][key])
                     if number is not None:
                         params[key] = number
             return OptimizerSpec(name, params)
         name = self.choice(value, list(OPTIMIZER_DEFAULTS), path, "optimizer")
         return OptimizerSpec(name) if name else None
+
+    def setting(self, value: Any, path: tuple, key: str, default: float) -> float | None:
+        """An optimizer setting within its limits (0 included where it means something)."""
+        number = self.number(value, path, key)
+        if number is None:
+            return None
+        low, high, low_allowed = OPTIMIZER_LIMITS[key]
+        if number < low or (number == low and not low_allowed) or number >= high:
+            bound = f"{low:g} ≤ {key} < {high:g}" if math.isfinite(high) else \
+                f"{key} {'≥' if low_allowed else '>'} {low:g}"
+            self.add(path, f"{key} is out of range", bound, repr(value), f"the default is {default:g}")
+            return None
+        return number
 
     def freeze(self, value: Any, layers: list[Layer] | None) -> frozenset[str]:
         if isinstance(value, str):

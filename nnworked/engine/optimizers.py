@@ -22,6 +22,13 @@ DEFAULTS: dict[str, dict[str, float]] = {
     "rmsprop": {"rho": 0.9, "epsilon": 1e-8, "weight_decay": 0.0},
     "adam": {"beta1": 0.9, "beta2": 0.999, "epsilon": 1e-8, "weight_decay": 0.0},
 }
+# What each setting may be: (lowest, highest, whether the lowest itself is allowed); the highest never is.
+# 0 is a setting like any other (momentum 0 is plain SGD, weight_decay 0 none); a decay rate of 1 never
+# forgets (Adam's bias correction would divide by 1 − 1ᵗ = 0), and ε = 0 divides by zero where g is 0.
+LIMITS: dict[str, tuple[float, float, bool]] = {
+    "momentum": (0.0, 1.0, True), "rho": (0.0, 1.0, True), "beta1": (0.0, 1.0, True), "beta2": (0.0, 1.0, True),
+    "epsilon": (0.0, float("inf"), False), "weight_decay": (0.0, float("inf"), True),
+}
 # weight_decay λ is L2 regularisation written as its own gradient term: g = ∂L/∂θ + λ·θ (the loss shown
 # is the data loss; the penalty (λ/2)·‖θ‖² only enters through this term)
 

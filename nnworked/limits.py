@@ -1,0 +1,5 @@
+"""Limits that a scenario file and the command line overriding it share, so that neither lets through what
+the other refuses (no imports: the CLI reads these while it parses its options, before numpy is loaded)."""
+
+MAX_STEPS = 100_000  # training steps
+MAX_PRECISION = 12  # decimals shown: float64 holds about 15 significant digits
