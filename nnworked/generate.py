@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from nnworked.engine.activations import ACTIVATIONS
 from nnworked.errors import NnworkedError, ScenarioError
 from nnworked.exercise import quantities
 from nnworked.scenario import Scenario, from_document
@@ -29,7 +30,6 @@ STYLES = {"integers": 1.0, "one-decimal": 0.1, "two-decimals": 0.01}
 DEFAULT_SPAN = {"integers": 3.0, "one-decimal": 0.9, "two-decimals": 0.99}
 _RANGE = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\s*\.\.\s*(-?\d+(?:\.\d+)?)\s*$")
 _DRAWN = ("inputs", "weights", "bias")  # what a bundled template draws anew
-PIECEWISE_LINEAR = {"linear", "relu", "leaky_relu"}
 
 
 @dataclass(frozen=True)
@@ -117,7 +117,7 @@ def hand_values(trace: Trace) -> dict[str, float]:
     follows it is not asked to be short). Named as exercise blanks are."""
     s = trace.scenario
     values = quantities(trace)
-    linear_until = next((k for k, l in enumerate(s.layers, 1) if l.activation not in PIECEWISE_LINEAR),
+    linear_until = next((k for k, l in enumerate(s.layers, 1) if not ACTIVATIONS[l.activation].exact_by_hand),
                         len(s.layers) + 1)
     backward_exact = linear_until > len(s.layers) and (s.loss is None or s.loss.name == "mse")
     out = {}
@@ -136,10 +136,9 @@ def check(trace: Trace, constraints: Constraints) -> str | None:
     step = trace.steps[0] if trace.steps else None
     if step is not None:
         for act in step.forward.activate:
-            if act.activation == "relu" and not constraints.allow_dead_relu and np.any(np.all(act.z <= 0, axis=0)):
-                return "dead ReLU"
-            if act.activation == "sigmoid" and not constraints.allow_saturation and np.any(act.a * (1 - act.a) < 0.05):
-                return "saturated sigmoid"
+            reason = ACTIVATIONS[act.activation].rejects(act, constraints)
+            if reason:
+                return reason
         if step.loss is not None and np.max(np.abs(step.loss.yhat - step.loss.y)) < constraints.min_error:
             return "prediction too close to the target"
     hand = hand_values(trace)

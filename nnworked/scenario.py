@@ -376,9 +376,11 @@ class _Checker:
             self.keys(value, ["name", "slope"], path, "an activation")
             if "slope" in value:
                 slope = self.number(value["slope"], path + ("slope",), "the slope") or DEFAULT_LEAKY_SLOPE
-                if value.get("name") != "leaky_relu":
-                    self.add(path + ("slope",), "only leaky_relu has a slope", "name: leaky_relu",
-                             _describe(value.get("name")))
+                rule = ACTIVATIONS.get(value.get("name"))  # type: ignore[arg-type]
+                if rule is None or not rule.has_slope:
+                    with_slope = [r.name for r in ACTIVATIONS.values() if r.has_slope]
+                    self.add(path + ("slope",), f"only {' and '.join(with_slope)} has a slope",
+                             " or ".join(f"name: {r}" for r in with_slope), _describe(value.get("name")))
             value = value.get("name")
             path = path + ("name",)
         return self.choice(value, list(ACTIVATIONS), path, "activation"), slope

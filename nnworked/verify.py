@@ -50,7 +50,7 @@ def _forward_from(scenario: Scenario, params: dict[str, np.ndarray], start: int,
             z = value
         else:
             z = a @ params[f"W{k}"].T + params.get(f"b{k}", 0.0)  # type: ignore[operator]
-        a = ACTIVATIONS[layer.activation].forward(z, layer.slope)
+        a = ACTIVATIONS[layer.activation].value(z, layer.slope)
         z_last = z
     spec, y = scenario.loss, scenario.targets
     assert spec is not None and y is not None and a is not None
@@ -120,9 +120,7 @@ def autograd(scenario: Scenario) -> list[Check]:
         if layer.bias is not None:
             b = tensors[f"b{k}"] = torch.tensor(layer.bias, dtype=torch.float64, requires_grad=True)
             z = z + b
-        a = {"linear": lambda t: t, "relu": torch.relu, "sigmoid": torch.sigmoid, "tanh": torch.tanh,
-             "softmax": lambda t: torch.softmax(t, dim=-1),
-             "leaky_relu": lambda t: torch.where(t > 0, t, layer.slope * t)}[layer.activation](z)
+        a = ACTIVATIONS[layer.activation].torch_value(torch, z, layer.slope)
     spec, y = exact.loss, torch.tensor(exact.targets, dtype=torch.float64)
     assert spec is not None
     if spec.name == "mse":

@@ -10,7 +10,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from nnworked.engine.activations import ACTIVATIONS, derivative_expr
+from nnworked.engine.activations import ACTIVATIONS
 from nnworked.engine.losses import LossSpec, example_expr, grad_expr, scaled
 from nnworked.engine.optimizers import OptimizerSpec
 from nnworked.engine.rounding import Precision
@@ -39,34 +39,8 @@ def linear(weights: Sequence[float], inputs: Sequence[float], bias: float | None
 
 
 def activation(name: str, z: float, slope: float, label: str = "") -> Expr:
-    expand = ACTIVATIONS[name].expand
-    assert expand is not None, "softmax is worked over a whole row: see softmax_parts"
-    return expand(z, slope, label)
-
-
-SOFTMAX_SHIFT_ABOVE = 50.0  # e^50 is about 5 × 10²¹: beyond it, work with z − max(z)
-
-
-def softmax_shift(z: Sequence[float]) -> float:
-    """What is subtracted from every z before exponentiating: 0 unless e^z would be unreadably large or
-    overflow. Softmax is unchanged by it, since the factor e^(−shift) cancels between top and bottom."""
-    top = max(z)
-    return float(top) if top > SOFTMAX_SHIFT_ABOVE else 0.0
-
-
-def softmax_parts(z: Sequence[float], labels: Labels = None) -> tuple[list[Expr], Callable[..., Expr],
-                                                                    Callable[..., Expr]]:
-    """e^(zₖ − shift) for each k, their sum Σ, and ŷₖ = e^(zₖ − shift) / Σ."""
-    shift = softmax_shift(z)
-    exps = [op("exp", num(v - shift, label=_label(labels, k) if not shift else "")) for k, v in enumerate(z)]
-
-    def total(values: list[float], names: Labels = None) -> Expr:
-        return _sum([num(v, label=_label(names, k) + "|" if names else "") for k, v in enumerate(values)])
-
-    def share(e: float, sigma: float, name: str = "", every: str = "") -> Expr:
-        return op("div", num(e, label=name + "|" if name else ""), num(sigma, label=every + "|" if every else ""))
-
-    return exps, total, share
+    """One element of an elementwise activation, worked (softmax works a whole row: its forward_lines)."""
+    return ACTIVATIONS[name].expand(z, slope, label)  # type: ignore[attr-defined]
 
 
 def loss_example(spec: LossSpec, yhat: Sequence[float], y: Sequence[float], labels: Labels = None) -> Expr:
@@ -84,7 +58,7 @@ def loss_gradient(spec: LossSpec, yhat: float, y: float, examples: int, units: i
 
 
 def derivative(name: str, z: float, a: float, slope: float, label: str = "") -> tuple[Expr, str]:
-    return derivative_expr(name, z, a, slope, label)
+    return ACTIVATIONS[name].derivative_expr(z, a, slope, label)  # type: ignore[attr-defined]
 
 
 def product(left: float, right: float, left_label: str = "", right_label: str = "") -> Expr:

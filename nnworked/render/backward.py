@@ -107,8 +107,7 @@ class BackwardWriter(ForwardWriter):
                 lines.append(elided_note(hidden))
             out.append(Math(lines))
         else:
-            out.append(Para(f"Softmax mixes every output, so {d} = ∂L/∂{z} goes through its Jacobian: "
-                            f"{d}ⱼ = Σₖ ∂L/∂{yhat}ₖ × {yhat}ₖ·(1[k = j] − {yhat}ⱼ)."))
+            out.append(Para(act.jacobian_sentence(d, yhat, z, at_output=True)))
         if step.shortcut is not None:
             out.append(Para(f"**Simplified formula** (for {PAIRS[spec.name]}):"))
             lines = []
@@ -135,11 +134,10 @@ class BackwardWriter(ForwardWriter):
         for e, i in shown:
             expr, reason = worked.derivative(step.activation, self.z_out[e, i], self.yhat[e, i], self.slope,
                                              n.key("a", step.layer, i, e))
-            symbolic = {"sigmoid": "{a}(1 − {a})", "tanh": "1 − {a}²"}.get(step.activation)
+            symbolic = act.derivative_in_a  # written with a: the reason is already in the line
             prefix = [symbolic.format(a=n.element(yhat, e, i, units))] if symbolic else None
             lines += line(f"∂{n.element(yhat, e, i, units)}/∂{n.element(z, e, i, units)}", expr, self.p,
-                          self.s.width, prefix, suffix=f"   ({reason})" if step.activation != "sigmoid" and
-                          step.activation != "tanh" else "")
+                          self.s.width, prefix, suffix="" if symbolic else f"   ({reason})")
         if hidden:
             lines.append(elided_note(hidden))
         return lines
@@ -213,11 +211,11 @@ class BackwardWriter(ForwardWriter):
         a, z, d = n.a(k), n.z(k), n.delta(k)
         out: list[Block] = [Para(f"**Gradient through {act.label}:**")]
         if step.derivative is None:
-            out.append(Para(f"{d}ⱼ = {a}ⱼ·(∂L/∂{a}ⱼ − Σₖ ∂L/∂{a}ₖ·{a}ₖ) (the softmax Jacobian applied to ∂L/∂{a})"))
+            out.append(Para(act.jacobian_sentence(d, a, z, at_output=False)))
             return out + self.result(d, step.delta, n.keys("dz", k))
         formula = act.derivative_formula.replace("α", fmt(step.slope, self.p, given=True))
         out.append(Math([formula]))
-        if step.activation in ("relu", "leaky_relu"):
+        if act.piecewise:
             out.append(Para(self.sign_sentence(z, step.z, k)))
         lines = [f"{d} = ∂L/∂{a} ⊙ {act.symbol or 'f'}′({z})", ""]
         shown, hidden = self.elements(*step.z.shape)
@@ -225,7 +223,7 @@ class BackwardWriter(ForwardWriter):
         for e, i in shown:
             derivative, reason = worked.derivative(step.activation, step.z[e, i], step.a[e, i], step.slope,
                                                    n.key("a", k, i, e))
-            why = f"   ({reason})" if step.activation in ("relu", "leaky_relu") else ""
+            why = f"   ({reason})" if act.piecewise else ""
             lines += line(n.element(d, e, i, units),
                           op("mul", num(step.upstream[e, i], label=n.key("da", k, i, e)), derivative), self.p,
                           self.s.width, suffix=why, label=n.key("dz", k, i, e))

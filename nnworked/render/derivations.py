@@ -163,23 +163,14 @@ def _hidden(trace: Trace, w: BackwardWriter, s: ThroughActivation) -> list[Block
     p, n = trace.precision, w.n
     act = ACTIVATIONS[s.activation]
     z, a = float(s.z[0, 0]), float(s.a[0, 0])
-    texts = {
-        "relu": ["ReLU(z) = z for z > 0: slope 1;   ReLU(z) = 0 for z < 0: slope 0.",
-                 "At z = 0 the two slopes meet at a corner and there is no derivative; nnworked takes 0 there "
-                 "(the slope from the left), as most libraries do."],
-        "leaky_relu": [f"LeakyReLU(z) = z for z > 0: slope 1;   {fmt(s.slope, p, given=True)}·z for z < 0: slope "
-                       f"{fmt(s.slope, p, given=True)}.", "At z = 0 nnworked takes the slope from the left."],
-        "tanh": ["tanh(z) = (e^z − e^(−z)) / (e^z + e^(−z))",
-                 "tanh′(z) = [(e^z + e^(−z))² − (e^z − e^(−z))²] / (e^z + e^(−z))²  (quotient rule)",
-                 "         = 1 − tanh²(z)"],
-        "sigmoid": _sigmoid_lines(p, z, a),
-        "linear": ["f(z) = z, so f′(z) = 1: the gradient passes through unchanged."],
-    }[s.activation]
-    derivative, reason = worked.derivative(s.activation, z, a, s.slope)
-    return [Heading(3, f"The derivative of {act.label} in layer {s.layer}"), Math(texts),
-            Para(f"Here {n.element(n.z(s.layer), 0, 0, s.z.shape[1])} = {fmt(z, p)}:"),
-            Math(line(f"{act.symbol or 'f'}′({fmt(z, p)})", derivative, p, w.s.width,
-                      suffix=f"   ({reason})" if s.activation in ("relu", "leaky_relu") else ""))]
+    out: list[Block] = [Heading(3, f"The derivative of {act.label} in layer {s.layer}"),
+                        Math(act.derivation_lines(p, s.slope))]
+    if not act.elementwise:  # a Jacobian: its numbers are in the backward pass
+        return out
+    derivative, reason = act.derivative_expr(z, a, s.slope)  # type: ignore[attr-defined]
+    return out + [Para(f"Here {n.element(n.z(s.layer), 0, 0, s.z.shape[1])} = {fmt(z, p)}:"),
+                  Math(line(f"{act.symbol or 'f'}′({fmt(z, p)})", derivative, p, w.s.width,
+                            suffix=f"   ({reason})" if act.piecewise else ""))]
 
 
 def _chain(trace: Trace, w: BackwardWriter) -> list[Block]:

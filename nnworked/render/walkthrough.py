@@ -131,7 +131,7 @@ def _architecture(s: Scenario, n: Notation) -> str:
     parts = [f"Input ({s.inputs.shape[1]})"]
     for k, layer in enumerate(s.layers, start=1):
         act = ACTIVATIONS[layer.activation]
-        parts.append(f"{n.layer_name(k)} ({layer.units}" + (f", {act.label})" if layer.activation != "linear" else ")"))
+        parts.append(f"{n.layer_name(k)} ({layer.units}" + (f", {act.label})" if not act.identity else ")"))
     if s.loss:
         parts.append("Loss")
     return "  →  ".join(parts)
@@ -143,7 +143,7 @@ def _setup(trace: Trace, w: BackwardWriter) -> list[Block]:
     bullets = [f"**Input layer:** {s.inputs.shape[1]} neuron{'s' if s.inputs.shape[1] != 1 else ''}{names}"]
     for k, layer in enumerate(s.layers, start=1):
         act = ACTIVATIONS[layer.activation]
-        with_act = f" with **{act.label}** activation" if layer.activation != "linear" else " (no activation)"
+        with_act = f" with **{act.label}** activation" if not act.identity else " (no activation)"
         name = f" “{layer.name}”" if layer.name and layer.name.lower() not in ("hidden", "output") else ""
         plural = "s" if layer.units != 1 else ""
         bullets.append(f"**{n.layer_name(k)} layer{name}:** {layer.units} neuron{plural}{with_act}"
@@ -218,8 +218,9 @@ def conventions(trace: Trace) -> str:
         if s.inputs.shape[0] > 1:
             parts.append(f"the loss is the {s.loss.batch} over the batch")
         parts = ["δ means ∂L/∂z", "gradients use the weights before the update", *parts]
-    if any(l.activation in ("relu", "leaky_relu") for l in s.layers):
-        parts.append("ReLU′(0) is taken as 0 (leaky ReLU′(0) as its slope)")
+    for sentence in dict.fromkeys(ACTIVATIONS[l.activation].convention for l in s.layers):
+        if sentence:  # each once, in the order of the layers (ReLU and leaky ReLU share theirs)
+            parts.append(sentence)
     if p.carry:
         parts.append(f"each shown intermediate is rounded to {p.places} decimals (half away from zero) "
                      "and used as rounded (rounding: carry)")
