@@ -20,6 +20,8 @@ from typing import Any
 import numpy as np
 
 from nnworked.engine.activations import ACTIVATIONS
+from nnworked.engine.losses import LOSSES
+from nnworked.rules.losses.base import draw_from_grid
 from nnworked.errors import NnworkedError, ScenarioError
 from nnworked.exercise import quantities
 from nnworked.scenario import Scenario, from_document
@@ -97,14 +99,14 @@ def _targets(data: dict[str, Any], rng: random.Random, step: float, span: float)
     if not isinstance(rows, list):
         return
     rows = rows if rows and isinstance(rows[0], list) else [rows]
-    if name == "binary_cross_entropy":
-        data["targets"] = [[rng.choice([0, 1]) for _ in row] for row in rows]
-    elif name == "cross_entropy":
-        data["targets"] = [[1 if i == c else 0 for i in range(len(row))] if len(row) > 1 else [c]
-                           for row in rows for c in [rng.randrange(max(len(row), 2))]]
-    else:
-        grid = _grid(-span, span, step)
-        data["targets"] = [[int(v) if step == 1.0 else v for v in (rng.choice(grid) for _ in row)] for row in rows]
+    grid = _grid(-span, span, step)
+
+    def draw() -> float:
+        value = rng.choice(grid)
+        return int(value) if step == 1.0 else value
+
+    rule = LOSSES.get(name) if isinstance(name, str) else None
+    data["targets"] = rule.draw_targets(rows, rng, draw) if rule else draw_from_grid(rows, draw)
 
 
 def _decimals(value: float) -> int:
@@ -119,7 +121,7 @@ def hand_values(trace: Trace) -> dict[str, float]:
     values = quantities(trace)
     linear_until = next((k for k, l in enumerate(s.layers, 1) if not ACTIVATIONS[l.activation].exact_by_hand),
                         len(s.layers) + 1)
-    backward_exact = linear_until > len(s.layers) and (s.loss is None or s.loss.name == "mse")
+    backward_exact = linear_until > len(s.layers) and (s.loss is None or s.loss.rule.exact_by_hand)
     out = {}
     for key, value in values.items():
         match = re.match(r"^([a-zA-Z]+?)(\d+)?\[", key)

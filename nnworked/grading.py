@@ -190,9 +190,8 @@ def diagnose(trace: Trace, key: str, answer: float, correct: float) -> str:
     if correct != 0:
         candidates.append(("the sign is flipped (ŷ − y and y − ŷ confused)" if gradient else "the sign is flipped",
                            -correct))
-    if gradient and s.loss is not None and s.loss.name == "mse":
-        candidates += [("the ½ convention confused (the gradient is off by a factor of 2)", 2 * correct),
-                       ("the ½ convention confused (the gradient is off by a factor of 2)", correct / 2)]
+    if gradient and s.loss is not None:
+        candidates += s.loss.rule.likely_mistakes(correct)
     examples = s.inputs.shape[0]
     if gradient and s.loss is not None and s.loss.batch == "mean" and examples > 1:
         candidates.append((f"the batch mean forgotten (the sum over the {examples} examples, not the mean)",

@@ -402,7 +402,8 @@ class _Checker:
         units = layers[-1].units
         loss = data.get("loss")
         loss_name = loss.get("name") if isinstance(loss, dict) else loss
-        if targets.shape[1] == 1 and units > 1 and loss_name == "cross_entropy":
+        loss_rule = LOSSES.get(loss_name) if isinstance(loss_name, str) else None
+        if targets.shape[1] == 1 and units > 1 and loss_rule is not None and loss_rule.accepts_class_index:
             classes = targets[:, 0]
             if np.all(np.equal(np.mod(classes, 1), 0)) and np.all((classes >= 0) & (classes < units)):
                 return np.eye(units)[classes.astype(int)]
@@ -410,7 +411,8 @@ class _Checker:
                      f"0 to {units - 1}", f"{classes.tolist()}")
             return None
         if targets.shape[1] != units:
-            hint = "for cross_entropy a row may also be one class index, such as [1]" if units > 1 else ""
+            by_index = " or ".join(r.name for r in LOSSES.values() if r.accepts_class_index)
+            hint = f"for {by_index} a row may also be one class index, such as [1]" if units > 1 and by_index else ""
             self.add(("targets",), "the targets do not fit the output layer",
                      f"{units} number{'s' if units != 1 else ''} per row (one per output)",
                      f"{targets.shape[1]} per row", hint)
@@ -421,7 +423,7 @@ class _Checker:
         if "loss" not in data:
             if "targets" in data:
                 output = layers[-1].activation if layers else "linear"
-                guess = {"sigmoid": "binary_cross_entropy", "softmax": "cross_entropy"}.get(output, "mse")
+                guess = next((r.name for r in LOSSES.values() if r.output_activation == output), "mse")
                 self.add((), "targets are given but no loss", "a loss: key", "none", f"for a {output} output, "
                          f"'loss: {guess}' is usual")
             return None
@@ -451,13 +453,9 @@ class _Checker:
             self.add(("layers", len(layers) - 1, "activation"),
                      f"{name} needs a {info.output_activation} output layer", info.output_activation,
                      layers[-1].activation, f"set the last layer's activation to {info.output_activation}")
-        if targets is not None and name == "binary_cross_entropy" and np.any((targets < 0) | (targets > 1)):
-            self.add(("targets",), "binary cross-entropy targets must lie between 0 and 1", "0 ≤ y ≤ 1",
-                     str(targets.tolist()))
-        if targets is not None and name == "cross_entropy":
-            if np.any(targets < 0) or not np.allclose(targets.sum(axis=1), 1):
-                self.add(("targets",), "each cross-entropy target row must be one-hot (or probabilities "
-                         "summing to 1)", "for example [0, 1, 0] or the class index [1]", str(targets.tolist()))
+        if targets is not None:
+            for message, expected, given in info.target_problems(targets):
+                self.add(("targets",), message, expected, given)
         return LossSpec(name, scale, **{k: v for k, v in reductions.items() if v})
 
     def optimizer(self, value: Any) -> OptimizerSpec | None:

@@ -123,13 +123,8 @@ def autograd(scenario: Scenario) -> list[Check]:
         a = ACTIVATIONS[layer.activation].torch_value(torch, z, layer.slope)
     spec, y = exact.loss, torch.tensor(exact.targets, dtype=torch.float64)
     assert spec is not None
-    if spec.name == "mse":
-        per = (a - y) ** 2
-    elif spec.name == "binary_cross_entropy":
-        per = -(y * torch.log(a) + (1 - y) * torch.log(1 - a))
-    else:
-        per = -(y * torch.log(a))
-    per_example = spec.scale * (per.sum(dim=1) if spec.name == "cross_entropy" or spec.outputs == "sum"
+    per = spec.rule.torch_loss(torch, a, y)
+    per_example = spec.scale * (per.sum(dim=1) if not spec.rule.averages_over_outputs or spec.outputs == "sum"
                                 else per.mean(dim=1))
     loss = per_example.mean() if spec.batch == "mean" else per_example.sum()
     loss.backward()

@@ -17,12 +17,6 @@ from nnworked.render.numbers import fmt, matrix_lines
 from nnworked.render.settings import Settings
 from nnworked.trace import BackToPrevious, LayerGradient, OutputDelta, ThroughActivation, TrainingStep
 
-GRADIENT_FORMULAS = {
-    "mse": "∂L/∂ŷ = 2 × (ŷ − y)",
-    "binary_cross_entropy": "∂L/∂ŷ = −y/ŷ + (1 − y)/(1 − ŷ)",
-    "cross_entropy": "∂L/∂ŷₖ = −yₖ/ŷₖ",
-}
-PAIRS = {"binary_cross_entropy": "sigmoid + binary cross-entropy", "cross_entropy": "softmax + cross-entropy"}
 
 
 class BackwardWriter(ForwardWriter):
@@ -59,7 +53,7 @@ class BackwardWriter(ForwardWriter):
     def reduction_note(self, examples: int, units: int) -> str:
         divisor = round(self.spec.scale / self.spec.factor(examples, units))
         parts = []
-        if self.spec.name != "cross_entropy" and self.spec.outputs == "mean" and units > 1:
+        if self.spec.rule.averages_over_outputs and self.spec.outputs == "mean" and units > 1:
             parts.append(f"{units} outputs")
         if self.spec.batch == "mean" and examples > 1:
             parts.append(f"{examples} examples")
@@ -73,7 +67,7 @@ class BackwardWriter(ForwardWriter):
         act = ACTIVATIONS[step.activation]
         out: list[Block] = [Heading(3, f"Step {label}: Output Layer Gradients"),
                             Para(f"**Gradient of Loss w.r.t. {yhat}:**")]
-        formula = GRADIENT_FORMULAS[spec.name]
+        formula = spec.rule.gradient_formula
         if spec.scale != 1:
             formula = formula.replace("= ", f"= {spec.scale:g} × ", 1)
         lines = [formula + (" " + self.reduction_note(examples, units) if self.reduction_note(examples, units) else "")]
@@ -81,7 +75,7 @@ class BackwardWriter(ForwardWriter):
         y, p = self.targets, self.yhat
         for e, i in shown:
             lhs = f"∂L/∂{n.element(yhat, e, i, units)}"
-            if spec.name == "cross_entropy" and y[e, i] == 0:
+            if spec.rule.zero_target_terms_vanish and y[e, i] == 0:
                 continue
             if np.isfinite(step.dl_dyhat[e, i]):
                 lines += line(lhs, worked.loss_gradient(spec, p[e, i], y[e, i], examples, units, n.key("a", k, i, e)),
@@ -89,7 +83,7 @@ class BackwardWriter(ForwardWriter):
             else:
                 lines.append(f"{lhs} is undefined here ({yhat} is 0 or 1 to machine precision); "
                              "the shortcut below does not need it")
-        if spec.name == "cross_entropy":
+        if spec.rule.zero_target_terms_vanish:
             lines.append(f"(∂L/∂{yhat}ₖ = 0 wherever yₖ = 0)")
         if hidden:
             lines.append(elided_note(hidden))
@@ -109,7 +103,7 @@ class BackwardWriter(ForwardWriter):
         else:
             out.append(Para(act.jacobian_sentence(d, yhat, z, at_output=True)))
         if step.shortcut is not None:
-            out.append(Para(f"**Simplified formula** (for {PAIRS[spec.name]}):"))
+            out.append(Para(f"**Simplified formula** (for {spec.rule.pair}):"))
             lines = []
             for e, i in shown:
                 dz_key = n.key("dz", k, i, e)

@@ -15,7 +15,7 @@ from nnworked.expr import num, op
 from nnworked.render.backward import BackwardWriter
 from nnworked.render.blocks import Block, Heading, Math, Para, Rule
 from nnworked.render.lines import elided_note, line, pick
-from nnworked.render.numbers import Labels, fmt, matrix_lines
+from nnworked.render.numbers import Labels, matrix_lines
 from nnworked.trace import Forward, LayerGradient, OutputDelta, ThroughActivation, Trace, TrainingStep, BackToPrevious
 
 

@@ -161,18 +161,7 @@ class ForwardWriter:
 def formula_lines(spec: LossSpec, examples: int, units: int) -> list[str]:
     """The loss as written for this scenario, with its reductions and scale stated."""
     scale = f"{spec.scale:g} × " if spec.scale != 1 else ""
-    if spec.name == "mse":
-        core = "(ŷ − y)²" if units == 1 else ("Σₖ (ŷₖ − yₖ)²" if spec.outputs == "sum" else
-                                             f"(1/{units}) × Σₖ (ŷₖ − yₖ)²")
-        lines = [f"L = {scale}{core}"]
-    elif spec.name == "binary_cross_entropy":
-        core = "−[y·ln(ŷ) + (1 − y)·ln(1 − ŷ)]"
-        if units > 1:
-            core = "Σₖ −[yₖ·ln(ŷₖ) + (1 − yₖ)·ln(1 − ŷₖ)]" if spec.outputs == "sum" else \
-                f"(1/{units}) × Σₖ −[yₖ·ln(ŷₖ) + (1 − yₖ)·ln(1 − ŷₖ)]"
-        lines = [f"L = {scale}{core}"]
-    else:
-        lines = [f"L = {scale}−Σₖ yₖ·ln(ŷₖ)"]
+    lines = [f"L = {scale}{spec.rule.formula_core(spec, units)}"]
     if examples > 1:
         lines = [line.replace("L = ", "L⁽ⁿ⁾ = ", 1) for line in lines]
         lines.append(f"L = (1/{examples}) × Σₙ L⁽ⁿ⁾   (the mean over the batch)" if spec.batch == "mean"
@@ -183,20 +172,10 @@ def formula_lines(spec: LossSpec, examples: int, units: int) -> list[str]:
 def symbolic_loss(spec: LossSpec, target: np.ndarray, yhat: str, y: str) -> str:
     """The loss of one example in symbols, where that is short: (ŷ − y)², −ln(ŷ), −ln(ŷ[2])."""
     scale = f"{spec.scale:g} × " if spec.scale != 1 else ""
-    if target.size == 1 and spec.name == "mse":
-        return f"{scale}({yhat} − {y})²"
-    if target.size == 1 and spec.name == "binary_cross_entropy" and target[0] in (0, 1):
-        return scale + (f"−ln({yhat})" if target[0] == 1 else f"−ln(1 − {yhat})")
-    if spec.name == "cross_entropy" and np.count_nonzero(target) == 1 and target.max() == 1:
-        return f"{scale}−ln({yhat}[{int(np.argmax(target))}])"
-    return ""
+    core = spec.rule.symbolic(target, yhat, y)
+    return scale + core if core else ""
 
 
 def specialisation(spec: LossSpec, targets: np.ndarray) -> str:
     """"Since y = 1:" where the targets make the formula simpler."""
-    if spec.name == "binary_cross_entropy" and targets.size == 1 and targets[0, 0] in (0, 1):
-        return "Since y = 1, the second term vanishes:" if targets[0, 0] == 1 else \
-            "Since y = 0, the first term vanishes:"
-    if spec.name == "cross_entropy" and np.all((targets == 0) | (targets == 1)):
-        return "The targets are one-hot, so only the true class's term remains: L = −ln(ŷ of the true class)."
-    return ""
+    return spec.rule.specialisation(targets)

@@ -208,12 +208,9 @@ def conventions(trace: Trace) -> str:
     s, p = trace.scenario, trace.precision
     parts = []
     if s.loss:
-        if s.loss.name == "mse":
-            parts.append("squared error with no ½" if s.loss.scale == 1 else f"squared error × {s.loss.scale:g}")
-        else:
-            parts.append("ln is the natural logarithm")
+        parts.append(s.loss.rule.convention(s.loss))
         units = s.layers[-1].units
-        if units > 1 and s.loss.name != "cross_entropy":
+        if units > 1 and s.loss.rule.averages_over_outputs:
             parts.append(f"the loss is the {s.loss.outputs} over the {units} outputs")
         if s.inputs.shape[0] > 1:
             parts.append(f"the loss is the {s.loss.batch} over the batch")
