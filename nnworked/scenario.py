@@ -15,8 +15,7 @@ import numpy as np
 
 from nnworked.engine.activations import ACTIVATIONS, DEFAULT_LEAKY_SLOPE
 from nnworked.engine.losses import LOSSES, LossSpec
-from nnworked.engine.optimizers import DEFAULTS as OPTIMIZER_DEFAULTS
-from nnworked.engine.optimizers import OptimizerSpec
+from nnworked.engine.optimizers import OPTIMIZERS, OptimizerSpec
 from nnworked.errors import Issue, ScenarioError
 from nnworked.yamlsource import Document, load_file
 
@@ -383,7 +382,7 @@ class _Checker:
                              " or ".join(f"name: {r}" for r in with_slope), _describe(value.get("name")))
             value = value.get("name")
             path = path + ("name",)
-        return self.choice(value, list(ACTIVATIONS), path, "activation"), slope
+        return self.choice(value, ACTIVATIONS.names(), path, "activation"), slope
 
     def targets(self, data: dict, inputs: np.ndarray | None, layers: list[Layer] | None) -> np.ndarray | None:
         if "targets" not in data:
@@ -435,7 +434,7 @@ class _Checker:
             value, name_path = value.get("name"), path + ("name",)
         else:
             name_path = path
-        name = self.choice(value, list(LOSSES), name_path, "loss")
+        name = self.choice(value, LOSSES.names(), name_path, "loss")
         if name is None:
             return None
         scale = 1.0
@@ -464,10 +463,10 @@ class _Checker:
         if isinstance(value, dict):
             raw = dict(value)
             value = raw.pop("name", None)
-            name = self.choice(value, list(OPTIMIZER_DEFAULTS), path + ("name",), "optimizer")
+            name = self.choice(value, OPTIMIZERS.names(), path + ("name",), "optimizer")
             if name is None:
                 return None
-            allowed = list(OPTIMIZER_DEFAULTS[name])
+            allowed = list(OPTIMIZERS[name].defaults)
             self.keys(raw, ["name", *allowed], path, f"the {name} optimizer")
             for key, v in raw.items():
                 if key in allowed:
@@ -475,7 +474,7 @@ class _Checker:
                     if number is not None:
                         params[key] = number
             return OptimizerSpec(name, params)
-        name = self.choice(value, list(OPTIMIZER_DEFAULTS), path, "optimizer")
+        name = self.choice(value, OPTIMIZERS.names(), path, "optimizer")
         return OptimizerSpec(name) if name else None
 
     def freeze(self, value: Any, layers: list[Layer] | None) -> frozenset[str]:

@@ -10,7 +10,6 @@ import numpy as np
 from nnworked import worked
 from nnworked.engine.activations import ACTIVATIONS
 from nnworked.engine.losses import LOSSES
-from nnworked.engine.optimizers import DEFAULTS, RULES
 from nnworked.render.backward import BackwardWriter
 from nnworked.render.blocks import Block, Bullets, Heading, Math, Para, Rule, Table
 from nnworked.render.lines import elided_note, line, pick
@@ -179,9 +178,9 @@ def _setup(trace: Trace, w: BackwardWriter) -> list[Block]:
     if s.learning_rate is not None:
         out.append(Para(f"**Learning rate:** η = {fmt(s.learning_rate, p, given=True)}"))
         extra = []
-        if s.optimizer.name != "sgd":
+        if s.optimizer.rule.has_state:
             settings = ", ".join(f"{k} = {fmt(s.optimizer.get(k), p, given=True)}" for k in
-                                 sorted(set(s.optimizer.params) | set(DEFAULTS[s.optimizer.name]))
+                                 sorted(set(s.optimizer.params) | set(s.optimizer.rule.defaults))
                                  if k != "weight_decay" or s.optimizer.get(k))
             extra.append(f"**Optimizer:** {s.optimizer.name} ({settings})")
         if s.steps > 1:
@@ -255,15 +254,15 @@ def _prediction(w: BackwardWriter, step: TrainingStep) -> list[Block]:
 
 def updates(trace: Trace, step: TrainingStep, w: BackwardWriter) -> list[Block]:
     s, p = trace.scenario, trace.precision
-    rules = RULES[s.optimizer.name]
+    rules = s.optimizer.rule.rule_lines
     decay = s.optimizer.get("weight_decay")
-    rule_lines = ["θ_new = θ_old − η × ∂L/∂θ"] if s.optimizer.name == "sgd" and not decay else \
+    rule_lines = ["θ_new = θ_old − η × ∂L/∂θ"] if not s.optimizer.rule.has_state and not decay else \
         [f"{r}   (g = ∂L/∂θ{' + λ·θ' if decay else ''})" if i == 0 else r for i, r in enumerate(rules)]
     if decay:
         rule_lines.append(f"λ = {fmt(decay, p, given=True)}: weight decay (L2), its own term λ·θ in g; the loss "
                           "shown is the data loss")
     out: list[Block] = [Heading(2, "Weight Updates"), Para("**Update rule:**"), Math(rule_lines)]
-    if s.optimizer.name != "sgd":
+    if s.optimizer.rule.has_state:
         out.append(Para(f"The optimizer's state starts at zero; this is step t = {step.number}."
                         if step.number == 1 else f"The state carries over from step {step.number - 1}; "
                         f"t = {step.number}."))
