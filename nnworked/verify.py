@@ -55,10 +55,7 @@ def _forward_from(scenario: Scenario, params: dict[str, np.ndarray], start: int,
     spec, y = scenario.loss, scenario.targets
     assert spec is not None and y is not None and a is not None
     if z_last is None:  # the value replaced the prediction itself: the textbook formula, from ŷ
-        per = {"mse": lambda: (a - y) ** 2,
-               "binary_cross_entropy": lambda: -(y * np.log(a) + (1 - y) * np.log(1 - a)),
-               "cross_entropy": lambda: -(y * np.log(a))}[spec.name]()
-        return total_loss(spec, per)[1]
+        return total_loss(spec, spec.rule.textbook_losses(a, y))[1]
     return total_loss(spec, element_losses(spec, a, y, z_last))[1]
 
 

@@ -70,6 +70,10 @@ class LossRule(ABC):
         (from the output layer's z where the activation allows it)."""
 
     @abstractmethod
+    def textbook_losses(self, yhat: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """The element losses by the textbook formula, from ŷ alone (verify perturbs ŷ itself)."""
+
+    @abstractmethod
     def gradient(self, yhat: np.ndarray, y: np.ndarray) -> np.ndarray:
         """∂(element loss)/∂ŷ; a term whose target weight is 0 contributes exactly 0 (never 0/0)."""
 

@@ -23,6 +23,9 @@ class BinaryCrossEntropy(LossRule):
         # −[y ln σ(z) + (1−y) ln(1−σ(z))] = max(z, 0) − z·y + ln(1 + e^(−|z|))
         return np.maximum(z, 0.0) - z * y + np.log1p(np.exp(-np.abs(z)))
 
+    def textbook_losses(self, yhat: np.ndarray, y: np.ndarray) -> np.ndarray:
+        return -(y * np.log(yhat) + (1 - y) * np.log(1 - yhat))
+
     def gradient(self, yhat: np.ndarray, y: np.ndarray) -> np.ndarray:
         positive = np.where(y != 0, -y / yhat, 0.0)
         return positive + np.where(y != 1, (1.0 - y) / (1.0 - yhat), 0.0)
