@@ -310,7 +310,7 @@ def _update(u: Update, trace: Trace, step: TrainingStep, w: BackwardWriter,
                                         {name: v[i, j] for name, v in before.items()}, step.number, p,
                                         step.number == 1, gradient(i, j))
         for name, expr, _ in steps:
-            lhs = where + "_new" if name == "new" else f"{_STATE_SYMBOLS[name]}{index}"
+            lhs = where + "_new" if name == "new" else f"{s.optimizer.rule.symbols.get(name, name)}{index}"
             lines += line(lhs, expr, p, w.s.width, label=after(i, j) if name == "new" else "")
         if len(steps) > 1:
             lines.append("")
@@ -322,9 +322,6 @@ def _update(u: Update, trace: Trace, step: TrainingStep, w: BackwardWriter,
         lines += [""] + _matrix(f"{symbol}_new", u.new, p, w.s.elements, labels=after)
     out.append(Math(lines))
     return out
-
-
-_STATE_SYMBOLS = {"g": "g", "v": "v", "s": "s", "m": "m", "m_hat": "m̂", "v_hat": "v̂"}
 
 
 def _summary(updates: list[Update], p, w: BackwardWriter, given: bool) -> Table:  # noqa: ANN001

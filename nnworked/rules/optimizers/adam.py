@@ -13,6 +13,7 @@ class Adam(OptimizerRule):
     rule_lines = ["m ← β₁·m + (1 − β₁)·g", "v ← β₂·v + (1 − β₂)·g²", "m̂ = m / (1 − β₁ᵗ)", "v̂ = v / (1 − β₂ᵗ)",
                   "θ ← θ − η·m̂ / (√v̂ + ε)"]
     has_state = True
+    symbols = {"m_hat": "m̂", "v_hat": "v̂"}
 
     def update(self, a: Arithmetic, theta: Any, g: Any, lr: Any, hyper: Any, t: int) -> None:
         b1, b2, eps = hyper("beta1"), hyper("beta2"), hyper("epsilon")

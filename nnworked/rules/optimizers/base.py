@@ -153,6 +153,8 @@ class WorkedArithmetic(Arithmetic):
 class OptimizerRule(ABC):
     """One optimizer: its hyperparameters, its update (written once), its rule lines."""
 
+    symbols: dict[str, str] = {}  # how a defined value is written where its name is not (m_hat: m̂)
+
     @property
     @abstractmethod
     def name(self) -> str:
