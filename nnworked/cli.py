@@ -15,6 +15,7 @@ from typing import Optional
 import typer
 
 from nnworked import __version__
+from nnworked.render import FORMATS, help_text
 
 app = typer.Typer(
     name="nnworked",
@@ -27,13 +28,11 @@ app = typer.Typer(
 )
 
 
-class Format(str, Enum):
-    terminal = "terminal"
-    markdown = "markdown"
-    json = "json"
-    latex = "latex"
-    html = "html"
-    moodle = "moodle"
+def _known_format(value: str) -> str:
+    """The formats are read when the command runs, so one registered after import is a choice too."""
+    if value not in FORMATS:
+        raise typer.BadParameter(f"{value!r} is not one of {', '.join(repr(name) for name in FORMATS)}.")
+    return value
 
 
 class Layout(str, Enum):
@@ -76,9 +75,8 @@ def _main(
 def run(
     scenario: str = typer.Argument(..., metavar="SCENARIO",
                                    help="A scenario YAML file, or the name of a bundled one (nnworked list)."),
-    format: Format = typer.Option(Format.terminal, "--format", "-f", help="terminal, markdown, json, latex (a "
-                                  "document for pdflatex), html (one self-contained page) or moodle (a cloze "
-                                  "question; needs --exercise)."),
+    format: str = typer.Option("terminal", "--format", "-f", metavar=f"<{'|'.join(FORMATS)}>",
+                               callback=_known_format, help=help_text()),
     output: Optional[str] = typer.Option(None, "--output", "-o", help="Write to this file instead of stdout."),
     steps: Optional[int] = typer.Option(None, "--steps", min=1, help="Training steps (overrides the file)."),
     precision: Optional[int] = typer.Option(None, "--precision", min=0, max=12, help="Decimals shown."),
@@ -128,7 +126,7 @@ def run(
         _write(text, output)
 
 
-def _solve_and_render(scenario: str, fmt: Format, steps: Optional[int], precision: Optional[int],
+def _solve_and_render(scenario: str, fmt: str, steps: Optional[int], precision: Optional[int],
                       rounding: Optional[Rounding], output: Optional[str], options: dict,
                       sheet: Optional[tuple[Optional[str], int, str]]):  # noqa: ANN202
     from nnworked import bundled
@@ -147,20 +145,18 @@ def _solve_and_render(scenario: str, fmt: Format, steps: Optional[int], precisio
         rule, seed, mode = sheet
         keys, variant = exercise.for_scenario(trace, rule, seed)
         options["blanks"] = Blanks(keys, mode == "key", variant)
-        if mode == "both" and fmt in (Format.markdown, Format.latex, Format.html):
-            import importlib
-
+        if mode == "both" and FORMATS[fmt].sheet_and_key:
             parts = [Settings(**options), Settings(**{**options, "blanks": options["blanks"]._replace(answers=True)})]
-            return importlib.import_module(f"nnworked.render.{fmt.value}").render_parts(trace, parts)
-    if fmt is Format.markdown and output is not None and len(trace.steps) > 1:
+            return FORMATS[fmt].printer().render_parts(trace, parts)
+    if FORMATS[fmt].chart_beside and output is not None and len(trace.steps) > 1:
         # the loss chart goes beside the document, which links it by its file name
         from nnworked.render.chart import svg
 
         image = os.path.splitext(output)[0] + ".loss.svg"
         _write(svg(trace.losses, trace.precision, f"{trace.scenario.title}: loss"), image)
         options["image"] = os.path.basename(image)
-    if fmt is not Format.terminal:
-        return get(fmt.value)(trace, Settings(**options))
+    if not FORMATS[fmt].console:
+        return get(fmt)(trace, Settings(**options))
     from rich.console import Console
 
     if output is not None:  # a file gets plain text, never colour codes
@@ -172,9 +168,9 @@ def _solve_and_render(scenario: str, fmt: Format, steps: Optional[int], precisio
     from nnworked.render.terminal import print_to
 
     if output is not None:
-        console.print(get(fmt.value)(trace, settings), soft_wrap=True)
+        console.print(get(fmt)(trace, settings), soft_wrap=True)
         return console.export_text()
-    print_to(console, get(fmt.value)(trace, settings))
+    print_to(console, get(fmt)(trace, settings))
     return None
 
 

@@ -226,59 +226,49 @@ def stress(report: Report) -> dict[str, Any]:
     return {"spread": spread, "repeats": repeats}
 
 
-EXTENSIONS = {"markdown": "md", "latex": "tex", "html": "html", "moodle": "xml"}
-
-
 def variant_files(variants: list[Variant], combined: bool, rule: str, seed: int,
                   fmt: str = "markdown") -> dict[str, str]:
     """File name → text for every variant: its scenario (recording its exercise), its sheet and its key in
     `fmt`, one file each or all in one document. Nothing is written here."""
     from nnworked import exercise
-    from nnworked.render import html, latex, markdown, moodle
+    from nnworked.render import FORMATS
     from nnworked.render.numbers import Blanks
     from nnworked.render.settings import Settings
 
-    if fmt not in EXTENSIONS:
-        raise NnworkedError(f"--format: choose from {', '.join(EXTENSIONS)}")
+    writable = [f.name for f in FORMATS.values() if f.exercises]
+    if fmt not in writable:
+        raise NnworkedError(f"--format: choose from {', '.join(writable)}")
+    record = FORMATS[fmt]
+    printer = record.printer()
     files: dict[str, str] = {}
     sheets, keys = [], []
-    extension = EXTENSIONS[fmt]
+    extension = record.extension
     for v in variants:
         chosen = exercise.choose(v.trace, rule, seed)
         on_sheet = Settings(blanks=Blanks(chosen, False, v.id))
         in_key = Settings(blanks=Blanks(chosen, True, v.id))
         # the file records its blanks and id, so `run --exercise` and `grade` need no other options
         files[f"{v.id}.yaml"] = to_yaml({**v.data, "exercise": {"variant": v.id, "blanks": sorted(chosen)}})
-        if fmt == "moodle":  # one question per variant; its key is the question's feedback
-            sheets.append(moodle.question(v.trace, on_sheet))
+        if record.exercises == "questions":  # one question per variant; its key is the question's feedback
+            sheets.append(printer.question(v.trace, on_sheet))
             if not combined:
-                files[f"{v.id}.xml"] = moodle.quiz(sheets[-1:])
+                files[f"{v.id}.{extension}"] = printer.quiz(sheets[-1:])
             continue
-        part = {"markdown": markdown.render, "latex": latex.part, "html": html.part}[fmt]
+        part = getattr(printer, record.part)
         sheet, key = part(v.trace, on_sheet), part(v.trace, in_key)
         if combined:
             sheets.append(sheet)
             keys.append(key)
         else:
-            files[f"{v.id}-sheet.{extension}"] = _document(fmt, v.scenario.title, [sheet])
-            files[f"{v.id}-key.{extension}"] = _document(fmt, v.scenario.title, [key])
-    if combined and fmt == "moodle":
-        files["questions.xml"] = moodle.quiz(sheets)
+            files[f"{v.id}-sheet.{extension}"] = record.join(v.scenario.title, [sheet])  # type: ignore[misc]
+            files[f"{v.id}-key.{extension}"] = record.join(v.scenario.title, [key])  # type: ignore[misc]
+    if combined and record.exercises == "questions":
+        files[f"questions.{extension}"] = printer.quiz(sheets)
     elif combined:
         title = variants[0].scenario.title.rsplit(" (", 1)[0]
-        files[f"sheets.{extension}"] = _document(fmt, f"{title}: exercises", sheets)
-        files[f"keys.{extension}"] = _document(fmt, f"{title}: answer keys", keys)
+        files[f"sheets.{extension}"] = record.join(f"{title}: exercises", sheets)  # type: ignore[misc]
+        files[f"keys.{extension}"] = record.join(f"{title}: answer keys", keys)  # type: ignore[misc]
     return files
-
-
-def _document(fmt: str, title: str, parts: list[str]) -> str:
-    from nnworked.render import html, latex
-
-    if fmt == "latex":
-        return latex.document(parts)
-    if fmt == "html":
-        return html.document(title, parts)
-    return "\n---\n\n".join(parts)
 
 
 def to_yaml(data: dict[str, Any]) -> str:

@@ -21,6 +21,7 @@ from nnworked.engine.network import solve
 from nnworked.engine.optimizers import OptimizerSpec
 from nnworked.engine.rounding import Precision
 from nnworked.expr import Expr, Num, evaluate, num, op
+from nnworked.render import FORMATS, Format
 from nnworked.rules.activations import ACTIVATIONS, ActivationRule, ElementwiseActivation
 from nnworked.rules.losses import LOSSES, LossRule
 from nnworked.rules.optimizers import OPTIMIZERS, NumpyArithmetic, OptimizerRule, WorkedArithmetic
@@ -30,7 +31,7 @@ from nnworked.trace import ThroughActivation
 
 PACKAGE = Path(__file__).resolve().parent.parent / "nnworked"
 REGISTRIES = [(ACTIVATIONS, ActivationRule), (LOSSES, LossRule), (OPTIMIZERS, OptimizerRule)]
-FORMATS = ["terminal", "markdown", "json", "latex", "html"]
+PLAIN_FORMATS = [f.name for f in FORMATS.values() if not f.needs_blanks]  # a walkthrough without --exercise
 
 
 # ---- a toy activation and a toy loss, each one rule --------------------------------------------------
@@ -318,7 +319,7 @@ def test_a_scenario_file_lists_the_registered_names(toy_rules: None, tmp_path: P
 # ---- (3) a toy activation and a toy loss through every format, both roundings -------------------------
 
 @pytest.mark.parametrize("rounding", ["exact", "carry"])
-@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("fmt", PLAIN_FORMATS)
 def test_a_toy_activation_and_loss_run_through_every_format(toy_rules: None, toy_file: Path, fmt: str,
                                                            rounding: str) -> None:
     result = CliRunner().invoke(app, ["run", str(toy_file), "--format", fmt, "--rounding", rounding,
@@ -341,7 +342,7 @@ def test_a_toy_activation_and_loss_run_through_every_format(toy_rules: None, toy
 @pytest.mark.parametrize("rounding", ["exact", "carry"])
 def test_a_toy_rule_makes_an_exercise_sheet_and_key_in_every_format(toy_rules: None, toy_file: Path,
                                                                    rounding: str) -> None:
-    for fmt in [*FORMATS, "moodle"]:
+    for fmt in FORMATS.names():
         result = CliRunner().invoke(app, ["run", str(toy_file), "--format", fmt, "--rounding", rounding,
                                           "--exercise", "--answers"])
         assert result.exit_code == 0, (fmt, result.output)
@@ -405,3 +406,78 @@ def test_the_name_scan_would_find_a_branch() -> None:
     for line in ['if spec.name == "mse":', "if act.activation in ('relu', 'leaky_relu'):",
                  '{"sigmoid": "binary_cross_entropy"}.get(output)', 'if "sgd" != name:']:
         assert branch.search(line), line
+
+
+# ---- output formats: one record each, and a toy format from this module ------------------------------
+
+def render(trace: Any, settings: Any) -> str:
+    """The toy format's printer: plain text, one block per paragraph."""
+    from nnworked.render.blocks import Bullets, Heading, Math, Para, Table
+    from nnworked.render.walkthrough import build
+
+    out = []
+    for block in build(trace, settings):
+        if isinstance(block, Heading):
+            out.append(block.text.upper())
+        elif isinstance(block, Para):
+            out.append(block.text)
+        elif isinstance(block, Math):
+            out.append("\n".join(block.lines))
+        elif isinstance(block, Bullets):
+            out.append("\n".join(f"* {item}" for item in block.items))
+        elif isinstance(block, Table):
+            out.append("\n".join(" | ".join(row) for row in [block.headers, *block.rows]))
+    return "\n\n".join(out) + "\n"
+
+
+def render_parts(trace: Any, parts: list) -> str:
+    return "\n==== THE KEY ====\n\n".join(render(trace, settings) for settings in parts)
+
+
+TOY_FORMAT = Format("plain", __name__, "txt", "?", True, "plain (text without markup)", exercises="documents",
+                    part="render", join=lambda title, parts: f"{title}\n\n" + "\n==== NEXT ====\n\n".join(parts))
+
+
+@pytest.fixture
+def toy_format() -> Iterator[None]:
+    FORMATS.register(TOY_FORMAT)
+    try:
+        yield
+    finally:
+        FORMATS.unregister("plain")
+
+
+def test_a_toy_format_gets_the_sheet_and_then_the_key_from_run(toy_format: None) -> None:
+    result = CliRunner().invoke(app, ["run", "spam", "--format", "plain", "--exercise", "--answers"])
+    assert result.exit_code == 0, result.output
+    sheet, key = result.output.split("\n==== THE KEY ====\n\n")
+    assert "= ?" in sheet and "← answer" not in sheet
+    assert "← answer" in key and "= ?" not in key
+    alone = CliRunner().invoke(app, ["run", "spam", "--format", "plain", "--exercise"])
+    assert alone.output == sheet
+
+
+def test_a_toy_format_writes_generated_sheets_and_keys(toy_format: None, tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["generate", "ai-by-hand/3-four-neurons", "-n", "2", "--max-decimals", "0",
+                                      "--allow-dead-relu", "-f", "plain", "-o", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    names = sorted(p.name for p in (tmp_path / "out").iterdir())
+    assert len([n for n in names if n.endswith("-sheet.txt")]) == 2
+    assert len([n for n in names if n.endswith("-key.txt")]) == 2
+
+
+def test_an_unknown_format_lists_the_registered_ones(toy_format: None) -> None:
+    result = CliRunner().invoke(app, ["run", "spam", "--format", "rst"])
+    assert result.exit_code == 2
+    assert ("'rst' is not one of 'terminal', 'markdown', 'json', 'latex', 'html', 'moodle', 'plain'."
+            in " ".join(result.output.replace("│", " ").split()))
+
+
+@pytest.mark.parametrize("name", FORMATS.names())
+def test_every_format_sheet_shows_its_own_blank(name: str) -> None:
+    record = FORMATS[name]
+    result = CliRunner().invoke(app, ["run", "spam", "--format", name, "--exercise"])
+    assert result.exit_code == 0, result.output
+    if record.blank:
+        assert record.blank in result.output
+    assert record.extension and record.description.startswith(name)
