@@ -18,7 +18,6 @@ from nnworked.render.settings import Settings
 from nnworked.trace import BackToPrevious, LayerGradient, OutputDelta, ThroughActivation, TrainingStep
 
 
-
 class BackwardWriter(ForwardWriter):
     def __init__(self, precision: Precision, notation: Notation, settings: Settings, spec: LossSpec | None):
         super().__init__(precision, notation, settings)
