@@ -369,7 +369,7 @@ def test_toy_gradients_agree_with_finite_differences(toy_rules: None, toy_file: 
     assert all(c.ok for c in checks), [c for c in checks if not c.ok]
 
 
-def test_unregistering_removes_the_toy_rules(toy_rules: None) -> None:
+def test_the_fixture_registers_the_toy_rules(toy_rules: None) -> None:
     assert "softplus" in ACTIVATIONS and "mae" in LOSSES
 
 
