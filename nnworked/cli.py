@@ -17,6 +17,7 @@ import typer
 
 from nnworked import __version__
 from nnworked.limits import MAX_PRECISION, MAX_STEPS
+from nnworked.render import FORMATS, help_text
 
 app = typer.Typer(
     name="nnworked",
@@ -29,13 +30,11 @@ app = typer.Typer(
 )
 
 
-class Format(str, Enum):
-    terminal = "terminal"
-    markdown = "markdown"
-    json = "json"
-    latex = "latex"
-    html = "html"
-    moodle = "moodle"
+def _known_format(value: str) -> str:
+    """The formats are read when the command runs, so one registered after import is a choice too."""
+    if value not in FORMATS:
+        raise typer.BadParameter(f"{value!r} is not one of {', '.join(repr(name) for name in FORMATS)}.")
+    return value
 
 
 class Layout(str, Enum):
@@ -85,9 +84,8 @@ def _main(
 def run(
     scenario: str = typer.Argument(..., metavar="SCENARIO", autocompletion=_bundled_names,
                                    help="A scenario YAML file, or the name of a bundled one (nnworked list)."),
-    format: Format = typer.Option(Format.terminal, "--format", "-f", help="terminal, markdown, json, latex (a "
-                                  "document for pdflatex), html (one self-contained page) or moodle (a cloze "
-                                  "question; needs --exercise)."),
+    format: str = typer.Option("terminal", "--format", "-f", metavar=f"<{'|'.join(FORMATS)}>",
+                               callback=_known_format, help=help_text()),
     output: Optional[str] = typer.Option(None, "--output", "-o", help="Write to this file instead of stdout."),
     steps: Optional[int] = typer.Option(None, "--steps", min=1, max=MAX_STEPS, help="Training steps (overrides the "
                                         "file)."),
@@ -129,7 +127,7 @@ def run(
     if blanks is not None and not (exercise or answers):
         raise typer.BadParameter("it needs --exercise or --answers (it chooses which values a sheet leaves "
                                  "blank)", param_hint="'--blanks'")
-    if format is Format.moodle and not (exercise or answers):
+    if FORMATS[format].needs_blanks and not (exercise or answers):
         raise typer.BadParameter("a Moodle question needs blanks: add --exercise (and --blanks to choose them)",
                                  param_hint="'--format' / '-f'")
     if output is not None and os.path.isdir(output):
@@ -149,7 +147,7 @@ def run(
         _write(text, output, beside, source=scenario)
 
 
-def _solve_and_render(scenario: str, fmt: Format, steps: Optional[int], precision: Optional[int],
+def _solve_and_render(scenario: str, fmt: str, steps: Optional[int], precision: Optional[int],
                       rounding: Optional[Rounding], output: Optional[str], options: dict,
                       sheet: Optional[tuple[Optional[str], int, str]]):  # noqa: ANN202
     """The document's text (None when it was printed to the terminal), and the files written beside it."""
@@ -169,21 +167,19 @@ def _solve_and_render(scenario: str, fmt: Format, steps: Optional[int], precisio
         rule, seed, mode = sheet
         keys, variant = exercise.for_scenario(trace, rule, seed)
         options["blanks"] = Blanks(keys, mode == "key", variant)
-        if mode == "both" and fmt in (Format.markdown, Format.latex, Format.html):
-            import importlib
-
+        if mode == "both" and FORMATS[fmt].sheet_and_key:
             parts = [Settings(**options), Settings(**{**options, "blanks": options["blanks"]._replace(answers=True)})]
-            return importlib.import_module(f"nnworked.render.{fmt.value}").render_parts(trace, parts), {}
+            return FORMATS[fmt].printer().render_parts(trace, parts), {}
     beside = {}
-    if fmt is Format.markdown and output is not None and len(trace.steps) > 1:
+    if FORMATS[fmt].chart_beside and output is not None and len(trace.steps) > 1:
         # the loss chart goes beside the document, which links it by its file name
         from nnworked.render.chart import svg
 
         image = os.path.splitext(output)[0] + ".loss.svg"
         beside[image] = svg(trace.losses, trace.precision, f"{trace.scenario.title}: loss")
         options["image"] = os.path.basename(image)
-    if fmt is not Format.terminal:
-        return get(fmt.value)(trace, Settings(**options)), beside
+    if not FORMATS[fmt].console:
+        return get(fmt)(trace, Settings(**options)), beside
     from rich.console import Console
 
     if output is not None:  # a file gets plain text, never colour codes
@@ -195,9 +191,9 @@ def _solve_and_render(scenario: str, fmt: Format, steps: Optional[int], precisio
     from nnworked.render.terminal import print_to
 
     if output is not None:
-        console.print(get(fmt.value)(trace, settings), soft_wrap=True)
+        console.print(get(fmt)(trace, settings), soft_wrap=True)
         return console.export_text(), beside
-    print_to(console, get(fmt.value)(trace, settings))
+    print_to(console, get(fmt)(trace, settings))
     return None, beside
 
 
@@ -364,10 +360,11 @@ def _finite(above: bool):  # noqa: ANN202
 
 
 def _sheet_format(value: str) -> str:
-    from nnworked.generate import EXTENSIONS  # the formats a sheet can be written in, checked before any work
+    from nnworked.render import FORMATS  # the formats a sheet can be written in, checked before any work
 
-    if value not in EXTENSIONS:
-        raise typer.BadParameter(f"'{value}' is not one of {', '.join(map(repr, EXTENSIONS))}")
+    writable = [f.name for f in FORMATS.values() if f.exercises]
+    if value not in writable:
+        raise typer.BadParameter(f"'{value}' is not one of {', '.join(map(repr, writable))}")
     return value
 
 

@@ -36,32 +36,34 @@ def op(name: str, *args: Expr) -> Op:
     return Op(name, tuple(args))
 
 
+def _div(values: list[float]) -> float:
+    if values[1] == 0:  # the engine reports a non-finite value as a user-facing error, never a traceback
+        return math.nan if values[0] == 0 else math.copysign(math.inf, values[0])
+    return values[0] / values[1]
+
+
+# Each operation of an expression tree, keyed by its name: a new operation is one line here (and one in
+# the printers), never a branch that an unknown name falls through.
+_OPERATIONS: dict[str, Callable[[list[float]], float]] = {
+    "add": math.fsum,
+    "sub": lambda v: v[0] - v[1],
+    "mul": math.prod,
+    "div": _div,
+    "neg": lambda v: -v[0],
+    "pow": lambda v: v[0] ** v[1],
+    "exp": lambda v: math.exp(v[0]) if v[0] < 709 else math.inf,
+    "ln": lambda v: math.log(v[0]) if v[0] > 0 else -math.inf,
+    "max": max,
+    "sqrt": lambda v: math.sqrt(v[0]),
+    "tanh": lambda v: math.tanh(v[0]),
+}
+
+
 def _apply(name: str, values: list[float]) -> float:
-    if name == "add":
-        return math.fsum(values)
-    if name == "sub":
-        return values[0] - values[1]
-    if name == "mul":
-        return math.prod(values)
-    if name == "div":
-        if values[1] == 0:  # the engine reports a non-finite value as a user-facing error, never a traceback
-            return math.nan if values[0] == 0 else math.copysign(math.inf, values[0])
-        return values[0] / values[1]
-    if name == "neg":
-        return -values[0]
-    if name == "pow":
-        return values[0] ** values[1]
-    if name == "exp":
-        return math.exp(values[0]) if values[0] < 709 else math.inf
-    if name == "ln":
-        return math.log(values[0]) if values[0] > 0 else -math.inf
-    if name == "max":
-        return max(values)
-    if name == "sqrt":
-        return math.sqrt(values[0])
-    if name == "tanh":
-        return math.tanh(values[0])
-    raise ValueError(f"unknown operation {name}")
+    operation = _OPERATIONS.get(name)
+    if operation is None:
+        raise ValueError(f"unknown operation {name}: choose from: {', '.join(_OPERATIONS)}")
+    return operation(values)
 
 
 def evaluate(expr: Expr) -> float:

@@ -19,6 +19,9 @@ from typing import Any
 
 import numpy as np
 
+from nnworked.engine.activations import ACTIVATIONS
+from nnworked.engine.losses import LOSSES
+from nnworked.rules.losses.base import draw_from_grid
 from nnworked.errors import NnworkedError, ScenarioError
 from nnworked.exercise import quantities
 from nnworked.scenario import Scenario, from_document
@@ -29,7 +32,6 @@ STYLES = {"integers": 1.0, "one-decimal": 0.1, "two-decimals": 0.01}
 DEFAULT_SPAN = {"integers": 3.0, "one-decimal": 0.9, "two-decimals": 0.99}
 _RANGE = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\s*\.\.\s*(-?\d+(?:\.\d+)?)\s*$")
 _DRAWN = ("inputs", "weights", "bias", "matmul")  # what a bundled template draws anew
-PIECEWISE_LINEAR = {"linear", "relu", "leaky_relu"}
 
 
 @dataclass(frozen=True)
@@ -97,14 +99,14 @@ def _targets(data: dict[str, Any], rng: random.Random, step: float, span: float)
     if not isinstance(rows, list):
         return
     rows = rows if rows and isinstance(rows[0], list) else [rows]
-    if name == "binary_cross_entropy":
-        data["targets"] = [[rng.choice([0, 1]) for _ in row] for row in rows]
-    elif name == "cross_entropy":
-        data["targets"] = [[1 if i == c else 0 for i in range(len(row))] if len(row) > 1 else [c]
-                           for row in rows for c in [rng.randrange(max(len(row), 2))]]
-    else:
-        grid = _grid(-span, span, step)
-        data["targets"] = [[int(v) if step == 1.0 else v for v in (rng.choice(grid) for _ in row)] for row in rows]
+    grid = _grid(-span, span, step)
+
+    def draw() -> float:
+        value = rng.choice(grid)
+        return int(value) if step == 1.0 else value
+
+    rule = LOSSES.get(name) if isinstance(name, str) else None
+    data["targets"] = rule.draw_targets(rows, rng, draw) if rule else draw_from_grid(rows, draw)
 
 
 def _decimals(value: float) -> int:
@@ -117,9 +119,9 @@ def hand_values(trace: Trace) -> dict[str, float]:
     follows it is not asked to be short). Named as exercise blanks are."""
     s = trace.scenario
     values = quantities(trace)
-    linear_until = next((k for k, l in enumerate(s.layers, 1) if l.activation not in PIECEWISE_LINEAR),
+    linear_until = next((k for k, l in enumerate(s.layers, 1) if not ACTIVATIONS[l.activation].exact_by_hand),
                         len(s.layers) + 1)
-    backward_exact = linear_until > len(s.layers) and (s.loss is None or s.loss.name == "mse")
+    backward_exact = linear_until > len(s.layers) and (s.loss is None or s.loss.rule.exact_by_hand)
     out = {}
     for key, value in values.items():
         match = re.match(r"^([a-zA-Z]+?)(\d+)?\[", key)
@@ -136,10 +138,9 @@ def check(trace: Trace, constraints: Constraints) -> str | None:
     step = trace.steps[0] if trace.steps else None
     if step is not None:
         for act in step.forward.activate:
-            if act.activation == "relu" and not constraints.allow_dead_relu and np.any(np.all(act.z <= 0, axis=0)):
-                return "dead ReLU"
-            if act.activation == "sigmoid" and not constraints.allow_saturation and np.any(act.a * (1 - act.a) < 0.05):
-                return "saturated sigmoid"
+            reason = ACTIVATIONS[act.activation].rejects(act, constraints)
+            if reason:
+                return reason
         if step.loss is not None and np.max(np.abs(step.loss.yhat - step.loss.y)) < constraints.min_error:
             return "prediction too close to the target"
     hand = hand_values(trace)
@@ -225,59 +226,49 @@ def stress(report: Report) -> dict[str, Any]:
     return {"spread": spread, "repeats": repeats}
 
 
-EXTENSIONS = {"markdown": "md", "latex": "tex", "html": "html", "moodle": "xml"}
-
-
 def variant_files(variants: list[Variant], combined: bool, rule: str, seed: int,
                   fmt: str = "markdown") -> dict[str, str]:
     """File name → text for every variant: its scenario (recording its exercise), its sheet and its key in
     `fmt`, one file each or all in one document. Nothing is written here."""
     from nnworked import exercise
-    from nnworked.render import html, latex, markdown, moodle
+    from nnworked.render import FORMATS
     from nnworked.render.numbers import Blanks
     from nnworked.render.settings import Settings
 
-    if fmt not in EXTENSIONS:
-        raise NnworkedError(f"--format: choose from {', '.join(EXTENSIONS)}")
+    writable = [f.name for f in FORMATS.values() if f.exercises]
+    if fmt not in writable:
+        raise NnworkedError(f"--format: choose from {', '.join(writable)}")
+    record = FORMATS[fmt]
+    printer = record.printer()
     files: dict[str, str] = {}
     sheets, keys = [], []
-    extension = EXTENSIONS[fmt]
+    extension = record.extension
     for v in variants:
         chosen = exercise.choose(v.trace, rule, seed)
         on_sheet = Settings(blanks=Blanks(chosen, False, v.id))
         in_key = Settings(blanks=Blanks(chosen, True, v.id))
         # the file records its blanks and id, so `run --exercise` and `grade` need no other options
         files[f"{v.id}.yaml"] = to_yaml({**v.data, "exercise": {"variant": v.id, "blanks": sorted(chosen)}})
-        if fmt == "moodle":  # one question per variant; its key is the question's feedback
-            sheets.append(moodle.question(v.trace, on_sheet))
+        if record.exercises == "questions":  # one question per variant; its key is the question's feedback
+            sheets.append(printer.question(v.trace, on_sheet))
             if not combined:
-                files[f"{v.id}.xml"] = moodle.quiz(sheets[-1:])
+                files[f"{v.id}.{extension}"] = printer.quiz(sheets[-1:])
             continue
-        part = {"markdown": markdown.render, "latex": latex.part, "html": html.part}[fmt]
+        part = getattr(printer, record.part)
         sheet, key = part(v.trace, on_sheet), part(v.trace, in_key)
         if combined:
             sheets.append(sheet)
             keys.append(key)
         else:
-            files[f"{v.id}-sheet.{extension}"] = _document(fmt, v.scenario.title, [sheet])
-            files[f"{v.id}-key.{extension}"] = _document(fmt, v.scenario.title, [key])
-    if combined and fmt == "moodle":
-        files["questions.xml"] = moodle.quiz(sheets)
+            files[f"{v.id}-sheet.{extension}"] = record.join(v.scenario.title, [sheet])  # type: ignore[misc]
+            files[f"{v.id}-key.{extension}"] = record.join(v.scenario.title, [key])  # type: ignore[misc]
+    if combined and record.exercises == "questions":
+        files[f"questions.{extension}"] = printer.quiz(sheets)
     elif combined:
         title = variants[0].scenario.title.rsplit(" (", 1)[0]
-        files[f"sheets.{extension}"] = _document(fmt, f"{title}: exercises", sheets)
-        files[f"keys.{extension}"] = _document(fmt, f"{title}: answer keys", keys)
+        files[f"sheets.{extension}"] = record.join(f"{title}: exercises", sheets)  # type: ignore[misc]
+        files[f"keys.{extension}"] = record.join(f"{title}: answer keys", keys)  # type: ignore[misc]
     return files
-
-
-def _document(fmt: str, title: str, parts: list[str]) -> str:
-    from nnworked.render import html, latex
-
-    if fmt == "latex":
-        return latex.document(parts)
-    if fmt == "html":
-        return html.document(title, parts)
-    return "\n---\n\n".join(parts)
 
 
 def to_yaml(data: dict[str, Any]) -> str:

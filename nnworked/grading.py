@@ -79,10 +79,8 @@ def formula(trace: Trace, key: str) -> Expr:
                              labels)
     if kind == "a":
         act = step.forward.activate[k - 1]
-        if act.activation == "softmax":
-            exps = [op("exp", num(z, label=name("z", k, u, n))) for u, z in enumerate(act.z[n])]
-            return op("div", exps[i], op("add", *exps) if len(exps) > 1 else exps[0])
-        return worked.activation(act.activation, act.z[n, i], act.slope, name("z", k, i, n))
+        return ACTIVATIONS[act.activation].row_expr(act.z[n], i, act.slope,
+                                                    [name("z", k, u, n) for u in range(act.z.shape[1])])
     loss = step.loss
     assert loss is not None
     units = loss.yhat.shape[1]
@@ -192,9 +190,8 @@ def diagnose(trace: Trace, key: str, answer: float, correct: float) -> str:
     if correct != 0:
         candidates.append(("the sign is flipped (ŷ − y and y − ŷ confused)" if gradient else "the sign is flipped",
                            -correct))
-    if gradient and s.loss is not None and s.loss.name == "mse":
-        candidates += [("the ½ convention confused (the gradient is off by a factor of 2)", 2 * correct),
-                       ("the ½ convention confused (the gradient is off by a factor of 2)", correct / 2)]
+    if gradient and s.loss is not None:
+        candidates += s.loss.rule.likely_mistakes(correct)
     examples = s.inputs.shape[0]
     if gradient and s.loss is not None and s.loss.batch == "mean" and examples > 1:
         candidates.append((f"the batch mean forgotten (the sum over the {examples} examples, not the mean)",
@@ -202,7 +199,7 @@ def diagnose(trace: Trace, key: str, answer: float, correct: float) -> str:
     if kind == "dz":
         other = truth.get(key.replace("dz", "da", 1))
         act = s.layers[k - 1].activation
-        if other is not None and other != correct and ACTIVATIONS[act].derivative is not None:
+        if other is not None and other != correct and ACTIVATIONS[act].elementwise:
             candidates.append((f"the activation's derivative forgotten ({act}′ not multiplied in)", other))
         if LOSSES[s.loss.name].output_activation == act and k == len(s.layers) and other is not None:
             candidates.append(("σ′ forgotten: ∂L/∂ŷ given as δ", other))

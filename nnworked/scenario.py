@@ -15,9 +15,8 @@ import numpy as np
 
 from nnworked.engine.activations import ACTIVATIONS, DEFAULT_LEAKY_SLOPE
 from nnworked.engine.losses import LOSSES, LossSpec
-from nnworked.engine.optimizers import DEFAULTS as OPTIMIZER_DEFAULTS
 from nnworked.engine.optimizers import LIMITS as OPTIMIZER_LIMITS
-from nnworked.engine.optimizers import OptimizerSpec
+from nnworked.engine.optimizers import OPTIMIZERS, OptimizerSpec
 from nnworked.errors import Issue, ScenarioError
 from nnworked.limits import MAX_PRECISION, MAX_STEPS
 from nnworked.yamlsource import Document, load_file
@@ -384,12 +383,14 @@ class _Checker:
             if "slope" in value:
                 given = self.number(value["slope"], path + ("slope",), "the slope")
                 slope = given if given is not None else DEFAULT_LEAKY_SLOPE  # 0 is a slope: leaky ReLU becomes ReLU
-                if value.get("name") != "leaky_relu":
-                    self.add(path + ("slope",), "only leaky_relu has a slope", "name: leaky_relu",
-                             _describe(value.get("name")))
+                rule = ACTIVATIONS.get(value.get("name"))  # type: ignore[arg-type]
+                if rule is None or not rule.has_slope:
+                    with_slope = [r.name for r in ACTIVATIONS.values() if r.has_slope]
+                    self.add(path + ("slope",), f"only {' and '.join(with_slope)} has a slope",
+                             " or ".join(f"name: {r}" for r in with_slope), _describe(value.get("name")))
             value = value.get("name")
             path = path + ("name",)
-        return self.choice(value, list(ACTIVATIONS), path, "activation"), slope
+        return self.choice(value, ACTIVATIONS.names(), path, "activation"), slope
 
     def targets(self, data: dict, inputs: np.ndarray | None, layers: list[Layer] | None) -> np.ndarray | None:
         if "targets" not in data:
@@ -410,7 +411,8 @@ class _Checker:
         units = layers[-1].units
         loss = data.get("loss")
         loss_name = loss.get("name") if isinstance(loss, dict) else loss
-        if targets.shape[1] == 1 and units > 1 and loss_name == "cross_entropy":
+        loss_rule = LOSSES.get(loss_name) if isinstance(loss_name, str) else None
+        if targets.shape[1] == 1 and units > 1 and loss_rule is not None and loss_rule.accepts_class_index:
             classes = targets[:, 0]
             if np.all(np.equal(np.mod(classes, 1), 0)) and np.all((classes >= 0) & (classes < units)):
                 return np.eye(units)[classes.astype(int)]
@@ -418,7 +420,8 @@ class _Checker:
                      f"0 to {units - 1}", f"{classes.tolist()}")
             return None
         if targets.shape[1] != units:
-            hint = "for cross_entropy a row may also be one class index, such as [1]" if units > 1 else ""
+            by_index = " or ".join(r.name for r in LOSSES.values() if r.accepts_class_index)
+            hint = f"for {by_index} a row may also be one class index, such as [1]" if units > 1 and by_index else ""
             self.add(("targets",), "the targets do not fit the output layer",
                      f"{units} number{'s' if units != 1 else ''} per row (one per output)",
                      f"{targets.shape[1]} per row", hint)
@@ -429,7 +432,7 @@ class _Checker:
         if "loss" not in data:
             if "targets" in data:
                 output = layers[-1].activation if layers else "linear"
-                guess = {"sigmoid": "binary_cross_entropy", "softmax": "cross_entropy"}.get(output, "mse")
+                guess = next((r.name for r in LOSSES.values() if r.output_activation == output), "mse")
                 self.add((), "targets are given but no loss", "a loss: key", "none", f"for a {output} output, "
                          f"'loss: {guess}' is usual")
             return None
@@ -441,7 +444,7 @@ class _Checker:
             value, name_path = value.get("name"), path + ("name",)
         else:
             name_path = path
-        name = self.choice(value, list(LOSSES), name_path, "loss")
+        name = self.choice(value, LOSSES.names(), name_path, "loss")
         if name is None:
             return None
         scale = 1.0
@@ -459,13 +462,9 @@ class _Checker:
             self.add(("layers", len(layers) - 1, "activation"),
                      f"{name} needs a {info.output_activation} output layer", info.output_activation,
                      layers[-1].activation, f"set the last layer's activation to {info.output_activation}")
-        if targets is not None and name == "binary_cross_entropy" and np.any((targets < 0) | (targets > 1)):
-            self.add(("targets",), "binary cross-entropy targets must lie between 0 and 1", "0 ≤ y ≤ 1",
-                     str(targets.tolist()))
-        if targets is not None and name == "cross_entropy":
-            if np.any(targets < 0) or not np.allclose(targets.sum(axis=1), 1):
-                self.add(("targets",), "each cross-entropy target row must be one-hot (or probabilities "
-                         "summing to 1)", "for example [0, 1, 0] or the class index [1]", str(targets.tolist()))
+        if targets is not None:
+            for message, expected, given in info.target_problems(targets):
+                self.add(("targets",), message, expected, given)
         return LossSpec(name, scale, **{k: v for k, v in reductions.items() if v})
 
     def optimizer(self, value: Any) -> OptimizerSpec | None:
@@ -474,18 +473,18 @@ class _Checker:
         if isinstance(value, dict):
             raw = dict(value)
             value = raw.pop("name", None)
-            name = self.choice(value, list(OPTIMIZER_DEFAULTS), path + ("name",), "optimizer")
+            name = self.choice(value, OPTIMIZERS.names(), path + ("name",), "optimizer")
             if name is None:
                 return None
-            allowed = list(OPTIMIZER_DEFAULTS[name])
+            allowed = list(OPTIMIZERS[name].defaults)
             self.keys(raw, ["name", *allowed], path, f"the {name} optimizer")
             for key, v in raw.items():
                 if key in allowed:
-                    number = self.setting(v, path + (key,), key, OPTIMIZER_DEFAULTS[name][key])
+                    number = self.setting(v, path + (key,), key, OPTIMIZERS[name].defaults[key])
                     if number is not None:
                         params[key] = number
             return OptimizerSpec(name, params)
-        name = self.choice(value, list(OPTIMIZER_DEFAULTS), path, "optimizer")
+        name = self.choice(value, OPTIMIZERS.names(), path, "optimizer")
         return OptimizerSpec(name) if name else None
 
     def setting(self, value: Any, path: tuple, key: str, default: float) -> float | None:

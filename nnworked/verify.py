@@ -50,15 +50,12 @@ def _forward_from(scenario: Scenario, params: dict[str, np.ndarray], start: int,
             z = value
         else:
             z = a @ params[f"W{k}"].T + params.get(f"b{k}", 0.0)  # type: ignore[operator]
-        a = ACTIVATIONS[layer.activation].forward(z, layer.slope)
+        a = ACTIVATIONS[layer.activation].value(z, layer.slope)
         z_last = z
     spec, y = scenario.loss, scenario.targets
     assert spec is not None and y is not None and a is not None
     if z_last is None:  # the value replaced the prediction itself: the textbook formula, from ŷ
-        per = {"mse": lambda: (a - y) ** 2,
-               "binary_cross_entropy": lambda: -(y * np.log(a) + (1 - y) * np.log(1 - a)),
-               "cross_entropy": lambda: -(y * np.log(a))}[spec.name]()
-        return total_loss(spec, per)[1]
+        return total_loss(spec, spec.rule.textbook_losses(a, y))[1]
     return total_loss(spec, element_losses(spec, a, y, z_last))[1]
 
 
@@ -120,18 +117,11 @@ def autograd(scenario: Scenario) -> list[Check]:
         if layer.bias is not None:
             b = tensors[f"b{k}"] = torch.tensor(layer.bias, dtype=torch.float64, requires_grad=True)
             z = z + b
-        a = {"linear": lambda t: t, "relu": torch.relu, "sigmoid": torch.sigmoid, "tanh": torch.tanh,
-             "softmax": lambda t: torch.softmax(t, dim=-1),
-             "leaky_relu": lambda t: torch.where(t > 0, t, layer.slope * t)}[layer.activation](z)
+        a = ACTIVATIONS[layer.activation].torch_value(torch, z, layer.slope)
     spec, y = exact.loss, torch.tensor(exact.targets, dtype=torch.float64)
     assert spec is not None
-    if spec.name == "mse":
-        per = (a - y) ** 2
-    elif spec.name == "binary_cross_entropy":
-        per = -(y * torch.log(a) + (1 - y) * torch.log(1 - a))
-    else:
-        per = -(y * torch.log(a))
-    per_example = spec.scale * (per.sum(dim=1) if spec.name == "cross_entropy" or spec.outputs == "sum"
+    per = spec.rule.torch_loss(torch, a, y)
+    per_example = spec.scale * (per.sum(dim=1) if not spec.rule.averages_over_outputs or spec.outputs == "sum"
                                 else per.mean(dim=1))
     loss = per_example.mean() if spec.batch == "mean" else per_example.sum()
     loss.backward()

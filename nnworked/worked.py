@@ -10,10 +10,11 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from nnworked.engine.activations import ACTIVATIONS, derivative_expr
+from nnworked.engine.activations import ACTIVATIONS
 from nnworked.engine.losses import LossSpec, example_expr, grad_expr, scaled
 from nnworked.engine.optimizers import OptimizerSpec
 from nnworked.engine.rounding import Precision
+from nnworked.rules.optimizers import WorkedArithmetic
 from nnworked.expr import Expr, Num, chain, num, op
 
 
@@ -39,34 +40,8 @@ def linear(weights: Sequence[float], inputs: Sequence[float], bias: float | None
 
 
 def activation(name: str, z: float, slope: float, label: str = "") -> Expr:
-    expand = ACTIVATIONS[name].expand
-    assert expand is not None, "softmax is worked over a whole row: see softmax_parts"
-    return expand(z, slope, label)
-
-
-SOFTMAX_SHIFT_ABOVE = 50.0  # e^50 is about 5 × 10²¹: beyond it, work with z − max(z)
-
-
-def softmax_shift(z: Sequence[float]) -> float:
-    """What is subtracted from every z before exponentiating: 0 unless e^z would be unreadably large or
-    overflow. Softmax is unchanged by it, since the factor e^(−shift) cancels between top and bottom."""
-    top = max(z)
-    return float(top) if top > SOFTMAX_SHIFT_ABOVE else 0.0
-
-
-def softmax_parts(z: Sequence[float], labels: Labels = None) -> tuple[list[Expr], Callable[..., Expr],
-                                                                    Callable[..., Expr]]:
-    """e^(zₖ − shift) for each k, their sum Σ, and ŷₖ = e^(zₖ − shift) / Σ."""
-    shift = softmax_shift(z)
-    exps = [op("exp", num(v - shift, label=_label(labels, k) if not shift else "")) for k, v in enumerate(z)]
-
-    def total(values: list[float], names: Labels = None) -> Expr:
-        return _sum([num(v, label=_label(names, k) + "|" if names else "") for k, v in enumerate(values)])
-
-    def share(e: float, sigma: float, name: str = "", every: str = "") -> Expr:
-        return op("div", num(e, label=name + "|" if name else ""), num(sigma, label=every + "|" if every else ""))
-
-    return exps, total, share
+    """One element of an elementwise activation, worked (softmax works a whole row: its forward_lines)."""
+    return ACTIVATIONS[name].expand(z, slope, label)  # type: ignore[attr-defined]
 
 
 def loss_example(spec: LossSpec, yhat: Sequence[float], y: Sequence[float], labels: Labels = None) -> Expr:
@@ -84,7 +59,7 @@ def loss_gradient(spec: LossSpec, yhat: float, y: float, examples: int, units: i
 
 
 def derivative(name: str, z: float, a: float, slope: float, label: str = "") -> tuple[Expr, str]:
-    return derivative_expr(name, z, a, slope, label)
+    return ACTIVATIONS[name].derivative_expr(z, a, slope, label)  # type: ignore[attr-defined]
 
 
 def product(left: float, right: float, left_label: str = "", right_label: str = "") -> Expr:
@@ -121,50 +96,15 @@ def parameter_count(layers: Sequence[tuple[int, int, bool]]) -> Expr:
     return _sum(terms)
 
 
-def update_sgd(theta: float, learning_rate: float, grad: float, given: bool, grad_label: str = "") -> Expr:
-    return op("sub", num(theta, given), op("mul", num(learning_rate, True), num(grad, label=grad_label)))
-
-
 def optimizer_update(spec: OptimizerSpec, theta: float, grad: float, learning_rate: float,
                      state: dict[str, float], t: int, precision: Precision, given: bool,
                      grad_label: str = "") -> list[tuple[str, Expr, float]]:
     """One parameter's update as the lines a person writes: (name, working, value), in order. Each later
     line uses the earlier values as shown (carried under `rounding: carry`). Names: g (with weight decay),
     v, s, m, v, m_hat, v_hat, and "new" for the parameter after the update."""
-    lines: list[tuple[str, Expr, float]] = []
-
-    def add(name: str, expr: Expr) -> Num:
-        result = value(expr, precision)
-        lines.append((name, expr, result))
-        return num(result)
-
-    def complement(x: float) -> Num:  # 1 − β as the reader would write it (0.1, not 0.09999999999999998)
-        return num(round(1 - x, 12), True)
-
-    g: Expr = num(grad, label=grad_label)
-    decay = spec.get("weight_decay")
-    if decay:
-        g = add("g", op("add", g, op("mul", num(decay, True), num(theta, given))))
-    theta_num, lr = num(theta, given), num(learning_rate, True)
-    if spec.name == "sgd":
-        add("new", op("sub", theta_num, op("mul", lr, g)))
-    elif spec.name == "momentum":
-        v = add("v", op("add", op("mul", num(spec.get("momentum"), True), num(state.get("v", 0.0))), g))
-        add("new", op("sub", theta_num, op("mul", lr, v)))
-    elif spec.name == "rmsprop":
-        rho, eps = spec.get("rho"), spec.get("epsilon")
-        s = add("s", op("add", op("mul", num(rho, True), num(state.get("s", 0.0))),
-                        op("mul", complement(rho), op("pow", g, num(2, True)))))
-        add("new", op("sub", theta_num, op("div", op("mul", lr, g), op("add", op("sqrt", s), num(eps, True)))))
-    else:
-        b1, b2, eps = spec.get("beta1"), spec.get("beta2"), spec.get("epsilon")
-        m = add("m", op("add", op("mul", num(b1, True), num(state.get("m", 0.0))), op("mul", complement(b1), g)))
-        v = add("v", op("add", op("mul", num(b2, True), num(state.get("v", 0.0))),
-                        op("mul", complement(b2), op("pow", g, num(2, True)))))
-        m_hat = add("m_hat", op("div", m, op("sub", num(1, True), op("pow", num(b1, True), num(t, True)))))
-        v_hat = add("v_hat", op("div", v, op("sub", num(1, True), op("pow", num(b2, True), num(t, True)))))
-        add("new", op("sub", theta_num, op("div", op("mul", lr, m_hat), op("add", op("sqrt", v_hat), num(eps, True)))))
-    return lines
+    arithmetic = WorkedArithmetic(state, precision)
+    spec.rule.step(arithmetic, num(theta, given), num(grad, label=grad_label), num(learning_rate, True), spec.get, t)
+    return arithmetic.lines
 
 
 # ---- computing with the working (rounding: carry) --------------------------------------------------

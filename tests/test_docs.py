@@ -15,7 +15,9 @@ import pytest
 from nnworked import bundled, scenario
 from nnworked.engine.activations import ACTIVATIONS
 from nnworked.engine.losses import LOSSES
-from nnworked.engine.optimizers import DEFAULTS as OPTIMIZER_DEFAULTS
+from nnworked.engine.optimizers import OPTIMIZERS
+
+OPTIMIZER_DEFAULTS = {name: dict(OPTIMIZERS[name].defaults) for name in OPTIMIZERS.names()}
 from nnworked.yamlsource import load_text
 
 REPOSITORY = Path(__file__).resolve().parent.parent

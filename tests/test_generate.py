@@ -13,6 +13,7 @@ import pytest
 from nnworked import bundled
 from nnworked.errors import NnworkedError
 from nnworked.generate import Constraints, generate, hand_values, shortfall, stress
+from nnworked.render import FORMATS
 from nnworked.yamlsource import load_file
 
 
@@ -129,7 +130,7 @@ def test_a_generated_variant_file_carries_its_exercise(tmp_path: Path) -> None:
     assert graded.returncode == 0 and graded.stdout.splitlines()[0].endswith(f"· variant {variant.stem} · 4 values")
 
 
-@pytest.mark.parametrize("fmt", ["markdown", "latex", "html", "moodle"])
+@pytest.mark.parametrize("fmt", [f.name for f in FORMATS.values() if f.exercises])
 def test_variants_in_every_format_one_each_or_combined(tmp_path: Path, fmt: str) -> None:
     import shutil
     import xml.etree.ElementTree as ET
@@ -143,9 +144,9 @@ def test_variants_in_every_format_one_each_or_combined(tmp_path: Path, fmt: str)
         return {p.name for p in folder.iterdir()}
 
     each, together = run(), run("--combined")
-    ext = {"markdown": "md", "latex": "tex", "html": "html", "moodle": "xml"}[fmt]
+    ext = FORMATS[fmt].extension
     assert len([n for n in each if n.endswith(".yaml")]) == 2
-    if fmt == "moodle":
+    if FORMATS[fmt].exercises == "questions":
         assert len([n for n in each if n.endswith(".xml")]) == 2 and "questions.xml" in together
         quiz = ET.parse(tmp_path / "--combined" / "questions.xml").getroot()
         assert len(quiz.findall("question")) == 2

@@ -15,7 +15,9 @@ import pytest
 from nnworked import bundled, scenario
 from nnworked.engine.activations import ACTIVATIONS, DEFAULT_LEAKY_SLOPE
 from nnworked.engine.losses import LOSSES, LossSpec
-from nnworked.engine.optimizers import DEFAULTS as OPTIMIZER_DEFAULTS
+from nnworked.engine.optimizers import OPTIMIZERS
+
+OPTIMIZER_DEFAULTS = {name: dict(OPTIMIZERS[name].defaults) for name in OPTIMIZERS.names()}
 from nnworked.errors import ScenarioError
 from nnworked.yamlsource import load_file, load_text
 

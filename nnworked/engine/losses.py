@@ -1,8 +1,10 @@
-"""Losses, keyed by the name a scenario uses, with their reductions stated.
+"""Losses, keyed by the name a scenario uses (the rules in `nnworked.rules.losses`), with their
+reductions stated.
 
 Values are computed in numerically stable forms (from the output layer's z where the activation allows
 it) while the walkthrough shows the textbook formula. The gradient with respect to ŷ includes the
-reductions (÷K over outputs, ÷N over the batch) so the backward pass can be read literally.
+reductions (÷K over outputs, ÷N over the batch) so the backward pass can be read literally. The rule
+knows one output of one example; this module applies the scale and the reductions around it.
 """
 
 from __future__ import annotations
@@ -12,6 +14,11 @@ from typing import NamedTuple
 import numpy as np
 
 from nnworked.expr import Expr, num, op
+from nnworked.rules.losses import LOSSES, LossRule
+from nnworked.rules.losses.base import scaled
+
+__all__ = ["LOSSES", "LossRule", "LossSpec", "element_losses", "example_expr", "fused_delta", "grad_expr",
+           "grad_yhat", "scaled", "total_loss"]
 
 
 class LossSpec(NamedTuple):
@@ -20,44 +27,24 @@ class LossSpec(NamedTuple):
     outputs: str = "mean"  # mean | sum over output units
     batch: str = "mean"  # mean | sum over examples
 
+    @property
+    def rule(self) -> LossRule:
+        return LOSSES[self.name]
+
     def factor(self, examples: int, units: int) -> float:
         """What multiplies each per-element gradient because of the scale and the reductions."""
-        per_output = units if (self.outputs == "mean" and self.name != "cross_entropy") else 1
+        per_output = units if (self.outputs == "mean" and self.rule.averages_over_outputs) else 1
         return self.scale / per_output / (examples if self.batch == "mean" else 1)
-
-
-class LossInfo(NamedTuple):
-    name: str
-    label: str
-    formula: str  # for one example
-    output_activation: str | None  # the activation it requires on the output layer, if any
-    shortcut: str | None  # the fused ∂L/∂z with that activation
-
-
-LOSSES: dict[str, LossInfo] = {
-    "mse": LossInfo("mse", "Mean Squared Error", "L = (ŷ − y)²", None, None),
-    "binary_cross_entropy": LossInfo("binary_cross_entropy", "Binary Cross-Entropy",
-                                     "L = −[y·ln(ŷ) + (1 − y)·ln(1 − ŷ)]", "sigmoid", "ŷ − y"),
-    "cross_entropy": LossInfo("cross_entropy", "Cross-Entropy", "L = −Σₖ yₖ·ln(ŷₖ)", "softmax", "ŷ − y"),
-}
 
 
 def element_losses(spec: LossSpec, yhat: np.ndarray, y: np.ndarray, z: np.ndarray) -> np.ndarray:
     """The loss of each output unit of each example, before reductions and scale, computed stably."""
-    if spec.name == "mse":
-        return (yhat - y) ** 2
-    if spec.name == "binary_cross_entropy":
-        # −[y ln σ(z) + (1−y) ln(1−σ(z))] = max(z, 0) − z·y + ln(1 + e^(−|z|))
-        return np.maximum(z, 0.0) - z * y + np.log1p(np.exp(-np.abs(z)))
-    # cross-entropy with softmax: −Σ yₖ (zₖ − logsumexp(z)), all of it on one column per example
-    top = np.max(z, axis=-1, keepdims=True)
-    log_softmax = z - top - np.log(np.sum(np.exp(z - top), axis=-1, keepdims=True))
-    return -(y * log_softmax)
+    return spec.rule.element_losses(yhat, y, z)
 
 
 def total_loss(spec: LossSpec, per_element: np.ndarray) -> tuple[np.ndarray, float]:
     """Per-example losses (after the output reduction and scale) and the total."""
-    if spec.name == "cross_entropy" or spec.outputs == "sum":
+    if not spec.rule.averages_over_outputs or spec.outputs == "sum":
         per_example = spec.scale * per_element.sum(axis=1)
     else:
         per_example = spec.scale * per_element.mean(axis=1)
@@ -70,42 +57,27 @@ def grad_yhat(spec: LossSpec, yhat: np.ndarray, y: np.ndarray) -> np.ndarray:
     the rest is infinite where ŷ saturates, and the fused shortcut is used then."""
     factor = spec.factor(*yhat.shape)
     with np.errstate(divide="ignore", invalid="ignore"):
-        if spec.name == "mse":
-            return factor * 2.0 * (yhat - y)
-        positive = np.where(y != 0, -y / yhat, 0.0)
-        if spec.name == "binary_cross_entropy":
-            return factor * (positive + np.where(y != 1, (1.0 - y) / (1.0 - yhat), 0.0))
-        return factor * positive
+        return factor * spec.rule.gradient(yhat, y)
 
 
 def fused_delta(spec: LossSpec, yhat: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """∂L/∂z = (ŷ − y) × factor, for sigmoid + BCE and softmax + cross-entropy."""
+    """∂L/∂z = (ŷ − y) × factor, for a loss with its paired output activation (its `shortcut`)."""
     return spec.factor(*yhat.shape) * (yhat - y)
 
 
 def example_expr(spec: LossSpec, yhat: list[float], y: list[float], labels: list[str] | None = None) -> Expr:
     """The loss of one example as the textbook writes it, specialised to its targets (y = 1: −ln ŷ)."""
+    rule = spec.rule
     terms: list[Expr] = []
     for index, (value, t) in enumerate(zip(yhat, y)):
-        p = num(value, label=labels[index] if labels else "")
-        if spec.name == "mse":
-            terms.append(op("pow", op("sub", p, num(t, True)), num(2, True)))
-        elif spec.name == "binary_cross_entropy":
-            if t == 1:
-                terms.append(op("neg", op("ln", p)))
-            elif t == 0:
-                terms.append(op("neg", op("ln", op("sub", num(1, True), p))))
-            else:
-                terms.append(op("neg", op("add", op("mul", num(t, True), op("ln", p)),
-                                          op("mul", num(1 - t, True), op("ln", op("sub", num(1, True), p))))))
-        elif t != 0:
-            term = op("ln", p)
-            terms.append(op("neg", term) if t == 1 else op("neg", op("mul", num(t, True), term)))
+        term = rule.term_expr(num(value, label=labels[index] if labels else ""), t)
+        if term is not None:
+            terms.append(term)
     if not terms:
         return num(0, True)
     body = terms[0] if len(terms) == 1 else op("add", *terms)
     units = len(yhat)
-    if spec.name != "cross_entropy" and spec.outputs == "mean" and units > 1:
+    if rule.averages_over_outputs and spec.outputs == "mean" and units > 1:
         body = op("div", body, num(units, True))
     if spec.scale != 1:
         body = op("mul", num(spec.scale, True), body)
@@ -114,27 +86,7 @@ def example_expr(spec: LossSpec, yhat: list[float], y: list[float], labels: list
 
 def grad_expr(spec: LossSpec, value: float, t: float, examples: int, units: int, label: str = "") -> Expr:
     """One element of ∂L/∂ŷ, specialised to its target, with the reductions as a visible factor."""
-    p = num(value, label=label)
-    if spec.name == "mse":
-        core: Expr = op("mul", num(2, True), op("sub", p, num(t, True)))
-    elif spec.name == "binary_cross_entropy":
-        if t == 1:
-            core = op("neg", op("div", num(1, True), p))
-        elif t == 0:
-            core = op("div", num(1, True), op("sub", num(1, True), p))
-        else:
-            core = op("add", op("neg", op("div", num(t, True), p)),
-                      op("div", num(1 - t, True), op("sub", num(1, True), p)))
-    elif t == 0:
-        return num(0, True)  # a class the target gives no weight contributes nothing (never 0/0)
-    else:
-        core = op("neg", op("div", num(t, True), p))
+    core = spec.rule.gradient_expr(num(value, label=label), t)
+    if core is None:
+        return num(0, True)  # a term the target gives no weight contributes nothing (never 0/0)
     return scaled(spec, core, examples, units)
-
-
-def scaled(spec: LossSpec, core: Expr, examples: int, units: int) -> Expr:
-    """core × scale ÷ (units averaged over × examples averaged over), as a reader would write it."""
-    if spec.scale != 1:
-        core = op("mul", num(spec.scale, True), core)
-    divisor = round(spec.scale / spec.factor(examples, units))
-    return core if divisor == 1 else op("div", core, num(divisor, True))

@@ -100,19 +100,8 @@ class _Solver:
         return Forward(tuple(linears), tuple(activations))
 
     def activate(self, layer: Layer, z: np.ndarray) -> np.ndarray:
-        spec = ACTIVATIONS[layer.activation]
-        if not self.carry:
-            return spec.forward(z, layer.slope)
-        if layer.activation != "softmax":
-            return self.fill(z.shape, lambda n, i: worked.activation(layer.activation, z[n, i], layer.slope))
-        carried = self.precision.carried
-        rows = []
-        for row in z:
-            exps, total, share = worked.softmax_parts(row)
-            e = [worked.value(x, self.precision) for x in exps]
-            sigma = worked.value(total(e), self.precision)
-            rows.append([carried(worked.value(share(v, sigma), self.precision)) for v in e])
-        return np.array(rows)
+        rule = ACTIVATIONS[layer.activation]
+        return rule.carried(z, layer.slope, self.precision) if self.carry else rule.value(z, layer.slope)
 
     # -- loss --
 
@@ -162,7 +151,7 @@ class _Solver:
     def through(self, act: Activate, upstream: np.ndarray) -> tuple[np.ndarray | None, np.ndarray]:
         """f′(z) and ∂L/∂z = ∂L/∂a ⊙ f′(z); softmax goes through its Jacobian and has no f′ to show."""
         spec = ACTIVATIONS[act.activation]
-        if spec.derivative is None:
+        if not spec.elementwise:
             return None, spec.vjp(act.z, act.a, upstream, act.slope)
         if not self.carry:
             derivative = spec.derivative(act.z, act.a, act.slope)

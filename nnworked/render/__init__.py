@@ -1,20 +1,70 @@
-"""Renderers: interpreters over a Trace. Each format is looked up by the name a user types."""
+"""Renderers: interpreters over a Trace. Each output format is ONE record, registered under the name a
+user types; the command line's choices, `generate`'s and the tests' lists all come from these records.
+A printer module is imported only when its format is asked for."""
 
 from __future__ import annotations
 
 import importlib
-from typing import Callable
+from types import ModuleType
+from typing import Callable, NamedTuple
 
-FORMATS: dict[str, str] = {
-    "terminal": "nnworked.render.terminal",
-    "markdown": "nnworked.render.markdown",
-    "json": "nnworked.render.json",
-    "latex": "nnworked.render.latex",
-    "html": "nnworked.render.html",
-    "moodle": "nnworked.render.moodle",
-}
+from nnworked.rules.registry import Registry
+
+
+class Format(NamedTuple):
+    name: str
+    module: str  # the printer: a module with render(trace, settings)
+    extension: str  # of a file in this format
+    blank: str  # what a blank looks like on a sheet ("" where a sheet leaves the value out)
+    sheet_and_key: bool  # `--exercise --answers` writes the sheet, then its key, in one document
+    # (the printer's render_parts(trace, [sheet settings, key settings]))
+    description: str  # in the command line's help
+    needs_blanks: bool = False  # only an exercise sheet can be written in it (--exercise)
+    console: bool = False  # printed through the rich console (colour on a terminal, plain text to a file)
+    chart_beside: bool = False  # a training run written to a file gets its loss chart beside it, linked
+    exercises: str = ""  # how `generate` writes sheets and keys: "documents" (the printer's part(), joined
+    # by `join`), "questions" (one question per variant, its key as feedback), "" (it does not)
+    part: str = "part"  # the printer's function for one part of a document: (trace, settings) -> text
+    join: Callable[[str, list[str]], str] | None = None  # (title, parts) -> one document
+
+    def printer(self) -> ModuleType:
+        return importlib.import_module(self.module)
+
+
+def _markdown_join(title: str, parts: list[str]) -> str:
+    return "\n---\n\n".join(parts)
+
+
+def _latex_join(title: str, parts: list[str]) -> str:
+    return importlib.import_module("nnworked.render.latex").document(parts)
+
+
+def _html_join(title: str, parts: list[str]) -> str:
+    return importlib.import_module("nnworked.render.html").document(title, parts)
+
+
+FORMATS: Registry[Format] = Registry("format", Format)
+for _format in [
+    Format("terminal", "nnworked.render.terminal", "txt", "?", False, "terminal", console=True),
+    Format("markdown", "nnworked.render.markdown", "md", "____", True, "markdown", chart_beside=True,
+           exercises="documents", part="render", join=_markdown_join),
+    Format("json", "nnworked.render.json", "json", "", False, "json"),
+    Format("latex", "nnworked.render.latex", "tex", r"\underline{\hspace{2.5em}}", True,
+           "latex (a document for pdflatex)", exercises="documents", join=_latex_join),
+    Format("html", "nnworked.render.html", "html", '<span class="blank"></span>', True,
+           "html (one self-contained page)", exercises="documents", join=_html_join),
+    Format("moodle", "nnworked.render.moodle", "xml", "{1:NUMERICAL:", False,
+           "moodle (a cloze question; needs --exercise)", needs_blanks=True, exercises="questions"),
+]:
+    FORMATS.register(_format)
 
 
 def get(name: str) -> Callable:
     """The `render(trace, settings)` function of a format (imported only when asked for)."""
-    return importlib.import_module(FORMATS[name]).render
+    return FORMATS[name].printer().render
+
+
+def help_text() -> str:
+    """"terminal, markdown, … or moodle (…)." for the command line."""
+    described = [f.description for f in FORMATS.values()]
+    return ", ".join(described[:-1]) + " or " + described[-1] + "."

@@ -17,13 +17,6 @@ from nnworked.render.numbers import fmt, matrix_lines
 from nnworked.render.settings import Settings
 from nnworked.trace import BackToPrevious, LayerGradient, OutputDelta, ThroughActivation, TrainingStep
 
-GRADIENT_FORMULAS = {
-    "mse": "∂L/∂ŷ = 2 × (ŷ − y)",
-    "binary_cross_entropy": "∂L/∂ŷ = −y/ŷ + (1 − y)/(1 − ŷ)",
-    "cross_entropy": "∂L/∂ŷₖ = −yₖ/ŷₖ",
-}
-PAIRS = {"binary_cross_entropy": "sigmoid + binary cross-entropy", "cross_entropy": "softmax + cross-entropy"}
-
 
 class BackwardWriter(ForwardWriter):
     def __init__(self, precision: Precision, notation: Notation, settings: Settings, spec: LossSpec | None):
@@ -59,7 +52,7 @@ class BackwardWriter(ForwardWriter):
     def reduction_note(self, examples: int, units: int) -> str:
         divisor = round(self.spec.scale / self.spec.factor(examples, units))
         parts = []
-        if self.spec.name != "cross_entropy" and self.spec.outputs == "mean" and units > 1:
+        if self.spec.rule.averages_over_outputs and self.spec.outputs == "mean" and units > 1:
             parts.append(f"{units} outputs")
         if self.spec.batch == "mean" and examples > 1:
             parts.append(f"{examples} examples")
@@ -73,7 +66,7 @@ class BackwardWriter(ForwardWriter):
         act = ACTIVATIONS[step.activation]
         out: list[Block] = [Heading(3, f"Step {label}: Output Layer Gradients"),
                             Para(f"**Gradient of Loss w.r.t. {yhat}:**")]
-        formula = GRADIENT_FORMULAS[spec.name]
+        formula = spec.rule.gradient_formula
         if spec.scale != 1:
             formula = formula.replace("= ", f"= {spec.scale:g} × ", 1)
         lines = [formula + (" " + self.reduction_note(examples, units) if self.reduction_note(examples, units) else "")]
@@ -81,7 +74,7 @@ class BackwardWriter(ForwardWriter):
         y, p = self.targets, self.yhat
         for e, i in shown:
             lhs = f"∂L/∂{n.element(yhat, e, i, units)}"
-            if spec.name == "cross_entropy" and y[e, i] == 0:
+            if spec.rule.zero_target_terms_vanish and y[e, i] == 0:
                 continue
             if np.isfinite(step.dl_dyhat[e, i]):
                 lines += line(lhs, worked.loss_gradient(spec, p[e, i], y[e, i], examples, units, n.key("a", k, i, e)),
@@ -89,7 +82,7 @@ class BackwardWriter(ForwardWriter):
             else:
                 lines.append(f"{lhs} is undefined here ({yhat} is 0 or 1 to machine precision); "
                              "the shortcut below does not need it")
-        if spec.name == "cross_entropy":
+        if spec.rule.zero_target_terms_vanish:
             lines.append(f"(∂L/∂{yhat}ₖ = 0 wherever yₖ = 0)")
         if hidden:
             lines.append(elided_note(hidden))
@@ -107,10 +100,9 @@ class BackwardWriter(ForwardWriter):
                 lines.append(elided_note(hidden))
             out.append(Math(lines))
         else:
-            out.append(Para(f"Softmax mixes every output, so {d} = ∂L/∂{z} goes through its Jacobian: "
-                            f"{d}ⱼ = Σₖ ∂L/∂{yhat}ₖ × {yhat}ₖ·(1[k = j] − {yhat}ⱼ)."))
+            out.append(Para(act.jacobian_sentence(d, yhat, z, at_output=True)))
         if step.shortcut is not None:
-            out.append(Para(f"**Simplified formula** (for {PAIRS[spec.name]}):"))
+            out.append(Para(f"**Simplified formula** (for {spec.rule.pair}):"))
             lines = []
             for e, i in shown:
                 dz_key = n.key("dz", k, i, e)
@@ -135,11 +127,10 @@ class BackwardWriter(ForwardWriter):
         for e, i in shown:
             expr, reason = worked.derivative(step.activation, self.z_out[e, i], self.yhat[e, i], self.slope,
                                              n.key("a", step.layer, i, e))
-            symbolic = {"sigmoid": "{a}(1 − {a})", "tanh": "1 − {a}²"}.get(step.activation)
+            symbolic = act.derivative_in_a  # written with a: the reason is already in the line
             prefix = [symbolic.format(a=n.element(yhat, e, i, units))] if symbolic else None
             lines += line(f"∂{n.element(yhat, e, i, units)}/∂{n.element(z, e, i, units)}", expr, self.p,
-                          self.s.width, prefix, suffix=f"   ({reason})" if step.activation != "sigmoid" and
-                          step.activation != "tanh" else "")
+                          self.s.width, prefix, suffix="" if symbolic else f"   ({reason})")
         if hidden:
             lines.append(elided_note(hidden))
         return lines
@@ -213,11 +204,11 @@ class BackwardWriter(ForwardWriter):
         a, z, d = n.a(k), n.z(k), n.delta(k)
         out: list[Block] = [Para(f"**Gradient through {act.label}:**")]
         if step.derivative is None:
-            out.append(Para(f"{d}ⱼ = {a}ⱼ·(∂L/∂{a}ⱼ − Σₖ ∂L/∂{a}ₖ·{a}ₖ) (the softmax Jacobian applied to ∂L/∂{a})"))
+            out.append(Para(act.jacobian_sentence(d, a, z, at_output=False)))
             return out + self.result(d, step.delta, n.keys("dz", k))
         formula = act.derivative_formula.replace("α", fmt(step.slope, self.p, given=True))
         out.append(Math([formula]))
-        if step.activation in ("relu", "leaky_relu"):
+        if act.piecewise:
             out.append(Para(self.sign_sentence(z, step.z, k)))
         lines = [f"{d} = ∂L/∂{a} ⊙ {act.symbol or 'f'}′({z})", ""]
         shown, hidden = self.elements(*step.z.shape)
@@ -225,7 +216,7 @@ class BackwardWriter(ForwardWriter):
         for e, i in shown:
             derivative, reason = worked.derivative(step.activation, step.z[e, i], step.a[e, i], step.slope,
                                                    n.key("a", k, i, e))
-            why = f"   ({reason})" if step.activation in ("relu", "leaky_relu") else ""
+            why = f"   ({reason})" if act.piecewise else ""
             lines += line(n.element(d, e, i, units),
                           op("mul", num(step.upstream[e, i], label=n.key("da", k, i, e)), derivative), self.p,
                           self.s.width, suffix=why, label=n.key("dz", k, i, e))

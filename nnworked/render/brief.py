@@ -16,7 +16,7 @@ def forward(step: TrainingStep, w: BackwardWriter) -> list[Block]:
         bias = f" + {n.b(k)}" if lin.bias is not None else ""
         lines += _named(f"{n.z(k)} = {n.W(k)} · {n.a(k - 1)}{bias}", lin.z, w, "z", k)
         label = ACTIVATIONS[act.activation].symbol or "f"
-        if act.activation != "linear":
+        if not ACTIVATIONS[act.activation].identity:
             lines += _named(f"{n.a(k)} = {label}({n.z(k)})", act.a, w, "a", k)
     return [Rule(), Heading(2, "Forward Pass"), Math(lines)]
 

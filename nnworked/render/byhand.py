@@ -15,7 +15,7 @@ from nnworked.expr import num, op
 from nnworked.render.backward import BackwardWriter
 from nnworked.render.blocks import Block, Heading, Math, Para, Rule
 from nnworked.render.lines import elided_note, line, pick
-from nnworked.render.numbers import Labels, fmt, matrix_lines
+from nnworked.render.numbers import Labels, matrix_lines
 from nnworked.trace import Forward, LayerGradient, OutputDelta, ThroughActivation, Trace, TrainingStep, BackToPrevious
 
 
@@ -80,21 +80,8 @@ class ByHandWriter(BackwardWriter):
         if hidden:
             lines.append(elided_note(hidden))
         out += [Math(lines), Math(self.columns(n.z(k), lin.z, "z", k))]
-        if act.activation == "relu":
-            crossed = [(i, e) for i in range(units) for e in range(examples) if lin.z[e, i] < 0]
-            text = "ReLU: cross out each negative value and write 0 in its place" + (":" if crossed else
-                                                                                     "; there are none:")
-            marks = [f"{self.cell(n.z(k), i, e, examples)} = {fmt(lin.z[e, i], self.p, label=n.key('z', k, i, e))} → 0"
-                     for i, e in crossed[: self.s.elements or None]]
-            if self.s.elements and len(crossed) > self.s.elements:
-                marks.append(elided_note(len(crossed) - self.s.elements, "crossings"))
-            out += [Para(text), Math(marks + [""] + self.columns(n.a(k), act.a, "a", k) if marks else
-                                     self.columns(n.a(k), act.a, "a", k))]
-        elif act.activation == "linear":
-            out.append(Para(f"No activation on this layer{' (the output layer has no ReLU)' if k == n.layers else ''}:"
-                            f" {n.a(k)} = {n.z(k)}."))
-        else:
-            out += self.activate(act, f"{k}")[1:]
+        by_hand = ACTIVATIONS[act.activation].byhand_forward(self, k, lin, act)
+        out += by_hand if by_hand is not None else self.activate(act, f"{k}")[1:]
         return out
 
     # -- backward --
@@ -168,13 +155,12 @@ class ByHandWriter(BackwardWriter):
         act = ACTIVATIONS[through.activation]
         if through.derivative is None:
             return out + self.through_activation(through)
-        rule = ("multiply by 1 where z > 0 and by 0 otherwise" if through.activation == "relu" else
-                f"multiply by {act.derivative_formula}")
+        rule = act.byhand_derivative
         lines = [f"∂L/∂{n.z(k - 1)} = ∂L/∂{n.a(k - 1)} ⊙ {act.symbol or 'f'}′({n.z(k - 1)}): {rule}", ""]
         for j, e in shown:
             derivative, reason = worked.derivative(through.activation, through.z[e, j], through.a[e, j],
                                                    through.slope, n.key("a", k - 1, j, e))
-            why = f"   ({reason})" if through.activation in ("relu", "leaky_relu") else ""
+            why = f"   ({reason})" if act.piecewise else ""
             lines += line(self.cell(f"∂L/∂{n.z(k - 1)}", j, e, examples),
                           op("mul", num(through.upstream[e, j], label=n.key("da", k - 1, j, e)), derivative), self.p,
                           self.s.width, suffix=why, label=n.key("dz", k - 1, j, e))

@@ -72,17 +72,16 @@ class ForwardWriter:
     def activate(self, act: Activate, step: str) -> list[Block]:
         k, n, spec = act.layer, self.n, ACTIVATIONS[act.activation]
         symbol = n.a(k)
-        if act.activation == "linear":
+        if spec.identity:
             out: list[Block] = [Heading(3, f"Step {step}: No Activation ({n.layer_name(k)} Layer Is Linear)")]
             out.append(Para(f"The layer passes its linear combination through unchanged: {symbol} = {n.z(k)}."))
             return out + self.result(symbol, act.a, n.keys("a", k))
         out = [Heading(3, f"Step {step}: Apply {spec.label} Activation")]
-        formula = spec.formula.replace("α", fmt(act.slope, self.p, given=True)) if act.activation == "leaky_relu" \
-            else spec.formula
+        formula = spec.formula.replace("α", fmt(act.slope, self.p, given=True)) if spec.has_slope else spec.formula
         out += [Para(f"**{spec.label} function:**"), Math([formula])]
         label = "Predicted output" if k == n.layers else f"{n.layer_name(k)} layer output"
         out.append(Para(f"**{label} ({symbol}):**"))
-        out.append(Math(self.softmax_lines(act, symbol) if act.activation == "softmax" else self.element_lines(act)))
+        out.append(Math(spec.forward_lines(self, act, symbol)))
         if k == n.layers and act.a.size == 1:
             out.append(Para(f"**Prediction:** {symbol} = {fmt(act.a[0, 0], self.p, label=n.key('a', k, 0))}"))
             return out
@@ -99,36 +98,6 @@ class ForwardWriter:
                           label=n.key("a", act.layer, i, e))
         if hidden:
             lines.append(elided_note(hidden))
-        return lines
-
-    def softmax_lines(self, act: Activate, symbol: str) -> list[str]:
-        n, lines = self.n, []
-        examples, hidden = pick(act.z.shape[0], self.s.elements)
-        for e in examples:
-            units = act.z.shape[1]
-            z_keys = [n.key("z", act.layer, i, e) for i in range(units)]
-            exps, total, share = worked.softmax_parts(act.z[e], z_keys)
-            shift = worked.softmax_shift(act.z[e])
-            if shift:
-                lines.append(f"(every z has {fmt(shift, self.p)} subtracted first: the largest e^z would be too "
-                             "large to write, and softmax does not change)")
-            minus = f" − {fmt(shift, self.p)}" if shift else ""
-            values = []
-            # each e^z and the sum are worked from the z's, so they carry the z's names on a sheet
-            every = "|".join(z_keys)
-            for i, expr in enumerate(exps):
-                lines += line(f"e^({n.element(n.z(act.layer), e, i, units)}{minus})", expr, self.p, self.s.width,
-                              label=z_keys[i] + "|")
-                values.append(worked.value(expr, self.p))
-            sigma = worked.value(total(values, z_keys), self.p)
-            lines += line(f"Σ{n.example(e)}", total(values, z_keys), self.p, self.s.width, label=every + "|")
-            for i, v in enumerate(values):
-                lines += line(n.element(symbol, e, i, units), share(v, sigma, z_keys[i], every), self.p,
-                              self.s.width, label=n.key("a", act.layer, i, e))
-            lines.append("")
-        lines = lines[:-1]
-        if hidden:
-            lines.append(elided_note(hidden, "examples"))
         return lines
 
     def forward(self, forward: Forward, section: int) -> list[Block]:
@@ -192,18 +161,7 @@ class ForwardWriter:
 def formula_lines(spec: LossSpec, examples: int, units: int) -> list[str]:
     """The loss as written for this scenario, with its reductions and scale stated."""
     scale = f"{spec.scale:g} × " if spec.scale != 1 else ""
-    if spec.name == "mse":
-        core = "(ŷ − y)²" if units == 1 else ("Σₖ (ŷₖ − yₖ)²" if spec.outputs == "sum" else
-                                             f"(1/{units}) × Σₖ (ŷₖ − yₖ)²")
-        lines = [f"L = {scale}{core}"]
-    elif spec.name == "binary_cross_entropy":
-        core = "−[y·ln(ŷ) + (1 − y)·ln(1 − ŷ)]"
-        if units > 1:
-            core = "Σₖ −[yₖ·ln(ŷₖ) + (1 − yₖ)·ln(1 − ŷₖ)]" if spec.outputs == "sum" else \
-                f"(1/{units}) × Σₖ −[yₖ·ln(ŷₖ) + (1 − yₖ)·ln(1 − ŷₖ)]"
-        lines = [f"L = {scale}{core}"]
-    else:
-        lines = [f"L = {scale}−Σₖ yₖ·ln(ŷₖ)"]
+    lines = [f"L = {scale}{spec.rule.formula_core(spec, units)}"]
     if examples > 1:
         lines = [line.replace("L = ", "L⁽ⁿ⁾ = ", 1) for line in lines]
         lines.append(f"L = (1/{examples}) × Σₙ L⁽ⁿ⁾   (the mean over the batch)" if spec.batch == "mean"
@@ -214,20 +172,10 @@ def formula_lines(spec: LossSpec, examples: int, units: int) -> list[str]:
 def symbolic_loss(spec: LossSpec, target: np.ndarray, yhat: str, y: str) -> str:
     """The loss of one example in symbols, where that is short: (ŷ − y)², −ln(ŷ), −ln(ŷ[2])."""
     scale = f"{spec.scale:g} × " if spec.scale != 1 else ""
-    if target.size == 1 and spec.name == "mse":
-        return f"{scale}({yhat} − {y})²"
-    if target.size == 1 and spec.name == "binary_cross_entropy" and target[0] in (0, 1):
-        return scale + (f"−ln({yhat})" if target[0] == 1 else f"−ln(1 − {yhat})")
-    if spec.name == "cross_entropy" and np.count_nonzero(target) == 1 and target.max() == 1:
-        return f"{scale}−ln({yhat}[{int(np.argmax(target))}])"
-    return ""
+    core = spec.rule.symbolic(target, yhat, y)
+    return scale + core if core else ""
 
 
 def specialisation(spec: LossSpec, targets: np.ndarray) -> str:
     """"Since y = 1:" where the targets make the formula simpler."""
-    if spec.name == "binary_cross_entropy" and targets.size == 1 and targets[0, 0] in (0, 1):
-        return "Since y = 1, the second term vanishes:" if targets[0, 0] == 1 else \
-            "Since y = 0, the first term vanishes:"
-    if spec.name == "cross_entropy" and np.all((targets == 0) | (targets == 1)):
-        return "The targets are one-hot, so only the true class's term remains: L = −ln(ŷ of the true class)."
-    return ""
+    return spec.rule.specialisation(targets)

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from nnworked.engine.activations import ACTIVATIONS
 from nnworked.engine.rounding import Precision
 from nnworked.render.notation import Notation
 from nnworked.render.numbers import fmt
 from nnworked.trace import LayerGradient, OutputDelta, Trace, TrainingStep
 
 SUMMARY = Precision(2)  # norms and ratios: a reader wants their size, not their last digits
-SATURATED = 0.05  # σ′ = σ(1 − σ) below this passes on less than a twentieth of the gradient (σ beyond 0.95)
 RATIO = 100.0  # gradient norms this many times apart from the output layer to the input layer
 
 
@@ -21,8 +21,7 @@ def observations(trace: Trace, step: TrainingStep, n: Notation, next_loss: float
     out: list[str] = []
     out += _error_sign(step, n, p)
     out += _directions(step, n, p)
-    out += _dead_units(trace, step, n, p)
-    out += _saturated(trace, step, n, p)
+    out += _activation_notes(trace, step, n, p)
     out += _gradient_scale(step, n, p)
     out += _big_steps(step, n, p)
     if next_loss is not None and step.loss is not None and next_loss > step.loss.value:
@@ -68,35 +67,15 @@ def _directions(step: TrainingStep, n: Notation, p: Precision) -> list[str]:
     return [f"Of {total} parameters, {', '.join(parts)}: {reason}."]
 
 
-def _dead_units(trace: Trace, step: TrainingStep, n: Notation, p: Precision) -> list[str]:
-    out = []
+def _activation_notes(trace: Trace, step: TrainingStep, n: Notation, p: Precision) -> list[str]:
+    """What each layer's activation rule observes in its numbers (dead ReLU units, saturated sigmoids),
+    grouped by rule in the rules' own order, layer by layer within a rule."""
+    notes = []
     for act in step.forward.activate:
-        if act.activation != "relu":
-            continue
-        dead = [i for i in range(act.z.shape[1]) if np.all(act.z[:, i] <= 0)]
-        for i in dead:
-            values = ", ".join(fmt(v, p) for v in act.z[:, i])
-            where = f"{n.z(act.layer)}[{i}] = {values}" if act.z.shape[0] == 1 else \
-                f"{n.z(act.layer)}[{i}] is {values} over the batch"
-            out.append(f"**Dead ReLU unit:** {where}, never above 0, so ReLU′ = 0 and no gradient flows through "
-                       f"it: row {i} of {n.W(act.layer)}"
-                       f"{f' and {n.b(act.layer)}[{i}]' if trace.scenario.layers[act.layer - 1].bias is not None else ''}"
-                       " get a zero gradient, so an update leaves them as they are.")
-    return out
-
-
-def _saturated(trace: Trace, step: TrainingStep, n: Notation, p: Precision) -> list[str]:
-    out = []
-    for act in step.forward.activate:
-        if act.activation != "sigmoid":
-            continue
-        slope = act.a * (1 - act.a)
-        for (e, i), s in np.ndenumerate(slope):
-            if s < SATURATED:
-                out.append(f"**Saturated sigmoid:** {n.element(n.a(act.layer), e, i, act.a.shape[1])} = "
-                           f"{fmt(act.a[e, i], p)}, so σ′ = {fmt(act.a[e, i], p)} × (1 − {fmt(act.a[e, i], p)}) = "
-                           f"{fmt(s, p)}: the chain rule passes on only that fraction of the gradient.")
-    return out
+        rule = ACTIVATIONS[act.activation]
+        has_bias = trace.scenario.layers[act.layer - 1].bias is not None
+        notes.append((rule.observation_rank, act.layer, rule.observe(act, n, p, has_bias)))
+    return [note for _, _, found in sorted(notes, key=lambda x: (x[0], x[1])) for note in found]
 
 
 def _gradient_scale(step: TrainingStep, n: Notation, p: Precision) -> list[str]:

@@ -10,7 +10,6 @@ import numpy as np
 from nnworked import worked
 from nnworked.engine.activations import ACTIVATIONS
 from nnworked.engine.losses import LOSSES
-from nnworked.engine.optimizers import DEFAULTS, RULES
 from nnworked.render.backward import BackwardWriter
 from nnworked.render.blocks import Block, Bullets, Heading, Math, Para, Rule, Table
 from nnworked.render.lines import elided_note, line, pick
@@ -131,7 +130,7 @@ def _architecture(s: Scenario, n: Notation) -> str:
     parts = [f"Input ({s.inputs.shape[1]})"]
     for k, layer in enumerate(s.layers, start=1):
         act = ACTIVATIONS[layer.activation]
-        parts.append(f"{n.layer_name(k)} ({layer.units}" + (f", {act.label})" if layer.activation != "linear" else ")"))
+        parts.append(f"{n.layer_name(k)} ({layer.units}" + (f", {act.label})" if not act.identity else ")"))
     if s.loss:
         parts.append("Loss")
     return "  →  ".join(parts)
@@ -143,7 +142,7 @@ def _setup(trace: Trace, w: BackwardWriter) -> list[Block]:
     bullets = [f"**Input layer:** {s.inputs.shape[1]} neuron{'s' if s.inputs.shape[1] != 1 else ''}{names}"]
     for k, layer in enumerate(s.layers, start=1):
         act = ACTIVATIONS[layer.activation]
-        with_act = f" with **{act.label}** activation" if layer.activation != "linear" else " (no activation)"
+        with_act = f" with **{act.label}** activation" if not act.identity else " (no activation)"
         name = f" “{layer.name}”" if layer.name and layer.name.lower() not in ("hidden", "output") else ""
         plural = "s" if layer.units != 1 else ""
         bullets.append(f"**{n.layer_name(k)} layer{name}:** {layer.units} neuron{plural}{with_act}"
@@ -179,9 +178,9 @@ def _setup(trace: Trace, w: BackwardWriter) -> list[Block]:
     if s.learning_rate is not None:
         out.append(Para(f"**Learning rate:** η = {fmt(s.learning_rate, p, given=True)}"))
         extra = []
-        if s.optimizer.name != "sgd":
+        if s.optimizer.rule.has_state:
             settings = ", ".join(f"{k} = {fmt(s.optimizer.get(k), p, given=True)}" for k in
-                                 sorted(set(s.optimizer.params) | set(DEFAULTS[s.optimizer.name]))
+                                 sorted(set(s.optimizer.params) | set(s.optimizer.rule.defaults))
                                  if k != "weight_decay" or s.optimizer.get(k))
             extra.append(f"**Optimizer:** {s.optimizer.name} ({settings})")
         if s.steps > 1:
@@ -208,18 +207,16 @@ def conventions(trace: Trace) -> str:
     s, p = trace.scenario, trace.precision
     parts = []
     if s.loss:
-        if s.loss.name == "mse":
-            parts.append("squared error with no ½" if s.loss.scale == 1 else f"squared error × {s.loss.scale:g}")
-        else:
-            parts.append("ln is the natural logarithm")
+        parts.append(s.loss.rule.convention(s.loss))
         units = s.layers[-1].units
-        if units > 1 and s.loss.name != "cross_entropy":
+        if units > 1 and s.loss.rule.averages_over_outputs:
             parts.append(f"the loss is the {s.loss.outputs} over the {units} outputs")
         if s.inputs.shape[0] > 1:
             parts.append(f"the loss is the {s.loss.batch} over the batch")
         parts = ["δ means ∂L/∂z", "gradients use the weights before the update", *parts]
-    if any(l.activation in ("relu", "leaky_relu") for l in s.layers):
-        parts.append("ReLU′(0) is taken as 0 (leaky ReLU′(0) as its slope)")
+    for sentence in dict.fromkeys(ACTIVATIONS[l.activation].convention for l in s.layers):
+        if sentence:  # each once, in the order of the layers (ReLU and leaky ReLU share theirs)
+            parts.append(sentence)
     if p.carry:
         parts.append(f"each shown intermediate is rounded to {p.places} decimals (half away from zero) "
                      "and used as rounded (rounding: carry)")
@@ -257,15 +254,15 @@ def _prediction(w: BackwardWriter, step: TrainingStep) -> list[Block]:
 
 def updates(trace: Trace, step: TrainingStep, w: BackwardWriter) -> list[Block]:
     s, p = trace.scenario, trace.precision
-    rules = RULES[s.optimizer.name]
+    rules = s.optimizer.rule.rule_lines
     decay = s.optimizer.get("weight_decay")
-    rule_lines = ["θ_new = θ_old − η × ∂L/∂θ"] if s.optimizer.name == "sgd" and not decay else \
+    rule_lines = ["θ_new = θ_old − η × ∂L/∂θ"] if not s.optimizer.rule.has_state and not decay else \
         [f"{r}   (g = ∂L/∂θ{' + λ·θ' if decay else ''})" if i == 0 else r for i, r in enumerate(rules)]
     if decay:
         rule_lines.append(f"λ = {fmt(decay, p, given=True)}: weight decay (L2), its own term λ·θ in g; the loss "
                           "shown is the data loss")
     out: list[Block] = [Heading(2, "Weight Updates"), Para("**Update rule:**"), Math(rule_lines)]
-    if s.optimizer.name != "sgd":
+    if s.optimizer.rule.has_state:
         out.append(Para(f"The optimizer's state starts at zero; this is step t = {step.number}."
                         if step.number == 1 else f"The state carries over from step {step.number - 1}; "
                         f"t = {step.number}."))
@@ -313,7 +310,7 @@ def _update(u: Update, trace: Trace, step: TrainingStep, w: BackwardWriter,
                                         {name: v[i, j] for name, v in before.items()}, step.number, p,
                                         step.number == 1, gradient(i, j))
         for name, expr, _ in steps:
-            lhs = where + "_new" if name == "new" else f"{_STATE_SYMBOLS[name]}{index}"
+            lhs = where + "_new" if name == "new" else f"{s.optimizer.rule.symbols.get(name, name)}{index}"
             lines += line(lhs, expr, p, w.s.width, label=after(i, j) if name == "new" else "")
         if len(steps) > 1:
             lines.append("")
@@ -325,9 +322,6 @@ def _update(u: Update, trace: Trace, step: TrainingStep, w: BackwardWriter,
         lines += [""] + _matrix(f"{symbol}_new", u.new, p, w.s.elements, labels=after)
     out.append(Math(lines))
     return out
-
-
-_STATE_SYMBOLS = {"g": "g", "v": "v", "s": "s", "m": "m", "m_hat": "m̂", "v_hat": "v̂"}
 
 
 def _summary(updates: list[Update], p, w: BackwardWriter, given: bool) -> Table:  # noqa: ANN001

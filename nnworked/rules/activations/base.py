@@ -1,0 +1,149 @@
+"""What every activation rule holds. A class that leaves an abstract piece undefined cannot be
+instantiated, so it cannot be registered (`Registry.register` names what is missing)."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import TYPE_CHECKING, Any, Sequence
+
+import numpy as np
+
+from nnworked.expr import Expr
+
+if TYPE_CHECKING:
+    from nnworked.engine.rounding import Precision
+    from nnworked.render.blocks import Block
+    from nnworked.render.notation import Notation
+    from nnworked.trace import Activate, Linear
+
+
+class ActivationRule(ABC):
+    """One activation: value, backward, worked expressions, texts, observations, PyTorch counterpart."""
+
+    # -- plain facts: each rule defines them as class attributes --
+
+    @property
+    @abstractmethod
+    def name(self) -> str:
+        """As a scenario writes it."""
+
+    @property
+    @abstractmethod
+    def label(self) -> str:
+        """In prose: "ReLU", "Sigmoid"."""
+
+    @property
+    @abstractmethod
+    def symbol(self) -> str:
+        """In formulas: "ReLU", "σ" ("" for the identity, printed as f)."""
+
+    @property
+    @abstractmethod
+    def formula(self) -> str:
+        """f(z) as the walkthrough states it."""
+
+    @property
+    @abstractmethod
+    def derivative_formula(self) -> str:
+        """f′(z) as the walkthrough states it."""
+
+    @property
+    @abstractmethod
+    def convention(self) -> str | None:
+        """The sentence under "Conventions" when a layer uses it (None: there is nothing to say)."""
+
+    elementwise: bool = True  # a′ is one number per element (softmax mixes a row: it has a Jacobian)
+    identity: bool = False  # a = z: the walkthrough says "no activation" instead of working it
+    piecewise: bool = False  # the derivative is a case of z's sign: lines show the reason, "(z > 0)"
+    has_slope: bool = False  # takes a slope α (leaky ReLU): `activation: {name: …, slope: …}`
+    show_call: bool = True  # print "σ(0.487) = …" before the expansion
+    derivative_in_a: str | None = None  # a′ written with a, such as "{a}(1 − {a})", shown before the numbers
+    exact_by_hand: bool = False  # + − × only: a value after it has finitely many decimals (generate)
+    observation_rank: int = 0  # observations of different rules print in this order
+
+    # -- value and backward --
+
+    @abstractmethod
+    def value(self, z: np.ndarray, slope: float) -> np.ndarray:
+        """a = f(z), vectorised and numerically stable (rows are examples)."""
+
+    @abstractmethod
+    def vjp(self, z: np.ndarray, a: np.ndarray, upstream: np.ndarray, slope: float) -> np.ndarray:
+        """∂L/∂z from ∂L/∂a (rows are examples)."""
+
+    @abstractmethod
+    def derivative(self, z: np.ndarray, a: np.ndarray, slope: float) -> np.ndarray | None:
+        """f′(z) element by element; None where there is none to show (softmax's Jacobian)."""
+
+    # -- by hand --
+
+    @abstractmethod
+    def row_expr(self, z: Sequence[float], i: int, slope: float, labels: Sequence[str]) -> Expr:
+        """Element i of a = f(z) for one example, worked from the z's (labels name them)."""
+
+    @abstractmethod
+    def carried(self, z: np.ndarray, slope: float, precision: Precision) -> np.ndarray:
+        """f(z) computed from its hand working, each shown intermediate rounded (rounding: carry)."""
+
+    @abstractmethod
+    def derivation_lines(self, p: Precision, slope: float) -> list[str]:
+        """Where the derivative comes from, for --detail full."""
+
+    @abstractmethod
+    def forward_lines(self, w: Any, act: Activate, symbol: str) -> list[str]:
+        """The worked lines of the forward step (w is the ForwardWriter)."""
+
+    def jacobian_sentence(self, d: str, a: str, z: str, at_output: bool) -> str:
+        """How δ is found where there is no f′ per element (only rules that are not elementwise)."""
+        return f"{d} = ∂L/∂{z} goes through the Jacobian of {self.label}."
+
+    @property
+    def byhand_derivative(self) -> str:
+        """How the AI by Hand layout says what multiplies ∂L/∂a."""
+        return f"multiply by {self.derivative_formula}"
+
+    def byhand_forward(self, w: Any, k: int, lin: Linear, act: Activate) -> list[Block] | None:
+        """The AI by Hand layout's activation step; None: the worked lines of the standard layout."""
+        return None
+
+    # -- reading the numbers --
+
+    def observe(self, act: Activate, n: Notation, p: Precision, has_bias: bool) -> list[str]:
+        """Observations about this layer's own numbers (dead units, saturation); none by default."""
+        return []
+
+    def rejects(self, act: Activate, constraints: Any) -> str | None:
+        """Why `generate` should draw again for this layer (a dead unit, …); None: it is fine."""
+        return None
+
+    # -- verification --
+
+    @abstractmethod
+    def torch_value(self, torch: Any, z: Any, slope: float) -> Any:
+        """The same function in PyTorch, for `verify` (torch is the imported module)."""
+
+
+class ElementwiseActivation(ActivationRule):
+    """An activation applied to each element on its own: a′ is a number per element."""
+
+    @abstractmethod
+    def expand(self, z: float, slope: float, label: str) -> Expr:
+        """One element by hand, from z (label names z, so a sheet can blank it)."""
+
+    @abstractmethod
+    def derivative_expr(self, z: float, a: float, slope: float, label: str = "") -> tuple[Expr, str]:
+        """One element of f′ worked, with the reason in words (label names a)."""
+
+    def vjp(self, z: np.ndarray, a: np.ndarray, upstream: np.ndarray, slope: float) -> np.ndarray:
+        return upstream * self.derivative(z, a, slope)  # type: ignore[operator]
+
+    def row_expr(self, z: Sequence[float], i: int, slope: float, labels: Sequence[str]) -> Expr:
+        return self.expand(z[i], slope, labels[i])
+
+    def forward_lines(self, w: Any, act: Activate, symbol: str) -> list[str]:
+        return w.element_lines(act)
+
+    def carried(self, z: np.ndarray, slope: float, precision: Precision) -> np.ndarray:
+        from nnworked import worked
+
+        return worked.fill(z.shape, lambda n, i: self.expand(z[n, i], slope, ""), precision)

@@ -1,0 +1,85 @@
+"""ReLU: max(0, z). Its derivative at the corner z = 0 is taken as 0, as most libraries do."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from nnworked.expr import Expr, num, op
+from nnworked.rules.activations.base import ElementwiseActivation
+
+RELU_CONVENTION = "ReLU′(0) is taken as 0 (leaky ReLU′(0) as its slope)"
+
+
+class ReLU(ElementwiseActivation):
+    name = "relu"
+    label = "ReLU"
+    symbol = "ReLU"
+    formula = "ReLU(z) = max(0, z)"
+    derivative_formula = "ReLU′(z) = 1 if z > 0, 0 if z ≤ 0"
+    convention = RELU_CONVENTION
+    piecewise = True
+    show_call = False
+    exact_by_hand = True
+    byhand_derivative = "multiply by 1 where z > 0 and by 0 otherwise"  # type: ignore[assignment]
+    observation_rank = 0  # dead units are reported before saturated sigmoids
+
+    def value(self, z: np.ndarray, slope: float) -> np.ndarray:
+        return np.maximum(z, 0.0)
+
+    def derivative(self, z: np.ndarray, a: np.ndarray, slope: float) -> np.ndarray:
+        return (z > 0).astype(float)
+
+    def expand(self, z: float, slope: float, label: str) -> Expr:
+        return op("max", num(0, True), num(z, label=label))
+
+    def derivative_expr(self, z: float, a: float, slope: float, label: str = "") -> tuple[Expr, str]:
+        return (num(1, True), "z > 0") if z > 0 else (num(0, True), "z ≤ 0")
+
+    def derivation_lines(self, p: Any, slope: float) -> list[str]:
+        return ["ReLU(z) = z for z > 0: slope 1;   ReLU(z) = 0 for z < 0: slope 0.",
+                "At z = 0 the two slopes meet at a corner and there is no derivative; nnworked takes 0 there "
+                "(the slope from the left), as most libraries do."]
+
+    def byhand_forward(self, w: Any, k: int, lin: Any, act: Any) -> list:
+        """AI by Hand's way: cross out each negative value and write 0 in its place."""
+        from nnworked.render.blocks import Math, Para
+        from nnworked.render.lines import elided_note
+        from nnworked.render.numbers import fmt
+
+        n = w.n
+        examples, units = lin.z.shape
+        crossed = [(i, e) for i in range(units) for e in range(examples) if lin.z[e, i] < 0]
+        text = "ReLU: cross out each negative value and write 0 in its place" + (":" if crossed else
+                                                                                 "; there are none:")
+        marks = [f"{w.cell(n.z(k), i, e, examples)} = {fmt(lin.z[e, i], w.p, label=n.key('z', k, i, e))} → 0"
+                 for i, e in crossed[: w.s.elements or None]]
+        if w.s.elements and len(crossed) > w.s.elements:
+            marks.append(elided_note(len(crossed) - w.s.elements, "crossings"))
+        return [Para(text), Math(marks + [""] + w.columns(n.a(k), act.a, "a", k) if marks else
+                                 w.columns(n.a(k), act.a, "a", k))]
+
+    def observe(self, act: Any, n: Any, p: Any, has_bias: bool) -> list[str]:
+        """A unit whose z is never above 0 passes no gradient: its weights cannot learn."""
+        from nnworked.render.numbers import fmt
+
+        out = []
+        dead = [i for i in range(act.z.shape[1]) if np.all(act.z[:, i] <= 0)]
+        for i in dead:
+            values = ", ".join(fmt(v, p) for v in act.z[:, i])
+            where = f"{n.z(act.layer)}[{i}] = {values}" if act.z.shape[0] == 1 else \
+                f"{n.z(act.layer)}[{i}] is {values} over the batch"
+            out.append(f"**Dead ReLU unit:** {where}, never above 0, so ReLU′ = 0 and no gradient flows through "
+                       f"it: row {i} of {n.W(act.layer)}"
+                       f"{f' and {n.b(act.layer)}[{i}]' if has_bias else ''}"
+                       " get a zero gradient, so an update leaves them as they are.")
+        return out
+
+    def rejects(self, act: Any, constraints: Any) -> str | None:
+        if not constraints.allow_dead_relu and np.any(np.all(act.z <= 0, axis=0)):
+            return "dead ReLU"
+        return None
+
+    def torch_value(self, torch: Any, z: Any, slope: float) -> Any:
+        return torch.relu(z)

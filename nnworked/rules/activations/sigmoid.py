@@ -1,0 +1,70 @@
+"""The logistic sigmoid σ(z) = 1 / (1 + e^(−z)), computed without exponentiating a large number."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from nnworked.expr import Expr, num, op
+from nnworked.rules.activations.base import ElementwiseActivation
+
+SATURATED = 0.05  # σ′ = σ(1 − σ) below this passes on less than a twentieth of the gradient (σ beyond 0.95)
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    # never exponentiates a large positive number
+    e = np.exp(-np.abs(z))
+    return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+
+class Sigmoid(ElementwiseActivation):
+    name = "sigmoid"
+    label = "Sigmoid"
+    symbol = "σ"
+    formula = "σ(z) = 1 / (1 + e^(−z))"
+    derivative_formula = "σ′(z) = σ(z)·(1 − σ(z))"
+    convention = None
+    derivative_in_a = "{a}(1 − {a})"
+    observation_rank = 1
+
+    def value(self, z: np.ndarray, slope: float) -> np.ndarray:
+        return _sigmoid(z)
+
+    def derivative(self, z: np.ndarray, a: np.ndarray, slope: float) -> np.ndarray:
+        return a * (1.0 - a)
+
+    def expand(self, z: float, slope: float, label: str) -> Expr:
+        if -z > 700:  # e^(−z) would overflow: the value is 0 to every printed digit
+            return num(float(_sigmoid(np.array(z))))
+        return op("div", num(1, True), op("add", num(1, True), op("exp", num(-z, label=label))))
+
+    def derivative_expr(self, z: float, a: float, slope: float, label: str = "") -> tuple[Expr, str]:
+        return op("mul", num(a, label=label), op("sub", num(1, True), num(a, label=label))), "σ(z)·(1 − σ(z))"
+
+    def derivation_lines(self, p: Any, slope: float) -> list[str]:
+        return ["σ(z) = 1 / (1 + e^(−z)) = (1 + e^(−z))^(−1)",
+                "σ′(z) = −(1 + e^(−z))^(−2) × (−e^(−z)) = e^(−z) / (1 + e^(−z))²    (chain rule: outer × inner)",
+                "      = [1 / (1 + e^(−z))] × [e^(−z) / (1 + e^(−z))] = σ(z) × (1 − σ(z))",
+                "        since 1 − σ(z) = (1 + e^(−z) − 1) / (1 + e^(−z)) = e^(−z) / (1 + e^(−z))"]
+
+    def observe(self, act: Any, n: Any, p: Any, has_bias: bool) -> list[str]:
+        """A σ near 0 or 1 has a tiny slope: the chain rule passes on only that fraction of the gradient."""
+        from nnworked.render.numbers import fmt
+
+        out = []
+        slope = act.a * (1 - act.a)
+        for (e, i), s in np.ndenumerate(slope):
+            if s < SATURATED:
+                out.append(f"**Saturated sigmoid:** {n.element(n.a(act.layer), e, i, act.a.shape[1])} = "
+                           f"{fmt(act.a[e, i], p)}, so σ′ = {fmt(act.a[e, i], p)} × (1 − {fmt(act.a[e, i], p)}) = "
+                           f"{fmt(s, p)}: the chain rule passes on only that fraction of the gradient.")
+        return out
+
+    def rejects(self, act: Any, constraints: Any) -> str | None:
+        if not constraints.allow_saturation and np.any(act.a * (1 - act.a) < SATURATED):
+            return "saturated sigmoid"
+        return None
+
+    def torch_value(self, torch: Any, z: Any, slope: float) -> Any:
+        return torch.sigmoid(z)

@@ -1,0 +1,124 @@
+"""Softmax: e^(zₖ) / Σⱼ e^(zⱼ) over a row, so the outputs are probabilities. It mixes every element of a
+row, so it has a Jacobian instead of one derivative per element, and is worked a row at a time."""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from nnworked.expr import Expr, num, op
+from nnworked.rules.activations.base import ActivationRule
+
+SOFTMAX_SHIFT_ABOVE = 50.0  # e^50 is about 5 × 10²¹: beyond it, work with z − max(z)
+
+
+def _sum(terms: list[Expr]) -> Expr:
+    return terms[0] if len(terms) == 1 else op("add", *terms)
+
+
+def softmax_shift(z: Sequence[float]) -> float:
+    """What is subtracted from every z before exponentiating: 0 unless e^z would be unreadably large or
+    overflow. Softmax is unchanged by it, since the factor e^(−shift) cancels between top and bottom."""
+    top = max(z)
+    return float(top) if top > SOFTMAX_SHIFT_ABOVE else 0.0
+
+
+def softmax_parts(z: Sequence[float], labels: Sequence[str] | None = None) -> tuple[
+        list[Expr], Callable[..., Expr], Callable[..., Expr]]:
+    """e^(zₖ − shift) for each k, their sum Σ, and ŷₖ = e^(zₖ − shift) / Σ."""
+    shift = softmax_shift(z)
+    exps = [op("exp", num(v - shift, label=labels[k] if labels and not shift else "")) for k, v in enumerate(z)]
+
+    def total(values: list[float], names: Sequence[str] | None = None) -> Expr:
+        return _sum([num(v, label=names[k] + "|" if names else "") for k, v in enumerate(values)])
+
+    def share(e: float, sigma: float, name: str = "", every: str = "") -> Expr:
+        return op("div", num(e, label=name + "|" if name else ""), num(sigma, label=every + "|" if every else ""))
+
+    return exps, total, share
+
+
+class Softmax(ActivationRule):
+    name = "softmax"
+    label = "Softmax"
+    symbol = "softmax"
+    formula = "softmax(z)ₖ = e^(zₖ) / Σⱼ e^(zⱼ)"
+    derivative_formula = "∂ŷₖ/∂zⱼ = ŷₖ·(1 − ŷⱼ) if k = j, −ŷₖ·ŷⱼ otherwise"
+    convention = None
+    elementwise = False
+
+    def value(self, z: np.ndarray, slope: float) -> np.ndarray:
+        e = np.exp(z - np.max(z, axis=-1, keepdims=True))
+        return e / np.sum(e, axis=-1, keepdims=True)
+
+    def derivative(self, z: np.ndarray, a: np.ndarray, slope: float) -> None:
+        return None  # not one number per element: see vjp
+
+    def vjp(self, z: np.ndarray, a: np.ndarray, upstream: np.ndarray, slope: float) -> np.ndarray:
+        # ∂L/∂zⱼ = aⱼ (gⱼ − Σₖ gₖ aₖ)
+        return a * (upstream - np.sum(upstream * a, axis=-1, keepdims=True))
+
+    def row_expr(self, z: Sequence[float], i: int, slope: float, labels: Sequence[str]) -> Expr:
+        exps = [op("exp", num(v, label=labels[u])) for u, v in enumerate(z)]
+        return op("div", exps[i], op("add", *exps) if len(exps) > 1 else exps[0])
+
+    def carried(self, z: np.ndarray, slope: float, precision: Any) -> np.ndarray:
+        from nnworked import worked
+
+        carried = precision.carried
+        rows = []
+        for row in z:
+            exps, total, share = softmax_parts(row)
+            e = [worked.value(x, precision) for x in exps]
+            sigma = worked.value(total(e), precision)
+            rows.append([carried(worked.value(share(v, sigma), precision)) for v in e])
+        return np.array(rows)
+
+    def forward_lines(self, w: Any, act: Any, symbol: str) -> list[str]:
+        """Each e^z, their sum, and each share, for every example shown."""
+        from nnworked import worked
+        from nnworked.render.lines import elided_note, line, pick
+        from nnworked.render.numbers import fmt
+
+        n, lines = w.n, []
+        examples, hidden = pick(act.z.shape[0], w.s.elements)
+        for e in examples:
+            units = act.z.shape[1]
+            z_keys = [n.key("z", act.layer, i, e) for i in range(units)]
+            exps, total, share = softmax_parts(act.z[e], z_keys)
+            shift = softmax_shift(act.z[e])
+            if shift:
+                lines.append(f"(every z has {fmt(shift, w.p)} subtracted first: the largest e^z would be too "
+                             "large to write, and softmax does not change)")
+            minus = f" − {fmt(shift, w.p)}" if shift else ""
+            values = []
+            # each e^z and the sum are worked from the z's, so they carry the z's names on a sheet
+            every = "|".join(z_keys)
+            for i, expr in enumerate(exps):
+                lines += line(f"e^({n.element(n.z(act.layer), e, i, units)}{minus})", expr, w.p, w.s.width,
+                              label=z_keys[i] + "|")
+                values.append(worked.value(expr, w.p))
+            sigma = worked.value(total(values, z_keys), w.p)
+            lines += line(f"Σ{n.example(e)}", total(values, z_keys), w.p, w.s.width, label=every + "|")
+            for i, v in enumerate(values):
+                lines += line(n.element(symbol, e, i, units), share(v, sigma, z_keys[i], every), w.p,
+                              w.s.width, label=n.key("a", act.layer, i, e))
+            lines.append("")
+        lines = lines[:-1]
+        if hidden:
+            lines.append(elided_note(hidden, "examples"))
+        return lines
+
+    def jacobian_sentence(self, d: str, a: str, z: str, at_output: bool) -> str:
+        if at_output:
+            return (f"Softmax mixes every output, so {d} = ∂L/∂{z} goes through its Jacobian: "
+                    f"{d}ⱼ = Σₖ ∂L/∂{a}ₖ × {a}ₖ·(1[k = j] − {a}ⱼ).")
+        return f"{d}ⱼ = {a}ⱼ·(∂L/∂{a}ⱼ − Σₖ ∂L/∂{a}ₖ·{a}ₖ) (the softmax Jacobian applied to ∂L/∂{a})"
+
+    def derivation_lines(self, p: Any, slope: float) -> list[str]:
+        return ["ŷₖ = e^(zₖ) / Σᵢ e^(zᵢ)           so  ∂ŷₖ/∂zⱼ = ŷₖ·(1 − ŷₖ) if k = j,  −ŷₖ·ŷⱼ if k ≠ j",
+                "                                        = ŷₖ·(1[k = j] − ŷⱼ)"]
+
+    def torch_value(self, torch: Any, z: Any, slope: float) -> Any:
+        return torch.softmax(z, dim=-1)

@@ -1,0 +1,41 @@
+"""The hyperbolic tangent: like a sigmoid centred on 0, with values from −1 to 1."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from nnworked.expr import Expr, num, op
+from nnworked.rules.activations.base import ElementwiseActivation
+
+
+class Tanh(ElementwiseActivation):
+    name = "tanh"
+    label = "tanh"
+    symbol = "tanh"
+    formula = "tanh(z) = (e^z − e^(−z)) / (e^z + e^(−z))"
+    derivative_formula = "tanh′(z) = 1 − tanh²(z)"
+    convention = None
+    derivative_in_a = "1 − {a}²"
+    show_call = False
+
+    def value(self, z: np.ndarray, slope: float) -> np.ndarray:
+        return np.tanh(z)
+
+    def derivative(self, z: np.ndarray, a: np.ndarray, slope: float) -> np.ndarray:
+        return 1.0 - a * a
+
+    def expand(self, z: float, slope: float, label: str) -> Expr:
+        return op("tanh", num(z, label=label))
+
+    def derivative_expr(self, z: float, a: float, slope: float, label: str = "") -> tuple[Expr, str]:
+        return op("sub", num(1, True), op("pow", num(a, label=label), num(2, True))), "1 − tanh²(z)"
+
+    def derivation_lines(self, p: Any, slope: float) -> list[str]:
+        return ["tanh(z) = (e^z − e^(−z)) / (e^z + e^(−z))",
+                "tanh′(z) = [(e^z + e^(−z))² − (e^z − e^(−z))²] / (e^z + e^(−z))²  (quotient rule)",
+                "         = 1 − tanh²(z)"]
+
+    def torch_value(self, torch: Any, z: Any, slope: float) -> Any:
+        return torch.tanh(z)

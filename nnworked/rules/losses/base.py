@@ -1,0 +1,138 @@
+"""What every loss rule holds. A class that leaves an abstract piece undefined cannot be instantiated,
+so it cannot be registered (`Registry.register` names what is missing).
+
+A rule works on one output unit of one example (its term, its gradient with respect to ŷ); the
+reductions (÷K over outputs, ÷N over the batch) and the scale are applied around it, from the LossSpec.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import TYPE_CHECKING, Any, Callable
+
+import numpy as np
+
+from nnworked.expr import Expr, Num, num, op
+
+if TYPE_CHECKING:
+    from nnworked.engine.losses import LossSpec
+    from nnworked.render.blocks import Block
+    from nnworked.trace import OutputDelta, Trace
+
+
+class LossRule(ABC):
+    """One loss: its value, its gradient, its worked terms, its texts, its PyTorch counterpart."""
+
+    averages_over_outputs: bool = True  # `outputs: mean` divides by the output units (cross-entropy's sum
+    # over classes is the loss itself, so it never does)
+    accepts_class_index: bool = False  # a target row may be one class index, made one-hot
+    zero_target_terms_vanish: bool = False  # a term whose target is 0 is exactly 0: not shown
+    pair: str | None = None  # "sigmoid + binary cross-entropy": the pair the shortcut belongs to
+    exact_by_hand: bool = False  # its gradient needs + − × only: what follows has finite decimals (generate)
+
+    # -- plain facts: each rule defines them as class attributes --
+
+    @property
+    @abstractmethod
+    def name(self) -> str:
+        """As a scenario writes it."""
+
+    @property
+    @abstractmethod
+    def label(self) -> str:
+        """In prose: "Mean Squared Error"."""
+
+    @property
+    @abstractmethod
+    def formula(self) -> str:
+        """The loss of one example."""
+
+    @property
+    @abstractmethod
+    def gradient_formula(self) -> str:
+        """∂L/∂ŷ as the backward pass states it."""
+
+    @property
+    @abstractmethod
+    def output_activation(self) -> str | None:
+        """The activation the output layer must have (None: any), with which the shortcut holds."""
+
+    @property
+    @abstractmethod
+    def shortcut(self) -> str | None:
+        """The fused ∂L/∂z with that activation ("ŷ − y"), or None."""
+
+    # -- value and gradient, vectorised --
+
+    @abstractmethod
+    def element_losses(self, yhat: np.ndarray, y: np.ndarray, z: np.ndarray) -> np.ndarray:
+        """The loss of each output unit of each example, before reductions and scale, computed stably
+        (from the output layer's z where the activation allows it)."""
+
+    @abstractmethod
+    def textbook_losses(self, yhat: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """The element losses by the textbook formula, from ŷ alone (verify perturbs ŷ itself)."""
+
+    @abstractmethod
+    def gradient(self, yhat: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """∂(element loss)/∂ŷ; a term whose target weight is 0 contributes exactly 0 (never 0/0)."""
+
+    # -- by hand --
+
+    @abstractmethod
+    def term_expr(self, p: Num, t: float) -> Expr | None:
+        """One output's term of one example's loss, specialised to its target (None: the term is 0)."""
+
+    @abstractmethod
+    def gradient_expr(self, p: Num, t: float) -> Expr | None:
+        """One element of ∂L/∂ŷ before reductions, specialised to its target (None: exactly 0)."""
+
+    @abstractmethod
+    def formula_core(self, spec: LossSpec, units: int) -> str:
+        """The right-hand side of "L = …" for one example, with the output reduction, without the scale."""
+
+    @abstractmethod
+    def symbolic(self, target: np.ndarray, yhat: str, y: str) -> str:
+        """One example's loss in symbols where that is short ("(ŷ − y)²", "−ln(ŷ)"), else ""."""
+
+    @abstractmethod
+    def specialisation(self, targets: np.ndarray) -> str:
+        """"Since y = 1:" where the targets make the formula simpler, else ""."""
+
+    @abstractmethod
+    def convention(self, spec: LossSpec) -> str:
+        """The conventions sentence: "squared error with no ½", "ln is the natural logarithm"."""
+
+    @abstractmethod
+    def derivation(self, trace: Trace, w: Any, output: OutputDelta) -> list[Block]:
+        """Where ∂L/∂ŷ (and the shortcut) come from, with the scenario's numbers, for --detail full."""
+
+    # -- checking, generating, grading, verifying --
+
+    def target_problems(self, targets: np.ndarray) -> list[tuple[str, str, str]]:
+        """(message, expected, given) for each way the targets do not suit this loss."""
+        return []
+
+    def draw_targets(self, rows: list[list[Any]], rng: Any, draw: Callable[[], Any]) -> list[list[Any]]:
+        """New targets of the kind this loss expects, for `generate` (draw: a value from the grid)."""
+        return draw_from_grid(rows, draw)
+
+    def likely_mistakes(self, correct: float) -> list[tuple[str, float]]:
+        """Mistakes particular to this loss, for grading's diagnosis: (what went wrong, the value it gives)."""
+        return []
+
+    @abstractmethod
+    def torch_loss(self, torch: Any, a: Any, y: Any) -> Any:
+        """The element losses in PyTorch, for `verify` (torch is the imported module)."""
+
+
+def draw_from_grid(rows: list[list[Any]], draw: Callable[[], Any]) -> list[list[Any]]:
+    return [[draw() for _ in row] for row in rows]
+
+
+def scaled(spec: LossSpec, core: Expr, examples: int, units: int) -> Expr:
+    """core × scale ÷ (units averaged over × examples averaged over), as a reader would write it."""
+    if spec.scale != 1:
+        core = op("mul", num(spec.scale, True), core)
+    divisor = round(spec.scale / spec.factor(examples, units))
+    return core if divisor == 1 else op("div", core, num(divisor, True))
