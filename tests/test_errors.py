@@ -184,3 +184,14 @@ def test_a_wrong_command_line_exits_2() -> None:
     result = run_cli("run", "spam", "--format", "xml")
     assert result.returncode == 2
     assert "'xml' is not one of" in result.stderr
+
+
+@pytest.mark.parametrize("digits", [309, 5000])
+def test_an_integer_too_large_for_a_float_is_a_scenario_problem(tmp_path: Path, digits: int) -> None:
+    # 309 digits overflow a float (OverflowError); over 4,300 Python refuses to read at all (ValueError)
+    text = GOOD_NETWORK.replace("targets: [[1]]", "targets: [[" + "9" * digits + "]]")
+    assert problems(tmp_path, text) == [
+        f"s.yaml:2:12: targets[0][0]: this integer is too large to compute with — expected a number below about "
+        f"1.8e308, given an integer of {digits} digits\n    hint: write it in scientific notation (e.g. 1.5e30); "
+        "the largest usable number is about 1.8e308",
+    ]
