@@ -64,3 +64,10 @@ def test_exploding_gradients_and_oversized_steps_in_the_house_price_seed() -> No
     notes = observations(markdown("house_price"))
     assert "**Exploding gradients** towards the input: ‖∂L/∂W₁‖ = 57,500,064.69, ‖∂L/∂W₂‖ = 42,797.93" in notes
     assert "**A step larger than the weight:** W₁[0,0] went from 0.001 to −4.599, a change 4600 times its own size" in notes
+
+
+def test_the_summary_table_marks_a_frozen_element_after_its_name(tmp_path: Path) -> None:
+    text = spam_variant(tmp_path, ("steps: 1", "steps: 1\nfreeze: [W1, b2]"))
+    summary = text.split("| Parameter")[1].split("\n\n")[0]
+    assert "| W₁[0,0] (frozen) | 0.1 " in summary and "| b₂ (frozen) | 0.1 " in summary
+    assert "(frozen)[" not in summary

@@ -334,7 +334,8 @@ def _summary(updates: list[Update], p, w: BackwardWriter, given: bool) -> Table:
     """Before and after for every parameter: matrices element by element, vectors whole, as the seed does.
     Rows are formatted only if they are shown; a large network's table is cut to SUMMARY_ROWS."""
     def rows_of(u: Update):  # noqa: ANN202
-        symbol = w.n.param(u.name) + (" (frozen)" if u.frozen else "")
+        symbol = w.n.param(u.name)
+        frozen = " (frozen)" if u.frozen else ""  # after the element's name: W₁[0,0] (frozen)
         kind, k = u.name[0], int(u.name[1:])
         if u.old.ndim == 2:
             key = lambda i, j: w.n.wkey(kind, k, i, j)  # noqa: E731
@@ -343,12 +344,12 @@ def _summary(updates: list[Update], p, w: BackwardWriter, given: bool) -> Table:
         flat = lambda f: key(*np.unravel_index(f, u.old.shape)) if u.old.ndim == 2 else key(f, 0)  # noqa: E731
         if u.old.ndim == 2 and min(u.old.shape) > 1:
             for i, j in np.ndindex(*u.old.shape):
-                yield lambda i=i, j=j: [f"{symbol}[{i},{j}]", fmt(u.old[i, j], p, given),
+                yield lambda i=i, j=j: [f"{symbol}[{i},{j}]{frozen}", fmt(u.old[i, j], p, given),
                                         fmt(u.new[i, j], p, label=key(i, j))]
         elif u.old.size == 1:
-            yield lambda: [symbol, fmt(u.old.ravel()[0], p, given), fmt(u.new.ravel()[0], p, label=flat(0))]
+            yield lambda: [symbol + frozen, fmt(u.old.ravel()[0], p, given), fmt(u.new.ravel()[0], p, label=flat(0))]
         else:
-            yield lambda: [symbol, vector(u.old.ravel(), p, given, limit=w.s.elements),
+            yield lambda: [symbol + frozen, vector(u.old.ravel(), p, given, limit=w.s.elements),
                            vector(u.new.ravel(), p, limit=w.s.elements, labels=flat)]
 
     ordered = sorted(updates, key=lambda u: (int(u.name[1:]), u.name[0] != "W"))
