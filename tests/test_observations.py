@@ -71,3 +71,17 @@ def test_the_summary_table_marks_a_frozen_element_after_its_name(tmp_path: Path)
     summary = text.split("| Parameter")[1].split("\n\n")[0]
     assert "| W₁[0,0] (frozen) | 0.1 " in summary and "| b₂ (frozen) | 0.1 " in summary
     assert "(frozen)[" not in summary
+
+
+def test_no_push_is_claimed_when_nothing_moved() -> None:
+    # house_price's first step kills both ReLU units; in step 2 no gradient flows and nothing moves
+    step2 = markdown("house_price", Settings(all_steps=True), steps=2).split("### Key Observations")[2].split("\n---")[0]
+    assert ("δ₂ = ∂L/∂z₂ = −700 is negative: the gradient would push the output up, but no parameter moved."
+            in step2)
+    assert "Of 6 parameters, 6 did not move" in step2 and "pushes" not in step2
+
+
+def test_a_denormal_parameter_is_no_size_to_compare_a_step_with(tmp_path: Path, recwarn) -> None:  # noqa: ANN001
+    notes = observations(spam_variant(tmp_path, ("bias: [0.1, 0.2]", "bias: [5e-324, 0.2]")))
+    assert "∞" not in notes and "A step larger than the weight" not in notes
+    assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]
