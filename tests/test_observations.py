@@ -85,3 +85,11 @@ def test_a_denormal_parameter_is_no_size_to_compare_a_step_with(tmp_path: Path, 
     notes = observations(spam_variant(tmp_path, ("bias: [0.1, 0.2]", "bias: [5e-324, 0.2]")))
     assert "∞" not in notes and "A step larger than the weight" not in notes
     assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]
+
+
+def test_the_closing_sentence_says_when_training_stalled() -> None:
+    closing = markdown("house_price", steps=3).splitlines()[-1]
+    assert closing == ("**Loss decreased from 330,625 to 122,500, but steps 2–3 left it at 122,500: training has "
+                       "stalled. Both ReLU units of layer 1 are now dead (h = [0, 0]): no gradient can flow through "
+                       "them, so the weights into and out of them cannot change any more.**")
+    assert markdown("spam", steps=3).splitlines()[-1] == "**Loss decreased from 0.4790 to 0.3952! The network is learning.**"

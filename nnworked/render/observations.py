@@ -78,12 +78,23 @@ def _directions(step: TrainingStep, n: Notation, p: Precision) -> list[str]:
     return [f"Of {total} parameters, {', '.join(parts)}: {reason}."]
 
 
+def dead_units(act) -> list[int]:  # noqa: ANN001  (an activation record of a forward pass)
+    """The ReLU units of one activation whose z is never above 0, on any example: no gradient flows
+    through them, so neither the weights into them nor those out of them can change."""
+    if act.activation != "relu":
+        return []
+    return [i for i in range(act.z.shape[1]) if np.all(act.z[:, i] <= 0)]
+
+
+def all_dead(forward) -> list:  # noqa: ANN001
+    """The activations of a forward pass whose every ReLU unit is dead."""
+    return [act for act in forward.activate if act.activation == "relu" and len(dead_units(act)) == act.z.shape[1]]
+
+
 def _dead_units(trace: Trace, step: TrainingStep, n: Notation, p: Precision) -> list[str]:
     out = []
     for act in step.forward.activate:
-        if act.activation != "relu":
-            continue
-        dead = [i for i in range(act.z.shape[1]) if np.all(act.z[:, i] <= 0)]
+        dead = dead_units(act)
         for i in dead:
             values = ", ".join(fmt(v, p) for v in act.z[:, i])
             where = f"{n.z(act.layer)}[{i}] = {values}" if act.z.shape[0] == 1 else \

@@ -16,7 +16,7 @@ from nnworked.render.blocks import Block, Bullets, Heading, Math, Para, Rule, Ta
 from nnworked.render.lines import elided_note, line, pick
 from nnworked.render.chart import sparkline
 from nnworked.render.notation import Notation
-from nnworked.render.observations import observations
+from nnworked.render.observations import all_dead, observations
 from nnworked.render.numbers import Blanks, blanking, fmt, matrix_lines, vector
 from nnworked.render.settings import Settings
 from nnworked.scenario import Scenario
@@ -386,19 +386,49 @@ def after_training(trace: Trace, w: BackwardWriter, settings: Settings) -> list[
         out.append(Math(w.compact(forward)))
     out.append(Para("**New Loss:**"))
     out.append(w.loss(loss)[-1])
+    out.append(Para(f"**{_closing(losses, forward, w.n, p)}**"))
+    return out
+
+
+def _closing(losses: list[float], forward, n: Notation, p) -> str:  # noqa: ANN001
+    """The last sentence, true to the numbers: whether the loss fell, whether it is still moving at the end,
+    and whether the last step left a layer whose every ReLU unit is dead (then nothing flows through it)."""
     first, last = losses[0], losses[-1]
     verb = "decreased" if fmt(last, p) != fmt(first, p) and last < first else \
         "increased" if fmt(last, p) != fmt(first, p) else "did not change (at the printed precision)"
     sentence = f"Loss {verb} from {fmt(first, p, label='L')} to {fmt(last, p)}" if "not" not in verb else \
         f"Loss {verb}"
-    if verb == "decreased":
-        sentence += "! The network is learning."
-    elif verb == "increased":
-        sentence += ": the step overshot; a smaller learning rate would help."
-    else:
-        sentence += "."
-    out.append(Para(f"**{sentence}**"))
-    return out
+    since = _still_since(losses, p)
+    dead = all_dead(forward)
+    if verb != "decreased" or not (since or dead):
+        if verb == "decreased":
+            return sentence + "! The network is learning."
+        if verb == "increased":
+            return sentence + ": the step overshot; a smaller learning rate would help."
+        return sentence + "."
+    if since:
+        steps = f"step {since + 1}" if since + 1 == len(losses) - 1 else f"steps {since + 1}–{len(losses) - 1}"
+        sentence += f", but {steps} left it at {fmt(last, p)}: training has stalled"
+    for act in dead:
+        units = act.z.shape[1]
+        which = "the ReLU unit" if units == 1 else "both ReLU units" if units == 2 else f"all {units} ReLU units"
+        state = f"{n.a(act.layer)} = {vector(act.a[0], p)}" if act.a.shape[0] == 1 else "z ≤ 0 on every example"
+        verb_dead = "is" if units == 1 else "are"
+        sentence += (f"{'. ' if since else ', but '}{which[0].upper() + which[1:] if since else which} of layer "
+                     f"{act.layer} {verb_dead} now dead ({state}): no gradient can flow through them, so the "
+                     f"weights into and out of them cannot change any more")
+    return sentence + "."
+
+
+def _still_since(losses: list[float], p) -> int:  # noqa: ANN001
+    """The last step that moved the loss at the printed precision (0 if the last step still moved it).
+    losses[k] is the loss before step k + 1; the last is the loss after the last step."""
+    if len(losses) < 3:  # one step: nothing to compare the last change with
+        return 0
+    k = len(losses) - 1
+    while k > 0 and fmt(losses[k - 1], p) == fmt(losses[-1], p):
+        k -= 1
+    return k if k < len(losses) - 1 else 0
 
 
 # ---- matrix multiplication ---------------------------------------------------------------------------
