@@ -273,6 +273,9 @@ def verify(scenario: str = typer.Argument(..., metavar="SCENARIO",
                       "ok" if c.ok else "FAIL")
     console.print(table)
     failed = [c for c in results if not c.ok]
+    for c in (c for c in results if c.kinks):
+        console.print(f"∂L/∂{c.name}: {len(c.kinks)} element(s) at a kink (ReLU′(0) = 0), not checkable by finite "
+                      f"differences there: {', '.join(str(list(i)) for i in c.kinks)}")
     if loaded.rounding == "carry":
         console.print("(checked with exact rounding: carried, hand-rounded gradients differ in their last digits "
                       "by design)")

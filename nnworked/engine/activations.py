@@ -23,6 +23,7 @@ class Activation(NamedTuple):
     derivative: Callable[[np.ndarray, np.ndarray, float], np.ndarray] | None  # None: not elementwise
     expand: Callable[[float, float, str], Expr] | None  # one element by hand: (z, slope, label of z) -> a
     show_call: bool = True  # print "σ(0.487) = …" before the expansion
+    kink: float | None = None  # where the derivative jumps (ReLU′(0) is taken as 0): finite differences fail there
 
     def vjp(self, z: np.ndarray, a: np.ndarray, upstream: np.ndarray, slope: float) -> np.ndarray:
         """∂L/∂z from ∂L/∂a (rows are examples)."""
@@ -60,10 +61,11 @@ ACTIVATIONS: dict[str, Activation] = {
                    lambda z, s: z, lambda z, a, s: np.ones_like(z), lambda z, s, l: num(z, label=l), show_call=False),
         Activation("relu", "ReLU", "ReLU", "ReLU(z) = max(0, z)", "ReLU′(z) = 1 if z > 0, 0 if z ≤ 0",
                    lambda z, s: np.maximum(z, 0.0), lambda z, a, s: (z > 0).astype(float),
-                   lambda z, s, l: op("max", num(0, True), num(z, label=l)), show_call=False),
+                   lambda z, s, l: op("max", num(0, True), num(z, label=l)), show_call=False, kink=0.0),
         Activation("leaky_relu", "Leaky ReLU", "LeakyReLU", "LeakyReLU(z) = z if z > 0, α·z if z ≤ 0",
                    "LeakyReLU′(z) = 1 if z > 0, α if z ≤ 0",
-                   lambda z, s: np.where(z > 0, z, s * z), lambda z, a, s: np.where(z > 0, 1.0, s), _leaky_expand),
+                   lambda z, s: np.where(z > 0, z, s * z), lambda z, a, s: np.where(z > 0, 1.0, s), _leaky_expand,
+                   kink=0.0),
         Activation("sigmoid", "Sigmoid", "σ", "σ(z) = 1 / (1 + e^(−z))", "σ′(z) = σ(z)·(1 − σ(z))",
                    _sigmoid, lambda z, a, s: a * (1.0 - a), _sigmoid_expand),
         Activation("tanh", "tanh", "tanh", "tanh(z) = (e^z − e^(−z)) / (e^z + e^(−z))", "tanh′(z) = 1 − tanh²(z)",
