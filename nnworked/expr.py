@@ -38,7 +38,7 @@ def op(name: str, *args: Expr) -> Op:
 
 def _apply(name: str, values: list[float]) -> float:
     if name == "add":
-        return math.fsum(values)
+        return _fsum(values)
     if name == "sub":
         return values[0] - values[1]
     if name == "mul":
@@ -50,7 +50,10 @@ def _apply(name: str, values: list[float]) -> float:
     if name == "neg":
         return -values[0]
     if name == "pow":
-        return values[0] ** values[1]
+        try:
+            return values[0] ** values[1]
+        except OverflowError:  # beyond ±1.8e308: reported as a NumericalError with its place, like a product
+            return math.copysign(math.inf, values[0]) if float(values[1]).is_integer() and values[1] % 2 else math.inf
     if name == "exp":
         return math.exp(values[0]) if values[0] < 709 else math.inf
     if name == "ln":
@@ -62,6 +65,14 @@ def _apply(name: str, values: list[float]) -> float:
     if name == "tanh":
         return math.tanh(values[0])
     raise ValueError(f"unknown operation {name}")
+
+
+def _fsum(values) -> float:  # noqa: ANN001
+    """math.fsum, but ∞ − ∞ is undefined (nan) rather than a ValueError: the engine reports it with its place."""
+    try:
+        return math.fsum(values)
+    except (ValueError, OverflowError):
+        return sum(values)
 
 
 def evaluate(expr: Expr) -> float:
@@ -139,7 +150,7 @@ def interval(expr: Expr, precision: Precision) -> tuple[float, float]:
     spans = [interval(a, precision) for a in expr.args]
     name = expr.op
     if name == "add":
-        return math.fsum(s[0] for s in spans), math.fsum(s[1] for s in spans)
+        return _fsum([s[0] for s in spans]), _fsum([s[1] for s in spans])
     if name == "sub":
         return spans[0][0] - spans[1][1], spans[0][1] - spans[1][0]
     if name == "neg":
@@ -157,6 +168,8 @@ def interval(expr: Expr, precision: Precision) -> tuple[float, float]:
         return low, high
     if name == "max":
         return max(s[0] for s in spans), max(s[1] for s in spans)
+    if name == "sqrt":  # a carried 0 stands for [−half, half]: only its non-negative part has a square root
+        return math.sqrt(max(0.0, spans[0][0])), math.sqrt(max(0.0, spans[0][1]))
     # the rest are increasing functions of one argument
     return _apply(name, [spans[0][0]]), _apply(name, [spans[0][1]])
 

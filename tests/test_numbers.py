@@ -90,3 +90,27 @@ def test_a_value_near_the_float_limit_prints_in_every_text_format(tmp_path: Path
     for name in ("terminal", "markdown", "latex", "html"):
         get(name)(trace, Settings())
     assert "= 1 × 10³⁰⁴ + 0.06 + 0.1 = 1 × 10³⁰⁴" in get("markdown")(trace, Settings())
+
+
+def test_carry_with_rmsprop_and_a_gradient_that_rounds_to_zero_works_its_lines(tmp_path: Path) -> None:
+    from nnworked import scenario
+    from nnworked.engine.network import solve
+    from nnworked.render import get
+    from nnworked.render.settings import Settings
+
+    path = tmp_path / "rms.yaml"  # s rounds to 0 under carry; its interval reaches below 0, where √ is undefined
+    path.write_text("inputs: [[1]]\ntargets: [[0]]\nlayers:\n  - weights: [[0.00001]]\nloss: mse\n"
+                    "learning_rate: 0.1\noptimizer: {name: rmsprop, epsilon: 0.001}\nrounding: carry\nprecision: 3\n")
+    text = get("markdown")(solve(scenario.load(str(path))), Settings())
+    assert "W₁[0]_new = 0.00001 − ((0.1 × 0) / (√(0) + 0.001)) = 0.00001 − (0 / (0 + 0.001))" in text
+
+
+def test_carry_with_values_near_1e100_that_overflow_says_so(tmp_path: Path) -> None:
+    from nnworked import bundled, scenario
+    from nnworked.engine.network import solve
+    from nnworked.errors import NumericalError
+
+    path = tmp_path / "big.yaml"
+    path.write_text((bundled.ROOT / "house_price.yaml").read_text().replace("[[350]]", "[[1e100]]"))
+    with pytest.raises(NumericalError, match=r"^the loss after training overflowed or became undefined"):
+        solve(scenario.load(str(path)))
