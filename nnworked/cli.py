@@ -81,7 +81,7 @@ def run(
                                   "question; needs --exercise)."),
     output: Optional[str] = typer.Option(None, "--output", "-o", help="Write to this file instead of stdout."),
     steps: Optional[int] = typer.Option(None, "--steps", min=1, help="Training steps (overrides the file)."),
-    precision: Optional[int] = typer.Option(None, "--precision", min=0, max=12, help="Decimals shown."),
+    precision: Optional[int] = typer.Option(None, "--precision", min=1, max=12, help="Decimals shown."),  # scenario.MIN_PRECISION
     rounding: Optional[Rounding] = typer.Option(None, "--rounding", help="exact, or carry: round each shown "
                                                 "intermediate and use it as rounded, as by hand."),
     full: bool = typer.Option(False, "--full", help="Work every element, however large the network."),

@@ -26,6 +26,7 @@ LAYOUTS = ["standard", "ai-by-hand"]
 LAYER_KEYS = ["weights", "bias", "activation", "name"]
 LOSS_KEYS = ["name", "scale", "outputs", "batch"]
 MAX_STEPS = 100_000
+MIN_PRECISION = 1  # at 0 decimals 1.6145 prints as 2 and lines read 1 / 2 = 0.6; the CLI enforces the same
 MAX_PRECISION = 12
 
 
@@ -243,7 +244,7 @@ class _Checker:
         if not isinstance(description, str):
             self.add(("description",), "the description must be text", "text", _describe(description))
             description = ""
-        precision = self.integer(data.get("precision", 4), ("precision",), "precision", 0, MAX_PRECISION)
+        precision = self.integer(data.get("precision", 4), ("precision",), "precision", MIN_PRECISION, MAX_PRECISION)
         rounding = self.choice(data.get("rounding", "exact"), ["exact", "carry"], ("rounding",), "rounding")
         layout = self.choice(data.get("layout", "standard"), LAYOUTS, ("layout",), "layout")
         blanks, variant = self.exercise(data.get("exercise"))
