@@ -114,3 +114,21 @@ def test_carry_with_values_near_1e100_that_overflow_says_so(tmp_path: Path) -> N
     path.write_text((bundled.ROOT / "house_price.yaml").read_text().replace("[[350]]", "[[1e100]]"))
     with pytest.raises(NumericalError, match=r"^the loss after training overflowed or became undefined"):
         solve(scenario.load(str(path)))
+
+
+def test_carry_with_a_softmax_output_and_mse_works_and_carries_delta(tmp_path: Path) -> None:
+    from nnworked import bundled, scenario
+    from nnworked.engine.network import solve
+    from nnworked.render import get
+    from nnworked.render.settings import Settings
+
+    path = tmp_path / "softmax_mse.yaml"
+    path.write_text((bundled.ROOT / "iris_softmax.yaml").read_text().replace("targets: [[2]]", "targets: [[0, 0, 1]]")
+                    .replace("loss: cross_entropy", "loss: mse\nrounding: carry").replace("steps: 2", "steps: 1"))
+    trace = solve(scenario.load(str(path)))
+    text = get("markdown")(trace, Settings())
+    assert ("δ₂[2] = 0.3354 × (−0.4431 − ((0.1864 × 0.2796) + (0.2567 × 0.385) + (−0.4431 × 0.3354)))\n"
+            "      = 0.3354 × (−0.4431 − (0.0521 + 0.0988 − 0.1486)) = 0.3354 × (−0.4431 − 0.0023)\n"
+            "      = 0.3354 × (−0.4454) = −0.1494") in text
+    delta = trace.steps[0].backward[0].delta
+    assert delta.tolist() == [[0.0515, 0.0979, -0.1494]]  # carried: exactly the printed digits

@@ -109,6 +109,16 @@ class BackwardWriter(ForwardWriter):
         else:
             out.append(Para(f"Softmax mixes every output, so {d} = ∂L/∂{z} goes through its Jacobian: "
                             f"{d}ⱼ = Σₖ ∂L/∂{yhat}ₖ × {yhat}ₖ·(1[k = j] − {yhat}ⱼ)."))
+            if step.shortcut is None:  # no simpler formula follows: work δ itself, as ŷⱼ × (gⱼ − Σₖ gₖ·ŷₖ)
+                lines = [f"{d}ⱼ = {yhat}ⱼ × (∂L/∂{yhat}ⱼ − Σₖ ∂L/∂{yhat}ₖ × {yhat}ₖ)"]
+                for e, i in shown:
+                    expr = worked.softmax_delta(step.dl_dyhat[e], p[e], i,
+                                                [n.key("da", k, j, e) for j in range(units)],
+                                                [n.key("a", k, j, e) for j in range(units)])
+                    lines += line(n.element(d, e, i, units), expr, self.p, self.s.width, label=n.key("dz", k, i, e))
+                if hidden:
+                    lines.append(elided_note(hidden))
+                out.append(Math(lines))
         if step.shortcut is not None:
             out.append(Para(f"**Simplified formula** (for {PAIRS[spec.name]}):"))
             lines = []
