@@ -16,7 +16,7 @@ from typing import Optional
 import typer
 
 from nnworked import __version__
-from nnworked.limits import MAX_PRECISION, MAX_STEPS
+from nnworked.limits import MAX_PRECISION, MAX_STEPS, MIN_PRECISION
 from nnworked.render import FORMATS, help_text
 
 app = typer.Typer(
@@ -89,7 +89,8 @@ def run(
     output: Optional[str] = typer.Option(None, "--output", "-o", help="Write to this file instead of stdout."),
     steps: Optional[int] = typer.Option(None, "--steps", min=1, max=MAX_STEPS, help="Training steps (overrides the "
                                         "file)."),
-    precision: Optional[int] = typer.Option(None, "--precision", min=0, max=MAX_PRECISION, help="Decimals shown."),
+    precision: Optional[int] = typer.Option(None, "--precision", min=MIN_PRECISION, max=MAX_PRECISION,
+                                            help="Decimals shown."),
     rounding: Optional[Rounding] = typer.Option(None, "--rounding", help="exact, or carry: round each shown "
                                                 "intermediate and use it as rounded, as by hand."),
     full: bool = typer.Option(False, "--full", help="Work every element, however large the network."),
@@ -339,6 +340,9 @@ def verify(scenario: str = typer.Argument(..., metavar="SCENARIO", autocompletio
                       "ok" if c.ok else "FAIL")
     console.print(table)
     failed = [c for c in results if not c.ok]
+    for c in (c for c in results if c.kinks):
+        console.print(f"∂L/∂{c.name}: {len(c.kinks)} element(s) at a kink (ReLU′(0) = 0), not checkable by finite "
+                      f"differences there: {', '.join(str(list(i)) for i in c.kinks)}")
     if loaded.rounding == "carry":
         console.print("(checked with exact rounding: carried, hand-rounded gradients differ in their last digits "
                       "by design)")

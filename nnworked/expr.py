@@ -45,12 +45,12 @@ def _div(values: list[float]) -> float:
 # Each operation of an expression tree, keyed by its name: a new operation is one line here (and one in
 # the printers), never a branch that an unknown name falls through.
 _OPERATIONS: dict[str, Callable[[list[float]], float]] = {
-    "add": math.fsum,
+    "add": lambda v: _fsum(v),
     "sub": lambda v: v[0] - v[1],
     "mul": math.prod,
     "div": _div,
     "neg": lambda v: -v[0],
-    "pow": lambda v: v[0] ** v[1],
+    "pow": lambda v: _pow(v[0], v[1]),
     "exp": lambda v: math.exp(v[0]) if v[0] < 709 else math.inf,
     "ln": lambda v: math.log(v[0]) if v[0] > 0 else -math.inf,
     "max": max,
@@ -64,6 +64,21 @@ def _apply(name: str, values: list[float]) -> float:
     if operation is None:
         raise ValueError(f"unknown operation {name}: choose from: {', '.join(_OPERATIONS)}")
     return operation(values)
+
+
+def _pow(base: float, exponent: float) -> float:
+    try:
+        return base ** exponent
+    except OverflowError:  # beyond ±1.8e308: reported as a NumericalError with its place, like a product
+        return math.copysign(math.inf, base) if float(exponent).is_integer() and exponent % 2 else math.inf
+
+
+def _fsum(values) -> float:  # noqa: ANN001
+    """math.fsum, but ∞ − ∞ is undefined (nan) rather than a ValueError: the engine reports it with its place."""
+    try:
+        return math.fsum(values)
+    except (ValueError, OverflowError):
+        return sum(values)
 
 
 def evaluate(expr: Expr) -> float:
@@ -141,7 +156,7 @@ def interval(expr: Expr, precision: Precision) -> tuple[float, float]:
     spans = [interval(a, precision) for a in expr.args]
     name = expr.op
     if name == "add":
-        return math.fsum(s[0] for s in spans), math.fsum(s[1] for s in spans)
+        return _fsum([s[0] for s in spans]), _fsum([s[1] for s in spans])
     if name == "sub":
         return spans[0][0] - spans[1][1], spans[0][1] - spans[1][0]
     if name == "neg":
@@ -159,6 +174,8 @@ def interval(expr: Expr, precision: Precision) -> tuple[float, float]:
         return low, high
     if name == "max":
         return max(s[0] for s in spans), max(s[1] for s in spans)
+    if name == "sqrt":  # a carried 0 stands for [−half, half]: only its non-negative part has a square root
+        return math.sqrt(max(0.0, spans[0][0])), math.sqrt(max(0.0, spans[0][1]))
     # the rest are increasing functions of one argument
     return _apply(name, [spans[0][0]]), _apply(name, [spans[0][1]])
 

@@ -2,4 +2,5 @@
 the other refuses (no imports: the CLI reads these while it parses its options, before numpy is loaded)."""
 
 MAX_STEPS = 100_000  # training steps
+MIN_PRECISION = 1  # at 0 decimals 1.6145 prints as 2, and a line reads 1 / 2 = 0.6
 MAX_PRECISION = 12  # decimals shown: float64 holds about 15 significant digits

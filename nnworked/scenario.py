@@ -18,7 +18,7 @@ from nnworked.engine.losses import LOSSES, LossSpec
 from nnworked.engine.optimizers import LIMITS as OPTIMIZER_LIMITS
 from nnworked.engine.optimizers import OPTIMIZERS, OptimizerSpec
 from nnworked.errors import Issue, ScenarioError
-from nnworked.limits import MAX_PRECISION, MAX_STEPS
+from nnworked.limits import MAX_PRECISION, MAX_STEPS, MIN_PRECISION
 from nnworked.yamlsource import Document, load_file
 
 TOP_KEYS = ["title", "description", "input_names", "inputs", "targets", "layers", "loss", "learning_rate",
@@ -251,7 +251,7 @@ class _Checker:
         if not isinstance(description, str):
             self.add(("description",), "the description must be text", "text", _describe(description))
             description = ""
-        precision = self.integer(data.get("precision", 4), ("precision",), "precision", 0, MAX_PRECISION)
+        precision = self.integer(data.get("precision", 4), ("precision",), "precision", MIN_PRECISION, MAX_PRECISION)
         rounding = self.choice(data.get("rounding", "exact"), ROUNDINGS, ("rounding",), "rounding")
         layout = self.choice(data.get("layout", "standard"), LAYOUTS, ("layout",), "layout")
         blanks, variant = self.exercise(data.get("exercise"))

@@ -66,6 +66,15 @@ def product(left: float, right: float, left_label: str = "", right_label: str = 
     return op("mul", num(left, label=left_label), num(right, label=right_label))
 
 
+def softmax_delta(upstream: Sequence[float], outputs: Sequence[float], j: int, upstream_labels: Labels = None,
+                  output_labels: Labels = None) -> Expr:
+    """δⱼ = aⱼ × (gⱼ − Σₖ gₖ × aₖ): the softmax Jacobian applied to the upstream gradient g, for unit j."""
+    weighted = _sum([op("mul", num(g, label=_label(upstream_labels, k)), num(a, label=_label(output_labels, k)))
+                     for k, (g, a) in enumerate(zip(upstream, outputs))])
+    return op("mul", num(outputs[j], label=_label(output_labels, j)),
+              op("sub", num(upstream[j], label=_label(upstream_labels, j)), weighted))
+
+
 def shortcut(spec: LossSpec, yhat: float, y: float, examples: int, units: int, label: str = "") -> Expr:
     return scaled(spec, op("sub", num(yhat, label=label), num(y, True)), examples, units)
 

@@ -55,7 +55,7 @@ def _scalar(node: yaml.ScalarNode) -> Any:
             return -math.inf if low.startswith("-") else math.inf
         return math.nan if low == ".nan" else float(text)
     if tag == _INT:
-        return int(text, 0) if text[:2] in ("0o", "0x") else int(text)
+        return _integer(node, text)
     if tag == _STR:
         return text
     if tag == _BOOL:
@@ -65,9 +65,23 @@ def _scalar(node: yaml.ScalarNode) -> Any:
     raise _Refused(node, "tags are not allowed", f"the tag {tag}")
 
 
+def _integer(node: yaml.ScalarNode, text: str) -> int:
+    """An integer that a float can hold: every number is computed as a float, and Python refuses to read
+    integers of more than 4,300 digits at all; either would otherwise surface as a traceback."""
+    digits = len(text.lstrip("+-"))
+    try:
+        value = int(text, 0) if text[:2] in ("0o", "0x") else int(text)
+        float(value)
+    except (OverflowError, ValueError):
+        raise _Refused(node, "this integer is too large to compute with", f"an integer of {digits} digits",
+                       "write it in scientific notation (e.g. 1.5e30); the largest usable number is about 1.8e308",
+                       expected="a number below about 1.8e308") from None
+    return value
+
+
 class _Refused(Exception):
-    def __init__(self, node: yaml.Node, message: str, given: str, hint: str = ""):
-        self.node, self.message, self.given, self.hint = node, message, given, hint
+    def __init__(self, node: yaml.Node, message: str, given: str, hint: str = "", expected: str = "a plain value"):
+        self.node, self.message, self.given, self.hint, self.expected = node, message, given, hint, expected
 
 
 @dataclass
@@ -211,8 +225,9 @@ def load_text(text: str, file: str) -> Document:
             if node.tag not in (_SEQ, _MAP):
                 raise _Refused(node, "tags are not allowed", f"the tag {node.tag}")
         except _Refused as refused:
-            issues.append(doc.issue(path, refused.message, "a plain value", refused.given,
-                                    hint="remove the !tag; nnworked reads plain numbers, text, lists and mappings"))
+            issues.append(doc.issue(path, refused.message, refused.expected, refused.given,
+                                    hint=refused.hint
+                                    or "remove the !tag; nnworked reads plain numbers, text, lists and mappings"))
             return None
         if isinstance(node, yaml.SequenceNode):
             return [convert(child, path + (i,)) for i, child in enumerate(node.value)]

@@ -184,3 +184,24 @@ def test_a_wrong_command_line_exits_2() -> None:
     result = run_cli("run", "spam", "--format", "xml")
     assert result.returncode == 2
     assert "'xml' is not one of" in result.stderr
+
+
+@pytest.mark.parametrize("digits", [309, 5000])
+def test_an_integer_too_large_for_a_float_is_a_scenario_problem(tmp_path: Path, digits: int) -> None:
+    # 309 digits overflow a float (OverflowError); over 4,300 Python refuses to read at all (ValueError)
+    text = GOOD_NETWORK.replace("targets: [[1]]", "targets: [[" + "9" * digits + "]]")
+    assert problems(tmp_path, text) == [
+        f"s.yaml:2:12: targets[0][0]: this integer is too large to compute with — expected a number below about "
+        f"1.8e308, given an integer of {digits} digits\n    hint: write it in scientific notation (e.g. 1.5e30); "
+        "the largest usable number is about 1.8e308",
+    ]
+
+
+def test_precision_0_is_refused_by_the_file_and_the_command_line_alike(tmp_path: Path) -> None:
+    # at 0 decimals 1.6145 prints as 2, and the sigmoid line would read 1 / 2 = 0.6
+    assert problems(tmp_path, GOOD_NETWORK + "precision: 0\n") == [
+        "s.yaml:12:12: precision: precision must be a whole number from 1 to 12 — expected 1 to 12, given 0",
+    ]
+    result = subprocess.run([sys.executable, "-m", "nnworked", "run", "spam", "--precision", "0"],
+                            capture_output=True, text=True, env={"COLUMNS": "100", "PATH": "/usr/bin:/bin"})
+    assert result.returncode == 2 and "Invalid value for '--precision': 0 is not in the range 1<=x<=12." in result.stderr

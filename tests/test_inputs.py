@@ -286,7 +286,7 @@ def test_an_unknown_blank_recorded_in_a_file_is_the_files_mistake(tmp_path: Path
     (["run", "spam", "--exercise", "--seed", "-5"], "Invalid value for '--seed': -5 is not in the range x>=0."),
     # the command line allows what a file allows, no more
     (["run", "spam", "--steps", "100001"], "Invalid value for '--steps': 100001 is not in the range 1<=x<=100000."),
-    (["run", "spam", "--precision", "13"], "Invalid value for '--precision': 13 is not in the range 0<=x<=12."),
+    (["run", "spam", "--precision", "13"], "Invalid value for '--precision': 13 is not in the range 1<=x<=12."),
 ])
 def test_options_out_of_range_exit_2_before_any_work(args: list[str], message: str) -> None:
     result = run_cli(*args)

@@ -64,3 +64,32 @@ def test_exploding_gradients_and_oversized_steps_in_the_house_price_seed() -> No
     notes = observations(markdown("house_price"))
     assert "**Exploding gradients** towards the input: ‖∂L/∂W₁‖ = 57,500,064.69, ‖∂L/∂W₂‖ = 42,797.93" in notes
     assert "**A step larger than the weight:** W₁[0,0] went from 0.001 to −4.599, a change 4600 times its own size" in notes
+
+
+def test_the_summary_table_marks_a_frozen_element_after_its_name(tmp_path: Path) -> None:
+    text = spam_variant(tmp_path, ("steps: 1", "steps: 1\nfreeze: [W1, b2]"))
+    summary = text.split("| Parameter")[1].split("\n\n")[0]
+    assert "| W₁[0,0] (frozen) | 0.1 " in summary and "| b₂ (frozen) | 0.1 " in summary
+    assert "(frozen)[" not in summary
+
+
+def test_no_push_is_claimed_when_nothing_moved() -> None:
+    # house_price's first step kills both ReLU units; in step 2 no gradient flows and nothing moves
+    step2 = markdown("house_price", Settings(all_steps=True), steps=2).split("### Key Observations")[2].split("\n---")[0]
+    assert ("δ₂ = ∂L/∂z₂ = −700 is negative: the gradient would push the output up, but no parameter moved."
+            in step2)
+    assert "Of 6 parameters, 6 did not move" in step2 and "pushes" not in step2
+
+
+def test_a_denormal_parameter_is_no_size_to_compare_a_step_with(tmp_path: Path, recwarn) -> None:  # noqa: ANN001
+    notes = observations(spam_variant(tmp_path, ("bias: [0.1, 0.2]", "bias: [5e-324, 0.2]")))
+    assert "∞" not in notes and "A step larger than the weight" not in notes
+    assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]
+
+
+def test_the_closing_sentence_says_when_training_stalled() -> None:
+    closing = markdown("house_price", steps=3).splitlines()[-1]
+    assert closing == ("**Loss decreased from 330,625 to 122,500, but steps 2–3 left it at 122,500: training has "
+                       "stalled. Both ReLU units of layer 1 are now dead (h = [0, 0]): no gradient can flow through "
+                       "them, so the weights into and out of them cannot change any more.**")
+    assert markdown("spam", steps=3).splitlines()[-1] == "**Loss decreased from 0.4790 to 0.3952! The network is learning.**"

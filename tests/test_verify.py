@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from nnworked import bundled, verify
+from nnworked import bundled, scenario, verify
 from nnworked.cli import app
 from nnworked.engine import activations
 from tests.helpers import trace_of
@@ -59,3 +59,37 @@ def test_pytorch_autograd_agrees_when_it_is_installed() -> None:
         checks = [c for c in verify.autograd(trace_of(name).scenario)]
         assert {c.reference for c in checks} == {"PyTorch autograd"}
         assert all(c.ok for c in checks), (name, [c for c in checks if not c.ok])
+
+
+KINK = """\
+inputs: [[1, 1]]
+targets: [[1]]
+layers:
+  - weights: [[0.5, -0.5], [0.3, 0.4]]
+    bias: [0, 0]
+    activation: relu
+  - weights: [[0.5, 0.6]]
+    activation: linear
+loss: mse
+learning_rate: 0.1
+"""
+
+
+def test_an_element_at_a_relu_kink_is_not_checkable_by_finite_differences_and_no_failure(tmp_path) -> None:  # noqa: ANN001
+    path = tmp_path / "kink.yaml"
+    path.write_text(KINK)  # z1[0] = 0.5 − 0.5 = 0 exactly: ReLU′(0) = 0, but the two nudges see slopes 0 and 1
+    checks = {c.name: c for c in verify.finite_differences(scenario.load(str(path)))}
+    assert all(c.ok for c in checks.values())
+    assert checks["W1"].kinks == ((0, 0), (0, 1)) and checks["W1"].checked == 2
+    assert checks["b1"].kinks == ((0,),) and checks["z1"].kinks == ((0, 0),)
+    result = CliRunner().invoke(app, ["verify", str(path)], terminal_width=200)
+    assert result.exit_code == 0, result.output
+    assert ("∂L/∂W1: 2 element(s) at a kink (ReLU′(0) = 0), not checkable by finite differences there: "
+            "[0, 0], [0, 1]") in " ".join(result.output.split())
+
+
+def test_large_targets_are_checked_with_a_step_and_tolerance_to_their_scale(tmp_path) -> None:  # noqa: ANN001
+    path = tmp_path / "big.yaml"
+    path.write_text((bundled.ROOT / "house_price.yaml").read_text().replace("[[350]]", "[[10000000]]"))
+    checks = verify.finite_differences(scenario.load(str(path)))
+    assert all(c.ok for c in checks), [c for c in checks if not c.ok]

@@ -152,6 +152,8 @@ class _Solver:
         """f′(z) and ∂L/∂z = ∂L/∂a ⊙ f′(z); softmax goes through its Jacobian and has no f′ to show."""
         spec = ACTIVATIONS[act.activation]
         if not spec.elementwise:
+            if self.carry:  # worked element by element, so the carried δ is the one printed
+                return None, self.fill(upstream.shape, lambda n, j: worked.softmax_delta(upstream[n], act.a[n], j))
             return None, spec.vjp(act.z, act.a, upstream, act.slope)
         if not self.carry:
             derivative = spec.derivative(act.z, act.a, act.slope)

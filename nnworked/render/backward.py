@@ -101,6 +101,16 @@ class BackwardWriter(ForwardWriter):
             out.append(Math(lines))
         else:
             out.append(Para(act.jacobian_sentence(d, yhat, z, at_output=True)))
+            if step.shortcut is None:  # no simpler formula follows: work δ itself, as ŷⱼ × (gⱼ − Σₖ gₖ·ŷₖ)
+                lines = [f"{d}ⱼ = {yhat}ⱼ × (∂L/∂{yhat}ⱼ − Σₖ ∂L/∂{yhat}ₖ × {yhat}ₖ)"]
+                for e, i in shown:
+                    expr = worked.softmax_delta(step.dl_dyhat[e], p[e], i,
+                                                [n.key("da", k, j, e) for j in range(units)],
+                                                [n.key("a", k, j, e) for j in range(units)])
+                    lines += line(n.element(d, e, i, units), expr, self.p, self.s.width, label=n.key("dz", k, i, e))
+                if hidden:
+                    lines.append(elided_note(hidden))
+                out.append(Math(lines))
         if step.shortcut is not None:
             out.append(Para(f"**Simplified formula** (for {spec.rule.pair}):"))
             lines = []

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from nnworked.engine.rounding import Precision
 from nnworked.expr import Expr, Num, Op, chain
-from nnworked.render.numbers import MINUS, blank_state, fmt, superscript
+from nnworked.render.numbers import MINUS, blank_state, fmt, scientific, superscript
 
 _FUNCTIONS = {"exp": "e^", "ln": "ln", "max": "max", "sqrt": "√", "tanh": "tanh"}
 
@@ -70,10 +70,11 @@ def _term(expr: Expr, precision: Precision, first: bool = False) -> str:
 
 
 def _factor(expr: Expr, precision: Precision, first: bool = False) -> str:
-    """An operand of × or /: sums are parenthesised, negative numbers too unless they lead."""
+    """An operand of × or /: sums are parenthesised, negative numbers too unless they lead, and numbers in
+    scientific notation always (1 / (2.9245 × 10²²), not 1 / 2.9245 × 10²²)."""
     if isinstance(expr, Num):
         text = fmt(expr.value, precision, expr.given, expr.label)
-        return text if first or expr.value >= 0 or _hidden(expr) else f"({text})"
+        return text if (first or expr.value >= 0 or _hidden(expr)) and not scientific(text) else f"({text})"
     if isinstance(expr, Op) and expr.op in ("exp", "ln", "max", "sqrt", "tanh", "pow"):
         return show(expr, precision)
     if first and isinstance(expr, Op) and expr.op == "neg" and isinstance(expr.args[0], Num):

@@ -114,7 +114,18 @@ def fmt(value: float, precision: Precision, given: bool = False, label: str = ""
     if given:
         return _plain(value, None, trim=True)
     decimals, shown, exact = precision.display(value)
+    if precision.scientific(value):  # tiny: the decimals it needs, counted from its first digit
+        exponent = math.floor(math.log10(abs(shown)))
+        places = decimals + exponent
+        mantissa = round_half_away(shown / 10.0**exponent if exponent > -300 else shown * 1e300 / 10.0**(exponent + 300),
+                                   places)
+        return f"{_plain(mantissa, places, trim=exact)} × 10{superscript(exponent)}"
     return _plain(shown, decimals, trim=exact)
+
+
+def scientific(text: str) -> bool:
+    """A number printed as m × 10ⁿ: as an operand of ×, / or a power it needs brackets to read right."""
+    return " × 10" in text
 
 
 Labels = Callable[..., str]

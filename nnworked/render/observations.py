@@ -40,8 +40,18 @@ def _error_sign(step: TrainingStep, n: Notation, p: Precision) -> list[str]:
     delta = next(s for s in step.backward if isinstance(s, OutputDelta)).delta[0, 0]
     return [f"The prediction {n.a(n.layers)} = {fmt(yhat, p)} is **{relation}** than the target y = "
             f"{fmt(y, p, given=True)}, so {n.delta(n.layers)} = ∂L/∂{n.z(n.layers)} = {fmt(delta, p)} is "
-            f"{'negative' if delta < 0 else 'positive'}: the update pushes the output "
-            f"{'up' if yhat < y else 'down'}."]
+            f"{'negative' if delta < 0 else 'positive'}: {_push(step)} the output "
+            f"{'up' if yhat < y else 'down'}{'' if _moved(step) else ', but no parameter moved'}."]
+
+
+def _moved(step: TrainingStep) -> bool:
+    """Whether the step changed any parameter (or is not a training step at all)."""
+    return not step.updates or any(np.any(u.new != u.old) for u in step.updates)
+
+
+def _push(step: TrainingStep) -> str:
+    # a claim that the update pushed the output must not sit beside "no parameter moved"
+    return "the update pushes" if _moved(step) else "the gradient would push"
 
 
 def _directions(step: TrainingStep, n: Notation, p: Precision) -> list[str]:
@@ -78,6 +88,12 @@ def _activation_notes(trace: Trace, step: TrainingStep, n: Notation, p: Precisio
     return [note for _, _, found in sorted(notes, key=lambda x: (x[0], x[1])) for note in found]
 
 
+def all_dead(forward) -> list:  # noqa: ANN001
+    """The activations of a forward pass none of whose units passes a gradient (every ReLU unit dead)."""
+    return [act for act in forward.activate
+            if len(ACTIVATIONS[act.activation].dead_units(act.z)) == act.z.shape[1]]
+
+
 def _gradient_scale(step: TrainingStep, n: Notation, p: Precision) -> list[str]:
     norms = {s.layer: float(np.linalg.norm(s.weights_grad)) for s in step.backward if isinstance(s, LayerGradient)}
     if len(norms) < 2:
@@ -99,8 +115,10 @@ def _big_steps(step: TrainingStep, n: Notation, p: Precision) -> list[str]:
     for u in step.updates:
         change = np.abs(u.new - u.old)
         size = np.abs(u.old)
-        with np.errstate(divide="ignore", invalid="ignore"):
+        with np.errstate(all="ignore"):  # a denormal size overflows the ratio; no warning on stderr
             ratio = np.where(size > 0, change / size, 0.0)
+        # a parameter too small for its ratio to be a number is, like 0, no size to compare a step with
+        ratio = np.where(np.isfinite(ratio), ratio, 0.0)
         index = np.unravel_index(int(np.argmax(ratio)), ratio.shape) if ratio.size else None
         if index is not None and ratio[index] > 1 and (worst is None or ratio[index] > worst[0]):
             worst = (float(ratio[index]), u, index)

@@ -15,7 +15,7 @@ from nnworked.render.blocks import Block, Bullets, Heading, Math, Para, Rule, Ta
 from nnworked.render.lines import elided_note, line, pick
 from nnworked.render.chart import sparkline
 from nnworked.render.notation import Notation
-from nnworked.render.observations import observations
+from nnworked.render.observations import all_dead, observations
 from nnworked.render.numbers import Blanks, blanking, fmt, matrix_lines, vector
 from nnworked.render.settings import Settings
 from nnworked.scenario import Scenario
@@ -328,7 +328,8 @@ def _summary(updates: list[Update], p, w: BackwardWriter, given: bool) -> Table:
     """Before and after for every parameter: matrices element by element, vectors whole, as the seed does.
     Rows are formatted only if they are shown; a large network's table is cut to SUMMARY_ROWS."""
     def rows_of(u: Update):  # noqa: ANN202
-        symbol = w.n.param(u.name) + (" (frozen)" if u.frozen else "")
+        symbol = w.n.param(u.name)
+        frozen = " (frozen)" if u.frozen else ""  # after the element's name: W₁[0,0] (frozen)
         kind, k = u.name[0], int(u.name[1:])
         if u.old.ndim == 2:
             key = lambda i, j: w.n.wkey(kind, k, i, j)  # noqa: E731
@@ -337,12 +338,12 @@ def _summary(updates: list[Update], p, w: BackwardWriter, given: bool) -> Table:
         flat = lambda f: key(*np.unravel_index(f, u.old.shape)) if u.old.ndim == 2 else key(f, 0)  # noqa: E731
         if u.old.ndim == 2 and min(u.old.shape) > 1:
             for i, j in np.ndindex(*u.old.shape):
-                yield lambda i=i, j=j: [f"{symbol}[{i},{j}]", fmt(u.old[i, j], p, given),
+                yield lambda i=i, j=j: [f"{symbol}[{i},{j}]{frozen}", fmt(u.old[i, j], p, given),
                                         fmt(u.new[i, j], p, label=key(i, j))]
         elif u.old.size == 1:
-            yield lambda: [symbol, fmt(u.old.ravel()[0], p, given), fmt(u.new.ravel()[0], p, label=flat(0))]
+            yield lambda: [symbol + frozen, fmt(u.old.ravel()[0], p, given), fmt(u.new.ravel()[0], p, label=flat(0))]
         else:
-            yield lambda: [symbol, vector(u.old.ravel(), p, given, limit=w.s.elements),
+            yield lambda: [symbol + frozen, vector(u.old.ravel(), p, given, limit=w.s.elements),
                            vector(u.new.ravel(), p, limit=w.s.elements, labels=flat)]
 
     ordered = sorted(updates, key=lambda u: (int(u.name[1:]), u.name[0] != "W"))
@@ -379,19 +380,50 @@ def after_training(trace: Trace, w: BackwardWriter, settings: Settings) -> list[
         out.append(Math(w.compact(forward)))
     out.append(Para("**New Loss:**"))
     out.append(w.loss(loss)[-1])
+    out.append(Para(f"**{_closing(losses, forward, w.n, p)}**"))
+    return out
+
+
+def _closing(losses: list[float], forward, n: Notation, p) -> str:  # noqa: ANN001
+    """The last sentence, true to the numbers: whether the loss fell, whether it is still moving at the end,
+    and whether the last step left a layer whose every ReLU unit is dead (then nothing flows through it)."""
     first, last = losses[0], losses[-1]
     verb = "decreased" if fmt(last, p) != fmt(first, p) and last < first else \
         "increased" if fmt(last, p) != fmt(first, p) else "did not change (at the printed precision)"
     sentence = f"Loss {verb} from {fmt(first, p, label='L')} to {fmt(last, p)}" if "not" not in verb else \
         f"Loss {verb}"
-    if verb == "decreased":
-        sentence += "! The network is learning."
-    elif verb == "increased":
-        sentence += ": the step overshot; a smaller learning rate would help."
-    else:
-        sentence += "."
-    out.append(Para(f"**{sentence}**"))
-    return out
+    since = _still_since(losses, p)
+    dead = all_dead(forward)
+    if verb != "decreased" or not (since or dead):
+        if verb == "decreased":
+            return sentence + "! The network is learning."
+        if verb == "increased":
+            return sentence + ": the step overshot; a smaller learning rate would help."
+        return sentence + "."
+    if since:
+        steps = f"step {since + 1}" if since + 1 == len(losses) - 1 else f"steps {since + 1}–{len(losses) - 1}"
+        sentence += f", but {steps} left it at {fmt(last, p)}: training has stalled"
+    for act in dead:
+        units = act.z.shape[1]
+        kind = ACTIVATIONS[act.activation].label
+        which = f"the {kind} unit" if units == 1 else f"both {kind} units" if units == 2 else f"all {units} {kind} units"
+        state = f"{n.a(act.layer)} = {vector(act.a[0], p)}" if act.a.shape[0] == 1 else "z ≤ 0 on every example"
+        verb_dead = "is" if units == 1 else "are"
+        sentence += (f"{'. ' if since else ', but '}{which[0].upper() + which[1:] if since else which} of layer "
+                     f"{act.layer} {verb_dead} now dead ({state}): no gradient can flow through them, so the "
+                     f"weights into and out of them cannot change any more")
+    return sentence + "."
+
+
+def _still_since(losses: list[float], p) -> int:  # noqa: ANN001
+    """The last step that moved the loss at the printed precision (0 if the last step still moved it).
+    losses[k] is the loss before step k + 1; the last is the loss after the last step."""
+    if len(losses) < 3:  # one step: nothing to compare the last change with
+        return 0
+    k = len(losses) - 1
+    while k > 0 and fmt(losses[k - 1], p) == fmt(losses[-1], p):
+        k -= 1
+    return k if k < len(losses) - 1 else 0
 
 
 # ---- matrix multiplication ---------------------------------------------------------------------------

@@ -60,6 +60,8 @@ class ActivationRule(ABC):
     derivative_in_a: str | None = None  # a′ written with a, such as "{a}(1 − {a})", shown before the numbers
     exact_by_hand: bool = False  # + − × only: a value after it has finitely many decimals (generate)
     observation_rank: int = 0  # observations of different rules print in this order
+    kink: float | None = None  # where the derivative jumps (ReLU′(0) is taken as 0): finite differences
+    # whose two nudges land on different sides of it measure neither slope, so verify does not use them
 
     # -- value and backward --
 
@@ -110,6 +112,10 @@ class ActivationRule(ABC):
 
     def observe(self, act: Activate, n: Notation, p: Precision, has_bias: bool) -> list[str]:
         """Observations about this layer's own numbers (dead units, saturation); none by default."""
+        return []
+
+    def dead_units(self, z: np.ndarray) -> list[int]:
+        """The units that pass no gradient back on any example (rows of z are examples); none by default."""
         return []
 
     def rejects(self, act: Activate, constraints: Any) -> str | None:

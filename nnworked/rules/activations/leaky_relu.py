@@ -15,6 +15,7 @@ DEFAULT_LEAKY_SLOPE = 0.01
 
 class LeakyReLU(ElementwiseActivation):
     name = "leaky_relu"
+    kink = 0.0
     label = "Leaky ReLU"
     symbol = "LeakyReLU"
     formula = "LeakyReLU(z) = z if z > 0, α·z if z ≤ 0"  # α is replaced by the layer's slope when shown

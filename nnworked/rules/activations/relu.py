@@ -24,6 +24,7 @@ class ReLU(ElementwiseActivation):
     exact_by_hand = True
     byhand_derivative = "multiply by 1 where z > 0 and by 0 otherwise"  # type: ignore[assignment]
     observation_rank = 0  # dead units are reported before saturated sigmoids
+    kink = 0.0
 
     def value(self, z: np.ndarray, slope: float) -> np.ndarray:
         return np.maximum(z, 0.0)
@@ -65,8 +66,7 @@ class ReLU(ElementwiseActivation):
         from nnworked.render.numbers import fmt
 
         out = []
-        dead = [i for i in range(act.z.shape[1]) if np.all(act.z[:, i] <= 0)]
-        for i in dead:
+        for i in self.dead_units(act.z):
             values = ", ".join(fmt(v, p) for v in act.z[:, i])
             where = f"{n.z(act.layer)}[{i}] = {values}" if act.z.shape[0] == 1 else \
                 f"{n.z(act.layer)}[{i}] is {values} over the batch"
@@ -76,8 +76,13 @@ class ReLU(ElementwiseActivation):
                        " get a zero gradient, so an update leaves them as they are.")
         return out
 
+    def dead_units(self, z: np.ndarray) -> list[int]:
+        """A unit whose z is never above 0, on any example: neither the weights into it nor those out of it
+        can change."""
+        return [i for i in range(z.shape[1]) if np.all(z[:, i] <= 0)]
+
     def rejects(self, act: Any, constraints: Any) -> str | None:
-        if not constraints.allow_dead_relu and np.any(np.all(act.z <= 0, axis=0)):
+        if not constraints.allow_dead_relu and self.dead_units(act.z):
             return "dead ReLU"
         return None
 
