@@ -1,3 +1,36 @@
-"""nnworked: worked solutions for small neural networks, every number shown."""
+"""nnworked: worked solutions for small neural networks, every number shown.
+
+    import nnworked
+    w = nnworked.run("spam", steps=3)      # a bundled name, a path, YAML text or a dict
+    print(w.render("markdown"))            # exactly what `nnworked run spam --steps 3 --format markdown` prints
+    w.data                                 # the `--format json` object
+
+The names are imported when first used, so `import nnworked` (and `nnworked --help`) stays fast.
+"""
+
+from __future__ import annotations
+
+from typing import Any
 
 __version__ = "0.1.0"
+
+_EXPORTS = {
+    "load": "nnworked.api", "solve": "nnworked.api", "run": "nnworked.api", "render": "nnworked.api",
+    "Walkthrough": "nnworked.api",
+    "ScenarioError": "nnworked.errors", "NnworkedError": "nnworked.errors",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'nnworked' has no attribute '{name}'")
+    import importlib
+
+    value = getattr(importlib.import_module(_EXPORTS[name]), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *__all__])

@@ -29,6 +29,10 @@ class Issue(NamedTuple):
     given: str = ""
     hint: str = ""
 
+    @property
+    def column(self) -> int:
+        return self.col
+
     def __str__(self) -> str:
         text = f"{self.file}:{self.line}:{self.col}: {self.path + ': ' if self.path else ''}{self.message}"
         detail = ", ".join(p for p in (f"expected {self.expected}" if self.expected else "",
@@ -48,6 +52,11 @@ class ScenarioError(NnworkedError):
         count = len(self.issues)
         head = f"{count} problem{'s' if count != 1 else ''} found:"
         super().__init__("\n".join([head, *map(str, self.issues)]))
+
+    @property
+    def problems(self) -> list[Issue]:
+        """Each problem with its file, line, column, path, message, expected, given and hint."""
+        return self.issues
 
 
 class NumericalError(NnworkedError):

@@ -1,0 +1,97 @@
+"""The front door: `import nnworked` gives a notebook user the command line's results, exactly."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+import nnworked
+from nnworked import bundled
+from nnworked.cli import app
+
+SPAM = (bundled.ROOT / "spam.yaml").read_text(encoding="utf-8")
+
+
+def cli(*args: str) -> str:
+    result = CliRunner().invoke(app, list(args), env={"COLUMNS": "100"})
+    assert result.exit_code == 0, result.output
+    return result.stdout
+
+
+def test_the_front_door_names_what_it_offers() -> None:
+    assert nnworked.__all__ == ["NnworkedError", "ScenarioError", "Walkthrough", "load", "render", "run", "solve"]
+    assert set(nnworked.__all__) <= set(dir(nnworked))
+
+
+def test_importing_nnworked_stays_light() -> None:
+    code = "import sys, nnworked; print(sorted(m for m in ('numpy', 'yaml', 'rich') if m in sys.modules))"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.stdout == "[]\n"
+
+
+def test_load_takes_a_name_a_path_yaml_text_or_a_dict(tmp_path: Path) -> None:
+    path = tmp_path / "mine.yaml"
+    path.write_text(SPAM, encoding="utf-8")
+    import yaml
+
+    as_dict = yaml.safe_load(SPAM)
+    loaded = [nnworked.load("spam"), nnworked.load(str(path)), nnworked.load(path), nnworked.load(SPAM),
+              nnworked.load(as_dict)]
+    titles = {s.title for s in loaded}
+    assert titles == {"Spam filter: one training step"}
+    weights = {json.dumps([l.weights.tolist() for l in s.layers]) for s in loaded}
+    assert len(weights) == 1
+
+
+def test_load_overrides_the_files_settings() -> None:
+    scenario = nnworked.load("spam", steps=3, rounding="carry")
+    assert (scenario.steps, scenario.rounding, scenario.precision) == (3, "carry", 4)
+    with pytest.raises(TypeError, match="unknown options colour"):
+        nnworked.load("spam", colour=True)
+
+
+def test_a_scenario_error_carries_each_problem_with_its_place() -> None:
+    text = SPAM.replace("activation: relu", "activation: rleu").replace("learning_rate: 0.1", "learning_rate: -1")
+    with pytest.raises(nnworked.ScenarioError) as caught:
+        nnworked.load(text)
+    problems = [(p.path, p.line, p.column, p.message, p.hint) for p in caught.value.problems]
+    assert [p[:3] for p in problems] == [("layers[0].activation", 14, 17), ("learning_rate", 21, 16)]
+    assert problems[0][4] == "did you mean 'relu'?"
+
+
+@pytest.mark.parametrize("name", ["spam", "house_price", "iris_softmax", "ai-by-hand/1-matrix-multiplication"])
+@pytest.mark.parametrize("fmt", ["terminal", "markdown", "json", "latex", "html"])
+def test_render_is_exactly_what_the_command_line_prints(name: str, fmt: str) -> None:
+    walkthrough = nnworked.run(name, steps=2)
+    assert walkthrough.render(fmt, detail="full") == cli("run", name, "--steps", "2", "--format", fmt,
+                                                         "--detail", "full")
+
+
+@pytest.mark.parametrize("fmt", ["markdown", "latex", "html"])
+def test_a_sheet_and_its_key_are_what_the_command_line_prints(fmt: str) -> None:
+    walkthrough = nnworked.run("ai-by-hand/6-seven-layers")
+    options = dict(exercise=True, answers=True, seed=3, layout="ai-by-hand")
+    assert walkthrough.render(fmt, **options) == cli("run", "ai-by-hand/6-seven-layers", "--exercise", "--answers",
+                                                     "--seed", "3", "--layout", "ai-by-hand", "--format", fmt)
+
+
+def test_data_is_the_json_object_and_jupyter_sees_markdown_and_html() -> None:
+    walkthrough = nnworked.run("spam")
+    assert walkthrough.data == json.loads(cli("run", "spam", "--format", "json"))
+    assert walkthrough.data["steps"][0]["loss"] == pytest.approx(0.479005, abs=1e-6)
+    assert walkthrough._repr_markdown_() == cli("run", "spam", "--format", "markdown")
+    assert walkthrough._repr_html_().startswith("<!DOCTYPE html>")
+    assert repr(walkthrough) == "<Walkthrough 'Spam filter: one training step': 1 step(s)>"
+
+
+def test_an_unknown_format_or_blanks_without_a_sheet_is_refused() -> None:
+    walkthrough = nnworked.run("spam")
+    with pytest.raises(nnworked.NnworkedError, match="unknown format 'docx'; choose from: terminal, markdown"):
+        walkthrough.render("docx")
+    with pytest.raises(nnworked.NnworkedError, match="exercise=True or answers=True"):
+        walkthrough.render("markdown", blanks="all")
