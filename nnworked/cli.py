@@ -53,10 +53,17 @@ class Rounding(str, Enum):
     carry = "carry"
 
 
+def _printable(text: str) -> str:
+    from nnworked.text import printable
+
+    return printable(text, newlines=True)
+
+
 def _fail(message: str) -> None:
     from rich.console import Console
 
-    Console(stderr=True, highlight=False, soft_wrap=True).print(message, markup=False)
+    # a message may quote a file's text: no control character gets through
+    Console(stderr=True, highlight=False, soft_wrap=True).print(_printable(message), markup=False)
     raise typer.Exit(1)
 
 
@@ -140,7 +147,7 @@ def run(
                                          dict(full=full, all_steps=all_steps, layout=layout.value if layout else None,
                                               detail=detail.value, why_matrices=why_matrices), sheet)
     except OptionError as error:
-        raise typer.BadParameter(error.message, param_hint=f"'{error.option}'") from None
+        raise typer.BadParameter(_printable(error.message), param_hint=f"'{error.option}'") from None
     except NnworkedError as error:
         _fail(str(error))
         return
@@ -294,7 +301,7 @@ def validate(scenario: str = typer.Argument(..., metavar="SCENARIO", autocomplet
     except NnworkedError as error:
         _fail(str(error))
         return
-    print(f"{path}: OK — {describe(loaded)}")
+    print(_printable(f"{path}: OK — {describe(loaded)}"))
 
 
 @app.command()
@@ -447,7 +454,7 @@ def generate(
                 print(f"{v.id}  {v.scenario.title}")
             print("(--output-dir writes each variant's scenario, sheet and key)")
     except OptionError as error:
-        raise typer.BadParameter(error.message, param_hint=f"'{error.option}'") from None
+        raise typer.BadParameter(_printable(error.message), param_hint=f"'{error.option}'") from None
     except NnworkedError as error:
         _fail(str(error))
 

@@ -18,6 +18,7 @@ from nnworked.engine.losses import LOSSES, LossSpec
 from nnworked.engine.optimizers import LIMITS as OPTIMIZER_LIMITS
 from nnworked.engine.optimizers import OPTIMIZERS, OptimizerSpec
 from nnworked.errors import Issue, ScenarioError
+from nnworked.text import printable
 from nnworked.limits import MAX_PRECISION, MAX_STEPS, MIN_PRECISION
 from nnworked.yamlsource import Document, load_file
 
@@ -255,7 +256,9 @@ class _Checker:
         rounding = self.choice(data.get("rounding", "exact"), ROUNDINGS, ("rounding",), "rounding")
         layout = self.choice(data.get("layout", "standard"), LAYOUTS, ("layout",), "layout")
         blanks, variant = self.exercise(data.get("exercise"))
-        common = dict(title=title, source=doc.file, description=description.strip(),
+        # text from the file is untrusted: control and bidi characters become visible escapes here, once,
+        # so that no format and no terminal ever receives them
+        common = dict(title=printable(title), source=doc.file, description=printable(description.strip(), newlines=True),
                       precision=precision if precision is not None else 4, rounding=rounding or "exact",
                       layout=layout or "standard", blanks=blanks, variant=variant)
         if "matmul" in data:
@@ -372,7 +375,7 @@ class _Checker:
             if name is not None and not isinstance(name, str):
                 self.add(path + ("name",), "a layer name must be text", "text", _describe(name))
                 name = None
-            layers.append(Layer(weights, bias, activation or "linear", slope, name))
+            layers.append(Layer(weights, bias, activation or "linear", slope, None if name is None else printable(name)))
             width, previous = weights.shape[0], f"layer {k + 1}"
         return layers
 
@@ -526,4 +529,4 @@ class _Checker:
             self.add(("input_names",), "there is not one name per input", f"{inputs.shape[1]} names",
                      f"{len(value)}")
             return None
-        return tuple(value)
+        return tuple(printable(name) for name in value)

@@ -33,8 +33,15 @@ class Table(NamedTuple):
     align: tuple[str, ...] = ()  # "left" | "right" per column
 
 
+class Image(NamedTuple):
+    """A picture in a file beside the document (the loss chart), linked by its path."""
+
+    alt: str
+    path: str
+
+
 class Rule(NamedTuple):
     """A horizontal rule between sections."""
 
 
-Block = Heading | Para | Math | Bullets | Table | Rule
+Block = Heading | Para | Math | Bullets | Table | Image | Rule

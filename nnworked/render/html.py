@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import html
 import re
+from urllib.parse import quote
 
-from nnworked.render.blocks import Block, Bullets, Heading, Math, Para, Rule, Table
+from nnworked.render.blocks import Block, Bullets, Heading, Image, Math, Para, Rule, Table
 from nnworked.render.settings import Settings
 from nnworked.render.walkthrough import build
 from nnworked.trace import Trace
@@ -60,11 +61,9 @@ def body(blocks: list[Block]) -> str:
         if isinstance(block, Heading):
             out.append(f"<h{block.level}>{inline(block.text)}</h{block.level}>")
         elif isinstance(block, Para):
-            image = re.fullmatch(r"!\[(.*)\]\((.*)\)", block.text)
-            if image:  # the loss chart: an SVG file beside the page, as in the Markdown export
-                out.append(f'<p><img src="{html.escape(image.group(2))}" alt="{html.escape(image.group(1))}"></p>')
-            else:
-                out.append(f"<p>{inline(block.text)}</p>")
+            out.append(f"<p>{inline(block.text)}</p>")
+        elif isinstance(block, Image):  # the loss chart: an SVG file beside the page
+            out.append(f'<p><img src="{html.escape(quote(block.path))}" alt="{html.escape(block.alt)}"></p>')
         elif isinstance(block, Math):
             out.append("<pre>" + "\n".join(_text(line) for line in block.lines) + "</pre>")
         elif isinstance(block, Bullets):

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from nnworked.render.blocks import Block, Bullets, Heading, Math, Para, Rule, Table
+from urllib.parse import quote
+
+from nnworked.render.blocks import Block, Bullets, Heading, Image, Math, Para, Rule, Table
 from nnworked.render.settings import Settings
 from nnworked.render.walkthrough import build
 from nnworked.trace import Trace
@@ -14,21 +16,29 @@ def render(trace: Trace, settings: Settings) -> str:
     return blocks_to_markdown(build(trace, settings))
 
 
+def _text(text: str) -> str:
+    """Prose as Markdown shows it, never as HTML or a link: a scenario's title or a layer's name may hold
+    `<script>` or `[x](javascript:…)`, which a Markdown viewer would otherwise run or follow."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace("](", "]\\(")
+
+
 def _cell(text: str) -> str:
-    return text.replace("|", "\\|")
+    return _text(text).replace("|", "\\|")
 
 
 def blocks_to_markdown(blocks: list[Block]) -> str:
     parts: list[str] = []
     for block in blocks:
         if isinstance(block, Heading):
-            parts.append("#" * block.level + " " + block.text)
+            parts.append("#" * block.level + " " + _text(block.text))
         elif isinstance(block, Para):
-            parts.append(block.text)
+            parts.append(_text(block.text))
+        elif isinstance(block, Image):  # the path percent-encoded: it may hold spaces and brackets
+            parts.append(f"![{_text(block.alt)}]({quote(block.path)})")
         elif isinstance(block, Math):
             parts.append("```\n" + "\n".join(block.lines) + "\n```")
         elif isinstance(block, Bullets):
-            parts.append("\n".join(f"- {item}" for item in block.items))
+            parts.append("\n".join(f"- {_text(item)}" for item in block.items))
         elif isinstance(block, Table):
             marks = ["---:" if a == "right" else "---" for a in (block.align or ["left"] * len(block.headers))]
             rows = [block.headers, *block.rows]

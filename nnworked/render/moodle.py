@@ -50,7 +50,8 @@ def question(trace: Trace, settings: Settings) -> str:
     values = quantities(trace)
     sheet = settings._replace(blanks=blanks._replace(answers=False, glyph="\x01", field="\x02{key}\x03"))
     key = settings._replace(blanks=blanks._replace(answers=True, glyph="\x01", field=""))
-    question = html.body(build(trace, sheet))
+    # a brace in the text could start a cloze field of its own ({1:NUMERICAL:=…}): only ours may
+    question = html.body(build(trace, sheet)).replace("{", "&#123;")
     asked: list[str] = []
 
     def ask(name: str) -> str:

@@ -11,7 +11,7 @@ from nnworked import worked
 from nnworked.engine.activations import ACTIVATIONS
 from nnworked.engine.losses import LOSSES
 from nnworked.render.backward import BackwardWriter
-from nnworked.render.blocks import Block, Bullets, Heading, Math, Para, Rule, Table
+from nnworked.render.blocks import Block, Bullets, Heading, Image, Math, Para, Rule, Table
 from nnworked.render.lines import elided_note, line, pick
 from nnworked.render.chart import sparkline
 from nnworked.render.notation import Notation
@@ -374,7 +374,7 @@ def after_training(trace: Trace, w: BackwardWriter, settings: Settings) -> list[
         out.append(Math([f"loss   {fmt(losses[0], p)} {sparkline(losses)} {fmt(losses[-1], p)}   "
                          f"({len(losses) - 1} steps)"]))
         if settings.image:
-            out.append(Para(f"![The loss at every step]({settings.image})"))
+            out.append(Image("The loss at every step", settings.image))
     out.append(Heading(2, "Next Forward Pass (with updated weights)"))
     if settings.detail != "brief":
         out.append(Math(w.compact(forward)))
