@@ -75,6 +75,10 @@ class Walkthrough:
         detail, layout, full, all_steps, why_matrices, exercise, answers, blanks, seed, columns, image."""
         return render(self.trace, format, **options)
 
+    def rich(self, **options: Any):  # noqa: ANN201
+        """The terminal walkthrough as rich Text (colour), for a console: the options of `render`."""
+        return rich(self.trace, **options)
+
     @property
     def data(self) -> dict:
         """The `--format json` object, as Python data."""
@@ -100,53 +104,69 @@ def run(source: Any, **options: Any) -> Walkthrough:
     return Walkthrough(solve(source, **options))
 
 
-def render(trace: Any, format: str = "terminal", *, exercise: bool = False, answers: bool = False,  # noqa: A002
-           blanks: str | None = None, seed: int = 1, columns: int = 100, **options: Any) -> str:
-    """The trace in a format. With `exercise` a sheet (blanks chosen by the rule `blanks` and `seed`),
-    with `answers` its key, with both the sheet and then its key in one document."""
-    from nnworked.render import FORMATS, get
+def render(trace: Any, format: str = "terminal", **options: Any) -> str:  # noqa: A002
+    """The trace in a format, as text. Options: detail, layout, full, all_steps, why_matrices, columns; with
+    `exercise` a sheet (blanks chosen by the rule `blanks` and `seed`), with `answers` its key, with both
+    the sheet with its key, as the format holds them."""
+    record = _format(format)
+    settings, both = _settings(trace, **options)
+    if not both:
+        return _text(trace, record, settings)
+    sheet, key = _sheet_and_key(settings)
+    way = record.with_key
+    if way == "parts":
+        return record.printer().render_parts(trace, [sheet, key])
+    if way == "after":
+        return _text(trace, record, sheet) + "\n" + _text(trace, record, key)
+    if way in ("key", "feedback"):
+        return _text(trace, record, key if way == "key" else sheet)
+    raise ValueError(f"the format {format} declares no known way to hold a sheet with its key: {way!r}")
+
+
+def rich(trace: Any, **options: Any):  # noqa: ANN201
+    """The terminal walkthrough as rich Text, for a console that shows colour (the same options)."""
+    from rich.text import Text
+
+    from nnworked.render import FORMATS
+
+    record = next(f for f in FORMATS.values() if f.console)
+    settings, both = _settings(trace, **options)
+    parts = [record.printer().render(trace, part) for part in (_sheet_and_key(settings) if both else [settings])]
+    return Text("\n").join(parts)
+
+
+def _format(name: str):  # noqa: ANN202
+    from nnworked.render import FORMATS
+
+    if name not in FORMATS:
+        raise NnworkedError(f"unknown format '{name}'; choose from: {', '.join(FORMATS)}")
+    return FORMATS[name]
+
+
+def _settings(trace: Any, exercise: bool = False, answers: bool = False, blanks: str | None = None,
+              seed: int = 1, columns: int = 100, **options: Any):  # noqa: ANN202
+    """What a printer is told, and whether a sheet goes with its key."""
     from nnworked.render.settings import Settings
 
-    if format not in FORMATS:
-        raise NnworkedError(f"unknown format '{format}'; choose from: {', '.join(FORMATS)}")
     if blanks is not None and not (exercise or answers):
         raise NnworkedError("blanks are chosen for an exercise sheet: ask for exercise=True or answers=True")
     settings = Settings(**options, columns=min(columns, 100))
-    if exercise or answers:
-        from nnworked import exercise as sheets
-        from nnworked.render.numbers import Blanks
+    if not (exercise or answers):
+        return settings, False
+    from nnworked import exercise as sheets
+    from nnworked.render.numbers import Blanks
 
-        keys, variant = sheets.for_scenario(trace, blanks, seed)
-        settings = settings._replace(blanks=Blanks(keys, answers and not exercise, variant))
-        if exercise and answers:
-            return _sheet_and_key(trace, format, settings)
-    if format == "terminal":
-        return _plain_terminal(trace, settings)
-    return get(format)(trace, settings)
+    keys, variant = sheets.for_scenario(trace, blanks, seed)
+    return settings._replace(blanks=Blanks(keys, answers and not exercise, variant)), exercise and answers
 
 
-def _sheet_and_key(trace: Any, format: str, settings: Any) -> str:  # noqa: A002
-    """The sheet, then its key: in one document where the format can hold both, else one after the other."""
-    from nnworked.render import FORMATS
-
-    key = settings._replace(blanks=settings.blanks._replace(answers=True))
-    record = FORMATS[format]
-    if record.sheet_and_key:
-        return record.printer().render_parts(trace, [settings, key])
-    return render_one(trace, format, settings) + "\n" + render_one(trace, format, key)
+def _sheet_and_key(sheet: Any) -> list:
+    return [sheet, sheet._replace(blanks=sheet.blanks._replace(answers=True))]
 
 
-def render_one(trace: Any, format: str, settings: Any) -> str:  # noqa: A002
-    from nnworked.render import get
-
-    return _plain_terminal(trace, settings) if format == "terminal" else get(format)(trace, settings)
-
-
-def _plain_terminal(trace: Any, settings: Any) -> str:
-    """The terminal walkthrough as plain text (no colour), laid out at `settings.columns`."""
-    from nnworked.render.terminal import render as terminal
-
-    return terminal(trace, settings).plain + "\n"
+def _text(trace: Any, record: Any, settings: Any) -> str:
+    out = record.printer().render(trace, settings)
+    return out.plain + "\n" if record.console else out  # a console's rich Text, as plain text
 
 
 def files(trace: Any, format: str, output: str, **options: Any) -> dict[str, str]:  # noqa: A002

@@ -140,84 +140,49 @@ def run(
                                  param_hint="'--format' / '-f'")
     if output is not None and os.path.isdir(output):
         raise typer.BadParameter(f"'{output}' is a folder: give the name of a file", param_hint="'--output'")
+    import nnworked
+
+    options = dict(full=full, all_steps=all_steps, layout=layout.value if layout else None, detail=detail.value,
+                   why_matrices=why_matrices, exercise=exercise, answers=answers, blanks=blanks, seed=seed)
     try:
-        sheet = (blanks, seed, "both" if exercise and answers else "key" if answers else "sheet") \
-            if exercise or answers else None
-        text, beside = _solve_and_render(scenario, format, steps, precision, rounding, output,
-                                         dict(full=full, all_steps=all_steps, layout=layout.value if layout else None,
-                                              detail=detail.value, why_matrices=why_matrices), sheet)
+        walkthrough = nnworked.run(scenario, steps=steps, precision=precision,
+                                   rounding=rounding.value if rounding else None)
+        if output is not None:
+            files = walkthrough.files(format, output, **options)
+        else:
+            console = _console(format)
+            if console is not None and console.color_system is not None:
+                console.print(walkthrough.rich(**options, columns=console.width), soft_wrap=True)
+                return
+            text = walkthrough.render(format, **options, columns=console.width if console else 100)
     except OptionError as error:
         raise typer.BadParameter(_printable(error.message), param_hint=f"'{error.option}'") from None
     except NnworkedError as error:
         _fail(str(error))
         return
-    if text is not None:
-        _write(text, output, beside, source=scenario)
-
-
-def _solve_and_render(scenario: str, fmt: str, steps: Optional[int], precision: Optional[int],
-                      rounding: Optional[Rounding], output: Optional[str], options: dict,
-                      sheet: Optional[tuple[Optional[str], int, str]]):  # noqa: ANN202
-    """The document's text (None when it was printed to the terminal), and the files written beside it."""
-    from nnworked import bundled
-    from nnworked import scenario as scenarios
-    from nnworked.engine.network import solve
-    from nnworked.render import get
-    from nnworked.render.settings import Settings
-
-    loaded = scenarios.load(bundled.resolve(scenario)).with_options(
-        steps=steps, precision=precision, rounding=rounding.value if rounding else None)
-    trace = solve(loaded)
-    if sheet is not None:
-        from nnworked import exercise
-        from nnworked.render.numbers import Blanks
-
-        rule, seed, mode = sheet
-        keys, variant = exercise.for_scenario(trace, rule, seed)
-        options["blanks"] = Blanks(keys, mode == "key", variant)
-        if mode == "both" and FORMATS[fmt].sheet_and_key:
-            parts = [Settings(**options), Settings(**{**options, "blanks": options["blanks"]._replace(answers=True)})]
-            return FORMATS[fmt].printer().render_parts(trace, parts), {}
-    beside = {}
-    if FORMATS[fmt].chart_beside and output is not None and len(trace.steps) > 1:
-        # the loss chart goes beside the document, which links it by its file name
-        from nnworked.render.chart import svg
-
-        image = os.path.splitext(output)[0] + ".loss.svg"
-        beside[image] = svg(trace.losses, trace.precision, f"{trace.scenario.title}: loss")
-        options["image"] = os.path.basename(image)
-    if not FORMATS[fmt].console:
-        return get(fmt)(trace, Settings(**options)), beside
-    from rich.console import Console
-
-    if output is not None:  # a file gets plain text, never colour codes
-        console = Console(width=100, no_color=True, color_system=None, record=True, file=open(os.devnull, "w"),
-                          highlight=False)
-    else:
-        console = Console(highlight=False)
-    settings = Settings(**options, columns=min(console.width, 100))
-    from nnworked.render.terminal import print_to
-
-    if output is not None:
-        console.print(get(fmt)(trace, settings), soft_wrap=True)
-        return console.export_text(), beside
-    print_to(console, get(fmt)(trace, settings))
-    return None, beside
-
-
-def _write(text: str, output: Optional[str], beside: Optional[dict] = None, source: Optional[str] = None) -> None:
-    """Print, or write the document and the files that go beside it: all of them or none."""
-    from nnworked.errors import NnworkedError
-    from nnworked.files import write_all
-
     if output is None:
         sys.stdout.write(text)
         sys.stdout.flush()
         return
-    files = {output: text, **(beside or {})}  # the document first: its chart is placed only after it
-    if source is not None:
-        _refuse_overwriting(source, files, "'--output'",
-                            {image: f" (the loss chart, written beside {output})" for image in beside or {}})
+    _refuse_overwriting(scenario, files, "'--output'",
+                        {path: f" (the loss chart, written beside {output})" for path in list(files)[1:]})
+    _write_all(files)
+
+
+def _console(format: str):  # noqa: ANN202, A002
+    """The terminal's console, for a format printed through it (colour only on a terminal); else None."""
+    if not FORMATS[format].console:
+        return None
+    from rich.console import Console
+
+    return Console(highlight=False)
+
+
+def _write_all(files: dict[str, str]) -> None:
+    """The document and the files that go beside it: all of them or none."""
+    from nnworked.errors import NnworkedError
+    from nnworked.files import write_all
+
     try:
         write_all(files)
     except NnworkedError as error:

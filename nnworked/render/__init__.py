@@ -16,8 +16,10 @@ class Format(NamedTuple):
     module: str  # the printer: a module with render(trace, settings)
     extension: str  # of a file in this format
     blank: str  # what a blank looks like on a sheet ("" where a sheet leaves the value out)
-    sheet_and_key: bool  # `--exercise --answers` writes the sheet, then its key, in one document
-    # (the printer's render_parts(trace, [sheet settings, key settings]))
+    with_key: str  # how `--exercise --answers` gives the sheet with its key: "parts" (one document, the
+    # printer's render_parts(trace, [sheet, key])), "after" (the key's text after the sheet's), "key" (the
+    # key alone, which holds the sheet: JSON's answers beside the blanks), "feedback" (the sheet alone, which
+    # carries its key: a Moodle question's feedback)
     description: str  # in the command line's help
     needs_blanks: bool = False  # only an exercise sheet can be written in it (--exercise)
     console: bool = False  # printed through the rich console (colour on a terminal, plain text to a file)
@@ -45,15 +47,15 @@ def _html_join(title: str, parts: list[str]) -> str:
 
 FORMATS: Registry[Format] = Registry("format", Format)
 for _format in [
-    Format("terminal", "nnworked.render.terminal", "txt", "?", False, "terminal", console=True),
-    Format("markdown", "nnworked.render.markdown", "md", "____", True, "markdown", chart_beside=True,
+    Format("terminal", "nnworked.render.terminal", "txt", "?", "after", "terminal", console=True),
+    Format("markdown", "nnworked.render.markdown", "md", "____", "parts", "markdown", chart_beside=True,
            exercises="documents", part="render", join=_markdown_join),
-    Format("json", "nnworked.render.json", "json", "", False, "json"),
-    Format("latex", "nnworked.render.latex", "tex", r"\underline{\hspace{2.5em}}", True,
+    Format("json", "nnworked.render.json", "json", "", "key", "json"),
+    Format("latex", "nnworked.render.latex", "tex", r"\underline{\hspace{2.5em}}", "parts",
            "latex (a document for pdflatex)", exercises="documents", join=_latex_join),
-    Format("html", "nnworked.render.html", "html", '<span class="blank"></span>', True,
+    Format("html", "nnworked.render.html", "html", '<span class="blank"></span>', "parts",
            "html (one self-contained page)", exercises="documents", join=_html_join),
-    Format("moodle", "nnworked.render.moodle", "xml", "{1:NUMERICAL:", False,
+    Format("moodle", "nnworked.render.moodle", "xml", "{1:NUMERICAL:", "feedback",
            "moodle (a cloze question; needs --exercise)", needs_blanks=True, exercises="questions"),
 ]:
     FORMATS.register(_format)
