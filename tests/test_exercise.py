@@ -115,3 +115,30 @@ def test_the_cli_prints_sheet_and_key_and_json_gives_nothing_away() -> None:
     keyed = json.loads(run("--answers", "--seed", "3", "--format", "json"))
     assert keyed["exercise"]["variant"] == data["exercise"]["variant"]
     assert keyed["exercise"]["answers"]["z1[1,1]"] == 4 and keyed["exercise"]["answers"]["z7[0,1]"] == -18
+
+
+def _wide_scenario(tmp_path, units: int) -> str:  # noqa: ANN001
+    """Two inputs, `units` hidden ReLU units, one sigmoid output: every weight and bias written out."""
+    weights = ", ".join(f"[{(i % 7 - 3) / 10}, {(i % 5 - 2) / 10}]" for i in range(units))
+    bias = ", ".join(f"{(i % 3) / 10}" for i in range(units))
+    out = ", ".join(f"{(i % 4 - 1) / 10}" for i in range(units))
+    path = tmp_path / "wide.yaml"
+    path.write_text(f"inputs: [[0.5, 0.3]]\ntargets: [[1]]\nlayers:\n  - weights: [{weights}]\n    bias: [{bias}]\n"
+                    f"    activation: relu\n  - weights: [[{out}]]\n    activation: sigmoid\n"
+                    "loss: binary_cross_entropy\nlearning_rate: 0.1\n", encoding="utf-8")
+    return str(path)
+
+
+def test_a_key_worked_in_full_lists_a_long_vector_element_by_element_in_the_summary(tmp_path) -> None:  # noqa: ANN001
+    # one cell holding all of b₁ used to widen every row of the table to its length: output (and time)
+    # grew with the square of the units
+    path = _wide_scenario(tmp_path, 40)
+    done = subprocess.run([sys.executable, "-m", "nnworked", "run", path, "--answers", "--blanks", "all",
+                           "--format", "markdown"], capture_output=True, text=True, check=True)
+    summary = done.stdout.split("### Summary of Updates")[1].split("\n\n")[1].splitlines()
+    assert summary[:2] == ["| Parameter | Before | After |", "| --- | ---: | ---: |"]
+    assert "| b₁[0] | 0 | 0 |" in summary
+    assert summary[-1] == "| W₂[39] | 0.2 | 0.2049 |"
+    assert "| b₁[39] | 0 | 0.00886 |" in summary
+    assert len(summary) == 2 + 40 * 2 + 40 + 40
+    assert max(len(line) for line in done.stdout.splitlines()) < 2000

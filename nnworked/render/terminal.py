@@ -73,10 +73,13 @@ def _table(table: Table) -> Text:
 
 def blocks_to_text(blocks: list[Block], columns: int) -> Text:
     text = Text()
+    started = False  # whether anything is written yet (asking text.plain would join it all: quadratic)
 
     def add(piece: Text | str, style: str = "", blank_before: bool = False) -> None:
-        if blank_before and text.plain:
+        nonlocal started
+        if blank_before and started:
             text.append("\n")
+        started = True
         text.append_text(piece) if isinstance(piece, Text) else text.append(piece, style=style)
         text.append("\n")
 

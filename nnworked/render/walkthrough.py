@@ -22,6 +22,7 @@ from nnworked.scenario import Scenario
 from nnworked.trace import Trace, TrainingStep, Update
 
 SUMMARY_ROWS = 24  # rows of the summary table before it is elided
+LONG_VECTOR = 12  # worked in full, a vector longer than this gets one summary row per element
 
 
 def build(trace: Trace, settings: Settings) -> list[Block]:
@@ -342,6 +343,12 @@ def _summary(updates: list[Update], p, w: BackwardWriter, given: bool) -> Table:
                                         fmt(u.new[i, j], p, label=key(i, j))]
         elif u.old.size == 1:
             yield lambda: [symbol + frozen, fmt(u.old.ravel()[0], p, given), fmt(u.new.ravel()[0], p, label=flat(0))]
+        elif not w.s.elements and u.old.size > LONG_VECTOR:
+            # worked in full, a long vector in one cell would widen every row of the table to its length
+            # (output growing with the square of the units): element by element instead
+            old, new = u.old.ravel(), u.new.ravel()
+            for f in range(old.size):
+                yield lambda f=f: [f"{symbol}[{f}]{frozen}", fmt(old[f], p, given), fmt(new[f], p, label=flat(f))]
         else:
             yield lambda: [symbol + frozen, vector(u.old.ravel(), p, given, limit=w.s.elements),
                            vector(u.new.ravel(), p, limit=w.s.elements, labels=flat)]
