@@ -434,7 +434,7 @@ def render_parts(trace: Any, parts: list) -> str:
     return "\n==== THE KEY ====\n\n".join(render(trace, settings) for settings in parts)
 
 
-TOY_FORMAT = Format("plain", __name__, "txt", "?", True, "plain (text without markup)", exercises="documents",
+TOY_FORMAT = Format("plain", __name__, "txt", "?", "parts", "plain (text without markup)", exercises="documents",
                     part="render", join=lambda title, parts: f"{title}\n\n" + "\n==== NEXT ====\n\n".join(parts))
 
 
