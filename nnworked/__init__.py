@@ -16,7 +16,7 @@ __version__ = "0.1.0"
 
 _EXPORTS = {
     "load": "nnworked.api", "solve": "nnworked.api", "run": "nnworked.api", "render": "nnworked.api",
-    "Walkthrough": "nnworked.api",
+    "Walkthrough": "nnworked.api", "grade": "nnworked.api", "Marks": "nnworked.api",
     "ScenarioError": "nnworked.errors", "NnworkedError": "nnworked.errors",
 }
 __all__ = sorted(_EXPORTS)

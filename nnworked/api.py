@@ -183,3 +183,33 @@ def files(trace: Any, format: str, output: str, **options: Any) -> dict[str, str
         beside[image] = svg(trace.losses, trace.precision, f"{trace.scenario.title}: loss")
         options = {**options, "image": os.path.basename(image)}
     return {output: render(trace, format, **options), **beside}
+
+
+class Marks:
+    """A class's marks for one sheet: `results` (student → one Mark per blank), `summary` (for a class of
+    more than one) and `text()`, the report `nnworked grade` prints."""
+
+    def __init__(self, trace: Any, keys: frozenset[str], variant: str, answers: dict[str, dict[str, float]]):
+        from nnworked import grading
+
+        self.trace, self.keys, self.variant, self.answers = trace, keys, variant, answers
+        self.results = {name: grading.grade(trace, keys, given) for name, given in answers.items()}
+        self.summary = grading.summary(self.results) if len(self.results) > 1 else None
+
+    def text(self) -> str:
+        from nnworked.grading import sort_key
+        from nnworked.render.marks import report
+
+        return report(self.trace, self.keys, self.variant, self.answers, self.results, self.summary, sort_key)
+
+
+def grade(key: Any, answers: Any, blanks: str | None = None, seed: int = 1) -> Marks:
+    """`nnworked grade`: mark answers (a file, a folder, or a dict of student → value name → number)
+    against the sheet made from `key` (anything `load` takes) with `blanks` and `seed`."""
+    from nnworked import answers as answer_files
+    from nnworked import exercise as sheets
+
+    trace = solve(key)
+    keys, variant = sheets.for_scenario(trace, blanks, seed)
+    given = answers if isinstance(answers, Mapping) else answer_files.read(str(answers))
+    return Marks(trace, keys, variant, dict(given))

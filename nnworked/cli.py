@@ -474,7 +474,7 @@ def grade(
                                   "one row per student (first column 'student'), or a folder of such files."),
     blanks: Optional[str] = typer.Option(None, "--blanks", help="The blanks the sheet was made with (a generated "
                                          "variant's file records its own)."),
-    seed: int = typer.Option(1, "--seed", help="The seed the sheet was made with."),
+    seed: int = typer.Option(1, "--seed", min=0, help="The seed the sheet was made with."),
 ) -> None:
     """Mark students' answers, carrying errors forward and naming the likely mistake.
 
@@ -484,43 +484,17 @@ def grade(
 
       nnworked grade week3/v-3f9a2c.yaml ana.yaml --seed 3
     """
-    from nnworked import bundled, exercise, grading
-    from nnworked import scenario as scenarios
-    from nnworked.engine.network import solve
-    from nnworked.errors import NnworkedError
-    from nnworked.render.numbers import fmt
+    import nnworked
+    from nnworked.errors import NnworkedError, OptionError
 
     try:
-        trace = solve(scenarios.load(bundled.resolve(key)))
-        keys, variant = exercise.for_scenario(trace, blanks, seed)
-        students = grading.read_answers(answers)
+        marks = nnworked.grade(key, answers, blanks=blanks, seed=seed)
+    except OptionError as error:
+        raise typer.BadParameter(_printable(error.message), param_hint=f"'{error.option}'") from None
     except NnworkedError as error:
         _fail(str(error))
         return
-    p = trace.precision
-    results = {name: grading.grade(trace, keys, given) for name, given in students.items()}
-    print(f"{trace.scenario.title} · variant {variant} · {len(keys)} values")
-    for name, marks in results.items():
-        credit = sum(m.credit for m in marks)
-        carried = sum(m.status == "carried" for m in marks)
-        print(f"\n{name}: {credit} of {len(marks)}" + (f" ({carried} carried forward)" if carried else ""))
-        ignored = sorted(set(students[name]) - keys)
-        if ignored:
-            print(f"  not asked on this sheet, ignored: {', '.join(ignored)}")
-        first = next((m for m in marks if m.status == "wrong"), None)
-        if first is not None:
-            print(f"  first wrong value: {first.key} = {fmt(first.answer, p, given=True)}, expected "
-                  f"{fmt(first.correct, p)}" + (f" — likely {first.note}" if first.note else ""))
-        for m in marks:
-            shown = "—" if m.answer is None else fmt(m.answer, p, given=True)
-            print(f"  {m.key:<12} {shown:>12} {fmt(m.correct, p):>12}  {m.status}" + (f": {m.note}" if m.note else ""))
-    if len(results) > 1:
-        facts = grading.summary(results)
-        print(f"\nclass: {facts['students']} students, mean {facts['mean']:.1f} of {len(keys)}")
-        for k, share in sorted(facts["per_value"].items(), key=lambda kv: grading.sort_key(kv[0])):
-            print(f"  {k:<12} {share:>5.0%} earned credit")
-        for mistake, times in sorted(facts["mistakes"].items(), key=lambda kv: -kv[1]):
-            print(f"  {times} × {mistake}")
+    sys.stdout.write(marks.text())
 
 
 def describe(s) -> str:  # noqa: ANN001

@@ -216,60 +216,6 @@ def diagnose(trace: Trace, key: str, answer: float, correct: float) -> str:
     return ""
 
 
-def read_answers(path: str) -> dict[str, dict[str, float]]:
-    """Students' answers: one YAML or CSV file (name → number), a CSV with one row per student (its first
-    column headed "student"), or a folder of such files, one per student. Returns student → answers."""
-    import csv
-    import os
-
-    from nnworked.errors import NnworkedError
-
-    def one(file: str) -> dict[str, dict[str, float]]:
-        name = os.path.splitext(os.path.basename(file))[0]
-        if file.endswith(".csv"):
-            with open(file, newline="", encoding="utf-8") as handle:
-                rows = [_rejoin(row) for row in csv.reader(handle)]
-            if rows and rows[0] and rows[0][0].strip().lower() == "student":
-                header = [h.strip() for h in rows[0]]
-                return {row[0]: {h: _number(v, file) for h, v in zip(header[1:], row[1:]) if v.strip()}
-                        for row in rows[1:] if row}
-            return {name: {r[0].strip(): _number(r[1], file) for r in rows if len(r) >= 2 and r[0].strip() != "name"}}
-        from nnworked.yamlsource import load_file
-
-        data = load_file(file).data
-        if not isinstance(data, dict):
-            raise NnworkedError(f"{file}: expected a mapping of value names to numbers, such as z1[0]: 0.21")
-        return {name: {str(k): _number(v, file) for k, v in data.items()}}
-
-    if os.path.isdir(path):
-        students: dict[str, dict[str, float]] = {}
-        for entry in sorted(os.listdir(path)):
-            if entry.endswith((".yaml", ".yml", ".csv")):
-                students.update(one(os.path.join(path, entry)))
-        return students
-    return one(path)
-
-
-def _rejoin(cells: list[str]) -> list[str]:
-    """dW1[0,0] written unquoted in a CSV arrives as "dW1[0" and "0]": put the name back together."""
-    out: list[str] = []
-    for cell in cells:
-        if out and out[-1].count("[") > out[-1].count("]"):
-            out[-1] += "," + cell
-        else:
-            out.append(cell)
-    return out
-
-
-def _number(value: object, file: str) -> float:
-    from nnworked.errors import NnworkedError
-
-    try:
-        return float(str(value).replace("−", "-").replace(",", "") if isinstance(value, str) else value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        raise NnworkedError(f"{file}: '{value}' is not a number") from None
-
-
 def summary(results: dict[str, list[Mark]]) -> dict[str, object]:
     per_value: dict[str, list[bool]] = {}
     mistakes: dict[str, int] = {}

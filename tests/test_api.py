@@ -24,7 +24,8 @@ def cli(*args: str) -> str:
 
 
 def test_the_front_door_names_what_it_offers() -> None:
-    assert nnworked.__all__ == ["NnworkedError", "ScenarioError", "Walkthrough", "load", "render", "run", "solve"]
+    assert nnworked.__all__ == ["Marks", "NnworkedError", "ScenarioError", "Walkthrough", "grade", "load", "render", "run",
+                                "solve"]
     assert set(nnworked.__all__) <= set(dir(nnworked))
 
 

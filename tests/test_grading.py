@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from nnworked import exercise
-from nnworked.grading import grade, read_answers
+from nnworked.answers import read as read_answers
+from nnworked.grading import grade
 from tests.helpers import trace_of
 
 
