@@ -57,6 +57,18 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def describe(s: Any) -> str:
+    """What `nnworked validate` says of a valid scenario: its shape, its examples, what it computes."""
+    if s.matmul is not None:
+        return f"a matrix product, {s.matmul.a.shape[0]}×{s.matmul.a.shape[1]} times {s.matmul.b.shape[0]}×" \
+               f"{s.matmul.b.shape[1]}"
+    shape = "-".join(str(n) for n in [s.inputs.shape[1], *(layer.units for layer in s.layers)])
+    examples = s.inputs.shape[0]
+    what = (f"trains {s.steps} step{'s' if s.steps != 1 else ''}" if s.trains else
+            "loss and gradients" if s.targets is not None else "forward pass only")
+    return f"a {shape} network, {examples} example{'s' if examples != 1 else ''}, {what}"
+
+
 def solve(source: Any, **options: Any):  # noqa: ANN201
     """The trace of a scenario (anything `load` takes): every forward pass, loss, gradient and update."""
     from nnworked.engine.network import solve as solve_scenario
@@ -153,7 +165,7 @@ def _settings(trace: Any, exercise: bool = False, answers: bool = False, blanks:
     settings = Settings(**options, columns=min(columns, 100))
     if not (exercise or answers):
         return settings, False
-    from nnworked import exercise as sheets
+    from nnworked import sheets as sheets
     from nnworked.render.numbers import Blanks
 
     keys, variant = sheets.for_scenario(trace, blanks, seed)
@@ -207,9 +219,120 @@ def grade(key: Any, answers: Any, blanks: str | None = None, seed: int = 1) -> M
     """`nnworked grade`: mark answers (a file, a folder, or a dict of student → value name → number)
     against the sheet made from `key` (anything `load` takes) with `blanks` and `seed`."""
     from nnworked import answers as answer_files
-    from nnworked import exercise as sheets
+    from nnworked import sheets as sheets
 
     trace = solve(key)
     keys, variant = sheets.for_scenario(trace, blanks, seed)
     given = answers if isinstance(answers, Mapping) else answer_files.read(str(answers))
     return Marks(trace, keys, variant, dict(given))
+
+
+class Verification:
+    """Every gradient of step 1 against finite differences (and PyTorch, where installed): `checks`, `ok`,
+    and `text()`, the report `nnworked verify` prints."""
+
+    def __init__(self, scenario: Any):
+        from nnworked import gradcheck
+
+        self.scenario = scenario
+        self.checks = gradcheck.verify(scenario)
+
+    @property
+    def ok(self) -> bool:
+        return all(c.ok for c in self.checks)
+
+    def text(self, width: int = 100) -> str:
+        from nnworked import gradcheck
+        from nnworked.render.checks import report
+
+        return report(self.scenario.title, self.checks, self.scenario.rounding, gradcheck.EPSILON,
+                      gradcheck.TOLERANCE, width)
+
+
+def verify(source: Any, **options: Any) -> Verification:
+    """`nnworked verify`: the gradients of a scenario (anything `load` takes) checked independently."""
+    return Verification(load(source, **options))
+
+
+class Exercise:
+    """An exercise sheet of a scenario: which values are `blanks`, its `variant` id, their `answers`, and the
+    sheet and its key in any format."""
+
+    def __init__(self, walkthrough: Walkthrough, blanks: str | None, seed: int):
+        from nnworked import sheets
+
+        self.walkthrough, self.rule, self.seed = walkthrough, blanks, seed
+        keys, self.variant = sheets.for_scenario(walkthrough.trace, blanks, seed)
+        values = sheets.quantities(walkthrough.trace)
+        self.blanks = sorted(keys)
+        self.answers = {key: values[key] for key in self.blanks}
+
+    def sheet(self, format: str = "terminal", **options: Any) -> str:  # noqa: A002
+        return self.walkthrough.render(format, exercise=True, blanks=self.rule, seed=self.seed, **options)
+
+    def key(self, format: str = "terminal", **options: Any) -> str:  # noqa: A002
+        return self.walkthrough.render(format, answers=True, blanks=self.rule, seed=self.seed, **options)
+
+
+def exercise(source: Any, blanks: str | None = None, seed: int = 1, **options: Any) -> Exercise:
+    """`nnworked run --exercise`: a sheet of a scenario (anything `load` takes; options steps, precision and
+    rounding) with the values the rule `blanks` and `seed` choose (the file's own, else one per layer)."""
+    return Exercise(run(source, **options), blanks, seed)
+
+
+class Generated:
+    """Fresh variants of a template: `variants` (each with its scenario and trace), the search's `report`,
+    and what a teacher writes or prints."""
+
+    def __init__(self, report: Any, count: int, seed: int):
+        self.report, self.count, self.seed = report, count, seed
+        self.variants = report.variants
+
+    def files(self, blanks: str = "one-per-layer", format: str = "markdown", combined: bool = False) -> dict:  # noqa: A002
+        """File name → text: each variant's scenario (recording its exercise), sheet and key."""
+        from nnworked.variants import variant_files
+
+        return variant_files(self.variants, combined, blanks, self.seed, format)
+
+    def listing(self) -> str:
+        return "".join(f"{v.id}  {v.scenario.title}\n" for v in self.variants)
+
+    def stress(self) -> str:
+        """Acceptance, rejections, the spread of every answer, answers that repeat."""
+        from nnworked.render.numbers import fmt
+        from nnworked.variants import stress
+
+        result = self.report
+        lines = [f"{result.draws} draws, {len(result.variants)} variants kept ({result.acceptance:.1%} accepted)"]
+        lines += [f"  rejected {times:>6} × {reason}" for reason, times in result.rejected.most_common()]
+        if result.variants:
+            facts = stress(result)
+            precision = result.variants[0].trace.precision
+            lines.append("answer ranges across the variants:")
+            lines += [f"  {key:<12} {fmt(low, precision)} … {fmt(high, precision)}"
+                      for key, (low, high) in sorted(facts["spread"].items())]
+            if facts["repeats"]:
+                lines.append("answers that repeat (a student could guess them):")
+                lines += [f"  {key:<12} {fmt(value, precision)} in {times} of {len(result.variants)} variants"
+                          for key, (value, times) in sorted(facts["repeats"].items())]
+        return "\n".join(lines) + "\n"
+
+
+def generate(template: Any, count: int = 5, seed: int = 1, style: str = "integers", *,
+             max_decimals: int | None = None, allow_dead_relu: bool = False, allow_saturation: bool = False,
+             min_error: float = 0.05, within: float | None = None, attempts: int = 2000,
+             blanks: str = "one-per-layer", allow_fewer: bool = False) -> Generated:
+    """`nnworked generate`: `count` new variants of a template (a bundled name or a path; numbers may be
+    ranges such as "-3..3"), each kept only when it meets the constraints. Raises NnworkedError saying which
+    constraint rejected the draws when fewer than `count` pass (unless `allow_fewer`)."""
+    from nnworked import bundled, sheets, variants
+    from nnworked.yamlsource import load_file
+
+    constraints = variants.Constraints(max_decimals, allow_dead_relu, allow_saturation, min_error, within)
+    found = variants.generate(load_file(bundled.resolve(str(template))), count, seed, style, constraints,
+                              attempts)
+    if len(found.variants) < count and not allow_fewer:
+        raise NnworkedError(variants.shortfall(found, count))
+    if found.variants:  # a rule of blanks the variants cannot take is a mistake, written out or not
+        sheets.choose(found.variants[0].trace, blanks, seed)
+    return Generated(found, count, seed)

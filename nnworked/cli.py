@@ -256,13 +256,14 @@ def validate(scenario: str = typer.Argument(..., metavar="SCENARIO", autocomplet
 
       nnworked validate my_network.yaml
     """
+    import nnworked
     from nnworked import bundled
-    from nnworked import scenario as scenarios
+    from nnworked.api import describe
     from nnworked.errors import NnworkedError
 
     try:
         path = bundled.resolve(scenario)
-        loaded = scenarios.load(path)
+        loaded = nnworked.load(path)
     except NnworkedError as error:
         _fail(str(error))
         return
@@ -280,49 +281,23 @@ def verify(scenario: str = typer.Argument(..., metavar="SCENARIO", autocompletio
 
       nnworked verify spam
     """
-    from rich.console import Console
-    from rich.table import Table
-
-    from nnworked import bundled
-    from nnworked import scenario as scenarios
-    from nnworked import verify as checks
+    import nnworked
     from nnworked.errors import NnworkedError
 
     try:
-        loaded = scenarios.load(bundled.resolve(scenario))
-        results = checks.verify(loaded)
+        verification = nnworked.verify(scenario)
     except NnworkedError as error:
         _fail(str(error))
         return
-    console = Console(highlight=False)
-    if not results:
-        console.print(f"{loaded.title}: no targets, so there are no gradients to check.")
-        return
-    from rich import box
-
-    console.print(f"{loaded.title}: every gradient of step 1 against central finite differences (ε = "
-                  f"{checks.EPSILON:g}){' and PyTorch autograd' if any(c.reference != 'finite differences' for c in results) else ''}")
-    table = Table(box=box.SIMPLE_HEAD)
-    for column, justify in [("gradient", "left"), ("checked", "right"), ("largest |difference|", "right"),
-                            ("relative", "right"), ("at", "left"), ("against", "left"), ("", "left")]:
-        table.add_column(column, justify=justify)  # type: ignore[arg-type]
-    for c in results:
-        table.add_row(f"∂L/∂{c.name}", f"{c.checked} of {c.of}", f"{c.worst_difference:.2e}", f"{c.worst_relative:.2e}",
-                      str(list(c.worst_index)), "autograd" if c.reference != "finite differences" else "fin. diff.",
-                      "ok" if c.ok else "FAIL")
-    console.print(table)
-    failed = [c for c in results if not c.ok]
-    for c in (c for c in results if c.kinks):
-        console.print(f"∂L/∂{c.name}: {len(c.kinks)} element(s) at a kink (ReLU′(0) = 0), not checkable by finite "
-                      f"differences there: {', '.join(str(list(i)) for i in c.kinks)}")
-    if loaded.rounding == "carry":
-        console.print("(checked with exact rounding: carried, hand-rounded gradients differ in their last digits "
-                      "by design)")
-    if failed:
-        console.print(f"{len(failed)} gradient(s) differ by more than {checks.TOLERANCE:g} (relative): "
-                      f"{', '.join(c.name for c in failed)}")
+    sys.stdout.write(verification.text(_width()))
+    if not verification.ok:
         raise typer.Exit(1)
-    console.print(f"All {len(results)} gradients agree to within {checks.TOLERANCE:g} (relative).")
+
+
+def _width() -> int:
+    from rich.console import Console
+
+    return min(Console().width, 100)
 
 
 def _finite(above: bool):  # noqa: ANN202
@@ -386,10 +361,8 @@ def generate(
 
       nnworked generate spam --style one-decimal --max-decimals 2 --report
     """
-    from nnworked import bundled
-    from nnworked import generate as gen
+    import nnworked
     from nnworked.errors import NnworkedError, OptionError
-    from nnworked.yamlsource import load_file
 
     if combined and output_dir is None:
         raise typer.BadParameter("it needs --output-dir (it writes all the sheets into one document and all "
@@ -397,26 +370,21 @@ def generate(
     if output_dir is not None and os.path.exists(output_dir) and not os.path.isdir(output_dir):
         raise typer.BadParameter(f"'{output_dir}' is a file: give a folder (it is made if it does not exist)",
                                  param_hint="'--output-dir'")
-    constraints = gen.Constraints(max_decimals, allow_dead_relu, allow_saturation, min_error, within)
     try:
-        result = gen.generate(load_file(bundled.resolve(template)), count, seed, style.value, constraints, attempts)
-        if len(result.variants) < count and not report:
-            raise NnworkedError(gen.shortfall(result, count))
-        if result.variants:  # a --blanks the scenario cannot take is a mistake, written out or not
-            from nnworked.exercise import choose
-
-            choose(result.variants[0].trace, blanks, seed)
+        made = nnworked.generate(template, count, seed, style.value, max_decimals=max_decimals,
+                                 allow_dead_relu=allow_dead_relu, allow_saturation=allow_saturation,
+                                 min_error=min_error, within=within, attempts=attempts, blanks=blanks,
+                                 allow_fewer=report)
         if report:
-            _print_report(result, gen)
+            sys.stdout.write(made.stress())
         if output_dir is not None:
-            files = gen.variant_files(result.variants, combined, blanks, seed, format)
+            files = made.files(blanks, format, combined)
             paths = {os.path.join(output_dir, name): text for name, text in files.items()}
             _refuse_overwriting(template, paths, "'--output-dir'")
             _write_folder(output_dir, paths)  # all rendered before the first is written
             print(f"wrote {len(files)} files to {output_dir}")
         elif not report:
-            for v in result.variants:
-                print(f"{v.id}  {v.scenario.title}")
+            sys.stdout.write(_printable(made.listing()))
             print("(--output-dir writes each variant's scenario, sheet and key)")
     except OptionError as error:
         raise typer.BadParameter(_printable(error.message), param_hint=f"'{error.option}'") from None
@@ -445,25 +413,6 @@ def _write_folder(folder: str, files: dict[str, str]) -> None:
                 break  # not empty, or never made
         _fail(str(error) if isinstance(error, NnworkedError) else
               f"{folder}: cannot make the folder: {error.strerror or error}")
-
-
-def _print_report(result, gen) -> None:  # noqa: ANN001
-    from nnworked.render.numbers import fmt
-
-    print(f"{result.draws} draws, {len(result.variants)} variants kept ({result.acceptance:.1%} accepted)")
-    for reason, times in result.rejected.most_common():
-        print(f"  rejected {times:>6} × {reason}")
-    if not result.variants:
-        return
-    facts = gen.stress(result)
-    precision = result.variants[0].trace.precision
-    print("answer ranges across the variants:")
-    for key, (low, high) in sorted(facts["spread"].items()):
-        print(f"  {key:<12} {fmt(low, precision)} … {fmt(high, precision)}")
-    if facts["repeats"]:
-        print("answers that repeat (a student could guess them):")
-        for key, (value, times) in sorted(facts["repeats"].items()):
-            print(f"  {key:<12} {fmt(value, precision)} in {times} of {len(result.variants)} variants")
 
 
 @app.command()
@@ -495,17 +444,6 @@ def grade(
         _fail(str(error))
         return
     sys.stdout.write(marks.text())
-
-
-def describe(s) -> str:  # noqa: ANN001
-    if s.matmul is not None:
-        return f"a matrix product, {s.matmul.a.shape[0]}×{s.matmul.a.shape[1]} times {s.matmul.b.shape[0]}×" \
-               f"{s.matmul.b.shape[1]}"
-    shape = "-".join(str(n) for n in [s.inputs.shape[1], *(layer.units for layer in s.layers)])
-    examples = s.inputs.shape[0]
-    what = (f"trains {s.steps} step{'s' if s.steps != 1 else ''}" if s.trains else
-            "loss and gradients" if s.targets is not None else "forward pass only")
-    return f"a {shape} network, {examples} example{'s' if examples != 1 else ''}, {what}"
 
 
 def main() -> None:

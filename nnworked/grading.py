@@ -146,7 +146,7 @@ def _near(answer: float, target: float, trace: Trace) -> bool:
 
 def grade(trace: Trace, keys: frozenset[str], answers: dict[str, float]) -> list[Mark]:
     """One mark per blank, in the order a student works them."""
-    from nnworked.exercise import quantities
+    from nnworked.sheets import quantities
 
     truth = quantities(trace)
     known: dict[str, float] = {}
@@ -181,7 +181,7 @@ def _leaves(expr: Expr) -> set[str]:
 
 def diagnose(trace: Trace, key: str, answer: float, correct: float) -> str:
     """The likely mistake, from a catalogue, when the numbers fit one; "" otherwise."""
-    from nnworked.exercise import quantities
+    from nnworked.sheets import quantities
 
     s, truth = trace.scenario, quantities(trace)
     kind, k, i, j = parse(key)

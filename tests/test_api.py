@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import subprocess
 import sys
@@ -24,8 +25,12 @@ def cli(*args: str) -> str:
 
 
 def test_the_front_door_names_what_it_offers() -> None:
-    assert nnworked.__all__ == ["Marks", "NnworkedError", "ScenarioError", "Walkthrough", "grade", "load", "render", "run",
-                                "solve"]
+    assert nnworked.__all__ == ["Exercise", "Generated", "Marks", "NnworkedError", "ScenarioError", "Verification",
+                                "Walkthrough", "exercise", "generate", "grade", "load", "render", "run", "solve",
+                                "verify"]
+    importlib.import_module("nnworked.sheets")  # an internal module named like a function would shadow it
+
+    assert callable(nnworked.exercise) and callable(nnworked.verify) and callable(nnworked.generate)
     assert set(nnworked.__all__) <= set(dir(nnworked))
 
 
@@ -96,3 +101,37 @@ def test_an_unknown_format_or_blanks_without_a_sheet_is_refused() -> None:
         walkthrough.render("docx")
     with pytest.raises(nnworked.NnworkedError, match="exercise=True or answers=True"):
         walkthrough.render("markdown", blanks="all")
+
+
+def test_exercise_gives_the_blanks_their_answers_and_both_documents() -> None:
+    sheet = nnworked.exercise("ai-by-hand/6-seven-layers", seed=3)
+    assert len(sheet.blanks) == 14 and sheet.variant.startswith("v-")
+    assert sheet.answers["z1[1,1]"] == 4
+    assert sheet.sheet("markdown") == cli("run", "ai-by-hand/6-seven-layers", "--exercise", "--seed", "3",
+                                          "--format", "markdown")
+    assert sheet.key() == cli("run", "ai-by-hand/6-seven-layers", "--answers", "--seed", "3")
+
+
+def test_verify_and_grade_return_what_their_commands_print(tmp_path: Path) -> None:
+    verification = nnworked.verify("spam")
+    assert verification.ok and {c.name for c in verification.checks} >= {"W1", "b1", "W2", "b2"}
+    assert verification.text() == CliRunner().invoke(app, ["verify", "spam"], env={"COLUMNS": "100"}).stdout
+    marks = nnworked.grade("spam", {"ana": {"z1[0]": 0.21}, "ben": {"z1[0]": 0.3}}, blanks="z1[0]")
+    assert [m.status for m in marks.results["ana"]] == ["correct", "missing"]
+    assert marks.summary is not None and marks.summary["students"] == 2
+    answers = tmp_path / "class.csv"
+    answers.write_text("student,z1[0]\nana,0.21\nben,0.3\n", encoding="utf-8")
+    assert marks.text() == cli("grade", "spam", str(answers), "--blanks", "z1[0]")
+
+
+def test_generate_makes_variants_and_their_files() -> None:
+    made = nnworked.generate("ai-by-hand/4-hidden-layer", count=2, seed=7, max_decimals=0)
+    assert len(made.variants) == 2 and len({v.id for v in made.variants}) == 2
+    files = made.files(format="markdown")
+    assert sorted(files) == sorted(f"{v.id}{suffix}" for v in made.variants
+                                   for suffix in (".yaml", "-sheet.md", "-key.md"))
+    assert made.listing() == cli("generate", "ai-by-hand/4-hidden-layer", "-n", "2", "--seed", "7",
+                                 "--max-decimals", "0").replace("(--output-dir writes each variant's scenario, "
+                                                                "sheet and key)\n", "")
+    with pytest.raises(nnworked.NnworkedError, match="variants"):
+        nnworked.generate("spam", count=5, attempts=1)

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from nnworked import exercise
+from nnworked import sheets
 from nnworked.errors import NnworkedError
 from nnworked.render.numbers import Blanks
 from nnworked.render.settings import Settings
@@ -22,8 +22,8 @@ G = "____"  # a blank in Markdown (the terminal prints ?)
 
 def sheet(name: str, rule: str = "one-per-layer", seed: int = 1, answers: bool = False, **settings: object) -> str:
     trace = trace_of(name)
-    keys = exercise.choose(trace, rule, seed)
-    blanks = Blanks(keys, answers, exercise.variant(trace, keys))
+    keys = sheets.choose(trace, rule, seed)
+    blanks = Blanks(keys, answers, sheets.variant(trace, keys))
     return markdown(name, Settings(blanks=blanks, **settings))  # type: ignore[arg-type]
 
 
@@ -35,7 +35,7 @@ def display(key: str) -> str:
 
 
 def test_one_per_layer_blanks_one_value_in_each_layer_and_its_activation() -> None:
-    keys = exercise.choose(trace_of(AI + "6-seven-layers"), "one-per-layer", 3)
+    keys = sheets.choose(trace_of(AI + "6-seven-layers"), "one-per-layer", 3)
     assert sorted(k for k in keys if k.startswith("z")) == \
         ["z1[1,1]", "z2[0,1]", "z3[1,0]", "z4[1,1]", "z5[0,0]", "z6[0,0]", "z7[0,1]"]
     assert {k.replace("z", "a", 1) for k in keys if k.startswith("z")} == {k for k in keys if k.startswith("a")}
@@ -56,11 +56,11 @@ def test_the_same_seed_gives_the_same_sheet_and_the_key_shares_its_variant() -> 
 ])
 def test_every_blank_is_asked_on_the_sheet_and_answered_in_the_key(name: str, rule: str, seed: int) -> None:
     trace = trace_of(name)
-    keys = exercise.choose(trace, rule, seed)
+    keys = sheets.choose(trace, rule, seed)
     # the pass after the update computes new values under the same names: it is not part of the exercise
     text = sheet(name, rule, seed, layout="ai-by-hand").split("## Next Forward Pass")[0]
     answered = sheet(name, rule, seed, answers=True, layout="ai-by-hand")
-    values = exercise.quantities(trace)
+    values = sheets.quantities(trace)
     for key in keys:
         lhs = display(key) + " = "
         asked = [l for l in text.splitlines() if l.startswith(lhs)]
@@ -89,15 +89,15 @@ def test_a_value_worked_from_a_blank_is_not_shown_either() -> None:
 
 def test_named_blanks() -> None:
     trace = trace_of("spam")
-    keys = exercise.choose(trace, "z1[0], dW2", 1)
+    keys = sheets.choose(trace, "z1[0], dW2", 1)
     assert keys == {"z1[0]", "a1[0]", "dW2[0,0]", "dW2[0,1]"}
-    assert exercise.choose(trace, "W2[1]", 1) == {"W2[0,1]"}  # a one-row matrix may drop its row
+    assert sheets.choose(trace, "W2[1]", 1) == {"W2[0,1]"}  # a one-row matrix may drop its row
     batch = trace_of(AI + "5-batch")
-    assert exercise.choose(batch, "z1[0,1], z2[1,2]", 1) == {"z1[0,1]", "a1[0,1]", "z2[1,2]", "a2[1,2]"}
+    assert sheets.choose(batch, "z1[0,1], z2[1,2]", 1) == {"z1[0,1]", "a1[0,1]", "z2[1,2]", "a2[1,2]"}
     with pytest.raises(NnworkedError, match=r"there is no value 'dW3' in this scenario\. Did you mean 'dW2'\?"):
-        exercise.choose(trace, "dW3", 1)
+        sheets.choose(trace, "dW3", 1)
     with pytest.raises(NnworkedError, match="leaves nothing blank"):
-        exercise.choose(trace_of("forward_only"), "backward", 1)
+        sheets.choose(trace_of("forward_only"), "backward", 1)
 
 
 def test_the_cli_prints_sheet_and_key_and_json_gives_nothing_away() -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from nnworked import exercise
+from nnworked import sheets
 from nnworked.render import get
 from nnworked.render.moodle import tolerance
 from nnworked.render.numbers import Blanks
@@ -25,8 +25,8 @@ AI = "ai-by-hand/"
 
 def sheet_settings(name: str, answers: bool, seed: int = 2, **options: object) -> Settings:
     trace = trace_of(name)
-    keys = exercise.choose(trace, "one-per-layer", seed)
-    return Settings(blanks=Blanks(keys, answers, exercise.variant(trace, keys)), **options)  # type: ignore[arg-type]
+    keys = sheets.choose(trace, "one-per-layer", seed)
+    return Settings(blanks=Blanks(keys, answers, sheets.variant(trace, keys)), **options)  # type: ignore[arg-type]
 
 
 # ---- LaTeX ---------------------------------------------------------------------------------------------
@@ -153,7 +153,7 @@ def test_moodle_cloze_questions(name: str) -> None:
     text = question.find("questiontext").find("text").text
     assert question.find("questiontext").get("format") == "html"
     fields = CLOZE.findall(text)
-    values = exercise.quantities(trace)
+    values = sheets.quantities(trace)
     assert sorted(f[4] for f in fields) == sorted(settings.blanks.keys)  # every asked value, once
     for points, kind, answer, tol, key in fields:
         assert key in settings.blanks.keys

@@ -114,11 +114,11 @@ ANSWER_CELLS = ["", " ", "nan", "inf", "-inf", "0,2689", "1,0", "1.000,5", "9" *
 
 
 def test_mutated_answer_files_end_cleanly(runner: CliRunner, tmp_path: Path) -> None:
-    from nnworked import exercise, scenario
+    from nnworked import scenario, sheets
     from nnworked.engine.network import solve
 
     trace = solve(scenario.load(bundled.resolve("spam")))
-    keys = sorted(exercise.for_scenario(trace, "all", 1)[0])
+    keys = sorted(sheets.for_scenario(trace, "all", 1)[0])
     for case in range(60):
         rng = random.Random(f"answers/{case}")
         header = ["student", *rng.sample(keys, k=min(len(keys), rng.randint(1, 6)))]

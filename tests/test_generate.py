@@ -12,7 +12,7 @@ import pytest
 
 from nnworked import bundled
 from nnworked.errors import NnworkedError
-from nnworked.generate import Constraints, generate, hand_values, shortfall, stress
+from nnworked.variants import Constraints, generate, hand_values, shortfall, stress
 from nnworked.render import FORMATS
 from nnworked.yamlsource import load_file
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from nnworked import exercise
+from nnworked import sheets
 from nnworked.answers import read as read_answers
 from nnworked.grading import grade
 from tests.helpers import trace_of
@@ -16,8 +16,8 @@ from tests.helpers import trace_of
 
 def marks_for(name: str, rule: str, changes: dict[str, float], **options: object) -> dict[str, object]:
     trace = trace_of(name, **options)
-    keys = exercise.choose(trace, rule, 1)
-    values = exercise.quantities(trace)
+    keys = sheets.choose(trace, rule, 1)
+    values = sheets.quantities(trace)
     answers = {k: round(values[k], trace.precision.decimals_for(values[k])) for k in keys}
     answers.update(changes)
     return {m.key: m for m in grade(trace, keys, answers)}

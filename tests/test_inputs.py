@@ -310,7 +310,7 @@ def test_zero_seed_and_zero_min_error_are_allowed() -> None:
 
 def test_generate_draws_new_matrices_for_a_matrix_product() -> None:
     from nnworked import bundled
-    from nnworked.generate import Constraints, generate
+    from nnworked.variants import Constraints, generate
     from nnworked.yamlsource import load_file
 
     report = generate(load_file(bundled.resolve("ai-by-hand/1-matrix-multiplication")), 5, seed=1,

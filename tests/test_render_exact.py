@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from nnworked import exercise
+from nnworked import sheets
 from nnworked.render.numbers import Blanks
 from nnworked.render.settings import Settings
 from tests.helpers import markdown, terminal, trace_of
@@ -20,8 +20,8 @@ from tests.helpers import markdown, terminal, trace_of
 
 def _sheet(answers: bool) -> Settings:
     trace = trace_of("ai-by-hand/6-seven-layers")
-    keys = exercise.choose(trace, "one-per-layer", 3)
-    return Settings(layout="ai-by-hand", blanks=Blanks(keys, answers, exercise.variant(trace, keys)))
+    keys = sheets.choose(trace, "one-per-layer", 3)
+    return Settings(layout="ai-by-hand", blanks=Blanks(keys, answers, sheets.variant(trace, keys)))
 
 GOLDEN = Path(__file__).parent / "golden"
 CASES = {

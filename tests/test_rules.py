@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from nnworked import verify
+from nnworked import gradcheck
 from nnworked.cli import app
 from nnworked.engine.losses import LossSpec
 from nnworked.engine.network import solve
@@ -364,7 +364,7 @@ def test_a_toy_activation_gets_its_own_derivative_in_carry_mode(toy_rules: None,
 
 
 def test_toy_gradients_agree_with_finite_differences(toy_rules: None, toy_file: Path) -> None:
-    checks = verify.finite_differences(load(str(toy_file)))
+    checks = gradcheck.finite_differences(load(str(toy_file)))
     assert {c.name for c in checks} >= {"W1", "b1", "W2", "b2"}
     assert all(c.ok for c in checks), [c for c in checks if not c.ok]
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from nnworked import bundled, scenario, verify
+from nnworked import bundled, gradcheck, scenario
 from nnworked.cli import app
 from nnworked.engine import activations
 from tests.helpers import trace_of
@@ -18,7 +18,7 @@ WITH_TARGETS = [n for n in bundled.names() if trace_of(n).scenario.targets is no
 
 @pytest.mark.parametrize("name", WITH_TARGETS)
 def test_every_bundled_gradient_agrees_with_finite_differences(name: str) -> None:
-    checks = verify.verify(trace_of(name).scenario)
+    checks = gradcheck.verify(trace_of(name).scenario)
     names = {c.name for c in checks}
     assert {f"W{k}" for k in range(1, len(trace_of(name).scenario.layers) + 1)} <= names
     assert all(c.ok for c in checks), [c for c in checks if not c.ok]
@@ -41,7 +41,7 @@ def broken_relu(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.mark.usefixtures("broken_relu")
 def test_a_broken_gradient_is_caught_and_the_command_exits_1() -> None:
     # exercise 7 has z1[0] = −1, so a wrong ReLU′ sends gradient through a unit that should pass none
-    checks = {c.name: c for c in verify.verify(trace_of("ai-by-hand/7-backpropagation").scenario)}
+    checks = {c.name: c for c in gradcheck.verify(trace_of("ai-by-hand/7-backpropagation").scenario)}
     assert not checks["z1"].ok and not checks["W1"].ok and not checks["b1"].ok
     assert checks["W3"].ok and checks["z2"].ok  # above the broken layer all is still right
     result = CliRunner().invoke(app, ["verify", "ai-by-hand/7-backpropagation"])
@@ -50,13 +50,13 @@ def test_a_broken_gradient_is_caught_and_the_command_exits_1() -> None:
 
 
 def test_a_scenario_without_targets_has_nothing_to_verify() -> None:
-    assert verify.verify(trace_of("forward_only").scenario) == []
+    assert gradcheck.verify(trace_of("forward_only").scenario) == []
 
 
 def test_pytorch_autograd_agrees_when_it_is_installed() -> None:
     pytest.importorskip("torch")
     for name in WITH_TARGETS:
-        checks = [c for c in verify.autograd(trace_of(name).scenario)]
+        checks = [c for c in gradcheck.autograd(trace_of(name).scenario)]
         assert {c.reference for c in checks} == {"PyTorch autograd"}
         assert all(c.ok for c in checks), (name, [c for c in checks if not c.ok])
 
@@ -78,7 +78,7 @@ learning_rate: 0.1
 def test_an_element_at_a_relu_kink_is_not_checkable_by_finite_differences_and_no_failure(tmp_path) -> None:  # noqa: ANN001
     path = tmp_path / "kink.yaml"
     path.write_text(KINK)  # z1[0] = 0.5 − 0.5 = 0 exactly: ReLU′(0) = 0, but the two nudges see slopes 0 and 1
-    checks = {c.name: c for c in verify.finite_differences(scenario.load(str(path)))}
+    checks = {c.name: c for c in gradcheck.finite_differences(scenario.load(str(path)))}
     assert all(c.ok for c in checks.values())
     assert checks["W1"].kinks == ((0, 0), (0, 1)) and checks["W1"].checked == 2
     assert checks["b1"].kinks == ((0,),) and checks["z1"].kinks == ((0, 0),)
@@ -91,5 +91,5 @@ def test_an_element_at_a_relu_kink_is_not_checkable_by_finite_differences_and_no
 def test_large_targets_are_checked_with_a_step_and_tolerance_to_their_scale(tmp_path) -> None:  # noqa: ANN001
     path = tmp_path / "big.yaml"
     path.write_text((bundled.ROOT / "house_price.yaml").read_text().replace("[[350]]", "[[10000000]]"))
-    checks = verify.finite_differences(scenario.load(str(path)))
+    checks = gradcheck.finite_differences(scenario.load(str(path)))
     assert all(c.ok for c in checks), [c for c in checks if not c.ok]

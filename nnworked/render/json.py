@@ -68,7 +68,7 @@ def render(trace: Trace, settings: Settings) -> str:
     if blanks is None:
         data = to_data(trace)
     else:  # a sheet names its blanks and gives nothing else away; a key adds the answers to the full data
-        from nnworked.exercise import quantities
+        from nnworked.sheets import quantities
 
         exercise: dict[str, Any] = {"variant": blanks.variant, "blanks": sorted(blanks.keys)}
         if blanks.answers:

@@ -42,7 +42,7 @@ def quiz(questions: list[str]) -> str:
 
 
 def question(trace: Trace, settings: Settings) -> str:
-    from nnworked.exercise import quantities
+    from nnworked.sheets import quantities
 
     blanks = settings.blanks
     if blanks is None:

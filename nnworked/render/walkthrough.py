@@ -52,7 +52,7 @@ NAMING = ("Values are named as in the answers: z1[1,0] is unit 1 of the first ex
 def _answers(trace: Trace, blanks: Blanks) -> list[Block]:
     if not blanks.answers:
         return []
-    from nnworked.exercise import quantities
+    from nnworked.sheets import quantities
 
     values = quantities(trace)
     rows = [[key, fmt(values[key], trace.precision)] for key in sorted(blanks.keys, key=_natural)]

@@ -23,7 +23,7 @@ from nnworked.engine.activations import ACTIVATIONS
 from nnworked.engine.losses import LOSSES
 from nnworked.rules.losses.base import draw_from_grid
 from nnworked.errors import NnworkedError, ScenarioError
-from nnworked.exercise import quantities
+from nnworked.sheets import quantities
 from nnworked.scenario import Scenario, from_document
 from nnworked.trace import Trace
 from nnworked.yamlsource import Document
@@ -230,7 +230,7 @@ def variant_files(variants: list[Variant], combined: bool, rule: str, seed: int,
                   fmt: str = "markdown") -> dict[str, str]:
     """File name → text for every variant: its scenario (recording its exercise), its sheet and its key in
     `fmt`, one file each or all in one document. Nothing is written here."""
-    from nnworked import exercise
+    from nnworked import sheets as exercises
     from nnworked.render import FORMATS
     from nnworked.render.numbers import Blanks
     from nnworked.render.settings import Settings
@@ -244,7 +244,7 @@ def variant_files(variants: list[Variant], combined: bool, rule: str, seed: int,
     sheets, keys = [], []
     extension = record.extension
     for v in variants:
-        chosen = exercise.choose(v.trace, rule, seed)
+        chosen = exercises.choose(v.trace, rule, seed)
         on_sheet = Settings(blanks=Blanks(chosen, False, v.id))
         in_key = Settings(blanks=Blanks(chosen, True, v.id))
         # the file records its blanks and id, so `run --exercise` and `grade` need no other options
