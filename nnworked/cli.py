@@ -164,9 +164,15 @@ def run(
         sys.stdout.write(text)
         sys.stdout.flush()
         return
-    _refuse_overwriting(scenario, files, "'--output'",
-                        {path: f" (the loss chart, written beside {output})" for path in list(files)[1:]})
-    _write_all(files)
+    from nnworked.files import write_all
+
+    notes = {path: f" (the loss chart, written beside {output})" for path in list(files)[1:]}
+    try:
+        write_all(files, never_over=scenario, option="--output", notes=notes)
+    except OptionError as error:
+        raise typer.BadParameter(_printable(error.message), param_hint=f"'{error.option}'") from None
+    except NnworkedError as error:
+        _fail(str(error))
 
 
 def _console(format: str):  # noqa: ANN202, A002
@@ -176,37 +182,6 @@ def _console(format: str):  # noqa: ANN202, A002
     from rich.console import Console
 
     return Console(highlight=False)
-
-
-def _write_all(files: dict[str, str]) -> None:
-    """The document and the files that go beside it: all of them or none."""
-    from nnworked.errors import NnworkedError
-    from nnworked.files import write_all
-
-    try:
-        write_all(files)
-    except NnworkedError as error:
-        _fail(str(error))
-
-
-def _refuse_overwriting(source: str, paths, option: str, notes: Optional[dict] = None) -> None:  # noqa: ANN001
-    """A command never writes over the scenario it reads (`run X.yaml -o X.yaml`): exit 2."""
-    from nnworked import bundled
-
-    scenario = bundled.resolve(source)
-    for path in paths:
-        if _same_file(path, scenario):
-            raise typer.BadParameter(f"writing {path}{(notes or {}).get(path, '')} would replace the scenario it "
-                                     f"reads, {source}: give another file name", param_hint=option)
-
-
-def _same_file(a: str, b: str) -> bool:
-    if os.path.realpath(a) == os.path.realpath(b):
-        return True
-    try:
-        return os.path.samefile(a, b)  # another name for it (a hard link)
-    except OSError:
-        return False  # one of them does not exist yet
 
 
 @app.command("list")
@@ -380,8 +355,9 @@ def generate(
         if output_dir is not None:
             files = made.files(blanks, format, combined)
             paths = {os.path.join(output_dir, name): text for name, text in files.items()}
-            _refuse_overwriting(template, paths, "'--output-dir'")
-            _write_folder(output_dir, paths)  # all rendered before the first is written
+            from nnworked.files import write_all
+
+            write_all(paths, never_over=template, option="--output-dir", folder=output_dir)
             print(f"wrote {len(files)} files to {output_dir}")
         elif not report:
             sys.stdout.write(_printable(made.listing()))
@@ -390,29 +366,6 @@ def generate(
         raise typer.BadParameter(_printable(error.message), param_hint=f"'{error.option}'") from None
     except NnworkedError as error:
         _fail(str(error))
-
-
-def _write_folder(folder: str, files: dict[str, str]) -> None:
-    """Make the folder and write every file in it, or (on any failure) leave neither behind."""
-    from nnworked.errors import NnworkedError
-    from nnworked.files import write_all
-
-    made = []  # the folders this run makes, deepest last
-    path = os.path.abspath(folder)
-    while not os.path.exists(path):
-        made.insert(0, path)
-        path = os.path.dirname(path)
-    try:
-        os.makedirs(folder, exist_ok=True)
-        write_all(files)
-    except (OSError, NnworkedError) as error:
-        for path in reversed(made):
-            try:
-                os.rmdir(path)
-            except OSError:
-                break  # not empty, or never made
-        _fail(str(error) if isinstance(error, NnworkedError) else
-              f"{folder}: cannot make the folder: {error.strerror or error}")
 
 
 @app.command()

@@ -124,10 +124,6 @@ def chain(expr: Expr, rounder: Rounder | None = None) -> list[Expr]:
     return stages
 
 
-def carry_rounder(precision: Precision) -> Rounder:
-    return precision.carried
-
-
 # ---- interval arithmetic over shown digits ---------------------------------------------------------
 
 def shown_interval(value: float, precision: Precision, given: bool = False) -> tuple[float, float]:

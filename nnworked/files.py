@@ -13,8 +13,63 @@ import os
 from nnworked.errors import NnworkedError
 
 
-def write_all(files: dict[str, str]) -> None:
-    """Write each path's text, in the order given; raise NnworkedError naming the file that failed."""
+def write_all(files: dict[str, str], never_over: str | None = None, option: str = "--output",
+              notes: dict[str, str] | None = None, folder: str | None = None) -> None:
+    """Write each path's text, in the order given; raise NnworkedError naming the file that failed.
+
+    `never_over`: the scenario the command reads (a bundled name or a path), which no file may replace:
+    OptionError (a command-line mistake) naming `option`, and `notes` saying what a file is. `folder`: made
+    first when it does not exist, and removed again when the writing fails."""
+    if never_over is not None:
+        _refuse_overwriting(never_over, files, option, notes or {})
+    made = _missing_folders(folder) if folder is not None else []
+    try:
+        if folder is not None:
+            os.makedirs(folder, exist_ok=True)
+        _write(files)
+    except (OSError, NnworkedError) as error:
+        for path in reversed(made):
+            try:
+                os.rmdir(path)
+            except OSError:
+                break  # not empty, or never made
+        if isinstance(error, NnworkedError):
+            raise
+        raise NnworkedError(f"{folder}: cannot make the folder: {error.strerror or error}") from None
+
+
+def _missing_folders(folder: str) -> list[str]:
+    """The folders that making `folder` would create, outermost first."""
+    made: list[str] = []
+    path = os.path.abspath(folder)
+    while not os.path.exists(path):
+        made.insert(0, path)
+        path = os.path.dirname(path)
+    return made
+
+
+def _refuse_overwriting(source: str, paths: dict[str, str], option: str, notes: dict[str, str]) -> None:
+    """A command never writes over the scenario it reads (`run X.yaml -o X.yaml`)."""
+    from nnworked import bundled
+    from nnworked.errors import OptionError
+
+    scenario = bundled.resolve(source)
+    for path in paths:
+        if _same_file(path, scenario):
+            raise OptionError(option, f"writing {path}{notes.get(path, '')} would replace the scenario it reads, "
+                                      f"{source}: give another file name")
+
+
+def _same_file(a: str, b: str) -> bool:
+    if os.path.realpath(a) == os.path.realpath(b):
+        return True
+    try:
+        return os.path.samefile(a, b)  # another name for it (a hard link)
+    except OSError:
+        return False  # one of them does not exist yet
+
+
+def _write(files: dict[str, str]) -> None:
     temporaries: dict[str, str] = {}
     placed: list[str] = []
     current = ""

@@ -61,7 +61,3 @@ def wrap(text: str, width: int) -> list[str]:
             current = candidate
     out.append(current)
     return out
-
-
-def value_line(lhs: str, value: float, precision: Precision) -> str:
-    return f"{lhs} = {fmt(value, precision)}"
