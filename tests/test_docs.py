@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from nnworked import bundled, scenario
+from nnworked import bundled, limits, scenario
 from nnworked.engine.activations import ACTIVATIONS
 from nnworked.engine.losses import LOSSES
 from nnworked.engine.optimizers import OPTIMIZERS
@@ -60,8 +60,8 @@ def test_every_name_of_the_registries_is_on_the_page() -> None:
 
 
 def test_the_limits_on_the_page_are_the_loaders() -> None:
-    assert f"a whole number, 0 to {scenario.MAX_PRECISION}" in PAGE
-    assert f"a whole number, 1 to {scenario.MAX_STEPS}" in PAGE
+    assert f"a whole number, {limits.MIN_PRECISION} to {limits.MAX_PRECISION}" in PAGE
+    assert f"a whole number, 1 to {limits.MAX_STEPS}" in PAGE
 
 
 def test_the_full_examples_are_valid_scenarios() -> None:

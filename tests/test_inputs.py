@@ -297,7 +297,7 @@ def test_options_out_of_range_exit_2_before_any_work(args: list[str], message: s
 def test_the_command_line_and_the_file_share_their_limits(tmp_path: Path) -> None:
     from nnworked import limits
 
-    assert (scenario.MAX_STEPS, scenario.MAX_PRECISION) == (limits.MAX_STEPS, limits.MAX_PRECISION) == (100_000, 12)
+    assert (limits.MIN_PRECISION, limits.MAX_STEPS, limits.MAX_PRECISION) == (1, 100_000, 12)
     assert problems(tmp_path, GOOD_NETWORK + "steps: 100001\n") == [
         "s.yaml:12:8: steps: steps must be a whole number from 1 to 100000 — expected 1 to 100000, given 100001"]
     assert run_cli("run", "spam", "--steps", "2", "--precision", "12", "-f", "json").returncode == 0

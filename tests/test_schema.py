@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from nnworked import bundled, scenario
+from nnworked import bundled, limits, scenario
 from nnworked.engine.activations import ACTIVATIONS, DEFAULT_LEAKY_SLOPE
 from nnworked.engine.losses import LOSSES, LossSpec
 from nnworked.engine.optimizers import OPTIMIZERS
@@ -78,9 +78,9 @@ def test_the_names_are_the_registries() -> None:
 def test_the_defaults_and_limits_are_the_loaders() -> None:
     defaults = scenario.Scenario(title="", source="")
     assert TOP["precision"]["default"] == defaults.precision
-    assert (TOP["precision"]["minimum"], TOP["precision"]["maximum"]) == (0, scenario.MAX_PRECISION)
+    assert (TOP["precision"]["minimum"], TOP["precision"]["maximum"]) == (limits.MIN_PRECISION, limits.MAX_PRECISION)
     assert TOP["steps"]["default"] == defaults.steps
-    assert (TOP["steps"]["minimum"], TOP["steps"]["maximum"]) == (1, scenario.MAX_STEPS)
+    assert (TOP["steps"]["minimum"], TOP["steps"]["maximum"]) == (1, limits.MAX_STEPS)
     assert (TOP["rounding"]["default"], TOP["layout"]["default"]) == (defaults.rounding, defaults.layout)
     assert TOP["optimizer"]["default"] == defaults.optimizer.name
     assert LAYER["activation"]["default"] == scenario.Layer(None, None).activation  # type: ignore[arg-type]
