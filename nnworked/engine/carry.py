@@ -1,0 +1,384 @@
+"""`rounding: carry` at numpy speed: whole arrays, with the hand working's rounding reproduced exactly.
+
+A carried value is what `nnworked.expr.chain` gives when it reduces a worked line (`nnworked.worked`) with
+every stage rounded: each operation's result is rounded half away from zero to `places` decimals
+(`round_half_away`), a negation is not rounded (it only flips a rounded number), the numbers a line
+starts from are used as they are, and the last stage is rounded once more. So for a linear combination
+`z = R(Σ R(wⱼ × aⱼ) + b)`, where Σ is `math.fsum` (the correctly rounded sum).
+
+Here each of those operations is one numpy operation over a whole array, then one vectorised rounding.
+Where numpy could differ from the scalar working, the element is worked again with the scalar function
+(`expr._apply`, `rounding.round_half_away`), so the result is identical, bit for bit, to the element-by-
+element working (tests/test_carry.py proves it against that working on every bundled scenario and on
+hundreds of random networks). numpy can differ only:
+- for a sum of three or more terms (numpy does not sum as `fsum` does): the rounding is decided from
+  numpy's sum where a bound on its error shows the rounded result cannot change;
+- for exp, ln, tanh and pow (numpy's and the C library's last bits may differ): likewise, with a
+  relative margin far above either's error;
+- for a non-finite result (0/0, overflow, ln 0, √ of a negative): always worked again, so the scalar
+  working's own values and errors stay.
+The renderers still build the expression trees, but only for the lines they print.
+"""
+
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+from typing import Callable, Union
+
+import numpy as np
+
+from nnworked.engine.activations import _sigmoid
+from nnworked.engine.losses import LossSpec
+from nnworked.engine.optimizers import OptimizerSpec
+from nnworked.engine.rounding import round_half_away as round_scalar
+from nnworked.expr import _apply
+
+# round(y, 6) + 0.5 reaches the next integer exactly when y's fractional part is at least the decimal
+# 0.4999995 (never a binary number, so never a tie): this is the smallest double that is not below it
+_HALF = Fraction(4999995, 10**7)
+HALF_UP = float(_HALF) if Fraction(float(_HALF)) >= _HALF else math.nextafter(float(_HALF), 1.0)
+# below this the argument above holds with room to spare (a unit in the last place is < 2.5e-7 there);
+# at and above it, and for inf and nan, the scalar function decides
+SAFE = 2.0**30
+# numpy's exp/ln/tanh/pow and the C library's are each within a few units in the last place (2⁻⁵²)
+TRANSCENDENTAL_MARGIN = 2.0**-40
+SUM_ERROR = 2.0**-51  # per term, twice the bound of any summation order plus fsum's own rounding
+FSUM_KEEPS_NEGATIVE_ZERO = math.copysign(1.0, math.fsum([-0.0, -0.0])) < 0
+
+
+def round_half_away(values: np.ndarray, decimals: int) -> np.ndarray:
+    """`rounding.round_half_away` over an array, bit for bit."""
+    values = np.asarray(values, dtype=float)
+    scale = 10.0**decimals
+    counts, safe = _counts(values, scale)
+    out = np.copysign(counts / scale, values).reshape(-1)
+    if not safe.all():
+        flat = values.reshape(-1)
+        for i in np.flatnonzero(~safe):
+            out[i] = round_scalar(float(flat[i]), decimals)
+    return out.reshape(values.shape)
+
+
+def _counts(values: np.ndarray, scale: float) -> tuple[np.ndarray, np.ndarray]:
+    """floor(round(|v| × scale, 6) + 0.5), the number of units of the last place, where it is safe."""
+    with np.errstate(over="ignore", invalid="ignore"):  # an overflow is only marked as not safe
+        scaled = np.abs(values) * scale
+        safe = scaled < SAFE  # False for inf and nan too
+    scaled = np.where(safe, scaled, 0.0)
+    whole = np.floor(scaled)
+    return whole + (scaled - whole >= HALF_UP), safe
+
+
+Operand = Union[np.ndarray, float]
+
+
+class Carrier:
+    """The operations of a worked line, over arrays, each result rounded as the carried working rounds it."""
+
+    def __init__(self, places: int):
+        self.places, self.scale = places, 10.0**places
+
+    def round(self, values: np.ndarray) -> np.ndarray:
+        return round_half_away(values, self.places)
+
+    def again(self, rounded: np.ndarray) -> np.ndarray:
+        """The last stage's rounding of a value that is already rounded. That changes nothing below SAFE
+        (n/10ᵖ scaled back is within 2.5e-7 of n, which rounds to n): only the rest is worked again."""
+        rounded = np.asarray(rounded, dtype=float)
+        _, safe = _counts(rounded, self.scale)
+        return rounded if safe.all() else self.round(rounded)
+
+    def op(self, name: str, *operands: Operand) -> np.ndarray:
+        """R(name(operands)), elementwise."""
+        candidate = _NUMPY[name](*operands)
+        if name == "add" and not FSUM_KEEPS_NEGATIVE_ZERO:
+            candidate = np.where(candidate == 0, 0.0, candidate)  # fsum([−0.0, −0.0]) is 0.0
+        shape = np.shape(candidate)
+        if name in _TRANSCENDENTAL:
+            # (e^x from 709 on, which the working calls infinite, is far above SAFE: worked again too)
+            doubt = self._undecided(candidate, np.abs(candidate) * TRANSCENDENTAL_MARGIN)
+        else:  # IEEE operations are correctly rounded in numpy and in Python alike
+            doubt = ~np.isfinite(candidate)
+        out = self.round(np.where(doubt, 0.0, candidate))  # the doubtful ones are worked below
+        if doubt.any():
+            columns = [np.broadcast_to(np.asarray(o, dtype=float), shape) for o in operands]
+            for index in zip(*np.nonzero(doubt)):
+                out[index] = round_scalar(_apply(name, [float(c[index]) for c in columns]), self.places)
+        return out
+
+    def total(self, terms: np.ndarray) -> np.ndarray:
+        """Σ over the last axis as the working writes it: a single term is itself, unrounded; two or more
+        are one `add` (math.fsum), rounded."""
+        count = terms.shape[-1]
+        if count == 1:
+            return terms[..., 0]
+        if count == 2:
+            return self.op("add", terms[..., 0], terms[..., 1])
+        candidate = terms.sum(axis=-1)
+        magnitude = np.abs(terms).sum(axis=-1)
+        if not FSUM_KEEPS_NEGATIVE_ZERO:
+            candidate = np.where(magnitude == 0, 0.0, candidate)
+        doubt = self._undecided(candidate, magnitude * (SUM_ERROR * count))
+        out = self.round(np.where(doubt, 0.0, candidate))
+        for index in zip(*np.nonzero(doubt)):
+            out[index] = round_scalar(_apply("add", [float(v) for v in terms[index]]), self.places)
+        return out
+
+    def _undecided(self, candidate: np.ndarray, bound: np.ndarray) -> np.ndarray:
+        """Where a value within `bound` of the candidate could round differently (rounding is monotone
+        in |v|, so agreeing ends of the interval, of one sign, decide it); also every non-finite one."""
+        low, high = candidate - bound, candidate + bound
+        low_counts, low_safe = _counts(low, self.scale)
+        high_counts, high_safe = _counts(high, self.scale)
+        one_sign = (np.sign(low) == np.sign(high)) & ((low != 0) | (bound == 0))
+        decided = np.isfinite(candidate) & low_safe & high_safe & one_sign & (low_counts == high_counts)
+        return ~np.atleast_1d(decided)
+
+    def constant(self, name: str, *values: float) -> float:
+        """One operation on numbers the scenario gave (1 − β₁ᵗ): worked once, by the scalar working."""
+        return round_scalar(_apply(name, [float(v) for v in values]), self.places)
+
+
+def _max(first: Operand, second: Operand) -> np.ndarray:
+    # Python's max keeps the first argument unless a later one is strictly greater (max(0, −0.0) is 0)
+    return np.where(np.asarray(second) > first, second, first)
+
+
+_NUMPY: dict[str, Callable[..., np.ndarray]] = {
+    "add": np.add, "sub": np.subtract, "mul": np.multiply, "div": np.divide, "pow": np.power, "exp": np.exp,
+    "ln": np.log, "max": _max, "sqrt": np.sqrt, "tanh": np.tanh,
+}
+_TRANSCENDENTAL = {"exp", "ln", "tanh", "pow"}
+
+
+# ---- the operations of a layer (nnworked.worked writes one element of each) ----------------------------
+
+def combine(c: Carrier, products: np.ndarray, extra: np.ndarray | None = None) -> np.ndarray:
+    """Σⱼ R(xⱼ × yⱼ) (+ extra, unrounded) over the last axis of `products` (the raw products)."""
+    terms = c.round(products)
+    if extra is not None:
+        terms = np.concatenate([terms, np.broadcast_to(extra, terms.shape[:-1])[..., None]], axis=-1)
+    return c.again(c.total(terms)) if terms.shape[-1] > 1 else c.again(terms[..., 0])
+
+
+def matmul(c: Carrier, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return combine(c, a[:, None, :] * b.T[None, :, :])
+
+
+def linear(c: Carrier, weights: np.ndarray, inputs: np.ndarray, bias: np.ndarray | None) -> np.ndarray:
+    """z[n, i] = Σⱼ R(W[i, j] × a[n, j]) + b[i], rounded."""
+    return combine(c, weights[None, :, :] * inputs[:, None, :], bias)
+
+
+def weight_gradient(c: Carrier, delta: np.ndarray, inputs: np.ndarray) -> np.ndarray:
+    """∂L/∂W[i, j] = Σₙ R(δ[n, i] × a[n, j])."""
+    return combine(c, delta.T[:, None, :] * inputs.T[None, :, :])
+
+
+def bias_gradient(c: Carrier, delta: np.ndarray) -> np.ndarray:
+    return c.round(c.total(delta.T))
+
+
+def backprop(c: Carrier, weights: np.ndarray, delta: np.ndarray) -> np.ndarray:
+    """∂L/∂a[n, j] = Σᵢ R(W[i, j] × δ[n, i])."""
+    return combine(c, weights.T[None, :, :] * delta[:, None, :])
+
+
+def product(c: Carrier, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    return c.op("mul", left, right)
+
+
+# ---- activations (worked.activation, worked.softmax_parts) ------------------------------------------
+
+def _sigmoid_forward(c: Carrier, z: np.ndarray, slope: float) -> np.ndarray:
+    beyond = -z > 700  # the working writes the value itself there: 0 to every printed digit
+    inside = np.where(beyond, 0.0, z)
+    a = c.op("div", 1.0, c.op("add", 1.0, c.op("exp", -inside)))
+    return np.where(beyond, c.round(_sigmoid(z, slope)), a)
+
+
+def _softmax(c: Carrier, z: np.ndarray) -> np.ndarray:
+    top = z.max(axis=-1, keepdims=True)
+    shift = np.where(top > 50.0, top, 0.0)  # worked.softmax_shift
+    e = c.op("exp", z - shift)
+    sigma = c.round(c.total(e))
+    return c.op("div", e, sigma[:, None])
+
+
+ACTIVATIONS: dict[str, Callable[[Carrier, np.ndarray, float], np.ndarray]] = {
+    "linear": lambda c, z, slope: c.round(z),
+    "relu": lambda c, z, slope: c.op("max", 0.0, z),
+    "leaky_relu": lambda c, z, slope: np.where(z > 0, c.round(z), c.op("mul", slope, z)),
+    "sigmoid": _sigmoid_forward,
+    "tanh": lambda c, z, slope: c.op("tanh", z),
+    "softmax": lambda c, z, slope: _softmax(c, z),
+}
+
+DERIVATIVES: dict[str, Callable[[Carrier, np.ndarray, np.ndarray, float], np.ndarray]] = {
+    "linear": lambda c, z, a, slope: c.round(np.ones_like(z)),
+    "relu": lambda c, z, a, slope: c.round(np.where(z > 0, 1.0, 0.0)),
+    "leaky_relu": lambda c, z, a, slope: c.round(np.where(z > 0, 1.0, slope)),
+    "sigmoid": lambda c, z, a, slope: c.op("mul", a, c.op("sub", 1.0, a)),
+    "tanh": lambda c, z, a, slope: c.op("sub", 1.0, c.op("pow", a, 2.0)),
+}
+
+
+def activation(c: Carrier, name: str, z: np.ndarray, slope: float) -> np.ndarray:
+    return c.again(ACTIVATIONS[name](c, z, slope))
+
+
+def derivative(c: Carrier, name: str, z: np.ndarray, a: np.ndarray, slope: float) -> np.ndarray:
+    return c.again(DERIVATIVES[name](c, z, a, slope))
+
+
+# ---- losses (losses.example_expr, grad_expr, scaled; worked.loss_total) --------------------------------
+
+def _by_target(y: np.ndarray, branches: dict[str, Callable[[np.ndarray], np.ndarray]]) -> np.ndarray:
+    """Each element worked by the branch its target selects ("one": y = 1, "zero": y = 0, "other"), each
+    branch only on its own elements (another branch's working could fail where this one is defined)."""
+    out = np.zeros(y.shape)
+    for key, mask in (("one", y == 1), ("zero", y == 0), ("other", (y != 1) & (y != 0))):
+        if mask.any() and key in branches:
+            out[mask] = branches[key](mask)
+    return out
+
+
+def _bce_terms(c: Carrier, p: np.ndarray, y: np.ndarray) -> np.ndarray:
+    def other(m: np.ndarray) -> np.ndarray:
+        t = y[m]
+        return -c.op("add", c.op("mul", t, c.op("ln", p[m])),
+                     c.op("mul", 1 - t, c.op("ln", c.op("sub", 1.0, p[m]))))
+    return _by_target(y, {"one": lambda m: -c.op("ln", p[m]),
+                          "zero": lambda m: -c.op("ln", c.op("sub", 1.0, p[m])), "other": other})
+
+
+def _ce_terms(c: Carrier, p: np.ndarray, y: np.ndarray) -> np.ndarray:
+    return _by_target(y, {"one": lambda m: -c.op("ln", p[m]),
+                          "other": lambda m: -c.op("mul", y[m], c.op("ln", p[m]))})
+
+
+LOSS_TERMS: dict[str, Callable[[Carrier, np.ndarray, np.ndarray], np.ndarray]] = {
+    "mse": lambda c, p, y: c.op("pow", c.op("sub", p, y), 2.0),
+    "binary_cross_entropy": _bce_terms,
+    "cross_entropy": _ce_terms,
+}
+
+
+def per_example_loss(c: Carrier, spec: LossSpec, yhat: np.ndarray, y: np.ndarray) -> np.ndarray:
+    terms = LOSS_TERMS[spec.name](c, yhat, y)
+    units = yhat.shape[1]
+    if spec.name == "cross_entropy":  # a class the target gives no weight writes no term at all
+        present = y != 0
+        count = present.sum(axis=1)
+        single = terms[np.arange(len(terms)), present.argmax(axis=1)]
+        several = c.total(terms) if units > 1 else terms[:, 0]
+        body = np.where(count > 1, several, single)
+    else:
+        count = np.full(len(terms), units)
+        body = c.total(terms)
+    if spec.name != "cross_entropy" and spec.outputs == "mean" and units > 1:
+        body = c.op("div", body, float(units))
+    if spec.scale != 1:
+        body = np.where(count > 0, c.op("mul", spec.scale, body), body)
+    return np.where(count > 0, c.again(body), 0.0)
+
+
+def loss_total(c: Carrier, spec: LossSpec, per_example: np.ndarray) -> float:
+    body = c.total(per_example[None, :])
+    if spec.batch == "mean" and len(per_example) > 1:
+        body = c.op("div", body, float(len(per_example)))
+    return float(c.round(body)[0])
+
+
+def _scaled(c: Carrier, spec: LossSpec, core: np.ndarray, examples: int, units: int) -> np.ndarray:
+    if spec.scale != 1:
+        core = c.op("mul", spec.scale, core)
+    divisor = round(spec.scale / spec.factor(examples, units))
+    return c.again(core if divisor == 1 else c.op("div", core, float(divisor)))
+
+
+def _bce_gradient(c: Carrier, p: np.ndarray, y: np.ndarray) -> np.ndarray:
+    def other(m: np.ndarray) -> np.ndarray:
+        t = y[m]
+        return c.op("add", -c.op("div", t, p[m]), c.op("div", 1 - t, c.op("sub", 1.0, p[m])))
+    return _by_target(y, {"one": lambda m: -c.op("div", 1.0, p[m]),
+                          "zero": lambda m: c.op("div", 1.0, c.op("sub", 1.0, p[m])), "other": other})
+
+
+LOSS_GRADIENTS: dict[str, Callable[[Carrier, np.ndarray, np.ndarray], np.ndarray]] = {
+    "mse": lambda c, p, y: c.op("mul", 2.0, c.op("sub", p, y)),
+    "binary_cross_entropy": _bce_gradient,
+    "cross_entropy": lambda c, p, y: _by_target(y, {"one": lambda m: -c.op("div", y[m], p[m]),
+                                                    "other": lambda m: -c.op("div", y[m], p[m])}),
+}
+
+
+def loss_gradient(c: Carrier, spec: LossSpec, yhat: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """∂L/∂ŷ per element, reductions included; under cross-entropy a class with target 0 gives 0, unscaled."""
+    core = LOSS_GRADIENTS[spec.name](c, yhat, y)
+    scaled = _scaled(c, spec, core, *yhat.shape)
+    return np.where(y == 0, 0.0, scaled) if spec.name == "cross_entropy" else scaled
+
+
+def shortcut(c: Carrier, spec: LossSpec, yhat: np.ndarray, y: np.ndarray) -> np.ndarray:
+    return _scaled(c, spec, c.op("sub", yhat, y), *yhat.shape)
+
+
+# ---- optimizers (worked.optimizer_update) ------------------------------------------------------------
+
+State = dict[str, np.ndarray]
+
+
+def _complement(x: float) -> float:
+    return round(1 - x, 12)
+
+
+def _sgd(c: Carrier, spec: OptimizerSpec, theta: np.ndarray, g: np.ndarray, lr: float, state: State,
+         t: int) -> tuple[np.ndarray, State]:
+    return c.op("sub", theta, c.op("mul", lr, g)), {}
+
+
+def _momentum(c: Carrier, spec: OptimizerSpec, theta: np.ndarray, g: np.ndarray, lr: float, state: State,
+              t: int) -> tuple[np.ndarray, State]:
+    v = c.op("add", c.op("mul", spec.get("momentum"), state.get("v", 0.0)), g)
+    return c.op("sub", theta, c.op("mul", lr, v)), {"v": v}
+
+
+def _squares(c: Carrier, decay: float, old: np.ndarray | float, g: np.ndarray) -> np.ndarray:
+    """decay·old + (1 − decay)·g², rounded stage by stage."""
+    return c.op("add", c.op("mul", decay, old), c.op("mul", _complement(decay), c.op("pow", g, 2.0)))
+
+
+def _step(c: Carrier, theta: np.ndarray, lr: float, top: np.ndarray, square: np.ndarray, eps: float) -> np.ndarray:
+    """θ − η·top / (√square + ε)."""
+    return c.op("sub", theta, c.op("div", c.op("mul", lr, top), c.op("add", c.op("sqrt", square), eps)))
+
+
+def _rmsprop(c: Carrier, spec: OptimizerSpec, theta: np.ndarray, g: np.ndarray, lr: float, state: State,
+             t: int) -> tuple[np.ndarray, State]:
+    s = _squares(c, spec.get("rho"), state.get("s", 0.0), g)
+    return _step(c, theta, lr, g, s, spec.get("epsilon")), {"s": s}
+
+
+def _adam(c: Carrier, spec: OptimizerSpec, theta: np.ndarray, g: np.ndarray, lr: float, state: State,
+          t: int) -> tuple[np.ndarray, State]:
+    b1, b2 = spec.get("beta1"), spec.get("beta2")
+    m = c.op("add", c.op("mul", b1, state.get("m", 0.0)), c.op("mul", _complement(b1), g))
+    v = _squares(c, b2, state.get("v", 0.0), g)
+    m_hat = c.op("div", m, c.constant("sub", 1.0, c.constant("pow", b1, t)))
+    v_hat = c.op("div", v, c.constant("sub", 1.0, c.constant("pow", b2, t)))
+    new = _step(c, theta, lr, m_hat, v_hat, spec.get("epsilon"))
+    return new, {"m": m, "v": v, "m_hat": m_hat, "v_hat": v_hat}
+
+
+OPTIMIZERS = {"sgd": _sgd, "momentum": _momentum, "rmsprop": _rmsprop, "adam": _adam}
+
+
+def update(c: Carrier, spec: OptimizerSpec, theta: np.ndarray, grad: np.ndarray, lr: float, state: State,
+           t: int) -> tuple[np.ndarray, State]:
+    """One parameter's update; the new value and the optimizer state after it, as carried arrays."""
+    decay = spec.get("weight_decay")
+    g = c.again(c.op("add", grad, c.op("mul", decay, theta))) if decay else grad
+    new, after = OPTIMIZERS[spec.name](c, spec, theta, g, lr, state, t)
+    return c.again(new), {name: c.again(value) for name, value in after.items()}
