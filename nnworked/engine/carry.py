@@ -50,31 +50,36 @@ FSUM_KEEPS_NEGATIVE_ZERO = math.copysign(1.0, math.fsum([-0.0, -0.0])) < 0
 def round_half_away(values: np.ndarray, decimals: int) -> np.ndarray:
     """`rounding.round_half_away` over an array, bit for bit."""
     values = np.asarray(values, dtype=float)
-    scale = 10.0**decimals
-    counts, safe = _counts(values, scale)
-    out = np.copysign(counts / scale, values).reshape(-1)
+    with np.errstate(over="ignore", invalid="ignore"):  # an overflow is only marked as not safe
+        out, _, safe = _rounded(values, 10.0**decimals)
     if not safe.all():
-        flat = values.reshape(-1)
-        for i in np.flatnonzero(~safe):
+        out, flat = out.reshape(-1), values.reshape(-1)
+        for i in np.flatnonzero(~safe.reshape(-1)):
             out[i] = round_scalar(float(flat[i]), decimals)
     return out.reshape(values.shape)
 
 
-def _counts(values: np.ndarray, scale: float) -> tuple[np.ndarray, np.ndarray]:
-    """floor(round(|v| × scale, 6) + 0.5), the number of units of the last place, where it is safe."""
-    with np.errstate(over="ignore", invalid="ignore"):  # an overflow is only marked as not safe
-        scaled = np.abs(values) * scale
-        safe = scaled < SAFE  # False for inf and nan too
-    scaled = np.where(safe, scaled, 0.0)
+def _rounded(values: np.ndarray, scale: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """copysign(floor(round(|v| × scale, 6) + 0.5) / scale, v) where |v| × scale is below SAFE, the
+    fractional part of |v| × scale (the rounding tips over at HALF_UP), and where it is below SAFE."""
+    values = np.atleast_1d(values)
+    scaled = np.abs(values) * scale
+    safe = scaled < SAFE  # False for inf and nan too
+    if not safe.all():
+        scaled = np.where(safe, scaled, 0.0)
     whole = np.floor(scaled)
-    return whole + (scaled - whole >= HALF_UP), safe
+    fraction = np.subtract(scaled, whole, out=scaled)  # exact below 2⁵²
+    whole += fraction >= HALF_UP
+    whole /= scale
+    return np.copysign(whole, values, out=whole), fraction, safe
 
 
 Operand = Union[np.ndarray, float]
 
 
 class Carrier:
-    """The operations of a worked line, over arrays, each result rounded as the carried working rounds it."""
+    """The operations of a worked line, over arrays, each result rounded as the carried working rounds it.
+    Its methods expect numpy's floating-point warnings off, as `solve` has them."""
 
     def __init__(self, places: int):
         self.places, self.scale = places, 10.0**places
@@ -86,23 +91,19 @@ class Carrier:
         """The last stage's rounding of a value that is already rounded. That changes nothing below SAFE
         (n/10ᵖ scaled back is within 2.5e-7 of n, which rounds to n): only the rest is worked again."""
         rounded = np.asarray(rounded, dtype=float)
-        _, safe = _counts(rounded, self.scale)
-        return rounded if safe.all() else self.round(rounded)
+        return rounded if rounded.size == 0 or np.abs(rounded).max() * self.scale < SAFE else self.round(rounded)
 
     def op(self, name: str, *operands: Operand) -> np.ndarray:
         """R(name(operands)), elementwise."""
-        candidate = _NUMPY[name](*operands)
+        candidate = np.asarray(_NUMPY[name](*operands), dtype=float)
         if name == "add" and not FSUM_KEEPS_NEGATIVE_ZERO:
             candidate = np.where(candidate == 0, 0.0, candidate)  # fsum([−0.0, −0.0]) is 0.0
-        shape = np.shape(candidate)
-        if name in _TRANSCENDENTAL:
-            # (e^x from 709 on, which the working calls infinite, is far above SAFE: worked again too)
-            doubt = self._undecided(candidate, np.abs(candidate) * TRANSCENDENTAL_MARGIN)
-        else:  # IEEE operations are correctly rounded in numpy and in Python alike
-            doubt = ~np.isfinite(candidate)
-        out = self.round(np.where(doubt, 0.0, candidate))  # the doubtful ones are worked below
+        # IEEE operations are correctly rounded in numpy and in Python alike; exp, ln, tanh and pow are not
+        # (e^x from 709 on, which the working calls infinite, is far above SAFE: worked again too)
+        bound = np.abs(candidate) * TRANSCENDENTAL_MARGIN if name in _TRANSCENDENTAL else None
+        out, doubt = self._settle(candidate, bound)
         if doubt.any():
-            columns = [np.broadcast_to(np.asarray(o, dtype=float), shape) for o in operands]
+            columns = [np.broadcast_to(np.asarray(o, dtype=float), candidate.shape) for o in operands]
             for index in zip(*np.nonzero(doubt)):
                 out[index] = round_scalar(_apply(name, [float(c[index]) for c in columns]), self.places)
         return out
@@ -119,21 +120,23 @@ class Carrier:
         magnitude = np.abs(terms).sum(axis=-1)
         if not FSUM_KEEPS_NEGATIVE_ZERO:
             candidate = np.where(magnitude == 0, 0.0, candidate)
-        doubt = self._undecided(candidate, magnitude * (SUM_ERROR * count))
-        out = self.round(np.where(doubt, 0.0, candidate))
+        out, doubt = self._settle(candidate, magnitude * (SUM_ERROR * count))
         for index in zip(*np.nonzero(doubt)):
             out[index] = round_scalar(_apply("add", [float(v) for v in terms[index]]), self.places)
         return out
 
-    def _undecided(self, candidate: np.ndarray, bound: np.ndarray) -> np.ndarray:
-        """Where a value within `bound` of the candidate could round differently (rounding is monotone
-        in |v|, so agreeing ends of the interval, of one sign, decide it); also every non-finite one."""
-        low, high = candidate - bound, candidate + bound
-        low_counts, low_safe = _counts(low, self.scale)
-        high_counts, high_safe = _counts(high, self.scale)
-        one_sign = (np.sign(low) == np.sign(high)) & ((low != 0) | (bound == 0))
-        decided = np.isfinite(candidate) & low_safe & high_safe & one_sign & (low_counts == high_counts)
-        return ~np.atleast_1d(decided)
+    def _settle(self, candidate: np.ndarray, bound: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+        """The candidate rounded, and where that could differ from rounding the working's value, which is
+        within `bound` of it (None: it is the candidate). Rounding |v| depends only on which side of
+        k + HALF_UP the value |v| × scale lies: decided where the candidate's is farther from it than
+        the bound (scaled, with a margin for the scaling's own rounding) and the bound keeps the sign;
+        every non-finite or unsafe value is undecided."""
+        out, fraction, safe = _rounded(candidate, self.scale)
+        doubt = ~safe
+        if bound is not None:
+            margin = bound * (self.scale * 1.01) + np.abs(candidate) * (self.scale * 2.0**-50) + 2.0**-50
+            doubt |= (np.abs(fraction - HALF_UP) <= margin) | ((np.abs(candidate) <= bound) & (bound > 0))
+        return np.atleast_1d(out), np.atleast_1d(doubt)
 
     def constant(self, name: str, *values: float) -> float:
         """One operation on numbers the scenario gave (1 − β₁ᵗ): worked once, by the scalar working."""
