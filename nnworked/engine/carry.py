@@ -49,9 +49,12 @@ FSUM_KEEPS_NEGATIVE_ZERO = math.copysign(1.0, math.fsum([-0.0, -0.0])) < 0
 
 def round_half_away(values: np.ndarray, decimals: int) -> np.ndarray:
     """`rounding.round_half_away` over an array, bit for bit."""
-    values = np.asarray(values, dtype=float)
     with np.errstate(over="ignore", invalid="ignore"):  # an overflow is only marked as not safe
-        out, _, safe = _rounded(values, 10.0**decimals)
+        return _round_half_away(np.asarray(values, dtype=float), decimals, 10.0**decimals)
+
+
+def _round_half_away(values: np.ndarray, decimals: int, scale: float) -> np.ndarray:
+    out, _, safe = _rounded(values, scale)
     if not safe.all():
         out, flat = out.reshape(-1), values.reshape(-1)
         for i in np.flatnonzero(~safe.reshape(-1)):
@@ -62,7 +65,8 @@ def round_half_away(values: np.ndarray, decimals: int) -> np.ndarray:
 def _rounded(values: np.ndarray, scale: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """copysign(floor(round(|v| × scale, 6) + 0.5) / scale, v) where |v| × scale is below SAFE, the
     fractional part of |v| × scale (the rounding tips over at HALF_UP), and where it is below SAFE."""
-    values = np.atleast_1d(values)
+    if values.ndim == 0:
+        values = values.reshape(1)
     scaled = np.abs(values) * scale
     safe = scaled < SAFE  # False for inf and nan too
     if not safe.all():
@@ -85,7 +89,7 @@ class Carrier:
         self.places, self.scale = places, 10.0**places
 
     def round(self, values: np.ndarray) -> np.ndarray:
-        return round_half_away(values, self.places)
+        return _round_half_away(np.asarray(values, dtype=float), self.places, self.scale)
 
     def again(self, rounded: np.ndarray) -> np.ndarray:
         """The last stage's rounding of a value that is already rounded. That changes nothing below SAFE
@@ -108,21 +112,28 @@ class Carrier:
                 out[index] = round_scalar(_apply(name, [float(c[index]) for c in columns]), self.places)
         return out
 
-    def total(self, terms: np.ndarray) -> np.ndarray:
-        """Σ over the last axis as the working writes it: a single term is itself, unrounded; two or more
-        are one `add` (math.fsum), rounded."""
-        count = terms.shape[-1]
+    def total(self, terms: np.ndarray, extra: np.ndarray | None = None) -> np.ndarray:
+        """Σ over the last axis (and `extra`, one more term per sum) as the working writes it: a single
+        term is itself, unrounded; two or more are one `add` (math.fsum), rounded."""
+        columns = [terms[..., j] for j in range(min(terms.shape[-1], 2))] + ([] if extra is None else [extra])
+        count = terms.shape[-1] + (extra is not None)
         if count == 1:
             return terms[..., 0]
         if count == 2:
-            return self.op("add", terms[..., 0], terms[..., 1])
+            return self.op("add", *columns)
         candidate = terms.sum(axis=-1)
         magnitude = np.abs(terms).sum(axis=-1)
+        if extra is not None:
+            candidate += extra
+            magnitude += np.abs(extra)
         if not FSUM_KEEPS_NEGATIVE_ZERO:
             candidate = np.where(magnitude == 0, 0.0, candidate)
         out, doubt = self._settle(candidate, magnitude * (SUM_ERROR * count))
-        for index in zip(*np.nonzero(doubt)):
-            out[index] = round_scalar(_apply("add", [float(v) for v in terms[index]]), self.places)
+        if doubt.any():
+            more = [] if extra is None else [np.broadcast_to(extra, candidate.shape)]
+            for index in zip(*np.nonzero(doubt)):
+                values = [float(v) for v in terms[index]] + [float(m[index]) for m in more]
+                out[index] = round_scalar(_apply("add", values), self.places)
         return out
 
     def _settle(self, candidate: np.ndarray, bound: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
@@ -136,7 +147,7 @@ class Carrier:
         if bound is not None:
             margin = bound * (self.scale * 1.01) + np.abs(candidate) * (self.scale * 2.0**-50) + 2.0**-50
             doubt |= (np.abs(fraction - HALF_UP) <= margin) | ((np.abs(candidate) <= bound) & (bound > 0))
-        return np.atleast_1d(out), np.atleast_1d(doubt)
+        return out, doubt
 
     def constant(self, name: str, *values: float) -> float:
         """One operation on numbers the scenario gave (1 − β₁ᵗ): worked once, by the scalar working."""
@@ -159,10 +170,7 @@ _TRANSCENDENTAL = {"exp", "ln", "tanh", "pow"}
 
 def combine(c: Carrier, products: np.ndarray, extra: np.ndarray | None = None) -> np.ndarray:
     """Σⱼ R(xⱼ × yⱼ) (+ extra, unrounded) over the last axis of `products` (the raw products)."""
-    terms = c.round(products)
-    if extra is not None:
-        terms = np.concatenate([terms, np.broadcast_to(extra, terms.shape[:-1])[..., None]], axis=-1)
-    return c.again(c.total(terms)) if terms.shape[-1] > 1 else c.again(terms[..., 0])
+    return c.again(c.total(c.round(products), extra))
 
 
 def matmul(c: Carrier, a: np.ndarray, b: np.ndarray) -> np.ndarray:
