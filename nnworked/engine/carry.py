@@ -15,8 +15,8 @@ hundreds of random networks). numpy can differ only:
   numpy's sum where a bound on its error shows the rounded result cannot change;
 - for exp, ln, tanh and pow (numpy's and the C library's last bits may differ): likewise, with a
   relative margin far above either's error;
-- for a non-finite result (0/0, overflow, ln 0, √ of a negative): always worked again, so the scalar
-  working's own values and errors stay.
+- for a non-finite result (0/0, overflow, ln 0, √ of a negative) or one of 2³⁰ units of the last place
+  or more: always worked again, so the scalar working's own values and errors stay.
 The renderers still build the expression trees, but only for the lines they print.
 """
 
