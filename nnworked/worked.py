@@ -1,14 +1,12 @@
 """How one element of each operation is worked by hand, as an expression tree.
 
-Renderers print these; under `rounding: carry` the engine also computes with them, so the carried
-numbers and the printed working come from the same place.
+Renderers print these; under `rounding: carry` the engine computes the same carried numbers over whole
+arrays (`nnworked.engine.carry`), and tests/test_carry.py proves them equal to these workings.
 """
 
 from __future__ import annotations
 
-from typing import Callable, Sequence
-
-import numpy as np
+from typing import Sequence
 
 from nnworked.engine.activations import ACTIVATIONS
 from nnworked.engine.losses import LossSpec, example_expr, grad_expr, scaled
@@ -124,10 +122,3 @@ def value(expr: Expr, precision: Precision) -> float:
     assert isinstance(last, Num)
     return precision.carried(last.value)
 
-
-def fill(shape: tuple[int, ...], element: Callable[..., Expr], precision: Precision) -> np.ndarray:
-    """An array whose every element is the carried value of its working."""
-    out = np.empty(shape)
-    for index in np.ndindex(*shape):
-        out[index] = value(element(*index), precision)
-    return out

@@ -1,18 +1,17 @@
 """`solve`: a Scenario in, a Trace out. Forward pass, loss, backward pass and update, step by step.
 
-Under `rounding: exact` everything is vectorised numpy in float64. Under `rounding: carry` each element
-is computed from its hand working (`nnworked.worked`), rounding each shown intermediate, exactly as a
-student with a calculator would; that is slower, and meant for networks small enough to do by hand.
+Under `rounding: exact` everything is vectorised numpy in float64. Under `rounding: carry` every shown
+intermediate is rounded, exactly as a student with a calculator would and as `nnworked.worked` writes
+each element; `nnworked.engine.carry` computes that over whole arrays too.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from nnworked import worked
-from nnworked.engine import optimizers
+from nnworked.engine import carry, optimizers
 from nnworked.engine.activations import ACTIVATIONS
-from nnworked.engine.losses import LOSSES, LossSpec, element_losses, fused_delta, grad_yhat, total_loss
+from nnworked.engine.losses import LossSpec, element_losses, fused_delta, grad_yhat, total_loss
 from nnworked.engine.rounding import Precision
 from nnworked.errors import NumericalError
 from nnworked.scenario import Layer, Scenario, parameter_names
@@ -31,8 +30,7 @@ def solve(scenario: Scenario) -> Trace:
 def _matmul(scenario: Scenario, precision: Precision) -> MatmulResult:
     a, b = scenario.matmul.a, scenario.matmul.b  # type: ignore[union-attr]
     if precision.carry:
-        c = worked.fill((a.shape[0], b.shape[1]), lambda i, j: worked.linear(a[i], b[:, j], None, True, True),
-                        precision)
+        c = carry.matmul(carry.Carrier(precision.places), a, b)
     else:
         c = a @ b
     return MatmulResult(a, b, c)
@@ -56,9 +54,7 @@ class _Solver:
             if layer.bias is not None:
                 self.params[f"b{k}"] = layer.bias
         self.state: dict[str, dict[str, np.ndarray]] = {name: {} for name in self.params}
-
-    def fill(self, shape: tuple[int, ...], element) -> np.ndarray:  # type: ignore[no-untyped-def]
-        return worked.fill(shape, element, self.precision)
+        self.carried = carry.Carrier(precision.places)
 
     def run(self) -> Trace:
         s = self.scenario
@@ -70,7 +66,7 @@ class _Solver:
             backward: tuple[BackwardStep, ...] = ()
             updates: tuple[Update, ...] = ()
             if loss is not None:
-                backward = self.backward(forward, loss, given=t == 1)
+                backward = self.backward(forward, loss)
                 if s.trains:
                     updates = self.update(backward, t)
             steps.append(TrainingStep(t, forward, loss, backward, updates))
@@ -88,9 +84,7 @@ class _Solver:
         for k, layer in enumerate(self.scenario.layers, start=1):
             W, b = self.params[f"W{k}"], self.params.get(f"b{k}")
             if self.carry:
-                first = k == 1
-                z = self.fill((a.shape[0], W.shape[0]), lambda n, i: worked.linear(
-                    W[i], a[n], None if b is None else b[i], given, first))
+                z = carry.linear(self.carried, W, a, b)
             else:
                 z = a @ W.T + (b if b is not None else 0.0)
             _finite(z, f"{label}, at z{k}")
@@ -101,7 +95,7 @@ class _Solver:
 
     def activate(self, layer: Layer, z: np.ndarray) -> np.ndarray:
         rule = ACTIVATIONS[layer.activation]
-        return rule.carried(z, layer.slope, self.precision) if self.carry else rule.value(z, layer.slope)
+        return rule.carried(self.carried, z, layer.slope) if self.carry else rule.value(z, layer.slope)
 
     # -- loss --
 
@@ -110,9 +104,8 @@ class _Solver:
         y, yhat = self.scenario.targets, forward.output
         assert y is not None
         if self.carry:
-            per_example = np.array([worked.value(worked.loss_example(spec, p, t), self.precision)
-                                    for p, t in zip(yhat, y)])
-            value = worked.value(worked.loss_total(spec, per_example), self.precision)
+            per_example = carry.per_example_loss(self.carried, spec, yhat, y)
+            value = carry.loss_total(self.carried, spec, per_example)
         else:
             per_example, value = total_loss(spec, element_losses(spec, yhat, y, forward.linear[-1].z))
         _finite(np.array([value]), label, self.carry)
@@ -120,16 +113,13 @@ class _Solver:
 
     # -- backward --
 
-    def backward(self, forward: Forward, loss: LossValue, given: bool) -> tuple[BackwardStep, ...]:
+    def backward(self, forward: Forward, loss: LossValue) -> tuple[BackwardStep, ...]:
         layers, steps = self.scenario.layers, []
         delta = self.output_delta(forward, loss, steps)
         for k in range(len(layers), 0, -1):
             inputs = forward.linear[k - 1].inputs
-            inputs_given = given and k == 1
             if self.carry:
-                dW = self.fill((delta.shape[1], inputs.shape[1]), lambda i, j: worked.weight_gradient(
-                    delta[:, i], inputs[:, j], inputs_given))
-                db = self.fill((delta.shape[1],), lambda i: worked.bias_gradient(delta[:, i]))
+                dW, db = carry.weight_gradient(self.carried, delta, inputs), carry.bias_gradient(self.carried, delta)
             else:
                 dW, db = delta.T @ inputs, delta.sum(axis=0)
             has_bias = f"b{k}" in self.params
@@ -138,7 +128,7 @@ class _Solver:
                 break
             W = self.params[f"W{k}"]
             if self.carry:
-                up = self.fill((delta.shape[0], W.shape[1]), lambda n, j: worked.backprop(W[:, j], delta[n], given))
+                up = carry.backprop(self.carried, W, delta)
             else:
                 up = delta @ W
             steps.append(BackToPrevious(k, W, delta, _finite(up, f"∂L/∂a{k - 1}")))
@@ -150,51 +140,31 @@ class _Solver:
 
     def through(self, act: Activate, upstream: np.ndarray) -> tuple[np.ndarray | None, np.ndarray]:
         """f′(z) and ∂L/∂z = ∂L/∂a ⊙ f′(z); softmax goes through its Jacobian and has no f′ to show."""
-        spec = ACTIVATIONS[act.activation]
-        if not spec.elementwise:
-            if self.carry:  # worked element by element, so the carried δ is the one printed
-                return None, self.fill(upstream.shape, lambda n, j: worked.softmax_delta(upstream[n], act.a[n], j))
-            return None, spec.vjp(act.z, act.a, upstream, act.slope)
-        if not self.carry:
-            derivative = spec.derivative(act.z, act.a, act.slope)
-            return derivative, upstream * derivative
-        derivative = self.fill(act.z.shape, lambda n, i: worked.derivative(
-            act.activation, act.z[n, i], act.a[n, i], act.slope)[0])
-        return derivative, self.fill(upstream.shape, lambda n, i: worked.product(upstream[n, i], derivative[n, i]))
+        rule = ACTIVATIONS[act.activation]
+        if self.carry:
+            return rule.carried_backward(self.carried, act.z, act.a, upstream, act.slope)
+        if not rule.elementwise:
+            return None, rule.vjp(act.z, act.a, upstream, act.slope)
+        derivative = rule.derivative(act.z, act.a, act.slope)
+        return derivative, upstream * derivative
 
     def output_delta(self, forward: Forward, loss: LossValue, steps: list) -> np.ndarray:
         spec, y, yhat = loss.spec, loss.y, loss.yhat
         last = forward.activate[-1]
-        examples, units = yhat.shape
-        fused = LOSSES[spec.name].output_activation == last.activation
+        fused = spec.rule.output_activation == last.activation
         if self.carry:
-            dl = self.fill(yhat.shape, lambda n, i: worked.loss_gradient(spec, yhat[n, i], y[n, i], examples, units))
+            dl = carry.loss_gradient(self.carried, spec, yhat, y)
         else:
             dl = grad_yhat(spec, yhat, y)
         dz, product = self.through(last, dl)  # may hold inf where ŷ saturates; the shortcut is used then
         shortcut = None
         if fused:
-            shortcut = (self.fill(yhat.shape, lambda n, i: worked.shortcut(spec, yhat[n, i], y[n, i], examples, units))
-                        if self.carry else fused_delta(spec, yhat, y))
+            shortcut = carry.shortcut(self.carried, spec, yhat, y) if self.carry else fused_delta(spec, yhat, y)
         delta = shortcut if shortcut is not None else _finite(product, "∂L/∂z at the output")
         steps.append(OutputDelta(len(forward.linear), last.activation, dl, dz, product, shortcut, delta))
         return delta
 
     # -- update --
-
-    def carried_update(self, old: np.ndarray, grad: np.ndarray, lr: float, state: dict[str, np.ndarray],
-                       t: int) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-        new = np.empty_like(old)
-        after: dict[str, np.ndarray] = {}
-        for index in np.ndindex(*old.shape):
-            lines = worked.optimizer_update(self.scenario.optimizer, old[index], grad[index], lr,
-                                            {k: v[index] for k, v in state.items()}, t, self.precision, t == 1)
-            for name, _, value in lines:
-                if name == "new":
-                    new[index] = value
-                elif name != "g":
-                    after.setdefault(name, np.zeros_like(old))[index] = value
-        return new, after
 
     def update(self, backward: tuple[BackwardStep, ...], t: int) -> tuple[Update, ...]:
         s = self.scenario
@@ -212,8 +182,8 @@ class _Solver:
             if name in s.freeze:
                 updates.append(Update(name, old, grad, old, True, {}))
                 continue
-            if self.carry:  # element by element, each shown intermediate rounded, as the walkthrough writes it
-                new, state = self.carried_update(old, grad, lr, self.state[name], t)
+            if self.carry:  # each shown intermediate rounded, as the walkthrough writes it
+                new, state = carry.update(self.carried, s.optimizer, old, grad, lr, self.state[name], t)
             else:
                 new, state = optimizers.step(s.optimizer, old, grad, lr, self.state[name], t)
             self.state[name] = state

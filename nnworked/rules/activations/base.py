@@ -11,6 +11,7 @@ import numpy as np
 from nnworked.expr import Expr
 
 if TYPE_CHECKING:
+    from nnworked.engine.carry import Carrier
     from nnworked.engine.rounding import Precision
     from nnworked.render.blocks import Block
     from nnworked.render.notation import Notation
@@ -83,9 +84,17 @@ class ActivationRule(ABC):
     def row_expr(self, z: Sequence[float], i: int, slope: float, labels: Sequence[str]) -> Expr:
         """Element i of a = f(z) for one example, worked from the z's (labels name them)."""
 
-    @abstractmethod
-    def carried(self, z: np.ndarray, slope: float, precision: Precision) -> np.ndarray:
-        """f(z) computed from its hand working, each shown intermediate rounded (rounding: carry)."""
+    def carried(self, c: Carrier, z: np.ndarray, slope: float) -> np.ndarray:
+        """f(z) as its hand working computes it, each shown intermediate rounded (rounding: carry), over
+        whole arrays with the Carrier's operations. By default the working of each element, one by one:
+        exact, and slower; a rule writes its working over arrays to be fast (tests/test_carry.py proves
+        that the two agree bit for bit)."""
+        return c.worked(z.shape, lambda n, i: self.row_expr(z[n], i, slope, [""] * z.shape[1]))
+
+    def carried_backward(self, c: Carrier, z: np.ndarray, a: np.ndarray, upstream: np.ndarray,
+                         slope: float) -> tuple[np.ndarray | None, np.ndarray]:
+        """f′(z) (None where there is none per element) and ∂L/∂z, as the working computes them."""
+        raise NotImplementedError(f"{self.name} has no carried backward")
 
     @abstractmethod
     def derivation_lines(self, p: Precision, slope: float) -> list[str]:
@@ -146,10 +155,14 @@ class ElementwiseActivation(ActivationRule):
     def row_expr(self, z: Sequence[float], i: int, slope: float, labels: Sequence[str]) -> Expr:
         return self.expand(z[i], slope, labels[i])
 
+    def carried_derivative(self, c: Carrier, z: np.ndarray, a: np.ndarray, slope: float) -> np.ndarray:
+        """f′(z) as its working computes it (by default element by element, as `carried`)."""
+        return c.worked(z.shape, lambda n, i: self.derivative_expr(z[n, i], a[n, i], slope)[0])
+
+    def carried_backward(self, c: Carrier, z: np.ndarray, a: np.ndarray, upstream: np.ndarray,
+                         slope: float) -> tuple[np.ndarray | None, np.ndarray]:
+        derivative = self.carried_derivative(c, z, a, slope)
+        return derivative, c.op("mul", upstream, derivative)
+
     def forward_lines(self, w: Any, act: Activate, symbol: str) -> list[str]:
         return w.element_lines(act)
-
-    def carried(self, z: np.ndarray, slope: float, precision: Precision) -> np.ndarray:
-        from nnworked import worked
-
-        return worked.fill(z.shape, lambda n, i: self.expand(z[n, i], slope, ""), precision)

@@ -28,6 +28,13 @@ class LeakyReLU(ElementwiseActivation):
     def value(self, z: np.ndarray, slope: float) -> np.ndarray:
         return np.where(z > 0, z, slope * z)
 
+
+    def carried(self, c: Any, z: np.ndarray, slope: float) -> np.ndarray:
+        return c.again(np.where(z > 0, c.round(z), c.op("mul", slope, z)))
+
+    def carried_derivative(self, c: Any, z: np.ndarray, a: np.ndarray, slope: float) -> np.ndarray:
+        return c.round(np.where(z > 0, 1.0, slope))
+
     def derivative(self, z: np.ndarray, a: np.ndarray, slope: float) -> np.ndarray:
         return np.where(z > 0, 1.0, slope)
 

@@ -24,6 +24,13 @@ class Linear(ElementwiseActivation):
     def value(self, z: np.ndarray, slope: float) -> np.ndarray:
         return z
 
+
+    def carried(self, c: Any, z: np.ndarray, slope: float) -> np.ndarray:
+        return c.round(z)
+
+    def carried_derivative(self, c: Any, z: np.ndarray, a: np.ndarray, slope: float) -> np.ndarray:
+        return c.round(np.ones_like(z))
+
     def derivative(self, z: np.ndarray, a: np.ndarray, slope: float) -> np.ndarray:
         return np.ones_like(z)
 

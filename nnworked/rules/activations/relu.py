@@ -29,6 +29,13 @@ class ReLU(ElementwiseActivation):
     def value(self, z: np.ndarray, slope: float) -> np.ndarray:
         return np.maximum(z, 0.0)
 
+
+    def carried(self, c: Any, z: np.ndarray, slope: float) -> np.ndarray:
+        return c.again(c.op("max", 0.0, z))
+
+    def carried_derivative(self, c: Any, z: np.ndarray, a: np.ndarray, slope: float) -> np.ndarray:
+        return c.round(np.where(z > 0, 1.0, 0.0))
+
     def derivative(self, z: np.ndarray, a: np.ndarray, slope: float) -> np.ndarray:
         return (z > 0).astype(float)
 

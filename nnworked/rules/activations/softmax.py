@@ -63,17 +63,19 @@ class Softmax(ActivationRule):
         exps = [op("exp", num(v, label=labels[u])) for u, v in enumerate(z)]
         return op("div", exps[i], op("add", *exps) if len(exps) > 1 else exps[0])
 
-    def carried(self, z: np.ndarray, slope: float, precision: Any) -> np.ndarray:
+    def carried(self, c: Any, z: np.ndarray, slope: float) -> np.ndarray:
+        top = z.max(axis=-1, keepdims=True)
+        shift = np.where(top > SOFTMAX_SHIFT_ABOVE, top, 0.0)  # as softmax_shift works it
+        e = c.op("exp", z - shift)
+        sigma = c.round(c.total(e))
+        return c.again(c.op("div", e, sigma[:, None]))
+
+    def carried_backward(self, c: Any, z: np.ndarray, a: np.ndarray, upstream: np.ndarray,
+                         slope: float) -> tuple[None, np.ndarray]:
+        """δ through the Jacobian, worked element by element as the walkthrough prints it."""
         from nnworked import worked
 
-        carried = precision.carried
-        rows = []
-        for row in z:
-            exps, total, share = softmax_parts(row)
-            e = [worked.value(x, precision) for x in exps]
-            sigma = worked.value(total(e), precision)
-            rows.append([carried(worked.value(share(v, sigma), precision)) for v in e])
-        return np.array(rows)
+        return None, c.worked(upstream.shape, lambda n, j: worked.softmax_delta(upstream[n], a[n], j))
 
     def forward_lines(self, w: Any, act: Any, symbol: str) -> list[str]:
         """Each e^z, their sum, and each share, for every example shown."""

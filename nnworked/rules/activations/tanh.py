@@ -23,6 +23,13 @@ class Tanh(ElementwiseActivation):
     def value(self, z: np.ndarray, slope: float) -> np.ndarray:
         return np.tanh(z)
 
+
+    def carried(self, c: Any, z: np.ndarray, slope: float) -> np.ndarray:
+        return c.again(c.op("tanh", z))
+
+    def carried_derivative(self, c: Any, z: np.ndarray, a: np.ndarray, slope: float) -> np.ndarray:
+        return c.again(c.op("sub", 1.0, c.op("pow", a, 2.0)))
+
     def derivative(self, z: np.ndarray, a: np.ndarray, slope: float) -> np.ndarray:
         return 1.0 - a * a
 

@@ -87,6 +87,25 @@ class LossRule(ABC):
     def gradient_expr(self, p: Num, t: float) -> Expr | None:
         """One element of ∂L/∂ŷ before reductions, specialised to its target (None: exactly 0)."""
 
+    def carried_terms(self, c: Any, p: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Each output's term as its working computes it over arrays (rounding: carry), and where a term
+        is written at all. By default element by element from term_expr: exact, and slower; a rule writes
+        its working over arrays to be fast (tests/test_carry.py proves the two agree bit for bit)."""
+        from nnworked.expr import num
+
+        present = np.vectorize(lambda v, t: self.term_expr(num(v), t) is not None, otypes=[bool])(p, y)
+        terms = c.worked(p.shape, lambda n, i: self.term_expr(num(p[n, i]), y[n, i]) or num(0.0))
+        return terms, present
+
+    def carried_gradient(self, c: Any, p: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """∂L/∂ŷ before the reductions, as its working computes it, and where it is written at all
+        (elsewhere it is 0: a term the target gives no weight contributes nothing)."""
+        from nnworked.expr import num
+
+        present = np.vectorize(lambda v, t: self.gradient_expr(num(v), t) is not None, otypes=[bool])(p, y)
+        core = c.worked(p.shape, lambda n, i: self.gradient_expr(num(p[n, i]), y[n, i]) or num(0.0))
+        return core, present
+
     @abstractmethod
     def formula_core(self, spec: LossSpec, units: int) -> str:
         """The right-hand side of "L = …" for one example, with the output reduction, without the scale."""

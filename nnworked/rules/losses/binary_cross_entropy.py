@@ -30,6 +30,27 @@ class BinaryCrossEntropy(LossRule):
         positive = np.where(y != 0, -y / yhat, 0.0)
         return positive + np.where(y != 1, (1.0 - y) / (1.0 - yhat), 0.0)
 
+    def carried_terms(self, c: Any, p: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        from nnworked.engine.carry import by_target
+
+        def other(m: np.ndarray) -> np.ndarray:
+            t = y[m]
+            return -c.op("add", c.op("mul", t, c.op("ln", p[m])),
+                         c.op("mul", 1 - t, c.op("ln", c.op("sub", 1.0, p[m]))))
+        terms = by_target(y, {"one": lambda m: -c.op("ln", p[m]),
+                              "zero": lambda m: -c.op("ln", c.op("sub", 1.0, p[m])), "other": other})
+        return terms, np.ones(p.shape, dtype=bool)
+
+    def carried_gradient(self, c: Any, p: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        from nnworked.engine.carry import by_target
+
+        def other(m: np.ndarray) -> np.ndarray:
+            t = y[m]
+            return c.op("add", -c.op("div", t, p[m]), c.op("div", 1 - t, c.op("sub", 1.0, p[m])))
+        core = by_target(y, {"one": lambda m: -c.op("div", 1.0, p[m]),
+                             "zero": lambda m: c.op("div", 1.0, c.op("sub", 1.0, p[m])), "other": other})
+        return core, np.ones(p.shape, dtype=bool)
+
     def term_expr(self, p: Num, t: float) -> Expr:
         if t == 1:
             return op("neg", op("ln", p))

@@ -35,6 +35,19 @@ class CrossEntropy(LossRule):
     def gradient(self, yhat: np.ndarray, y: np.ndarray) -> np.ndarray:
         return np.where(y != 0, -y / yhat, 0.0)
 
+    def carried_terms(self, c: Any, p: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        from nnworked.engine.carry import by_target
+
+        terms = by_target(y, {"one": lambda m: -c.op("ln", p[m]),
+                              "other": lambda m: -c.op("mul", y[m], c.op("ln", p[m]))})
+        return terms, y != 0
+
+    def carried_gradient(self, c: Any, p: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        from nnworked.engine.carry import by_target
+
+        core = by_target(y, {"one": lambda m: -c.op("div", y[m], p[m]), "other": lambda m: -c.op("div", y[m], p[m])})
+        return core, y != 0
+
     def term_expr(self, p: Num, t: float) -> Expr | None:
         if t == 0:
             return None

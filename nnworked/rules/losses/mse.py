@@ -28,6 +28,12 @@ class MeanSquaredError(LossRule):
     def gradient(self, yhat: np.ndarray, y: np.ndarray) -> np.ndarray:
         return 2.0 * (yhat - y)
 
+    def carried_terms(self, c: Any, p: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return c.op("pow", c.op("sub", p, y), 2.0), np.ones(p.shape, dtype=bool)
+
+    def carried_gradient(self, c: Any, p: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return c.op("mul", 2.0, c.op("sub", p, y)), np.ones(p.shape, dtype=bool)
+
     def term_expr(self, p: Num, t: float) -> Expr:
         return op("pow", op("sub", p, num(t, True)), num(2, True))
 
