@@ -45,3 +45,16 @@ class Rule(NamedTuple):
 
 
 Block = Heading | Para | Math | Bullets | Table | Image | Rule
+
+
+class BlockPrinter:
+    """Prints neutral blocks with one method per block type (`_print_Heading`, `_print_Para`, …), found
+    through the type's MRO as sympy's printers find theirs. A block type a printer lacks is an error at
+    once, never a silent skip: a new block type must be given to every printer."""
+
+    def print_block(self, block: Block) -> str | None:
+        for cls in type(block).__mro__:
+            method = getattr(self, f"_print_{cls.__name__}", None)
+            if method is not None:
+                return method(block)
+        raise TypeError(f"{type(self).__name__} has no way to print a {type(block).__name__} block")

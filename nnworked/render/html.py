@@ -10,7 +10,7 @@ import html
 import re
 from urllib.parse import quote
 
-from nnworked.render.blocks import Block, Bullets, Heading, Image, Math, Para, Rule, Table
+from nnworked.render.blocks import Block, BlockPrinter, Bullets, Heading, Image, Math, Para, Rule, Table
 from nnworked.render.settings import Settings
 from nnworked.render.walkthrough import build
 from nnworked.trace import Trace
@@ -63,28 +63,36 @@ def _text(text: str) -> str:
 ANSWER = "   ← answer"
 
 
+class _Printer(BlockPrinter):
+    def _print_Heading(self, block: Heading) -> str:
+        return f"<h{block.level}>{inline(block.text)}</h{block.level}>"
+
+    def _print_Para(self, block: Para) -> str:
+        return f"<p>{inline(block.text)}</p>"
+
+    def _print_Image(self, block: Image) -> str:  # the loss chart: an SVG file beside the page
+        return f'<p><img src="{html.escape(quote(block.path))}" alt="{html.escape(block.alt)}"></p>'
+
+    def _print_Math(self, block: Math) -> str:
+        return "<pre>" + "\n".join(_text(line) for line in block.lines) + "</pre>"
+
+    def _print_Bullets(self, block: Bullets) -> str:
+        return "<ul>" + "".join(f"<li>{inline(item)}</li>" for item in block.items) + "</ul>"
+
+    def _print_Table(self, block: Table) -> str:
+        align = block.align or ("left",) * len(block.headers)
+        head = "".join(f'<th class="{a}">{inline(h)}</th>' for h, a in zip(block.headers, align))
+        rows = "".join("<tr>" + "".join(f'<td class="{a}">{inline(c)}</td>' for c, a in zip(row, align)) + "</tr>"
+                       for row in block.rows)
+        return f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
+
+    def _print_Rule(self, block: Rule) -> str:
+        return "<hr>"
+
+
 def body(blocks: list[Block]) -> str:
-    out: list[str] = []
-    for block in blocks:
-        if isinstance(block, Heading):
-            out.append(f"<h{block.level}>{inline(block.text)}</h{block.level}>")
-        elif isinstance(block, Para):
-            out.append(f"<p>{inline(block.text)}</p>")
-        elif isinstance(block, Image):  # the loss chart: an SVG file beside the page
-            out.append(f'<p><img src="{html.escape(quote(block.path))}" alt="{html.escape(block.alt)}"></p>')
-        elif isinstance(block, Math):
-            out.append("<pre>" + "\n".join(_text(line) for line in block.lines) + "</pre>")
-        elif isinstance(block, Bullets):
-            out.append("<ul>" + "".join(f"<li>{inline(item)}</li>" for item in block.items) + "</ul>")
-        elif isinstance(block, Table):
-            align = block.align or ("left",) * len(block.headers)
-            head = "".join(f'<th class="{a}">{inline(h)}</th>' for h, a in zip(block.headers, align))
-            rows = "".join("<tr>" + "".join(f'<td class="{a}">{inline(c)}</td>' for c, a in zip(row, align)) + "</tr>"
-                           for row in block.rows)
-            out.append(f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>")
-        elif isinstance(block, Rule):
-            out.append("<hr>")
-    return "\n".join(out)
+    printer = _Printer()
+    return "\n".join(printer.print_block(block) for block in blocks)  # type: ignore[misc]
 
 
 def document(title: str, bodies: list[str]) -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from nnworked.render.blocks import Block, Bullets, Heading, Math, Para, Rule, Table
+from nnworked.render.blocks import Block, BlockPrinter, Bullets, Heading, Image, Math, Para, Rule, Table
 from nnworked.render.settings import Settings
 from nnworked.render.walkthrough import build
 from nnworked.trace import Trace
@@ -85,31 +85,37 @@ def inline(text: str) -> str:
     return "".join(out)
 
 
+class _Printer(BlockPrinter):
+    def _print_Heading(self, block: Heading) -> str:
+        command = {1: r"\section*", 2: r"\subsection*"}.get(block.level, r"\subsubsection*")
+        return f"{command}{{{inline(block.text)}}}"
+
+    def _print_Para(self, block: Para) -> str:
+        return inline(block.text)
+
+    def _print_Image(self, block: Image) -> str:
+        # the chart is an SVG beside the document, which pdflatex cannot include: the document names it
+        return inline(f"{block.alt}: `{block.path}`")
+
+    def _print_Math(self, block: Math) -> str:
+        return "{\\footnotesize\\begin{alltt}\n" + "\n".join(escape(line) for line in block.lines) + "\n\\end{alltt}}"
+
+    def _print_Bullets(self, block: Bullets) -> str:
+        return "\\begin{itemize}\n" + "\n".join(f"\\item {inline(item)}" for item in block.items) + "\n\\end{itemize}"
+
+    def _print_Table(self, block: Table) -> str:
+        align = "".join("r" if a == "right" else "l" for a in (block.align or ("left",) * len(block.headers)))
+        rows = [" & ".join(inline(c) for c in row) + r" \\" for row in block.rows]
+        return (f"\\begin{{tabular}}{{{align}}}\n\\hline\n" + " & ".join(rf"\textbf{{{inline(h)}}}" for h in block.headers)
+                + " \\\\\n\\hline\n" + "\n".join(rows) + "\n\\hline\n\\end{tabular}")
+
+    def _print_Rule(self, block: Rule) -> str:
+        return r"\medskip\hrule\medskip"
+
+
 def body(blocks: list[Block]) -> str:
-    out: list[str] = []
-    for block in blocks:
-        if isinstance(block, Heading):
-            command = {1: r"\section*", 2: r"\subsection*"}.get(block.level, r"\subsubsection*")
-            out.append(f"{command}{{{inline(block.text)}}}")
-        elif isinstance(block, Para):
-            if block.text.startswith("!["):  # an image link for Markdown readers: the SVG is not for pdflatex
-                continue
-            out.append(inline(block.text))
-        elif isinstance(block, Math):
-            out.append("{\\footnotesize\\begin{alltt}\n" + "\n".join(escape(line) for line in block.lines) +
-                       "\n\\end{alltt}}")
-        elif isinstance(block, Bullets):
-            out.append("\\begin{itemize}\n" + "\n".join(f"\\item {inline(item)}" for item in block.items) +
-                       "\n\\end{itemize}")
-        elif isinstance(block, Table):
-            align = "".join("r" if a == "right" else "l" for a in (block.align or ("left",) * len(block.headers)))
-            rows = [" & ".join(inline(c) for c in row) + r" \\" for row in block.rows]
-            out.append(f"\\begin{{tabular}}{{{align}}}\n\\hline\n" + " & ".join(
-                rf"\textbf{{{inline(h)}}}" for h in block.headers) + " \\\\\n\\hline\n" + "\n".join(rows) +
-                "\n\\hline\n\\end{tabular}")
-        elif isinstance(block, Rule):
-            out.append(r"\medskip\hrule\medskip")
-    return "\n\n".join(out) + "\n"
+    printer = _Printer()
+    return "\n\n".join(printer.print_block(block) for block in blocks) + "\n"  # type: ignore[misc]
 
 
 def document(bodies: list[str]) -> str:

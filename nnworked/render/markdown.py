@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from nnworked.render.blocks import Block, Bullets, Heading, Image, Math, Para, Rule, Table
+from nnworked.render.blocks import Block, BlockPrinter, Bullets, Heading, Image, Math, Para, Rule, Table
 from nnworked.render.settings import Settings
 from nnworked.render.walkthrough import build
 from nnworked.trace import Trace
@@ -26,28 +26,35 @@ def _cell(text: str) -> str:
     return _text(text).replace("|", "\\|")
 
 
+class _Printer(BlockPrinter):
+    def _print_Heading(self, block: Heading) -> str:
+        return "#" * block.level + " " + _text(block.text)
+
+    def _print_Para(self, block: Para) -> str:
+        return _text(block.text)
+
+    def _print_Image(self, block: Image) -> str:  # the path percent-encoded: it may hold spaces and brackets
+        return f"![{_text(block.alt)}]({quote(block.path)})"
+
+    def _print_Math(self, block: Math) -> str:
+        return "```\n" + "\n".join(block.lines) + "\n```"
+
+    def _print_Bullets(self, block: Bullets) -> str:
+        return "\n".join(f"- {_text(item)}" for item in block.items)
+
+    def _print_Table(self, block: Table) -> str:
+        marks = ["---:" if a == "right" else "---" for a in (block.align or ["left"] * len(block.headers))]
+        rows = [block.headers, *block.rows]
+        return "\n".join(["| " + " | ".join(_cell(c) for c in rows[0]) + " |", "| " + " | ".join(marks) + " |",
+                          *("| " + " | ".join(_cell(c) for c in r) + " |" for r in rows[1:])])
+
+    def _print_Rule(self, block: Rule) -> str:
+        return "---"
+
+
 def blocks_to_markdown(blocks: list[Block]) -> str:
-    parts: list[str] = []
-    for block in blocks:
-        if isinstance(block, Heading):
-            parts.append("#" * block.level + " " + _text(block.text))
-        elif isinstance(block, Para):
-            parts.append(_text(block.text))
-        elif isinstance(block, Image):  # the path percent-encoded: it may hold spaces and brackets
-            parts.append(f"![{_text(block.alt)}]({quote(block.path)})")
-        elif isinstance(block, Math):
-            parts.append("```\n" + "\n".join(block.lines) + "\n```")
-        elif isinstance(block, Bullets):
-            parts.append("\n".join(f"- {_text(item)}" for item in block.items))
-        elif isinstance(block, Table):
-            marks = ["---:" if a == "right" else "---" for a in (block.align or ["left"] * len(block.headers))]
-            rows = [block.headers, *block.rows]
-            parts.append("\n".join(["| " + " | ".join(_cell(c) for c in rows[0]) + " |",
-                                    "| " + " | ".join(marks) + " |",
-                                    *("| " + " | ".join(_cell(c) for c in r) + " |" for r in rows[1:])]))
-        elif isinstance(block, Rule):
-            parts.append("---")
-    return "\n\n".join(parts) + "\n"
+    printer = _Printer()
+    return "\n\n".join(printer.print_block(block) for block in blocks) + "\n"  # type: ignore[misc]
 
 
 def render_parts(trace: Trace, parts: list[Settings]) -> str:

@@ -12,7 +12,7 @@ import textwrap
 
 from rich.text import Text
 
-from nnworked.render.blocks import Block, Bullets, Heading, Math, Para, Rule, Table
+from nnworked.render.blocks import Block, BlockPrinter, Bullets, Heading, Image, Math, Para, Rule, Table
 from nnworked.render.settings import Settings
 from nnworked.render.walkthrough import build
 from nnworked.trace import Trace
@@ -71,38 +71,56 @@ def _table(table: Table) -> Text:
     return out
 
 
+class _Printer(BlockPrinter):
+    """Appends each block to one rich Text, laid out at `columns`, with the blank lines between them."""
+
+    def __init__(self, columns: int):
+        self.columns, self.text = columns, Text()
+        self.started = False  # whether anything is written yet (asking text.plain would join it all: quadratic)
+        self.after_math = False
+
+    def add(self, piece: Text | str, style: str = "", blank_before: bool = False) -> None:
+        if blank_before and self.started:
+            self.text.append("\n")
+        self.started = True
+        self.text.append_text(piece) if isinstance(piece, Text) else self.text.append(piece, style=style)
+        self.text.append("\n")
+
+    def print_block(self, block: Block) -> None:
+        super().print_block(block)
+        self.after_math = isinstance(block, Math)
+
+    def _print_Heading(self, block: Heading) -> None:
+        if block.level == 1:
+            self.add(block.text, "bold magenta")
+        elif block.level == 2:
+            rule = "─" * max(self.columns - len(block.text) - 1, 3)
+            self.add(Text.assemble((block.text, "bold blue"), " ", (rule, "blue")), blank_before=True)
+        else:
+            self.add(block.text, "bold yellow", blank_before=True)
+
+    def _print_Para(self, block: Para) -> None:
+        self.add(inline(_wrap(block.text, self.columns)), blank_before=True)
+
+    def _print_Image(self, block: Image) -> None:  # a terminal shows no picture: it names the file
+        self.add(inline(f"{block.alt}: `{block.path}`"), blank_before=True)
+
+    def _print_Math(self, block: Math) -> None:
+        self.add("\n".join(f"    {line}" if line else "" for line in block.lines), "green", blank_before=self.after_math)
+
+    def _print_Bullets(self, block: Bullets) -> None:
+        self.add(inline("\n".join(_wrap(item, self.columns, "  • ", "    ") for item in block.items)))
+
+    def _print_Table(self, block: Table) -> None:
+        self.add(_table(block))
+
+    def _print_Rule(self, block: Rule) -> None:
+        pass  # a level-2 heading already draws its own rule
+
+
 def blocks_to_text(blocks: list[Block], columns: int) -> Text:
-    text = Text()
-    started = False  # whether anything is written yet (asking text.plain would join it all: quadratic)
-
-    def add(piece: Text | str, style: str = "", blank_before: bool = False) -> None:
-        nonlocal started
-        if blank_before and started:
-            text.append("\n")
-        started = True
-        text.append_text(piece) if isinstance(piece, Text) else text.append(piece, style=style)
-        text.append("\n")
-
-    previous: Block | None = None
+    printer = _Printer(columns)
     for block in blocks:
-        after_math, previous = isinstance(previous, Math), block
-        if isinstance(block, Heading):
-            if block.level == 1:
-                add(block.text, "bold magenta")
-            elif block.level == 2:
-                add(Text.assemble((block.text, "bold blue"), " ", ("─" * max(columns - len(block.text) - 1, 3),
-                                                                    "blue")), blank_before=True)
-            else:
-                add(block.text, "bold yellow", blank_before=True)
-        elif isinstance(block, Para):
-            add(inline(_wrap(block.text, columns)), blank_before=True)
-        elif isinstance(block, Math):
-            add("\n".join(f"    {line}" if line else "" for line in block.lines), "green", blank_before=after_math)
-        elif isinstance(block, Bullets):
-            add(inline("\n".join(_wrap(item, columns, "  • ", "    ") for item in block.items)))
-        elif isinstance(block, Table):
-            add(_table(block))
-        elif isinstance(block, Rule):
-            continue  # a level-2 heading already draws its own rule
-    text.rstrip()
-    return text
+        printer.print_block(block)
+    printer.text.rstrip()
+    return printer.text
