@@ -134,14 +134,18 @@ def _half(value: float, trace: Trace) -> float:
     return 0.5 * 10.0 ** -p.decimals_for(value) + 1e-12 * max(1.0, abs(value))
 
 
+def tolerance(target: float, trace: Trace) -> float:
+    """How far an answer may be from `target` and still be right (the Moodle writer gives each field the
+    same). Under `rounding: carry` the student rounds exactly as the key does: half a unit of the last
+    decimal. Otherwise one decimal fewer is accepted too (−0.381 for −0.3806), since where a student rounds
+    an intermediate moves the last digit."""
+    half = 0.5 * 10.0 ** -trace.precision.decimals_for(target)
+    return half if trace.precision.carry else 10 * half
+
+
 def _near(answer: float, target: float, trace: Trace) -> bool:
-    """Under `rounding: carry` the student rounds exactly as the key does: half a unit of the last decimal.
-    Otherwise one decimal fewer is accepted too (−0.381 for −0.3806), since where a student rounds an
-    intermediate moves the last digit."""
-    p = trace.precision
-    if p.carry:
-        return abs(answer - target) <= _half(target, trace)
-    return abs(answer - target) <= 10 * _half(target, trace)
+    noise = 1e-12 * max(1.0, abs(target))  # what binary arithmetic adds to a decimal
+    return abs(answer - target) <= tolerance(target, trace) + (noise if trace.precision.carry else 10 * noise)
 
 
 def grade(trace: Trace, keys: frozenset[str], answers: dict[str, float]) -> list[Mark]:

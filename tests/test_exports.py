@@ -15,7 +15,7 @@ import pytest
 
 from nnworked import sheets
 from nnworked.render import get
-from nnworked.render.moodle import tolerance
+from nnworked.grading import tolerance
 from nnworked.render.numbers import Blanks
 from nnworked.render.settings import Settings
 from tests.helpers import trace_of

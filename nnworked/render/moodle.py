@@ -6,20 +6,13 @@ from __future__ import annotations
 import re
 
 from nnworked.errors import NnworkedError
+from nnworked.grading import tolerance
 from nnworked.render import html
 from nnworked.render.settings import Settings
 from nnworked.render.walkthrough import build
 from nnworked.trace import Trace
 
 _FIELD = re.compile(r"\x02([^\x03]+)\x03")
-
-
-def tolerance(value: float, trace: Trace) -> float:
-    """What `nnworked grade` accepts: half a unit of the last decimal when carrying, one decimal fewer
-    otherwise."""
-    p = trace.precision
-    half = 0.5 * 10.0 ** -p.decimals_for(value)
-    return half if p.carry else 10 * half
 
 
 def _order(key: str) -> tuple:
