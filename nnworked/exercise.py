@@ -14,51 +14,16 @@ import json
 import random
 import re
 
-import numpy as np
-
 from nnworked.errors import NnworkedError, OptionError
+from nnworked.quantities import parse, table
 from nnworked.trace import Trace
 
 RULES = ("one-per-layer", "forward", "backward", "all")
 
 
 def quantities(trace: Trace) -> dict[str, float]:
-    """Every value of the first step a sheet can leave blank, by name."""
-    if trace.matmul is not None:
-        return {f"C[{i},{j}]": float(v) for (i, j), v in np.ndenumerate(trace.matmul.c)}
-    step = trace.steps[0]
-    examples = trace.scenario.inputs.shape[0]
-
-    def cells(kind: str, k: int, values: np.ndarray) -> dict[str, float]:  # rows are examples
-        return {(f"{kind}{k}[{i}]" if examples == 1 else f"{kind}{k}[{i},{n}]"): float(v)
-                for (n, i), v in np.ndenumerate(values) if np.isfinite(v)}
-
-    out: dict[str, float] = {}
-    for key, values in step.forward.arrays().items():
-        out.update(cells(key[0], int(key[1:]), values))
-    if step.loss is not None:
-        out["L"] = step.loss.value
-    for key, values in step.gradients().items():
-        kind, k = key[0], int(key[1:])
-        if kind in "za":
-            out.update(cells("d" + kind, k, values))
-        else:
-            out.update({_weight_key("d" + kind, k, index): float(v) for index, v in np.ndenumerate(values)})
-    for update in step.updates:
-        kind, k = update.name[0], int(update.name[1:])
-        out.update({_weight_key(kind, k, index): float(v) for index, v in np.ndenumerate(update.new)})
-    return out
-
-
-def _weight_key(kind: str, k: int, index: tuple[int, ...]) -> str:
-    return f"{kind}{k}[{','.join(map(str, index))}]"
-
-
-def _kind(key: str) -> tuple[str, str, str]:
-    """("z", "1", "[0,1]") from "z1[0,1]"."""
-    match = re.match(r"^([a-zA-Z]+?)(\d+)?(\[.*\])?$", key)
-    assert match
-    return match.group(1), match.group(2) or "", match.group(3) or ""
+    """Every value of the first step a sheet can leave blank, by name (the table of quantities' values)."""
+    return table(trace).values
 
 
 def _close(keys: set[str], available: dict[str, float]) -> set[str]:
@@ -67,9 +32,9 @@ def _close(keys: set[str], available: dict[str, float]) -> set[str]:
     pairs = {"z": ["a"], "a": ["z"], "dz": ["da", "db"], "da": ["dz", "db"], "db": ["dz", "da"]}
     closed = set(keys)
     for key in keys:
-        kind, layer, index = _kind(key)
-        for other in pairs.get(kind, []):
-            candidate = f"{other}{layer}{index}"
+        name = parse(key)
+        for other in pairs.get(name.kind, []):
+            candidate = str(name._replace(kind=other))
             if candidate in available:
                 closed.add(candidate)
     return closed
@@ -103,9 +68,9 @@ def choose(trace: Trace, rule: str, seed: int) -> frozenset[str]:
             if cells:
                 keys.add(rng.choice(cells))
     elif rule == "forward":
-        keys = {k for k in available if _kind(k)[0] in ("z", "a", "C")}
+        keys = {k for k in available if parse(k).kind in ("z", "a", "C")}
     elif rule == "backward":
-        keys = {k for k in available if _kind(k)[0] in ("dz", "da", "dW", "db")}
+        keys = {k for k in available if parse(k).kind in ("dz", "da", "dW", "db")}
     elif rule == "all":
         keys = set(available)
     else:
@@ -126,8 +91,11 @@ def named(text: str, available: dict[str, float]) -> list[str]:
             continue
         cells = [k for k in available if k.startswith(name + "[")]
         if not cells:
-            kind, layer, index = _kind(name) if re.match(r"^[a-zA-Z]+\d*(\[[\d,]+\])?$", name) else (name, "", "")
-            row = f"{kind}{layer}[0,{index[1:-1]}]" if index and "," not in index else ""
+            try:
+                asked = parse(name)
+            except ValueError:
+                asked = None
+            row = str(asked._replace(index=(0, *asked.index))) if asked and len(asked.index) == 1 else ""
             if row in available:  # a one-row matrix, such as W2[1] for W2[0,1]
                 keys.append(row)
                 continue

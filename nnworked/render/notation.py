@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Callable, NamedTuple
 
+from nnworked import quantities
 from nnworked.render.numbers import subscript, superscript
 
 
@@ -45,12 +46,12 @@ class Notation(NamedTuple):
     def key(self, kind: str, k: int, i: int, n: int = 0) -> str:
         """The name a teacher blanks a value by: z1[0] with one example, z1[0,1] (unit 0 of example 1)
         in a batch; kinds are z, a, dz, da (∂L/∂z, ∂L/∂a). Weights are wkey's."""
-        return f"{kind}{k}[{i}]" if self.examples == 1 else f"{kind}{k}[{i},{n}]"
+        return quantities.cell(kind, k, i, n, self.examples)
 
     @staticmethod
     def wkey(kind: str, k: int, i: int, j: int | None = None) -> str:
         """dW2[0,1], db2[0] (gradients) or W2[0,1], b2[0] (values after the update)."""
-        return f"{kind}{k}[{i}]" if j is None else f"{kind}{k}[{i},{j}]"
+        return quantities.name(kind, k, i) if j is None else quantities.name(kind, k, i, j)
 
     def keys(self, kind: str, k: int) -> "Callable[[int, int], str]":
         """Labels for an array whose rows are examples: (example, unit) -> key."""

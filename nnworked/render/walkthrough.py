@@ -51,9 +51,9 @@ NAMING = ("Values are named as in the answers: z1[1,0] is unit 1 of the first ex
 def _answers(trace: Trace, blanks: Blanks) -> list[Block]:
     if not blanks.answers:
         return []
-    from nnworked.exercise import quantities
+    from nnworked.quantities import table
 
-    values = quantities(trace)
+    values = table(trace).values
     rows = [[key, fmt(values[key], trace.precision)] for key in sorted(blanks.keys, key=_natural)]
     return [Rule(), Heading(2, f"Answers (variant {blanks.variant})"), Para(NAMING),
             Table(["Value", "Answer"], rows, ("left", "right"))]
