@@ -19,6 +19,7 @@ from nnworked.quantities import parse, table
 from nnworked.trace import Trace
 
 RULES = ("one-per-layer", "forward", "backward", "all")
+REVEALS = ("guided", "none")  # what a sheet shows of the values computed from its blanks (see `hidden`)
 
 
 def quantities(trace: Trace) -> dict[str, float]:
@@ -38,6 +39,77 @@ def _close(keys: set[str], available: dict[str, float]) -> set[str]:
             if candidate in available:
                 closed.add(candidate)
     return closed
+
+
+def hidden(trace: Trace, keys: frozenset[str], reveal: str = "guided") -> frozenset[str]:
+    """The values a sheet hides besides its blanks, read from the table's dependencies.
+
+    guided: the values that follow from the blanks alone (every quantity they are computed from is a blank
+    or follows from one): the loss and ∂L/∂ŷ from ŷ, δ = ŷ − y, ∂L/∂b = δ for one example, a weight after
+    its update from its gradient. Values computed from a blank and from a value the sheet shows stay given,
+    as on AI by Hand sheets: the student needs them for what follows.
+    none (an exam): every value that depends on a blank, transitively; later passes are hidden by their
+    step qualifier (`render.numbers`), since every one of them is computed from the first step's updates."""
+    if reveal not in REVEALS:
+        raise OptionError("--reveal", f"'{reveal}' is not a policy; choose from: {', '.join(REVEALS)}")
+    t = table(trace)
+    if reveal == "none":
+        return frozenset(t.downstream(keys) - keys)
+    follows = set(keys)
+    grew = True
+    while grew:
+        grew = False
+        for key in t.values:
+            if key not in follows and t.depends(key) and t.depends(key) <= follows:
+                follows.add(key)
+                grew = True
+    return frozenset(follows - keys)
+
+
+def aliases(trace: Trace) -> dict[str, str]:
+    """The spellings a sheet shows for each asked value (ŷ, h[0], ∂L/∂W₂[0], δ₂, W₂[0]_new, dW2[0] for a
+    one-row dW2[0,0]) → its canonical name, so an answer file may use either."""
+    from nnworked.render.notation import Notation
+
+    s = trace.scenario
+    if trace.matmul is not None:
+        return {}
+    n = Notation(len(s.layers), s.inputs.shape[0])
+    units = {k: layer.units for k, layer in enumerate(s.layers, 1)}
+    out: dict[str, str] = {}
+    for key in table(trace).values:
+        name = parse(key)
+        k = name.layer
+        if name.kind in ("z", "a", "dz", "da"):
+            i, e = (list(name.index) + [0])[:2]
+            symbol = {"z": n.z(k), "a": n.a(k), "dz": n.delta(k), "da": n.a(k)}[name.kind]
+            cell = n.element(symbol, e, i, units[k])
+            spellings = {"z": [cell], "a": [cell], "dz": [cell, "∂L/∂" + n.element(n.z(k), e, i, units[k])],
+                         "da": ["∂L/∂" + cell]}[name.kind]
+        elif name.kind in ("dW", "W") and len(name.index) == 2:
+            i, j = name.index
+            cell = n.weight(n.W(k), i, j, units[k])
+            spellings = ["∂L/∂" + cell] if name.kind == "dW" else [cell + "_new"]
+            if units[k] == 1:
+                spellings.append(f"{name.kind}{k}[{j}]")
+        elif name.kind in ("db", "b") and name.index:
+            cell = n.b(k) + (f"[{name.index[0]}]" if units[k] > 1 else "")
+            spellings = ["∂L/∂" + cell] if name.kind == "db" else [cell + "_new"]
+        else:
+            spellings = []
+        for spelling in spellings:  # as printed, and typed without subscripts (z2 for z₂)
+            out.setdefault(spelling, key)
+            out.setdefault(spelling.translate(_PLAIN_DIGITS), key)
+    return out
+
+
+_PLAIN_DIGITS = str.maketrans("₀₁₂₃₄₅₆₇₈₉", "0123456789")
+
+
+def canonical(trace: Trace, answers: dict[str, float]) -> dict[str, float]:
+    """An answer file's values by canonical name: a sheet's own spelling (ŷ, ∂L/∂W₂[0]) is accepted too."""
+    spelled = aliases(trace)
+    return {spelled.get(key.replace(" ", ""), key): value for key, value in answers.items()}
 
 
 def for_scenario(trace: Trace, rule: str | None, seed: int) -> tuple[frozenset[str], str]:

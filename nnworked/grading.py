@@ -70,7 +70,11 @@ def _near(answer: float, target: float, trace: Trace) -> bool:
 
 
 def grade(trace: Trace, keys: frozenset[str], answers: dict[str, float]) -> list[Mark]:
-    """One mark per blank, in the order a student works them."""
+    """One mark per blank, in the order a student works them. An answer may be named as the key names it
+    (dW2[0,1]) or as the sheet shows it (∂L/∂W₂[1])."""
+    from nnworked.exercise import canonical
+
+    answers = canonical(trace, answers)
     truth = quantities.table(trace).values
     known: dict[str, float] = {}
     marks = []

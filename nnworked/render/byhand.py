@@ -12,6 +12,7 @@ import numpy as np
 from nnworked import worked
 from nnworked.engine.activations import ACTIVATIONS
 from nnworked.expr import num, op
+from nnworked.quantities import computed_from
 from nnworked.render.backward import BackwardWriter
 from nnworked.render.blocks import Block, Heading, Math, Para, Rule
 from nnworked.render.lines import elided_note, line, pick
@@ -104,7 +105,8 @@ class ByHandWriter(BackwardWriter):
             for i, e in shown:
                 if step.dyhat_dz is not None:
                     lines += line(self.cell(f"∂L/∂{n.z(k)}", i, e, examples),
-                                  worked.product(step.dl_dyhat[e, i], step.dyhat_dz[e, i], n.key("da", k, i, e)),
+                                  worked.product(step.dl_dyhat[e, i], step.dyhat_dz[e, i], n.key("da", k, i, e),
+                                                 computed_from(n.key("a", k, i, e))),
                                   self.p, self.s.width, label=n.key("dz", k, i, e))
         if hidden:
             lines.append(elided_note(hidden))

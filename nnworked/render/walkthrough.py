@@ -27,7 +27,11 @@ SUMMARY_ROWS = 24  # rows of the summary table before it is elided
 def build(trace: Trace, settings: Settings) -> list[Block]:
     """The walkthrough; on an exercise sheet every blanked value prints as ?, wherever it appears."""
     if settings.blanks is not None:  # a sheet works every element: no blank may hide in an elided one
-        settings = settings._replace(full=True)
+        from nnworked.exercise import hidden
+
+        blanks = settings.blanks
+        settings = settings._replace(full=True, blanks=blanks._replace(
+            hidden=blanks.hidden | hidden(trace, blanks.keys, blanks.reveal)))
     with blanking(settings.blanks):
         blocks = _build(trace, settings)
     if settings.blanks is None:
@@ -40,8 +44,13 @@ def _exercise_header(blanks: Blanks) -> list[Block]:
     if blanks.answers:
         return [Para(f"**Answer key** · variant {blanks.variant} · the {count} values to fill in are marked "
                      "← answer and listed at the end")]
-    return [Para(f"**Exercise** · variant {blanks.variant} · fill in each {blanks.glyph} ({count} values); work each "
-                 "one from the values around it")]
+    return [Para(f"**Exercise** · variant {blanks.variant} · fill in each {blanks.glyph} ({count} values, each "
+                 f"named as grade reads it); work each one from the values around it. {POLICY[blanks.reveal]}")]
+
+
+POLICY = {"guided": "Values that follow from the blanks alone (such as the loss from ŷ) are hidden too, though not "
+                    "asked; later values you need stay given.",
+          "none": "Every value computed from a blank is hidden too, wherever it appears."}
 
 
 NAMING = ("Values are named as in the answers: z1[1,0] is unit 1 of the first example (counting from 0), "
