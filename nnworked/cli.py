@@ -53,6 +53,11 @@ class Rounding(str, Enum):
     carry = "carry"
 
 
+class Reveal(str, Enum):
+    guided = "guided"
+    none = "none"
+
+
 def _fail(message: str) -> None:
     from rich.console import Console
 
@@ -107,6 +112,9 @@ def run(
                                          "such as 'z1[0,1], dW2'."),
     seed: int = typer.Option(1, "--seed", min=0, help="Chooses the blanks of a rule; the same seed gives the same "
                              "sheet."),
+    reveal: Optional[Reveal] = typer.Option(None, "--reveal", help="What a sheet shows of values computed from its "
+                                            "blanks: guided (the default: later values given) or none (an exam)."),
+    exam: bool = typer.Option(False, "--exam", help="An exam sheet: --exercise --reveal none."),
 ) -> None:
     """Print the worked solution of a scenario.
 
@@ -124,6 +132,13 @@ def run(
     """
     from nnworked.errors import NnworkedError, OptionError
 
+    if exam and reveal == Reveal.guided:
+        raise typer.BadParameter("an exam reveals nothing computed from a blank: leave out --reveal guided",
+                                 param_hint="'--exam'")
+    exercise = exercise or exam
+    if reveal is not None and not (exercise or answers):
+        raise typer.BadParameter("it needs --exercise, --answers or --exam (it is a sheet's policy)",
+                                 param_hint="'--reveal'")
     if blanks is not None and not (exercise or answers):
         raise typer.BadParameter("it needs --exercise or --answers (it chooses which values a sheet leaves "
                                  "blank)", param_hint="'--blanks'")
@@ -133,8 +148,8 @@ def run(
     if output is not None and os.path.isdir(output):
         raise typer.BadParameter(f"'{output}' is a folder: give the name of a file", param_hint="'--output'")
     try:
-        sheet = (blanks, seed, "both" if exercise and answers else "key" if answers else "sheet") \
-            if exercise or answers else None
+        sheet = (blanks, seed, "both" if exercise and answers else "key" if answers else "sheet",
+                 "none" if exam else reveal.value if reveal else None) if exercise or answers else None
         text, beside = _solve_and_render(scenario, format, steps, precision, rounding, output,
                                          dict(full=full, all_steps=all_steps, layout=layout.value if layout else None,
                                               detail=detail.value, why_matrices=why_matrices), sheet)
@@ -149,7 +164,7 @@ def run(
 
 def _solve_and_render(scenario: str, fmt: str, steps: Optional[int], precision: Optional[int],
                       rounding: Optional[Rounding], output: Optional[str], options: dict,
-                      sheet: Optional[tuple[Optional[str], int, str]]):  # noqa: ANN202
+                      sheet: Optional[tuple[Optional[str], int, str, Optional[str]]]):  # noqa: ANN202
     """The document's text (None when it was printed to the terminal), and the files written beside it."""
     from nnworked import bundled
     from nnworked import scenario as scenarios
@@ -164,14 +179,16 @@ def _solve_and_render(scenario: str, fmt: str, steps: Optional[int], precision: 
         from nnworked import exercise
         from nnworked.render.numbers import Blanks
 
-        rule, seed, mode = sheet
+        rule, seed, mode, reveal = sheet
         keys, variant = exercise.for_scenario(trace, rule, seed)
-        options["blanks"] = Blanks(keys, mode == "key", variant)
+        options["blanks"] = Blanks(keys, mode == "key", variant, reveal=reveal or trace.scenario.reveal or "guided")
         if mode == "both" and FORMATS[fmt].sheet_and_key:
             parts = [Settings(**options), Settings(**{**options, "blanks": options["blanks"]._replace(answers=True)})]
             return FORMATS[fmt].printer().render_parts(trace, parts), {}
     beside = {}
-    if FORMATS[fmt].chart_beside and output is not None and len(trace.steps) > 1:
+    blanks = options.get("blanks")
+    exam = blanks is not None and blanks.reveal == "none" and not blanks.answers  # its chart would give values away
+    if FORMATS[fmt].chart_beside and output is not None and len(trace.steps) > 1 and not exam:
         # the loss chart goes beside the document, which links it by its file name
         from nnworked.render.chart import svg
 
@@ -398,6 +415,8 @@ def generate(
     combined: bool = typer.Option(False, "--combined", help="With --output-dir: all sheets in one document and "
                                   "all keys in another."),
     blanks: str = typer.Option("one-per-layer", "--blanks", help="Which values each sheet leaves blank."),
+    reveal: Reveal = typer.Option(Reveal.guided, "--reveal", help="What each sheet shows of values computed from "
+                                  "its blanks: guided (later values given) or none (exams)."),
     format: str = typer.Option("markdown", "--format", "-f", callback=_sheet_format,
                                help="Sheets and keys as markdown, latex, html, or moodle (one cloze question per "
                                "variant, the key as its feedback)."),
@@ -433,7 +452,7 @@ def generate(
         if report:
             _print_report(result, gen)
         if output_dir is not None:
-            files = gen.variant_files(result.variants, combined, blanks, seed, format)
+            files = gen.variant_files(result.variants, combined, blanks, seed, format, reveal.value)
             paths = {os.path.join(output_dir, name): text for name, text in files.items()}
             _refuse_overwriting(template, paths, "'--output-dir'")
             _write_folder(output_dir, paths)  # all rendered before the first is written

@@ -13,13 +13,15 @@ import hashlib
 import json
 import random
 import re
+from typing import Callable
 
+from nnworked import scenario
 from nnworked.errors import NnworkedError, OptionError
-from nnworked.quantities import parse, table
+from nnworked.quantities import name as quantity_name, parse, table
 from nnworked.trace import Trace
 
 RULES = ("one-per-layer", "forward", "backward", "all")
-REVEALS = ("guided", "none")  # what a sheet shows of the values computed from its blanks (see `hidden`)
+REVEALS = tuple(scenario.REVEALS)  # what a sheet shows of the values computed from its blanks (see `hidden`)
 
 
 def quantities(trace: Trace) -> dict[str, float]:
@@ -54,7 +56,8 @@ def hidden(trace: Trace, keys: frozenset[str], reveal: str = "guided") -> frozen
         raise OptionError("--reveal", f"'{reveal}' is not a policy; choose from: {', '.join(REVEALS)}")
     t = table(trace)
     if reveal == "none":
-        return frozenset(t.downstream(keys) - keys)
+        out = t.downstream(keys)
+        return frozenset(out - keys) | _example_losses(trace, lambda sources: bool(sources & (out | keys)))
     follows = set(keys)
     grew = True
     while grew:
@@ -63,7 +66,17 @@ def hidden(trace: Trace, keys: frozenset[str], reveal: str = "guided") -> frozen
             if key not in follows and t.depends(key) and t.depends(key) <= follows:
                 follows.add(key)
                 grew = True
-    return frozenset(follows - keys)
+    return frozenset(follows - keys) | _example_losses(trace, lambda sources: sources <= follows)
+
+
+def _example_losses(trace: Trace, hide: Callable[[frozenset[str]], bool]) -> frozenset[str]:
+    """A batch's per-example losses L[e] (printed, though not values a sheet asks for) that `hide` hides,
+    given what each is computed from."""
+    s, t = trace.scenario, table(trace)
+    if trace.matmul is not None or s.inputs.shape[0] == 1 or "L" not in t.values:
+        return frozenset()
+    names = [quantity_name("L", 0, e) for e in range(s.inputs.shape[0])]
+    return frozenset(n for n in names if hide(t.depends(n)))
 
 
 def aliases(trace: Trace) -> dict[str, str]:

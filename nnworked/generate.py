@@ -226,7 +226,7 @@ def stress(report: Report) -> dict[str, Any]:
 
 
 def variant_files(variants: list[Variant], combined: bool, rule: str, seed: int,
-                  fmt: str = "markdown") -> dict[str, str]:
+                  fmt: str = "markdown", reveal: str = "guided") -> dict[str, str]:
     """File name → text for every variant: its scenario (recording its exercise), its sheet and its key in
     `fmt`, one file each or all in one document. Nothing is written here."""
     from nnworked import exercise
@@ -244,10 +244,11 @@ def variant_files(variants: list[Variant], combined: bool, rule: str, seed: int,
     extension = record.extension
     for v in variants:
         chosen = exercise.choose(v.trace, rule, seed)
-        on_sheet = Settings(blanks=Blanks(chosen, False, v.id))
-        in_key = Settings(blanks=Blanks(chosen, True, v.id))
-        # the file records its blanks and id, so `run --exercise` and `grade` need no other options
-        files[f"{v.id}.yaml"] = to_yaml({**v.data, "exercise": {"variant": v.id, "blanks": sorted(chosen)}})
+        on_sheet = Settings(blanks=Blanks(chosen, False, v.id, reveal=reveal))
+        in_key = Settings(blanks=Blanks(chosen, True, v.id, reveal=reveal))
+        # the file records its blanks, id and policy, so `run --exercise` and `grade` need no other options
+        recorded = {"variant": v.id, "blanks": sorted(chosen), **({"reveal": reveal} if reveal != "guided" else {})}
+        files[f"{v.id}.yaml"] = to_yaml({**v.data, "exercise": recorded})
         if record.exercises == "questions":  # one question per variant; its key is the question's feedback
             sheets.append(printer.question(v.trace, on_sheet))
             if not combined:

@@ -25,6 +25,7 @@ TOP_KEYS = ["title", "description", "input_names", "inputs", "targets", "layers"
             "optimizer", "steps", "freeze", "precision", "rounding", "layout", "exercise", "matmul"]
 LAYOUTS = ["standard", "ai-by-hand"]
 ROUNDINGS = ["exact", "carry"]
+REVEALS = ["guided", "none"]  # an exercise sheet's policy (exercise.REVEALS); kept here so loading needs no renderer
 LAYER_KEYS = ["weights", "bias", "activation", "name"]
 LOSS_KEYS = ["name", "scale", "outputs", "batch"]
 
@@ -65,6 +66,7 @@ class Scenario(NamedTuple):
     layout: str = "standard"  # how the walkthrough is arranged unless the reader asks otherwise
     blanks: tuple[str, ...] = ()  # an exercise's blanks, as `nnworked generate` records them in a variant
     variant: str = ""  # and its id, printed on the sheet and its key
+    reveal: str = ""  # and its policy (guided, none), when the variant records one
     input_names: tuple[str, ...] | None = None
     matmul: Matmul | None = None
 
@@ -254,10 +256,10 @@ class _Checker:
         precision = self.integer(data.get("precision", 4), ("precision",), "precision", 0, MAX_PRECISION)
         rounding = self.choice(data.get("rounding", "exact"), ROUNDINGS, ("rounding",), "rounding")
         layout = self.choice(data.get("layout", "standard"), LAYOUTS, ("layout",), "layout")
-        blanks, variant = self.exercise(data.get("exercise"))
+        blanks, variant, reveal = self.exercise(data.get("exercise"))
         common = dict(title=title, source=doc.file, description=description.strip(),
                       precision=precision if precision is not None else 4, rounding=rounding or "exact",
-                      layout=layout or "standard", blanks=blanks, variant=variant)
+                      layout=layout or "standard", blanks=blanks, variant=variant, reveal=reveal)
         if "matmul" in data:
             return self.matmul_scenario(data, common)
         for key in ("inputs", "layers"):
@@ -314,15 +316,16 @@ class _Checker:
             return None
         return Scenario(**common, matmul=Matmul(a, b))
 
-    def exercise(self, value: Any) -> tuple[tuple[str, ...], str]:
-        """`exercise: {variant: v-1a2b3c, blanks: [z1[0], a1[0]]}`: what a generated variant asks."""
+    def exercise(self, value: Any) -> tuple[tuple[str, ...], str, str]:
+        """`exercise: {variant: v-1a2b3c, blanks: [z1[0], a1[0]], reveal: none}`: what a generated variant asks,
+        and what its sheet shows of the values computed from the blanks (guided unless it says)."""
         if value is None:
-            return (), ""
+            return (), "", ""
         path = ("exercise",)
         if not isinstance(value, dict):
             self.add(path, "exercise must be a mapping", "variant: and blanks:", _describe(value))
-            return (), ""
-        self.keys(value, ["variant", "blanks"], path, "an exercise")
+            return (), "", ""
+        self.keys(value, ["variant", "blanks", "reveal"], path, "an exercise")
         blanks = value.get("blanks", [])
         if not isinstance(blanks, list) or not all(isinstance(b, str) for b in blanks):
             self.add(path + ("blanks",), "blanks must be a list of value names", "for example [z1[0], dW2[0,1]]",
@@ -332,7 +335,8 @@ class _Checker:
         if not isinstance(variant, str):
             self.add(path + ("variant",), "the variant must be text", "for example v-1a2b3c", _describe(variant))
             variant = ""
-        return tuple(blanks), variant
+        reveal = self.choice(value.get("reveal", "guided"), REVEALS, path + ("reveal",), "reveal") or ""
+        return tuple(blanks), variant, reveal
 
     def layers(self, value: Any, inputs: np.ndarray | None) -> list[Layer] | None:
         if not isinstance(value, list) or not value:

@@ -193,7 +193,8 @@ class BackwardWriter(ForwardWriter):
         for e, j in shown:
             lines += line(f"∂L/∂{n.element(a, e, j, step.upstream.shape[1])}",
                           worked.backprop(step.weights[:, j], step.delta[e], self.first_step,
-                                          [n.key("dz", k, i, e) for i in range(step.delta.shape[1])]),
+                                          [n.key("dz", k, i, e) for i in range(step.delta.shape[1])],
+                                          [n.before("W", k, i, j) for i in range(step.delta.shape[1])]),
                           self.p, self.s.width, label=n.key("da", k - 1, j, e))
         if hidden:
             lines.append(elided_note(hidden))

@@ -70,7 +70,7 @@ def render(trace: Trace, settings: Settings) -> str:
     else:  # a sheet names its blanks and gives nothing else away; a key adds the answers to the full data
         from nnworked.quantities import table
 
-        exercise: dict[str, Any] = {"variant": blanks.variant, "blanks": sorted(blanks.keys)}
+        exercise: dict[str, Any] = {"variant": blanks.variant, "blanks": sorted(blanks.keys), "reveal": blanks.reveal}
         if blanks.answers:
             values = table(trace).values
             exercise["answers"] = {key: values[key] for key in sorted(blanks.keys)}

@@ -6,7 +6,7 @@ from nnworked.engine.rounding import Precision
 from nnworked.expr import Expr, Op
 from nnworked.render.formula import show, worked_line
 from nnworked.worked import value
-from nnworked.render.numbers import blank, blank_state, fmt, is_asked
+from nnworked.render.numbers import blank, blank_state, fmt, hides_working, is_asked
 
 MAX_TERMS = 12  # a sum with more terms is shown with its first and last few, and how many in all
 
@@ -40,6 +40,8 @@ def line(lhs: str, expr: Expr, precision: Precision, width: int, prefix: list[st
     state = blank_state(label)
     if is_asked(label) and _plain_name(lhs) != label:  # where the student writes: the name grade reads
         lhs = f"{lhs} ({label})"
+    if state == "hidden" and hides_working(label):
+        return [f"{lhs} = {blank()}"]
     if state == "hidden":
         return wrap(f"{lhs} = " + " = ".join([*(prefix or []), show(expr, precision)]) + f" = {blank(label if '|' not in label else '')}", width)
     if state == "answer":

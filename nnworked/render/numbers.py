@@ -67,6 +67,25 @@ def blank_state(label: str) -> str:
     return "hidden" if not blanks.answers and _hides(blanks, label) else ""
 
 
+def on_sheet() -> bool:
+    """An exercise sheet, not its key: observations, which comment on the answers in words, are left out."""
+    blanks = _BLANKS.get()
+    return blanks is not None and not blanks.answers
+
+
+def exam_sheet() -> bool:
+    """An exam sheet (`--reveal none`): every value computed from a blank is hidden, so are observations
+    and charts, which comment on such values."""
+    blanks = _BLANKS.get()
+    return blanks is not None and not blanks.answers and blanks.reveal == "none"
+
+
+def hides_working(label: str) -> bool:
+    """On an exam, a later pass's line is `lhs = ?` alone: its operands (the updated weights, the state of
+    the optimizer) are computed from the blanks too."""
+    return exam_sheet() and "@" in label
+
+
 def is_asked(label: str) -> bool:
     """Whether `label` is one of the sheet's blanks (a value the student writes down)."""
     blanks = _BLANKS.get()

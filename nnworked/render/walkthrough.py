@@ -16,7 +16,8 @@ from nnworked.render.lines import elided_note, line, pick
 from nnworked.render.chart import sparkline
 from nnworked.render.notation import Notation
 from nnworked.render.observations import observations
-from nnworked.render.numbers import Blanks, blanking, fmt, matrix_lines, vector
+from nnworked.quantities import FINAL, FIRST_STEP, at_step, computed_from, parse
+from nnworked.render.numbers import Blanks, blanking, exam_sheet, fmt, on_sheet, matrix_lines, vector
 from nnworked.render.settings import Settings
 from nnworked.scenario import Scenario
 from nnworked.trace import Trace, TrainingStep, Update
@@ -89,6 +90,7 @@ def _build(trace: Trace, settings: Settings) -> list[Block]:
     for step in trace.steps:
         if step.number > 1 and not settings.all_steps:
             break
+        writer.n = notation._replace(step=step.number)  # a later step's values are other quantities
         if len(trace.steps) > 1:
             out += [Rule(), Heading(2, f"Training Step {step.number} of {len(trace.steps)}")]
         if settings.detail == "brief":
@@ -115,7 +117,9 @@ def _build(trace: Trace, settings: Settings) -> list[Block]:
             continue
         out += [Rule(), *updates(trace, step, writer), *key_observations(trace, step, writer)]
     if trace.final is not None:
+        writer.n = notation._replace(step=FINAL, steps=len(trace.steps))
         out += after_training(trace, writer, settings)
+    writer.n = notation
     return out + explanations(trace, writer, settings)
 
 
@@ -287,6 +291,8 @@ def updates(trace: Trace, step: TrainingStep, w: BackwardWriter) -> list[Block]:
 def key_observations(trace: Trace, step: TrainingStep, w: BackwardWriter) -> list[Block]:
     following = trace.steps[step.number].loss if step.number < len(trace.steps) else \
         (trace.final[1] if trace.final else None)
+    if on_sheet():  # they comment on the answers ("ŷ = 0.6194 is lower than the target")
+        return []
     notes = observations(trace, step, w.n, following.value if following else None)
     return [Heading(3, "Key Observations"), Bullets(notes)] if notes else []
 
@@ -317,10 +323,11 @@ def _update(u: Update, trace: Trace, step: TrainingStep, w: BackwardWriter,
         index = where[len(symbol):]
         steps = worked.optimizer_update(s.optimizer, old[i, j], grad[i, j], lr,
                                         {name: v[i, j] for name, v in before.items()}, step.number, p,
-                                        step.number == 1, gradient(i, j))
+                                        step.number == 1, gradient(i, j),
+                                        n.before(kind, k, i, j) if u.old.ndim == 2 else n.before(kind, k, i))
         for name, expr, _ in steps:
             lhs = where + "_new" if name == "new" else f"{s.optimizer.rule.symbols.get(name, name)}{index}"
-            lines += line(lhs, expr, p, w.s.width, label=after(i, j) if name == "new" else "")
+            lines += line(lhs, expr, p, w.s.width, label=after(i, j) if name == "new" else computed_from(after(i, j)))
         if len(steps) > 1:
             lines.append("")
     if old.size > len(cells):
@@ -336,6 +343,10 @@ def _update(u: Update, trace: Trace, step: TrainingStep, w: BackwardWriter,
 def _summary(updates: list[Update], p, w: BackwardWriter, given: bool) -> Table:  # noqa: ANN001
     """Before and after for every parameter: matrices element by element, vectors whole, as the seed does.
     Rows are formatted only if they are shown; a large network's table is cut to SUMMARY_ROWS."""
+    def before(after: str) -> str:  # the value before this step is the one after the previous step
+        step = parse(after).step
+        return "" if given else at_step(after, step - 1 if step != 2 else FIRST_STEP)
+
     def rows_of(u: Update):  # noqa: ANN202
         symbol = w.n.param(u.name) + (" (frozen)" if u.frozen else "")
         kind, k = u.name[0], int(u.name[1:])
@@ -346,12 +357,14 @@ def _summary(updates: list[Update], p, w: BackwardWriter, given: bool) -> Table:
         flat = lambda f: key(*np.unravel_index(f, u.old.shape)) if u.old.ndim == 2 else key(f, 0)  # noqa: E731
         if u.old.ndim == 2 and min(u.old.shape) > 1:
             for i, j in np.ndindex(*u.old.shape):
-                yield lambda i=i, j=j: [f"{symbol}[{i},{j}]", fmt(u.old[i, j], p, given),
+                yield lambda i=i, j=j: [f"{symbol}[{i},{j}]", fmt(u.old[i, j], p, given, before(key(i, j))),
                                         fmt(u.new[i, j], p, label=key(i, j))]
         elif u.old.size == 1:
-            yield lambda: [symbol, fmt(u.old.ravel()[0], p, given), fmt(u.new.ravel()[0], p, label=flat(0))]
+            yield lambda: [symbol, fmt(u.old.ravel()[0], p, given, before(flat(0))),
+                           fmt(u.new.ravel()[0], p, label=flat(0))]
         else:
-            yield lambda: [symbol, vector(u.old.ravel(), p, given, limit=w.s.elements),
+            yield lambda: [symbol, vector(u.old.ravel(), p, given, limit=w.s.elements,
+                                          labels=lambda f: before(flat(f))),
                            vector(u.new.ravel(), p, limit=w.s.elements, labels=flat)]
 
     ordered = sorted(updates, key=lambda u: (int(u.name[1:]), u.name[0] != "W"))
@@ -374,14 +387,15 @@ def after_training(trace: Trace, w: BackwardWriter, settings: Settings) -> list[
     losses = trace.losses
     if len(trace.steps) > 1:
         out += [Heading(2, "Loss at Every Step")]
-        rows = [[str(i + 1), fmt(v, p, label="L" if i == 0 else "")] for i, v in enumerate(losses[:-1])]
-        rows.append([f"after step {len(trace.steps)}", fmt(losses[-1], p)])
+        rows = [[str(i + 1), fmt(v, p, label=at_step("L", i + 1))] for i, v in enumerate(losses[:-1])]
+        rows.append([f"after step {len(trace.steps)}", fmt(losses[-1], p, label=at_step("L", FINAL))])
         if not settings.full and len(rows) > SUMMARY_ROWS:
             rows = rows[:10] + [["…", "…"]] + rows[-10:]
         out.append(Table(["Step", "Loss"], rows, ("left", "right")))
-        out.append(Math([f"loss   {fmt(losses[0], p)} {sparkline(losses)} {fmt(losses[-1], p)}   "
-                         f"({len(losses) - 1} steps)"]))
-        if settings.image:
+        if not on_sheet():  # the curve is drawn from values computed from the blanks
+            out.append(Math([f"loss   {fmt(losses[0], p)} {sparkline(losses)} {fmt(losses[-1], p)}   "
+                             f"({len(losses) - 1} steps)"]))
+        if settings.image and not on_sheet():
             out.append(Para(f"![The loss at every step]({settings.image})"))
     out.append(Heading(2, "Next Forward Pass (with updated weights)"))
     if settings.detail != "brief":
@@ -393,6 +407,8 @@ def after_training(trace: Trace, w: BackwardWriter, settings: Settings) -> list[
         "increased" if fmt(last, p) != fmt(first, p) else "did not change (at the printed precision)"
     sentence = f"Loss {verb} from {fmt(first, p, label='L')} to {fmt(last, p)}" if "not" not in verb else \
         f"Loss {verb}"
+    if exam_sheet():  # whether the loss fell is computed from the blanks too
+        return out
     if verb == "decreased":
         sentence += "! The network is learning."
     elif verb == "increased":
