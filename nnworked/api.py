@@ -156,12 +156,18 @@ def _format(name: str):  # noqa: ANN202
 
 
 def _settings(trace: Any, exercise: bool = False, answers: bool = False, blanks: str | None = None,
-              seed: int = 1, columns: int = 100, **options: Any):  # noqa: ANN202
-    """What a printer is told, and whether a sheet goes with its key."""
+              seed: int = 1, columns: int = 100, reveal: str | None = None, **options: Any):  # noqa: ANN202
+    """What a printer is told, and whether a sheet goes with its key. `reveal` is a sheet's policy: guided
+    (later values the student needs stay given) or none (an exam: nothing computed from a blank shows);
+    by default the one the scenario records, else guided."""
     from nnworked.render.settings import Settings
 
-    if blanks is not None and not (exercise or answers):
-        raise NnworkedError("blanks are chosen for an exercise sheet: ask for exercise=True or answers=True")
+    if (blanks is not None or reveal is not None) and not (exercise or answers):
+        raise NnworkedError("blanks and reveal are for an exercise sheet: ask for exercise=True or answers=True")
+    from nnworked.scenario import REVEALS
+
+    if reveal not in (None, *REVEALS):
+        raise NnworkedError(f"unknown reveal '{reveal}'; choose from: {', '.join(REVEALS)}")
     settings = Settings(**options, columns=min(columns, 100))
     if not (exercise or answers):
         return settings, False
@@ -169,7 +175,8 @@ def _settings(trace: Any, exercise: bool = False, answers: bool = False, blanks:
     from nnworked.render.numbers import Blanks
 
     keys, variant = sheets.for_scenario(trace, blanks, seed)
-    return settings._replace(blanks=Blanks(keys, answers and not exercise, variant)), exercise and answers
+    policy = reveal or trace.scenario.reveal or "guided"
+    return settings._replace(blanks=Blanks(keys, answers and not exercise, variant, reveal=policy)), exercise and answers
 
 
 def _sheet_and_key(sheet: Any) -> list:
@@ -188,7 +195,9 @@ def files(trace: Any, format: str, output: str, **options: Any) -> dict[str, str
     beside: dict[str, str] = {}
     record = FORMATS[format] if format in FORMATS else None
     sheet_and_key = options.get("exercise") and options.get("answers")
-    if record is not None and record.chart_beside and len(trace.steps) > 1 and not sheet_and_key:
+    exam = options.get("exercise") and (options.get("reveal") or trace.scenario.reveal) == "none"
+    # (an exam's chart would give away values computed from its blanks)
+    if record is not None and record.chart_beside and len(trace.steps) > 1 and not sheet_and_key and not exam:
         from nnworked.render.chart import svg
 
         image = os.path.splitext(output)[0] + ".loss.svg"
@@ -288,11 +297,12 @@ class Generated:
         self.report, self.count, self.seed = report, count, seed
         self.variants = report.variants
 
-    def files(self, blanks: str = "one-per-layer", format: str = "markdown", combined: bool = False) -> dict:  # noqa: A002
+    def files(self, blanks: str = "one-per-layer", format: str = "markdown", combined: bool = False,  # noqa: A002
+              reveal: str = "guided") -> dict:
         """File name → text: each variant's scenario (recording its exercise), sheet and key."""
         from nnworked.variants import variant_files
 
-        return variant_files(self.variants, combined, blanks, self.seed, format)
+        return variant_files(self.variants, combined, blanks, self.seed, format, reveal)
 
     def listing(self) -> str:
         return "".join(f"{v.id}  {v.scenario.title}\n" for v in self.variants)

@@ -59,6 +59,11 @@ def _printable(text: str) -> str:
     return printable(text, newlines=True)
 
 
+class Reveal(str, Enum):
+    guided = "guided"
+    none = "none"
+
+
 def _fail(message: str) -> None:
     from rich.console import Console
 
@@ -115,6 +120,9 @@ def run(
                                          "such as 'z1[0,1], dW2'."),
     seed: int = typer.Option(1, "--seed", min=0, help="Chooses the blanks of a rule; the same seed gives the same "
                              "sheet."),
+    reveal: Optional[Reveal] = typer.Option(None, "--reveal", help="What a sheet shows of values computed from its "
+                                            "blanks: guided (the default: later values given) or none (an exam)."),
+    exam: bool = typer.Option(False, "--exam", help="An exam sheet: --exercise --reveal none."),
 ) -> None:
     """Print the worked solution of a scenario.
 
@@ -132,6 +140,13 @@ def run(
     """
     from nnworked.errors import NnworkedError, OptionError
 
+    if exam and reveal == Reveal.guided:
+        raise typer.BadParameter("an exam reveals nothing computed from a blank: leave out --reveal guided",
+                                 param_hint="'--exam'")
+    exercise = exercise or exam
+    if reveal is not None and not (exercise or answers):
+        raise typer.BadParameter("it needs --exercise, --answers or --exam (it is a sheet's policy)",
+                                 param_hint="'--reveal'")
     if blanks is not None and not (exercise or answers):
         raise typer.BadParameter("it needs --exercise or --answers (it chooses which values a sheet leaves "
                                  "blank)", param_hint="'--blanks'")
@@ -143,7 +158,8 @@ def run(
     import nnworked
 
     options = dict(full=full, all_steps=all_steps, layout=layout.value if layout else None, detail=detail.value,
-                   why_matrices=why_matrices, exercise=exercise, answers=answers, blanks=blanks, seed=seed)
+                   why_matrices=why_matrices, exercise=exercise, answers=answers, blanks=blanks, seed=seed,
+                   reveal="none" if exam else reveal.value if reveal else None)
     try:
         walkthrough = nnworked.run(scenario, steps=steps, precision=precision,
                                    rounding=rounding.value if rounding else None)
@@ -324,6 +340,8 @@ def generate(
     combined: bool = typer.Option(False, "--combined", help="With --output-dir: all sheets in one document and "
                                   "all keys in another."),
     blanks: str = typer.Option("one-per-layer", "--blanks", help="Which values each sheet leaves blank."),
+    reveal: Reveal = typer.Option(Reveal.guided, "--reveal", help="What each sheet shows of values computed from "
+                                  "its blanks: guided (later values given) or none (exams)."),
     format: str = typer.Option("markdown", "--format", "-f", callback=_sheet_format,
                                help="Sheets and keys as markdown, latex, html, or moodle (one cloze question per "
                                "variant, the key as its feedback)."),
@@ -353,7 +371,7 @@ def generate(
         if report:
             sys.stdout.write(made.stress())
         if output_dir is not None:
-            files = made.files(blanks, format, combined)
+            files = made.files(blanks, format, combined, reveal.value)
             paths = {os.path.join(output_dir, name): text for name, text in files.items()}
             from nnworked.files import write_all
 

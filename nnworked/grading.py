@@ -8,19 +8,15 @@ answer stands for half a unit of its last decimal either side, exactly as the pr
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 import numpy as np
 
-from nnworked import worked
+from nnworked import quantities
 from nnworked.engine.activations import ACTIVATIONS
 from nnworked.engine.losses import LOSSES
-from nnworked.expr import Expr, Num, Op, interval, num, op
+from nnworked.expr import Expr, Num, Op, interval
 from nnworked.trace import Trace
-
-_KEY = re.compile(r"^([a-zA-Z]+?)(\d*)(?:\[(\d+)(?:,(\d+))?\])?$")
-ORDER = {"C": 0, "z": 1, "a": 2, "L": 3, "da": 4, "dz": 5, "dW": 6, "db": 7, "W": 8, "b": 9}
 
 
 @dataclass(frozen=True)
@@ -38,88 +34,17 @@ class Mark:
 
 def parse(key: str) -> tuple[str, int, int, int]:
     """kind, layer, first index, second index (0 when absent)."""
-    match = _KEY.match(key)
-    if not match:
-        raise ValueError(key)
-    kind, layer, i, j = match.groups()
-    return kind, int(layer or 0), int(i or 0), int(j or 0)
+    name = quantities.parse(key)
+    i, j = (list(name.index) + [0, 0])[:2]
+    return name.kind, name.layer, i, j
 
 
-def sort_key(key: str) -> tuple:
-    """The order a student works in: layer by layer forward (z then a), the loss, layer by layer backward,
-    then the updates."""
-    kind, layer, i, j = parse(key)
-    if kind in ("C", "z", "a"):
-        return (0, layer, ORDER[kind], i, j)
-    if kind == "L":
-        return (1, 0, 0, i, j)
-    if kind in ("da", "dz", "dW", "db"):
-        return (2, -layer, ORDER[kind], i, j)
-    return (3, layer, ORDER[kind], i, j)
+sort_key = quantities.sort_key  # the order a student works in (the command line's report reads it here)
 
 
 def formula(trace: Trace, key: str) -> Expr:
-    """How the value named `key` is worked from the values before it; those values carry their names."""
-    s, step = trace.scenario, trace.steps[0] if trace.steps else None
-    examples = s.inputs.shape[0]
-    kind, k, i, j = parse(key)
-
-    def name(kind_: str, layer: int, unit: int, example: int) -> str:
-        return f"{kind_}{layer}[{unit}]" if examples == 1 else f"{kind_}{layer}[{unit},{example}]"
-
-    if kind == "C":
-        m = trace.matmul
-        return worked.linear(m.a[i], m.b[:, j], None, True, True)
-    assert step is not None
-    n = j  # for per-example quantities the second index is the example
-    if kind == "z":
-        lin = step.forward.linear[k - 1]
-        labels = [name("a", k - 1, u, n) for u in range(lin.inputs.shape[1])] if k > 1 else None
-        return worked.linear(lin.weights[i], lin.inputs[n], None if lin.bias is None else lin.bias[i], True, k == 1,
-                             labels)
-    if kind == "a":
-        act = step.forward.activate[k - 1]
-        return ACTIVATIONS[act.activation].row_expr(act.z[n], i, act.slope,
-                                                    [name("z", k, u, n) for u in range(act.z.shape[1])])
-    loss = step.loss
-    assert loss is not None
-    units = loss.yhat.shape[1]
-    last = len(s.layers)
-    if kind == "L":
-        if examples == 1:
-            return worked.loss_example(loss.spec, loss.yhat[0], loss.y[0], [name("a", last, u, 0) for u in range(units)])
-        return worked.loss_total(loss.spec, loss.per_example, [f"L[{e}]" for e in range(examples)])
-    grads = {type(g).__name__ + str(g.layer): g for g in step.backward}
-    if kind == "da" and k == last:
-        return worked.loss_gradient(loss.spec, loss.yhat[n, i], loss.y[n, i], examples, units, name("a", k, i, n))
-    if kind == "dz" and k == last:
-        output = grads[f"OutputDelta{k}"]
-        if output.shortcut is not None:
-            return worked.shortcut(loss.spec, loss.yhat[n, i], loss.y[n, i], examples, units, name("a", k, i, n))
-        return worked.product(output.dl_dyhat[n, i], output.dyhat_dz[n, i], name("da", k, i, n))
-    if kind == "dW":
-        g = grads[f"LayerGradient{k}"]
-        inputs = [name("a", k - 1, j, e) for e in range(examples)] if k > 1 else None
-        return worked.weight_gradient(g.delta[:, i], g.inputs[:, j], k == 1, [name("dz", k, i, e) for e in range(examples)],
-                                      inputs)
-    if kind == "db":
-        g = grads[f"LayerGradient{k}"]
-        return worked.bias_gradient(g.delta[:, i], [name("dz", k, i, e) for e in range(examples)])
-    if kind == "da":
-        back = grads[f"BackToPrevious{k + 1}"]
-        return worked.backprop(back.weights[:, i], back.delta[n], True,
-                               [name("dz", k + 1, u, n) for u in range(back.delta.shape[1])])
-    if kind == "dz":
-        through = grads[f"ThroughActivation{k}"]
-        derivative, _ = worked.derivative(through.activation, through.z[n, i], through.a[n, i], through.slope,
-                                          name("a", k, i, n))
-        return op("mul", num(through.upstream[n, i], label=name("da", k, i, n)), derivative)
-    update = next(u for u in step.updates if u.name == f"{kind}{k}")
-    index = (i, j) if update.old.ndim == 2 else (i,)
-    grad_label = f"d{kind}{k}[{','.join(map(str, index))}]"
-    lines = worked.optimizer_update(s.optimizer, update.old[index], update.grad[index], s.learning_rate or 0.0,
-                                    {}, 1, trace.precision, True, grad_label)
-    return lines[-1][1]
+    """How the value named `key` is worked from the values before it: the table of quantities' expression."""
+    return quantities.table(trace).expression(key)
 
 
 def _substitute(expr: Expr, values: dict[str, float]) -> Expr:
@@ -149,10 +74,12 @@ def _near(answer: float, target: float, trace: Trace) -> bool:
 
 
 def grade(trace: Trace, keys: frozenset[str], answers: dict[str, float]) -> list[Mark]:
-    """One mark per blank, in the order a student works them."""
-    from nnworked.sheets import quantities
+    """One mark per blank, in the order a student works them. An answer may be named as the key names it
+    (dW2[0,1]) or as the sheet shows it (∂L/∂W₂[1])."""
+    from nnworked.sheets import canonical
 
-    truth = quantities(trace)
+    answers = canonical(trace, answers)
+    truth = quantities.table(trace).values
     known: dict[str, float] = {}
     marks = []
     for key in sorted(keys, key=sort_key):
@@ -170,24 +97,16 @@ def grade(trace: Trace, keys: frozenset[str], answers: dict[str, float]) -> list
                              trace.precision)
         slack = _half(answer, trace)
         if low - slack <= answer <= high + slack and any(k in known and not _near(known[k], truth[k], trace)
-                                                         for k in _leaves(formula(trace, key))):
+                                                         for k in quantities.table(trace).depends(key)):
             marks.append(Mark(key, answer, correct, "carried", "right for the earlier value used"))
             continue
         marks.append(Mark(key, answer, correct, "wrong", diagnose(trace, key, answer, correct)))
     return marks
 
 
-def _leaves(expr: Expr) -> set[str]:
-    if isinstance(expr, Num):
-        return {expr.label} if expr.label else set()
-    return set().union(*(_leaves(a) for a in expr.args))
-
-
 def diagnose(trace: Trace, key: str, answer: float, correct: float) -> str:
     """The likely mistake, from a catalogue, when the numbers fit one; "" otherwise."""
-    from nnworked.sheets import quantities
-
-    s, truth = trace.scenario, quantities(trace)
+    s, truth = trace.scenario, quantities.table(trace).values
     kind, k, i, j = parse(key)
     gradient = kind in ("da", "dz", "dW", "db")
     candidates: list[tuple[str, float]] = []

@@ -17,6 +17,7 @@ TOP_KEYS = ["title", "description", "input_names", "inputs", "targets", "layers"
             "optimizer", "steps", "freeze", "precision", "rounding", "layout", "exercise", "matmul"]
 LAYOUTS = ["standard", "ai-by-hand"]
 ROUNDINGS = ["exact", "carry"]
+REVEALS = ["guided", "none"]  # an exercise sheet's policy (sheets.REVEALS); kept here so loading needs no renderer
 LAYER_KEYS = ["weights", "bias", "activation", "name"]
 LOSS_KEYS = ["name", "scale", "outputs", "batch"]
 
@@ -57,6 +58,7 @@ class Scenario(NamedTuple):
     layout: str = "standard"  # how the walkthrough is arranged unless the reader asks otherwise
     blanks: tuple[str, ...] = ()  # an exercise's blanks, as `nnworked generate` records them in a variant
     variant: str = ""  # and its id, printed on the sheet and its key
+    reveal: str = ""  # and its policy (guided, none), when the variant records one
     input_names: tuple[str, ...] | None = None
     matmul: Matmul | None = None
 

@@ -13,52 +13,20 @@ import hashlib
 import json
 import random
 import re
+from typing import Callable
 
-import numpy as np
-
+from nnworked import scenario
 from nnworked.errors import NnworkedError, OptionError
+from nnworked.quantities import name as quantity_name, parse, table
 from nnworked.trace import Trace
 
 RULES = ("one-per-layer", "forward", "backward", "all")
+REVEALS = tuple(scenario.REVEALS)  # what a sheet shows of the values computed from its blanks (see `hidden`)
 
 
 def quantities(trace: Trace) -> dict[str, float]:
-    """Every value of the first step a sheet can leave blank, by name."""
-    if trace.matmul is not None:
-        return {f"C[{i},{j}]": float(v) for (i, j), v in np.ndenumerate(trace.matmul.c)}
-    step = trace.steps[0]
-    examples = trace.scenario.inputs.shape[0]
-
-    def cells(kind: str, k: int, values: np.ndarray) -> dict[str, float]:  # rows are examples
-        return {(f"{kind}{k}[{i}]" if examples == 1 else f"{kind}{k}[{i},{n}]"): float(v)
-                for (n, i), v in np.ndenumerate(values) if np.isfinite(v)}
-
-    out: dict[str, float] = {}
-    for key, values in step.forward.arrays().items():
-        out.update(cells(key[0], int(key[1:]), values))
-    if step.loss is not None:
-        out["L"] = step.loss.value
-    for key, values in step.gradients().items():
-        kind, k = key[0], int(key[1:])
-        if kind in "za":
-            out.update(cells("d" + kind, k, values))
-        else:
-            out.update({_weight_key("d" + kind, k, index): float(v) for index, v in np.ndenumerate(values)})
-    for update in step.updates:
-        kind, k = update.name[0], int(update.name[1:])
-        out.update({_weight_key(kind, k, index): float(v) for index, v in np.ndenumerate(update.new)})
-    return out
-
-
-def _weight_key(kind: str, k: int, index: tuple[int, ...]) -> str:
-    return f"{kind}{k}[{','.join(map(str, index))}]"
-
-
-def _kind(key: str) -> tuple[str, str, str]:
-    """("z", "1", "[0,1]") from "z1[0,1]"."""
-    match = re.match(r"^([a-zA-Z]+?)(\d+)?(\[.*\])?$", key)
-    assert match
-    return match.group(1), match.group(2) or "", match.group(3) or ""
+    """Every value of the first step a sheet can leave blank, by name (the table of quantities' values)."""
+    return table(trace).values
 
 
 def _close(keys: set[str], available: dict[str, float]) -> set[str]:
@@ -67,12 +35,94 @@ def _close(keys: set[str], available: dict[str, float]) -> set[str]:
     pairs = {"z": ["a"], "a": ["z"], "dz": ["da", "db"], "da": ["dz", "db"], "db": ["dz", "da"]}
     closed = set(keys)
     for key in keys:
-        kind, layer, index = _kind(key)
-        for other in pairs.get(kind, []):
-            candidate = f"{other}{layer}{index}"
+        name = parse(key)
+        for other in pairs.get(name.kind, []):
+            candidate = str(name._replace(kind=other))
             if candidate in available:
                 closed.add(candidate)
     return closed
+
+
+def hidden(trace: Trace, keys: frozenset[str], reveal: str = "guided") -> frozenset[str]:
+    """The values a sheet hides besides its blanks, read from the table's dependencies.
+
+    guided: the values that follow from the blanks alone (every quantity they are computed from is a blank
+    or follows from one): the loss and ∂L/∂ŷ from ŷ, δ = ŷ − y, ∂L/∂b = δ for one example, a weight after
+    its update from its gradient. Values computed from a blank and from a value the sheet shows stay given,
+    as on AI by Hand sheets: the student needs them for what follows.
+    none (an exam): every value that depends on a blank, transitively; later passes are hidden by their
+    step qualifier (`render.numbers`), since every one of them is computed from the first step's updates."""
+    if reveal not in REVEALS:
+        raise OptionError("--reveal", f"'{reveal}' is not a policy; choose from: {', '.join(REVEALS)}")
+    t = table(trace)
+    if reveal == "none":
+        out = t.downstream(keys)
+        return frozenset(out - keys) | _example_losses(trace, lambda sources: bool(sources & (out | keys)))
+    follows = set(keys)
+    grew = True
+    while grew:
+        grew = False
+        for key in t.values:
+            if key not in follows and t.depends(key) and t.depends(key) <= follows:
+                follows.add(key)
+                grew = True
+    return frozenset(follows - keys) | _example_losses(trace, lambda sources: sources <= follows)
+
+
+def _example_losses(trace: Trace, hide: Callable[[frozenset[str]], bool]) -> frozenset[str]:
+    """A batch's per-example losses L[e] (printed, though not values a sheet asks for) that `hide` hides,
+    given what each is computed from."""
+    s, t = trace.scenario, table(trace)
+    if trace.matmul is not None or s.inputs.shape[0] == 1 or "L" not in t.values:
+        return frozenset()
+    names = [quantity_name("L", 0, e) for e in range(s.inputs.shape[0])]
+    return frozenset(n for n in names if hide(t.depends(n)))
+
+
+def aliases(trace: Trace) -> dict[str, str]:
+    """The spellings a sheet shows for each asked value (ŷ, h[0], ∂L/∂W₂[0], δ₂, W₂[0]_new, dW2[0] for a
+    one-row dW2[0,0]) → its canonical name, so an answer file may use either."""
+    from nnworked.render.notation import Notation
+
+    s = trace.scenario
+    if trace.matmul is not None:
+        return {}
+    n = Notation(len(s.layers), s.inputs.shape[0])
+    units = {k: layer.units for k, layer in enumerate(s.layers, 1)}
+    out: dict[str, str] = {}
+    for key in table(trace).values:
+        name = parse(key)
+        k = name.layer
+        if name.kind in ("z", "a", "dz", "da"):
+            i, e = (list(name.index) + [0])[:2]
+            symbol = {"z": n.z(k), "a": n.a(k), "dz": n.delta(k), "da": n.a(k)}[name.kind]
+            cell = n.element(symbol, e, i, units[k])
+            spellings = {"z": [cell], "a": [cell], "dz": [cell, "∂L/∂" + n.element(n.z(k), e, i, units[k])],
+                         "da": ["∂L/∂" + cell]}[name.kind]
+        elif name.kind in ("dW", "W") and len(name.index) == 2:
+            i, j = name.index
+            cell = n.weight(n.W(k), i, j, units[k])
+            spellings = ["∂L/∂" + cell] if name.kind == "dW" else [cell + "_new"]
+            if units[k] == 1:
+                spellings.append(f"{name.kind}{k}[{j}]")
+        elif name.kind in ("db", "b") and name.index:
+            cell = n.b(k) + (f"[{name.index[0]}]" if units[k] > 1 else "")
+            spellings = ["∂L/∂" + cell] if name.kind == "db" else [cell + "_new"]
+        else:
+            spellings = []
+        for spelling in spellings:  # as printed, and typed without subscripts (z2 for z₂)
+            out.setdefault(spelling, key)
+            out.setdefault(spelling.translate(_PLAIN_DIGITS), key)
+    return out
+
+
+_PLAIN_DIGITS = str.maketrans("₀₁₂₃₄₅₆₇₈₉", "0123456789")
+
+
+def canonical(trace: Trace, answers: dict[str, float]) -> dict[str, float]:
+    """An answer file's values by canonical name: a sheet's own spelling (ŷ, ∂L/∂W₂[0]) is accepted too."""
+    spelled = aliases(trace)
+    return {spelled.get(key.replace(" ", ""), key): value for key, value in answers.items()}
 
 
 def for_scenario(trace: Trace, rule: str | None, seed: int) -> tuple[frozenset[str], str]:
@@ -103,9 +153,9 @@ def choose(trace: Trace, rule: str, seed: int) -> frozenset[str]:
             if cells:
                 keys.add(rng.choice(cells))
     elif rule == "forward":
-        keys = {k for k in available if _kind(k)[0] in ("z", "a", "C")}
+        keys = {k for k in available if parse(k).kind in ("z", "a", "C")}
     elif rule == "backward":
-        keys = {k for k in available if _kind(k)[0] in ("dz", "da", "dW", "db")}
+        keys = {k for k in available if parse(k).kind in ("dz", "da", "dW", "db")}
     elif rule == "all":
         keys = set(available)
     else:
@@ -126,8 +176,11 @@ def named(text: str, available: dict[str, float]) -> list[str]:
             continue
         cells = [k for k in available if k.startswith(name + "[")]
         if not cells:
-            kind, layer, index = _kind(name) if re.match(r"^[a-zA-Z]+\d*(\[[\d,]+\])?$", name) else (name, "", "")
-            row = f"{kind}{layer}[0,{index[1:-1]}]" if index and "," not in index else ""
+            try:
+                asked = parse(name)
+            except ValueError:
+                asked = None
+            row = str(asked._replace(index=(0, *asked.index))) if asked and len(asked.index) == 1 else ""
             if row in available:  # a one-row matrix, such as W2[1] for W2[0,1]
                 keys.append(row)
                 continue

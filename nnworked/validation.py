@@ -16,8 +16,8 @@ from nnworked.engine.optimizers import LIMITS as OPTIMIZER_LIMITS
 from nnworked.engine.optimizers import OPTIMIZERS, OptimizerSpec
 
 from nnworked.limits import MAX_PRECISION, MAX_STEPS, MIN_PRECISION
-from nnworked.scenario import (LAYER_KEYS, LAYOUTS, LOSS_KEYS, ROUNDINGS, TOP_KEYS, Layer, Matmul, Scenario,
-                               parameter_names)
+from nnworked.scenario import (LAYER_KEYS, LAYOUTS, LOSS_KEYS, REVEALS, ROUNDINGS, TOP_KEYS, Layer, Matmul,
+                               Scenario, parameter_names)
 from nnworked.text import printable
 from nnworked.values import ValueChecker, count, describe, is_number, suggest
 
@@ -44,12 +44,12 @@ class Checker(ValueChecker):
         precision = self.integer(data.get("precision", 4), ("precision",), "precision", MIN_PRECISION, MAX_PRECISION)
         rounding = self.choice(data.get("rounding", "exact"), ROUNDINGS, ("rounding",), "rounding")
         layout = self.choice(data.get("layout", "standard"), LAYOUTS, ("layout",), "layout")
-        blanks, variant = self.exercise(data.get("exercise"))
+        blanks, variant, reveal = self.exercise(data.get("exercise"))
         # text from the file is untrusted: control and bidi characters become visible escapes here, once,
         # so that no format and no terminal ever receives them
         common = dict(title=printable(title), source=doc.file, description=printable(description.strip(), newlines=True),
                       precision=precision if precision is not None else 4, rounding=rounding or "exact",
-                      layout=layout or "standard", blanks=blanks, variant=variant)
+                      layout=layout or "standard", blanks=blanks, variant=variant, reveal=reveal)
         if "matmul" in data:
             return self.matmul_scenario(data, common)
         for key in ("inputs", "layers"):
@@ -106,15 +106,16 @@ class Checker(ValueChecker):
             return None
         return Scenario(**common, matmul=Matmul(a, b))
 
-    def exercise(self, value: Any) -> tuple[tuple[str, ...], str]:
-        """`exercise: {variant: v-1a2b3c, blanks: [z1[0], a1[0]]}`: what a generated variant asks."""
+    def exercise(self, value: Any) -> tuple[tuple[str, ...], str, str]:
+        """`exercise: {variant: v-1a2b3c, blanks: [z1[0], a1[0]], reveal: none}`: what a generated variant asks,
+        and what its sheet shows of the values computed from the blanks (guided unless it says)."""
         if value is None:
-            return (), ""
+            return (), "", ""
         path = ("exercise",)
         if not isinstance(value, dict):
             self.add(path, "exercise must be a mapping", "variant: and blanks:", describe(value))
-            return (), ""
-        self.keys(value, ["variant", "blanks"], path, "an exercise")
+            return (), "", ""
+        self.keys(value, ["variant", "blanks", "reveal"], path, "an exercise")
         blanks = value.get("blanks", [])
         if not isinstance(blanks, list) or not all(isinstance(b, str) for b in blanks):
             self.add(path + ("blanks",), "blanks must be a list of value names", "for example [z1[0], dW2[0,1]]",
@@ -124,7 +125,8 @@ class Checker(ValueChecker):
         if not isinstance(variant, str):
             self.add(path + ("variant",), "the variant must be text", "for example v-1a2b3c", describe(variant))
             variant = ""
-        return tuple(blanks), variant
+        reveal = self.choice(value.get("reveal", "guided"), REVEALS, path + ("reveal",), "reveal") or ""
+        return tuple(blanks), variant, reveal
 
     def layers(self, value: Any, inputs: np.ndarray | None) -> list[Layer] | None:
         if not isinstance(value, list) or not value:

@@ -23,7 +23,7 @@ from nnworked.engine.activations import ACTIVATIONS
 from nnworked.engine.losses import LOSSES
 from nnworked.rules.losses.base import draw_from_grid
 from nnworked.errors import NnworkedError, ScenarioError
-from nnworked.sheets import quantities
+from nnworked.quantities import parse, table
 from nnworked.scenario import Scenario, from_document
 from nnworked.trace import Trace
 from nnworked.yamlsource import Document
@@ -118,14 +118,13 @@ def hand_values(trace: Trace) -> dict[str, float]:
     """The values a student computes with + − × only (a sigmoid's e^(−z) has no finite decimals: what
     follows it is not asked to be short). Named as exercise blanks are."""
     s = trace.scenario
-    values = quantities(trace)
+    values = table(trace).values
     linear_until = next((k for k, l in enumerate(s.layers, 1) if not ACTIVATIONS[l.activation].exact_by_hand),
                         len(s.layers) + 1)
     backward_exact = linear_until > len(s.layers) and (s.loss is None or s.loss.rule.exact_by_hand)
     out = {}
     for key, value in values.items():
-        match = re.match(r"^([a-zA-Z]+?)(\d+)?\[", key)
-        kind, layer = (match.group(1), int(match.group(2) or 0)) if match else (key, 0)
+        kind, layer = parse(key).kind, parse(key).layer
         if kind in ("z", "a", "C") and (layer < linear_until or kind == "C" or (kind == "z" and layer == linear_until)):
             out[key] = value
         elif backward_exact and kind in ("dz", "da", "dW", "db", "W", "b", "L"):
@@ -146,7 +145,7 @@ def check(trace: Trace, constraints: Constraints) -> str | None:
     hand = hand_values(trace)
     if constraints.max_decimals is not None and any(_decimals(v) > constraints.max_decimals for v in hand.values()):
         return f"more than {constraints.max_decimals} decimals"
-    if constraints.within is not None and any(abs(v) > constraints.within for v in quantities(trace).values()):
+    if constraints.within is not None and any(abs(v) > constraints.within for v in table(trace).values.values()):
         return f"an answer beyond ±{constraints.within:g}"
     return None
 
@@ -215,7 +214,7 @@ def stress(report: Report) -> dict[str, Any]:
     """For --report: the spread of every answer across the variants, and answers that repeat."""
     answers: dict[str, list[float]] = {}
     for v in report.variants:
-        for key, value in quantities(v.trace).items():
+        for key, value in table(v.trace).values.items():
             answers.setdefault(key, []).append(value)
     spread = {k: (min(v), max(v)) for k, v in answers.items()}
     repeats = {}
@@ -227,7 +226,7 @@ def stress(report: Report) -> dict[str, Any]:
 
 
 def variant_files(variants: list[Variant], combined: bool, rule: str, seed: int,
-                  fmt: str = "markdown") -> dict[str, str]:
+                  fmt: str = "markdown", reveal: str = "guided") -> dict[str, str]:
     """File name → text for every variant: its scenario (recording its exercise), its sheet and its key in
     `fmt`, one file each or all in one document. Nothing is written here."""
     from nnworked import sheets as exercises
@@ -245,10 +244,11 @@ def variant_files(variants: list[Variant], combined: bool, rule: str, seed: int,
     extension = record.extension
     for v in variants:
         chosen = exercises.choose(v.trace, rule, seed)
-        on_sheet = Settings(blanks=Blanks(chosen, False, v.id))
-        in_key = Settings(blanks=Blanks(chosen, True, v.id))
-        # the file records its blanks and id, so `run --exercise` and `grade` need no other options
-        files[f"{v.id}.yaml"] = to_yaml({**v.data, "exercise": {"variant": v.id, "blanks": sorted(chosen)}})
+        on_sheet = Settings(blanks=Blanks(chosen, False, v.id, reveal=reveal))
+        in_key = Settings(blanks=Blanks(chosen, True, v.id, reveal=reveal))
+        # the file records its blanks, id and policy, so `run --exercise` and `grade` need no other options
+        recorded = {"variant": v.id, "blanks": sorted(chosen), **({"reveal": reveal} if reveal != "guided" else {})}
+        files[f"{v.id}.yaml"] = to_yaml({**v.data, "exercise": recorded})
         if record.exercises == "questions":  # one question per variant; its key is the question's feedback
             sheets.append(printer.question(v.trace, on_sheet))
             if not combined:

@@ -28,12 +28,15 @@ def _label(labels: Labels, index: int) -> str:
 
 
 def linear(weights: Sequence[float], inputs: Sequence[float], bias: float | None, weights_given: bool,
-           inputs_given: bool, input_labels: Labels = None) -> Expr:
-    """(w₀ × a₀) + (w₁ × a₁) + … + b for one neuron and one example."""
-    terms: list[Expr] = [op("mul", num(w, weights_given), num(a, inputs_given, _label(input_labels, j)))
+           inputs_given: bool, input_labels: Labels = None, weight_labels: Labels = None,
+           bias_label: str = "") -> Expr:
+    """(w₀ × a₀) + (w₁ × a₁) + … + b for one neuron and one example. Weights after an update are
+    quantities too (W1[0,1]), named by `weight_labels`."""
+    terms: list[Expr] = [op("mul", num(w, weights_given, _label(weight_labels, j)),
+                            num(a, inputs_given, _label(input_labels, j)))
                          for j, (w, a) in enumerate(zip(weights, inputs))]
     if bias is not None:
-        terms.append(num(bias, weights_given))
+        terms.append(num(bias, weights_given, bias_label))
     return _sum(terms)
 
 
@@ -88,9 +91,10 @@ def bias_gradient(deltas: Sequence[float], labels: Labels = None) -> Expr:
     return _sum([num(d, label=_label(labels, n)) for n, d in enumerate(deltas)])
 
 
-def backprop(weights_column: Sequence[float], deltas: Sequence[float], given: bool, labels: Labels = None) -> Expr:
-    """Σᵢ Wᵢⱼ × δᵢ: what unit j of the previous layer receives."""
-    return _sum([op("mul", num(w, given), num(d, label=_label(labels, i)))
+def backprop(weights_column: Sequence[float], deltas: Sequence[float], given: bool, labels: Labels = None,
+             weight_labels: Labels = None) -> Expr:
+    """Σᵢ Wᵢⱼ × δᵢ: what unit j of the previous layer receives (the weights by name after step 1)."""
+    return _sum([op("mul", num(w, given, _label(weight_labels, i)), num(d, label=_label(labels, i)))
                  for i, (w, d) in enumerate(zip(weights_column, deltas))])
 
 
@@ -105,12 +109,12 @@ def parameter_count(layers: Sequence[tuple[int, int, bool]]) -> Expr:
 
 def optimizer_update(spec: OptimizerSpec, theta: float, grad: float, learning_rate: float,
                      state: dict[str, float], t: int, precision: Precision, given: bool,
-                     grad_label: str = "") -> list[tuple[str, Expr, float]]:
+                     grad_label: str = "", theta_label: str = "") -> list[tuple[str, Expr, float]]:
     """One parameter's update as the lines a person writes: (name, working, value), in order. Each later
     line uses the earlier values as shown (carried under `rounding: carry`). Names: g (with weight decay),
     v, s, m, v, m_hat, v_hat, and "new" for the parameter after the update."""
     arithmetic = WorkedArithmetic(state, precision)
-    spec.rule.step(arithmetic, num(theta, given), num(grad, label=grad_label), num(learning_rate, True), spec.get, t)
+    spec.rule.step(arithmetic, num(theta, given, theta_label), num(grad, label=grad_label), num(learning_rate, True), spec.get, t)
     return arithmetic.lines
 
 

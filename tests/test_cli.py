@@ -131,3 +131,47 @@ def test_the_terminal_shows_a_one_line_loss_chart() -> None:
 
     assert sparkline([4, 3, 2, 1]) == "█▆▃▁"
     assert "loss   0.7152 █▇▆▆▅▅▄▄▃▃▃▂▂▂▂▁▁▁▁▁▁ 0.6912   (20 steps)" in cli("run", "xor_batch").stdout
+
+
+def test_an_exam_sheet_hides_every_value_computed_from_a_blank(tmp_path: Path) -> None:
+    exam = cli("run", "spam", "--exam", "--format", "json")
+    assert exam.returncode == 0, exam.stderr
+    assert json.loads(exam.stdout)["exercise"]["reveal"] == "none"
+    text = cli("run", "spam", "--exercise", "--reveal", "none").stdout
+    assert text == cli("run", "spam", "--exam").stdout
+    assert "Every value computed from a blank is hidden too" in text
+    assert "    L = −ln(ŷ) = −ln(?) = ?" in text
+    assert "    W₂[1]_new = 0.6 − (0.1 × ?) = ?" in text  # guided gives it: ∂L/∂W₂[1] is needed later
+    assert "    W₂[1]_new = 0.6 − (0.1 × (−0.1789)) = 0.6 + 0.0179 = 0.6179" in cli("run", "spam", "--exercise").stdout
+    assert "Key Observations" not in text and "The network is learning" not in text
+    assert "    z₁[0] = ?\n    z₁[1] = ?\n    h = [?, ?]" in text  # the pass after training
+    assert "0.6179" not in text and "0.4214" not in text
+
+
+def test_reveal_is_a_sheets_policy_and_an_exam_is_not_guided() -> None:
+    alone = cli("run", "spam", "--reveal", "none")
+    assert alone.returncode == 2 and "it needs --exercise, --answers or --exam" in alone.stderr
+    both = cli("run", "spam", "--exam", "--reveal", "guided")
+    assert both.returncode == 2 and "an exam reveals nothing computed from a blank" in both.stderr
+    wrong = cli("run", "spam", "--exercise", "--reveal", "some")
+    assert wrong.returncode == 2 and "guided" in wrong.stderr
+
+
+def test_generate_records_the_policy_and_run_reads_it(tmp_path: Path) -> None:
+    made = cli("generate", "spam", "--count", "1", "--output-dir", str(tmp_path), "--reveal", "none")
+    assert made.returncode == 0, made.stderr
+    variant = next(tmp_path.glob("v-*.yaml"))
+    assert "reveal: none" in variant.read_text(encoding="utf-8")
+    assert "Every value computed from a blank is hidden too" in cli("run", str(variant), "--exercise").stdout
+    sheet = next(p for p in tmp_path.iterdir() if p.name.endswith(".md") and "key" not in p.name)
+    assert "Every value computed from a blank is hidden too" in sheet.read_text(encoding="utf-8")
+
+
+def test_a_policy_a_file_records_must_be_one_there_is(tmp_path: Path) -> None:
+    path = tmp_path / "variant.yaml"
+    path.write_text('inputs: [[1, 2]]\nlayers:\n  - weights: [[1, 1]]\n'
+                    'exercise: {variant: v-1, blanks: ["z1[0]"], reveal: nope}\n', encoding="utf-8")
+    result = cli("run", str(path), "--exercise")
+    assert result.returncode == 1
+    assert (f"{path}:4:53: exercise.reveal: unknown reveal — expected one of guided, none, given the text 'nope'\n"
+            "    hint: did you mean 'none'?") in result.stderr

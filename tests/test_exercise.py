@@ -81,8 +81,9 @@ def test_every_blank_is_asked_on_the_sheet_and_answered_in_the_key(name: str, ru
 
 def test_a_value_worked_from_a_blank_is_not_shown_either() -> None:
     text = sheet(AI + "7-backpropagation", seed=2, layout="ai-by-hand")
-    # a₂[0] = 2 is blank: 1 × ? must not reappear as 2 in the next stage
-    assert "z₃[2] = (1 × ?) + (1 × 4) + (−7 × 1) = ? + 4 − 7 = −1".replace("?", G) in text
+    # a₂[0] = 2 is blank: 1 × ? must not reappear as 2 in the next stage, nor be read back from the value
+    # the line ends in (? + 4 − 7 = −1 gave it away until the line rule: such a line ends in a blank)
+    assert "z₃[2] = (1 × ?) + (1 × 4) + (−7 × 1) = ? + 4 − 7 = ?".replace("?", G) in text
     assert "e^(z₃[0]) = e^(?) = ?".replace("?", G) in text and "Σ = ? + 20.1 + 0.4 = ?".replace("?", G) in text
     assert "**Result:** `ŷ = [?, 0.5, 0]`".replace("?", G) in text
 

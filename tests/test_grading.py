@@ -76,3 +76,14 @@ def test_a_class_from_csv_and_folders(tmp_path: Path) -> None:
     assert "ana: 2 of 8 (1 carried forward)" in result.stdout  # a1, da2, db2, dz1, db1 are blanks too
     assert "first wrong value: dz2[0] = 0.3806, expected −0.3806 — likely the sign is flipped" in result.stdout
     assert "class: 2 students" in result.stdout and "1 × the sign is flipped" in result.stdout
+
+
+def test_an_answer_may_be_named_as_the_sheet_shows_it_or_as_the_key_names_it() -> None:
+    trace = trace_of("spam")
+    keys = frozenset({"a1[0]", "a2[0]", "dW2[0,0]", "dW2[0,1]", "dz2[0]", "W1[1,0]"})
+    values = sheets.quantities(trace)
+    spelled = {"h[0]": values["a1[0]"], "ŷ": values["a2[0]"], "∂L/∂W₂[0]": values["dW2[0,0]"],
+               "dW2[1]": values["dW2[0,1]"], "δ₂": values["dz2[0]"], "W1[1,0]": values["W1[1,0]"]}
+    marks = grade(trace, keys, spelled)
+    assert {m.key: m.status for m in marks} == {k: "correct" for k in keys}
+    assert [m.status for m in grade(trace, keys, {"∂L/∂W2[0]": 0.5})].count("wrong") == 1

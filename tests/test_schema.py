@@ -60,7 +60,7 @@ def test_the_keys_are_the_loaders_keys() -> None:
     assert list(LAYER) == scenario.LAYER_KEYS
     assert list(_variants(TOP["loss"])[1]["properties"]) == scenario.LOSS_KEYS
     assert list(TOP["matmul"]["properties"]) == ["A", "B"]
-    assert list(TOP["exercise"]["properties"]) == ["variant", "blanks"]
+    assert list(TOP["exercise"]["properties"]) == ["variant", "blanks", "reveal"]
 
 
 def test_the_names_are_the_registries() -> None:

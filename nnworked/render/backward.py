@@ -12,6 +12,7 @@ from nnworked.expr import num, op
 from nnworked.render.blocks import Block, Heading, Math, Para
 from nnworked.render.forward import ForwardWriter
 from nnworked.render.lines import elided_note, line, pick
+from nnworked.quantities import computed_from
 from nnworked.render.notation import Notation
 from nnworked.render.numbers import fmt, matrix_lines
 from nnworked.render.settings import Settings
@@ -94,7 +95,8 @@ class BackwardWriter(ForwardWriter):
             for e, i in shown:
                 if np.isfinite(step.dl_dyhat[e, i]):
                     lines += line(n.element(d, e, i, units),
-                                  worked.product(step.dl_dyhat[e, i], step.dyhat_dz[e, i], n.key("da", k, i, e)),
+                                  worked.product(step.dl_dyhat[e, i], step.dyhat_dz[e, i], n.key("da", k, i, e),
+                                                 computed_from(n.key("a", k, i, e))),
                                   self.p, self.s.width, label=n.key("dz", k, i, e))
             if hidden:
                 lines.append(elided_note(hidden))
@@ -201,7 +203,8 @@ class BackwardWriter(ForwardWriter):
         for e, j in shown:
             lines += line(f"∂L/∂{n.element(a, e, j, step.upstream.shape[1])}",
                           worked.backprop(step.weights[:, j], step.delta[e], self.first_step,
-                                          [n.key("dz", k, i, e) for i in range(step.delta.shape[1])]),
+                                          [n.key("dz", k, i, e) for i in range(step.delta.shape[1])],
+                                          [n.before("W", k, i, j) for i in range(step.delta.shape[1])]),
                           self.p, self.s.width, label=n.key("da", k - 1, j, e))
         if hidden:
             lines.append(elided_note(hidden))

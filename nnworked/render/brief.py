@@ -45,7 +45,7 @@ def backward(step: TrainingStep, w: BackwardWriter) -> list[Block]:
             label = ACTIVATIONS[s.activation].symbol or "f"
             lines += _named(f"{n.delta(s.layer)} = ∂L/∂{n.a(s.layer)} ⊙ {label}′({n.z(s.layer)})", s.delta, w, "dz",
                             s.layer)
-    return [Rule(), Heading(2, "Loss"), Math([f"L = {fmt(step.loss.value, w.p, label='L')}"]),
+    return [Rule(), Heading(2, "Loss"), Math([f"L = {fmt(step.loss.value, w.p, label=w.n.loss_key())}"]),
             Rule(), Heading(2, "Backward Pass"), Math(lines)]
 
 

@@ -12,6 +12,7 @@ import numpy as np
 from nnworked import worked
 from nnworked.engine.activations import ACTIVATIONS
 from nnworked.expr import num, op
+from nnworked.quantities import FINAL, computed_from
 from nnworked.render.backward import BackwardWriter
 from nnworked.render.blocks import Block, Heading, Math, Para, Rule
 from nnworked.render.lines import elided_note, line, pick
@@ -75,7 +76,9 @@ class ByHandWriter(BackwardWriter):
             weights = list(lin.weights[i]) + ([lin.bias[i]] if has_bias else [])
             inputs = list(lin.inputs[e]) + ([1.0] if has_bias else [])
             labels = [n.key("a", k - 1, j, e) for j in range(lin.inputs.shape[1])] + [""] if k > 1 else None
-            expr = worked.linear(weights, inputs, None, given, given and k == 1, labels)  # b is one more weight
+            w_labels, b_label = self.parameter_labels(k, i, lin)
+            expr = worked.linear(weights, inputs, None, given, given and k == 1, labels,  # b is one more weight
+                                 w_labels + ([b_label] if has_bias else []))
             lines += line(self.cell(n.z(k), i, e, examples), expr, self.p, self.s.width, label=n.key("z", k, i, e))
         if hidden:
             lines.append(elided_note(hidden))
@@ -104,7 +107,8 @@ class ByHandWriter(BackwardWriter):
             for i, e in shown:
                 if step.dyhat_dz is not None:
                     lines += line(self.cell(f"∂L/∂{n.z(k)}", i, e, examples),
-                                  worked.product(step.dl_dyhat[e, i], step.dyhat_dz[e, i], n.key("da", k, i, e)),
+                                  worked.product(step.dl_dyhat[e, i], step.dyhat_dz[e, i], n.key("da", k, i, e),
+                                                 computed_from(n.key("a", k, i, e))),
                                   self.p, self.s.width, label=n.key("dz", k, i, e))
         if hidden:
             lines.append(elided_note(hidden))
@@ -146,7 +150,8 @@ class ByHandWriter(BackwardWriter):
         for j, e in shown:
             lines += line(self.cell(f"∂L/∂{n.a(k - 1)}", j, e, examples),
                           worked.backprop(step.weights[:, j], step.delta[e], self.first_step,
-                                          [n.key("dz", k, i, e) for i in range(step.delta.shape[1])]),
+                                          [n.key("dz", k, i, e) for i in range(step.delta.shape[1])],
+                                          [n.before("W", k, i, j) for i in range(step.delta.shape[1])]),
                           self.p, self.s.width, label=n.key("da", k - 1, j, e))
         if hidden:
             lines.append(elided_note(hidden))
@@ -213,6 +218,7 @@ def build(trace: Trace, settings) -> list[Block]:  # noqa: ANN001
     for step in trace.steps:
         if step.number > 1 and not settings.all_steps:
             break
+        w.n = n._replace(step=step.number)  # a later step's values are other quantities
         if len(trace.steps) > 1:
             out += [Rule(), Heading(2, f"Training Step {step.number} of {len(trace.steps)}")]
         out += [Rule(), Heading(2, "Forward Pass")]
@@ -229,5 +235,7 @@ def build(trace: Trace, settings) -> list[Block]:  # noqa: ANN001
                     Para("No learning rate is given: this is where one would be applied, θ ← θ − η·∂L/∂θ.")]
         out += key_observations(trace, step, w)
     if trace.final is not None:
+        w.n = n._replace(step=FINAL, steps=len(trace.steps))
         out += after_training(trace, w, settings)
+    w.n = n
     return out + explanations(trace, w, settings)

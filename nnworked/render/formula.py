@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from nnworked.engine.rounding import Precision
 from nnworked.expr import Expr, Num, Op, chain
 from nnworked.render.numbers import MINUS, blank_state, fmt, scientific, superscript
@@ -92,8 +94,35 @@ def worked_line(lhs: str, expr: Expr, precision: Precision, prefix: list[str] | 
     stages = chain(expr, precision.carried)
     result = stages[-1].value  # type: ignore[union-attr]
     check_chain(stages, precision, lhs)
-    if len(stages) > 1:
+    if len(stages) > 1 and not follows_from_a_blank(expr):
         stages[-1] = Num(result, label=label)
     texts = [*(prefix or []), *(show(s, precision) for s in stages)]
     deduped = [t for i, t in enumerate(texts) if i == 0 or t != texts[i - 1]]
     return f"{lhs} = " + " = ".join(deduped), result
+
+
+def follows_from_a_blank(expr: Expr) -> bool:
+    """Whether the value of `expr` follows from a number the sheet hides: then the line ends in a blank
+    too (`L = −ln(?) = ?`, never `= 0.4790`, from which the student could read ŷ back). A blank that
+    cannot move the value (0 × ?) gives nothing away, so `0 + ? + 5 = 5` may stand."""
+    hidden = {leaf.label for leaf in _leaves(expr) if leaf.label and _hidden(leaf)}
+    if not hidden:
+        return False
+    from nnworked.expr import evaluate
+
+    base = evaluate(expr)
+    for shift in (1.0, -0.37):
+        moved = evaluate(_shifted(expr, hidden, shift))
+        if not (moved == base or (math.isnan(moved) and math.isnan(base))):
+            return True
+    return False
+
+
+def _leaves(expr: Expr) -> list[Num]:
+    return [expr] if isinstance(expr, Num) else [leaf for a in expr.args for leaf in _leaves(a)]
+
+
+def _shifted(expr: Expr, labels: set[str], shift: float) -> Expr:
+    if isinstance(expr, Num):
+        return expr._replace(value=expr.value + shift) if expr.label in labels else expr
+    return Op(expr.op, tuple(_shifted(a, labels, shift) for a in expr.args))

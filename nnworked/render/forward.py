@@ -59,7 +59,7 @@ class ForwardWriter:
         for e, i in shown:
             inputs = [n.key("a", k - 1, j, e) for j in range(lin.inputs.shape[1])] if k > 1 else None
             expr = worked.linear(lin.weights[i], lin.inputs[e], None if lin.bias is None else lin.bias[i],
-                                 lin.given, lin.given and k == 1, inputs)
+                                 lin.given, lin.given and k == 1, inputs, *self.parameter_labels(k, i, lin))
             lines += line(n.element(n.z(k), e, i, lin.z.shape[1]), expr, self.p, self.s.width,
                           label=n.key("z", k, i, e))
             lines.append("")
@@ -107,6 +107,11 @@ class ForwardWriter:
             out += self.activate(act, f"{section}.{2 * lin.layer}")
         return out
 
+    def parameter_labels(self, k: int, i: int, lin: Linear) -> tuple[list[str], str]:
+        """Unit i's weights and bias as this pass uses them, by name (none in step 1: they are given)."""
+        n = self.n
+        return [n.before("W", k, i, j) for j in range(lin.weights.shape[1])], n.before("b", k, i)
+
     def compact(self, forward: Forward) -> list[str]:
         """A forward pass in a few lines, for the pass after the update."""
         lines: list[str] = []
@@ -115,11 +120,12 @@ class ForwardWriter:
             shown, hidden = self.elements(*lin.z.shape)
             for e, i in shown:
                 expr = worked.linear(lin.weights[i], lin.inputs[e], None if lin.bias is None else lin.bias[i],
-                                     False, k == 1)
-                lines += line(n.element(n.z(k), e, i, lin.z.shape[1]), expr, self.p, self.s.width)
+                                     False, k == 1, None, *self.parameter_labels(k, i, lin))
+                lines += line(n.element(n.z(k), e, i, lin.z.shape[1]), expr, self.p, self.s.width,
+                              label=n.key("z", k, i, e))
             if hidden:
                 lines.append(elided_note(hidden))
-            lines += self.array(n.a(k), act.a)
+            lines += self.array(n.a(k), act.a, n.keys("a", k))
             lines.append("")
         return lines[:-1]
 
@@ -136,7 +142,7 @@ class ForwardWriter:
         shown, hidden = pick(examples, self.s.elements)
         for e in shown:
             lhs = "L" + (n.example(e) if examples > 1 else "")
-            label = "L" if examples == 1 else f"L[{e}]"
+            label = n.loss_key() if examples == 1 else n.loss_key(e)
             expr = worked.loss_example(spec, loss.yhat[e], loss.y[e],
                                        [n.key("a", n.layers, i, e) for i in range(units)])
             value = worked.value(expr, self.p)
@@ -150,10 +156,10 @@ class ForwardWriter:
         if hidden:
             lines.append(elided_note(hidden, "examples"))
         if examples > 1:
-            expr = worked.loss_total(spec, loss.per_example, [f"L[{e}]" for e in range(examples)])
-            lines += line("L", expr, self.p, self.s.width, label="L") if not hidden else \
+            expr = worked.loss_total(spec, loss.per_example, [n.loss_key(e) for e in range(examples)])
+            lines += line("L", expr, self.p, self.s.width, label=n.loss_key()) if not hidden else \
                 [f"L = {'mean' if spec.batch == 'mean' else 'sum'} of the {examples:,} example losses = "
-                 f"{fmt(loss.value, self.p, label='L')}"]
+                 f"{fmt(loss.value, self.p, label=n.loss_key())}"]
         out.append(Math(lines))
         return out
 

@@ -68,11 +68,11 @@ def render(trace: Trace, settings: Settings) -> str:
     if blanks is None:
         data = to_data(trace)
     else:  # a sheet names its blanks and gives nothing else away; a key adds the answers to the full data
-        from nnworked.sheets import quantities
+        from nnworked.quantities import table
 
-        exercise: dict[str, Any] = {"variant": blanks.variant, "blanks": sorted(blanks.keys)}
+        exercise: dict[str, Any] = {"variant": blanks.variant, "blanks": sorted(blanks.keys), "reveal": blanks.reveal}
         if blanks.answers:
-            values = quantities(trace)
+            values = table(trace).values
             exercise["answers"] = {key: values[key] for key in sorted(blanks.keys)}
             data = {**to_data(trace), "exercise": exercise}
         else:

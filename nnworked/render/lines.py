@@ -6,7 +6,7 @@ from nnworked.engine.rounding import Precision
 from nnworked.expr import Expr, Op
 from nnworked.render.formula import show, worked_line
 from nnworked.worked import value
-from nnworked.render.numbers import blank, blank_state, fmt
+from nnworked.render.numbers import blank, blank_state, fmt, hides_working, is_asked
 
 MAX_TERMS = 12  # a sum with more terms is shown with its first and last few, and how many in all
 
@@ -22,6 +22,14 @@ def elided_note(hidden: int, what: str = "elements") -> str:
     return f"… {hidden:,} more {what} worked the same way (--full shows every one)"
 
 
+_DIGITS = str.maketrans("₀₁₂₃₄₅₆₇₈₉", "0123456789")
+
+
+def _plain_name(symbol: str) -> str:
+    """z1[0] for z₁[0]: a symbol that only subscripts the canonical name needs no note beside it."""
+    return symbol.translate(_DIGITS).replace(" ", "")
+
+
 def line(lhs: str, expr: Expr, precision: Precision, width: int, prefix: list[str] | None = None,
          suffix: str = "", label: str = "") -> list[str]:
     """A worked line, broken to fit `width`. A sum of many terms is shown by its first and last terms and
@@ -30,6 +38,10 @@ def line(lhs: str, expr: Expr, precision: Precision, width: int, prefix: list[st
     `label` names the quantity on the left. On an exercise sheet where it is a blank, the line keeps only
     what is to be computed and ends in ?; in the answer key the whole line is worked and marked."""
     state = blank_state(label)
+    if is_asked(label) and _plain_name(lhs) != label:  # where the student writes: the name grade reads
+        lhs = f"{lhs} ({label})"
+    if state == "hidden" and hides_working(label):
+        return [f"{lhs} = {blank()}"]
     if state == "hidden":
         return wrap(f"{lhs} = " + " = ".join([*(prefix or []), show(expr, precision)]) + f" = {blank(label if '|' not in label else '')}", width)
     if state == "answer":

@@ -16,7 +16,7 @@ _FIELD = re.compile(r"\x02([^\x03]+)\x03")
 
 
 def _order(key: str) -> tuple:
-    from nnworked.grading import sort_key
+    from nnworked.quantities import sort_key
 
     return sort_key(key)
 
@@ -35,12 +35,12 @@ def quiz(questions: list[str]) -> str:
 
 
 def question(trace: Trace, settings: Settings) -> str:
-    from nnworked.sheets import quantities
+    from nnworked.quantities import table
 
     blanks = settings.blanks
     if blanks is None:
         raise NnworkedError("a Moodle question needs blanks: add --exercise (and --blanks to choose them)")
-    values = quantities(trace)
+    values = table(trace).values
     sheet = settings._replace(blanks=blanks._replace(answers=False, glyph="\x01", field="\x02{key}\x03"))
     key = settings._replace(blanks=blanks._replace(answers=True, glyph="\x01", field=""))
     # a brace in the text could start a cloze field of its own ({1:NUMERICAL:=…}): only ours may

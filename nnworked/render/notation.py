@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from typing import Callable, NamedTuple
 
+from nnworked import quantities
 from nnworked.render.numbers import subscript, superscript
 
 
 class Notation(NamedTuple):
     layers: int
     examples: int
+    step: int | str = 1  # whose values the keys name: 1, 2, … or "final" (the pass after training)
+    steps: int = 1  # training steps in all: the final pass uses the parameters after the last
 
     def a(self, k: int) -> str:
         """The output of layer k; layer 0 is the input."""
@@ -45,12 +48,22 @@ class Notation(NamedTuple):
     def key(self, kind: str, k: int, i: int, n: int = 0) -> str:
         """The name a teacher blanks a value by: z1[0] with one example, z1[0,1] (unit 0 of example 1)
         in a batch; kinds are z, a, dz, da (∂L/∂z, ∂L/∂a). Weights are wkey's."""
-        return f"{kind}{k}[{i}]" if self.examples == 1 else f"{kind}{k}[{i},{n}]"
+        return quantities.cell(kind, k, i, n, self.examples, self.step)
 
-    @staticmethod
-    def wkey(kind: str, k: int, i: int, j: int | None = None) -> str:
+    def wkey(self, kind: str, k: int, i: int, j: int | None = None) -> str:
         """dW2[0,1], db2[0] (gradients) or W2[0,1], b2[0] (values after the update)."""
-        return f"{kind}{k}[{i}]" if j is None else f"{kind}{k}[{i},{j}]"
+        index = (i,) if j is None else (i, j)
+        return quantities.name(kind, k, *index, step=self.step)
+
+    def before(self, kind: str, k: int, *index: int) -> str:
+        """The name of a parameter as this pass uses it: "" in step 1 (the numbers the user wrote), else its
+        value after the previous step's update (W1[0,1] in step 2, W1[0,1]@2 in step 3)."""
+        previous = self.steps if self.step == quantities.FINAL else int(self.step) - 1
+        return "" if previous < 1 else quantities.name(kind, k, *index, step=previous)
+
+    def loss_key(self, example: int | None = None) -> str:
+        """L, or L[e] for one example's loss in a batch."""
+        return quantities.name("L", 0, *(() if example is None else (example,)), step=self.step)
 
     def keys(self, kind: str, k: int) -> "Callable[[int, int], str]":
         """Labels for an array whose rows are examples: (example, unit) -> key."""

@@ -29,6 +29,8 @@ class Blanks(NamedTuple):
     variant: str = ""
     glyph: str = "?"  # how a blank prints: ? in the terminal, ____ in Markdown
     field: str = ""  # where the student writes the answer (its own worked line), e.g. a Moodle input: "{key}"
+    reveal: str = "guided"  # the sheet's policy: "guided" (later values given) or "none" (an exam)
+    hidden: frozenset[str] = frozenset()  # not asked, but hidden on the sheet: they would give a blank away
 
 
 _BLANKS: ContextVar[Blanks | None] = ContextVar("blanks", default=None)
@@ -49,7 +51,7 @@ def blank(asked: str = "") -> str:
     blanks = _BLANKS.get()
     if blanks is None:
         return "?"
-    return blanks.field.replace("{key}", asked) if asked and blanks.field else blanks.glyph
+    return blanks.field.replace("{key}", asked) if asked in blanks.keys and blanks.field else blanks.glyph
 
 
 def blank_state(label: str) -> str:
@@ -57,11 +59,43 @@ def blank_state(label: str) -> str:
     blanks = _BLANKS.get()
     if not label or blanks is None:
         return ""
-    if "|" in label:  # computed from several values: hidden on a sheet if any of them is a blank
-        return "hidden" if not blanks.answers and any(part in blanks.keys for part in label.split("|")) else ""
-    if label not in blanks.keys:
-        return ""
-    return "answer" if blanks.answers else "hidden"
+    if "|" in label:  # computed from several values: hidden on a sheet if any of them is
+        return "hidden" if not blanks.answers and any(_hides(blanks, part) for part in label.split("|") if part) \
+            else ""
+    if label in blanks.keys:
+        return "answer" if blanks.answers else "hidden"
+    return "hidden" if not blanks.answers and _hides(blanks, label) else ""
+
+
+def on_sheet() -> bool:
+    """An exercise sheet, not its key: observations, which comment on the answers in words, are left out."""
+    blanks = _BLANKS.get()
+    return blanks is not None and not blanks.answers
+
+
+def exam_sheet() -> bool:
+    """An exam sheet (`--reveal none`): every value computed from a blank is hidden, so are observations
+    and charts, which comment on such values."""
+    blanks = _BLANKS.get()
+    return blanks is not None and not blanks.answers and blanks.reveal == "none"
+
+
+def hides_working(label: str) -> bool:
+    """On an exam, a later pass's line is `lhs = ?` alone: its operands (the updated weights, the state of
+    the optimizer) are computed from the blanks too."""
+    return exam_sheet() and "@" in label
+
+
+def is_asked(label: str) -> bool:
+    """Whether `label` is one of the sheet's blanks (a value the student writes down)."""
+    blanks = _BLANKS.get()
+    return blanks is not None and label in blanks.keys
+
+
+def _hides(blanks: Blanks, label: str) -> bool:
+    """Whether a sheet hides the value `label` names: a blank, a value the policy hides with it, or (on an
+    exam) any value of a later pass, which is computed from the first step's updates."""
+    return label in blanks.keys or label in blanks.hidden or (blanks.reveal == "none" and "@" in label)
 
 _SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
 _SUBSCRIPT = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")

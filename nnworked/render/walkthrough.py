@@ -16,7 +16,8 @@ from nnworked.render.lines import elided_note, line, pick
 from nnworked.render.chart import sparkline
 from nnworked.render.notation import Notation
 from nnworked.render.observations import all_dead, observations
-from nnworked.render.numbers import Blanks, blanking, fmt, matrix_lines, vector
+from nnworked.quantities import FINAL, FIRST_STEP, at_step, computed_from, parse
+from nnworked.render.numbers import Blanks, blanking, exam_sheet, fmt, on_sheet, matrix_lines, vector
 from nnworked.render.settings import Settings
 from nnworked.scenario import Scenario
 from nnworked.trace import Trace, TrainingStep, Update
@@ -28,7 +29,11 @@ LONG_VECTOR = 12  # worked in full, a vector longer than this gets one summary r
 def build(trace: Trace, settings: Settings) -> list[Block]:
     """The walkthrough; on an exercise sheet every blanked value prints as ?, wherever it appears."""
     if settings.blanks is not None:  # a sheet works every element: no blank may hide in an elided one
-        settings = settings._replace(full=True)
+        from nnworked.sheets import hidden
+
+        blanks = settings.blanks
+        settings = settings._replace(full=True, blanks=blanks._replace(
+            hidden=blanks.hidden | hidden(trace, blanks.keys, blanks.reveal)))
     with blanking(settings.blanks):
         blocks = _build(trace, settings)
     if settings.blanks is None:
@@ -41,8 +46,13 @@ def _exercise_header(blanks: Blanks) -> list[Block]:
     if blanks.answers:
         return [Para(f"**Answer key** · variant {blanks.variant} · the {count} values to fill in are marked "
                      "← answer and listed at the end")]
-    return [Para(f"**Exercise** · variant {blanks.variant} · fill in each {blanks.glyph} ({count} values); work each "
-                 "one from the values around it")]
+    return [Para(f"**Exercise** · variant {blanks.variant} · fill in each {blanks.glyph} ({count} values, each "
+                 f"named as grade reads it); work each one from the values around it. {POLICY[blanks.reveal]}")]
+
+
+POLICY = {"guided": "Values that follow from the blanks alone (such as the loss from ŷ) are hidden too, though not "
+                    "asked; later values you need stay given.",
+          "none": "Every value computed from a blank is hidden too, wherever it appears."}
 
 
 NAMING = ("Values are named as in the answers: z1[1,0] is unit 1 of the first example (counting from 0), "
@@ -52,9 +62,9 @@ NAMING = ("Values are named as in the answers: z1[1,0] is unit 1 of the first ex
 def _answers(trace: Trace, blanks: Blanks) -> list[Block]:
     if not blanks.answers:
         return []
-    from nnworked.sheets import quantities
+    from nnworked.quantities import table
 
-    values = quantities(trace)
+    values = table(trace).values
     rows = [[key, fmt(values[key], trace.precision)] for key in sorted(blanks.keys, key=_natural)]
     return [Rule(), Heading(2, f"Answers (variant {blanks.variant})"), Para(NAMING),
             Table(["Value", "Answer"], rows, ("left", "right"))]
@@ -81,6 +91,7 @@ def _build(trace: Trace, settings: Settings) -> list[Block]:
     for step in trace.steps:
         if step.number > 1 and not settings.all_steps:
             break
+        writer.n = notation._replace(step=step.number)  # a later step's values are other quantities
         if len(trace.steps) > 1:
             out += [Rule(), Heading(2, f"Training Step {step.number} of {len(trace.steps)}")]
         if settings.detail == "brief":
@@ -107,7 +118,9 @@ def _build(trace: Trace, settings: Settings) -> list[Block]:
             continue
         out += [Rule(), *updates(trace, step, writer), *key_observations(trace, step, writer)]
     if trace.final is not None:
+        writer.n = notation._replace(step=FINAL, steps=len(trace.steps))
         out += after_training(trace, writer, settings)
+    writer.n = notation
     return out + explanations(trace, writer, settings)
 
 
@@ -279,6 +292,8 @@ def updates(trace: Trace, step: TrainingStep, w: BackwardWriter) -> list[Block]:
 def key_observations(trace: Trace, step: TrainingStep, w: BackwardWriter) -> list[Block]:
     following = trace.steps[step.number].loss if step.number < len(trace.steps) else \
         (trace.final[1] if trace.final else None)
+    if on_sheet():  # they comment on the answers ("ŷ = 0.6194 is lower than the target")
+        return []
     notes = observations(trace, step, w.n, following.value if following else None)
     return [Heading(3, "Key Observations"), Bullets(notes)] if notes else []
 
@@ -309,10 +324,11 @@ def _update(u: Update, trace: Trace, step: TrainingStep, w: BackwardWriter,
         index = where[len(symbol):]
         steps = worked.optimizer_update(s.optimizer, old[i, j], grad[i, j], lr,
                                         {name: v[i, j] for name, v in before.items()}, step.number, p,
-                                        step.number == 1, gradient(i, j))
+                                        step.number == 1, gradient(i, j),
+                                        n.before(kind, k, i, j) if u.old.ndim == 2 else n.before(kind, k, i))
         for name, expr, _ in steps:
             lhs = where + "_new" if name == "new" else f"{s.optimizer.rule.symbols.get(name, name)}{index}"
-            lines += line(lhs, expr, p, w.s.width, label=after(i, j) if name == "new" else "")
+            lines += line(lhs, expr, p, w.s.width, label=after(i, j) if name == "new" else computed_from(after(i, j)))
         if len(steps) > 1:
             lines.append("")
     if old.size > len(cells):
@@ -328,6 +344,10 @@ def _update(u: Update, trace: Trace, step: TrainingStep, w: BackwardWriter,
 def _summary(updates: list[Update], p, w: BackwardWriter, given: bool) -> Table:  # noqa: ANN001
     """Before and after for every parameter: matrices element by element, vectors whole, as the seed does.
     Rows are formatted only if they are shown; a large network's table is cut to SUMMARY_ROWS."""
+    def before(after: str) -> str:  # the value before this step is the one after the previous step
+        step = parse(after).step
+        return "" if given else at_step(after, step - 1 if step != 2 else FIRST_STEP)
+
     def rows_of(u: Update):  # noqa: ANN202
         symbol = w.n.param(u.name)
         frozen = " (frozen)" if u.frozen else ""  # after the element's name: W₁[0,0] (frozen)
@@ -339,18 +359,21 @@ def _summary(updates: list[Update], p, w: BackwardWriter, given: bool) -> Table:
         flat = lambda f: key(*np.unravel_index(f, u.old.shape)) if u.old.ndim == 2 else key(f, 0)  # noqa: E731
         if u.old.ndim == 2 and min(u.old.shape) > 1:
             for i, j in np.ndindex(*u.old.shape):
-                yield lambda i=i, j=j: [f"{symbol}[{i},{j}]{frozen}", fmt(u.old[i, j], p, given),
+                yield lambda i=i, j=j: [f"{symbol}[{i},{j}]{frozen}", fmt(u.old[i, j], p, given, before(key(i, j))),
                                         fmt(u.new[i, j], p, label=key(i, j))]
         elif u.old.size == 1:
-            yield lambda: [symbol + frozen, fmt(u.old.ravel()[0], p, given), fmt(u.new.ravel()[0], p, label=flat(0))]
+            yield lambda: [symbol + frozen, fmt(u.old.ravel()[0], p, given, before(flat(0))),
+                           fmt(u.new.ravel()[0], p, label=flat(0))]
         elif not w.s.elements and u.old.size > LONG_VECTOR:
             # worked in full, a long vector in one cell would widen every row of the table to its length
             # (output growing with the square of the units): element by element instead
             old, new = u.old.ravel(), u.new.ravel()
             for f in range(old.size):
-                yield lambda f=f: [f"{symbol}[{f}]{frozen}", fmt(old[f], p, given), fmt(new[f], p, label=flat(f))]
+                yield lambda f=f: [f"{symbol}[{f}]{frozen}", fmt(old[f], p, given, before(flat(f))),
+                                   fmt(new[f], p, label=flat(f))]
         else:
-            yield lambda: [symbol + frozen, vector(u.old.ravel(), p, given, limit=w.s.elements),
+            yield lambda: [symbol + frozen, vector(u.old.ravel(), p, given, limit=w.s.elements,
+                                                   labels=lambda f: before(flat(f))),
                            vector(u.new.ravel(), p, limit=w.s.elements, labels=flat)]
 
     ordered = sorted(updates, key=lambda u: (int(u.name[1:]), u.name[0] != "W"))
@@ -373,21 +396,23 @@ def after_training(trace: Trace, w: BackwardWriter, settings: Settings) -> list[
     losses = trace.losses
     if len(trace.steps) > 1:
         out += [Heading(2, "Loss at Every Step")]
-        rows = [[str(i + 1), fmt(v, p, label="L" if i == 0 else "")] for i, v in enumerate(losses[:-1])]
-        rows.append([f"after step {len(trace.steps)}", fmt(losses[-1], p)])
+        rows = [[str(i + 1), fmt(v, p, label=at_step("L", i + 1))] for i, v in enumerate(losses[:-1])]
+        rows.append([f"after step {len(trace.steps)}", fmt(losses[-1], p, label=at_step("L", FINAL))])
         if not settings.full and len(rows) > SUMMARY_ROWS:
             rows = rows[:10] + [["…", "…"]] + rows[-10:]
         out.append(Table(["Step", "Loss"], rows, ("left", "right")))
-        out.append(Math([f"loss   {fmt(losses[0], p)} {sparkline(losses)} {fmt(losses[-1], p)}   "
-                         f"({len(losses) - 1} steps)"]))
-        if settings.image:
+        if not on_sheet():  # the curve is drawn from values computed from the blanks
+            out.append(Math([f"loss   {fmt(losses[0], p)} {sparkline(losses)} {fmt(losses[-1], p)}   "
+                             f"({len(losses) - 1} steps)"]))
+        if settings.image and not on_sheet():
             out.append(Image("The loss at every step", settings.image))
     out.append(Heading(2, "Next Forward Pass (with updated weights)"))
     if settings.detail != "brief":
         out.append(Math(w.compact(forward)))
     out.append(Para("**New Loss:**"))
     out.append(w.loss(loss)[-1])
-    out.append(Para(f"**{_closing(losses, forward, w.n, p)}**"))
+    if not exam_sheet():  # whether the loss fell is computed from the blanks too
+        out.append(Para(f"**{_closing(losses, forward, w.n, p)}**"))
     return out
 
 

@@ -147,7 +147,17 @@ class WorkedArithmetic(Arithmetic):
 
         result = carried_value(value, self.precision)
         self.lines.append((name, value, result))
-        return num(result)
+        return num(result, label=_computed_from(value))
+
+
+def _computed_from(expr: Expr) -> str:
+    """The label of a value defined from `expr` (v from g): the names it is computed from, joined by | (a
+    sheet hides it wherever one of them is hidden)."""
+    def leaves(e: Expr) -> list[str]:
+        return [e.label] if isinstance(e, Num) else [label for a in e.args for label in leaves(a)]
+
+    parts = sorted({part for label in leaves(expr) for part in label.split("|") if part})
+    return "|".join(parts) + ("|" if len(parts) == 1 else "")
 
 
 class OptimizerRule(ABC):

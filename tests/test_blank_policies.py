@@ -1,0 +1,230 @@
+"""Blank policies, proven on every bundled scenario with every blank rule by perturbation.
+
+A given number that only the blanks are computed from (the bias of a blanked unit, or A[0,0] of a matrix
+product) is moved, the scenario solved again, and the two sheets compared number by number:
+
+- exam (`--reveal none`): nothing but that given may print differently anywhere, every training step,
+  the pass after training and the summary table included.
+- guided: no line that shows a blank ends in a value that moved with it, and no value that follows from
+  the blanks alone (read off the table's dependencies) prints anywhere.
+
+Nothing here lists the lines that used to leak: a missing label, a renderer that prints a value from
+somewhere the table does not know, or a policy that forgets a dependency makes a moved number show.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+
+from nnworked import bundled, quantities, sheets
+from nnworked import scenario as scenarios
+from nnworked.engine.network import solve
+from nnworked.errors import OptionError
+from nnworked.render import get
+from nnworked.render.numbers import Blanks, fmt
+from nnworked.render.settings import Settings
+from nnworked.trace import Trace
+
+G = "____"  # the blank as Markdown prints it
+BLANK_SETS = [("one-per-layer", 1), ("one-per-layer", 2), ("forward", 1), ("backward", 1), ("all", 1)]
+SHIFTS = (1.0, -1.0, 2.0, 0.0123457, -0.0123457)  # integers first: an integer scenario prints integers
+_NUMBER = re.compile(r"−?\d{1,3}(?:,\d{3})+(?:\.\d+)?|−?\d+(?:\.\d+)?")  # 21,850 is one number
+
+
+def _load(name: str, steps: int = 2) -> scenarios.Scenario:
+    """Two training steps for an exam (every later value must hide); a guided sheet is about step 1."""
+    s = scenarios.load(bundled.resolve(name))
+    return s.with_options(steps=steps) if s.learning_rate is not None and s.targets is not None else s
+
+
+def _moved(s: scenarios.Scenario, layer: int, shift: float) -> tuple[scenarios.Scenario, list[str]]:
+    """`s` with one given moved by `shift`, and the quantities computed from it directly."""
+    if s.matmul is not None:
+        a = s.matmul.a.copy()
+        a[0, 0] = round(a[0, 0] + shift, 7)
+        return s._replace(matmul=s.matmul._replace(a=a)), [quantities.name("C", 0, 0, j)
+                                                          for j in range(s.matmul.b.shape[1])]
+    layers = list(s.layers)
+    lay = layers[layer - 1]
+    if lay.bias is not None:
+        bias = lay.bias.copy()
+        bias[0] = round(bias[0] + shift, 7)
+        layers[layer - 1] = lay._replace(bias=bias)
+    else:
+        weights = lay.weights.copy()
+        weights[0, 0] = round(weights[0, 0] + shift, 7)
+        layers[layer - 1] = lay._replace(weights=weights)
+    examples = s.inputs.shape[0]
+    return s._replace(layers=tuple(layers)), [quantities.cell("z", layer, 0, e, examples) for e in range(examples)]
+
+
+def _signs(trace: Trace) -> list:
+    if trace.matmul is not None:
+        return []
+    passes = [step.forward for step in trace.steps] + ([trace.final[0]] if trace.final else [])
+    return [np.sign(lin.z).tolist() for f in passes for lin in f.linear]
+
+
+def _pair(s: scenarios.Scenario, layer: int) -> tuple[Trace, Trace, list[str]] | None:
+    """The traces before and after the move, with the same sign of every z (no ReLU crosses its kink, no
+    sentence such as 'both are > 0' changes) and the same display precision; None if no shift keeps them."""
+    trace = solve(s)
+    for shift in SHIFTS:
+        moved, direct = _moved(s, layer, shift)
+        other = solve(moved)
+        if _signs(other) == _signs(trace) and other.precision == trace.precision and _same_sign(s, moved, layer):
+            return trace, other, direct
+    return None
+
+
+def _same_sign(s: scenarios.Scenario, moved: scenarios.Scenario, layer: int) -> bool:
+    """The moved given keeps its sign (`+ 0.1` stays `+ 0.1123457`, never `− 0.9`): the line keeps its shape."""
+    old, new = (float(np.sign(v)) for v in _given_values(s, moved, layer))
+    return old == new or (old == 0 and new > 0)
+
+
+def _sheet(trace: Trace, keys: frozenset[str], reveal: str, layout: str | None) -> str:
+    blanks = Blanks(keys, False, "v-test", glyph=G, reveal=reveal)
+    return get("markdown")(trace, Settings(blanks=blanks, all_steps=reveal == "none", layout=layout, width=10_000))
+
+
+def _tokens(line: str) -> tuple[str, list[str]]:
+    """The line's shape (numbers as #, columns' padding as one space) and its numbers."""
+    return re.sub(r"\s+", " ", _NUMBER.sub("#", line)), _NUMBER.findall(line)
+
+
+def _differences(before: str, after: str) -> list[tuple[str, str, str]]:
+    """(line, number before, number after) for every number that printed differently."""
+    lines, others = before.splitlines(), after.splitlines()
+    assert len(lines) == len(others), "the sheets differ in shape"
+    out = []
+    for line, other in zip(lines, others):
+        (shape, numbers), (other_shape, other_numbers) = _tokens(line), _tokens(other)
+        assert shape == other_shape, f"{line!r} became {other!r}"
+        out += [(line, a, b) for a, b in zip(numbers, other_numbers) if a != b]
+    return out
+
+
+def _given_texts(s: scenarios.Scenario, moved: scenarios.Scenario, layer: int) -> tuple[str, str]:
+    p = solve(s).precision
+    return tuple(fmt(v, p, given=True) for v in _given_values(s, moved, layer))  # type: ignore[return-value]
+
+
+def _given_values(s: scenarios.Scenario, moved: scenarios.Scenario, layer: int) -> tuple[float, float]:
+    if s.matmul is not None:
+        old, new = s.matmul.a[0, 0], moved.matmul.a[0, 0]
+    elif s.layers[layer - 1].bias is not None:
+        old, new = s.layers[layer - 1].bias[0], moved.layers[layer - 1].bias[0]
+    else:
+        old, new = s.layers[layer - 1].weights[0, 0], moved.layers[layer - 1].weights[0, 0]
+    return old, new
+
+
+def _cases() -> list:
+    out = []
+    for name in bundled.names():
+        s = _load(name)
+        layers = [1] if s.matmul is not None else sorted({1, len(s.layers)})
+        for layer in layers:
+            for rule, seed in BLANK_SETS:
+                out.append(pytest.param(name, layer, rule, seed, id=f"{name}-layer{layer}-{rule}-{seed}"))
+    return out
+
+
+def _setup(name: str, layer: int, rule: str, seed: int, steps: int = 2):  # noqa: ANN202
+    s = _load(name, steps)
+    pair = _pair(s, layer)
+    if pair is None:
+        pytest.skip("every shift moves a z across 0 or changes the precision")
+    trace, other, direct = pair
+    try:
+        keys = sheets.choose(trace, rule, seed)
+    except OptionError:
+        pytest.skip(f"{rule} leaves nothing blank here")
+    keys = sheets.choose(trace, ", ".join(sorted(keys | set(direct))), seed)  # as a teacher names them
+    moved = other.scenario
+    return s, trace, other, keys, _given_texts(s, moved, layer)
+
+
+@pytest.mark.parametrize("name, layer, rule, seed", _cases())
+@pytest.mark.parametrize("layout", [None, "ai-by-hand"])
+def test_an_exam_shows_nothing_computed_from_a_blank(name: str, layer: int, rule: str, seed: int,
+                                                     layout: str | None) -> None:
+    s, trace, other, keys, given = _setup(name, layer, rule, seed)
+    if layout and trace.matmul is not None:
+        pytest.skip("a matrix product has one layout")
+    leaks = [d for d in _differences(_sheet(trace, keys, "none", layout), _sheet(other, keys, "none", layout))
+             if (d[1], d[2]) != given]
+    assert not leaks, f"moved with the blanks {sorted(keys)}: {leaks[:5]}"
+
+
+def _ending(line: str) -> list[str]:
+    """The numbers after a worked line's last "=": the value it arrives at."""
+    return _NUMBER.findall(line.rsplit(" = ", 1)[-1])
+
+
+def _working(line: str) -> list[str]:
+    """The numbers of a worked line before its last "=": what the value is computed from."""
+    return _NUMBER.findall(line.rsplit(" = ", 1)[0])
+
+
+def _follows(trace: Trace, keys: frozenset[str]) -> set[str]:
+    """The values that follow from `keys` alone, from the table's dependencies (the test's own closure)."""
+    table = quantities.table(trace)
+    out = set(keys)
+    while True:
+        more = {q for q in table.values if q not in out and table.depends(q) and table.depends(q) <= out}
+        if not more:
+            return out
+        out |= more
+
+
+# Known and left open: with ½·(ŷ − y)² the loss line's working prints ŷ − y, which is δ = ∂L/∂z of a
+# linear output: a blank δ reappears there as an intermediate (not a quantity of the table, so unlabelled).
+_KNOWN = {"gradients_only-layer1-backward-1"}
+
+
+def _guided_cases() -> list:
+    return [pytest.param(*case.values, id=case.id, marks=[pytest.mark.xfail(strict=True, reason="ŷ − y in the loss "
+            "working is δ")] if case.id in _KNOWN else []) for case in _cases()]
+
+
+@pytest.mark.parametrize("name, layer, rule, seed", _guided_cases())
+@pytest.mark.parametrize("layout", [None, "ai-by-hand"])
+def test_a_guided_sheet_never_shows_what_follows_from_a_blank(name: str, layer: int, rule: str, seed: int,
+                                                              layout: str | None) -> None:
+    s, trace, other, keys, given = _setup(name, layer, rule, seed, steps=1)
+    if layout and trace.matmul is not None:
+        pytest.skip("a matrix product has one layout")
+    before, after = _sheet(trace, keys, "guided", layout), _sheet(other, keys, "guided", layout)
+    moved = [d for d in _differences(before, after) if (d[1], d[2]) != given]
+    # a line that shows a blank does not end in a value that moved with it: every number before its last
+    # "=" printed the same (the given aside), and yet the value it arrives at changed
+    ends = [line for line, other in zip(before.splitlines(), after.splitlines())
+            if G in line and " = " in line and _ending(line) != _ending(other)
+            and not any(c in line.rsplit(" = ", 1)[-1] for c in "|[")  # a row of an array, not a worked value
+            and all(a == b or (a, b) == given for a, b in zip(_working(line), _working(other)))]
+    assert not ends, f"a line ends in a value computed from a blank: {ends[:3]}"
+    # no value that follows from the blanks alone prints, anywhere
+    values, others = quantities.table(trace).values, quantities.table(other).values
+    p = trace.precision
+    hidden = _follows(trace, keys)
+
+    def pair(q: str) -> tuple[str, str]:
+        return fmt(values[q], p), fmt(others.get(q, values[q]), p)
+
+    shown_pairs = {pair(q) for q in values if q not in hidden}  # the same numbers as a value the sheet shows
+    pairs = {pair(q): q for q in hidden if pair(q)[0] != pair(q)[1] and pair(q) not in shown_pairs}
+    shown = [(pairs[(a, b)], line) for line, a, b in moved if (a, b) in pairs]
+    assert not shown, f"printed though it follows from the blanks {sorted(keys)}: {shown[:3]}"
+
+
+def test_the_perturbation_catches_a_leak() -> None:
+    """The exam check fails on a sheet that leaks: the same sheet under the guided policy shows the loss."""
+    s, trace, other, keys, given = _setup("spam", 1, "one-per-layer", 1)
+    leaks = [d for d in _differences(_sheet(trace, keys, "guided", None), _sheet(other, keys, "guided", None))
+             if (d[1], d[2]) != given]
+    assert leaks
