@@ -14,6 +14,8 @@ from nnworked.engine.activations import ACTIVATIONS
 from nnworked.expr import num, op
 from nnworked.quantities import FINAL, computed_from
 from nnworked.render.backward import BackwardWriter
+from nnworked.render.sections import (after_training, conventions, explanations, key_observations,
+                                      parameter_count, updates)
 from nnworked.render.blocks import Block, Heading, Math, Para, Rule
 from nnworked.render.lines import elided_note, line, pick
 from nnworked.render.numbers import Labels, matrix_lines
@@ -192,8 +194,6 @@ class ByHandWriter(BackwardWriter):
 
 def build(trace: Trace, settings) -> list[Block]:  # noqa: ANN001
     from nnworked.render.notation import Notation
-    from nnworked.render.walkthrough import (after_training, conventions, explanations, key_observations,
-                                             parameter_count, updates)
 
     s = trace.scenario
     w = ByHandWriter(trace.precision, Notation(len(s.layers), s.inputs.shape[0]), settings, s.loss)
