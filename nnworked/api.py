@@ -57,11 +57,16 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def solve(source: Any, **options: Any):  # noqa: ANN201
-    """The trace of a scenario (anything `load` takes): every forward pass, loss, gradient and update."""
+def solve(source: Any, keep: int | None = None, **options: Any):  # noqa: ANN201
+    """The trace of a scenario (anything `load` takes): every forward pass, loss, gradient and update.
+
+    `keep`: how many steps, from the first, hold their full records; the others hold their loss alone, so
+    that a long run's memory does not grow with its steps (None, the default: every step in full). Every
+    format renders the same text either way: one showing every step (JSON) solves them again one by one.
+    """
     from nnworked.engine.network import solve as solve_scenario
 
-    return solve_scenario(load(source, **options))
+    return solve_scenario(load(source, **options), keep)
 
 
 class Walkthrough:
@@ -99,9 +104,10 @@ class Walkthrough:
         return f"<Walkthrough {self.trace.scenario.title!r}: {len(self.trace.steps)} step(s)>"
 
 
-def run(source: Any, **options: Any) -> Walkthrough:
-    """`nnworked run`: load and solve; options steps, precision and rounding override the file's."""
-    return Walkthrough(solve(source, **options))
+def run(source: Any, keep: int | None = None, **options: Any) -> Walkthrough:
+    """`nnworked run`: load and solve; options steps, precision and rounding override the file's; `keep` as
+    for `solve` (the command line keeps step 1 in full, or every step with --all-steps)."""
+    return Walkthrough(solve(source, keep, **options))
 
 
 def render(trace: Any, format: str = "terminal", **options: Any) -> str:  # noqa: A002

@@ -145,7 +145,7 @@ def run(
     options = dict(full=full, all_steps=all_steps, layout=layout.value if layout else None, detail=detail.value,
                    why_matrices=why_matrices, exercise=exercise, answers=answers, blanks=blanks, seed=seed)
     try:
-        walkthrough = nnworked.run(scenario, steps=steps, precision=precision,
+        walkthrough = nnworked.run(scenario, keep=None if all_steps else 1, steps=steps, precision=precision,
                                    rounding=rounding.value if rounding else None)
         if output is not None:
             files = walkthrough.files(format, output, **options)
