@@ -161,6 +161,11 @@ def generate(template: Document, count: int, seed: int, style: str, constraints:
     """Up to `count` variants from `attempts` draws at most. Same template, seed and options, same variants."""
     from nnworked.engine.network import solve
     from nnworked.errors import NumericalError
+    from nnworked.limits import MAX_ATTEMPTS, MAX_VARIANTS
+
+    for name, value, most in (("count", count, MAX_VARIANTS), ("attempts", attempts, MAX_ATTEMPTS)):
+        if not 1 <= value <= most:  # the bounds of --count and --attempts, for a caller from Python too
+            raise NnworkedError(f"{name} must be between 1 and {most:,}, not {value:,}")
 
     step, span = STYLES[style], DEFAULT_SPAN[style]
     has_ranges = _has_ranges(template.data)
@@ -174,7 +179,7 @@ def generate(template: Document, count: int, seed: int, style: str, constraints:
             _targets(data, rng, step, span)
         try:
             scenario = from_document(Document(data, template.file, template.root))
-            trace = solve(scenario)
+            trace = solve(scenario, keep=1)  # a sheet works step 1; later steps need only their loss
         except ScenarioError as error:
             raise NnworkedError(f"the template makes an invalid scenario:\n{error}") from None
         except NumericalError:
