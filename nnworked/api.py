@@ -72,17 +72,19 @@ def solve(source: Any, keep: int | None = None, **options: Any):  # noqa: ANN201
 class Walkthrough:
     """A solved scenario that renders itself in any format, exactly as `nnworked run` prints it."""
 
-    def __init__(self, trace: Any):
-        self.trace = trace
+    def __init__(self, trace: Any, progress: bool = False):
+        self.trace, self.progress = trace, progress  # progress: a bar on a terminal's stderr for long work
 
     def render(self, format: str = "terminal", **options: Any) -> str:  # noqa: A002
         """The text `nnworked run` prints (or writes with --output) for the same format and options:
         detail, layout, full, all_steps, why_matrices, exercise, answers, blanks, seed, columns, image."""
-        return render(self.trace, format, **options)
+        with _shown(self.progress):
+            return render(self.trace, format, **options)
 
     def rich(self, **options: Any):  # noqa: ANN201
         """The terminal walkthrough as rich Text (colour), for a console: the options of `render`."""
-        return rich(self.trace, **options)
+        with _shown(self.progress):
+            return rich(self.trace, **options)
 
     @property
     def data(self) -> dict:
@@ -92,7 +94,8 @@ class Walkthrough:
     def files(self, format: str, output: str, **options: Any) -> dict[str, str]:  # noqa: A002
         """What `nnworked run --output FILE` writes: the document, then the files that go beside it (a
         training run's loss chart, linked from a document that can show it), path → text."""
-        return files(self.trace, format, output, **options)
+        with _shown(self.progress):
+            return files(self.trace, format, output, **options)
 
     def _repr_markdown_(self) -> str:
         return self.render("markdown")
@@ -104,10 +107,18 @@ class Walkthrough:
         return f"<Walkthrough {self.trace.scenario.title!r}: {len(self.trace.steps)} step(s)>"
 
 
-def run(source: Any, keep: int | None = None, **options: Any) -> Walkthrough:
+def run(source: Any, keep: int | None = None, progress: bool = False, **options: Any) -> Walkthrough:
     """`nnworked run`: load and solve; options steps, precision and rounding override the file's; `keep` as
-    for `solve` (the command line keeps step 1 in full, or every step with --all-steps)."""
-    return Walkthrough(solve(source, keep, **options))
+    for `solve` (the command line keeps step 1 in full, or every step with --all-steps); `progress`: while
+    solving and rendering take long, a bar on stderr when it is a terminal (the command line asks for it)."""
+    with _shown(progress):
+        return Walkthrough(solve(source, keep, **options), progress)
+
+
+def _shown(on: bool):  # noqa: ANN202
+    from nnworked.progress import shown
+
+    return shown(on)
 
 
 def render(trace: Any, format: str = "terminal", **options: Any) -> str:  # noqa: A002
@@ -157,6 +168,9 @@ def _settings(trace: Any, exercise: bool = False, answers: bool = False, blanks:
     if blanks is not None and not (exercise or answers):
         raise NnworkedError("blanks are chosen for an exercise sheet: ask for exercise=True or answers=True")
     settings = Settings(**options, columns=min(columns, 100))
+    if settings.all_steps and len(getattr(trace.steps, "kept", trace.steps)) < len(trace.steps):
+        raise NnworkedError(f"this trace holds only its first {len(trace.steps.kept)} step(s) in full: solve "
+                            "with keep=None to render every step")
     if not (exercise or answers):
         return settings, False
     from nnworked import exercise as sheets

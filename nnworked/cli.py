@@ -145,8 +145,8 @@ def run(
     options = dict(full=full, all_steps=all_steps, layout=layout.value if layout else None, detail=detail.value,
                    why_matrices=why_matrices, exercise=exercise, answers=answers, blanks=blanks, seed=seed)
     try:
-        walkthrough = nnworked.run(scenario, keep=None if all_steps else 1, steps=steps, precision=precision,
-                                   rounding=rounding.value if rounding else None)
+        walkthrough = nnworked.run(scenario, keep=None if all_steps else 1, progress=True, steps=steps,
+                                   precision=precision, rounding=rounding.value if rounding else None)
         if output is not None:
             files = walkthrough.files(format, output, **options)
         else:
@@ -290,7 +290,7 @@ def verify(scenario: str = typer.Argument(..., metavar="SCENARIO", autocompletio
 
     try:
         loaded = scenarios.load(bundled.resolve(scenario))
-        results = checks.verify(loaded)
+        results = checks.verify(loaded, show_progress=True)
     except NnworkedError as error:
         _fail(str(error))
         return
@@ -399,7 +399,8 @@ def generate(
                                  param_hint="'--output-dir'")
     constraints = gen.Constraints(max_decimals, allow_dead_relu, allow_saturation, min_error, within)
     try:
-        result = gen.generate(load_file(bundled.resolve(template)), count, seed, style.value, constraints, attempts)
+        result = gen.generate(load_file(bundled.resolve(template)), count, seed, style.value, constraints, attempts,
+                              show_progress=True)
         if len(result.variants) < count and not report:
             raise NnworkedError(gen.shortfall(result, count))
         if result.variants:  # a --blanks the scenario cannot take is a mistake, written out or not

@@ -129,3 +129,9 @@ def test_run_from_the_command_line_keeps_step_1_in_full_unless_all_steps(monkeyp
     cli("run", "xor_batch", "--steps", "3")
     cli("run", "xor_batch", "--steps", "3", "--all-steps")
     assert seen == [1, None]
+
+
+def test_every_step_is_rendered_only_from_a_trace_that_holds_every_step() -> None:
+    with pytest.raises(nnworked.NnworkedError, match=r"^this trace holds only its first 1 step\(s\) in full: solve "
+                       "with keep=None to render every step$"):
+        nnworked.run("xor_batch", keep=1, steps=3).render("markdown", all_steps=True)

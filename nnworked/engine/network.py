@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from nnworked import worked
+from nnworked import progress, worked
 from collections.abc import Iterator
 
 from nnworked.engine import optimizers
@@ -79,7 +79,8 @@ class _Solver:
     def run(self, keep: int | None) -> Trace:
         s = self.scenario
         kept, losses = [], []
-        for step in self.each_step():
+        count = s.steps if s.trains else 1
+        for step in progress.track(self.each_step(), count, "Solving the training steps"):
             if keep is None or step.number <= keep:
                 kept.append(step)
             losses.append(step.loss.value if step.loss is not None else None)

@@ -189,6 +189,7 @@ def build(trace: Trace, settings) -> list[Block]:  # noqa: ANN001
     from nnworked.render.notation import Notation
     from nnworked.render.walkthrough import (after_training, conventions, explanations, key_observations,
                                              parameter_count, updates)
+    from nnworked.render.walkthrough import shown_steps
 
     s = trace.scenario
     w = ByHandWriter(trace.precision, Notation(len(s.layers), s.inputs.shape[0]), settings, s.loss)
@@ -210,7 +211,7 @@ def build(trace: Trace, settings) -> list[Block]:  # noqa: ANN001
         out.append(Math(augmented_lines(symbol, layer.weights, layer.bias, w, given=True)))
     out += parameter_count(s, w)
     out.append(Para("**Conventions:** " + conventions(trace)))
-    for step in trace.steps:
+    for step in shown_steps(trace, settings):
         if step.number > 1 and not settings.all_steps:
             break
         if len(trace.steps) > 1:

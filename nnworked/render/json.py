@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from nnworked import progress
 from nnworked.render.settings import Settings
 from nnworked.trace import Forward, LossValue, Trace, TrainingStep
 
@@ -103,7 +104,7 @@ def _steps_text(trace: Trace, indent: int | None):  # noqa: ANN202
     else:
         opening, separator, closing = "[\n  ", ",\n  ", "\n ]"
     first = True
-    for step in trace.every_step():
+    for step in progress.track(trace.every_step(), len(trace.steps), "Writing every step as JSON"):
         entry = json.dumps(_step(step), ensure_ascii=False, indent=indent)
         yield (opening if first else separator) + (entry.replace("\n", "\n  ") if indent else entry)
         first = False

@@ -78,7 +78,7 @@ def _build(trace: Trace, settings: Settings) -> list[Block]:
     notation = Notation(len(s.layers), s.inputs.shape[0])
     writer = BackwardWriter(trace.precision, notation, settings, s.loss)
     out += _setup(trace, writer)
-    for step in trace.steps:
+    for step in shown_steps(trace, settings):
         if step.number > 1 and not settings.all_steps:
             break
         if len(trace.steps) > 1:
@@ -109,6 +109,15 @@ def _build(trace: Trace, settings: Settings) -> list[Block]:
     if trace.final is not None:
         out += after_training(trace, writer, settings)
     return out + explanations(trace, writer, settings)
+
+
+def shown_steps(trace: Trace, settings: Settings):  # noqa: ANN201
+    """The steps to work (the loops stop after step 1 unless --all-steps), with a bar when every one is."""
+    if not settings.all_steps:
+        return trace.steps
+    from nnworked import progress
+
+    return progress.track(trace.steps, len(trace.steps), "Working every step")
 
 
 def explanations(trace: Trace, w: BackwardWriter, settings: Settings) -> list[Block]:
