@@ -69,27 +69,34 @@ def describe(s: Any) -> str:
     return f"a {shape} network, {examples} example{'s' if examples != 1 else ''}, {what}"
 
 
-def solve(source: Any, **options: Any):  # noqa: ANN201
-    """The trace of a scenario (anything `load` takes): every forward pass, loss, gradient and update."""
+def solve(source: Any, keep: int | None = None, **options: Any):  # noqa: ANN201
+    """The trace of a scenario (anything `load` takes): every forward pass, loss, gradient and update.
+
+    `keep`: how many steps, from the first, hold their full records; the others hold their loss alone, so
+    that a long run's memory does not grow with its steps (None, the default: every step in full). Every
+    format renders the same text either way: one showing every step (JSON) solves them again one by one.
+    """
     from nnworked.engine.network import solve as solve_scenario
 
-    return solve_scenario(load(source, **options))
+    return solve_scenario(load(source, **options), keep)
 
 
 class Walkthrough:
     """A solved scenario that renders itself in any format, exactly as `nnworked run` prints it."""
 
-    def __init__(self, trace: Any):
-        self.trace = trace
+    def __init__(self, trace: Any, progress: bool = False):
+        self.trace, self.progress = trace, progress  # progress: a bar on a terminal's stderr for long work
 
     def render(self, format: str = "terminal", **options: Any) -> str:  # noqa: A002
         """The text `nnworked run` prints (or writes with --output) for the same format and options:
         detail, layout, full, all_steps, why_matrices, exercise, answers, blanks, seed, columns, image."""
-        return render(self.trace, format, **options)
+        with _shown(self.progress):
+            return render(self.trace, format, **options)
 
     def rich(self, **options: Any):  # noqa: ANN201
         """The terminal walkthrough as rich Text (colour), for a console: the options of `render`."""
-        return rich(self.trace, **options)
+        with _shown(self.progress):
+            return rich(self.trace, **options)
 
     @property
     def data(self) -> dict:
@@ -99,7 +106,8 @@ class Walkthrough:
     def files(self, format: str, output: str, **options: Any) -> dict[str, str]:  # noqa: A002
         """What `nnworked run --output FILE` writes: the document, then the files that go beside it (a
         training run's loss chart, linked from a document that can show it), path → text."""
-        return files(self.trace, format, output, **options)
+        with _shown(self.progress):
+            return files(self.trace, format, output, **options)
 
     def _repr_markdown_(self) -> str:
         return self.render("markdown")
@@ -111,9 +119,18 @@ class Walkthrough:
         return f"<Walkthrough {self.trace.scenario.title!r}: {len(self.trace.steps)} step(s)>"
 
 
-def run(source: Any, **options: Any) -> Walkthrough:
-    """`nnworked run`: load and solve; options steps, precision and rounding override the file's."""
-    return Walkthrough(solve(source, **options))
+def run(source: Any, keep: int | None = None, progress: bool = False, **options: Any) -> Walkthrough:
+    """`nnworked run`: load and solve; options steps, precision and rounding override the file's; `keep` as
+    for `solve` (the command line keeps step 1 in full, or every step with --all-steps); `progress`: while
+    solving and rendering take long, a bar on stderr when it is a terminal (the command line asks for it)."""
+    with _shown(progress):
+        return Walkthrough(solve(source, keep, **options), progress)
+
+
+def _shown(on: bool):  # noqa: ANN202
+    from nnworked.progress import shown
+
+    return shown(on)
 
 
 def render(trace: Any, format: str = "terminal", **options: Any) -> str:  # noqa: A002
@@ -161,17 +178,19 @@ def _settings(trace: Any, exercise: bool = False, answers: bool = False, blanks:
     (later values the student needs stay given) or none (an exam: nothing computed from a blank shows);
     by default the one the scenario records, else guided."""
     from nnworked.render.settings import Settings
+    from nnworked.scenario import REVEALS
 
     if (blanks is not None or reveal is not None) and not (exercise or answers):
         raise NnworkedError("blanks and reveal are for an exercise sheet: ask for exercise=True or answers=True")
-    from nnworked.scenario import REVEALS
-
     if reveal not in (None, *REVEALS):
         raise NnworkedError(f"unknown reveal '{reveal}'; choose from: {', '.join(REVEALS)}")
     settings = Settings(**options, columns=min(columns, 100))
+    if settings.all_steps and len(getattr(trace.steps, "kept", trace.steps)) < len(trace.steps):
+        raise NnworkedError(f"this trace holds only its first {len(trace.steps.kept)} step(s) in full: solve "
+                            "with keep=None to render every step")
     if not (exercise or answers):
         return settings, False
-    from nnworked import sheets as sheets
+    from nnworked import sheets
     from nnworked.render.numbers import Blanks
 
     keys, variant = sheets.for_scenario(trace, blanks, seed)
@@ -228,7 +247,7 @@ def grade(key: Any, answers: Any, blanks: str | None = None, seed: int = 1) -> M
     """`nnworked grade`: mark answers (a file, a folder, or a dict of student → value name → number)
     against the sheet made from `key` (anything `load` takes) with `blanks` and `seed`."""
     from nnworked import answers as answer_files
-    from nnworked import sheets as sheets
+    from nnworked import sheets
 
     trace = solve(key)
     keys, variant = sheets.for_scenario(trace, blanks, seed)
@@ -240,11 +259,11 @@ class Verification:
     """Every gradient of step 1 against finite differences (and PyTorch, where installed): `checks`, `ok`,
     and `text()`, the report `nnworked verify` prints."""
 
-    def __init__(self, scenario: Any):
+    def __init__(self, scenario: Any, show_progress: bool = False):
         from nnworked import gradcheck
 
         self.scenario = scenario
-        self.checks = gradcheck.verify(scenario)
+        self.checks = gradcheck.verify(scenario, show_progress=show_progress)
 
     @property
     def ok(self) -> bool:
@@ -258,9 +277,10 @@ class Verification:
                       gradcheck.TOLERANCE, width)
 
 
-def verify(source: Any, **options: Any) -> Verification:
-    """`nnworked verify`: the gradients of a scenario (anything `load` takes) checked independently."""
-    return Verification(load(source, **options))
+def verify(source: Any, show_progress: bool = False, **options: Any) -> Verification:
+    """`nnworked verify`: the gradients of a scenario (anything `load` takes) checked independently;
+    `show_progress`: a bar on a terminal's stderr while a large network is checked."""
+    return Verification(load(source, **options), show_progress)
 
 
 class Exercise:
@@ -331,7 +351,7 @@ class Generated:
 def generate(template: Any, count: int = 5, seed: int = 1, style: str = "integers", *,
              max_decimals: int | None = None, allow_dead_relu: bool = False, allow_saturation: bool = False,
              min_error: float = 0.05, within: float | None = None, attempts: int = 2000,
-             blanks: str = "one-per-layer", allow_fewer: bool = False) -> Generated:
+             blanks: str = "one-per-layer", allow_fewer: bool = False, show_progress: bool = False) -> Generated:
     """`nnworked generate`: `count` new variants of a template (a bundled name or a path; numbers may be
     ranges such as "-3..3"), each kept only when it meets the constraints. Raises NnworkedError saying which
     constraint rejected the draws when fewer than `count` pass (unless `allow_fewer`)."""
@@ -340,7 +360,7 @@ def generate(template: Any, count: int = 5, seed: int = 1, style: str = "integer
 
     constraints = variants.Constraints(max_decimals, allow_dead_relu, allow_saturation, min_error, within)
     found = variants.generate(load_file(bundled.resolve(str(template))), count, seed, style, constraints,
-                              attempts)
+                              attempts, show_progress=show_progress)
     if len(found.variants) < count and not allow_fewer:
         raise NnworkedError(variants.shortfall(found, count))
     if found.variants:  # a rule of blanks the variants cannot take is a mistake, written out or not

@@ -16,7 +16,7 @@ from typing import Optional
 import typer
 
 from nnworked import __version__
-from nnworked.limits import MAX_PRECISION, MAX_STEPS, MIN_PRECISION
+from nnworked.limits import MAX_ATTEMPTS, MAX_PRECISION, MAX_STEPS, MAX_VARIANTS, MIN_PRECISION
 from nnworked.render import FORMATS, help_text
 
 app = typer.Typer(
@@ -161,8 +161,8 @@ def run(
                    why_matrices=why_matrices, exercise=exercise, answers=answers, blanks=blanks, seed=seed,
                    reveal="none" if exam else reveal.value if reveal else None)
     try:
-        walkthrough = nnworked.run(scenario, steps=steps, precision=precision,
-                                   rounding=rounding.value if rounding else None)
+        walkthrough = nnworked.run(scenario, keep=None if all_steps else 1, progress=True, steps=steps,
+                                   precision=precision, rounding=rounding.value if rounding else None)
         if output is not None:
             files = walkthrough.files(format, output, **options)
         else:
@@ -276,7 +276,7 @@ def verify(scenario: str = typer.Argument(..., metavar="SCENARIO", autocompletio
     from nnworked.errors import NnworkedError
 
     try:
-        verification = nnworked.verify(scenario)
+        verification = nnworked.verify(scenario, show_progress=True)
     except NnworkedError as error:
         _fail(str(error))
         return
@@ -320,7 +320,7 @@ class Style(str, Enum):
 def generate(
     template: str = typer.Argument(..., metavar="TEMPLATE", help="A bundled scenario, or a scenario file in which "
                                    "numbers may be ranges such as \"-3..3\" or \"-0.9..0.9\"."),
-    count: int = typer.Option(5, "--count", "-n", min=1, max=1000, help="How many variants."),
+    count: int = typer.Option(5, "--count", "-n", min=1, max=MAX_VARIANTS, help="How many variants."),
     seed: int = typer.Option(1, "--seed", min=0, help="The same seed gives the same variants."),
     style: Style = typer.Option(Style.integers, "--style", help="Numbers drawn as integers, one-decimal or "
                                 "two-decimals."),
@@ -332,7 +332,7 @@ def generate(
                                     help="Some output must miss its target by at least this."),
     within: Optional[float] = typer.Option(None, "--within", callback=_finite(above=True),
                                            help="Every answer's magnitude at most this."),
-    attempts: int = typer.Option(2000, "--attempts", min=1, help="Draws at most, before giving up."),
+    attempts: int = typer.Option(2000, "--attempts", min=1, max=MAX_ATTEMPTS, help="Draws at most, before giving up."),
     report: bool = typer.Option(False, "--report", help="Stress-test the template: acceptance, rejections, the "
                                 "spread of every answer, answers that repeat."),
     output_dir: Optional[str] = typer.Option(None, "--output-dir", "-o", help="Write each variant's scenario, "
@@ -367,7 +367,7 @@ def generate(
         made = nnworked.generate(template, count, seed, style.value, max_decimals=max_decimals,
                                  allow_dead_relu=allow_dead_relu, allow_saturation=allow_saturation,
                                  min_error=min_error, within=within, attempts=attempts, blanks=blanks,
-                                 allow_fewer=report)
+                                 allow_fewer=report, show_progress=True)
         if report:
             sys.stdout.write(made.stress())
         if output_dir is not None:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from nnworked import progress
 from nnworked.engine.activations import ACTIVATIONS
 from nnworked.engine.losses import element_losses, total_loss
 from nnworked.engine.network import solve
@@ -84,7 +85,7 @@ def finite_differences(scenario: Scenario) -> list[Check]:
     forward = step.forward.arrays()
     rng = np.random.default_rng(0)
     checks = []
-    for name, analytic in gradients.items():
+    for name, analytic in progress.track(gradients.items(), len(gradients), "Checking every gradient"):
         kind, k = name[0], int(name[1:])
         base = params[name] if kind in "Wb" else forward[name]
         worst = (0.0, 0.0, ())
@@ -153,7 +154,10 @@ def autograd(scenario: Scenario) -> list[Check]:
     return checks
 
 
-def verify(scenario: Scenario) -> list[Check]:
+def verify(scenario: Scenario, show_progress: bool = False) -> list[Check]:
+    """Finite differences, and PyTorch's autograd if installed; `show_progress`: a bar on a terminal's stderr
+    while a large network takes long."""
     if scenario.targets is None or scenario.loss is None:
         return []
-    return finite_differences(scenario) + autograd(scenario)
+    with progress.shown(show_progress):
+        return finite_differences(scenario) + autograd(scenario)

@@ -8,6 +8,7 @@ loss, each gradient, each update), holding whole arrays; examples are rows. The 
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from typing import NamedTuple, Union
 
 import numpy as np
@@ -145,17 +146,51 @@ class MatmulResult(NamedTuple):
     c: np.ndarray
 
 
+class Steps(Sequence):
+    """Every training step: the first few in full, the rest by their loss alone.
+
+    A walkthrough shows step 1 in full and the loss at every step; holding each of 100,000 steps' forward
+    pass, backward records and updates would grow memory with the steps for nothing. A step past the kept
+    ones comes back as a TrainingStep with an empty forward pass and a LossValue holding only its value.
+    """
+
+    def __init__(self, kept: tuple[TrainingStep, ...], losses: Sequence[float], spec: LossSpec):
+        self.kept, self.values, self.spec = kept, np.asarray(losses, dtype=float), spec
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    def __getitem__(self, index):  # type: ignore[no-untyped-def, override]
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        index = range(len(self))[index]  # negative indices, and IndexError past the end
+        if index < len(self.kept):
+            return self.kept[index]
+        return TrainingStep(index + 1, Forward((), ()),
+                            LossValue(self.spec, None, None, None, float(self.values[index])))  # type: ignore[arg-type]
+
+
 class Trace(NamedTuple):
     scenario: Scenario
     precision: Precision
-    steps: tuple[TrainingStep, ...] = ()
+    steps: tuple[TrainingStep, ...] | Steps = ()  # Steps when the solver kept only the first steps in full
     final: tuple[Forward, LossValue | None] | None = None  # a forward pass after the last update
     matmul: MatmulResult | None = None
+
+    def every_step(self) -> Iterator[TrainingStep]:
+        """Every step in full, one at a time: those held, or (when only the first were kept) solved again
+        step by step, so that a consumer of every step (the JSON) never holds them all."""
+        if not isinstance(self.steps, Steps):
+            return iter(self.steps)
+        from nnworked.engine.network import training_steps
+
+        return training_steps(self.scenario)
 
     @property
     def losses(self) -> list[float]:
         """The loss before each step, then the loss after the last one."""
-        values = [s.loss.value for s in self.steps if s.loss is not None]
+        values = self.steps.values.tolist() if isinstance(self.steps, Steps) else \
+            [s.loss.value for s in self.steps if s.loss is not None]
         if self.final is not None and self.final[1] is not None:
             values.append(self.final[1].value)
         return values

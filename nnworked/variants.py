@@ -156,42 +156,51 @@ def variant_id(data: dict[str, Any]) -> str:
 
 
 def generate(template: Document, count: int, seed: int, style: str, constraints: Constraints,
-             attempts: int = 2000) -> Report:
-    """Up to `count` variants from `attempts` draws at most. Same template, seed and options, same variants."""
+             attempts: int = 2000, show_progress: bool = False) -> Report:
+    """Up to `count` variants from `attempts` draws at most. Same template, seed and options, same variants.
+    `show_progress`: a bar on a terminal's stderr while the draws take long."""
+    from nnworked import progress
     from nnworked.engine.network import solve
     from nnworked.errors import NumericalError
+    from nnworked.limits import MAX_ATTEMPTS, MAX_VARIANTS
+
+    for name, value, most in (("count", count, MAX_VARIANTS), ("attempts", attempts, MAX_ATTEMPTS)):
+        if not 1 <= value <= most:  # the bounds of --count and --attempts, for a caller from Python too
+            raise NnworkedError(f"{name} must be between 1 and {most:,}, not {value:,}")
 
     step, span = STYLES[style], DEFAULT_SPAN[style]
     has_ranges = _has_ranges(template.data)
     rng = random.Random(seed)
     report = Report()
     seen: set[str] = set()
-    while len(report.variants) < count and report.draws < attempts:
-        report.draws += 1
-        data = _draw(template.data, rng, step, (), not has_ranges, span)
-        if not has_ranges:
-            _targets(data, rng, step, span)
-        try:
-            scenario = from_document(Document(data, template.file, template.root))
-            trace = solve(scenario)
-        except ScenarioError as error:
-            raise NnworkedError(f"the template makes an invalid scenario:\n{error}") from None
-        except NumericalError:
-            report.rejected["overflow"] += 1
-            continue
-        broken = check(trace, constraints)
-        identity = variant_id(data)
-        if broken is None and identity in seen:
-            broken = "the same as an earlier variant"
-        if broken is not None:
-            report.rejected[broken] += 1
-            continue
-        seen.add(identity)
-        data = {**data, "title": f"{scenario.title} ({identity})"}
-        if not has_ranges and data.get("description"):  # the template's prose described its own numbers
-            data["description"] = f"A variant of “{scenario.title}”, drawn by nnworked generate."
-        scenario = scenario._replace(title=data["title"], description=data.get("description", ""))
-        report.variants.append(Variant(identity, data, scenario, trace._replace(scenario=scenario)))
+    with progress.shown(show_progress), progress.bar(count, "Drawing variants") as advance:
+        while len(report.variants) < count and report.draws < attempts:
+            advance(len(report.variants))
+            report.draws += 1
+            data = _draw(template.data, rng, step, (), not has_ranges, span)
+            if not has_ranges:
+                _targets(data, rng, step, span)
+            try:
+                scenario = from_document(Document(data, template.file, template.root))
+                trace = solve(scenario, keep=1)  # a sheet works step 1; later steps need only their loss
+            except ScenarioError as error:
+                raise NnworkedError(f"the template makes an invalid scenario:\n{error}") from None
+            except NumericalError:
+                report.rejected["overflow"] += 1
+                continue
+            broken = check(trace, constraints)
+            identity = variant_id(data)
+            if broken is None and identity in seen:
+                broken = "the same as an earlier variant"
+            if broken is not None:
+                report.rejected[broken] += 1
+                continue
+            seen.add(identity)
+            data = {**data, "title": f"{scenario.title} ({identity})"}
+            if not has_ranges and data.get("description"):  # the template's prose described its own numbers
+                data["description"] = f"A variant of “{scenario.title}”, drawn by nnworked generate."
+            scenario = scenario._replace(title=data["title"], description=data.get("description", ""))
+            report.variants.append(Variant(identity, data, scenario, trace._replace(scenario=scenario)))
     return report
 
 

@@ -135,3 +135,43 @@ def test_generate_makes_variants_and_their_files() -> None:
                                                                 "sheet and key)\n", "")
     with pytest.raises(nnworked.NnworkedError, match="variants"):
         nnworked.generate("spam", count=5, attempts=1)
+
+
+@pytest.mark.parametrize("fmt", ["terminal", "markdown", "json", "latex", "html"])
+@pytest.mark.parametrize("layout", ["standard", "ai-by-hand"])
+def test_a_run_that_keeps_only_step_1_in_full_renders_the_same_text(fmt: str, layout: str) -> None:
+    full, light = nnworked.run("xor_batch", steps=6), nnworked.run("xor_batch", keep=1, steps=6)
+    assert light.render(fmt, layout=layout) == full.render(fmt, layout=layout)
+    assert light.render(fmt, exercise=True, answers=True) == full.render(fmt, exercise=True, answers=True)
+    assert light.trace.losses == full.trace.losses
+
+
+def test_the_steps_past_those_kept_hold_their_loss_alone() -> None:
+    full, light = nnworked.solve("xor_batch", steps=6), nnworked.solve("xor_batch", keep=2, steps=6)
+    assert isinstance(full.steps, tuple) and len(light.steps) == 6
+    assert light.steps[1] is light.steps.kept[1]
+    assert [len(s.backward) for s in light.steps] == [5, 5, 0, 0, 0, 0]
+    assert [s.number for s in light.steps] == [1, 2, 3, 4, 5, 6]
+    assert light.steps[-1].loss.value == full.steps[-1].loss.value
+    assert light.steps[4].loss.yhat is None and light.steps[4].forward.linear == ()
+    assert [s.number for s in light.steps[1:3]] == [2, 3]
+    with pytest.raises(IndexError):
+        light.steps[6]
+    every = list(light.every_step())  # solved again, in full, for a consumer of every step (the JSON)
+    assert [s.loss.value for s in every] == [s.loss.value for s in full.steps]
+    assert all((a.new == b.new).all() for s, t in zip(every, full.steps) for a, b in zip(s.updates, t.updates))
+
+
+def test_run_from_the_command_line_keeps_step_1_in_full_unless_all_steps(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen = []
+    real = nnworked.api.solve
+    monkeypatch.setattr(nnworked.api, "solve", lambda *a, **k: seen.append(a[1]) or real(*a, **k))
+    cli("run", "xor_batch", "--steps", "3")
+    cli("run", "xor_batch", "--steps", "3", "--all-steps")
+    assert seen == [1, None]
+
+
+def test_every_step_is_rendered_only_from_a_trace_that_holds_every_step() -> None:
+    with pytest.raises(nnworked.NnworkedError, match=r"^this trace holds only its first 1 step\(s\) in full: solve "
+                       "with keep=None to render every step$"):
+        nnworked.run("xor_batch", keep=1, steps=3).render("markdown", all_steps=True)

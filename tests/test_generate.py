@@ -164,3 +164,18 @@ def test_a_range_written_the_wrong_way_round_is_an_error(tmp_path: Path) -> None
     with pytest.raises(NnworkedError, match=r"the range '3\.\.-3' at inputs\[0\]\[0\] goes down: write the low end "
                                             r"first, '-3\.\.3'"):
         generate(load_file(str(path)), 1, seed=1, style="integers", constraints=Constraints())
+
+
+def test_count_and_attempts_have_the_same_bounds_in_python_and_on_the_command_line() -> None:
+    from typer.testing import CliRunner
+
+    from nnworked.cli import app
+
+    with pytest.raises(NnworkedError, match="^count must be between 1 and 1,000, not 1,001$"):
+        generate(template("spam"), 1001, seed=1, style="integers", constraints=Constraints())
+    with pytest.raises(NnworkedError, match="^attempts must be between 1 and 1,000,000, not 1,000,001$"):
+        generate(template("spam"), 1, seed=1, style="integers", constraints=Constraints(), attempts=1_000_001)
+    for option, value in (("--count", "1001"), ("--attempts", "1000001")):
+        result = CliRunner().invoke(app, ["generate", "spam", option, value], env={"COLUMNS": "100"})
+        assert result.exit_code == 2
+        assert f"Invalid value for '{option}'" in result.output

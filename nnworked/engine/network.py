@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from collections.abc import Iterator
+
+from nnworked import progress
 from nnworked.engine import carry, optimizers
 from nnworked.engine.activations import ACTIVATIONS
 from nnworked.engine.losses import LossSpec, element_losses, fused_delta, grad_yhat, total_loss
@@ -16,15 +19,29 @@ from nnworked.engine.rounding import Precision
 from nnworked.errors import NumericalError
 from nnworked.scenario import Layer, Scenario, parameter_names
 from nnworked.trace import (Activate, BackToPrevious, BackwardStep, Forward, LayerGradient, Linear, LossValue,
-                            MatmulResult, OutputDelta, ThroughActivation, Trace, TrainingStep, Update)
+                            MatmulResult, OutputDelta, Steps, ThroughActivation, Trace, TrainingStep, Update)
 
 
-def solve(scenario: Scenario) -> Trace:
+def solve(scenario: Scenario, keep: int | None = None) -> Trace:
+    """The trace; `keep` steps from the first hold their full records and the rest their loss alone (None:
+    every step in full)."""
     precision = Precision(scenario.precision, scenario.rounding == "carry")
     if scenario.matmul is not None:
         return Trace(scenario, precision, matmul=_matmul(scenario, precision))
     with np.errstate(all="ignore"):  # overflow is caught by `_finite` and explained, not warned about
-        return _Solver(scenario, precision).run()
+        return _Solver(scenario, precision).run(keep)
+
+
+def training_steps(scenario: Scenario) -> Iterator[TrainingStep]:
+    """Every training step in full, one at a time, none held after it is handed on."""
+    solver = _Solver(scenario, Precision(scenario.precision, scenario.rounding == "carry"))
+    steps = solver.each_step()
+    while True:
+        with np.errstate(all="ignore"):  # as in `solve`, but not across the yield: the consumer's code runs there
+            step = next(steps, None)
+        if step is None:
+            return
+        yield step
 
 
 def _matmul(scenario: Scenario, precision: Precision) -> MatmulResult:
@@ -56,10 +73,24 @@ class _Solver:
         self.state: dict[str, dict[str, np.ndarray]] = {name: {} for name in self.params}
         self.carried = carry.Carrier(precision.places)
 
-    def run(self) -> Trace:
+    def run(self, keep: int | None) -> Trace:
+        s = self.scenario
+        kept, losses = [], []
+        count = s.steps if s.trains else 1
+        for step in progress.track(self.each_step(), count, "Solving the training steps"):
+            if keep is None or step.number <= keep:
+                kept.append(step)
+            losses.append(step.loss.value if step.loss is not None else None)
+        steps = tuple(kept) if len(kept) == len(losses) else Steps(tuple(kept), losses, s.loss)  # type: ignore[arg-type]
+        final = None
+        if s.trains:
+            forward = self.forward(given=False, label="the forward pass after training")
+            final = (forward, self.loss(forward, "the loss after training"))
+        return Trace(s, self.precision, steps, final)
+
+    def each_step(self) -> Iterator[TrainingStep]:
         s = self.scenario
         count = s.steps if s.trains else 1
-        steps = []
         for t in range(1, count + 1):
             forward = self.forward(given=t == 1, label=f"the forward pass of step {t}")
             loss = self.loss(forward, f"the loss of step {t}") if s.targets is not None else None
@@ -69,12 +100,7 @@ class _Solver:
                 backward = self.backward(forward, loss)
                 if s.trains:
                     updates = self.update(backward, t)
-            steps.append(TrainingStep(t, forward, loss, backward, updates))
-        final = None
-        if s.trains:
-            forward = self.forward(given=False, label="the forward pass after training")
-            final = (forward, self.loss(forward, "the loss after training"))
-        return Trace(s, self.precision, tuple(steps), final)
+            yield TrainingStep(t, forward, loss, backward, updates)
 
     # -- forward --
 

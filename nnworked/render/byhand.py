@@ -15,7 +15,7 @@ from nnworked.expr import num, op
 from nnworked.quantities import FINAL, computed_from
 from nnworked.render.backward import BackwardWriter
 from nnworked.render.sections import (after_training, conventions, explanations, key_observations,
-                                      parameter_count, updates)
+                                      parameter_count, shown_steps, updates)
 from nnworked.render.blocks import Block, Heading, Math, Para, Rule
 from nnworked.render.lines import elided_note, line, pick
 from nnworked.render.numbers import Labels, matrix_lines
@@ -215,7 +215,7 @@ def build(trace: Trace, settings) -> list[Block]:  # noqa: ANN001
         out.append(Math(augmented_lines(symbol, layer.weights, layer.bias, w, given=True)))
     out += parameter_count(s, w)
     out.append(Para("**Conventions:** " + conventions(trace)))
-    for step in trace.steps:
+    for step in shown_steps(trace, settings):
         if step.number > 1 and not settings.all_steps:
             break
         w.n = n._replace(step=step.number)  # a later step's values are other quantities

@@ -7,8 +7,9 @@ from typing import Any
 
 import numpy as np
 
+from nnworked import progress
 from nnworked.render.settings import Settings
-from nnworked.trace import Forward, LossValue, Trace
+from nnworked.trace import Forward, LossValue, Trace, TrainingStep
 
 
 def _array(values: np.ndarray) -> Any:
@@ -27,6 +28,24 @@ def _loss(loss: LossValue | None) -> float | None:
 
 
 def to_data(trace: Trace) -> dict[str, Any]:
+    return _data(trace, [_step(step) for step in trace.every_step()])
+
+
+def _step(step: TrainingStep) -> dict[str, Any]:
+    entry: dict[str, Any] = {"step": step.number, "forward": _forward(step.forward), "loss": _loss(step.loss)}
+    if step.loss is not None:
+        entry["loss_per_example"] = _array(step.loss.per_example)
+        entry["gradients"] = {k: _array(v) for k, v in step.gradients().items()}
+    if step.updates:
+        entry["parameters"] = {u.name: _array(u.new) for u in step.updates}
+        state = {u.name: {k: _array(v) for k, v in u.state.items()} for u in step.updates if u.state}
+        if state:
+            entry["optimizer_state"] = state
+    return entry
+
+
+def _data(trace: Trace, steps: Any) -> dict[str, Any]:
+    """The JSON object; `steps` is what goes under "steps" (the entries, or a placeholder for them)."""
     s = trace.scenario
     data: dict[str, Any] = {"title": s.title}
     if trace.matmul is not None:
@@ -35,18 +54,6 @@ def to_data(trace: Trace) -> dict[str, Any]:
         return data
     counts = s.parameter_counts()
     data["parameters_count"] = {"per_layer": counts, "total": sum(counts)}
-    steps = []
-    for step in trace.steps:
-        entry: dict[str, Any] = {"step": step.number, "forward": _forward(step.forward), "loss": _loss(step.loss)}
-        if step.loss is not None:
-            entry["loss_per_example"] = _array(step.loss.per_example)
-            entry["gradients"] = {k: _array(v) for k, v in step.gradients().items()}
-        if step.updates:
-            entry["parameters"] = {u.name: _array(u.new) for u in step.updates}
-            state = {u.name: {k: _array(v) for k, v in u.state.items()} for u in step.updates if u.state}
-            if state:
-                entry["optimizer_state"] = state
-        steps.append(entry)
     data["steps"] = steps
     if trace.final is not None:
         forward, loss = trace.final
@@ -63,10 +70,14 @@ def to_data(trace: Trace) -> dict[str, Any]:
     return data
 
 
+# stands for the steps while the rest of the object is written; no scenario text can hold a NUL character
+_STEPS = "\0steps\0"
+
+
 def render(trace: Trace, settings: Settings) -> str:
     blanks = settings.blanks
     if blanks is None:
-        data = to_data(trace)
+        data = _data(trace, _STEPS)
     else:  # a sheet names its blanks and gives nothing else away; a key adds the answers to the full data
         from nnworked.quantities import table
 
@@ -74,10 +85,30 @@ def render(trace: Trace, settings: Settings) -> str:
         if blanks.answers:
             values = table(trace).values
             exercise["answers"] = {key: values[key] for key in sorted(blanks.keys)}
-            data = {**to_data(trace), "exercise": exercise}
+            data = {**_data(trace, _STEPS), "exercise": exercise}
         else:
             data = {"title": trace.scenario.title, "exercise": exercise}
-    return json.dumps(data, ensure_ascii=False, indent=1 if _small(trace) else None) + "\n"
+    indent = 1 if _small(trace) else None
+    text = json.dumps(data, ensure_ascii=False, indent=indent)
+    if "steps" not in data:
+        return text + "\n"
+    head, tail = text.split(json.dumps(_STEPS), 1)
+    return "".join([head, *_steps_text(trace, indent), tail, "\n"])
+
+
+def _steps_text(trace: Trace, indent: int | None):  # noqa: ANN202
+    """The "steps" list, written step by step as json.dumps writes it in place (at depth 2 when indented),
+    each step solved, written and let go before the next: a long run's JSON never holds every step."""
+    if indent is None:
+        opening, separator, closing = "[", ", ", "]"
+    else:
+        opening, separator, closing = "[\n  ", ",\n  ", "\n ]"
+    first = True
+    for step in progress.track(trace.every_step(), len(trace.steps), "Writing every step as JSON"):
+        entry = json.dumps(_step(step), ensure_ascii=False, indent=indent)
+        yield (opening if first else separator) + (entry.replace("\n", "\n  ") if indent else entry)
+        first = False
+    yield "[]" if first else closing
 
 
 def _small(trace: Trace) -> bool:

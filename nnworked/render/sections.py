@@ -25,6 +25,15 @@ from nnworked.trace import Trace, TrainingStep, Update
 SUMMARY_ROWS = 24  # rows of the summary table before it is elided
 LONG_VECTOR = 12  # worked in full, a vector longer than this gets one summary row per element
 
+def shown_steps(trace: Trace, settings: Settings):  # noqa: ANN201
+    """The steps to work (the loops stop after step 1 unless --all-steps), with a bar when every one is."""
+    if not settings.all_steps:
+        return trace.steps
+    from nnworked import progress
+
+    return progress.track(trace.steps, len(trace.steps), "Working every step")
+
+
 def explanations(trace: Trace, w: BackwardWriter, settings: Settings) -> list[Block]:
     """--detail full: the derivations and why matrices; --why-matrices: the latter alone."""
     out: list[Block] = []

@@ -16,7 +16,7 @@ from nnworked.render.numbers import Blanks, blanking, fmt, vector
 from nnworked.render.settings import Settings
 from nnworked.scenario import Scenario
 from nnworked.render.sections import (after_training, conventions, explanations, key_observations,
-                                      matrix_block, parameter_count, prediction, updates)
+                                      matrix_block, parameter_count, prediction, shown_steps, updates)
 from nnworked.trace import Trace
 
 
@@ -82,7 +82,7 @@ def _build(trace: Trace, settings: Settings) -> list[Block]:
     notation = Notation(len(s.layers), s.inputs.shape[0])
     writer = BackwardWriter(trace.precision, notation, settings, s.loss)
     out += _setup(trace, writer)
-    for step in trace.steps:
+    for step in shown_steps(trace, settings):
         if step.number > 1 and not settings.all_steps:
             break
         writer.n = notation._replace(step=step.number)  # a later step's values are other quantities
