@@ -230,10 +230,11 @@ class Marks:
     more than one) and `text()`, the report `nnworked grade` prints."""
 
     def __init__(self, trace: Any, keys: frozenset[str], variant: str, answers: dict[str, dict[str, float]]):
-        from nnworked import grading
+        from nnworked import grading, progress
 
         self.trace, self.keys, self.variant, self.answers = trace, keys, variant, answers
-        self.results = {name: grading.grade(trace, keys, given) for name, given in answers.items()}
+        students = progress.track(answers.items(), len(answers), "Marking")
+        self.results = {name: grading.grade(trace, keys, given) for name, given in students}
         self.summary = grading.summary(self.results) if len(self.results) > 1 else None
 
     def text(self) -> str:
@@ -243,16 +244,18 @@ class Marks:
         return report(self.trace, self.keys, self.variant, self.answers, self.results, self.summary, sort_key)
 
 
-def grade(key: Any, answers: Any, blanks: str | None = None, seed: int = 1) -> Marks:
+def grade(key: Any, answers: Any, blanks: str | None = None, seed: int = 1, show_progress: bool = False) -> Marks:
     """`nnworked grade`: mark answers (a file, a folder, or a dict of student → value name → number)
-    against the sheet made from `key` (anything `load` takes) with `blanks` and `seed`."""
+    against the sheet made from `key` (anything `load` takes) with `blanks` and `seed`; `show_progress`:
+    a bar on a terminal's stderr while a large class is marked."""
     from nnworked import answers as answer_files
     from nnworked import sheets
 
-    trace = solve(key)
+    trace = solve(key, keep=1)
     keys, variant = sheets.for_scenario(trace, blanks, seed)
     given = answers if isinstance(answers, Mapping) else answer_files.read(str(answers))
-    return Marks(trace, keys, variant, dict(given))
+    with _shown(show_progress):
+        return Marks(trace, keys, variant, dict(given))
 
 
 class Verification:

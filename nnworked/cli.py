@@ -408,7 +408,7 @@ def grade(
     from nnworked.errors import NnworkedError, OptionError
 
     try:
-        marks = nnworked.grade(key, answers, blanks=blanks, seed=seed)
+        marks = nnworked.grade(key, answers, blanks=blanks, seed=seed, show_progress=True)
     except OptionError as error:
         raise typer.BadParameter(_printable(error.message), param_hint=f"'{error.option}'") from None
     except NnworkedError as error:
