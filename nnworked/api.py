@@ -7,7 +7,6 @@ A notebook user and the command line take the same path: `load` a scenario, `sol
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Any, Mapping
@@ -101,6 +100,8 @@ class Walkthrough:
     @property
     def data(self) -> dict:
         """The `--format json` object, as Python data."""
+        import json
+
         return json.loads(self.render("json"))
 
     def files(self, format: str, output: str, **options: Any) -> dict[str, str]:  # noqa: A002

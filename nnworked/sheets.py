@@ -8,9 +8,7 @@ The sheet and its key carry the same short variant id, derived from the scenario
 
 from __future__ import annotations
 
-import difflib
 import hashlib
-import json
 import random
 import re
 from typing import Callable
@@ -185,6 +183,8 @@ def named(text: str, available: dict[str, float]) -> list[str]:
                 keys.append(row)
                 continue
             stems = sorted({k.split("[")[0] for k in available})
+            import difflib  # only a mistyped name needs it
+
             close = difflib.get_close_matches(name, list(available) + stems, n=1)
             hint = f" Did you mean '{close[0]}'?" if close else ""
             raise OptionError("--blanks", f"there is no value '{name}' in this scenario.{hint} Its values are "
@@ -201,5 +201,7 @@ def variant(trace: Trace, keys: frozenset[str]) -> str:
                                                        l.bias.tolist()] for l in s.layers],
               "matmul": None if s.matmul is None else [s.matmul.a.tolist(), s.matmul.b.tolist()],
               "targets": None if s.targets is None else s.targets.tolist(), "blanks": sorted(keys)}
+    import json
+
     digest = hashlib.sha256(json.dumps(source).encode()).hexdigest()
     return "v-" + digest[:6]

@@ -228,3 +228,11 @@ def test_the_carried_step_uses_the_vectorised_path_only() -> None:
     from nnworked import worked
 
     assert not hasattr(worked, "fill") and network.carry is carry
+
+
+def test_the_tipping_point_written_out_is_the_smallest_double_not_below_the_decimal_0_4999995() -> None:
+    from fractions import Fraction
+
+    half = Fraction(4999995, 10**7)
+    assert Fraction(carry.HALF_UP) >= half
+    assert Fraction(math.nextafter(carry.HALF_UP, 0.0)) < half

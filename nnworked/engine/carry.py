@@ -23,7 +23,6 @@ The renderers still build the expression trees, but only for the lines they prin
 from __future__ import annotations
 
 import math
-from fractions import Fraction
 from typing import Any, Callable, Union
 
 import numpy as np
@@ -36,8 +35,8 @@ from nnworked.rules.optimizers import Arithmetic
 
 # round(y, 6) + 0.5 reaches the next integer exactly when y's fractional part is at least the decimal
 # 0.4999995 (never a binary number, so never a tie): this is the smallest double that is not below it
-_HALF = Fraction(4999995, 10**7)
-HALF_UP = float(_HALF) if Fraction(float(_HALF)) >= _HALF else math.nextafter(float(_HALF), 1.0)
+# (tests/test_carry.py derives it exactly with fractions.Fraction; written out here, the import costs every start)
+HALF_UP = float.fromhex("0x1.ffffde7210beap-2")  # 0.49999950000000004
 # below this the argument above holds with room to spare (a unit in the last place is < 2.5e-7 there);
 # at and above it, and for inf and nan, the scalar function decides
 SAFE = 2.0**30

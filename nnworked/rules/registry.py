@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Iterator, Mapping
 from typing import Generic, TypeVar
 
@@ -32,7 +31,7 @@ class Registry(Mapping[str, R], Generic[R]):
     def register(self, rule: type | R) -> R:
         """Add a rule (a class, instantiated here, or an instance). A class that leaves one of its family's
         abstract pieces undefined is refused with the names of the missing pieces."""
-        if inspect.isclass(rule):
+        if isinstance(rule, type):
             missing = sorted(getattr(rule, "__abstractmethods__", ()))
             if missing:
                 raise IncompleteRule(f"the {self.family} rule {rule.__name__} cannot be registered: it lacks "
