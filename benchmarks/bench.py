@@ -18,6 +18,9 @@ each ratio is the median over rounds of that round's ratio):
    plus the same step in numpy).                                                    target < 3
 4. `nnworked run big.yaml --format markdown --output out.md` vs the JSON run.      target < 3
    and out.md smaller than 2 MB.
+5. benchmarks/step.py, run after these: one traced training step (2-16-16-1, batch 32, SGD) through the
+   library against the same step in plain numpy (target <= 5), with `rounding: carry` (target <= 30), and
+   micrograd against the library (target >= 1,000).
 
 The machine may be noisy: PASS/FAIL against the timing targets is printed, never asserted. The exit
 status is 1 only when a command itself fails (non-zero exit, timeout), `--help`/`list` import numpy, or
@@ -301,6 +304,14 @@ def main() -> int:
     print("heaviest top-level imports (python -X importtime, cumulative):")
     for args, top in heavy.items():
         print(f"  nnworked {args}: " + ", ".join(f"{name} {us / 1e3:.0f} ms" for us, name in top))
+
+    # one traced training step in-process, against plain numpy and micrograd (benchmarks/step.py), so that
+    # one run prints every ratio the project tracks
+    print("\n" + "-" * 100)
+    sys.stdout.flush()
+    step = subprocess.run([sys.executable, str(HERE / "step.py"), "--rounds", str(rounds)], check=False)
+    if step.returncode != 0:
+        failures.append("benchmarks/step.py failed (see above)")
 
     sys.stdout.flush()
     for failure in failures:
