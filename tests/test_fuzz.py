@@ -29,7 +29,7 @@ CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u206
 NOT_A_NUMBER = re.compile(r"(?<![A-Za-z])(?:nan|NaN|inf|Infinity)(?![A-Za-z])|∞")
 
 NUMBER = re.compile(r"(?<![\w.])-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?(?![\w.])")
-DATA_LINE = re.compile(r"^\s*(?:-|\[|[A-Za-z_]+:)")
+DATA_LINE = re.compile(r"^\s*(?:-|\[|[A-Za-z_]+:)(?!\s*[\"'])")  # not prose, nor quoted text
 SCALAR = re.compile(r"^(\s*-?\s*[A-Za-z_]+:\s*)([^\[{\s#].*)$")
 
 EXTREME_NUMBERS = ["1e305", "-1e305", "1e-320", "0", "-0.0", "9" * 400, "9" * 5000, ".nan", ".inf", "-.inf",

@@ -132,3 +132,14 @@ def test_carry_with_a_softmax_output_and_mse_works_and_carries_delta(tmp_path: P
             "      = 0.3354 × (−0.4454) = −0.1494") in text
     delta = trace.steps[0].backward[0].delta
     assert delta.tolist() == [[0.0515, 0.0979, -0.1494]]  # carried: exactly the printed digits
+
+
+def test_a_matrix_product_that_overflows_says_so(tmp_path) -> None:  # noqa: ANN001
+    import subprocess
+    import sys
+
+    path = tmp_path / "matmul.yaml"
+    path.write_text("matmul:\n  A: [[1, 1], [-1, 1e100]]\n  B: [[1, 5, 2], [2, -1e305, 2]]\n", encoding="utf-8")
+    result = subprocess.run([sys.executable, "-m", "nnworked", "run", str(path)], capture_output=True, text=True)
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr.startswith("the product C = A·B overflowed or became undefined")

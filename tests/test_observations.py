@@ -93,3 +93,19 @@ def test_the_closing_sentence_says_when_training_stalled() -> None:
                        "stalled. Both ReLU units of layer 1 are now dead (h = [0, 0]): no gradient can flow through "
                        "them, so the weights into and out of them cannot change any more.**")
     assert markdown("spam", steps=3).splitlines()[-1] == "**Loss decreased from 0.4790 to 0.3952! The network is learning.**"
+
+
+def test_gradients_too_large_for_a_norm_give_no_infinity_and_no_warning(tmp_path) -> None:  # noqa: ANN001
+    import subprocess
+    import sys
+
+    from nnworked import bundled
+
+    path = tmp_path / "huge.yaml"
+    path.write_text((bundled.ROOT / "xor_batch.yaml").read_text(encoding="utf-8")
+                    .replace("[[0.7, -0.5, 0.4]]", "[[0.7, -1e305, 0.4]]"), encoding="utf-8")
+    result = subprocess.run([sys.executable, "-m", "nnworked", "run", str(path)], capture_output=True, text=True)
+    assert result.returncode == 0 and result.stderr == ""  # no numpy overflow warning either
+    assert "∞" not in result.stdout
+    assert "  • Exploding gradients towards the input: ‖∂L/∂W₁‖ = 2.88 × 10³⁰⁴, ‖∂L/∂W₂‖\n    = 0.24; the first " \
+           "layer's gradient is 1.2 × 10³⁰⁵ times the last's." in result.stdout

@@ -46,11 +46,9 @@ def training_steps(scenario: Scenario) -> Iterator[TrainingStep]:
 
 def _matmul(scenario: Scenario, precision: Precision) -> MatmulResult:
     a, b = scenario.matmul.a, scenario.matmul.b  # type: ignore[union-attr]
-    if precision.carry:
-        c = carry.matmul(carry.Carrier(precision.places), a, b)
-    else:
-        c = a @ b
-    return MatmulResult(a, b, c)
+    with np.errstate(all="ignore"):  # overflow is caught by `_finite` and explained, not warned about
+        c = carry.matmul(carry.Carrier(precision.places), a, b) if precision.carry else a @ b
+    return MatmulResult(a, b, _finite(c, "the product C = A·B", precision.carry))
 
 
 def _finite(array: np.ndarray, where: str, carry: bool = False) -> np.ndarray:

@@ -94,11 +94,23 @@ def all_dead(forward) -> list:  # noqa: ANN001
             if len(ACTIVATIONS[act.activation].dead_units(act.z)) == act.z.shape[1]]
 
 
+def _norm(values: np.ndarray) -> float:
+    """‖values‖, scaled first so that squaring large entries cannot overflow (a norm beyond ±1.8e308 is ∞)."""
+    largest = float(np.max(np.abs(values))) if values.size else 0.0
+    if largest == 0 or not np.isfinite(largest):
+        return largest
+    return largest * float(np.linalg.norm(values / largest))
+
+
 def _gradient_scale(step: TrainingStep, n: Notation, p: Precision) -> list[str]:
-    norms = {s.layer: float(np.linalg.norm(s.weights_grad)) for s in step.backward if isinstance(s, LayerGradient)}
-    if len(norms) < 2:
-        return []
+    norms = {s.layer: _norm(s.weights_grad) for s in step.backward if isinstance(s, LayerGradient)}
+    if len(norms) < 2 or not all(np.isfinite(v) for v in norms.values()):
+        return []  # a norm or a ratio too large to write says nothing a reader can use
     first, last = norms[min(norms)], norms[max(norms)]
+    with np.errstate(over="ignore"):
+        ratios = [first / last if last > 0 else 0.0, last / first if first > 0 else 0.0]
+    if not all(np.isfinite(r) for r in ratios):
+        return []
     listing = ", ".join(f"‖∂L/∂{n.W(k)}‖ = {fmt(norms[k], SUMMARY)}" for k in sorted(norms))
     if last > 0 and first / last > RATIO:
         return [f"**Exploding gradients** towards the input: {listing}; the first layer's gradient is "
