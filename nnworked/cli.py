@@ -7,16 +7,16 @@ line is wrong (typer/click report those). Heavy imports (numpy, the engine) happ
 
 from __future__ import annotations
 
-import math
 import os
 import sys
-from enum import Enum
 from typing import Optional
 
 import typer
 
 from nnworked import __version__
 from nnworked.limits import MAX_ATTEMPTS, MAX_PRECISION, MAX_STEPS, MAX_VARIANTS, MIN_PRECISION
+from nnworked import choices
+from nnworked.choices import Detail, Layout, Reveal, Rounding, Style
 from nnworked.render import FORMATS, help_text
 
 app = typer.Typer(
@@ -30,38 +30,10 @@ app = typer.Typer(
 )
 
 
-def _known_format(value: str) -> str:
-    """The formats are read when the command runs, so one registered after import is a choice too."""
-    if value not in FORMATS:
-        raise typer.BadParameter(f"{value!r} is not one of {', '.join(repr(name) for name in FORMATS)}.")
-    return value
-
-
-class Layout(str, Enum):
-    standard = "standard"
-    ai_by_hand = "ai-by-hand"
-
-
-class Detail(str, Enum):
-    brief = "brief"
-    default = "default"
-    full = "full"
-
-
-class Rounding(str, Enum):
-    exact = "exact"
-    carry = "carry"
-
-
 def _printable(text: str) -> str:
     from nnworked.text import printable
 
     return printable(text, newlines=True)
-
-
-class Reveal(str, Enum):
-    guided = "guided"
-    none = "none"
 
 
 def _fail(message: str) -> None:
@@ -78,13 +50,6 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
-def _bundled_names(incomplete: str) -> list[str]:
-    """Shell completion of a scenario argument: the bundled names (a path falls back to the shell's files)."""
-    from nnworked import bundled
-
-    return bundled.complete(incomplete)
-
-
 @app.callback()
 def _main(
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
@@ -94,10 +59,10 @@ def _main(
 
 @app.command()
 def run(
-    scenario: str = typer.Argument(..., metavar="SCENARIO", autocompletion=_bundled_names,
+    scenario: str = typer.Argument(..., metavar="SCENARIO", autocompletion=choices.bundled_names,
                                    help="A scenario YAML file, or the name of a bundled one (nnworked list)."),
     format: str = typer.Option("terminal", "--format", "-f", metavar=f"<{'|'.join(FORMATS)}>",
-                               callback=_known_format, help=help_text()),
+                               callback=choices.known_format, help=help_text()),
     output: Optional[str] = typer.Option(None, "--output", "-o", help="Write to this file instead of stdout."),
     steps: Optional[int] = typer.Option(None, "--steps", min=1, max=MAX_STEPS, help="Training steps (overrides the "
                                         "file)."),
@@ -218,7 +183,7 @@ def list_scenarios() -> None:
 
 @app.command()
 def show(name: str = typer.Argument(..., metavar="NAME", help="A bundled scenario's name (nnworked list).",
-                                    autocompletion=_bundled_names)) -> None:
+                                    autocompletion=choices.bundled_names)) -> None:
     """Print a bundled scenario's YAML exactly as it ships, to copy and change.
 
     Example:
@@ -239,7 +204,7 @@ def show(name: str = typer.Argument(..., metavar="NAME", help="A bundled scenari
 
 
 @app.command()
-def validate(scenario: str = typer.Argument(..., metavar="SCENARIO", autocompletion=_bundled_names,
+def validate(scenario: str = typer.Argument(..., metavar="SCENARIO", autocompletion=choices.bundled_names,
                                             help="A scenario YAML file, or a bundled scenario's name.")) -> None:
     """Check a scenario file and list every problem in it; exit 1 if there are any.
 
@@ -262,7 +227,7 @@ def validate(scenario: str = typer.Argument(..., metavar="SCENARIO", autocomplet
 
 
 @app.command()
-def verify(scenario: str = typer.Argument(..., metavar="SCENARIO", autocompletion=_bundled_names,
+def verify(scenario: str = typer.Argument(..., metavar="SCENARIO", autocompletion=choices.bundled_names,
                                           help="A scenario YAML file, or a bundled scenario's name.")) -> None:
     """Check every gradient against central finite differences (and PyTorch autograd, if installed).
 
@@ -291,31 +256,6 @@ def _width() -> int:
     return min(Console().width, 100)
 
 
-def _finite(above: bool):  # noqa: ANN202
-    """The check of a number option that must be finite and above 0 (or at least 0). A range alone lets nan
-    through: every comparison with nan is false."""
-    def check(value: Optional[float]) -> Optional[float]:
-        if value is not None and (not math.isfinite(value) or value < 0 or (above and value == 0)):
-            raise typer.BadParameter(f"expected a finite number {'above' if above else 'at least'} 0, given {value:g}")
-        return value
-    return check
-
-
-def _sheet_format(value: str) -> str:
-    from nnworked.render import FORMATS  # the formats a sheet can be written in, checked before any work
-
-    writable = [f.name for f in FORMATS.values() if f.exercises]
-    if value not in writable:
-        raise typer.BadParameter(f"'{value}' is not one of {', '.join(map(repr, writable))}")
-    return value
-
-
-class Style(str, Enum):
-    integers = "integers"
-    one_decimal = "one-decimal"
-    two_decimals = "two-decimals"
-
-
 @app.command()
 def generate(
     template: str = typer.Argument(..., metavar="TEMPLATE", help="A bundled scenario, or a scenario file in which "
@@ -328,9 +268,9 @@ def generate(
                                                "has at most this many decimals (0: integers)."),
     allow_dead_relu: bool = typer.Option(False, "--allow-dead-relu", help="Keep variants with a dead ReLU unit."),
     allow_saturation: bool = typer.Option(False, "--allow-saturation", help="Keep saturated sigmoids (σ′ < 0.05)."),
-    min_error: float = typer.Option(0.05, "--min-error", callback=_finite(above=False),
+    min_error: float = typer.Option(0.05, "--min-error", callback=choices.finite(above=False),
                                     help="Some output must miss its target by at least this."),
-    within: Optional[float] = typer.Option(None, "--within", callback=_finite(above=True),
+    within: Optional[float] = typer.Option(None, "--within", callback=choices.finite(above=True),
                                            help="Every answer's magnitude at most this."),
     attempts: int = typer.Option(2000, "--attempts", min=1, max=MAX_ATTEMPTS, help="Draws at most, before giving up."),
     report: bool = typer.Option(False, "--report", help="Stress-test the template: acceptance, rejections, the "
@@ -342,7 +282,7 @@ def generate(
     blanks: str = typer.Option("one-per-layer", "--blanks", help="Which values each sheet leaves blank."),
     reveal: Reveal = typer.Option(Reveal.guided, "--reveal", help="What each sheet shows of values computed from "
                                   "its blanks: guided (later values given) or none (exams)."),
-    format: str = typer.Option("markdown", "--format", "-f", callback=_sheet_format,
+    format: str = typer.Option("markdown", "--format", "-f", callback=choices.sheet_format,
                                help="Sheets and keys as markdown, latex, html, or moodle (one cloze question per "
                                "variant, the key as its feedback)."),
 ) -> None:
