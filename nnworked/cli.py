@@ -213,13 +213,15 @@ def validate(scenario: str = typer.Argument(..., metavar="SCENARIO", autocomplet
       nnworked validate my_network.yaml
     """
     import nnworked
+    from nnworked import progress
     from nnworked import bundled
     from nnworked.api import describe
     from nnworked.errors import NnworkedError
 
     try:
         path = bundled.resolve(scenario)
-        loaded = nnworked.load(path)
+        with progress.shown():  # a large file's reading shows a bar on a terminal
+            loaded = nnworked.load(path)
     except NnworkedError as error:
         _fail(str(error))
         return

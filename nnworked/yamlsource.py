@@ -184,6 +184,29 @@ def _exact_depth(text: str) -> tuple[int, yaml.Mark | None]:
             return MAX_DEPTH + 1, exc.problem_mark
 
 
+class _Reading:
+    """The text as a stream the C parser reads in pieces, so that a large file's reading can show a bar."""
+
+    def __init__(self, text: str, advance):  # noqa: ANN001
+        self.text, self.at, self.advance = text, 0, advance
+
+    def read(self, size: int = -1) -> str:
+        end = len(self.text) if size is None or size < 0 else self.at + size
+        piece, self.at = self.text[self.at:end], min(end, len(self.text))
+        self.advance(self.at)
+        return piece
+
+
+def _compose(text: str) -> yaml.Node | None:
+    """The node tree; a file of more than a megabyte is read with a bar (on a terminal, after a second)."""
+    if len(text) < 1_000_000:
+        return yaml.compose(text, Loader=_Loader)
+    from nnworked import progress
+
+    with progress.bar(len(text), "Reading the YAML") as advance:
+        return yaml.compose(_Reading(text, advance), Loader=_Loader)
+
+
 def load_text(text: str, file: str) -> Document:
     """Parse YAML text safely; raise ScenarioError listing every problem found."""
     if len(text.encode("utf-8", "surrogatepass")) > MAX_BYTES:
@@ -195,7 +218,7 @@ def load_text(text: str, file: str) -> Document:
             if mark is not None:
                 raise ScenarioError([Issue(file, mark.line + 1, mark.column + 1, "", "the nesting is too deep",
                                            f"at most {MAX_DEPTH} levels", f"more than {MAX_DEPTH}")])
-        root = yaml.compose(text, Loader=_Loader)
+        root = _compose(text)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)

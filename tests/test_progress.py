@@ -73,3 +73,17 @@ def test_the_command_line_prints_no_bar_when_stderr_is_not_a_terminal() -> None:
     assert result.exit_code == 0
     assert result.stderr == ""
     assert result.stdout == nnworked.run("xor_batch", steps=3).render("json")
+
+
+def test_a_large_file_is_read_with_a_bar_and_read_the_same() -> None:
+    from nnworked.yamlsource import load_text
+
+    rows = ",\n".join(f"  [{i}, {i / 7:.6f}, {-i}]" for i in range(40_000))
+    text = f"inputs: [\n{rows}\n]\n"
+    assert len(text) > 1_000_000  # a megabyte or more is read in pieces, with a bar
+    console, out = terminal()
+    with progress.shown(console=console, after=0):
+        read = load_text(text, "big.yaml")
+    assert "Reading the YAML" in out.getvalue()
+    assert read.data == load_text(text, "big.yaml").data
+    assert read.position(("inputs", 39_999, 2)) == (40_001, 24)  # "  [39999, 5714.142857, -39999]"
