@@ -67,8 +67,10 @@ def _rounded(values: np.ndarray, scale: float) -> tuple[np.ndarray, np.ndarray, 
     if values.ndim == 0:
         values = values.reshape(1)
     scaled = np.abs(values) * scale
-    safe = scaled < SAFE  # False for inf and nan too
-    if not safe.all():
+    if scaled.size and scaled.max() < SAFE:  # one pass where all are safe, as nearly always (nan fails it)
+        safe = np.True_
+    else:
+        safe = scaled < SAFE  # False for inf and nan too
         scaled = np.where(safe, scaled, 0.0)
     whole = np.floor(scaled)
     fraction = np.subtract(scaled, whole, out=scaled)  # exact below 2⁵²
