@@ -143,3 +143,12 @@ def test_a_key_worked_in_full_lists_a_long_vector_element_by_element_in_the_summ
     assert "| b₁[39] | 0 | 0.00886 |" in summary
     assert len(summary) == 2 + 40 * 2 + 40 + 40
     assert max(len(line) for line in done.stdout.splitlines()) < 2000
+
+
+def test_a_brief_sheet_blanks_the_gradients_it_asks_for() -> None:
+    result = subprocess.run([sys.executable, "-m", "nnworked", "run", "spam", "--exercise", "--detail", "brief"],
+                            capture_output=True, text=True, env={"COLUMNS": "100", "PATH": "/usr/bin:/bin"})
+    assert result.returncode == 0
+    lines = [line.strip() for line in result.stdout.splitlines()]
+    assert "∂L/∂W₂ = [?, −0.1789]" in lines  # dW2[0,0] is asked; dW2[0,1] is not
+    assert "| ?  ? |" in lines and "−0.0799" not in result.stdout and "−0.1142" not in result.stdout

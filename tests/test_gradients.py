@@ -235,7 +235,7 @@ def test_every_gradient_matches_finite_differences_and_the_reference(scenario: S
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 @given(networks(trains=True))
 def test_random_training_runs_follow_the_reference_optimizer(scenario: Scenario) -> None:
-    check_training(scenario)
+    check_training(scenario, drawn=True)
 
 
 # ---- explicit cases -------------------------------------------------------------------------------------
@@ -335,13 +335,32 @@ def test_relu_derivative_at_zero_is_taken_from_the_left(activation: str, slope: 
 
 # ---- optimizers over several steps ----------------------------------------------------------------------
 
-def check_training(scenario: Scenario) -> None:
+# RMSprop and Adam divide a gradient by its own running size, so a gradient that is zero up to rounding
+# (a symmetric network, W = 0) moves its parameter by about η, one way or the other as the rounding fell:
+# two correct implementations then part, and every later step with them. Such a draw says nothing.
+NORMALISING = ("rmsprop", "adam")
+ROUNDOFF = 1e-9
+
+
+def _gradient_at_roundoff(trace_steps, history) -> bool:  # noqa: ANN001
+    for step, (before, _) in zip(trace_steps, history):
+        scale = 1.0 + gradient_scale(before.grads)
+        for update in step.updates:
+            for g in (update.grad, before.grads[update.name]):
+                if np.any((g != 0) & (np.abs(g) <= ROUNDOFF * scale)):
+                    return True
+    return False
+
+
+def check_training(scenario: Scenario, drawn: bool = False) -> None:
     layers, loss = ref_layers(scenario), ref_loss(scenario)
     opt = scenario.optimizer
     history = train(layers, scenario.inputs, scenario.targets, loss, scenario.learning_rate, opt.name,
                     dict(opt.params), scenario.steps, scenario.freeze)
     trace = solve(scenario)
     assert len(trace.steps) == scenario.steps
+    if drawn and opt.name in NORMALISING and _gradient_at_roundoff(trace.steps, history):
+        reject()
     for t, (step, (before, after)) in enumerate(zip(trace.steps, history), start=1):
         assert step.number == t
         assert step.loss.value == pytest.approx(before.loss, rel=1e-8, abs=1e-12), f"loss of step {t}"

@@ -33,11 +33,15 @@ def backward(step: TrainingStep, w: BackwardWriter) -> list[Block]:
         if isinstance(s, OutputDelta):
             lines += _named(f"{n.delta(s.layer)} = ∂L/∂{n.z(s.layer)}", s.delta, w, "dz", s.layer)
         elif isinstance(s, LayerGradient):
-            grid = w.array(f"∂L/∂{n.W(s.layer)}", s.weights_grad) if s.weights_grad.shape[0] == 1 else \
-                [f"∂L/∂{n.W(s.layer)} ="] + ["    " + l for l in _matrix(s.weights_grad, w)]
+            k = s.layer  # each value named as a sheet asks for it (dW2[0,1], db2[0]), so a blank stays blank
+
+            def weight(r: int, c: int, k: int = k) -> str:
+                return n.wkey("dW", k, r, c)
+            grid = w.array(f"∂L/∂{n.W(k)}", s.weights_grad, weight) if s.weights_grad.shape[0] == 1 else \
+                [f"∂L/∂{n.W(k)} ="] + ["    " + l for l in _matrix(s.weights_grad, w, weight)]
             lines += grid
             if s.bias_grad is not None:
-                lines += w.array(f"∂L/∂{n.b(s.layer)}", s.bias_grad[None, :])
+                lines += w.array(f"∂L/∂{n.b(k)}", s.bias_grad[None, :], lambda _, i, k=k: n.wkey("db", k, i))
         elif isinstance(s, BackToPrevious):
             lines += _named(f"∂L/∂{n.a(s.layer - 1)} = {n.W(s.layer)}ᵀ · {n.delta(s.layer)}", s.upstream, w, "da",
                             s.layer - 1)
@@ -49,7 +53,7 @@ def backward(step: TrainingStep, w: BackwardWriter) -> list[Block]:
             Rule(), Heading(2, "Backward Pass"), Math(lines)]
 
 
-def _matrix(values, w: BackwardWriter) -> list[str]:  # noqa: ANN001
+def _matrix(values, w: BackwardWriter, labels) -> list[str]:  # noqa: ANN001
     from nnworked.render.numbers import matrix_lines
 
-    return matrix_lines(values, w.p, limit=w.s.elements)
+    return matrix_lines(values, w.p, limit=w.s.elements, labels=labels)
