@@ -18,7 +18,6 @@ TOP_KEYS = ["title", "description", "input_names", "inputs", "targets", "layers"
 LAYOUTS = ["standard", "ai-by-hand"]
 ROUNDINGS = ["exact", "carry"]
 REVEALS = ["guided", "none"]  # an exercise sheet's policy (sheets.REVEALS); kept here so loading needs no renderer
-LAYER_KEYS = ["weights", "bias", "activation", "name"]
 LOSS_KEYS = ["name", "scale", "outputs", "batch"]
 
 
@@ -30,6 +29,7 @@ class Layer(NamedTuple):
     activation: str = "linear"
     slope: float = DEFAULT_LEAKY_SLOPE  # leaky_relu only
     name: str | None = None
+    type: str = "dense"  # the layer rule (nnworked.rules.layers) that computes it
 
     @property
     def units(self) -> int:
@@ -75,13 +75,19 @@ class Scenario(NamedTuple):
         return self._replace(**{k: v for k, v in options.items() if v is not None})
 
 
-def parameter_names(layers: tuple[Layer, ...] | list[Layer]) -> list[str]:
-    names = []
+def parameters(layers: tuple[Layer, ...] | list[Layer]) -> dict[str, np.ndarray]:
+    """Every trainable parameter by its canonical name (W1, b1, …), in the order they update; each layer's
+    rule says which it has."""
+    from nnworked.rules.layers import LAYERS
+
+    out: dict[str, np.ndarray] = {}
     for k, layer in enumerate(layers, start=1):
-        names.append(f"W{k}")
-        if layer.bias is not None:
-            names.append(f"b{k}")
-    return names
+        out.update(LAYERS[layer.type].parameters(k, layer))
+    return out
+
+
+def parameter_names(layers: tuple[Layer, ...] | list[Layer]) -> list[str]:
+    return list(parameters(layers))
 
 
 # ---- loading ----------------------------------------------------------------------------------------

@@ -1,9 +1,15 @@
 """The Trace: what `engine.solve` records, as plain data, for renderers to interpret.
 
-Records are NamedTuples (immutable, and several times cheaper to define than frozen dataclasses, which
-matters for a command that should start as fast as its imports). One record per operation a person writes by hand (a layer's linear combination, its activation, the
-loss, each gradient, each update), holding whole arrays; examples are rows. The per-element working
-(`z₁[0] = (0.1 × 0.5) + …`) is rebuilt from these arrays by `nnworked.worked` when a renderer asks.
+A solved scenario is a sequence of operation records, one per operation a person writes by hand (a
+layer's linear combination, its activation, the loss, each gradient, each update), holding whole arrays;
+examples are rows. Each record names the quantities it produces (`produces()`: "z1", "a1", "W2", …), so
+that consumers (the table of quantities, the JSON, the printers) walk records generically, and a new layer
+type is new record types plus its rule (`nnworked.rules.layers`), not a change to every consumer. Printers
+dispatch on a record's type (`_print_Linear`, …) and fail loudly on a type they lack.
+
+The per-element working (`z₁[0] = (0.1 × 0.5) + …`) is rebuilt from these arrays by `nnworked.worked` when
+a renderer asks. Records are NamedTuples (immutable, and several times cheaper to define than frozen
+dataclasses, which matters for a command that should start as fast as its imports).
 """
 
 from __future__ import annotations
@@ -28,28 +34,62 @@ class Linear(NamedTuple):
     z: np.ndarray  # (examples, units)
     given: bool  # weights and inputs are the numbers the user wrote (the first forward pass)
 
+    @property
+    def output(self) -> np.ndarray:
+        return self.z
+
+    def produces(self) -> dict[str, np.ndarray]:
+        return {f"z{self.layer}": self.z}
+
 
 class Activate(NamedTuple):
+    """a = f(z): layer k's activation (the identity for a linear layer)."""
+
     layer: int
     activation: str
     slope: float
     z: np.ndarray
     a: np.ndarray
 
+    @property
+    def output(self) -> np.ndarray:
+        return self.a
+
+    def produces(self) -> dict[str, np.ndarray]:
+        return {f"a{self.layer}": self.a}
+
+
+ForwardOperation = Union[Linear, Activate]
+
 
 class Forward(NamedTuple):
-    linear: tuple[Linear, ...]
-    activate: tuple[Activate, ...]
+    """A forward pass: every operation in the order it is computed; the last one's output is ŷ."""
+
+    operations: tuple[ForwardOperation, ...]
 
     @property
     def output(self) -> np.ndarray:
-        return self.activate[-1].a
+        return self.operations[-1].output
 
     def arrays(self) -> dict[str, np.ndarray]:
+        """Every quantity the pass computes, by name: z1, a1, … (the JSON's `forward`)."""
         out: dict[str, np.ndarray] = {}
-        for lin, act in zip(self.linear, self.activate):
-            out[f"z{lin.layer}"], out[f"a{lin.layer}"] = lin.z, act.a
+        for operation in self.operations:
+            out.update(operation.produces())
         return out
+
+    def of_type(self, kind: type) -> tuple:
+        return tuple(op for op in self.operations if isinstance(op, kind))
+
+    @property
+    def linear(self) -> tuple[Linear, ...]:
+        """The linear combinations of the dense layers, first layer first."""
+        return self.of_type(Linear)
+
+    @property
+    def activate(self) -> tuple[Activate, ...]:
+        """The activations, first layer first."""
+        return self.of_type(Activate)
 
 
 class LossValue(NamedTuple):
@@ -71,6 +111,9 @@ class OutputDelta(NamedTuple):
     shortcut: np.ndarray | None
     delta: np.ndarray  # what the rest of the backward pass uses
 
+    def produces(self) -> dict[str, np.ndarray]:
+        return {f"z{self.layer}": self.delta, f"a{self.layer}": self.dl_dyhat}
+
 
 class LayerGradient(NamedTuple):
     """∂L/∂W = Σₙ δ⁽ⁿ⁾ ⊗ a⁽ⁿ⁾ and ∂L/∂b = Σₙ δ⁽ⁿ⁾ for layer k."""
@@ -81,6 +124,12 @@ class LayerGradient(NamedTuple):
     weights_grad: np.ndarray
     bias_grad: np.ndarray | None
 
+    def produces(self) -> dict[str, np.ndarray]:
+        out = {f"W{self.layer}": self.weights_grad}
+        if self.bias_grad is not None:
+            out[f"b{self.layer}"] = self.bias_grad
+        return out
+
 
 class BackToPrevious(NamedTuple):
     """∂L/∂a_{k−1} = δ_k · W_k (Wᵀδ for each example)."""
@@ -89,6 +138,9 @@ class BackToPrevious(NamedTuple):
     weights: np.ndarray
     delta: np.ndarray
     upstream: np.ndarray  # ∂L/∂a_{k−1}
+
+    def produces(self) -> dict[str, np.ndarray]:
+        return {f"a{self.layer - 1}": self.upstream}
 
 
 class ThroughActivation(NamedTuple):
@@ -102,6 +154,9 @@ class ThroughActivation(NamedTuple):
     upstream: np.ndarray
     derivative: np.ndarray | None
     delta: np.ndarray
+
+    def produces(self) -> dict[str, np.ndarray]:
+        return {f"z{self.layer}": self.delta}
 
 
 BackwardStep = Union[OutputDelta, LayerGradient, BackToPrevious, ThroughActivation]
@@ -124,19 +179,11 @@ class TrainingStep(NamedTuple):
     updates: tuple[Update, ...] = ()
 
     def gradients(self) -> dict[str, np.ndarray]:
-        """∂L/∂· for every parameter, pre-activation and activation, keyed as in the JSON contract."""
+        """∂L/∂· for every parameter, pre-activation and activation, keyed as in the JSON contract: each
+        backward record names the gradients it produces."""
         out: dict[str, np.ndarray] = {}
         for step in self.backward:
-            if isinstance(step, (OutputDelta, ThroughActivation)):
-                out[f"z{step.layer}"] = step.delta
-            if isinstance(step, OutputDelta):
-                out[f"a{step.layer}"] = step.dl_dyhat
-            elif isinstance(step, LayerGradient):
-                out[f"W{step.layer}"] = step.weights_grad
-                if step.bias_grad is not None:
-                    out[f"b{step.layer}"] = step.bias_grad
-            elif isinstance(step, BackToPrevious):
-                out[f"a{step.layer - 1}"] = step.upstream
+            out.update(step.produces())
         return out
 
 
@@ -166,7 +213,7 @@ class Steps(Sequence):
         index = range(len(self))[index]  # negative indices, and IndexError past the end
         if index < len(self.kept):
             return self.kept[index]
-        return TrainingStep(index + 1, Forward((), ()),
+        return TrainingStep(index + 1, Forward(()),
                             LossValue(self.spec, None, None, None, float(self.values[index])))  # type: ignore[arg-type]
 
 

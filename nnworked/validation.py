@@ -16,7 +16,8 @@ from nnworked.engine.optimizers import LIMITS as OPTIMIZER_LIMITS
 from nnworked.engine.optimizers import OPTIMIZERS, OptimizerSpec
 
 from nnworked.limits import MAX_PRECISION, MAX_STEPS, MIN_PRECISION
-from nnworked.scenario import (LAYER_KEYS, LAYOUTS, LOSS_KEYS, REVEALS, ROUNDINGS, TOP_KEYS, Layer, Matmul,
+from nnworked.rules.layers import LAYERS
+from nnworked.scenario import (LAYOUTS, LOSS_KEYS, REVEALS, ROUNDINGS, TOP_KEYS, Layer, Matmul,
                                Scenario, parameter_names)
 from nnworked.text import printable
 from nnworked.values import ValueChecker, count, describe, is_number, suggest
@@ -134,41 +135,32 @@ class Checker(ValueChecker):
                      "- weights: [[…]]", describe(value))
             return None
         layers: list[Layer] = []
-        width = inputs.shape[1] if inputs is not None else None
+        shape = inputs.shape[1:] if inputs is not None else None  # what one example is, as the next layer sees it
         previous = "the inputs"
         for k, spec in enumerate(value):
             path = ("layers", k)
             if not isinstance(spec, dict):
                 self.add(path, "each layer must be a mapping", "weights:, bias:, activation:", describe(spec))
                 return None
-            self.keys(spec, LAYER_KEYS, path, "a layer")
-            if "weights" not in spec:
-                self.add(path, f"layer {k + 1} has no weights", "weights: one row per neuron", "none")
+            kind = self.choice(spec.get("type", "dense"), LAYERS.names(), path + ("type",), "layer type")
+            if kind is None:
                 return None
-            weights = self.matrix(spec["weights"], path + ("weights",), f"the weights of layer {k + 1}")
-            if weights is None:
+            rule = LAYERS[kind]
+            self.keys(spec, ["type", *rule.keys], path, f"a {kind} layer")
+            parsed = rule.parse(self, spec, path, k + 1, shape, previous)
+            if parsed is None:
                 return None
-            if width is not None and weights.shape[1] != width:
-                hint = ("it looks transposed: write one row per neuron, one column per input"
-                        if weights.shape[0] == width else f"layer {k + 1} takes {width} inputs from {previous}")
-                self.add(path + ("weights",), f"the weights of layer {k + 1} do not fit {previous}",
-                         f"{width} columns (one per input)", f"{weights.shape[1]} columns "
-                         f"({weights.shape[0]}×{weights.shape[1]})", hint)
-            bias = None
-            if "bias" in spec:
-                bias = self.vector(spec["bias"], path + ("bias",), f"the bias of layer {k + 1}")
-                if bias is not None and bias.shape[0] != weights.shape[0]:
-                    self.add(path + ("bias",), f"the bias of layer {k + 1} does not fit its weights",
-                             f"{weights.shape[0]} numbers (one per neuron)", f"{bias.shape[0]}")
-                    bias = None
-            activation, slope = self.activation(spec.get("activation", "linear"), path + ("activation",))
-            name = spec.get("name")
-            if name is not None and not isinstance(name, str):
-                self.add(path + ("name",), "a layer name must be text", "text", describe(name))
-                name = None
-            layers.append(Layer(weights, bias, activation or "linear", slope, None if name is None else printable(name)))
-            width, previous = weights.shape[0], f"layer {k + 1}"
+            layer, shape = parsed
+            layers.append(layer)
+            previous = f"layer {k + 1}"
         return layers
+
+    def layer_name(self, name: Any, path: tuple) -> str | None:
+        """A layer's `name:` (text from the file: untrusted, made printable)."""
+        if name is not None and not isinstance(name, str):
+            self.add(path, "a layer name must be text", "text", describe(name))
+            return None
+        return None if name is None else printable(name)
 
     def activation(self, value: Any, path: tuple) -> tuple[str | None, float]:
         slope = DEFAULT_LEAKY_SLOPE

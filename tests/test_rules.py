@@ -25,12 +25,13 @@ from nnworked.render import FORMATS, Format
 from nnworked.rules.activations import ACTIVATIONS, ActivationRule, ElementwiseActivation
 from nnworked.rules.losses import LOSSES, LossRule
 from nnworked.rules.optimizers import OPTIMIZERS, NumpyArithmetic, OptimizerRule, WorkedArithmetic
+from nnworked.rules.layers import LAYERS, LayerRule
 from nnworked.rules.registry import IncompleteRule, UnknownRule
 from nnworked.scenario import Layer, Scenario, load
 from nnworked.trace import ThroughActivation
 
 PACKAGE = Path(__file__).resolve().parent.parent / "nnworked"
-REGISTRIES = [(ACTIVATIONS, ActivationRule), (LOSSES, LossRule), (OPTIMIZERS, OptimizerRule)]
+REGISTRIES = [(ACTIVATIONS, ActivationRule), (LOSSES, LossRule), (OPTIMIZERS, OptimizerRule), (LAYERS, LayerRule)]
 PLAIN_FORMATS = [f.name for f in FORMATS.values() if not f.needs_blanks]  # a walkthrough without --exercise
 
 
@@ -152,7 +153,7 @@ def _reference_loss() -> tuple[float, np.ndarray]:
 
 # ---- (1) every registered rule is whole and right ----------------------------------------------------
 
-@pytest.mark.parametrize("registry,base", REGISTRIES, ids=["activations", "losses", "optimizers"])
+@pytest.mark.parametrize("registry,base", REGISTRIES, ids=["activations", "losses", "optimizers", "layers"])
 def test_every_registered_rule_has_every_piece(registry: Any, base: type) -> None:
     pieces = sorted(base.__abstractmethods__)
     assert pieces, "the family declares its pieces"
@@ -252,6 +253,7 @@ def _without(rule: type, piece: str, base: type) -> type:
     (Softplus, ElementwiseActivation, "derivative_expr"), (Softplus, ElementwiseActivation, "convention"),
     (MeanAbsoluteError, LossRule, "torch_loss"), (MeanAbsoluteError, LossRule, "derivation"),
     (type(OPTIMIZERS["momentum"]), OptimizerRule, "has_state"), (type(OPTIMIZERS["adam"]), OptimizerRule, "update"),
+    (type(LAYERS["dense"]), LayerRule, "backward"), (type(LAYERS["dense"]), LayerRule, "parse"),
 ])
 def test_a_rule_missing_one_piece_cannot_be_registered_and_says_which(rule: type, base: type, piece: str) -> None:
     registry = next(r for r, family_base in REGISTRIES if issubclass(base, family_base))
@@ -284,6 +286,8 @@ def _hand_built(**changes: Any) -> Scenario:
      "unknown activation 'softplus': choose from: linear, relu, leaky_relu, sigmoid, tanh, softmax"),
     ({"loss": LossSpec("mae")}, "unknown loss 'mae': choose from: mse, binary_cross_entropy, cross_entropy"),
     ({"optimizer": OptimizerSpec("adagrad")}, "unknown optimizer 'adagrad': choose from: sgd, momentum, rmsprop, adam"),
+    ({"layers": (Layer(np.array([[0.1, 0.2]]), np.array([0.0]), type="conv9d"),)},
+     "unknown layer type 'conv9d': choose from: dense"),
 ])
 @pytest.mark.parametrize("rounding", ["exact", "carry"])
 def test_solve_raises_on_an_unknown_name_instead_of_falling_through(changes: dict, message: str,
@@ -294,7 +298,8 @@ def test_solve_raises_on_an_unknown_name_instead_of_falling_through(changes: dic
 
 
 def test_every_lookup_of_an_unknown_name_says_what_exists() -> None:
-    for registry, family in ((ACTIVATIONS, "activation"), (LOSSES, "loss"), (OPTIMIZERS, "optimizer")):
+    for registry, family in ((ACTIVATIONS, "activation"), (LOSSES, "loss"), (OPTIMIZERS, "optimizer"),
+                             (LAYERS, "layer type")):
         with pytest.raises(UnknownRule, match=f"^unknown {family} 'nope': choose from: "):
             registry.lookup("nope")
         with pytest.raises(UnknownRule, match="choose from: "):
@@ -380,7 +385,7 @@ def test_the_toy_rules_are_gone_after_their_test() -> None:
 # ---- (4) nothing outside nnworked/rules branches on a rule's name -------------------------------------
 
 KNOWN = ["relu", "leaky_relu", "sigmoid", "tanh", "softmax", "linear", "mse", "binary_cross_entropy",
-         "cross_entropy", "sgd", "momentum", "rmsprop", "adam"]
+         "cross_entropy", "sgd", "momentum", "rmsprop", "adam", "dense"]
 
 
 def test_no_module_outside_the_rules_branches_on_a_rule_name() -> None:

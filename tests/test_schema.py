@@ -19,6 +19,7 @@ from nnworked.engine.optimizers import OPTIMIZERS
 
 OPTIMIZER_DEFAULTS = {name: dict(OPTIMIZERS[name].defaults) for name in OPTIMIZERS.names()}
 from nnworked.errors import ScenarioError
+from nnworked.rules.layers import LAYERS
 from nnworked.yamlsource import load_file, load_text
 
 jsonschema = pytest.importorskip("jsonschema")
@@ -57,13 +58,14 @@ def test_every_bundled_scenario_names_the_schema_on_its_first_line(name: str) ->
 
 def test_the_keys_are_the_loaders_keys() -> None:
     assert list(TOP) == scenario.TOP_KEYS
-    assert list(LAYER) == scenario.LAYER_KEYS
+    assert list(LAYER) == ["type", *LAYERS["dense"].keys]
     assert list(_variants(TOP["loss"])[1]["properties"]) == scenario.LOSS_KEYS
     assert list(TOP["matmul"]["properties"]) == ["A", "B"]
     assert list(TOP["exercise"]["properties"]) == ["variant", "blanks", "reveal"]
 
 
 def test_the_names_are_the_registries() -> None:
+    assert LAYER["type"]["enum"] == list(LAYERS)
     assert SCHEMA["definitions"]["activationName"]["enum"] == list(ACTIVATIONS)
     loss_name, loss_mapping = _variants(TOP["loss"])
     assert loss_name["enum"] == loss_mapping["properties"]["name"]["enum"] == list(LOSSES)

@@ -17,9 +17,11 @@ from nnworked.engine.activations import ACTIVATIONS
 from nnworked.engine.losses import LossSpec, element_losses, fused_delta, grad_yhat, total_loss
 from nnworked.engine.rounding import Precision
 from nnworked.errors import NumericalError
-from nnworked.scenario import Layer, Scenario, parameter_names
-from nnworked.trace import (Activate, BackToPrevious, BackwardStep, Forward, LayerGradient, Linear, LossValue,
-                            MatmulResult, OutputDelta, Steps, ThroughActivation, Trace, TrainingStep, Update)
+from nnworked.engine.backend import Carried, Exact
+from nnworked.rules.layers import LAYERS
+from nnworked.scenario import Scenario, parameters
+from nnworked.trace import (Activate, BackwardStep, Forward, LossValue, MatmulResult, OutputDelta, Steps, Trace,
+                            TrainingStep, Update)
 
 
 def solve(scenario: Scenario, keep: int | None = None) -> Trace:
@@ -63,13 +65,11 @@ def _finite(array: np.ndarray, where: str, carry: bool = False) -> np.ndarray:
 class _Solver:
     def __init__(self, scenario: Scenario, precision: Precision):
         self.scenario, self.precision, self.carry = scenario, precision, precision.carry
-        self.params: dict[str, np.ndarray] = {}
-        for k, layer in enumerate(scenario.layers, start=1):
-            self.params[f"W{k}"] = layer.weights
-            if layer.bias is not None:
-                self.params[f"b{k}"] = layer.bias
+        self.params: dict[str, np.ndarray] = parameters(scenario.layers)
         self.state: dict[str, dict[str, np.ndarray]] = {name: {} for name in self.params}
         self.carried = carry.Carrier(precision.places)
+        self.math = Carried(self.carried) if self.carry else Exact()
+        self.rules = [LAYERS[layer.type] for layer in scenario.layers]
 
     def run(self, keep: int | None) -> Trace:
         s = self.scenario
@@ -95,31 +95,23 @@ class _Solver:
             backward: tuple[BackwardStep, ...] = ()
             updates: tuple[Update, ...] = ()
             if loss is not None:
-                backward = self.backward(forward, loss)
+                backward, grads = self.backward(forward, loss)
                 if s.trains:
-                    updates = self.update(backward, t)
+                    updates = self.update(grads, t)
             yield TrainingStep(t, forward, loss, backward, updates)
 
     # -- forward --
 
     def forward(self, given: bool, label: str) -> Forward:
-        linears, activations = [], []
+        """Each layer's rule in turn, each taking the output of the one before."""
+        operations: list = []
         a = self.scenario.inputs
-        for k, layer in enumerate(self.scenario.layers, start=1):
-            W, b = self.params[f"W{k}"], self.params.get(f"b{k}")
-            if self.carry:
-                z = carry.linear(self.carried, W, a, b)
-            else:
-                z = a @ W.T + (b if b is not None else 0.0)
-            _finite(z, f"{label}, at z{k}")
-            linears.append(Linear(k, W, b, a, z, given))
-            a = _finite(self.activate(layer, z), f"{label}, at a{k}")
-            activations.append(Activate(k, layer.activation, layer.slope, z, a))
-        return Forward(tuple(linears), tuple(activations))
-
-    def activate(self, layer: Layer, z: np.ndarray) -> np.ndarray:
-        rule = ACTIVATIONS[layer.activation]
-        return rule.carried(self.carried, z, layer.slope) if self.carry else rule.value(z, layer.slope)
+        finite = lambda array, where: _finite(array, f"{label}, at {where}")  # noqa: E731
+        for k, (rule, layer) in enumerate(zip(self.rules, self.scenario.layers), start=1):
+            records = rule.forward(self.math, k, layer, self.params, a, given, finite)
+            operations += records
+            a = records[-1].output
+        return Forward(tuple(operations))
 
     # -- loss --
 
@@ -137,40 +129,26 @@ class _Solver:
 
     # -- backward --
 
-    def backward(self, forward: Forward, loss: LossValue) -> tuple[BackwardStep, ...]:
-        layers, steps = self.scenario.layers, []
+    def backward(self, forward: Forward, loss: LossValue) -> tuple[tuple[BackwardStep, ...], dict[str, np.ndarray]]:
+        """The loss's gradient fused with the output activation, then each layer's rule from the last to
+        the first, each passing ∂L/∂(its input) to the one before; and every parameter's gradient."""
+        steps: list = []
         delta = self.output_delta(forward, loss, steps)
-        for k in range(len(layers), 0, -1):
-            inputs = forward.linear[k - 1].inputs
-            if self.carry:
-                dW, db = carry.weight_gradient(self.carried, delta, inputs), carry.bias_gradient(self.carried, delta)
-            else:
-                dW, db = delta.T @ inputs, delta.sum(axis=0)
-            has_bias = f"b{k}" in self.params
-            steps.append(LayerGradient(k, delta, inputs, _finite(dW, f"∂L/∂W{k}"), db if has_bias else None))
-            if k == 1:
-                break
-            W = self.params[f"W{k}"]
-            if self.carry:
-                up = carry.backprop(self.carried, W, delta)
-            else:
-                up = delta @ W
-            steps.append(BackToPrevious(k, W, delta, _finite(up, f"∂L/∂a{k - 1}")))
-            act = forward.activate[k - 2]
-            derivative, delta = self.through(act, up)
-            steps.append(ThroughActivation(k - 1, act.activation, act.slope, act.z, act.a, up, derivative,
-                                           _finite(delta, f"∂L/∂z{k - 1}")))
-        return tuple(steps)
+        upstream, grads = None, {}
+        by_layer: dict[int, list] = {}
+        for operation in forward.operations:
+            by_layer.setdefault(operation.layer, []).append(operation)
+        for k in range(len(self.rules), 0, -1):
+            layer = self.scenario.layers[k - 1]
+            done = self.rules[k - 1].backward(self.math, k, layer, self.params, tuple(by_layer[k]), upstream, delta,
+                                              _finite)
+            steps += done.records
+            grads.update(done.gradients)
+            upstream, delta = done.downstream, None
+        return tuple(steps), grads
 
     def through(self, act: Activate, upstream: np.ndarray) -> tuple[np.ndarray | None, np.ndarray]:
-        """f′(z) and ∂L/∂z = ∂L/∂a ⊙ f′(z); softmax goes through its Jacobian and has no f′ to show."""
-        rule = ACTIVATIONS[act.activation]
-        if self.carry:
-            return rule.carried_backward(self.carried, act.z, act.a, upstream, act.slope)
-        if not rule.elementwise:
-            return None, rule.vjp(act.z, act.a, upstream, act.slope)
-        derivative = rule.derivative(act.z, act.a, act.slope)
-        return derivative, upstream * derivative
+        return self.math.through(ACTIVATIONS[act.activation], act.z, act.a, upstream, act.slope)
 
     def output_delta(self, forward: Forward, loss: LossValue, steps: list) -> np.ndarray:
         spec, y, yhat = loss.spec, loss.y, loss.yhat
@@ -185,23 +163,17 @@ class _Solver:
         if fused:
             shortcut = carry.shortcut(self.carried, spec, yhat, y) if self.carry else fused_delta(spec, yhat, y)
         delta = shortcut if shortcut is not None else _finite(product, "∂L/∂z at the output")
-        steps.append(OutputDelta(len(forward.linear), last.activation, dl, dz, product, shortcut, delta))
+        steps.append(OutputDelta(last.layer, last.activation, dl, dz, product, shortcut, delta))
         return delta
 
     # -- update --
 
-    def update(self, backward: tuple[BackwardStep, ...], t: int) -> tuple[Update, ...]:
+    def update(self, grads: dict[str, np.ndarray], t: int) -> tuple[Update, ...]:
         s = self.scenario
         lr = s.learning_rate
         assert lr is not None
-        grads = {}
-        for step in backward:
-            if isinstance(step, LayerGradient):
-                grads[f"W{step.layer}"] = step.weights_grad
-                if step.bias_grad is not None:
-                    grads[f"b{step.layer}"] = step.bias_grad
         updates = []
-        for name in parameter_names(s.layers):
+        for name in self.params:
             old, grad = self.params[name], grads[name]
             if name in s.freeze:
                 updates.append(Update(name, old, grad, old, True, {}))

@@ -1,0 +1,14 @@
+"""The layer rules, by the `type:` a scenario writes (dense when it writes none). Adding one: a module
+here and one line below."""
+
+from __future__ import annotations
+
+from nnworked.rules.layers.base import Backward, LayerRule
+from nnworked.rules.layers.dense import Dense
+from nnworked.rules.registry import Registry
+
+LAYERS: Registry[LayerRule] = Registry("layer type", LayerRule)
+for _rule in (Dense,):
+    LAYERS.register(_rule)
+
+__all__ = ["LAYERS", "Backward", "LayerRule"]

@@ -1,0 +1,63 @@
+"""What every layer rule holds: its parameters, its forward pass and its backward pass, as operation
+records (`nnworked.trace`). The solver runs the rules in order and never asks which type a layer is."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from nnworked.engine.backend import Backend
+
+
+# Checks a computed array: it raises NumericalError, naming `where`, when a value overflowed.
+Finite = Callable[[np.ndarray, str], np.ndarray]
+
+
+class Backward(NamedTuple):
+    """What a layer's backward pass gives: its records, its parameters' gradients by name, and ∂L/∂ of
+    its input (None for the first layer, whose input is the data)."""
+
+    records: tuple[Any, ...]
+    gradients: dict[str, np.ndarray]
+    downstream: np.ndarray | None
+
+
+class LayerRule(ABC):
+    """One layer type, registered under the `type:` a scenario writes."""
+
+    @property
+    @abstractmethod
+    def name(self) -> str:
+        """As a scenario writes it (`type: dense`)."""
+
+    @property
+    @abstractmethod
+    def keys(self) -> tuple[str, ...]:
+        """The keys a scenario may write in a layer of this type, besides `type`."""
+
+    @abstractmethod
+    def parse(self, check: Any, spec: dict, path: tuple, k: int, shape: tuple[int, ...] | None,
+              previous: str) -> tuple[Any, tuple[int, ...]] | None:
+        """Layer k from its mapping in the file, every problem added to `check` (a validation.Checker) with
+        its path; `shape` is one example as the layer receives it from `previous` (None when unknown).
+        Returns the layer and the shape of one example of its output, or None when it cannot be built."""
+
+    @abstractmethod
+    def parameters(self, k: int, layer: Any) -> dict[str, np.ndarray]:
+        """Layer k's trainable parameters by their canonical names (W1, b1), in the order they update."""
+
+    @abstractmethod
+    def forward(self, math: "Backend", k: int, layer: Any, params: dict[str, np.ndarray], inputs: np.ndarray,
+                given: bool, finite: Finite) -> tuple[Any, ...]:
+        """The forward records of layer k; the last one's `output` feeds the next layer."""
+
+    @abstractmethod
+    def backward(self, math: "Backend", k: int, layer: Any, params: dict[str, np.ndarray],
+                 records: tuple[Any, ...], upstream: np.ndarray | None, delta: np.ndarray | None,
+                 finite: Finite) -> Backward:
+        """Layer k's backward pass from ∂L/∂(its output) `upstream`, or, at the output layer, from the δ
+        the loss rule fused with its activation (`delta`, ∂L/∂z: the activation step is then done)."""

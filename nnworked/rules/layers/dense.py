@@ -1,0 +1,76 @@
+"""A dense (fully connected) layer: z = W·a + b, then a = f(z).
+
+Backward: δ = ∂L/∂a ⊙ f′(z) (through the activation), ∂L/∂W = Σₙ δ⁽ⁿ⁾ ⊗ a⁽ⁿ⁾ and ∂L/∂b = Σₙ δ⁽ⁿ⁾ (the
+layer's gradients), and ∂L/∂a_{k−1} = Wᵀδ (passed back to the layer before).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from nnworked.rules.activations import ACTIVATIONS
+from nnworked.rules.layers.base import Backward, Finite, LayerRule
+from nnworked.scenario import Layer
+from nnworked.trace import Activate, BackToPrevious, LayerGradient, Linear, ThroughActivation
+
+
+class Dense(LayerRule):
+    name = "dense"
+    keys = ("weights", "bias", "activation", "name")
+
+    def parse(self, check, spec, path, k, shape, previous):  # noqa: ANN001, ANN201
+        if "weights" not in spec:
+            check.add(path, f"layer {k} has no weights", "weights: one row per neuron", "none")
+            return None
+        weights = check.matrix(spec["weights"], path + ("weights",), f"the weights of layer {k}")
+        if weights is None:
+            return None
+        width = shape[0] if shape is not None and len(shape) == 1 else None
+        if width is not None and weights.shape[1] != width:
+            hint = ("it looks transposed: write one row per neuron, one column per input"
+                    if weights.shape[0] == width else f"layer {k} takes {width} inputs from {previous}")
+            check.add(path + ("weights",), f"the weights of layer {k} do not fit {previous}",
+                      f"{width} columns (one per input)", f"{weights.shape[1]} columns "
+                      f"({weights.shape[0]}×{weights.shape[1]})", hint)
+        bias = None
+        if "bias" in spec:
+            bias = check.vector(spec["bias"], path + ("bias",), f"the bias of layer {k}")
+            if bias is not None and bias.shape[0] != weights.shape[0]:
+                check.add(path + ("bias",), f"the bias of layer {k} does not fit its weights",
+                          f"{weights.shape[0]} numbers (one per neuron)", f"{bias.shape[0]}")
+                bias = None
+        activation, slope = check.activation(spec.get("activation", "linear"), path + ("activation",))
+        name = check.layer_name(spec.get("name"), path + ("name",))
+        return Layer(weights, bias, activation or "linear", slope, name), (weights.shape[0],)
+
+    def parameters(self, k: int, layer: Any) -> dict[str, np.ndarray]:
+        params = {f"W{k}": layer.weights}
+        if layer.bias is not None:
+            params[f"b{k}"] = layer.bias
+        return params
+
+    def forward(self, math, k, layer, params, inputs, given, finite: Finite) -> tuple[Any, ...]:  # noqa: ANN001
+        weights, bias = params[f"W{k}"], params.get(f"b{k}")
+        z = finite(math.linear(weights, inputs, bias), f"z{k}")
+        a = finite(math.activate(ACTIVATIONS[layer.activation], z, layer.slope), f"a{k}")
+        return Linear(k, weights, bias, inputs, z, given), Activate(k, layer.activation, layer.slope, z, a)
+
+    def backward(self, math, k, layer, params, records, upstream, delta, finite: Finite) -> Backward:  # noqa: ANN001
+        linear, activate = records
+        out: list[Any] = []
+        if delta is None:  # a hidden layer: through its activation first
+            derivative, delta = math.through(ACTIVATIONS[activate.activation], activate.z, activate.a, upstream,
+                                             activate.slope)
+            out.append(ThroughActivation(k, activate.activation, activate.slope, activate.z, activate.a, upstream,
+                                         derivative, finite(delta, f"∂L/∂z{k}")))
+        weights_grad = finite(math.weight_gradient(delta, linear.inputs), f"∂L/∂W{k}")
+        bias_grad = math.bias_gradient(delta) if linear.bias is not None else None
+        out.append(LayerGradient(k, delta, linear.inputs, weights_grad, bias_grad))
+        gradients = {f"W{k}": weights_grad, **({f"b{k}": bias_grad} if bias_grad is not None else {})}
+        if k == 1:
+            return Backward(tuple(out), gradients, None)
+        downstream = finite(math.backprop(linear.weights, delta), f"∂L/∂a{k - 1}")
+        out.append(BackToPrevious(k, linear.weights, delta, downstream))
+        return Backward(tuple(out), gradients, downstream)
