@@ -44,3 +44,45 @@ def test_an_image_is_linked_where_a_format_can_show_it_and_named_where_not() -> 
     assert html.body(image) == '<p><img src="out%20loss.svg" alt="The loss"></p>'
     assert terminal.blocks_to_text(image, 60).plain == "The loss: out loss.svg"
     assert latex.body(image) == r"The loss: \texttt{out loss.svg}" + "\n"
+
+
+# ---- trace records: each writer prints each record type it meets by the record's type -------------------
+
+class Dilate(NamedTuple):  # an operation record no writer has been taught
+    layer: int
+    output: object = None
+
+
+def _writers():  # noqa: ANN202
+    from nnworked import solve
+    from nnworked.api import load
+    from nnworked.render import brief
+    from nnworked.render.backward import BackwardWriter
+    from nnworked.render.byhand import ByHandWriter
+    from nnworked.render.forward import ForwardWriter
+    from nnworked.render.notation import Notation
+    from nnworked.render.page import Page
+    from nnworked.render.settings import Settings
+
+    trace = solve(load("spam"))
+    s, step = trace.scenario, trace.steps[0]
+    page = Page(trace.precision, Notation(len(s.layers), 1), Settings(), s.loss)
+    strange = step._replace(forward=step.forward._replace(operations=(*step.forward.operations, Dilate(3))),
+                            backward=(Dilate(3), *step.backward))
+    return {
+        "forward": lambda: ForwardWriter(page).forward(strange.forward, 1),
+        "compact": lambda: ForwardWriter(page).compact(strange.forward),
+        "backward": lambda: BackwardWriter(page, strange).backward(3),
+        "byhand forward": lambda: ByHandWriter(page, strange).forward(strange.forward),
+        "byhand backward": lambda: ByHandWriter(page, strange).backward(),
+        "brief forward": lambda: brief.forward(strange, ForwardWriter(page)),
+        "brief backward": lambda: brief.backward(strange, ForwardWriter(page)),
+    }
+
+
+@pytest.mark.parametrize("writer", ["forward", "compact", "backward", "byhand forward", "byhand backward",
+                                    "brief forward", "brief backward"])
+def test_a_record_type_a_writer_lacks_is_an_error(writer: str) -> None:
+    with pytest.raises(TypeError, match=r"has no way to print a Dilate record$"):
+        _writers()[writer]()
+

@@ -6,48 +6,33 @@ import numpy as np
 
 from nnworked import worked
 from nnworked.engine.activations import ACTIVATIONS
-from nnworked.engine.losses import LossSpec
-from nnworked.engine.rounding import Precision
 from nnworked.expr import num, op
 from nnworked.render.blocks import Block, Heading, Math, Para
-from nnworked.render.forward import ForwardWriter
 from nnworked.render.lines import elided_note, line, pick
 from nnworked.quantities import computed_from
-from nnworked.render.notation import Notation
 from nnworked.render.numbers import fmt, matrix_lines
-from nnworked.render.settings import Settings
+from nnworked.render.page import Numbering, Page, dispatch
 from nnworked.trace import BackToPrevious, LayerGradient, OutputDelta, ThroughActivation, TrainingStep
 
 
-class BackwardWriter(ForwardWriter):
-    def __init__(self, precision: Precision, notation: Notation, settings: Settings, spec: LossSpec | None):
-        super().__init__(precision, notation, settings)
-        self.spec = spec
+class BackwardWriter:
+    """The backward pass of one training step, on a Page: one `_print_<Record>` per backward record."""
 
-    def bind(self, training: TrainingStep) -> None:
-        """The step whose backward pass is being written (its prediction, targets and output z)."""
+    def __init__(self, page: Page, training: TrainingStep):
         assert training.loss is not None
+        self.page, self.p, self.n, self.s, self.spec = page, page.p, page.n, page.s, page.spec
+        self.array, self.result, self.elements = page.array, page.result, page.elements  # at hand
+        self.training = training
         self.yhat, self.targets = training.loss.yhat, training.loss.y
         last = training.forward.activate[-1]
         self.z_out, self.slope = last.z, last.slope
         self.first_step = training.number == 1
 
-    def backward(self, training: TrainingStep, section: int) -> list[Block]:
-        self.bind(training)
-        out: list[Block] = []
-        number = 0
-        for step in training.backward:
-            if isinstance(step, (OutputDelta, LayerGradient, BackToPrevious)):
-                number += 1
-            label = f"{section}.{number}"
-            if isinstance(step, OutputDelta):
-                out += self.output_delta(step, label)
-            elif isinstance(step, LayerGradient):
-                out += self.layer_gradient(step, label)
-            elif isinstance(step, BackToPrevious):
-                out += self.back_to_previous(step, label)
-            else:
-                out += self.through_activation(step)
+    def backward(self, section: int) -> list[Block]:
+        """Every backward record of the step, in order, each by its own printer."""
+        numbering, out = Numbering(section), []
+        for record in self.training.backward:
+            out += dispatch(self, record, numbering)
         return out
 
     def reduction_note(self, examples: int, units: int) -> str:
@@ -59,8 +44,8 @@ class BackwardWriter(ForwardWriter):
             parts.append(f"{examples} examples")
         return f"(÷ {divisor}: the loss is the mean over {' and '.join(parts)})" if parts else ""
 
-    def output_delta(self, step: OutputDelta, label: str) -> list[Block]:
-        n, k = self.n, step.layer
+    def _print_OutputDelta(self, step: OutputDelta, numbering: Numbering) -> list[Block]:
+        n, k, label = self.n, step.layer, numbering.next()
         yhat, z, d = n.a(k), n.z(k), n.delta(k)
         examples, units = step.delta.shape
         spec = self.spec
@@ -147,8 +132,8 @@ class BackwardWriter(ForwardWriter):
             lines.append(elided_note(hidden))
         return lines
 
-    def layer_gradient(self, step: LayerGradient, label: str) -> list[Block]:
-        n, k = self.n, step.layer
+    def _print_LayerGradient(self, step: LayerGradient, numbering: Numbering) -> list[Block]:
+        n, k, label = self.n, step.layer, numbering.next()
         W, d, a = n.W(k), n.delta(k), n.a(k - 1)
         examples = step.delta.shape[0]
         rows, cols = step.weights_grad.shape
@@ -193,8 +178,8 @@ class BackwardWriter(ForwardWriter):
             out.append(Math(lines))
         return out
 
-    def back_to_previous(self, step: BackToPrevious, label: str) -> list[Block]:
-        n, k = self.n, step.layer
+    def _print_BackToPrevious(self, step: BackToPrevious, numbering: Numbering) -> list[Block]:
+        n, k, label = self.n, step.layer, numbering.next()
         a = n.a(k - 1)
         out: list[Block] = [Heading(3, f"Step {label}: Backpropagate to {n.layer_name(k - 1)} Layer"),
                             Para(f"**Gradient w.r.t. {n.layer_name(k - 1).lower()} output:**")]
@@ -211,7 +196,8 @@ class BackwardWriter(ForwardWriter):
         out.append(Math(lines))
         return out
 
-    def through_activation(self, step: ThroughActivation) -> list[Block]:
+    def _print_ThroughActivation(self, step: ThroughActivation, numbering: Numbering | None = None) -> list[Block]:
+        """Continues the step before (Wᵀδ), so it takes no number of its own."""
         n, k = self.n, step.layer
         act = ACTIVATIONS[step.activation]
         a, z, d = n.a(k), n.z(k), n.delta(k)

@@ -3,57 +3,76 @@
 from __future__ import annotations
 
 from nnworked.engine.activations import ACTIVATIONS
-from nnworked.render.backward import BackwardWriter
+from nnworked.render.forward import ForwardWriter
 from nnworked.render.blocks import Block, Heading, Math, Rule
 from nnworked.render.numbers import fmt
-from nnworked.trace import BackToPrevious, LayerGradient, OutputDelta, ThroughActivation, TrainingStep
+from nnworked.render.page import dispatch
+from nnworked.trace import (Activate, BackToPrevious, LayerGradient, Linear, OutputDelta, ThroughActivation,
+                            TrainingStep)
 
 
-def forward(step: TrainingStep, w: BackwardWriter) -> list[Block]:
-    n, lines = w.n, []
-    for lin, act in zip(step.forward.linear, step.forward.activate):
-        k = lin.layer
-        bias = f" + {n.b(k)}" if lin.bias is not None else ""
-        lines += _named(f"{n.z(k)} = {n.W(k)} · {n.a(k - 1)}{bias}", lin.z, w, "z", k)
-        label = ACTIVATIONS[act.activation].symbol or "f"
-        if not ACTIVATIONS[act.activation].identity:
-            lines += _named(f"{n.a(k)} = {label}({n.z(k)})", act.a, w, "a", k)
+def forward(step: TrainingStep, w: ForwardWriter) -> list[Block]:
+    lines: list[str] = []
+    for operation in step.forward.operations:
+        lines += dispatch(_Results(w), operation)
     return [Rule(), Heading(2, "Forward Pass"), Math(lines)]
 
 
-def _named(lhs: str, values, w: BackwardWriter, kind: str, k: int) -> list[str]:  # noqa: ANN001
+def _named(lhs: str, values, w: ForwardWriter, kind: str, k: int) -> list[str]:  # noqa: ANN001
     shown = w.array(lhs, values, w.n.keys(kind, k) if kind else None)
     return shown
 
 
-def backward(step: TrainingStep, w: BackwardWriter) -> list[Block]:
-    n, lines = w.n, []
+def backward(step: TrainingStep, w: ForwardWriter) -> list[Block]:
     assert step.loss is not None
-    for s in step.backward:
-        if isinstance(s, OutputDelta):
-            lines += _named(f"{n.delta(s.layer)} = ∂L/∂{n.z(s.layer)}", s.delta, w, "dz", s.layer)
-        elif isinstance(s, LayerGradient):
-            k = s.layer  # each value named as a sheet asks for it (dW2[0,1], db2[0]), so a blank stays blank
-
-            def weight(r: int, c: int, k: int = k) -> str:
-                return n.wkey("dW", k, r, c)
-            grid = w.array(f"∂L/∂{n.W(k)}", s.weights_grad, weight) if s.weights_grad.shape[0] == 1 else \
-                [f"∂L/∂{n.W(k)} ="] + ["    " + l for l in _matrix(s.weights_grad, w, weight)]
-            lines += grid
-            if s.bias_grad is not None:
-                lines += w.array(f"∂L/∂{n.b(k)}", s.bias_grad[None, :], lambda _, i, k=k: n.wkey("db", k, i))
-        elif isinstance(s, BackToPrevious):
-            lines += _named(f"∂L/∂{n.a(s.layer - 1)} = {n.W(s.layer)}ᵀ · {n.delta(s.layer)}", s.upstream, w, "da",
-                            s.layer - 1)
-        elif isinstance(s, ThroughActivation):
-            label = ACTIVATIONS[s.activation].symbol or "f"
-            lines += _named(f"{n.delta(s.layer)} = ∂L/∂{n.a(s.layer)} ⊙ {label}′({n.z(s.layer)})", s.delta, w, "dz",
-                            s.layer)
+    lines: list[str] = []
+    for record in step.backward:
+        lines += dispatch(_Results(w), record)
     return [Rule(), Heading(2, "Loss"), Math([f"L = {fmt(step.loss.value, w.p, label=w.n.loss_key())}"]),
             Rule(), Heading(2, "Backward Pass"), Math(lines)]
 
 
-def _matrix(values, w: BackwardWriter, labels) -> list[str]:  # noqa: ANN001
+class _Results:
+    """Each record's result, without its working: one `_print_<Record>` per record type."""
+
+    def __init__(self, w: ForwardWriter):
+        self.w, self.n = w, w.n
+
+    def _print_Linear(self, lin: Linear) -> list[str]:
+        n, k = self.n, lin.layer
+        bias = f" + {n.b(k)}" if lin.bias is not None else ""
+        return _named(f"{n.z(k)} = {n.W(k)} · {n.a(k - 1)}{bias}", lin.z, self.w, "z", k)
+
+    def _print_Activate(self, act: Activate) -> list[str]:
+        rule, n, k = ACTIVATIONS[act.activation], self.n, act.layer
+        return [] if rule.identity else _named(f"{n.a(k)} = {rule.symbol or 'f'}({n.z(k)})", act.a, self.w, "a", k)
+
+    def _print_OutputDelta(self, s: OutputDelta) -> list[str]:
+        return _named(f"{self.n.delta(s.layer)} = ∂L/∂{self.n.z(s.layer)}", s.delta, self.w, "dz", s.layer)
+
+    def _print_LayerGradient(self, s: LayerGradient) -> list[str]:
+        n, w, k = self.n, self.w, s.layer  # each value named as a sheet asks for it (dW2[0,1]), so a blank stays blank
+
+        def weight(r: int, c: int) -> str:
+            return n.wkey("dW", k, r, c)
+        lines = w.array(f"∂L/∂{n.W(k)}", s.weights_grad, weight) if s.weights_grad.shape[0] == 1 else \
+            [f"∂L/∂{n.W(k)} ="] + ["    " + l for l in _matrix(s.weights_grad, w, weight)]
+        if s.bias_grad is not None:
+            lines += w.array(f"∂L/∂{n.b(k)}", s.bias_grad[None, :], lambda _, i: n.wkey("db", k, i))
+        return lines
+
+    def _print_BackToPrevious(self, s: BackToPrevious) -> list[str]:
+        n = self.n
+        return _named(f"∂L/∂{n.a(s.layer - 1)} = {n.W(s.layer)}ᵀ · {n.delta(s.layer)}", s.upstream, self.w, "da",
+                      s.layer - 1)
+
+    def _print_ThroughActivation(self, s: ThroughActivation) -> list[str]:
+        n, label = self.n, ACTIVATIONS[s.activation].symbol or "f"
+        return _named(f"{n.delta(s.layer)} = ∂L/∂{n.a(s.layer)} ⊙ {label}′({n.z(s.layer)})", s.delta, self.w, "dz",
+                      s.layer)
+
+
+def _matrix(values, w: ForwardWriter, labels) -> list[str]:  # noqa: ANN001
     from nnworked.render.numbers import matrix_lines
 
     return matrix_lines(values, w.p, limit=w.s.elements, labels=labels)

@@ -14,15 +14,19 @@ from nnworked.engine.activations import ACTIVATIONS
 from nnworked.expr import num, op
 from nnworked.quantities import FINAL, computed_from
 from nnworked.render.backward import BackwardWriter
+from nnworked.render.forward import ForwardWriter
+from nnworked.render.notation import Notation
+from nnworked.render.page import Numbering, Page, dispatch
 from nnworked.render.sections import (after_training, conventions, explanations, key_observations,
                                       parameter_count, shown_steps, updates)
 from nnworked.render.blocks import Block, Heading, Math, Para, Rule
 from nnworked.render.lines import elided_note, line, pick
 from nnworked.render.numbers import Labels, matrix_lines
-from nnworked.trace import Forward, LayerGradient, OutputDelta, ThroughActivation, Trace, TrainingStep, BackToPrevious
+from nnworked.trace import (Activate, BackToPrevious, Forward, LayerGradient, Linear, OutputDelta, ThroughActivation,
+                            Trace, TrainingStep)
 
 
-def augmented_lines(symbol: str, left: np.ndarray, right: np.ndarray | None, w: BackwardWriter,
+def augmented_lines(symbol: str, left: np.ndarray, right: np.ndarray | None, w: ForwardWriter | ByHandWriter,
                     given: bool = False, below: bool = False, labels: Labels | None = None,
                     right_labels: Labels | None = None) -> list[str]:
     """A matrix with one more column ([W | b]) or one more row ([X ; 1]), the extra set off by a bar.
@@ -42,7 +46,17 @@ def augmented_lines(symbol: str, left: np.ndarray, right: np.ndarray | None, w: 
     return [f"{symbol} = {body[0]}", *(pad + b for b in body[1:])]
 
 
-class ByHandWriter(BackwardWriter):
+class ByHandWriter:
+    """One pass in the AI by Hand layout, on a Page: one `_print_<Record>` per operation it arranges its
+    own way; the standard forms it borrows (an activation without a by-hand form, δ through softmax) come
+    from the standard writers it holds."""
+
+    def __init__(self, page: Page, training: TrainingStep | None = None):
+        self.page, self.p, self.n, self.s, self.spec = page, page.p, page.n, page.s, page.spec
+        self.standard = ForwardWriter(page)
+        self.training = training
+        self.first_step = training is None or training.number == 1
+
     def cell(self, symbol: str, i: int, n: int, examples: int) -> str:
         return f"{symbol}[{i},{n}]" if examples > 1 else f"{symbol}[{i}]"
 
@@ -59,9 +73,14 @@ class ByHandWriter(BackwardWriter):
 
     # -- forward --
 
-    def layer(self, forward: Forward, k: int, given: bool) -> list[Block]:
-        n = self.n
-        lin, act = forward.linear[k - 1], forward.activate[k - 1]
+    def forward(self, forward: Forward) -> list[Block]:
+        out: list[Block] = []
+        for operation in forward.operations:
+            out += dispatch(self, operation)
+        return out
+
+    def _print_Linear(self, lin: Linear) -> list[Block]:
+        n, k, given = self.n, lin.layer, self.first_step
         examples, units = lin.z.shape
         a_prev = n.a(k - 1)
         has_bias = lin.bias is not None
@@ -78,25 +97,33 @@ class ByHandWriter(BackwardWriter):
             weights = list(lin.weights[i]) + ([lin.bias[i]] if has_bias else [])
             inputs = list(lin.inputs[e]) + ([1.0] if has_bias else [])
             labels = [n.key("a", k - 1, j, e) for j in range(lin.inputs.shape[1])] + [""] if k > 1 else None
-            w_labels, b_label = self.parameter_labels(k, i, lin)
+            w_labels, b_label = self.standard.parameter_labels(k, i, lin)
             expr = worked.linear(weights, inputs, None, given, given and k == 1, labels,  # b is one more weight
                                  w_labels + ([b_label] if has_bias else []))
             lines += line(self.cell(n.z(k), i, e, examples), expr, self.p, self.s.width, label=n.key("z", k, i, e))
         if hidden:
             lines.append(elided_note(hidden))
-        out += [Math(lines), Math(self.columns(n.z(k), lin.z, "z", k))]
-        by_hand = ACTIVATIONS[act.activation].byhand_forward(self, k, lin, act)
-        out += by_hand if by_hand is not None else self.activate(act, f"{k}")[1:]
-        return out
+        return out + [Math(lines), Math(self.columns(n.z(k), lin.z, "z", k))]
+
+    def _print_Activate(self, act: Activate) -> list[Block]:
+        by_hand = ACTIVATIONS[act.activation].byhand_forward(self, act)
+        return by_hand if by_hand is not None else self.standard._print_Activate(act, Numbering(act.layer))[1:]
 
     # -- backward --
 
-    def output(self, step: OutputDelta, training: TrainingStep) -> list[Block]:
+    def backward(self) -> list[Block]:
+        assert self.training is not None
+        out: list[Block] = []
+        for record in self.training.backward:
+            out += dispatch(self, record)
+        return out
+
+    def _print_OutputDelta(self, step: OutputDelta) -> list[Block]:
         n, k = self.n, step.layer
         examples, units = step.delta.shape
         lines: list[str] = []
         shown, hidden = self.cells(units, examples)
-        yhat, y = training.loss.yhat, training.loss.y  # type: ignore[union-attr]
+        yhat, y = self.training.loss.yhat, self.training.loss.y  # type: ignore[union-attr]
         if step.shortcut is not None:
             head = f"∂L/∂{n.z(k)} = {n.a(k)} − y   (the benefit of using {ACTIVATIONS[step.activation].label} " \
                    "and this loss together)"
@@ -117,8 +144,8 @@ class ByHandWriter(BackwardWriter):
         return [Heading(3, f"Layer {k}: ∂L/∂{n.z(k)}"), Math([head, ""] + lines),
                 Math(self.columns(f"∂L/∂{n.z(k)}", step.delta, "dz", k))]
 
-    def weights(self, step: LayerGradient, first: bool) -> list[Block]:
-        n, k = self.n, step.layer
+    def _print_LayerGradient(self, step: LayerGradient) -> list[Block]:
+        n, k, first = self.n, step.layer, self.first_step
         has_bias = step.bias_grad is not None
         examples = step.delta.shape[0]
         inputs = step.inputs if not has_bias else np.hstack([step.inputs, np.ones((examples, 1))])
@@ -144,7 +171,7 @@ class ByHandWriter(BackwardWriter):
                                labels=lambda r, c: n.wkey("dW", k, r, c), right_labels=lambda r, _: n.wkey("db", k, r))
         return out + [Math(lines), Math(grid)]
 
-    def back(self, step: BackToPrevious, through: ThroughActivation) -> list[Block]:
+    def _print_BackToPrevious(self, step: BackToPrevious) -> list[Block]:
         n, k = self.n, step.layer
         examples, units = step.upstream.shape
         lines = [f"∂L/∂{n.a(k - 1)} = {n.W(k)}ᵀ · ∂L/∂{n.z(k)}   (the bias column takes no part)", ""]
@@ -157,47 +184,34 @@ class ByHandWriter(BackwardWriter):
                           self.p, self.s.width, label=n.key("da", k - 1, j, e))
         if hidden:
             lines.append(elided_note(hidden))
-        out: list[Block] = [Heading(3, f"Layer {k - 1}: activations"), Math(lines),
-                            Math(self.columns(f"∂L/∂{n.a(k - 1)}", step.upstream, "da", k - 1))]
-        act = ACTIVATIONS[through.activation]
-        if through.derivative is None:
-            return out + self.through_activation(through)
-        rule = act.byhand_derivative
-        lines = [f"∂L/∂{n.z(k - 1)} = ∂L/∂{n.a(k - 1)} ⊙ {act.symbol or 'f'}′({n.z(k - 1)}): {rule}", ""]
+        return [Heading(3, f"Layer {k - 1}: activations"), Math(lines),
+                Math(self.columns(f"∂L/∂{n.a(k - 1)}", step.upstream, "da", k - 1))]
+
+    def _print_ThroughActivation(self, through: ThroughActivation) -> list[Block]:
+        assert self.training is not None
+        n, k, act = self.n, through.layer, ACTIVATIONS[through.activation]
+        if through.derivative is None:  # through a Jacobian: the standard form says how
+            return BackwardWriter(self.page, self.training)._print_ThroughActivation(through)
+        examples, units = through.z.shape
+        shown, hidden = self.cells(units, examples)
+        lines = [f"∂L/∂{n.z(k)} = ∂L/∂{n.a(k)} ⊙ {act.symbol or 'f'}′({n.z(k)}): {act.byhand_derivative}", ""]
         for j, e in shown:
             derivative, reason = worked.derivative(through.activation, through.z[e, j], through.a[e, j],
-                                                   through.slope, n.key("a", k - 1, j, e))
+                                                   through.slope, n.key("a", k, j, e))
             why = f"   ({reason})" if act.piecewise else ""
-            lines += line(self.cell(f"∂L/∂{n.z(k - 1)}", j, e, examples),
-                          op("mul", num(through.upstream[e, j], label=n.key("da", k - 1, j, e)), derivative), self.p,
-                          self.s.width, suffix=why, label=n.key("dz", k - 1, j, e))
+            lines += line(self.cell(f"∂L/∂{n.z(k)}", j, e, examples),
+                          op("mul", num(through.upstream[e, j], label=n.key("da", k, j, e)), derivative), self.p,
+                          self.s.width, suffix=why, label=n.key("dz", k, j, e))
         if hidden:
             lines.append(elided_note(hidden))
-        return out + [Heading(3, f"Layer {k - 1}: {act.label}"), Math(lines),
-                      Math(self.columns(f"∂L/∂{n.z(k - 1)}", through.delta, "dz", k - 1))]
-
-    def backward_by_hand(self, training: TrainingStep) -> list[Block]:
-        self.bind(training)
-        out: list[Block] = []
-        steps = list(training.backward)
-        for index, step in enumerate(steps):
-            if isinstance(step, OutputDelta):
-                out += self.output(step, training)
-            elif isinstance(step, LayerGradient):
-                out += self.weights(step, training.number == 1)
-            elif isinstance(step, BackToPrevious):
-                through = steps[index + 1]
-                assert isinstance(through, ThroughActivation)
-                out += self.back(step, through)
-        return out
+        return [Heading(3, f"Layer {k}: {act.label}"), Math(lines),
+                Math(self.columns(f"∂L/∂{n.z(k)}", through.delta, "dz", k))]
 
 
 def build(trace: Trace, settings) -> list[Block]:  # noqa: ANN001
-    from nnworked.render.notation import Notation
-
     s = trace.scenario
-    w = ByHandWriter(trace.precision, Notation(len(s.layers), s.inputs.shape[0]), settings, s.loss)
-    n = w.n
+    page = Page(trace.precision, Notation(len(s.layers), s.inputs.shape[0]), settings, s.loss)
+    w, n = ForwardWriter(page), page.n
     out: list[Block] = [Rule(), Heading(2, "Setup (AI by Hand layout)"),
                         Para("Each example is a **column**. Each bias is folded into its weight matrix as the last "
                              "column, [W | b], and each input gets a 1 below it, [x ; 1], so a whole layer is one "
@@ -218,16 +232,15 @@ def build(trace: Trace, settings) -> list[Block]:  # noqa: ANN001
     for step in shown_steps(trace, settings):
         if step.number > 1 and not settings.all_steps:
             break
-        w.n = n._replace(step=step.number)  # a later step's values are other quantities
+        this = page.at(step=step.number)  # a later step's values are other quantities
+        w = ForwardWriter(this)
         if len(trace.steps) > 1:
             out += [Rule(), Heading(2, f"Training Step {step.number} of {len(trace.steps)}")]
-        out += [Rule(), Heading(2, "Forward Pass")]
-        for k in range(1, len(s.layers) + 1):
-            out += w.layer(step.forward, k, step.number == 1)
+        out += [Rule(), Heading(2, "Forward Pass"), *ByHandWriter(this, step).forward(step.forward)]
         if step.loss is None:
             continue
         out += [Rule(), Heading(2, "Loss"), *w.loss(step.loss)]
-        out += [Rule(), Heading(2, "Backpropagation"), *w.backward_by_hand(step)]
+        out += [Rule(), Heading(2, "Backpropagation"), *ByHandWriter(this, step).backward()]
         if step.updates:
             out += [Rule(), *updates(trace, step, w)]
         else:
@@ -235,7 +248,5 @@ def build(trace: Trace, settings) -> list[Block]:  # noqa: ANN001
                     Para("No learning rate is given: this is where one would be applied, θ ← θ − η·∂L/∂θ.")]
         out += key_observations(trace, step, w)
     if trace.final is not None:
-        w.n = n._replace(step=FINAL, steps=len(trace.steps))
-        out += after_training(trace, w, settings)
-    w.n = n
-    return out + explanations(trace, w, settings)
+        out += after_training(trace, ForwardWriter(page.at(step=FINAL, steps=len(trace.steps))), settings)
+    return out + explanations(trace, ForwardWriter(page), settings)

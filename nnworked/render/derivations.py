@@ -7,14 +7,14 @@ from __future__ import annotations
 
 from nnworked import worked
 from nnworked.engine.activations import ACTIVATIONS
-from nnworked.render.backward import BackwardWriter
+from nnworked.render.forward import ForwardWriter
 from nnworked.render.blocks import Block, Heading, Math, Para, Rule
 from nnworked.render.lines import line
 from nnworked.render.numbers import fmt
 from nnworked.trace import LayerGradient, OutputDelta, ThroughActivation, Trace
 
 
-def derivations(trace: Trace, w: BackwardWriter) -> list[Block]:
+def derivations(trace: Trace, w: ForwardWriter) -> list[Block]:
     step = trace.steps[0]
     if step.loss is None:
         return []
@@ -43,7 +43,7 @@ def meaning(value: float, p, symbol: str) -> str:  # noqa: ANN001
     return f"{symbol} = 0: the prediction is exactly right here, and nothing changes."
 
 
-def _output_activation(trace: Trace, w: BackwardWriter, output: OutputDelta) -> list[Block]:
+def _output_activation(trace: Trace, w: ForwardWriter, output: OutputDelta) -> list[Block]:
     p, n = trace.precision, w.n
     act = ACTIVATIONS[output.activation]
     return [Heading(3, f"Through the output's {act.label}"),
@@ -53,7 +53,7 @@ def _output_activation(trace: Trace, w: BackwardWriter, output: OutputDelta) -> 
                  f" = {fmt(output.delta[0, 0], p)}).")]
 
 
-def _hidden(trace: Trace, w: BackwardWriter, s: ThroughActivation) -> list[Block]:
+def _hidden(trace: Trace, w: ForwardWriter, s: ThroughActivation) -> list[Block]:
     p, n = trace.precision, w.n
     act = ACTIVATIONS[s.activation]
     z, a = float(s.z[0, 0]), float(s.a[0, 0])
@@ -67,7 +67,7 @@ def _hidden(trace: Trace, w: BackwardWriter, s: ThroughActivation) -> list[Block
                             suffix=f"   ({reason})" if act.piecewise else ""))]
 
 
-def _chain(trace: Trace, w: BackwardWriter) -> list[Block]:
+def _chain(trace: Trace, w: ForwardWriter) -> list[Block]:
     """∂L/∂W₁[0,0] as the chain rule writes it, with the numbers of the first example."""
     p, n = trace.precision, w.n
     first = next(s for s in trace.steps[0].backward if isinstance(s, LayerGradient) and s.layer == 1)

@@ -7,48 +7,31 @@ import numpy as np
 from nnworked import worked
 from nnworked.engine.activations import ACTIVATIONS
 from nnworked.engine.losses import LOSSES, LossSpec
-from nnworked.engine.rounding import Precision
 from nnworked.render.blocks import Block, Heading, Math, Para
 from nnworked.render.lines import elided_note, line, pick
-from nnworked.render.notation import Notation
-from nnworked.render.numbers import Labels, fmt, matrix_lines, vector
-from nnworked.render.settings import Settings
+from nnworked.render.numbers import fmt
+from nnworked.render.page import Numbering, Page, dispatch
 from nnworked.trace import Activate, Forward, Linear, LossValue
 
 
 class ForwardWriter:
-    def __init__(self, precision: Precision, notation: Notation, settings: Settings):
-        self.p, self.n, self.s = precision, notation, settings
+    """The forward pass and the loss of one pass, on a Page: one `_print_<Record>` per forward operation."""
 
-    def array(self, symbol: str, values: np.ndarray, labels: Labels | None = None) -> list[str]:
-        """`z₁ = [0.21, 0.47]` for one example; a matrix (rows are examples) for a batch.
-        labels(example, unit) names each value, so an exercise sheet can blank it."""
-        if values.shape[0] == 1:
-            row = values[0]
-            name = (lambda i: labels(0, i)) if labels else None
-            shown = fmt(row[0], self.p, label=name(0) if name else "") if row.size == 1 else \
-                vector(row, self.p, limit=self.s.elements, labels=name)
-            return [f"{symbol} = {shown}"]
-        lines = matrix_lines(values, self.p, limit=self.s.elements, labels=labels)
-        pad = " " * (len(symbol) + 3)
-        return [f"{symbol} = {lines[0]}", *(pad + l for l in lines[1:]), "(one row per example)"]
-
-    def result(self, symbol: str, values: np.ndarray, labels: Labels | None = None) -> list[Block]:
-        lines = self.array(symbol, values, labels)
-        if len(lines) == 1:
-            return [Para(f"**Result:** `{lines[0]}`")]
-        return [Para("**Result:**"), Math(lines)]
-
-    def elements(self, rows: int, cols: int) -> tuple[list[tuple[int, int]], int]:
-        examples, hidden_n = pick(rows, self.s.elements)
-        units, hidden_u = pick(cols, self.s.elements)
-        shown = [(n, i) for n in examples for i in units]
-        return shown, rows * cols - len(shown)
+    def __init__(self, page: Page):
+        self.page, self.p, self.n, self.s = page, page.p, page.n, page.s
+        self.array, self.result, self.elements = page.array, page.result, page.elements  # at hand
 
     # -- one layer --
 
-    def linear(self, lin: Linear, step: str) -> list[Block]:
-        k, n = lin.layer, self.n
+    def forward(self, forward: Forward, section: int) -> list[Block]:
+        """Every operation of the pass, in order, each by its own printer."""
+        numbering, out = Numbering(section), []
+        for operation in forward.operations:
+            out += dispatch(self, operation, numbering)
+        return out
+
+    def _print_Linear(self, lin: Linear, numbering: Numbering) -> list[Block]:
+        k, n, step = lin.layer, self.n, numbering.next()
         bias = f" + {n.b(k)}" if lin.bias is not None else ""
         out: list[Block] = [Heading(3, f"Step {step}: {n.layer_name(k - 1)} to {n.layer_name(k)} Layer"),
                             Para(f"**Linear combination ({n.z(k)}):**"),
@@ -69,8 +52,8 @@ class ForwardWriter:
         out.append(Math(lines))
         return out + self.result(n.z(k), lin.z, n.keys("z", k))
 
-    def activate(self, act: Activate, step: str) -> list[Block]:
-        k, n, spec = act.layer, self.n, ACTIVATIONS[act.activation]
+    def _print_Activate(self, act: Activate, numbering: Numbering) -> list[Block]:
+        k, n, spec, step = act.layer, self.n, ACTIVATIONS[act.activation], numbering.next()
         symbol = n.a(k)
         if spec.identity:
             out: list[Block] = [Heading(3, f"Step {step}: No Activation ({n.layer_name(k)} Layer Is Linear)")]
@@ -100,34 +83,32 @@ class ForwardWriter:
             lines.append(elided_note(hidden))
         return lines
 
-    def forward(self, forward: Forward, section: int) -> list[Block]:
-        out: list[Block] = []
-        for lin, act in zip(forward.linear, forward.activate):
-            out += self.linear(lin, f"{section}.{2 * lin.layer - 1}")
-            out += self.activate(act, f"{section}.{2 * lin.layer}")
-        return out
-
     def parameter_labels(self, k: int, i: int, lin: Linear) -> tuple[list[str], str]:
         """Unit i's weights and bias as this pass uses them, by name (none in step 1: they are given)."""
         n = self.n
         return [n.before("W", k, i, j) for j in range(lin.weights.shape[1])], n.before("b", k, i)
 
     def compact(self, forward: Forward) -> list[str]:
-        """A forward pass in a few lines, for the pass after the update."""
+        """A forward pass in a few lines, for the pass after the update: each operation's `_compact_<Record>`."""
         lines: list[str] = []
-        for lin, act in zip(forward.linear, forward.activate):
-            k, n = lin.layer, self.n
-            shown, hidden = self.elements(*lin.z.shape)
-            for e, i in shown:
-                expr = worked.linear(lin.weights[i], lin.inputs[e], None if lin.bias is None else lin.bias[i],
-                                     False, k == 1, None, *self.parameter_labels(k, i, lin))
-                lines += line(n.element(n.z(k), e, i, lin.z.shape[1]), expr, self.p, self.s.width,
-                              label=n.key("z", k, i, e))
-            if hidden:
-                lines.append(elided_note(hidden))
-            lines += self.array(n.a(k), act.a, n.keys("a", k))
-            lines.append("")
+        for operation in forward.operations:
+            lines += dispatch(self, operation, prefix="_compact_")
         return lines[:-1]
+
+    def _compact_Linear(self, lin: Linear) -> list[str]:
+        k, n, lines = lin.layer, self.n, []
+        shown, hidden = self.elements(*lin.z.shape)
+        for e, i in shown:
+            expr = worked.linear(lin.weights[i], lin.inputs[e], None if lin.bias is None else lin.bias[i],
+                                 False, k == 1, None, *self.parameter_labels(k, i, lin))
+            lines += line(n.element(n.z(k), e, i, lin.z.shape[1]), expr, self.p, self.s.width,
+                          label=n.key("z", k, i, e))
+        if hidden:
+            lines.append(elided_note(hidden))
+        return lines
+
+    def _compact_Activate(self, act: Activate) -> list[str]:
+        return [*self.array(self.n.a(act.layer), act.a, self.n.keys("a", act.layer)), ""]
 
     # -- loss --
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from nnworked import worked
 from nnworked.engine.activations import ACTIVATIONS
-from nnworked.render.backward import BackwardWriter
+from nnworked.render.forward import ForwardWriter
 from nnworked.render.blocks import Block, Bullets, Heading, Math, Para, Rule
 from nnworked.render.lines import line
 from nnworked.render.numbers import fmt, vector
@@ -17,7 +17,7 @@ def shape(rows: int, cols: int) -> str:
     return f"({rows}×{cols})"
 
 
-def why_matrices(trace: Trace, w: BackwardWriter) -> list[Block]:
+def why_matrices(trace: Trace, w: ForwardWriter) -> list[Block]:
     s, n, p = trace.scenario, w.n, trace.precision
     step = trace.steps[0]
     examples = s.inputs.shape[0]

@@ -10,7 +10,7 @@ import numpy as np
 
 from nnworked import worked
 from nnworked.engine.activations import ACTIVATIONS
-from nnworked.render.backward import BackwardWriter
+from nnworked.render.forward import ForwardWriter
 from nnworked.render.blocks import Block, Bullets, Heading, Image, Math, Para, Rule, Table
 from nnworked.render.lines import elided_note, line, pick
 from nnworked.render.chart import sparkline
@@ -34,7 +34,7 @@ def shown_steps(trace: Trace, settings: Settings):  # noqa: ANN201
     return progress.track(trace.steps, len(trace.steps), "Working every step")
 
 
-def explanations(trace: Trace, w: BackwardWriter, settings: Settings) -> list[Block]:
+def explanations(trace: Trace, w: ForwardWriter, settings: Settings) -> list[Block]:
     """--detail full: the derivations and why matrices; --why-matrices: the latter alone."""
     out: list[Block] = []
     if settings.detail == "full":
@@ -48,7 +48,7 @@ def explanations(trace: Trace, w: BackwardWriter, settings: Settings) -> list[Bl
     return out
 
 
-def parameter_count(s: Scenario, w: BackwardWriter) -> list[Block]:
+def parameter_count(s: Scenario, w: ForwardWriter) -> list[Block]:
     shapes = [(layer.units, layer.weights.shape[1], layer.bias is not None) for layer in s.layers]
     first_units, first_inputs, first_bias = shapes[0]
     per_neuron = f"{first_inputs} + 1" if first_bias else f"{first_inputs}"
@@ -100,13 +100,13 @@ def matrix_block(symbol: str, values: np.ndarray, p, limit: int, given: bool = F
             *([pad + rows[-1] + shape] if len(rows) > 1 else [])]
 
 
-def prediction(w: BackwardWriter, step: TrainingStep) -> list[Block]:
+def prediction(w: ForwardWriter, step: TrainingStep) -> list[Block]:
     out = step.forward.output
     lines = w.array(w.n.a(w.n.layers), out, w.n.keys("a", w.n.layers))
     return [Para("There are no targets, so this is a forward pass only."), Math(lines)]
 
 
-def updates(trace: Trace, step: TrainingStep, w: BackwardWriter) -> list[Block]:
+def updates(trace: Trace, step: TrainingStep, w: ForwardWriter) -> list[Block]:
     s, p = trace.scenario, trace.precision
     rules = s.optimizer.rule.rule_lines
     decay = s.optimizer.get("weight_decay")
@@ -129,7 +129,7 @@ def updates(trace: Trace, step: TrainingStep, w: BackwardWriter) -> list[Block]:
     return out
 
 
-def key_observations(trace: Trace, step: TrainingStep, w: BackwardWriter) -> list[Block]:
+def key_observations(trace: Trace, step: TrainingStep, w: ForwardWriter) -> list[Block]:
     following = trace.steps[step.number].loss if step.number < len(trace.steps) else \
         (trace.final[1] if trace.final else None)
     if on_sheet():  # they comment on the answers ("ŷ = 0.6194 is lower than the target")
@@ -138,7 +138,7 @@ def key_observations(trace: Trace, step: TrainingStep, w: BackwardWriter) -> lis
     return [Heading(3, "Key Observations"), Bullets(notes)] if notes else []
 
 
-def _update(u: Update, trace: Trace, step: TrainingStep, w: BackwardWriter,
+def _update(u: Update, trace: Trace, step: TrainingStep, w: ForwardWriter,
             state: dict[str, np.ndarray]) -> list[Block]:
     """Every picked element's update worked, with the optimizer's state arithmetic (`state` is what the
     previous step left)."""
@@ -181,7 +181,7 @@ def _update(u: Update, trace: Trace, step: TrainingStep, w: BackwardWriter,
     return out
 
 
-def _summary(updates: list[Update], p, w: BackwardWriter, given: bool) -> Table:  # noqa: ANN001
+def _summary(updates: list[Update], p, w: ForwardWriter, given: bool) -> Table:  # noqa: ANN001
     """Before and after for every parameter: matrices element by element, vectors whole, as the seed does.
     Rows are formatted only if they are shown; a large network's table is cut to SUMMARY_ROWS."""
     def before(after: str) -> str:  # the value before this step is the one after the previous step
@@ -226,7 +226,7 @@ def _summary(updates: list[Update], p, w: BackwardWriter, given: bool) -> Table:
     return Table(["Parameter", "Before", "After"], rows, ("left", "right", "right"))
 
 
-def after_training(trace: Trace, w: BackwardWriter, settings: Settings) -> list[Block]:
+def after_training(trace: Trace, w: ForwardWriter, settings: Settings) -> list[Block]:
     p = trace.precision
     forward, loss = trace.final  # type: ignore[misc]
     assert loss is not None

@@ -8,6 +8,8 @@ from nnworked import worked
 from nnworked.engine.activations import ACTIVATIONS
 from nnworked.engine.losses import LOSSES
 from nnworked.render.backward import BackwardWriter
+from nnworked.render.forward import ForwardWriter
+from nnworked.render.page import Page
 from nnworked.render.blocks import Block, Bullets, Heading, Math, Para, Rule, Table
 from nnworked.render.lines import elided_note, line, pick
 from nnworked.render.notation import Notation
@@ -79,13 +81,13 @@ def _build(trace: Trace, settings: Settings) -> list[Block]:
         from nnworked.render import byhand
 
         return out + byhand.build(trace, settings)
-    notation = Notation(len(s.layers), s.inputs.shape[0])
-    writer = BackwardWriter(trace.precision, notation, settings, s.loss)
-    out += _setup(trace, writer)
+    page = Page(trace.precision, Notation(len(s.layers), s.inputs.shape[0]), settings, s.loss)
+    out += _setup(trace, ForwardWriter(page))
     for step in shown_steps(trace, settings):
         if step.number > 1 and not settings.all_steps:
             break
-        writer.n = notation._replace(step=step.number)  # a later step's values are other quantities
+        this = page.at(step=step.number)  # a later step's values are other quantities
+        writer = ForwardWriter(this)
         if len(trace.steps) > 1:
             out += [Rule(), Heading(2, f"Training Step {step.number} of {len(trace.steps)}")]
         if settings.detail == "brief":
@@ -105,17 +107,15 @@ def _build(trace: Trace, settings: Settings) -> list[Block]:
             out += [Rule(), Heading(2, "Loss Computation"), *writer.loss(step.loss)]
             out += [Rule(), Heading(2, "Backward Pass (Backpropagation)"),
                     Para("We compute gradients using the **chain rule**, propagating from output to input."),
-                    *writer.backward(step, 3)]
+                    *BackwardWriter(this, step).backward(3)]
         if not step.updates:
             out += [Rule(), Para("No learning rate is given, so the walkthrough stops at the gradients."),
                     *key_observations(trace, step, writer)]
             continue
         out += [Rule(), *updates(trace, step, writer), *key_observations(trace, step, writer)]
     if trace.final is not None:
-        writer.n = notation._replace(step=FINAL, steps=len(trace.steps))
-        out += after_training(trace, writer, settings)
-    writer.n = notation
-    return out + explanations(trace, writer, settings)
+        out += after_training(trace, ForwardWriter(page.at(step=FINAL, steps=len(trace.steps))), settings)
+    return out + explanations(trace, ForwardWriter(page), settings)
 
 
 # ---- problem setup -----------------------------------------------------------------------------------
@@ -130,7 +130,7 @@ def _architecture(s: Scenario, n: Notation) -> str:
     return "  →  ".join(parts)
 
 
-def _setup(trace: Trace, w: BackwardWriter) -> list[Block]:
+def _setup(trace: Trace, w: ForwardWriter) -> list[Block]:
     s, n, p = trace.scenario, w.n, trace.precision
     names = f" (features: {', '.join(s.input_names)})" if s.input_names else ""
     bullets = [f"**Input layer:** {s.inputs.shape[1]} neuron{'s' if s.inputs.shape[1] != 1 else ''}{names}"]

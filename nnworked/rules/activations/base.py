@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from nnworked.engine.rounding import Precision
     from nnworked.render.blocks import Block
     from nnworked.render.notation import Notation
-    from nnworked.trace import Activate, Linear
+    from nnworked.trace import Activate
 
 
 class ActivationRule(ABC):
@@ -113,7 +113,7 @@ class ActivationRule(ABC):
         """How the AI by Hand layout says what multiplies ∂L/∂a."""
         return f"multiply by {self.derivative_formula}"
 
-    def byhand_forward(self, w: Any, k: int, lin: Linear, act: Activate) -> list[Block] | None:
+    def byhand_forward(self, w: Any, act: Activate) -> list[Block] | None:
         """The AI by Hand layout's activation step; None: the worked lines of the standard layout."""
         return None
 

@@ -43,10 +43,10 @@ class Linear(ElementwiseActivation):
     def derivation_lines(self, p: Any, slope: float) -> list[str]:
         return ["f(z) = z, so f′(z) = 1: the gradient passes through unchanged."]
 
-    def byhand_forward(self, w: Any, k: int, lin: Any, act: Any) -> list:
+    def byhand_forward(self, w: Any, act: Any) -> list:
         from nnworked.render.blocks import Para
 
-        n = w.n
+        n, k = w.n, act.layer
         return [Para(f"No activation on this layer{' (the output layer has no ReLU)' if k == n.layers else ''}:"
                      f" {n.a(k)} = {n.z(k)}.")]
 

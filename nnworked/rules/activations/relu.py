@@ -50,18 +50,18 @@ class ReLU(ElementwiseActivation):
                 "At z = 0 the two slopes meet at a corner and there is no derivative; nnworked takes 0 there "
                 "(the slope from the left), as most libraries do."]
 
-    def byhand_forward(self, w: Any, k: int, lin: Any, act: Any) -> list:
+    def byhand_forward(self, w: Any, act: Any) -> list:
         """AI by Hand's way: cross out each negative value and write 0 in its place."""
         from nnworked.render.blocks import Math, Para
         from nnworked.render.lines import elided_note
         from nnworked.render.numbers import fmt
 
-        n = w.n
-        examples, units = lin.z.shape
-        crossed = [(i, e) for i in range(units) for e in range(examples) if lin.z[e, i] < 0]
+        n, k = w.n, act.layer
+        examples, units = act.z.shape
+        crossed = [(i, e) for i in range(units) for e in range(examples) if act.z[e, i] < 0]
         text = "ReLU: cross out each negative value and write 0 in its place" + (":" if crossed else
                                                                                  "; there are none:")
-        marks = [f"{w.cell(n.z(k), i, e, examples)} = {fmt(lin.z[e, i], w.p, label=n.key('z', k, i, e))} → 0"
+        marks = [f"{w.cell(n.z(k), i, e, examples)} = {fmt(act.z[e, i], w.p, label=n.key('z', k, i, e))} → 0"
                  for i, e in crossed[: w.s.elements or None]]
         if w.s.elements and len(crossed) > w.s.elements:
             marks.append(elided_note(len(crossed) - w.s.elements, "crossings"))
