@@ -97,12 +97,22 @@ def labels(expr: Expr) -> set[str]:
 
 
 class Table:
-    """The first step's quantities of a solved scenario: values by name, worked expressions, dependencies."""
+    """The quantities of a solved scenario: the first step's values by name, and the worked expression of
+    any pass's value (`z1[0]`, `z1[0]@2`, `a2[0]@final`), which the walkthrough prints and a sheet, its key
+    and grading read; dependencies are read off the expressions."""
 
     def __init__(self, trace: Trace) -> None:
         self.trace = trace
-        self.values = _values(trace)
+        self._values: dict[str, float] | None = None
         self._expressions: dict[str, Expr] = {}
+
+    @property
+    def values(self) -> dict[str, float]:
+        """The first step's values by name (made when first asked: a walkthrough of a large network reads
+        only the expressions of the elements it works)."""
+        if self._values is None:
+            self._values = _values(self.trace)
+        return self._values
 
     def __contains__(self, key: str) -> bool:
         return key in self.values
@@ -175,30 +185,48 @@ def _values(trace: Trace) -> dict[str, float]:
     return out
 
 
+def _pass(trace: Trace, step: int | str):  # noqa: ANN202
+    """The forward pass, the loss and (for a training step) the step whose values carry this qualifier."""
+    if step == FINAL:
+        assert trace.final is not None
+        forward, loss = trace.final
+        return forward, loss, None
+    training = trace.steps[int(step) - 1]
+    return training.forward, training.loss, training
+
+
 def _expression(trace: Trace, key: Name) -> Expr:
-    s, step = trace.scenario, trace.steps[0] if trace.steps else None
+    """The worked expression of one value, exactly as the walkthrough prints it: its numbers carry the
+    names of the values they are (a parameter after an update, an earlier value), so a blank hides and
+    grading substitutes a student's own values where they gave them."""
+    s = trace.scenario
     examples = s.inputs.shape[0]
     kind, k = key.kind, key.layer
     i, j = (list(key.index) + [0, 0])[:2]
-
-    def at(kind_: str, layer: int, unit: int, example: int) -> str:
-        return cell(kind_, layer, unit, example, examples)
-
     if kind == "C":
         m = trace.matmul
         return worked.linear(m.a[i], m.b[:, j], None, True, True)
-    assert step is not None
+    forward, loss, step = _pass(trace, key.step)
+    first = key.step == FIRST_STEP
+
+    def at(kind_: str, layer: int, unit: int, example: int) -> str:
+        return cell(kind_, layer, unit, example, examples, key.step)
+
+    def before(kind_: str, layer: int, *index: int) -> str:
+        """A parameter as this pass uses it: "" in step 1 (given), else its value after the last update."""
+        previous = len(trace.steps) if key.step == FINAL else int(key.step) - 1
+        return "" if previous < 1 else name(kind_, layer, *index, step=previous)
+
     n = j  # for per-example quantities the second index is the example
-    if kind == "z":
-        lin = step.forward.linear[k - 1]
-        inputs = [at("a", k - 1, u, n) for u in range(lin.inputs.shape[1])] if k > 1 else None
-        return worked.linear(lin.weights[i], lin.inputs[n], None if lin.bias is None else lin.bias[i], True, k == 1,
-                             inputs)
-    if kind == "a":
-        act = step.forward.activate[k - 1]
-        return ACTIVATIONS[act.activation].row_expr(act.z[n], i, act.slope,
-                                                    [at("z", k, u, n) for u in range(act.z.shape[1])])
-    loss = step.loss
+    if kind in ("z", "a"):
+        record = next(op_ for op_ in forward.operations if f"{kind}{k}" in op_.produces())
+        if kind == "z":
+            inputs = [at("a", k - 1, u, n) for u in range(record.inputs.shape[1])] if k > 1 else None
+            return worked.linear(record.weights[i], record.inputs[n], None if record.bias is None else record.bias[i],
+                                 first, k == 1, inputs, [before("W", k, i, u) for u in range(record.weights.shape[1])],
+                                 before("b", k, i))
+        return ACTIVATIONS[record.activation].row_expr(record.z[n], i, record.slope,
+                                                       [at("z", k, u, n) for u in range(record.z.shape[1])])
     assert loss is not None
     units = loss.yhat.shape[1]
     last = len(s.layers)
@@ -206,7 +234,9 @@ def _expression(trace: Trace, key: Name) -> Expr:
         if examples == 1 or key.index:  # the loss of one example
             e = key.index[0] if key.index else 0
             return worked.loss_example(loss.spec, loss.yhat[e], loss.y[e], [at("a", last, u, e) for u in range(units)])
-        return worked.loss_total(loss.spec, loss.per_example, [name("L", 0, e) for e in range(examples)])
+        return worked.loss_total(loss.spec, loss.per_example, [name("L", 0, e, step=key.step)
+                                                               for e in range(examples)])
+    assert step is not None
     grads = {type(g).__name__ + str(g.layer): g for g in step.backward}
     if kind == "da" and k == last:
         return worked.loss_gradient(loss.spec, loss.yhat[n, i], loss.y[n, i], examples, units, at("a", k, i, n))
@@ -219,15 +249,16 @@ def _expression(trace: Trace, key: Name) -> Expr:
     if kind == "dW":
         g = grads[f"LayerGradient{k}"]
         inputs = [at("a", k - 1, j, e) for e in range(examples)] if k > 1 else None
-        return worked.weight_gradient(g.delta[:, i], g.inputs[:, j], k == 1, [at("dz", k, i, e) for e in range(examples)],
-                                      inputs)
+        return worked.weight_gradient(g.delta[:, i], g.inputs[:, j], first and k == 1,
+                                      [at("dz", k, i, e) for e in range(examples)], inputs)
     if kind == "db":
         g = grads[f"LayerGradient{k}"]
         return worked.bias_gradient(g.delta[:, i], [at("dz", k, i, e) for e in range(examples)])
     if kind == "da":
         back = grads[f"BackToPrevious{k + 1}"]
-        return worked.backprop(back.weights[:, i], back.delta[n], True,
-                               [at("dz", k + 1, u, n) for u in range(back.delta.shape[1])])
+        rows = range(back.delta.shape[1])
+        return worked.backprop(back.weights[:, i], back.delta[n], first, [at("dz", k + 1, u, n) for u in rows],
+                               [before("W", k + 1, u, i) for u in rows])
     if kind == "dz":
         through = grads[f"ThroughActivation{k}"]
         derivative, _ = worked.derivative(through.activation, through.z[n, i], through.a[n, i], through.slope,

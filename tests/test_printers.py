@@ -62,11 +62,12 @@ def _writers():  # noqa: ANN202
     from nnworked.render.forward import ForwardWriter
     from nnworked.render.notation import Notation
     from nnworked.render.page import Page
+    from nnworked.quantities import table
     from nnworked.render.settings import Settings
 
     trace = solve(load("spam"))
     s, step = trace.scenario, trace.steps[0]
-    page = Page(trace.precision, Notation(len(s.layers), 1), Settings(), s.loss)
+    page = Page(trace.precision, Notation(len(s.layers), 1), Settings(), table(trace), s.loss)
     strange = step._replace(forward=step.forward._replace(operations=(*step.forward.operations, Dilate(3))),
                             backward=(Dilate(3), *step.backward))
     return {

@@ -6,10 +6,9 @@ import numpy as np
 
 from nnworked import worked
 from nnworked.engine.activations import ACTIVATIONS
-from nnworked.expr import num, op
+from nnworked.quantities import computed_from
 from nnworked.render.blocks import Block, Heading, Math, Para
 from nnworked.render.lines import elided_note, line, pick
-from nnworked.quantities import computed_from
 from nnworked.render.numbers import fmt, matrix_lines
 from nnworked.render.page import Numbering, Page, dispatch
 from nnworked.trace import BackToPrevious, LayerGradient, OutputDelta, ThroughActivation, TrainingStep
@@ -63,8 +62,7 @@ class BackwardWriter:
             if spec.rule.zero_target_terms_vanish and y[e, i] == 0:
                 continue
             if np.isfinite(step.dl_dyhat[e, i]):
-                lines += line(lhs, worked.loss_gradient(spec, p[e, i], y[e, i], examples, units, n.key("a", k, i, e)),
-                              self.p, self.s.width, label=n.key("da", k, i, e))
+                lines += line(lhs, self.page.expression("da", k, i, e), self.p, self.s.width, label=n.key("da", k, i, e))
             else:
                 lines.append(f"{lhs} is undefined here ({yhat} is 0 or 1 to machine precision); "
                              "the shortcut below does not need it")
@@ -79,6 +77,7 @@ class BackwardWriter:
             lines = [f"{d} = ∂L/∂{z} = ∂L/∂{yhat} × ∂{yhat}/∂{z}"]
             for e, i in shown:
                 if np.isfinite(step.dl_dyhat[e, i]):
+                    # the chain rule's product: another working of δ than the table's where a shortcut exists
                     lines += line(n.element(d, e, i, units),
                                   worked.product(step.dl_dyhat[e, i], step.dyhat_dz[e, i], n.key("da", k, i, e),
                                                  computed_from(n.key("a", k, i, e))),
@@ -103,7 +102,7 @@ class BackwardWriter:
             lines = []
             for e, i in shown:
                 dz_key = n.key("dz", k, i, e)
-                expr = worked.shortcut(spec, p[e, i], y[e, i], examples, units, n.key("a", k, i, e))
+                expr = self.page.expression("dz", k, i, e)
                 agree = fmt(step.product[e, i], self.p) == fmt(step.shortcut[e, i], self.p)
                 mark = " ✓" if agree else \
                     f"   (the chain-rule product gave {fmt(step.product[e, i], self.p, label=dz_key)}: rounding)" \
@@ -144,13 +143,9 @@ class BackwardWriter:
         out: list[Block] = [Heading(3, f"Step {label}: Gradients for {W}{bias}"), Para("**Weight gradient:**")]
         lines = [f"∂L/∂{W} = {product}", ""]
         cells = [(i, j) for i in pick(rows, self.s.elements)[0] for j in pick(cols, self.s.elements)[0]]
-        given = self.first_step and k == 1
         for i, j in cells:
-            inputs = [n.key("a", k - 1, j, e) for e in range(examples)] if k > 1 else None
-            deltas = [n.key("dz", k, i, e) for e in range(examples)]
-            lines += line(f"∂L/∂{n.weight(W, i, j, rows)}",
-                          worked.weight_gradient(step.delta[:, i], step.inputs[:, j], given, deltas, inputs),
-                          self.p, self.s.width, label=n.wkey("dW", k, i, j))
+            lines += line(f"∂L/∂{n.weight(W, i, j, rows)}", self.page.weight_expression("dW", k, i, j), self.p,
+                          self.s.width, label=n.wkey("dW", k, i, j))
         if rows * cols > len(cells):
             lines.append(elided_note(rows * cols - len(cells)))
         if rows > 1:
@@ -170,9 +165,8 @@ class BackwardWriter:
                 units, hidden = pick(len(step.bias_grad), self.s.elements)
                 for i in units:
                     lines += line(f"∂L/∂{n.element(b, 0, i, len(step.bias_grad)).replace(n.example(0), '')}",
-                                  worked.bias_gradient(step.delta[:, i], [n.key("dz", k, i, e)
-                                                                          for e in range(examples)]),
-                                  self.p, self.s.width, label=n.wkey("db", k, i))
+                                  self.page.weight_expression("db", k, i), self.p, self.s.width,
+                                  label=n.wkey("db", k, i))
                 if hidden:
                     lines.append(elided_note(hidden))
             out.append(Math(lines))
@@ -186,10 +180,7 @@ class BackwardWriter:
         lines = [f"∂L/∂{a} = {n.W(k)}ᵀ × {n.delta(k)}", ""]
         shown, hidden = self.elements(*step.upstream.shape)
         for e, j in shown:
-            lines += line(f"∂L/∂{n.element(a, e, j, step.upstream.shape[1])}",
-                          worked.backprop(step.weights[:, j], step.delta[e], self.first_step,
-                                          [n.key("dz", k, i, e) for i in range(step.delta.shape[1])],
-                                          [n.before("W", k, i, j) for i in range(step.delta.shape[1])]),
+            lines += line(f"∂L/∂{n.element(a, e, j, step.upstream.shape[1])}", self.page.expression("da", k - 1, j, e),
                           self.p, self.s.width, label=n.key("da", k - 1, j, e))
         if hidden:
             lines.append(elided_note(hidden))
@@ -213,12 +204,10 @@ class BackwardWriter:
         shown, hidden = self.elements(*step.z.shape)
         units = step.z.shape[1]
         for e, i in shown:
-            derivative, reason = worked.derivative(step.activation, step.z[e, i], step.a[e, i], step.slope,
-                                                   n.key("a", k, i, e))
-            why = f"   ({reason})" if act.piecewise else ""
-            lines += line(n.element(d, e, i, units),
-                          op("mul", num(step.upstream[e, i], label=n.key("da", k, i, e)), derivative), self.p,
-                          self.s.width, suffix=why, label=n.key("dz", k, i, e))
+            why = f"   ({worked.derivative(step.activation, step.z[e, i], step.a[e, i], step.slope)[1]})" \
+                if act.piecewise else ""
+            lines += line(n.element(d, e, i, units), self.page.expression("dz", k, i, e), self.p, self.s.width,
+                          suffix=why, label=n.key("dz", k, i, e))
         if hidden:
             lines.append(elided_note(hidden))
         out.append(Math(lines))

@@ -11,8 +11,7 @@ import numpy as np
 
 from nnworked import worked
 from nnworked.engine.activations import ACTIVATIONS
-from nnworked.expr import num, op
-from nnworked.quantities import FINAL, computed_from
+from nnworked.quantities import FINAL, computed_from, table
 from nnworked.render.backward import BackwardWriter
 from nnworked.render.forward import ForwardWriter
 from nnworked.render.notation import Notation
@@ -123,13 +122,11 @@ class ByHandWriter:
         examples, units = step.delta.shape
         lines: list[str] = []
         shown, hidden = self.cells(units, examples)
-        yhat, y = self.training.loss.yhat, self.training.loss.y  # type: ignore[union-attr]
         if step.shortcut is not None:
             head = f"∂L/∂{n.z(k)} = {n.a(k)} − y   (the benefit of using {ACTIVATIONS[step.activation].label} " \
                    "and this loss together)"
             for i, e in shown:
-                lines += line(self.cell(f"∂L/∂{n.z(k)}", i, e, examples),
-                              worked.shortcut(self.spec, yhat[e, i], y[e, i], examples, units, n.key("a", k, i, e)),
+                lines += line(self.cell(f"∂L/∂{n.z(k)}", i, e, examples), self.page.expression("dz", k, i, e),
                               self.p, self.s.width, label=n.key("dz", k, i, e))
         else:
             head = f"∂L/∂{n.z(k)} = ∂L/∂{n.a(k)} ⊙ f′({n.z(k)})"
@@ -177,10 +174,7 @@ class ByHandWriter:
         lines = [f"∂L/∂{n.a(k - 1)} = {n.W(k)}ᵀ · ∂L/∂{n.z(k)}   (the bias column takes no part)", ""]
         shown, hidden = self.cells(units, examples)
         for j, e in shown:
-            lines += line(self.cell(f"∂L/∂{n.a(k - 1)}", j, e, examples),
-                          worked.backprop(step.weights[:, j], step.delta[e], self.first_step,
-                                          [n.key("dz", k, i, e) for i in range(step.delta.shape[1])],
-                                          [n.before("W", k, i, j) for i in range(step.delta.shape[1])]),
+            lines += line(self.cell(f"∂L/∂{n.a(k - 1)}", j, e, examples), self.page.expression("da", k - 1, j, e),
                           self.p, self.s.width, label=n.key("da", k - 1, j, e))
         if hidden:
             lines.append(elided_note(hidden))
@@ -196,11 +190,9 @@ class ByHandWriter:
         shown, hidden = self.cells(units, examples)
         lines = [f"∂L/∂{n.z(k)} = ∂L/∂{n.a(k)} ⊙ {act.symbol or 'f'}′({n.z(k)}): {act.byhand_derivative}", ""]
         for j, e in shown:
-            derivative, reason = worked.derivative(through.activation, through.z[e, j], through.a[e, j],
-                                                   through.slope, n.key("a", k, j, e))
-            why = f"   ({reason})" if act.piecewise else ""
-            lines += line(self.cell(f"∂L/∂{n.z(k)}", j, e, examples),
-                          op("mul", num(through.upstream[e, j], label=n.key("da", k, j, e)), derivative), self.p,
+            why = f"   ({worked.derivative(through.activation, through.z[e, j], through.a[e, j], through.slope)[1]})" \
+                if act.piecewise else ""
+            lines += line(self.cell(f"∂L/∂{n.z(k)}", j, e, examples), self.page.expression("dz", k, j, e), self.p,
                           self.s.width, suffix=why, label=n.key("dz", k, j, e))
         if hidden:
             lines.append(elided_note(hidden))
@@ -210,7 +202,7 @@ class ByHandWriter:
 
 def build(trace: Trace, settings) -> list[Block]:  # noqa: ANN001
     s = trace.scenario
-    page = Page(trace.precision, Notation(len(s.layers), s.inputs.shape[0]), settings, s.loss)
+    page = Page(trace.precision, Notation(len(s.layers), s.inputs.shape[0]), settings, table(trace), s.loss)
     w, n = ForwardWriter(page), page.n
     out: list[Block] = [Rule(), Heading(2, "Setup (AI by Hand layout)"),
                         Para("Each example is a **column**. Each bias is folded into its weight matrix as the last "

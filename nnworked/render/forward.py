@@ -40,11 +40,8 @@ class ForwardWriter:
         lines: list[str] = []
         shown, hidden = self.elements(*lin.z.shape)
         for e, i in shown:
-            inputs = [n.key("a", k - 1, j, e) for j in range(lin.inputs.shape[1])] if k > 1 else None
-            expr = worked.linear(lin.weights[i], lin.inputs[e], None if lin.bias is None else lin.bias[i],
-                                 lin.given, lin.given and k == 1, inputs, *self.parameter_labels(k, i, lin))
-            lines += line(n.element(n.z(k), e, i, lin.z.shape[1]), expr, self.p, self.s.width,
-                          label=n.key("z", k, i, e))
+            lines += line(n.element(n.z(k), e, i, lin.z.shape[1]), self.page.expression("z", k, i, e), self.p,
+                          self.s.width, label=n.key("z", k, i, e))
             lines.append("")
         lines = lines[:-1]
         if hidden:
@@ -76,9 +73,8 @@ class ForwardWriter:
         for e, i in shown:
             z, z_key = act.z[e, i], n.key("z", act.layer, i, e)
             prefix = [f"{spec.symbol}({fmt(z, self.p, label=z_key)})"] if spec.show_call else None
-            lines += line(n.element(n.a(act.layer), e, i, act.z.shape[1]),
-                          worked.activation(act.activation, z, act.slope, z_key), self.p, self.s.width, prefix,
-                          label=n.key("a", act.layer, i, e))
+            lines += line(n.element(n.a(act.layer), e, i, act.z.shape[1]), self.page.expression("a", act.layer, i, e),
+                          self.p, self.s.width, prefix, label=n.key("a", act.layer, i, e))
         if hidden:
             lines.append(elided_note(hidden))
         return lines
@@ -99,10 +95,8 @@ class ForwardWriter:
         k, n, lines = lin.layer, self.n, []
         shown, hidden = self.elements(*lin.z.shape)
         for e, i in shown:
-            expr = worked.linear(lin.weights[i], lin.inputs[e], None if lin.bias is None else lin.bias[i],
-                                 False, k == 1, None, *self.parameter_labels(k, i, lin))
-            lines += line(n.element(n.z(k), e, i, lin.z.shape[1]), expr, self.p, self.s.width,
-                          label=n.key("z", k, i, e))
+            lines += line(n.element(n.z(k), e, i, lin.z.shape[1]), self.page.expression("z", k, i, e), self.p,
+                          self.s.width, label=n.key("z", k, i, e))
         if hidden:
             lines.append(elided_note(hidden))
         return lines
@@ -124,8 +118,7 @@ class ForwardWriter:
         for e in shown:
             lhs = "L" + (n.example(e) if examples > 1 else "")
             label = n.loss_key() if examples == 1 else n.loss_key(e)
-            expr = worked.loss_example(spec, loss.yhat[e], loss.y[e],
-                                       [n.key("a", n.layers, i, e) for i in range(units)])
+            expr = self.page.table.expression(label)
             value = worked.value(expr, self.p)
             if np.isfinite(value):
                 symbolic = symbolic_loss(spec, loss.y[e], n.a(n.layers) + n.example(e), "y" + n.example(e))
@@ -137,8 +130,7 @@ class ForwardWriter:
         if hidden:
             lines.append(elided_note(hidden, "examples"))
         if examples > 1:
-            expr = worked.loss_total(spec, loss.per_example, [n.loss_key(e) for e in range(examples)])
-            lines += line("L", expr, self.p, self.s.width, label=n.loss_key()) if not hidden else \
+            lines += line("L", self.page.table.expression(n.loss_key()), self.p, self.s.width, label=n.loss_key()) if not hidden else \
                 [f"L = {'mean' if spec.batch == 'mean' else 'sum'} of the {examples:,} example losses = "
                  f"{fmt(loss.value, self.p, label=n.loss_key())}"]
         out.append(Math(lines))

@@ -10,6 +10,8 @@ import numpy as np
 
 from nnworked.engine.losses import LossSpec
 from nnworked.engine.rounding import Precision
+from nnworked.expr import Expr
+from nnworked.quantities import Table
 from nnworked.render.blocks import Block, Math, Para
 from nnworked.render.lines import pick
 from nnworked.render.notation import Notation
@@ -21,7 +23,16 @@ class Page(NamedTuple):
     p: Precision
     n: Notation
     s: Settings
+    table: Table  # the worked expression of every value a line prints comes from here
     spec: LossSpec | None = None
+
+    def expression(self, kind: str, k: int, i: int, e: int = 0) -> Expr:
+        """The worked expression of a per-example value of this pass (z, a, dz, da), from the table."""
+        return self.table.expression(self.n.key(kind, k, i, e))
+
+    def weight_expression(self, kind: str, k: int, i: int, j: int | None = None) -> Expr:
+        """The worked expression of a parameter's gradient of this pass (dW, db), from the table."""
+        return self.table.expression(self.n.wkey(kind, k, i, j))
 
     def at(self, **notation: Any) -> "Page":
         """The same page for another pass: at(step=2), at(step=FINAL, steps=3)."""

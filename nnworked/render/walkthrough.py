@@ -13,7 +13,7 @@ from nnworked.render.page import Page
 from nnworked.render.blocks import Block, Bullets, Heading, Math, Para, Rule, Table
 from nnworked.render.lines import elided_note, line, pick
 from nnworked.render.notation import Notation
-from nnworked.quantities import FINAL
+from nnworked.quantities import FINAL, table
 from nnworked.render.numbers import Blanks, blanking, fmt, vector
 from nnworked.render.settings import Settings
 from nnworked.scenario import Scenario
@@ -58,8 +58,6 @@ NAMING = ("Values are named as in the answers: z1[1,0] is unit 1 of the first ex
 def _answers(trace: Trace, blanks: Blanks) -> list[Block]:
     if not blanks.answers:
         return []
-    from nnworked.quantities import table
-
     values = table(trace).values
     rows = [[key, fmt(values[key], trace.precision)] for key in sorted(blanks.keys, key=_natural)]
     return [Rule(), Heading(2, f"Answers (variant {blanks.variant})"), Para(NAMING),
@@ -81,7 +79,7 @@ def _build(trace: Trace, settings: Settings) -> list[Block]:
         from nnworked.render import byhand
 
         return out + byhand.build(trace, settings)
-    page = Page(trace.precision, Notation(len(s.layers), s.inputs.shape[0]), settings, s.loss)
+    page = Page(trace.precision, Notation(len(s.layers), s.inputs.shape[0]), settings, table(trace), s.loss)
     out += _setup(trace, ForwardWriter(page))
     for step in shown_steps(trace, settings):
         if step.number > 1 and not settings.all_steps:
