@@ -15,7 +15,8 @@ from typing import Callable
 
 from nnworked import scenario
 from nnworked.errors import NnworkedError, OptionError
-from nnworked.quantities import name as quantity_name, parse, table
+from nnworked.expr import Expr, Op, evaluate
+from nnworked.quantities import labels, name as quantity_name, parse, table
 from nnworked.trace import Trace
 
 RULES = ("one-per-layer", "forward", "backward", "all")
@@ -61,10 +62,40 @@ def hidden(trace: Trace, keys: frozenset[str], reveal: str = "guided") -> frozen
     while grew:
         grew = False
         for key in t.values:
-            if key not in follows and t.depends(key) and t.depends(key) <= follows:
+            if key not in follows and (t.depends(key) and t.depends(key) <= follows
+                                       or _works_on_the_way(trace, key, follows)):
                 follows.add(key)
                 grew = True
     return frozenset(follows - keys) | _example_losses(trace, lambda sources: sources <= follows)
+
+
+def _works_on_the_way(trace: Trace, key: str, hidden: set[str]) -> bool:
+    """Whether the working of `key` passes through a hidden value: an intermediate computed from exactly
+    what that value is computed from, and equal to it (½·(ŷ − y)² shows ŷ − y, which is ∂L/∂ŷ): printing
+    the line would give the hidden value away through an identity."""
+    t = table(trace)
+    wanted = {}
+    for other in hidden:
+        sources = t.depends(other)
+        if sources:
+            wanted.setdefault(frozenset(sources), []).append(t.values[other])
+    if not wanted:
+        return False
+    places = trace.precision.places
+    for inner in _inner(t.expression(key)):
+        for value in wanted.get(frozenset(labels(inner)), ()):
+            if round(evaluate(inner), places) == round(value, places):
+                return True
+    return False
+
+
+def _inner(expr: Expr) -> list[Expr]:
+    """Every operation inside an expression, not the expression itself."""
+    out: list[Expr] = []
+    for arg in getattr(expr, "args", ()):
+        if isinstance(arg, Op):
+            out += [arg, *_inner(arg)]
+    return out
 
 
 def _example_losses(trace: Trace, hide: Callable[[frozenset[str]], bool]) -> frozenset[str]:

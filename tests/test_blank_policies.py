@@ -182,17 +182,7 @@ def _follows(trace: Trace, keys: frozenset[str]) -> set[str]:
         out |= more
 
 
-# Known and left open: with ½·(ŷ − y)² the loss line's working prints ŷ − y, which is δ = ∂L/∂z of a
-# linear output: a blank δ reappears there as an intermediate (not a quantity of the table, so unlabelled).
-_KNOWN = {"gradients_only-layer1-backward-1"}
-
-
-def _guided_cases() -> list:
-    return [pytest.param(*case.values, id=case.id, marks=[pytest.mark.xfail(strict=True, reason="ŷ − y in the loss "
-            "working is δ")] if case.id in _KNOWN else []) for case in _cases()]
-
-
-@pytest.mark.parametrize("name, layer, rule, seed", _guided_cases())
+@pytest.mark.parametrize("name, layer, rule, seed", _cases())
 @pytest.mark.parametrize("layout", [None, "ai-by-hand"])
 def test_a_guided_sheet_never_shows_what_follows_from_a_blank(name: str, layer: int, rule: str, seed: int,
                                                               layout: str | None) -> None:
