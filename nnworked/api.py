@@ -61,7 +61,10 @@ def describe(s: Any) -> str:
     if s.matmul is not None:
         return f"a matrix product, {s.matmul.a.shape[0]}×{s.matmul.a.shape[1]} times {s.matmul.b.shape[0]}×" \
                f"{s.matmul.b.shape[1]}"
-    shape = "-".join(str(n) for n in [s.inputs.shape[1], *(layer.units for layer in s.layers)])
+    from nnworked.rules.layers import LAYERS
+
+    parts = ["×".join(map(str, s.inputs.shape[1:])), *(LAYERS[layer.type].summary(layer) for layer in s.layers)]
+    shape = ("-" if all(part.isdigit() for part in parts) else " → ").join(parts)
     examples = s.inputs.shape[0]
     what = (f"trains {s.steps} step{'s' if s.steps != 1 else ''}" if s.trains else
             "loss and gradients" if s.targets is not None else "forward pass only")

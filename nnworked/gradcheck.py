@@ -15,8 +15,12 @@ import numpy as np
 from nnworked import progress
 from nnworked.engine.activations import ACTIVATIONS
 from nnworked.engine.losses import element_losses, total_loss
+from nnworked.engine.backend import Exact
 from nnworked.engine.network import solve
-from nnworked.scenario import Scenario
+from nnworked.quantities import parse
+from nnworked.rules.layers import LAYERS
+from nnworked.rules.layers.activated import activate
+from nnworked.scenario import Scenario, parameters
 
 EPSILON = 1e-6  # the step, relative to the nudged value's size (an absolute 1e-6 below 1)
 TOLERANCE = 1e-5  # on |analytic − numeric| / max(1, |numeric|, the loss's rounding noise / TOLERANCE)
@@ -42,28 +46,42 @@ class Check:
 
 def _forward_from(scenario: Scenario, params: dict[str, np.ndarray], start: int, value: np.ndarray,
                   what: str, branches: list | None = None) -> float:
-    """The loss computed from layer `start` on: with what="a", `value` is that layer's input (the previous
-    layer's a; the network's input when start is 1); with what="z", it is that layer's z. `branches`
-    collects, for each activation with a kink, which side of it every z lies on."""
-    a = value if what == "a" else None
-    z_last = None
+    """The loss computed from layer `start` on, by the layers' forward rules alone: with what="a", `value`
+    is that layer's input (the previous layer's a; the network's input when start is 1); with what="z", it
+    is that layer's z. `branches` collects, for each kink the pass goes through (an activation's, a max
+    pooling window's winner), which side of it every value lies on."""
+    math, a, z_last = Exact(), value, None
     for k, layer in enumerate(scenario.layers, start=1):
         if k < start:
             continue
         if k == start and what == "z":
-            z = value
+            records: tuple = (activate(math, k, layer, value, _finite),)
         else:
-            z = a @ params[f"W{k}"].T + params.get(f"b{k}", 0.0)  # type: ignore[operator]
-        activation = ACTIVATIONS[layer.activation]
-        a = activation.value(z, layer.slope)
-        if branches is not None and activation.kink is not None:
-            branches.append(z > activation.kink)
-        z_last = z
+            records = LAYERS[layer.type].forward(math, k, layer, params, a, False, _finite)
+        for record in records:
+            if branches is not None:
+                branches += _sides(record)
+            if hasattr(record, "z"):
+                z_last = record.z
+        a = records[-1].output
     spec, y = scenario.loss, scenario.targets
     assert spec is not None and y is not None and a is not None
-    if z_last is None:  # the value replaced the prediction itself: the textbook formula, from ŷ
+    if z_last is None or z_last.shape != a.shape:  # the prediction is not a z's activation: from ŷ itself
         return total_loss(spec, spec.rule.textbook_losses(a, y))[1]
     return total_loss(spec, element_losses(spec, a, y, z_last))[1]
+
+
+def _finite(array: np.ndarray, where: str) -> np.ndarray:
+    return array
+
+
+def _sides(record: object) -> list[np.ndarray]:
+    """Where a nudge could cross a kink: each activation's z against its kink, each max window's winner."""
+    rule = ACTIVATIONS[record.activation] if hasattr(record, "activation") else None
+    if rule is not None and rule.kink is not None:
+        return [record.z > rule.kink]
+    winners = getattr(record, "winners", None)
+    return [winners] if winners is not None else []
 
 
 def _indices(array: np.ndarray, analytic: np.ndarray, rng: np.random.Generator) -> list[tuple[int, ...]]:
@@ -80,14 +98,15 @@ def finite_differences(scenario: Scenario) -> list[Check]:
     exact = scenario._replace(rounding="exact", learning_rate=None, steps=1)
     step = solve(exact).steps[0]
     gradients = step.gradients()
-    params = {f"W{k}": l.weights for k, l in enumerate(exact.layers, 1)}
-    params.update({f"b{k}": l.bias for k, l in enumerate(exact.layers, 1) if l.bias is not None})
+    params = parameters(exact.layers)
     forward = step.forward.arrays()
     rng = np.random.default_rng(0)
     checks = []
     for name, analytic in progress.track(gradients.items(), len(gradients), "Checking every gradient"):
-        kind, k = name[0], int(name[1:])
-        base = params[name] if kind in "Wb" else forward[name]
+        parsed = parse(name)
+        kind, k = parsed.kind, parsed.layer
+        is_parameter = name in params
+        base = params[name] if is_parameter else forward[name]
         worst = (0.0, 0.0, ())
         indices = _indices(base, analytic, rng)
         kinks = []
@@ -99,7 +118,7 @@ def finite_differences(scenario: Scenario) -> list[Check]:
                 nudged = base.copy()
                 nudged[index] += sign * h
                 branches: list = []
-                if kind in "Wb":
+                if is_parameter:
                     values.append(_forward_from(exact, {**params, name: nudged}, 1, exact.inputs, "a", branches))
                 else:
                     values.append(_forward_from(exact, params, k + 1 if kind == "a" else k, nudged, kind, branches))
@@ -127,15 +146,11 @@ def autograd(scenario: Scenario) -> list[Check]:
         return []
     exact = scenario._replace(rounding="exact", learning_rate=None, steps=1)
     gradients = solve(exact).steps[0].gradients()
-    tensors = {}
+    tensors = {name: torch.tensor(value, dtype=torch.float64, requires_grad=True)
+               for name, value in parameters(exact.layers).items()}
     a = torch.tensor(exact.inputs, dtype=torch.float64)
     for k, layer in enumerate(exact.layers, 1):
-        W = tensors[f"W{k}"] = torch.tensor(layer.weights, dtype=torch.float64, requires_grad=True)
-        z = a @ W.T
-        if layer.bias is not None:
-            b = tensors[f"b{k}"] = torch.tensor(layer.bias, dtype=torch.float64, requires_grad=True)
-            z = z + b
-        a = ACTIVATIONS[layer.activation].torch_value(torch, z, layer.slope)
+        a = LAYERS[layer.type].torch_forward(torch, k, layer, tensors, a)
     spec, y = exact.loss, torch.tensor(exact.targets, dtype=torch.float64)
     assert spec is not None
     per = spec.rule.torch_loss(torch, a, y)

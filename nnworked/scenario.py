@@ -36,6 +36,35 @@ class Layer(NamedTuple):
         return self.weights.shape[0]
 
 
+class ConvLayer(NamedTuple):
+    kernels: np.ndarray  # (out channels, in channels, rows, cols)
+    bias: np.ndarray | None  # (out channels,)
+    stride: int = 1
+    padding: int = 0
+    activation: str = "linear"
+    slope: float = DEFAULT_LEAKY_SLOPE
+    name: str | None = None
+    type: str = "conv2d"
+
+
+class PoolLayer(NamedTuple):
+    type: str  # max_pool or avg_pool
+    size: int
+    stride: int
+    name: str | None = None
+    activation: str = "linear"  # none: what every layer says of itself
+    slope: float = DEFAULT_LEAKY_SLOPE
+    bias: None = None
+
+
+class FlattenLayer(NamedTuple):
+    name: str | None = None
+    type: str = "flatten"
+    activation: str = "linear"
+    slope: float = DEFAULT_LEAKY_SLOPE
+    bias: None = None
+
+
 class Matmul(NamedTuple):
     a: np.ndarray
     b: np.ndarray
@@ -68,7 +97,10 @@ class Scenario(NamedTuple):
 
     def parameter_counts(self) -> list[int]:
         """Per layer: one weight per input for every neuron, plus its bias."""
-        return [layer.weights.size + (layer.bias.size if layer.bias is not None else 0) for layer in self.layers]
+        from nnworked.rules.layers import LAYERS
+
+        return [sum(p.size for p in LAYERS[layer.type].parameters(k, layer).values())
+                for k, layer in enumerate(self.layers, start=1)]
 
     def with_options(self, **options: Any) -> "Scenario":
         """Command-line options override the file's own settings (None means not given)."""

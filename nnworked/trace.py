@@ -59,7 +59,62 @@ class Activate(NamedTuple):
         return {f"a{self.layer}": self.a}
 
 
-ForwardOperation = Union[Linear, Activate]
+class Convolve(NamedTuple):
+    """z = K ⋆ a + b: layer k's cross-correlation of its input images with each kernel, as every framework
+    computes it (no flip), over zero-padded inputs, at a stride."""
+
+    layer: int
+    kernels: np.ndarray  # (out channels, in channels, rows, cols)
+    bias: np.ndarray | None  # (out channels,)
+    inputs: np.ndarray  # (examples, in channels, rows, cols), unpadded
+    z: np.ndarray  # (examples, out channels, out rows, out cols)
+    stride: int
+    padding: int
+    given: bool
+
+    @property
+    def output(self) -> np.ndarray:
+        return self.z
+
+    def produces(self) -> dict[str, np.ndarray]:
+        return {f"z{self.layer}": self.z}
+
+
+class Pool(NamedTuple):
+    """a = the max (or the mean) of each window of each channel."""
+
+    layer: int
+    kind: str  # the layer type: max_pool or avg_pool
+    size: int
+    stride: int
+    inputs: np.ndarray  # (examples, channels, rows, cols)
+    a: np.ndarray  # (examples, channels, out rows, out cols)
+    winners: np.ndarray | None  # max pooling: the index within each window (row-major) of its first maximum
+
+    @property
+    def output(self) -> np.ndarray:
+        return self.a
+
+    def produces(self) -> dict[str, np.ndarray]:
+        return {f"a{self.layer}": self.a}
+
+
+class Flatten(NamedTuple):
+    """a = every channel's rows one after another: (channel, row, col) → one vector, row-major."""
+
+    layer: int
+    inputs: np.ndarray
+    a: np.ndarray
+
+    @property
+    def output(self) -> np.ndarray:
+        return self.a
+
+    def produces(self) -> dict[str, np.ndarray]:
+        return {f"a{self.layer}": self.a}
+
+
+ForwardOperation = Union[Linear, Activate, Convolve, Pool, Flatten]
 
 
 class Forward(NamedTuple):
@@ -159,7 +214,67 @@ class ThroughActivation(NamedTuple):
         return {f"z{self.layer}": self.delta}
 
 
-BackwardStep = Union[OutputDelta, LayerGradient, BackToPrevious, ThroughActivation]
+class KernelGradient(NamedTuple):
+    """∂L/∂K = the correlation of the (padded) input with δ, summed over the batch; ∂L/∂b = Σ δ per channel."""
+
+    layer: int
+    delta: np.ndarray  # (examples, out channels, out rows, out cols)
+    inputs: np.ndarray  # unpadded
+    stride: int
+    padding: int
+    kernels_grad: np.ndarray
+    bias_grad: np.ndarray | None
+
+    def produces(self) -> dict[str, np.ndarray]:
+        out = {f"K{self.layer}": self.kernels_grad}
+        if self.bias_grad is not None:
+            out[f"b{self.layer}"] = self.bias_grad
+        return out
+
+
+class ConvBackToPrevious(NamedTuple):
+    """∂L/∂a_{k−1} = the full convolution of δ (spread by the stride, padded by the kernel's size − 1) with
+    the flipped kernel, cropped by the padding."""
+
+    layer: int
+    kernels: np.ndarray
+    delta: np.ndarray
+    stride: int
+    padding: int
+    upstream: np.ndarray  # ∂L/∂a_{k−1}
+
+    def produces(self) -> dict[str, np.ndarray]:
+        return {f"a{self.layer - 1}": self.upstream}
+
+
+class PoolBack(NamedTuple):
+    """∂L/∂a_{k−1}: each window's gradient routed to its winning element (max), or shared evenly (avg)."""
+
+    layer: int
+    kind: str
+    size: int
+    stride: int
+    winners: np.ndarray | None
+    gradient: np.ndarray  # ∂L/∂a_k
+    upstream: np.ndarray  # ∂L/∂a_{k−1}
+
+    def produces(self) -> dict[str, np.ndarray]:
+        return {f"a{self.layer - 1}": self.upstream}
+
+
+class Unflatten(NamedTuple):
+    """∂L/∂a_{k−1}: the gradient of the flat vector put back into the shape of the images."""
+
+    layer: int
+    gradient: np.ndarray
+    upstream: np.ndarray
+
+    def produces(self) -> dict[str, np.ndarray]:
+        return {f"a{self.layer - 1}": self.upstream}
+
+
+BackwardStep = Union[OutputDelta, LayerGradient, BackToPrevious, ThroughActivation, KernelGradient, ConvBackToPrevious,
+                     PoolBack, Unflatten]
 
 
 class Update(NamedTuple):

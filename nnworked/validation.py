@@ -57,7 +57,7 @@ class Checker(ValueChecker):
             if key not in data:
                 self.add((), f"the scenario has no '{key}'", f"a '{key}' key", "none",
                          "a network scenario needs inputs and layers; a matrix product needs only 'matmul'")
-        inputs = self.matrix(data["inputs"], ("inputs",), "inputs") if "inputs" in data else None
+        inputs = self.first_layer(data.get("layers")).parse_inputs(self, data["inputs"]) if "inputs" in data else None
         layers = self.layers(data["layers"], inputs) if "layers" in data else None
         targets = self.targets(data, inputs, layers)
         loss = self.loss(data, layers, targets)
@@ -129,6 +129,14 @@ class Checker(ValueChecker):
         reveal = self.choice(value.get("reveal", "guided"), REVEALS, path + ("reveal",), "reveal") or ""
         return tuple(blanks), variant, reveal
 
+    @staticmethod
+    def first_layer(value: Any):  # noqa: ANN205
+        """The rule of the first layer, which says how the inputs are written (dense when unclear: the
+        layers' own problems are reported where they are checked)."""
+        first = value[0] if isinstance(value, list) and value and isinstance(value[0], dict) else {}
+        kind = first.get("type", "dense")
+        return LAYERS[kind] if kind in LAYERS else LAYERS["dense"]
+
     def layers(self, value: Any, inputs: np.ndarray | None) -> list[Layer] | None:
         if not isinstance(value, list) or not value:
             self.add(("layers",), "layers must be a list with one entry per layer",
@@ -153,6 +161,7 @@ class Checker(ValueChecker):
             layer, shape = parsed
             layers.append(layer)
             previous = f"layer {k + 1}"
+        self.output_shape = shape
         return layers
 
     def layer_name(self, name: Any, path: tuple) -> str | None:
@@ -194,7 +203,12 @@ class Checker(ValueChecker):
                      count(targets.shape[0], "row"), "a flat list is one example: write one row per example, "
                      "such as [[1], [0]]" if flat and len(value) == inputs.shape[0] else "")
             return None
-        units = layers[-1].units
+        if self.output_shape is not None and len(self.output_shape) != 1:
+            self.add(("targets",), "the last layer's output is not a vector of outputs",
+                     "a last layer with one number per output (flatten, then a dense layer)",
+                     "×".join(map(str, self.output_shape)) + " per example", "add a flatten layer and a dense layer")
+            return None
+        units = self.output_shape[0] if self.output_shape is not None else layers[-1].units
         loss = data.get("loss")
         loss_name = loss.get("name") if isinstance(loss, dict) else loss
         loss_rule = LOSSES.get(loss_name) if isinstance(loss_name, str) else None

@@ -48,6 +48,7 @@ class ValueChecker:
     def __init__(self, doc: Document):
         self.doc = doc
         self.issues: list[Issue] = []
+        self.output_shape: tuple[int, ...] | None = None  # one example's shape after the last layer
 
     def add(self, path: tuple, message: str, expected: str = "", given: str = "", hint: str = "",
             at_key: bool = False) -> None:
@@ -110,6 +111,44 @@ class ValueChecker:
                      "every row needs one number per column")
             return None
         return self._numbers(value, path, what)
+
+    def tensor(self, value: Any, path: tuple, what: str, rank: int, example: str) -> np.ndarray | None:
+        """A rectangular nested list of finite numbers, `rank` levels deep (`example` says what each level
+        is, for the message: "[out channel][in channel][row][col]")."""
+        def check(node: Any, where: tuple, depth: int) -> tuple[int, ...] | None:
+            if depth == rank:
+                return ()
+            if not isinstance(node, list) or not node:
+                self.add(path + where, f"{what} must be {rank} levels of lists: {example}",
+                         "a list" if depth < rank else "a number", describe(node))
+                return None
+            shapes = set()
+            for i, item in enumerate(node):
+                if depth + 1 < rank and not isinstance(item, list):
+                    self.add(path + where + (i,), f"{what} must be {rank} levels of lists: {example}", "a list",
+                             describe(item))
+                    return None
+                if depth + 1 == rank and isinstance(item, list):
+                    self.add(path + where + (i,), f"{what} has one level of lists too many: {example}",
+                             "a number", describe(item))
+                    return None
+                inner = check(item, where + (i,), depth + 1)
+                if inner is None:
+                    return None
+                shapes.add(inner)
+            if len(shapes) > 1:
+                self.add(path + where, f"the lists of {what} have different lengths", "the same size in every one",
+                         ", ".join(sorted("×".join(map(str, sh)) or "1" for sh in shapes)))
+                return None
+            return (len(node), *shapes.pop())
+
+        if check(value, (), 0) is None:
+            return None
+        flat = np.array(value, dtype=object).reshape(-1).tolist()
+        bad = [(i, v) for i, v in enumerate(flat) if not is_number(v) or not math.isfinite(v)]
+        for _, v in bad[:5]:
+            self.add(path, f"every entry of {what} must be a number", "a finite number", describe(v))
+        return None if bad else np.array(value, dtype=float)
 
     def vector(self, value: Any, path: tuple, what: str) -> np.ndarray | None:
         if is_number(value):

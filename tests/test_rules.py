@@ -287,7 +287,7 @@ def _hand_built(**changes: Any) -> Scenario:
     ({"loss": LossSpec("mae")}, "unknown loss 'mae': choose from: mse, binary_cross_entropy, cross_entropy"),
     ({"optimizer": OptimizerSpec("adagrad")}, "unknown optimizer 'adagrad': choose from: sgd, momentum, rmsprop, adam"),
     ({"layers": (Layer(np.array([[0.1, 0.2]]), np.array([0.0]), type="conv9d"),)},
-     "unknown layer type 'conv9d': choose from: dense"),
+     "unknown layer type 'conv9d': choose from: dense, conv2d, max_pool, avg_pool, flatten"),
 ])
 @pytest.mark.parametrize("rounding", ["exact", "carry"])
 def test_solve_raises_on_an_unknown_name_instead_of_falling_through(changes: dict, message: str,
@@ -385,7 +385,7 @@ def test_the_toy_rules_are_gone_after_their_test() -> None:
 # ---- (4) nothing outside nnworked/rules branches on a rule's name -------------------------------------
 
 KNOWN = ["relu", "leaky_relu", "sigmoid", "tanh", "softmax", "linear", "mse", "binary_cross_entropy",
-         "cross_entropy", "sgd", "momentum", "rmsprop", "adam", "dense"]
+         "cross_entropy", "sgd", "momentum", "rmsprop", "adam", "dense", "conv2d", "max_pool", "avg_pool", "flatten"]
 
 
 def test_no_module_outside_the_rules_branches_on_a_rule_name() -> None:

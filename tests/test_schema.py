@@ -27,7 +27,8 @@ jsonschema = pytest.importorskip("jsonschema")
 SCHEMA = json.loads(bundled.SCHEMA.read_text(encoding="utf-8"))
 VALIDATOR = jsonschema.Draft7Validator(SCHEMA)
 TOP = SCHEMA["properties"]
-LAYER = TOP["layers"]["items"]["properties"]
+LAYER_TYPES = {name: SCHEMA["definitions"][name] for name in SCHEMA["definitions"] if name.endswith("Layer")}
+LAYER = LAYER_TYPES["denseLayer"]["properties"]
 
 
 def _variants(prop: dict) -> list[dict]:
@@ -58,14 +59,18 @@ def test_every_bundled_scenario_names_the_schema_on_its_first_line(name: str) ->
 
 def test_the_keys_are_the_loaders_keys() -> None:
     assert list(TOP) == scenario.TOP_KEYS
-    assert list(LAYER) == ["type", *LAYERS["dense"].keys]
+    for rule in LAYERS.values():  # each layer type's own keys, in the loader's order
+        definition = next(d for d in LAYER_TYPES.values()
+                          if rule.name in d["properties"]["type"].get("enum", [d["properties"]["type"].get("const")]))
+        assert list(definition["properties"]) == ["type", *rule.keys], rule.name
     assert list(_variants(TOP["loss"])[1]["properties"]) == scenario.LOSS_KEYS
     assert list(TOP["matmul"]["properties"]) == ["A", "B"]
     assert list(TOP["exercise"]["properties"]) == ["variant", "blanks", "reveal"]
 
 
 def test_the_names_are_the_registries() -> None:
-    assert LAYER["type"]["enum"] == list(LAYERS)
+    types = [name for d in LAYER_TYPES.values() for name in d["properties"]["type"].get("enum", [d["properties"]["type"].get("const")])]
+    assert sorted(types) == sorted(LAYERS)
     assert SCHEMA["definitions"]["activationName"]["enum"] == list(ACTIVATIONS)
     loss_name, loss_mapping = _variants(TOP["loss"])
     assert loss_name["enum"] == loss_mapping["properties"]["name"]["enum"] == list(LOSSES)

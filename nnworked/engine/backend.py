@@ -38,6 +38,53 @@ class Exact:
     def backprop(self, weights: np.ndarray, delta: np.ndarray) -> np.ndarray:
         return delta @ weights
 
+    # -- windows (convolution, pooling) --
+
+    def correlate(self, x: np.ndarray, kernels: np.ndarray, bias: np.ndarray | None, stride: int) -> np.ndarray:
+        """z[n, o, i, j] = Σ_c,p,q K[o, c, p, q] × x[n, c, i·s + p, j·s + q] + b[o], x already padded."""
+        terms = _terms(x, kernels, stride)  # (n, o, i, j, c·p·q) products
+        return terms.sum(axis=-1) + (bias[None, :, None, None] if bias is not None else 0.0)
+
+    def kernel_gradient(self, x: np.ndarray, delta: np.ndarray, shape: tuple[int, ...], stride: int) -> np.ndarray:
+        """∂L/∂K[o, c, p, q] = Σ_n,i,j δ[n, o, i, j] × x[n, c, i·s + p, j·s + q], x padded."""
+        return _kernel_terms(x, delta, shape, stride).sum(axis=-1)
+
+    def channel_sum(self, delta: np.ndarray) -> np.ndarray:
+        """Σ over examples and positions, per channel: ∂L/∂b of a convolution."""
+        return delta.sum(axis=(0, 2, 3))
+
+    def mean(self, windows: np.ndarray) -> np.ndarray:
+        """The mean over the last axis: (x₁ + … + xₘ) / m."""
+        return windows.sum(axis=-1) / windows.shape[-1]
+
+    def share(self, gradient: np.ndarray, count: int) -> np.ndarray:
+        """A gradient divided evenly among the `count` elements of a window."""
+        return gradient / count
+
+    def accumulate(self, values: np.ndarray, overlaps: bool) -> np.ndarray:
+        """A gradient summed where windows overlap (`values` already added up by position)."""
+        return values
+
+
+def _terms(x: np.ndarray, kernels: np.ndarray, stride: int) -> np.ndarray:
+    from nnworked.engine.windows import patches
+
+    out_c, in_c, rows, cols = kernels.shape
+    view = patches(x, rows, cols, stride)  # (n, c, i, j, p, q)
+    n, _, out_r, out_q = view.shape[:4]
+    flat = view.transpose(0, 2, 3, 1, 4, 5).reshape(n, 1, out_r, out_q, in_c * rows * cols)
+    return flat * kernels.reshape(1, out_c, 1, 1, -1)
+
+
+def _kernel_terms(x: np.ndarray, delta: np.ndarray, shape: tuple[int, ...], stride: int) -> np.ndarray:
+    from nnworked.engine.windows import patches
+
+    out_c, in_c, rows, cols = shape
+    view = patches(x, rows, cols, stride)[:, :, : delta.shape[2], : delta.shape[3]]  # (n, c, i, j, p, q)
+    inputs = view.transpose(1, 4, 5, 0, 2, 3).reshape(1, in_c, rows, cols, -1)
+    deltas = delta.transpose(1, 0, 2, 3).reshape(out_c, 1, 1, 1, -1)
+    return deltas * inputs
+
 
 class Carried(Exact):
     """Every shown intermediate rounded to the scenario's places, as `nnworked.worked` writes it."""
@@ -65,6 +112,25 @@ class Carried(Exact):
 
     def backprop(self, weights: np.ndarray, delta: np.ndarray) -> np.ndarray:
         return carry.backprop(self.c, weights, delta)
+
+    def correlate(self, x: np.ndarray, kernels: np.ndarray, bias: np.ndarray | None, stride: int) -> np.ndarray:
+        extra = None if bias is None else np.broadcast_to(bias[None, :, None, None], _terms(x, kernels, stride).shape[:4])
+        return carry.combine(self.c, _terms(x, kernels, stride), extra)
+
+    def kernel_gradient(self, x: np.ndarray, delta: np.ndarray, shape: tuple[int, ...], stride: int) -> np.ndarray:
+        return carry.combine(self.c, _kernel_terms(x, delta, shape, stride))
+
+    def channel_sum(self, delta: np.ndarray) -> np.ndarray:
+        return self.c.round(self.c.total(delta.transpose(1, 0, 2, 3).reshape(delta.shape[1], -1)))
+
+    def mean(self, windows: np.ndarray) -> np.ndarray:
+        return self.c.op("div", self.c.round(self.c.total(windows)), windows.shape[-1])
+
+    def share(self, gradient: np.ndarray, count: int) -> np.ndarray:
+        return self.c.op("div", gradient, count)
+
+    def accumulate(self, values: np.ndarray, overlaps: bool) -> np.ndarray:
+        return self.c.round(values) if overlaps else values
 
 
 Backend = Exact  # the type layer rules are given: Exact or its Carried subclass

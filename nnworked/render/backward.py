@@ -10,7 +10,8 @@ from nnworked.quantities import computed_from
 from nnworked.render.blocks import Block, Heading, Math, Para
 from nnworked.render.lines import elided_note, line, pick
 from nnworked.render.numbers import fmt, matrix_lines
-from nnworked.render.page import Numbering, Page, dispatch
+from nnworked.render.images import ImageBackward
+from nnworked.render.page import Numbering, Page, at, dispatch
 from nnworked.trace import BackToPrevious, LayerGradient, OutputDelta, ThroughActivation, TrainingStep
 
 
@@ -26,12 +27,13 @@ class BackwardWriter:
         last = training.forward.activate[-1]
         self.z_out, self.slope = last.z, last.slope
         self.first_step = training.number == 1
+        self.printers = (self, ImageBackward(page, training))  # dense records here, image layers' records there
 
     def backward(self, section: int) -> list[Block]:
         """Every backward record of the step, in order, each by its own printer."""
         numbering, out = Numbering(section), []
         for record in self.training.backward:
-            out += dispatch(self, record, numbering)
+            out += dispatch(self.printers, record, numbering)
         return out
 
     def reduction_note(self, examples: int, units: int) -> str:
@@ -204,7 +206,7 @@ class BackwardWriter:
         shown, hidden = self.elements(*step.z.shape)
         units = step.z.shape[1]
         for e, i in shown:
-            why = f"   ({worked.derivative(step.activation, step.z[e, i], step.a[e, i], step.slope)[1]})" \
+            why = f"   ({worked.derivative(step.activation, at(step.z, e, i), at(step.a, e, i), step.slope)[1]})" \
                 if act.piecewise else ""
             lines += line(n.element(d, e, i, units), self.page.expression("dz", k, i, e), self.p, self.s.width,
                           suffix=why, label=n.key("dz", k, i, e))

@@ -10,7 +10,8 @@ from nnworked.engine.losses import LOSSES, LossSpec
 from nnworked.render.blocks import Block, Heading, Math, Para
 from nnworked.render.lines import elided_note, line, pick
 from nnworked.render.numbers import fmt
-from nnworked.render.page import Numbering, Page, dispatch
+from nnworked.render.images import ImageForward
+from nnworked.render.page import Numbering, Page, at, dispatch
 from nnworked.trace import Activate, Forward, Linear, LossValue
 
 
@@ -20,6 +21,7 @@ class ForwardWriter:
     def __init__(self, page: Page):
         self.page, self.p, self.n, self.s = page, page.p, page.n, page.s
         self.array, self.result, self.elements = page.array, page.result, page.elements  # at hand
+        self.printers = (self, ImageForward(page))  # dense records here, image layers' records there
 
     # -- one layer --
 
@@ -27,7 +29,7 @@ class ForwardWriter:
         """Every operation of the pass, in order, each by its own printer."""
         numbering, out = Numbering(section), []
         for operation in forward.operations:
-            out += dispatch(self, operation, numbering)
+            out += dispatch(self.printers, operation, numbering)
         return out
 
     def _print_Linear(self, lin: Linear, numbering: Numbering) -> list[Block]:
@@ -71,7 +73,7 @@ class ForwardWriter:
         n, spec, lines = self.n, ACTIVATIONS[act.activation], []
         shown, hidden = self.elements(*act.z.shape)
         for e, i in shown:
-            z, z_key = act.z[e, i], n.key("z", act.layer, i, e)
+            z, z_key = at(act.z, e, i), n.key("z", act.layer, i, e)
             prefix = [f"{spec.symbol}({fmt(z, self.p, label=z_key)})"] if spec.show_call else None
             lines += line(n.element(n.a(act.layer), e, i, act.z.shape[1]), self.page.expression("a", act.layer, i, e),
                           self.p, self.s.width, prefix, label=n.key("a", act.layer, i, e))
@@ -88,7 +90,7 @@ class ForwardWriter:
         """A forward pass in a few lines, for the pass after the update: each operation's `_compact_<Record>`."""
         lines: list[str] = []
         for operation in forward.operations:
-            lines += dispatch(self, operation, prefix="_compact_")
+            lines += dispatch(self.printers, operation, prefix="_compact_")
         return lines[:-1]
 
     def _compact_Linear(self, lin: Linear) -> list[str]:

@@ -113,4 +113,4 @@ def _steps_text(trace: Trace, indent: int | None):  # noqa: ANN202
 
 def _small(trace: Trace) -> bool:
     s = trace.scenario
-    return trace.matmul is not None or sum(l.weights.size for l in s.layers) * s.inputs.shape[0] < 10_000
+    return trace.matmul is not None or sum(s.parameter_counts()) * s.inputs.shape[0] < 10_000

@@ -35,14 +35,17 @@ class Notation(NamedTuple):
         return f"δ{subscript(k)}"
 
     def param(self, name: str) -> str:
-        """W1 -> W₁"""
-        return name[0] + subscript(name[1:])
+        """W1 -> W₁, K2 -> K₂"""
+        parsed = quantities.parse(name)
+        return parsed.kind + subscript(str(parsed.layer))
 
     def example(self, n: int) -> str:
         """The superscript that marks example n (counting from 1) in a batch; nothing for one example."""
         return superscript(f"({n + 1})").replace("(", "⁽").replace(")", "⁾") if self.examples > 1 else ""
 
-    def element(self, symbol: str, n: int, i: int, units: int) -> str:
+    def element(self, symbol: str, n: int, i: int | tuple[int, ...], units: int) -> str:
+        if isinstance(i, tuple):  # an image's (channel, row, col)
+            return symbol + self.example(n) + f"[{','.join(map(str, i))}]"
         return symbol + self.example(n) + (f"[{i}]" if units > 1 else "")
 
     def key(self, kind: str, k: int, i: int, n: int = 0) -> str:

@@ -4,7 +4,6 @@ the observations, the pass after training and its closing sentence, and the expl
 
 from __future__ import annotations
 
-from typing import Callable
 
 import numpy as np
 
@@ -16,8 +15,9 @@ from nnworked.render.lines import elided_note, line, pick
 from nnworked.render.chart import sparkline
 from nnworked.render.notation import Notation
 from nnworked.render.observations import all_dead, observations
-from nnworked.quantities import FINAL, FIRST_STEP, at_step, computed_from, parse
-from nnworked.render.numbers import exam_sheet, fmt, on_sheet, matrix_lines, vector
+from nnworked.quantities import FINAL, FIRST_STEP, at_step, computed_from, name, parse
+from nnworked.render.numbers import exam_sheet, fmt, on_sheet, vector
+from nnworked.render.page import matrix_block
 from nnworked.render.settings import Settings
 from nnworked.scenario import Scenario
 from nnworked.trace import Trace, TrainingStep, Update
@@ -49,6 +49,10 @@ def explanations(trace: Trace, w: ForwardWriter, settings: Settings) -> list[Blo
 
 
 def parameter_count(s: Scenario, w: ForwardWriter) -> list[Block]:
+    from nnworked.rules.layers import LAYERS
+
+    if not all(LAYERS[layer.type].neurons for layer in s.layers):
+        return _parameter_sum(s, w)
     shapes = [(layer.units, layer.weights.shape[1], layer.bias is not None) for layer in s.layers]
     first_units, first_inputs, first_bias = shapes[0]
     per_neuron = f"{first_inputs} + 1" if first_bias else f"{first_inputs}"
@@ -57,6 +61,20 @@ def parameter_count(s: Scenario, w: ForwardWriter) -> list[Block]:
             "of its neurons:")
     expr = worked.parameter_count(shapes)
     return [Para(text), Math(line("parameters", expr, w.p, w.s.width))]
+
+
+def _parameter_sum(s: Scenario, w: ForwardWriter) -> list[Block]:
+    """Each parameter array's size, and their sum."""
+    from nnworked.expr import num, op
+    from nnworked.scenario import parameters
+
+    sizes = {name: value.size for name, value in parameters(s.layers).items()}
+    terms = [num(size, True, "") for size in sizes.values()]
+    shapes = ", ".join(f"{w.n.param(name)} {'×'.join(map(str, value.shape))}"
+                       for name, value in parameters(s.layers).items())
+    expr = terms[0] if len(terms) == 1 else op("add", *terms)
+    return [Para(f"**Parameters:** {shapes}; pooling and flatten layers have none:"),
+            Math(line("parameters", expr, w.p, w.s.width))]
 
 
 def conventions(trace: Trace) -> str:
@@ -81,25 +99,6 @@ def conventions(trace: Trace) -> str:
     return "; ".join(parts) + "."
 
 
-def matrix_block(symbol: str, values: np.ndarray, p, limit: int, given: bool = False,  # noqa: ANN001
-            labels: Callable[[int, int], str] | None = None) -> list[str]:
-    """A matrix with its shape; a vector or a single row as [a, b], as the seeds write them.
-    labels(row, column) names a cell (a vector's elements count as rows, a single row's as columns)."""
-    if values.ndim == 1 or values.shape[0] == 1:
-        if labels is None:
-            flat = None
-        elif values.ndim == 1:
-            flat = lambda i: labels(i, 0)  # noqa: E731
-        else:
-            flat = lambda j: labels(0, j)  # noqa: E731
-        return [f"{symbol} = {vector(values.ravel(), p, given=given, limit=limit, labels=flat)}"]
-    rows = matrix_lines(values, p, given=given, limit=limit, labels=labels)
-    pad = " " * (len(symbol) + 3)
-    shape = f"    ({values.shape[0]}×{values.shape[1]})"
-    return [f"{symbol} = {rows[0]}" + (shape if len(rows) == 1 else ""), *(pad + r for r in rows[1:-1]),
-            *([pad + rows[-1] + shape] if len(rows) > 1 else [])]
-
-
 def prediction(w: ForwardWriter, step: TrainingStep) -> list[Block]:
     out = step.forward.output
     lines = w.array(w.n.a(w.n.layers), out, w.n.keys("a", w.n.layers))
@@ -120,7 +119,7 @@ def updates(trace: Trace, step: TrainingStep, w: ForwardWriter) -> list[Block]:
         out.append(Para(f"The optimizer's state starts at zero; this is step t = {step.number}."
                         if step.number == 1 else f"The state carries over from step {step.number - 1}; "
                         f"t = {step.number}."))
-    order = sorted(step.updates, key=lambda u: (-int(u.name[1:]), u.name[0] != "W"))
+    order = sorted(step.updates, key=lambda u: (-parse(u.name).layer, u.name[0] != "W"))
     previous = {u.name: u.state for u in trace.steps[step.number - 2].updates} if step.number > 1 else {}
     for update in order if w.s.detail != "brief" else ():
         out += _update(update, trace, step, w, previous.get(update.name, {}))
@@ -147,38 +146,56 @@ def _update(u: Update, trace: Trace, step: TrainingStep, w: ForwardWriter,
     out: list[Block] = [Heading(3, f"Update {symbol}:")]
     if u.frozen:
         return out + [Para(f"{symbol} is frozen: it keeps its value, whatever its gradient.")]
-    old = u.old if u.old.ndim == 2 else u.old[:, None]
-    kind, k = u.name[0], int(u.name[1:])
-    after = (lambda i, j: n.wkey(kind, k, i, j)) if u.old.ndim == 2 else (lambda i, j: n.wkey(kind, k, i))
+    parameter = parse(u.name)
+    kind, k = parameter.kind, parameter.layer
+
+    def key(prefix: str, index: tuple[int, ...]) -> str:  # W2[0,1] after the update, dW2[0,1] its gradient
+        return name(prefix + kind, k, *index, step=n.step)
+
     lines: list[str] = []
     lr = s.learning_rate
     assert lr is not None
-    cells = [(i, j) for i in pick(old.shape[0], w.s.elements)[0] for j in pick(old.shape[1], w.s.elements)[0]]
-    grad = u.grad if u.grad.ndim == 2 else u.grad[:, None]
-    before = {k: (v if v.ndim == 2 else v[:, None]) for k, v in state.items()}
-    gradient = (lambda i, j: n.wkey("d" + kind, k, i, j)) if u.old.ndim == 2 else \
-        (lambda i, j: n.wkey("d" + kind, k, i))
-    for i, j in cells:
-        where = n.weight(symbol, i, j, old.shape[0]) if u.old.ndim == 2 else \
-            (f"{symbol}[{i}]" if old.shape[0] > 1 else symbol)
-        index = where[len(symbol):]
-        steps = worked.optimizer_update(s.optimizer, old[i, j], grad[i, j], lr,
-                                        {name: v[i, j] for name, v in before.items()}, step.number, p,
-                                        step.number == 1, gradient(i, j),
-                                        n.before(kind, k, i, j) if u.old.ndim == 2 else n.before(kind, k, i))
-        for name, expr, _ in steps:
-            lhs = where + "_new" if name == "new" else f"{s.optimizer.rule.symbols.get(name, name)}{index}"
-            lines += line(lhs, expr, p, w.s.width, label=after(i, j) if name == "new" else computed_from(after(i, j)))
+    for index in _elements(u.old.shape, w.s.elements):
+        where = symbol + _index_text(index, u.old.shape, n)
+        steps = worked.optimizer_update(s.optimizer, u.old[index], u.grad[index], lr,
+                                        {state_name: v[index] for state_name, v in state.items()}, step.number, p,
+                                        step.number == 1, key("d", index), n.before(kind, k, *index))
+        for state_name, expr, _ in steps:
+            lhs = where + "_new" if state_name == "new" else \
+                f"{s.optimizer.rule.symbols.get(state_name, state_name)}{where[len(symbol):]}"
+            lines += line(lhs, expr, p, w.s.width,
+                          label=key("", index) if state_name == "new" else computed_from(key("", index)))
         if len(steps) > 1:
             lines.append("")
-    if old.size > len(cells):
-        lines.append(elided_note(old.size - len(cells)))
+    shown = len(_elements(u.old.shape, w.s.elements))
+    if u.old.size > shown:
+        lines.append(elided_note(u.old.size - shown))
     while lines and not lines[-1]:
         lines.pop()
     if u.new.size > 1:
-        lines += [""] + matrix_block(f"{symbol}_new", u.new, p, w.s.elements, labels=after)
+        # matrix_block names a vector's element i as (i, 0): the vector's own index is i alone
+        named = (lambda i, _: key("", (i,))) if u.new.ndim == 1 else (lambda *i: key("", i))
+        lines += [""] + matrix_block(f"{symbol}_new", u.new, p, w.s.elements, labels=named)
     out.append(Math(lines))
     return out
+
+
+def _elements(shape: tuple[int, ...], limit: int) -> list[tuple[int, ...]]:
+    """The elements of a parameter worked one by one: rows and columns picked for a matrix (as the
+    seeds do), the first few in order for a vector or a stack of kernels."""
+    if len(shape) == 2:
+        return [(i, j) for i in pick(shape[0], limit)[0] for j in pick(shape[1], limit)[0]]
+    flat = pick(int(np.prod(shape)), limit)[0]
+    return [tuple(int(v) for v in np.unravel_index(f, shape)) for f in flat]
+
+
+def _index_text(index: tuple[int, ...], shape: tuple[int, ...], n: Notation) -> str:
+    """How the seeds index a parameter's element: W₂[0] for a one-row matrix, b₁ for a single bias."""
+    if len(shape) == 2:
+        return n.weight("", index[0], index[1], shape[0])
+    if len(shape) == 1:
+        return f"[{index[0]}]" if shape[0] > 1 else ""
+    return "[" + ",".join(map(str, index)) + "]"
 
 
 def _summary(updates: list[Update], p, w: ForwardWriter, given: bool) -> Table:  # noqa: ANN001
@@ -191,7 +208,14 @@ def _summary(updates: list[Update], p, w: ForwardWriter, given: bool) -> Table: 
     def rows_of(u: Update):  # noqa: ANN202
         symbol = w.n.param(u.name)
         frozen = " (frozen)" if u.frozen else ""  # after the element's name: W₁[0,0] (frozen)
-        kind, k = u.name[0], int(u.name[1:])
+        kind, k = parse(u.name).kind, parse(u.name).layer
+        if u.old.ndim > 2:  # kernels: element by element
+            for index in np.ndindex(*u.old.shape):
+                after = name(kind, k, *index, step=w.n.step)
+                yield lambda index=index, after=after: [
+                    f"{symbol}[{','.join(map(str, index))}]{frozen}", fmt(u.old[index], p, given, before(after)),
+                    fmt(u.new[index], p, label=after)]
+            return
         if u.old.ndim == 2:
             key = lambda i, j: w.n.wkey(kind, k, i, j)  # noqa: E731
         else:
@@ -216,7 +240,7 @@ def _summary(updates: list[Update], p, w: ForwardWriter, given: bool) -> Table: 
                                                    labels=lambda f: before(flat(f))),
                            vector(u.new.ravel(), p, limit=w.s.elements, labels=flat)]
 
-    ordered = sorted(updates, key=lambda u: (int(u.name[1:]), u.name[0] != "W"))
+    ordered = sorted(updates, key=lambda u: (parse(u.name).layer, u.name[0] != "W"))
     pending = [row for u in ordered for row in rows_of(u)]
     if w.s.elements and len(pending) > SUMMARY_ROWS:
         hidden = len(pending) - SUMMARY_ROWS + 1

@@ -9,6 +9,7 @@ from nnworked.engine.activations import ACTIVATIONS
 from nnworked.engine.losses import LOSSES
 from nnworked.render.backward import BackwardWriter
 from nnworked.render.forward import ForwardWriter
+from nnworked.rules.layers import LAYERS
 from nnworked.render.page import Page
 from nnworked.render.blocks import Block, Bullets, Heading, Math, Para, Rule, Table
 from nnworked.render.lines import elided_note, line, pick
@@ -119,10 +120,11 @@ def _build(trace: Trace, settings: Settings) -> list[Block]:
 # ---- problem setup -----------------------------------------------------------------------------------
 
 def _architecture(s: Scenario, n: Notation) -> str:
-    parts = [f"Input ({s.inputs.shape[1]})"]
+    parts = [f"Input ({'×'.join(map(str, s.inputs.shape[1:]))})"]
     for k, layer in enumerate(s.layers, start=1):
         act = ACTIVATIONS[layer.activation]
-        parts.append(f"{n.layer_name(k)} ({layer.units}" + (f", {act.label})" if not act.identity else ")"))
+        parts.append(f"{n.layer_name(k)} ({LAYERS[layer.type].summary(layer)}" +
+                     (f", {act.label})" if not act.identity else ")"))
     if s.loss:
         parts.append("Loss")
     return "  →  ".join(parts)
@@ -131,21 +133,24 @@ def _architecture(s: Scenario, n: Notation) -> str:
 def _setup(trace: Trace, w: ForwardWriter) -> list[Block]:
     s, n, p = trace.scenario, w.n, trace.precision
     names = f" (features: {', '.join(s.input_names)})" if s.input_names else ""
-    bullets = [f"**Input layer:** {s.inputs.shape[1]} neuron{'s' if s.inputs.shape[1] != 1 else ''}{names}"]
+    images = s.inputs.ndim > 2
+    bullets = [f"**Input:** {'×'.join(map(str, s.inputs.shape[1:]))} images (channels × rows × columns)" if images
+               else f"**Input layer:** {s.inputs.shape[1]} neuron{'s' if s.inputs.shape[1] != 1 else ''}{names}"]
     for k, layer in enumerate(s.layers, start=1):
-        act = ACTIVATIONS[layer.activation]
-        with_act = f" with **{act.label}** activation" if not act.identity else " (no activation)"
         name = f" “{layer.name}”" if layer.name and layer.name.lower() not in ("hidden", "output") else ""
-        plural = "s" if layer.units != 1 else ""
-        bullets.append(f"**{n.layer_name(k)} layer{name}:** {layer.units} neuron{plural}{with_act}"
-                       + ("" if layer.bias is not None else ", no bias"))
+        bullets.append(f"**{n.layer_name(k)} layer{name}:** {LAYERS[layer.type].describe(layer)}")
     if s.loss:
         bullets.append(f"**Loss function:** {LOSSES[s.loss.name].label}")
     out: list[Block] = [Rule(), Heading(2, "Problem Setup"), Para("**Network Architecture:**"), Bullets(bullets),
                         Math([_architecture(s, n)]), Heading(3, "Initial Values")]
     examples = s.inputs.shape[0]
     out.append(Para("**Input and Target:**" if s.targets is not None else "**Input:**"))
-    if examples == 1:
+    if images:
+        lines = w.page.images("x", s.inputs, given=True)
+        if s.targets is not None:
+            lines += [""] + matrix_block("Y" if examples > 1 else "y", s.targets if examples > 1 else s.targets[0], p,
+                                         w.s.elements, given=True)
+    elif examples == 1:
         x = s.inputs[0]
         lines = [f"x = {vector(x, p, given=True, limit=w.s.elements)}"]
         if s.targets is not None:
@@ -160,12 +165,15 @@ def _setup(trace: Trace, w: ForwardWriter) -> list[Block]:
     out.append(Math(lines))
     out.append(Para("**Weights and Biases:**"))
     for k, layer in enumerate(s.layers, start=1):
+        parameters = LAYERS[layer.type].parameters(k, layer)
+        if not parameters:  # pooling, flatten: nothing to learn
+            continue
         out.append(Para(f"Layer {k} ({n.layer_name(k - 1)} → {n.layer_name(k)}):"))
-        lines = matrix_block(n.W(k), layer.weights, p, w.s.elements, given=True)
-        if layer.bias is not None:
-            bias = layer.bias[:, None] if layer.bias.size > 1 else layer.bias
-            lines += [""] + matrix_block(n.b(k), bias, p, w.s.elements, given=True)
-        out.append(Math(lines))
+        lines: list[str] = []
+        for name, value in parameters.items():
+            shown = value[:, None] if value.ndim == 1 and value.size > 1 else value  # a bias as a column
+            lines += [""] + matrix_block(n.param(name), shown, p, w.s.elements, given=True)
+        out.append(Math(lines[1:]))
     out += parameter_count(s, w)
     if s.learning_rate is not None:
         out.append(Para(f"**Learning rate:** η = {fmt(s.learning_rate, p, given=True)}"))

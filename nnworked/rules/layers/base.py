@@ -29,6 +29,8 @@ class Backward(NamedTuple):
 class LayerRule(ABC):
     """One layer type, registered under the `type:` a scenario writes."""
 
+    neurons: bool = False  # its parameters are one weight per input for each neuron, plus a bias (dense)
+
     @property
     @abstractmethod
     def name(self) -> str:
@@ -45,6 +47,23 @@ class LayerRule(ABC):
         """Layer k from its mapping in the file, every problem added to `check` (a validation.Checker) with
         its path; `shape` is one example as the layer receives it from `previous` (None when unknown).
         Returns the layer and the shape of one example of its output, or None when it cannot be built."""
+
+    def parse_inputs(self, check: Any, value: Any) -> np.ndarray | None:
+        """The scenario's `inputs` when this is the first layer: rows of features, one per example (a flat
+        list is one example). A layer that takes images or sequences says how it reads them."""
+        return check.matrix(value, ("inputs",), "inputs")
+
+    @abstractmethod
+    def torch_forward(self, torch: Any, k: int, layer: Any, params: dict[str, Any], inputs: Any) -> Any:
+        """The same layer in PyTorch (float64 tensors, `params` by canonical name), for `verify`."""
+
+    @abstractmethod
+    def describe(self, layer: Any) -> str:
+        """The layer in words, for the walkthrough's setup: "2 neurons with **ReLU** activation"."""
+
+    @abstractmethod
+    def summary(self, layer: Any) -> str:
+        """The layer in a few characters, for `validate` and the architecture line: "16", "conv 2@3×3"."""
 
     @abstractmethod
     def parameters(self, k: int, layer: Any) -> dict[str, np.ndarray]:

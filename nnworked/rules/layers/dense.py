@@ -11,13 +11,15 @@ from typing import Any
 import numpy as np
 
 from nnworked.rules.activations import ACTIVATIONS
+from nnworked.rules.layers.activated import activate, through, with_activation
 from nnworked.rules.layers.base import Backward, Finite, LayerRule
 from nnworked.scenario import Layer
-from nnworked.trace import Activate, BackToPrevious, LayerGradient, Linear, ThroughActivation
+from nnworked.trace import BackToPrevious, LayerGradient, Linear
 
 
 class Dense(LayerRule):
     name = "dense"
+    neurons = True
     keys = ("weights", "bias", "activation", "name")
 
     def parse(self, check, spec, path, k, shape, previous):  # noqa: ANN001, ANN201
@@ -45,6 +47,18 @@ class Dense(LayerRule):
         name = check.layer_name(spec.get("name"), path + ("name",))
         return Layer(weights, bias, activation or "linear", slope, name), (weights.shape[0],)
 
+    def torch_forward(self, torch: Any, k: int, layer: Any, params: dict[str, Any], inputs: Any) -> Any:
+        z = inputs @ params[f"W{k}"].T + (params[f"b{k}"] if f"b{k}" in params else 0.0)
+        return ACTIVATIONS[layer.activation].torch_value(torch, z, layer.slope)
+
+    def describe(self, layer: Any) -> str:
+        units = layer.weights.shape[0]
+        return f"{units} neuron{'s' if units != 1 else ''}{with_activation(layer)}" + \
+            ("" if layer.bias is not None else ", no bias")
+
+    def summary(self, layer: Any) -> str:
+        return str(layer.weights.shape[0])
+
     def parameters(self, k: int, layer: Any) -> dict[str, np.ndarray]:
         params = {f"W{k}": layer.weights}
         if layer.bias is not None:
@@ -54,17 +68,14 @@ class Dense(LayerRule):
     def forward(self, math, k, layer, params, inputs, given, finite: Finite) -> tuple[Any, ...]:  # noqa: ANN001
         weights, bias = params[f"W{k}"], params.get(f"b{k}")
         z = finite(math.linear(weights, inputs, bias), f"z{k}")
-        a = finite(math.activate(ACTIVATIONS[layer.activation], z, layer.slope), f"a{k}")
-        return Linear(k, weights, bias, inputs, z, given), Activate(k, layer.activation, layer.slope, z, a)
+        return Linear(k, weights, bias, inputs, z, given), activate(math, k, layer, z, finite)
 
     def backward(self, math, k, layer, params, records, upstream, delta, finite: Finite) -> Backward:  # noqa: ANN001
-        linear, activate = records
+        linear, act = records
         out: list[Any] = []
         if delta is None:  # a hidden layer: through its activation first
-            derivative, delta = math.through(ACTIVATIONS[activate.activation], activate.z, activate.a, upstream,
-                                             activate.slope)
-            out.append(ThroughActivation(k, activate.activation, activate.slope, activate.z, activate.a, upstream,
-                                         derivative, finite(delta, f"∂L/∂z{k}")))
+            out.append(through(math, k, act, upstream, finite))
+            delta = out[-1].delta
         weights_grad = finite(math.weight_gradient(delta, linear.inputs), f"∂L/∂W{k}")
         bias_grad = math.bias_gradient(delta) if linear.bias is not None else None
         out.append(LayerGradient(k, delta, linear.inputs, weights_grad, bias_grad))
