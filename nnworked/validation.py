@@ -208,7 +208,9 @@ class Checker(ValueChecker):
                      "a last layer with one number per output (flatten, then a dense layer)",
                      "×".join(map(str, self.output_shape)) + " per example", "add a flatten layer and a dense layer")
             return None
-        units = self.output_shape[0] if self.output_shape is not None else layers[-1].units
+        if self.output_shape is None:  # a layer's input was unknown: reported there
+            return None
+        units = self.output_shape[0]
         loss = data.get("loss")
         loss_name = loss.get("name") if isinstance(loss, dict) else loss
         loss_rule = LOSSES.get(loss_name) if isinstance(loss_name, str) else None

@@ -46,7 +46,9 @@ class LayerRule(ABC):
               previous: str) -> tuple[Any, tuple[int, ...]] | None:
         """Layer k from its mapping in the file, every problem added to `check` (a validation.Checker) with
         its path; `shape` is one example as the layer receives it from `previous` (None when unknown).
-        Returns the layer and the shape of one example of its output, or None when it cannot be built."""
+        Returns the layer and the shape of one example of its output (None when what it receives is unknown:
+        the problem is reported where it arose, and nothing after it is checked against it), or None when
+        the layer cannot be built."""
 
     def parse_inputs(self, check: Any, value: Any) -> np.ndarray | None:
         """The scenario's `inputs` when this is the first layer: rows of features, one per example (a flat

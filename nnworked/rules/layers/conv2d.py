@@ -60,7 +60,14 @@ class Conv2d(LayerRule):
         padding = check.integer(spec.get("padding", 0), path + ("padding",), "the padding", 0, 1000)
         padding = padding or 0
         out_c, in_c, rows, cols = kernels.shape
-        if shape is None or len(shape) != 3:
+        stated = self._rest(check, spec, path, k, out_c)
+        if stated is None:
+            return None
+        bias, activation, slope, name = stated
+        layer = ConvLayer(kernels, bias, stride, padding, activation, slope, name)
+        if shape is None:  # what arrives is unknown (reported where it is made): nothing to check it against
+            return layer, None
+        if len(shape) != 3:
             what = "×".join(map(str, shape)) + " per example" if shape else "unknown"
             check.add(path, f"layer {k} (conv2d) takes images from {previous}",
                       f"{IMAGES} ({in_c} channel{'s' if in_c != 1 else ''})", what,
@@ -78,6 +85,11 @@ class Conv2d(LayerRule):
                       f"layer {k} receives {channels}×{height}×{width} from {previous}; add padding or use a "
                       "smaller kernel")
             return None
+        return layer, (out_c, out_size(height, rows, stride, padding), out_size(width, cols, stride, padding))
+
+    @staticmethod
+    def _rest(check, spec, path, k, out_c):  # noqa: ANN001, ANN205
+        """The bias, activation and name."""
         bias = None
         if "bias" in spec:
             bias = check.vector(spec["bias"], path + ("bias",), f"the bias of layer {k}")
@@ -86,9 +98,7 @@ class Conv2d(LayerRule):
                           f"{out_c} numbers (one per output channel)", f"{bias.shape[0]}")
                 bias = None
         activation, slope = check.activation(spec.get("activation", "linear"), path + ("activation",))
-        name = check.layer_name(spec.get("name"), path + ("name",))
-        out = (out_c, out_size(height, rows, stride, padding), out_size(width, cols, stride, padding))
-        return ConvLayer(kernels, bias, stride, padding, activation or "linear", slope, name), out
+        return bias, activation or "linear", slope, check.layer_name(spec.get("name"), path + ("name",))
 
     def torch_forward(self, torch: Any, k: int, layer: Any, params: dict[str, Any], inputs: Any) -> Any:
         z = torch.nn.functional.conv2d(inputs, params[f"K{k}"], params.get(f"b{k}"), stride=layer.stride,

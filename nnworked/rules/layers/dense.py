@@ -29,7 +29,12 @@ class Dense(LayerRule):
         weights = check.matrix(spec["weights"], path + ("weights",), f"the weights of layer {k}")
         if weights is None:
             return None
-        width = shape[0] if shape is not None and len(shape) == 1 else None
+        if shape is not None and len(shape) != 1:
+            check.add(path, f"layer {k} (dense) takes one vector per example from {previous}",
+                      "a vector of features per example", "×".join(map(str, shape)) + " per example",
+                      f"add a flatten layer before layer {k}")
+            return None
+        width = shape[0] if shape is not None else None
         if width is not None and weights.shape[1] != width:
             hint = ("it looks transposed: write one row per neuron, one column per input"
                     if weights.shape[0] == width else f"layer {k} takes {width} inputs from {previous}")

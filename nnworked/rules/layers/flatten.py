@@ -18,9 +18,7 @@ class FlattenRule(LayerRule):
 
     def parse(self, check, spec, path, k, shape, previous):  # noqa: ANN001, ANN201
         name = check.layer_name(spec.get("name"), path + ("name",))
-        if shape is None:
-            return None
-        return FlattenLayer(name), (int(np.prod(shape)),)
+        return FlattenLayer(name), None if shape is None else (int(np.prod(shape)),)
 
     def torch_forward(self, torch: Any, k: int, layer: Any, params: dict[str, Any], inputs: Any) -> Any:
         return torch.flatten(inputs, 1)

@@ -31,7 +31,10 @@ class Pooling(LayerRule):
         if size is None:
             return None
         stride = check.integer(spec.get("stride", size), path + ("stride",), "the stride", 1, 1000) or size
-        if shape is None or len(shape) != 3:
+        name = check.layer_name(spec.get("name"), path + ("name",))
+        if shape is None:  # what arrives is unknown (reported where it is made)
+            return PoolLayer(self.name, size, stride, name), None
+        if len(shape) != 3:
             what = "×".join(map(str, shape)) + " per example" if shape else "unknown"
             check.add(path, f"layer {k} ({self.name}) takes images from {previous}",
                       "[channel][row][col] per example", what, "pooling comes after a conv2d layer")
@@ -42,7 +45,6 @@ class Pooling(LayerRule):
                       f"at most {min(height, width)}", f"{size}",
                       f"layer {k} receives {channels}×{height}×{width} from {previous}")
             return None
-        name = check.layer_name(spec.get("name"), path + ("name",))
         return PoolLayer(self.name, size, stride, name), (channels, out_size(height, size, stride),
                                                           out_size(width, size, stride))
 
