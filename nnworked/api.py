@@ -80,6 +80,16 @@ def solve(source: Any, keep: int | None = None, **options: Any):  # noqa: ANN201
     return solve_scenario(load(source, **options), keep)
 
 
+def from_torch(model: Any, inputs: Any, targets: Any = None, loss_fn: Any = None, optimizer: Any = None, *,
+               steps: int = 1, title: str | None = None, precision: int = 4):  # noqa: ANN201
+    """The scenario of a small PyTorch model (an nn.Sequential of nn.Linear and activations), for `run`,
+    `solve`, `check` and every format: with targets and loss_fn its loss and gradients, with an optimizer
+    (fresh) `steps` training steps as it takes them. Raises NnworkedError for what nnworked cannot represent."""
+    from nnworked.fromtorch import from_torch as build
+
+    return build(model, inputs, targets, loss_fn, optimizer, steps=steps, title=title, precision=precision)
+
+
 class Walkthrough:
     """A solved scenario that renders itself in any format, exactly as `nnworked run` prints it."""
 
