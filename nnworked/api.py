@@ -150,6 +150,11 @@ def render(trace: Any, format: str = "terminal", **options: Any) -> str:  # noqa
     the sheet with its key, as the format holds them."""
     record = _format(format)
     settings, both = _settings(trace, **options)
+    if settings.blanks is not None and not settings.blanks.answers and not both and not record.sheets:
+        from nnworked.errors import OptionError
+
+        raise OptionError("--exercise", f"a {format} file computes every value, so it cannot be an exercise "
+                                        "sheet: ask for its key (--answers) or leave out --exercise")
     if not both:
         return _text(trace, record, settings)
     sheet, key = _sheet_and_key(settings)
