@@ -19,7 +19,7 @@ _EXPORTS = {
     "Walkthrough": "nnworked.api", "grade": "nnworked.api", "Marks": "nnworked.api",
     "exercise": "nnworked.api", "Exercise": "nnworked.api", "verify": "nnworked.api",
     "Verification": "nnworked.api", "generate": "nnworked.api", "Generated": "nnworked.api",
-    "from_torch": "nnworked.api",
+    "from_torch": "nnworked.api", "check": "nnworked.api", "Checked": "nnworked.checking",
     "ScenarioError": "nnworked.errors", "NnworkedError": "nnworked.errors",
 }
 __all__ = sorted(_EXPORTS)

@@ -274,6 +274,16 @@ def grade(key: Any, answers: Any, blanks: str | None = None, seed: int = 1, show
         return Marks(trace, keys, variant, dict(given))
 
 
+def check(source: Any, answers: Any, blanks: str | None = None, seed: int = 1):  # noqa: ANN201
+    """A student's own numbers marked as `grade` marks them: `answers` is a dict of value name → number
+    (z1[0], or as the sheet spells it, ŷ, ∂L/∂W₂[0]) or an answers file holding one student's. Marks the
+    values given, or the sheet's blanks when the scenario (anything `load` takes) records an exercise or
+    `blanks` names them. Shown in Jupyter as a table; `.text()` is `grade`'s report."""
+    from nnworked.checking import check as mark
+
+    return mark(solve(source, keep=1), answers, blanks, seed)
+
+
 class Verification:
     """Every gradient of step 1 against finite differences (and PyTorch, where installed): `checks`, `ok`,
     and `text()`, the report `nnworked verify` prints."""
