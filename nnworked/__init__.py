@@ -35,5 +35,13 @@ def __getattr__(name: str) -> Any:
     return value
 
 
+def load_ipython_extension(ipython: Any) -> None:
+    """`%load_ext nnworked` in Jupyter or Colab: the %%nnworked cell magic, whose cell is a scenario's YAML
+    and whose line takes the options of `nnworked run` (nnworked.notebook)."""
+    from nnworked.notebook import load_ipython_extension as load
+
+    load(ipython)
+
+
 def __dir__() -> list[str]:
     return sorted([*globals(), *__all__])

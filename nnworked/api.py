@@ -123,8 +123,11 @@ class Walkthrough:
     def _repr_markdown_(self) -> str:
         return self.render("markdown")
 
-    def _repr_html_(self) -> str:
-        return self.render("html")
+    def _repr_html_(self) -> str:  # a notebook's output is part of a page: the HTML body, its style kept inside
+        from nnworked.notebook import fragment
+
+        with _shown(self.progress):
+            return fragment(self.trace)
 
     def __repr__(self) -> str:
         return f"<Walkthrough {self.trace.scenario.title!r}: {len(self.trace.steps)} step(s)>"
