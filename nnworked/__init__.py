@@ -19,6 +19,7 @@ _EXPORTS = {
     "Walkthrough": "nnworked.api", "grade": "nnworked.api", "Marks": "nnworked.api",
     "exercise": "nnworked.api", "Exercise": "nnworked.api", "verify": "nnworked.api",
     "Verification": "nnworked.api", "generate": "nnworked.api", "Generated": "nnworked.api",
+    "from_torch": "nnworked.api", "check": "nnworked.api", "Checked": "nnworked.checking",
     "ScenarioError": "nnworked.errors", "NnworkedError": "nnworked.errors",
 }
 __all__ = sorted(_EXPORTS)
@@ -32,6 +33,14 @@ def __getattr__(name: str) -> Any:
     value = getattr(importlib.import_module(_EXPORTS[name]), name)
     globals()[name] = value
     return value
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    """`%load_ext nnworked` in Jupyter or Colab: the %%nnworked cell magic, whose cell is a scenario's YAML
+    and whose line takes the options of `nnworked run` (nnworked.notebook)."""
+    from nnworked.notebook import load_ipython_extension as load
+
+    load(ipython)
 
 
 def __dir__() -> list[str]:

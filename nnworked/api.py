@@ -83,6 +83,16 @@ def solve(source: Any, keep: int | None = None, **options: Any):  # noqa: ANN201
     return solve_scenario(load(source, **options), keep)
 
 
+def from_torch(model: Any, inputs: Any, targets: Any = None, loss_fn: Any = None, optimizer: Any = None, *,
+               steps: int = 1, title: str | None = None, precision: int = 4):  # noqa: ANN201
+    """The scenario of a small PyTorch model (an nn.Sequential of nn.Linear and activations), for `run`,
+    `solve`, `check` and every format: with targets and loss_fn its loss and gradients, with an optimizer
+    (fresh) `steps` training steps as it takes them. Raises NnworkedError for what nnworked cannot represent."""
+    from nnworked.fromtorch import from_torch as build
+
+    return build(model, inputs, targets, loss_fn, optimizer, steps=steps, title=title, precision=precision)
+
+
 class Walkthrough:
     """A solved scenario that renders itself in any format, exactly as `nnworked run` prints it."""
 
@@ -116,8 +126,11 @@ class Walkthrough:
     def _repr_markdown_(self) -> str:
         return self.render("markdown")
 
-    def _repr_html_(self) -> str:
-        return self.render("html")
+    def _repr_html_(self) -> str:  # a notebook's output is part of a page: the HTML body, its style kept inside
+        from nnworked.notebook import fragment
+
+        with _shown(self.progress):
+            return fragment(self.trace)
 
     def __repr__(self) -> str:
         return f"<Walkthrough {self.trace.scenario.title!r}: {len(self.trace.steps)} step(s)>"
@@ -143,6 +156,11 @@ def render(trace: Any, format: str = "terminal", **options: Any) -> str:  # noqa
     the sheet with its key, as the format holds them."""
     record = _format(format)
     settings, both = _settings(trace, **options)
+    if settings.blanks is not None and not settings.blanks.answers and not both and not record.sheets:
+        from nnworked.errors import OptionError
+
+        raise OptionError("--exercise", f"a {format} file computes every value, so it cannot be an exercise "
+                                        "sheet: ask for its key (--answers) or leave out --exercise")
     if not both:
         return _text(trace, record, settings)
     sheet, key = _sheet_and_key(settings)
@@ -260,6 +278,16 @@ def grade(key: Any, answers: Any, blanks: str | None = None, seed: int = 1, show
     given = answers if isinstance(answers, Mapping) else answer_files.read(str(answers))
     with _shown(show_progress):
         return Marks(trace, keys, variant, dict(given))
+
+
+def check(source: Any, answers: Any, blanks: str | None = None, seed: int = 1):  # noqa: ANN201
+    """A student's own numbers marked as `grade` marks them: `answers` is a dict of value name → number
+    (z1[0], or as the sheet spells it, ŷ, ∂L/∂W₂[0]) or an answers file holding one student's. Marks the
+    values given, or the sheet's blanks when the scenario (anything `load` takes) records an exercise or
+    `blanks` names them. Shown in Jupyter as a table; `.text()` is `grade`'s report."""
+    from nnworked.checking import check as mark
+
+    return mark(solve(source, keep=1), answers, blanks, seed)
 
 
 class Verification:

@@ -25,9 +25,9 @@ def cli(*args: str) -> str:
 
 
 def test_the_front_door_names_what_it_offers() -> None:
-    assert nnworked.__all__ == ["Exercise", "Generated", "Marks", "NnworkedError", "ScenarioError", "Verification",
-                                "Walkthrough", "exercise", "generate", "grade", "load", "render", "run", "solve",
-                                "verify"]
+    assert nnworked.__all__ == ["Checked", "Exercise", "Generated", "Marks", "NnworkedError", "ScenarioError",
+                                "Verification", "Walkthrough", "check", "exercise", "from_torch", "generate", "grade",
+                                "load", "render", "run", "solve", "verify"]
     importlib.import_module("nnworked.sheets")  # an internal module named like a function would shadow it
 
     assert callable(nnworked.exercise) and callable(nnworked.verify) and callable(nnworked.generate)
@@ -91,7 +91,11 @@ def test_data_is_the_json_object_and_jupyter_sees_markdown_and_html() -> None:
     assert walkthrough.data == json.loads(cli("run", "spam", "--format", "json"))
     assert walkthrough.data["steps"][0]["loss"] == pytest.approx(0.479005, abs=1e-6)
     assert walkthrough._repr_markdown_() == cli("run", "spam", "--format", "markdown")
-    assert walkthrough._repr_html_().startswith("<!DOCTYPE html>")
+    page = cli("run", "spam", "--format", "html")
+    body = page.split('<section class="part">\n')[1].split("\n</section>")[0]
+    shown = walkthrough._repr_html_()  # in a notebook: the page's body, styled inside its own <div>
+    assert shown.startswith('<div class="nnworked-walkthrough">\n<style>') and f"<section>\n{body}\n</section>" in shown
+    assert "<body" not in shown and "body {" not in shown and "<!DOCTYPE" not in shown
     assert repr(walkthrough) == "<Walkthrough 'Spam filter: one training step': 1 step(s)>"
 
 

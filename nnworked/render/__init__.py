@@ -26,6 +26,7 @@ class Format(NamedTuple):
     chart_beside: bool = False  # a training run written to a file gets its loss chart beside it, linked
     exercises: str = ""  # how `generate` writes sheets and keys: "documents" (the printer's part(), joined
     # by `join`), "questions" (one question per variant, its key as feedback), "" (it does not)
+    sheets: bool = True  # can be an exercise sheet (a script that computes every value cannot: only a key)
     part: str = "part"  # the printer's function for one part of a document: (trace, settings) -> text
     join: Callable[[str, list[str]], str] | None = None  # (title, parts) -> one document
 
@@ -57,6 +58,8 @@ for _format in [
            "html (one self-contained page)", exercises="documents", join=_html_join),
     Format("moodle", "nnworked.render.moodle", "xml", "{1:NUMERICAL:", "feedback",
            "moodle (a cloze question; needs --exercise)", needs_blanks=True, exercises="questions"),
+    Format("pytorch", "nnworked.render.pytorch", "py", "", "key",
+           "pytorch (a script that rebuilds it in PyTorch and prints the same numbers)", sheets=False),
 ]:
     FORMATS.register(_format)
 

@@ -195,3 +195,14 @@ def matrix_lines(values: np.ndarray, precision: Precision, given: bool = False, 
              for r in rows]
     widths = [max(len(row[j]) for row in cells) for j in range(len(cols))]
     return ["| " + "  ".join(cell.rjust(w) for cell, w in zip(row, widths)) + " |" for row in cells]
+
+
+def literal(values: object) -> str:
+    """A number, a nested list of numbers or a tuple of them as Python source, exactly: repr round-trips
+    every float64, so a script (--format pytorch) rebuilds the very numbers the scenario holds. A whole
+    number given as int (an axis, dim=-1) stays one."""
+    if isinstance(values, (bool, int)):
+        return repr(values)
+    if isinstance(values, tuple):
+        return "(" + ", ".join(literal(v) for v in values) + ")"
+    return repr(np.asarray(values, dtype=float).tolist())

@@ -137,6 +137,18 @@ class ActivationRule(ABC):
     def torch_value(self, torch: Any, z: Any, slope: float) -> Any:
         """The same function in PyTorch, for `verify` (torch is the imported module)."""
 
+    # the torch.nn module computing it, as a model writes it: `from_torch` reads a model's layers by it and
+    # `--format pytorch` writes it (None: torch.nn has none, so neither can use this rule)
+    torch_module: str | None = None
+
+    def torch_arguments(self, slope: float) -> dict[str, Any]:
+        """The torch.nn module's arguments for a layer with this slope (a script writes them)."""
+        return {}
+
+    def torch_slope(self, module: Any) -> float:
+        """The slope a torch.nn module of this rule's class was built with (only rules with has_slope)."""
+        raise NotImplementedError(f"the {self.name} activation takes no slope")
+
 
 class ElementwiseActivation(ActivationRule):
     """An activation applied to each element on its own: a′ is a number per element."""

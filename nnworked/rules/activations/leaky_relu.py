@@ -15,6 +15,7 @@ DEFAULT_LEAKY_SLOPE = 0.01
 
 class LeakyReLU(ElementwiseActivation):
     name = "leaky_relu"
+    torch_module = "LeakyReLU"
     kink = 0.0
     label = "Leaky ReLU"
     symbol = "LeakyReLU"
@@ -52,3 +53,9 @@ class LeakyReLU(ElementwiseActivation):
 
     def torch_value(self, torch: Any, z: Any, slope: float) -> Any:
         return torch.where(z > 0, z, slope * z)
+
+    def torch_arguments(self, slope: float) -> dict[str, Any]:
+        return {"negative_slope": slope}
+
+    def torch_slope(self, module: Any) -> float:
+        return float(module.negative_slope)

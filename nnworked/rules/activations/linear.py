@@ -12,6 +12,7 @@ from nnworked.rules.activations.base import ElementwiseActivation
 
 class Linear(ElementwiseActivation):
     name = "linear"
+    torch_module = "Identity"
     label = "Linear"
     symbol = ""
     formula = "f(z) = z"

@@ -14,6 +14,7 @@ RELU_CONVENTION = "ReLU′(0) is taken as 0 (leaky ReLU′(0) as its slope)"
 
 class ReLU(ElementwiseActivation):
     name = "relu"
+    torch_module = "ReLU"
     label = "ReLU"
     symbol = "ReLU"
     formula = "ReLU(z) = max(0, z)"

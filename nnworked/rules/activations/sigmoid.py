@@ -20,6 +20,7 @@ def _sigmoid(z: np.ndarray) -> np.ndarray:
 
 class Sigmoid(ElementwiseActivation):
     name = "sigmoid"
+    torch_module = "Sigmoid"
     label = "Sigmoid"
     symbol = "σ"
     formula = "σ(z) = 1 / (1 + e^(−z))"

@@ -41,6 +41,7 @@ def softmax_parts(z: Sequence[float], labels: Sequence[str] | None = None) -> tu
 
 class Softmax(ActivationRule):
     name = "softmax"
+    torch_module = "Softmax"
     label = "Softmax"
     symbol = "softmax"
     formula = "softmax(z)ₖ = e^(zₖ) / Σⱼ e^(zⱼ)"
@@ -124,3 +125,6 @@ class Softmax(ActivationRule):
 
     def torch_value(self, torch: Any, z: Any, slope: float) -> Any:
         return torch.softmax(z, dim=-1)
+
+    def torch_arguments(self, slope: float) -> dict[str, Any]:
+        return {"dim": -1}  # over each example's outputs

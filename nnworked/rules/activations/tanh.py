@@ -12,6 +12,7 @@ from nnworked.rules.activations.base import ElementwiseActivation
 
 class Tanh(ElementwiseActivation):
     name = "tanh"
+    torch_module = "Tanh"
     label = "tanh"
     symbol = "tanh"
     formula = "tanh(z) = (e^z − e^(−z)) / (e^z + e^(−z))"

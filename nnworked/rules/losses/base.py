@@ -144,6 +144,13 @@ class LossRule(ABC):
     def torch_loss(self, torch: Any, a: Any, y: Any) -> Any:
         """The element losses in PyTorch, for `verify` (torch is the imported module)."""
 
+    # the torch.nn loss computing it: `from_torch` reads a loss function by it and `--format pytorch` writes
+    # it (None: torch.nn has none). Its reduction "mean" averages over every output of every example, "sum"
+    # sums them, as `outputs` and `batch` do together.
+    torch_module: str | None = None
+    torch_applies_output_activation: bool = False  # the module takes the output layer's z and applies
+    # output_activation itself (nn.CrossEntropyLoss applies softmax): the torch model ends without it
+
 
 def draw_from_grid(rows: list[list[Any]], draw: Callable[[], Any]) -> list[list[Any]]:
     return [[draw() for _ in row] for row in rows]

@@ -12,6 +12,7 @@ from nnworked.rules.losses.base import LossRule
 
 class BinaryCrossEntropy(LossRule):
     name = "binary_cross_entropy"
+    torch_module = "BCELoss"
     label = "Binary Cross-Entropy"
     formula = "L = −[y·ln(ŷ) + (1 − y)·ln(1 − ŷ)]"
     gradient_formula = "∂L/∂ŷ = −y/ŷ + (1 − y)/(1 − ŷ)"

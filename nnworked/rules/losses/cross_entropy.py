@@ -13,6 +13,8 @@ from nnworked.rules.losses.base import LossRule
 
 class CrossEntropy(LossRule):
     name = "cross_entropy"
+    torch_module = "CrossEntropyLoss"
+    torch_applies_output_activation = True  # it takes the scores z
     label = "Cross-Entropy"
     formula = "L = −Σₖ yₖ·ln(ŷₖ)"
     gradient_formula = "∂L/∂ŷₖ = −yₖ/ŷₖ"

@@ -12,6 +12,7 @@ from nnworked.rules.losses.base import LossRule
 
 class MeanSquaredError(LossRule):
     name = "mse"
+    torch_module = "MSELoss"
     label = "Mean Squared Error"
     formula = "L = (ŷ − y)²"
     gradient_formula = "∂L/∂ŷ = 2 × (ŷ − y)"

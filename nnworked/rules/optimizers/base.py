@@ -190,6 +190,18 @@ class OptimizerRule(ABC):
         """Write the update with `a`, defining the state it keeps and, last, "new" (the parameter after
         it). hyper(key) gives a hyperparameter, default filled in."""
 
+    # torch.optim's class with the same update (None: there is none), and how its settings map: `from_torch`
+    # reads an optimizer by them, `--format pytorch` writes one
+    torch_class: str | None = None
+
+    def torch_arguments(self, hyper: Any) -> dict[str, Any]:
+        """The torch.optim class's keyword arguments besides the parameters and lr (hyper as in update)."""
+        return {}
+
+    def from_torch(self, group: dict[str, Any]) -> dict[str, float]:
+        """The hyperparameters of a torch.optim parameter group of torch_class, as a scenario writes them."""
+        return {}
+
     def step(self, a: Arithmetic, theta: Any, g: Any, lr: Any, hyper: Any, t: int) -> None:
         """Weight decay λ, as its own term of the gradient (g = ∂L/∂θ + λ·θ), then the update."""
         decay = hyper("weight_decay")

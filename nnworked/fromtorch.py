@@ -1,0 +1,277 @@
+"""`nnworked.from_torch`: the scenario of a small PyTorch model, so a student sees the worked step of the
+model they wrote.
+
+Every torch class is read through the rule that names it as its counterpart (an activation's
+`torch_module`, a loss's `torch_module`, an optimizer's `torch_class`), never by a list kept here; each
+layer is then checked by behaviour (the module's output against the rule's `torch_value`) and the whole by
+the loss, so a setting this module does not read cannot pass unnoticed. Anything nnworked cannot
+represent raises NnworkedError saying what and why.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from nnworked.errors import NnworkedError
+
+# settings of a torch.optim parameter group that choose how it runs, not what it computes
+_IMPLEMENTATION = {"params", "lr", "foreach", "fused", "capturable", "differentiable", "initial_lr"}
+# torch's reductions, as nnworked's reductions over the outputs and over the batch
+_REDUCTIONS = {"mean": ("mean", "mean"), "sum": ("sum", "sum")}
+_PROBE = [[-2.5, -1.0, -0.25, 0.0, 0.5, 3.0], [1.5, -0.75, 2.0, -3.0, 0.25, 0.0]]
+
+
+def from_torch(model: Any, inputs: Any, targets: Any = None, loss_fn: Any = None, optimizer: Any = None, *,
+               steps: int = 1, title: str | None = None, precision: int = 4):  # noqa: ANN201
+    """The Scenario of `model` (an nn.Sequential of nn.Linear and activations) on `inputs`: with `targets`
+    and `loss_fn` its loss and every gradient; with `optimizer` too, `steps` training steps as it takes
+    them. Raises NnworkedError for anything nnworked cannot represent."""
+    torch = _torch()
+    from nnworked.api import load
+
+    layers, activation_modules = _layers(torch, model)
+    x = _array(torch, inputs, "inputs")
+    if x.ndim == 1:
+        x = x[None, :]
+    if x.ndim != 2 or x.shape[1] != len(layers[0]["weights"][0]):
+        raise NnworkedError(f"inputs of shape {tuple(x.shape)} do not fit the first nn.Linear, which takes "
+                            f"{len(layers[0]['weights'][0])} features: give one row per example, "
+                            f"shape (examples, {len(layers[0]['weights'][0])})")
+    data: dict[str, Any] = {"title": title or _title(model, layers, loss_fn, optimizer), "inputs": x,
+                            "layers": layers, "precision": precision}
+    if (targets is None) != (loss_fn is None):
+        raise NnworkedError("give targets and loss_fn together (or neither, for the forward pass alone)")
+    if optimizer is not None and loss_fn is None:
+        raise NnworkedError("an optimizer needs targets and a loss_fn to take a step")
+    if loss_fn is not None:
+        data["loss"], data["targets"] = _loss(torch, loss_fn, targets, layers, activation_modules)
+    if optimizer is not None:
+        data.update(_optimizer(torch, optimizer, model))
+        data["steps"] = steps
+    scenario = load(data)
+    _check_against_torch(torch, scenario, model, x, targets, loss_fn)
+    return scenario
+
+
+def _torch() -> Any:
+    try:
+        import torch
+    except ImportError:
+        raise NnworkedError("from_torch needs PyTorch: pip install torch") from None
+    return torch
+
+
+def _array(torch: Any, value: Any, what: str) -> np.ndarray:
+    if isinstance(value, torch.Tensor):
+        value = value.detach().cpu().double().numpy()
+    try:
+        array = np.asarray(value, dtype=float)
+    except (TypeError, ValueError):
+        raise NnworkedError(f"{what} must be a tensor or a list of numbers, not {type(value).__name__}") from None
+    if not np.all(np.isfinite(array)):
+        raise NnworkedError(f"{what} hold a value that is not a finite number")
+    return array
+
+
+def _modules(torch: Any, model: Any, where: str = "model") -> list[tuple[str, str, Any]]:
+    """(where, name, module) for each module the model applies in order; nested nn.Sequential flattened."""
+    if isinstance(model, torch.nn.Sequential):
+        return [item for name, child in model.named_children()
+                for item in _modules(torch, child, f"{where}[{name}]" if name.isdigit() else f"{where}.{name}")]
+    if where == "model" and not isinstance(model, torch.nn.Linear):
+        raise NnworkedError(f"from_torch reads an nn.Sequential of nn.Linear layers and activations, not "
+                            f"{type(model).__name__}: nnworked cannot see the order a custom forward() "
+                            "applies its layers in; write the model as nn.Sequential(...)")
+    return [(where, where.rsplit(".", 1)[-1] if "." in where else "", model)]
+
+
+def _layers(torch: Any, model: Any) -> tuple[list[dict[str, Any]], list[Any]]:
+    """Each nn.Linear as a scenario layer with the activation that follows it; and, per layer, the
+    activation module it came from (None: none followed)."""
+    from nnworked.rules.activations import ACTIVATIONS
+
+    by_class = {rule.torch_module: rule for rule in ACTIVATIONS.values() if rule.torch_module}
+    layers: list[dict[str, Any]] = []
+    modules: list[Any] = []
+    for where, name, module in _modules(torch, model):
+        if isinstance(module, torch.nn.Linear):
+            layer = {"weights": module.weight.detach().cpu().double().numpy()}
+            if module.bias is not None:
+                layer["bias"] = module.bias.detach().cpu().double().numpy()
+            if name:
+                layer["name"] = name
+            layers.append(layer)
+            modules.append(None)
+            continue
+        rule = by_class.get(type(module).__name__)
+        if rule is None:
+            raise NnworkedError(f"{where} is nn.{type(module).__name__}, which nnworked has no rule for: from_torch "
+                                f"reads nn.Linear and the activations "
+                                f"{', '.join('nn.' + c for c in by_class)}")
+        if rule.identity:
+            continue  # applies nothing
+        if not layers:
+            raise NnworkedError(f"{where} ({type(module).__name__}) comes before any nn.Linear: nnworked applies an "
+                                "activation to a layer's output, so the model must start with nn.Linear")
+        if modules[-1] is not None:
+            raise NnworkedError(f"{where} ({type(module).__name__}) follows another activation: nnworked gives each "
+                                "nn.Linear one activation; put an nn.Linear between them")
+        slope = rule.torch_slope(module) if rule.has_slope else None
+        _same_function(torch, where, module, rule, slope)
+        layers[-1]["activation"] = {"name": rule.name, "slope": slope} if rule.has_slope else rule.name
+        modules[-1] = module
+    if not layers:
+        raise NnworkedError("the model has no nn.Linear layer")
+    return layers, modules
+
+
+def _same_function(torch: Any, where: str, module: Any, rule: Any, slope: float | None) -> None:
+    """The module computes what the rule does (a setting such as Softmax's dim can make it differ)."""
+    probe = torch.tensor(_PROBE, dtype=torch.float64)
+    with torch.no_grad():
+        theirs = module(probe)
+        ours = rule.torch_value(torch, probe, slope)
+    if theirs.shape != ours.shape or not torch.allclose(theirs, ours, rtol=1e-12, atol=1e-15):
+        raise NnworkedError(f"{where} ({module!r}) does not compute nnworked's {rule.label} "
+                            f"({', '.join(f'{k}={v!r}' for k, v in rule.torch_arguments(slope).items()) or 'as built'}): "
+                            "nnworked cannot represent that setting")
+
+
+def _loss(torch: Any, loss_fn: Any, targets: Any, layers: list[dict[str, Any]],
+          modules: list[Any]) -> tuple[dict[str, Any], Any]:
+    from nnworked.rules.activations import ACTIVATIONS
+    from nnworked.rules.losses import LOSSES
+
+    name = type(loss_fn).__name__
+    rule = next((r for r in LOSSES.values() if r.torch_module == name), None)
+    if rule is None:
+        raise NnworkedError(f"nn.{name} has no nnworked loss rule: from_torch reads "
+                            f"{', '.join('nn.' + r.torch_module for r in LOSSES.values() if r.torch_module)}")
+    reduction = getattr(loss_fn, "reduction", None)
+    if reduction not in _REDUCTIONS:
+        raise NnworkedError(f"nn.{name}(reduction={reduction!r}): a training step needs one number; use "
+                            f"reduction={' or '.join(map(repr, _REDUCTIONS))}")
+    for setting, neutral in (("weight", None), ("pos_weight", None), ("label_smoothing", 0.0)):
+        if getattr(loss_fn, setting, neutral) is not None and getattr(loss_fn, setting, neutral) != neutral:
+            raise NnworkedError(f"nn.{name} has {setting}={getattr(loss_fn, setting)!r}: nnworked's "
+                                f"{rule.label} has no {setting}; leave it at its default")
+    output = rule.output_activation
+    if rule.torch_applies_output_activation:
+        if modules[-1] is not None:
+            raise NnworkedError(f"nn.{name} applies {ACTIVATIONS[output].label} to the scores itself, and the model "
+                                f"ends in nn.{type(modules[-1]).__name__}: PyTorch applies it twice, which "
+                                "nnworked does not represent; end the model with its nn.Linear")
+        layers[-1]["activation"] = output  # nnworked shows it as the output layer's activation
+    elif output is not None and layers[-1].get("activation") != output:
+        raise NnworkedError(f"nn.{name} needs the model to end in nn.{ACTIVATIONS[output].torch_module} "
+                            f"(nnworked's {rule.label} is taken of {ACTIVATIONS[output].label} outputs)")
+    units = len(layers[-1]["weights"])
+    y = _targets(torch, targets, rule, units, name)
+    outputs, batch = _REDUCTIONS[reduction]
+    return {"name": rule.name, "outputs": outputs, "batch": batch}, y
+
+
+def _targets(torch: Any, targets: Any, rule: Any, units: int, loss_name: str) -> Any:
+    is_index = (isinstance(targets, torch.Tensor) and not targets.is_floating_point()) and targets.ndim == 1
+    if is_index:
+        if not rule.accepts_class_index:
+            raise NnworkedError(f"nn.{loss_name} takes targets of floats, not class indices")
+        classes = targets.tolist()
+        if any(c < 0 or c >= units for c in classes):
+            raise NnworkedError(f"class indices must be 0 … {units - 1} for {units} outputs, given {classes}")
+        return [[c] for c in classes]  # the loader makes each row one-hot
+    y = _array(torch, targets, "targets")
+    if y.ndim == 1 and units == 1:
+        raise NnworkedError(f"targets of shape {tuple(y.shape)} for outputs of shape ({len(y)}, 1): PyTorch "
+                            f"would broadcast them to ({len(y)}, {len(y)}); give them shape ({len(y)}, 1), "
+                            "as targets.view(-1, 1) does")
+    if y.ndim == 1:
+        y = y[None, :]
+    if y.ndim != 2 or y.shape[1] != units:
+        raise NnworkedError(f"targets of shape {tuple(y.shape)} do not fit the model's {units} outputs: give one "
+                            f"row per example, shape (examples, {units})")
+    return y
+
+
+def _optimizer(torch: Any, optimizer: Any, model: Any) -> dict[str, Any]:
+    from nnworked.rules.optimizers import OPTIMIZERS
+
+    name = type(optimizer).__name__
+    candidates = [r for r in OPTIMIZERS.values() if r.torch_class == name]
+    if not candidates:
+        raise NnworkedError(f"torch.optim.{name} has no nnworked optimizer rule: from_torch reads "
+                            f"{', '.join(sorted({'torch.optim.' + r.torch_class for r in OPTIMIZERS.values() if r.torch_class}))}")
+    if optimizer.state:
+        raise NnworkedError(f"the {name} optimizer has taken steps already: nnworked's optimizers start with "
+                            "their state at zero; give from_torch a new one")
+    groups = optimizer.param_groups
+    settings = [{k: v for k, v in g.items() if k != "params"} for g in groups]
+    if any(s != settings[0] for s in settings[1:]):
+        raise NnworkedError(f"the {name} optimizer has parameter groups with different settings: nnworked uses "
+                            "one learning rate and one set of settings for every parameter")
+    group = groups[0]
+    # the rule whose own settings, written back into torch, rebuild this very group (SGD is plain SGD or
+    # momentum by its momentum); a setting no rule writes (nesterov, amsgrad) differs for every candidate
+    readings = [(rule, _differences(torch, optimizer, rule, group)) for rule in candidates]
+    rule, (params, differences) = min(readings, key=lambda reading: len(reading[1][1]))
+    if differences:
+        raise NnworkedError(f"torch.optim.{name} with {', '.join(differences)}: nnworked's {rule.name} optimizer "
+                            "has no such setting; leave it at its default")
+    optimized = {id(p) for g in groups for p in g["params"]}
+    names = _parameter_names(torch, model)
+    if optimized - {id(p) for p, _ in names}:
+        raise NnworkedError(f"the {name} optimizer holds tensors that are not the model's parameters: build it "
+                            "from model.parameters()")
+    frozen = [label for p, label in names if id(p) not in optimized or not p.requires_grad]
+    out: dict[str, Any] = {"learning_rate": float(group["lr"]),
+                           "optimizer": {"name": rule.name, **params}}
+    if frozen:
+        out["freeze"] = frozen
+    return out
+
+
+def _differences(torch: Any, optimizer: Any, rule: Any, group: dict[str, Any]) -> tuple[dict[str, float], list[str]]:
+    """The rule's reading of a parameter group, and the group's settings that reading does not rebuild."""
+    params = {k: float(v) for k, v in rule.from_torch(group).items()}
+    rebuilt = type(optimizer)([torch.zeros(1, requires_grad=True)], lr=float(group["lr"]),
+                              **rule.torch_arguments(lambda k: params.get(k, rule.defaults[k])))
+    return params, [f"{k}={group.get(k)!r}" for k, v in rebuilt.param_groups[0].items()
+                    if k not in _IMPLEMENTATION and group.get(k) != v]
+
+
+def _parameter_names(torch: Any, model: Any) -> list[tuple[Any, str]]:
+    """Each parameter tensor with its nnworked name, W1, b1, W2, …"""
+    out = []
+    linears = [m for _, _, m in _modules(torch, model) if isinstance(m, torch.nn.Linear)]
+    for k, linear in enumerate(linears, 1):
+        out.append((linear.weight, f"W{k}"))
+        if linear.bias is not None:
+            out.append((linear.bias, f"b{k}"))
+    return out
+
+
+def _check_against_torch(torch: Any, scenario: Any, model: Any, x: np.ndarray, targets: Any, loss_fn: Any) -> None:
+    """nnworked's first loss (or output) equals PyTorch's: a setting read wrongly or not at all shows here."""
+    from nnworked.engine.network import solve
+
+    first = solve(scenario._replace(learning_rate=None, steps=1), keep=1).steps[0]
+    dtype = next(model.parameters()).dtype
+    tolerance = 1e-9 if dtype == torch.float64 else 1e-4
+    with torch.no_grad():
+        out = model(torch.tensor(x, dtype=dtype))
+        if loss_fn is None:
+            ours, theirs, what = first.forward.output, out.double().numpy(), "output"
+        else:
+            y = targets if isinstance(targets, torch.Tensor) else torch.tensor(np.asarray(targets), dtype=dtype)
+            ours, theirs, what = first.loss.value, float(loss_fn(out, y)), "loss"
+    if not np.allclose(ours, theirs, rtol=tolerance, atol=tolerance):
+        raise NnworkedError(f"nnworked's {what} ({ours}) differs from PyTorch's ({theirs}): the model or the loss "
+                            "uses something from_torch does not read")
+
+
+def _title(model: Any, layers: list[dict[str, Any]], loss_fn: Any, optimizer: Any) -> str:
+    shape = "-".join(str(n) for n in [len(layers[0]["weights"][0]), *(len(layer["weights"]) for layer in layers)])
+    parts = [type(p).__name__ for p in (loss_fn, optimizer) if p is not None]
+    return f"A PyTorch {shape} network" + (f" ({', '.join(parts)})" if parts else "")

@@ -1,0 +1,178 @@
+"""`--format pytorch`: a runnable Python script that rebuilds the scenario in PyTorch (float64) and prints
+its loss at every step, every gradient of the first step and the parameters after training, each by
+nnworked's name, so a student can set the walkthrough beside the framework they will use.
+
+Every torch class comes from the rule that names it as its counterpart (an activation's and a loss's
+`torch_module`, an optimizer's `torch_class`); the numbers are the scenario's own, written exactly. Text
+from the scenario reaches the script only inside comments, through `printable` (no newline can end one).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nnworked.errors import NnworkedError
+from nnworked.render.numbers import fmt, literal
+from nnworked.render.settings import Settings
+from nnworked.rules.activations import ACTIVATIONS
+from nnworked.scenario import Scenario
+from nnworked.text import printable
+from nnworked.trace import Trace
+
+RUN = "# Run it where PyTorch is installed (pip install torch): python {file}"
+
+
+def render(trace: Trace, settings: Settings) -> str:
+    s = trace.scenario
+    body = _matmul(s) if s.matmul is not None else _network(trace)
+    return "\n".join([*_header(trace), "", "import torch", "from torch import nn", "",
+                      "torch.set_default_dtype(torch.float64)  # nnworked computes in float64 too", "", *body]) + "\n"
+
+
+def _comment(text: str) -> str:
+    return "# " + printable(text)
+
+
+def _header(trace: Trace) -> list[str]:
+    s = trace.scenario
+    lines = [_comment(f"{s.title}: the same computation in PyTorch."),
+             "# Written by nnworked (--format pytorch); run it where PyTorch is installed (pip install torch).",
+             "# It prints each value by nnworked's name (W1, b1, …), to set beside the walkthrough."]
+    if s.rounding == "carry":
+        lines.append("# The walkthrough rounds every shown intermediate (rounding: carry); PyTorch does not, so "
+                     "last digits can differ.")
+    if trace.steps and trace.steps[0].loss is not None:
+        said = f"# nnworked's walkthrough: loss {fmt(trace.steps[0].loss.value, trace.precision)} at step 1"
+        if trace.final is not None and trace.final[1] is not None:
+            said += f", {fmt(trace.final[1].value, trace.precision)} after training"
+        lines.append(said + ".")
+    return lines
+
+
+def _matmul(s: Scenario) -> list[str]:
+    assert s.matmul is not None
+    return [f"A = torch.tensor({literal(s.matmul.a)})", f"B = torch.tensor({literal(s.matmul.b)})",
+            'print("C =", (A @ B).tolist())']
+
+
+def _module(rule: Any, slope: float) -> str:
+    if rule.torch_module is None:
+        raise NnworkedError(f"the {rule.label} activation has no torch.nn counterpart: nnworked cannot write it "
+                            "in PyTorch")
+    arguments = ", ".join(f"{k}={literal(v)}" for k, v in rule.torch_arguments(slope).items())
+    return f"nn.{rule.torch_module}({arguments})"
+
+
+def _network(trace: Trace) -> list[str]:
+    s = trace.scenario
+    loss_rule = s.loss.rule if s.loss is not None else None
+    lines = ["# the inputs, one row per example" + (", and the targets" if s.targets is not None else ""),
+             f"x = torch.tensor({literal(s.inputs)})"]
+    if s.targets is not None:
+        lines.append(f"y = torch.tensor({literal(s.targets)})")
+    modules, outputs, parameters, loading = [], [], [], []
+    for k, layer in enumerate(s.layers, 1):
+        rule = ACTIVATIONS[layer.activation]
+        named = f" ({layer.name})" if layer.name else ""
+        lines.append(_comment(f"layer {k}{named}: {rule.label}, {rule.formula}"))
+        linear = len(modules)
+        modules.append(f"nn.Linear({layer.weights.shape[1]}, {layer.weights.shape[0]}"
+                       f"{'' if layer.bias is not None else ', bias=False'})")
+        outputs.append(f'"z{k}": model[:{linear + 1}](x)')
+        loading.append(f"    model[{linear}].weight.copy_(torch.tensor({literal(layer.weights)}))")
+        parameters.append(f'"W{k}": model[{linear}].weight')
+        if layer.bias is not None:
+            loading.append(f"    model[{linear}].bias.copy_(torch.tensor({literal(layer.bias)}))")
+            parameters.append(f'"b{k}": model[{linear}].bias')
+        applied_by_loss = (k == len(s.layers) and loss_rule is not None and loss_rule.torch_applies_output_activation
+                           and layer.activation == loss_rule.output_activation)
+        if rule.identity:
+            outputs.append(f'"a{k}": model[:{linear + 1}](x)')
+        elif applied_by_loss:  # the loss applies it to the scores itself: the model ends without it
+            outputs.append(f'"a{k}": {_module(rule, layer.slope)}(model(x))')
+        else:
+            modules.append(_module(rule, layer.slope))
+            outputs.append(f'"a{k}": model[:{len(modules)}](x)')
+    lines += ["model = nn.Sequential(", *(f"    {m}," for m in modules), ")",
+              "with torch.no_grad():  # the scenario's weights and biases", *loading,
+              "parameters = {" + ", ".join(parameters) + "}", "",
+              "", "def layer_outputs(x):", '    """Each layer\'s z and a, by nnworked\'s names."""',
+              "    return {" + ", ".join(outputs) + "}", "", ""]
+    lines += _loss(s) + _optimizer(s) + _steps(trace)
+    return lines
+
+
+def _loss(s: Scenario) -> list[str]:
+    spec = s.loss
+    if spec is None or s.targets is None:
+        return []
+    rule = spec.rule
+    if rule.torch_module is None:
+        raise NnworkedError(f"the {rule.label} loss has no torch.nn counterpart: nnworked cannot write it in PyTorch")
+    over_outputs = "mean" if rule.averages_over_outputs and spec.outputs == "mean" else "sum"
+    units = s.targets.shape[1]
+    lines = [_comment(f"loss: {rule.label}, {rule.formula}, so {rule.gradient_formula}"),
+             _comment(f"over the outputs: the {over_outputs}; over the batch: the {spec.batch}"
+                      + (f"; scaled by {fmt(spec.scale, s_precision(s), given=True)}" if spec.scale != 1 else ""))]
+    if spec.scale == 1 and (units == 1 or not rule.averages_over_outputs or over_outputs == spec.batch):
+        # torch's reduction "mean" averages over every output of every example, "sum" sums them
+        lines += [f'loss_fn = nn.{rule.torch_module}(reduction="{spec.batch}")', "", "",
+                  "def loss_of(output):", "    return loss_fn(output, y)", "", ""]
+        return lines
+    scale = "" if spec.scale == 1 else f"{literal(spec.scale)} * "
+    return lines + [f'element_loss = nn.{rule.torch_module}(reduction="none")  # each term, reduced below', "", "",
+                    "def loss_of(output):",
+                    f"    per_example = element_loss(output, y).reshape(len(y), -1).{over_outputs}(dim=1)",
+                    f"    return {scale}per_example.{spec.batch}()", "", ""]
+
+
+def s_precision(s: Scenario) -> Any:
+    from nnworked.engine.rounding import Precision
+
+    return Precision(s.precision, s.rounding == "carry")
+
+
+def _optimizer(s: Scenario) -> list[str]:
+    if not s.trains:
+        return []
+    names = [n for n in _parameter_names(s) if n not in s.freeze]
+    if not names:
+        return ["# every parameter is frozen: no optimizer", ""]
+    rule = s.optimizer.rule
+    if rule.torch_class is None:
+        raise NnworkedError(f"the {rule.name} optimizer has no torch.optim counterpart: nnworked cannot write it "
+                            "in PyTorch")
+    assert s.learning_rate is not None
+    arguments = "".join(f", {k}={literal(v)}" for k, v in rule.torch_arguments(s.optimizer.get).items())
+    lines = [f"# {', '.join(sorted(s.freeze))} frozen: never updated"] if s.freeze else []
+    return lines + [f"optimizer = torch.optim.{rule.torch_class}([parameters[name] for name in [{', '.join(map(_quoted, names))}]], "
+                    f"lr={literal(s.learning_rate)}{arguments})", "", ""]
+
+
+def _quoted(name: str) -> str:
+    return f'"{name}"'  # W1, b1: names nnworked makes, never the scenario's text
+
+
+def _parameter_names(s: Scenario) -> list[str]:
+    from nnworked.scenario import parameter_names
+
+    return parameter_names(s.layers)
+
+
+def _steps(trace: Trace) -> list[str]:
+    s = trace.scenario
+    show = ["def show(name, value):",
+            '    print(name, "=", value.detach().tolist() if isinstance(value, torch.Tensor) else value)', "", ""]
+    forward = ["for name, value in layer_outputs(x).items():", "    show(name, value)"]
+    if s.targets is None or s.loss is None:
+        return show + forward
+    step = ["output = model(x)", "if step == 1:", *("    " + line for line in forward), "loss = loss_of(output)",
+            "loss.backward()", 'show(f"loss at step {step}", loss.item())', "if step == 1:",
+            "    for name, value in parameters.items():", '        show(f"∂L/∂{name}", value.grad)']
+    if not s.trains:
+        return show + ["step = 1", *step]
+    stepping = any(n not in s.freeze for n in _parameter_names(s))
+    body = (["optimizer.zero_grad()"] if stepping else []) + step + (["optimizer.step()"] if stepping else [])
+    return show + [f"STEPS = {s.steps}", "for step in range(1, STEPS + 1):", *("    " + line for line in body),
+                   "for name, value in parameters.items():", '    show(f"{name} after step {STEPS}", value)',
+                   'show("loss after training", loss_of(model(x)).item())']

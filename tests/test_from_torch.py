@@ -1,0 +1,263 @@
+"""`nnworked.from_torch`: a PyTorch model's scenario, solved by nnworked, gives PyTorch's own loss,
+gradients and updated parameters (float64, to 1e-12); what nnworked cannot represent is refused, saying
+what and why."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+import pytest
+
+import nnworked
+from nnworked.errors import NnworkedError
+
+torch = pytest.importorskip("torch", reason="PyTorch is not installed (pip install torch)")
+nn = torch.nn
+
+
+def _tensor(values: Any) -> Any:
+    return torch.tensor(values, dtype=torch.float64)
+
+
+def _model(*modules: Any, seed: int = 0) -> Any:
+    torch.manual_seed(seed)
+    return nn.Sequential(*modules).double()
+
+
+def _spam_like() -> tuple:
+    model = _model(nn.Linear(2, 3), nn.ReLU(), nn.Linear(3, 1), nn.Sigmoid())
+    x, y = _tensor([[0.5, 0.3], [0.1, -0.2], [-0.4, 0.9]]), _tensor([[1.0], [0.0], [1.0]])
+    return model, x, y, nn.BCELoss(), lambda params: torch.optim.Adam(params, lr=0.1), 3
+
+
+def _classes_momentum() -> tuple:
+    model = _model(nn.Linear(3, 4, bias=False), nn.Tanh(), nn.Linear(4, 3), seed=1)
+    x, y = _tensor([[1.0, -0.5, 0.2], [0.3, 0.8, -1.1]]), torch.tensor([2, 0])
+    return (model, x, y, nn.CrossEntropyLoss(reduction="sum"),
+            lambda params: torch.optim.SGD(params, lr=0.05, momentum=0.9, weight_decay=0.01), 2)
+
+
+def _leaky_rmsprop() -> tuple:
+    model = _model(nn.Linear(2, 3), nn.LeakyReLU(0.2), nn.Linear(3, 2), seed=2)
+    x, y = _tensor([[0.5, -1.5], [2.0, 0.25]]), _tensor([[0.3, -0.7], [1.0, 0.5]])
+    return (model, x, y, nn.MSELoss(reduction="sum"),
+            lambda params: torch.optim.RMSprop(params, lr=0.01, alpha=0.95, eps=1e-6), 2)
+
+
+def _probabilities_sgd() -> tuple:
+    model = _model(nn.Linear(2, 2), nn.Sigmoid(), nn.Linear(2, 3), seed=3)
+    x = _tensor([[0.2, 0.4], [-0.6, 0.1], [0.9, -0.3]])
+    y = _tensor([[0.2, 0.8, 0.0], [1.0, 0.0, 0.0], [0.25, 0.25, 0.5]])
+    return model, x, y, nn.CrossEntropyLoss(), lambda params: torch.optim.SGD(params, lr=0.5), 2
+
+
+def _mse_adam_decay() -> tuple:
+    model = _model(nn.Linear(3, 2), nn.Tanh(), nn.Linear(2, 2), nn.Softmax(dim=-1), seed=4)
+    x, y = _tensor([[0.1, 0.2, 0.3], [-0.3, 0.5, 0.7]]), _tensor([[0.0, 1.0], [1.0, 0.0]])
+    return (model, x, y, nn.MSELoss(),
+            lambda params: torch.optim.Adam(params, lr=0.02, betas=(0.8, 0.99), eps=1e-7, weight_decay=0.1), 3)
+
+
+MODELS: dict[str, Callable[[], tuple]] = {
+    "relu-sigmoid, BCELoss, Adam": _spam_like,
+    "tanh without bias, CrossEntropyLoss(sum) on class indices, SGD momentum + weight decay": _classes_momentum,
+    "leaky ReLU 0.2, MSELoss(sum) on two outputs, RMSprop": _leaky_rmsprop,
+    "CrossEntropyLoss on probabilities, plain SGD": _probabilities_sgd,
+    "softmax output, MSELoss(mean), Adam with its betas and weight decay": _mse_adam_decay,
+}
+
+
+def _torch_run(model: Any, x: Any, y: Any, loss_fn: Any, optimizer: Any, steps: int) -> tuple:
+    """PyTorch's own training loop: each step's loss, step 1's gradients, the parameters at the end."""
+    names = _names(model)
+    losses, gradients = [], {}
+    for step in range(steps):
+        optimizer.zero_grad()
+        loss = loss_fn(model(x), y)
+        loss.backward()
+        losses.append(float(loss.detach()))
+        if step == 0:
+            gradients = {name: p.grad.numpy().copy() for name, p in names.items() if p.grad is not None}
+        optimizer.step()
+    return losses, gradients, {name: p.detach().numpy().copy() for name, p in names.items()}
+
+
+def _names(model: Any) -> dict[str, Any]:
+    """W1, b1, … as nnworked names them, counted by hand over the model's nn.Linear layers."""
+    linears = [m for m in model if isinstance(m, nn.Linear)]
+    out = {}
+    for k, linear in enumerate(linears, 1):
+        out[f"W{k}"] = linear.weight
+        if linear.bias is not None:
+            out[f"b{k}"] = linear.bias
+    return out
+
+
+@pytest.mark.parametrize("make", MODELS.values(), ids=MODELS.keys())
+def test_from_torch_then_solve_gives_pytorchs_gradients_and_updates(make: Callable[[], tuple]) -> None:
+    model, x, y, loss_fn, make_optimizer, steps = make()
+    optimizer = make_optimizer(model.parameters())
+    scenario = nnworked.from_torch(model, x, y, loss_fn, optimizer, steps=steps)
+    data = nnworked.run(scenario).data  # read before PyTorch trains the same model
+    losses, gradients, parameters = _torch_run(model, x, y, loss_fn, optimizer, steps)
+
+    assert len(data["steps"]) == steps
+    assert [s["loss"] for s in data["steps"]] == pytest.approx(losses, rel=1e-12, abs=1e-12)
+    assert set(gradients) == set(_names(model))
+    for name, grad in gradients.items():
+        np.testing.assert_allclose(np.array(data["steps"][0]["gradients"][name]), grad, rtol=1e-12, atol=1e-12)
+    for name, value in parameters.items():
+        np.testing.assert_allclose(np.array(data["steps"][-1]["parameters"][name]), value, rtol=1e-12, atol=1e-12)
+
+
+def test_a_parameter_left_out_of_the_optimizer_is_frozen() -> None:
+    model, x, y, loss_fn, _, _ = _spam_like()
+    optimizer = torch.optim.SGD([model[0].weight, model[2].weight, model[2].bias], lr=0.1)
+    scenario = nnworked.from_torch(model, x, y, loss_fn, optimizer)
+    assert scenario.freeze == frozenset({"b1"})
+    before = model[0].bias.detach().numpy().copy()
+    data = nnworked.run(scenario).data
+    _, _, parameters = _torch_run(model, x, y, loss_fn, optimizer, 1)
+    np.testing.assert_array_equal(data["steps"][0]["parameters"]["b1"], before)
+    np.testing.assert_allclose(np.array(data["steps"][0]["parameters"]["W1"]), parameters["W1"], rtol=1e-12, atol=1e-12)
+
+
+def test_what_from_torch_reads_becomes_the_scenario() -> None:
+    model, x, y, loss_fn, make_optimizer, _ = _leaky_rmsprop()
+    scenario = nnworked.from_torch(model, x, y, loss_fn, make_optimizer(model.parameters()), steps=2)
+    assert scenario.title == "A PyTorch 2-3-2 network (MSELoss, RMSprop)"
+    assert [(layer.activation, layer.slope) for layer in scenario.layers][0] == ("leaky_relu", 0.2)
+    assert scenario.layers[1].activation == "linear"
+    assert tuple(scenario.loss) == ("mse", 1.0, "sum", "sum")
+    assert scenario.optimizer.name == "rmsprop"
+    assert scenario.optimizer.params == {"rho": 0.95, "epsilon": 1e-6, "weight_decay": 0.0}
+    assert scenario.learning_rate == 0.01 and scenario.steps == 2
+    np.testing.assert_array_equal(scenario.layers[0].weights, model[0].weight.detach().numpy())
+    np.testing.assert_array_equal(scenario.inputs, x.numpy())
+
+
+def test_cross_entropy_puts_softmax_on_the_output_layer_and_one_hot_targets() -> None:
+    model, x, y, loss_fn, _, _ = _classes_momentum()
+    scenario = nnworked.from_torch(model, x, y, loss_fn)
+    assert scenario.layers[-1].activation == "softmax" and scenario.layers[0].bias is None
+    np.testing.assert_array_equal(scenario.targets, [[0, 0, 1], [1, 0, 0]])
+    assert not scenario.trains  # no optimizer: the loss and gradients only
+
+
+def test_a_forward_pass_alone_and_a_single_linear_layer() -> None:
+    torch.manual_seed(5)
+    linear = nn.Linear(2, 1).double()
+    scenario = nnworked.from_torch(linear, [0.5, -0.25])
+    assert scenario.targets is None and scenario.inputs.shape == (1, 2)
+    expected = float(linear(_tensor([0.5, -0.25])).detach())
+    assert nnworked.run(scenario).data["steps"][0]["forward"]["a1"] == [[pytest.approx(expected, abs=1e-15)]]
+
+
+def test_a_float32_model_is_read_as_its_float32_values() -> None:
+    torch.manual_seed(6)
+    model = nn.Sequential(nn.Linear(2, 1), nn.Sigmoid())
+    scenario = nnworked.from_torch(model, torch.tensor([[1.0, 2.0]]), torch.tensor([[1.0]]), nn.BCELoss())
+    assert scenario.layers[0].weights.dtype == np.float64
+    np.testing.assert_array_equal(scenario.layers[0].weights, model[0].weight.detach().double().numpy())
+
+
+class Custom(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.linear = nn.Linear(2, 1)
+
+    def forward(self, x: Any) -> Any:
+        return self.linear(x)
+
+
+def _refused(call: Callable[[], Any]) -> str:
+    with pytest.raises(NnworkedError) as raised:
+        call()
+    return str(raised.value)
+
+
+X2, Y1 = _tensor([[0.5, 0.3]]), _tensor([[1.0]])
+
+
+def test_what_nnworked_cannot_represent_is_refused_with_what_and_why() -> None:
+    def net(*modules: Any) -> Any:
+        return _model(nn.Linear(2, 2), *modules)
+
+    assert _refused(lambda: nnworked.from_torch(Custom().double(), X2)) == (
+        "from_torch reads an nn.Sequential of nn.Linear layers and activations, not Custom: nnworked cannot see "
+        "the order a custom forward() applies its layers in; write the model as nn.Sequential(...)")
+    assert _refused(lambda: nnworked.from_torch(net(nn.Dropout(0.5)), X2)) == (
+        "model[1] is nn.Dropout, which nnworked has no rule for: from_torch reads nn.Linear and the activations "
+        "nn.Identity, nn.ReLU, nn.LeakyReLU, nn.Sigmoid, nn.Tanh, nn.Softmax")
+    assert _refused(lambda: nnworked.from_torch(net(nn.Softmax(dim=0)), X2)) == (
+        "model[1] (Softmax(dim=0)) does not compute nnworked's Softmax (dim=-1): nnworked cannot represent that "
+        "setting")
+    assert _refused(lambda: nnworked.from_torch(net(nn.ReLU(), nn.Tanh()), X2)) == (
+        "model[2] (Tanh) follows another activation: nnworked gives each nn.Linear one activation; put an "
+        "nn.Linear between them")
+    assert _refused(lambda: nnworked.from_torch(_model(nn.ReLU(), nn.Linear(2, 1)), X2)) == (
+        "model[0] (ReLU) comes before any nn.Linear: nnworked applies an activation to a layer's output, so the "
+        "model must start with nn.Linear")
+    assert _refused(lambda: nnworked.from_torch(net(), _tensor([[1.0, 2.0, 3.0]]))) == (
+        "inputs of shape (1, 3) do not fit the first nn.Linear, which takes 2 features: give one row per "
+        "example, shape (examples, 2)")
+
+
+def test_losses_nnworked_cannot_represent_are_refused() -> None:
+    softmaxed = _model(nn.Linear(2, 3), nn.Softmax(dim=-1))
+    assert _refused(lambda: nnworked.from_torch(softmaxed, X2, torch.tensor([1]), nn.CrossEntropyLoss())) == (
+        "nn.CrossEntropyLoss applies Softmax to the scores itself, and the model ends in nn.Softmax: PyTorch "
+        "applies it twice, which nnworked does not represent; end the model with its nn.Linear")
+    sigmoid = _model(nn.Linear(2, 1), nn.Sigmoid())
+    assert _refused(lambda: nnworked.from_torch(sigmoid, X2, Y1, nn.MSELoss(reduction="none"))) == (
+        "nn.MSELoss(reduction='none'): a training step needs one number; use reduction='mean' or 'sum'")
+    assert _refused(lambda: nnworked.from_torch(sigmoid, X2, Y1, nn.L1Loss())) == (
+        "nn.L1Loss has no nnworked loss rule: from_torch reads nn.MSELoss, nn.BCELoss, nn.CrossEntropyLoss")
+    assert _refused(lambda: nnworked.from_torch(sigmoid, X2, Y1, nn.BCELoss(weight=_tensor([2.0])))) == (
+        "nn.BCELoss has weight=tensor([2.], dtype=torch.float64): nnworked's Binary Cross-Entropy has no weight; "
+        "leave it at its default")
+    assert _refused(lambda: nnworked.from_torch(_model(nn.Linear(2, 1)), X2, Y1, nn.BCELoss())) == (
+        "nn.BCELoss needs the model to end in nn.Sigmoid (nnworked's Binary Cross-Entropy is taken of Sigmoid "
+        "outputs)")
+    three = _tensor([[0.5, 0.3], [0.1, 0.2], [0.3, 0.3]])
+    assert _refused(lambda: nnworked.from_torch(sigmoid, three, _tensor([1.0, 0.0, 1.0]), nn.BCELoss())) == (
+        "targets of shape (3,) for outputs of shape (3, 1): PyTorch would broadcast them to (3, 3); give them "
+        "shape (3, 1), as targets.view(-1, 1) does")
+    assert _refused(lambda: nnworked.from_torch(softmaxed[:1], X2, torch.tensor([3]), nn.CrossEntropyLoss())) == (
+        "class indices must be 0 … 2 for 3 outputs, given [3]")
+    assert _refused(lambda: nnworked.from_torch(sigmoid, X2, Y1)) == (
+        "give targets and loss_fn together (or neither, for the forward pass alone)")
+
+
+def test_optimizers_nnworked_cannot_represent_are_refused() -> None:
+    model = _model(nn.Linear(2, 1), nn.Sigmoid())
+
+    def read(optimizer: Any) -> str:
+        return _refused(lambda: nnworked.from_torch(model, X2, Y1, nn.BCELoss(), optimizer))
+
+    params = list(model.parameters())
+    assert read(torch.optim.SGD(params, lr=0.1, momentum=0.9, nesterov=True)) == (
+        "torch.optim.SGD with nesterov=True: nnworked's momentum optimizer has no such setting; leave it at its "
+        "default")
+    assert read(torch.optim.SGD(params, lr=0.1, momentum=0.9, dampening=0.5)) == (
+        "torch.optim.SGD with dampening=0.5: nnworked's momentum optimizer has no such setting; leave it at its "
+        "default")
+    assert read(torch.optim.Adam(params, lr=0.1, amsgrad=True)) == (
+        "torch.optim.Adam with amsgrad=True: nnworked's adam optimizer has no such setting; leave it at its default")
+    assert read(torch.optim.RMSprop(params, lr=0.1, centered=True)) == (
+        "torch.optim.RMSprop with centered=True: nnworked's rmsprop optimizer has no such setting; leave it at its "
+        "default")
+    assert read(torch.optim.AdamW(params, lr=0.1)) == (
+        "torch.optim.AdamW has no nnworked optimizer rule: from_torch reads torch.optim.Adam, torch.optim.RMSprop, "
+        "torch.optim.SGD")
+    assert read(torch.optim.SGD([{"params": params[:1], "lr": 0.1}, {"params": params[1:], "lr": 0.2}])) == (
+        "the SGD optimizer has parameter groups with different settings: nnworked uses one learning rate and one "
+        "set of settings for every parameter")
+    assert read(torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)) == (
+        "the SGD optimizer holds tensors that are not the model's parameters: build it from model.parameters()")
+    used = torch.optim.Adam(params, lr=0.1)
+    nn.BCELoss()(model(X2), Y1).backward()
+    used.step()
+    assert read(used) == ("the Adam optimizer has taken steps already: nnworked's optimizers start with their "
+                          "state at zero; give from_torch a new one")

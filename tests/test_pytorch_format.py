@@ -1,0 +1,162 @@
+"""`--format pytorch`: a script that rebuilds the scenario in PyTorch. Run in a subprocess, it prints the
+trace's forward pass, its loss at every step, every gradient of step 1, the parameters after training and
+the final loss, to 1e-12 (the trace is solved exactly: a carried scenario's script computes exactly too)."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+import nnworked
+from nnworked.cli import app
+
+BUNDLED = ["spam", "house_price", "xor_batch", "iris_softmax", "forward_only", "gradients_only",
+           "ai-by-hand/2-single-neuron", "ai-by-hand/6-seven-layers", "ai-by-hand/7-backpropagation"]
+
+# every optimizer with its settings, a loss scaled and reduced as no torch reduction is, a frozen
+# parameter, a layer without bias, leaky ReLU's slope and tanh
+VARIED = {
+    "title": "Every setting",
+    "inputs": [[0.5, -1.0, 0.25], [1.5, 0.5, -0.75]],
+    "targets": [[0.2, 0.9], [-0.4, 0.1]],
+    "layers": [{"weights": [[0.3, -0.2, 0.5], [0.1, 0.4, -0.6]], "bias": [0.05, -0.1],
+                "activation": {"name": "leaky_relu", "slope": 0.2}},
+               {"weights": [[0.7, -0.3], [0.2, 0.5]], "activation": "tanh"}],
+    "loss": {"name": "mse", "scale": 0.5, "outputs": "sum", "batch": "mean"},
+    "learning_rate": 0.05,
+    "steps": 3,
+    "freeze": ["b1"],
+}
+OPTIMIZERS = [{"name": "sgd", "weight_decay": 0.01}, {"name": "momentum", "momentum": 0.8},
+              {"name": "rmsprop", "rho": 0.95, "epsilon": 1e-6}, {"name": "adam", "beta1": 0.8, "beta2": 0.99,
+                                                                   "epsilon": 1e-7, "weight_decay": 0.1}]
+
+
+def _printed(script: str, tmp_path: Path) -> dict[str, object]:
+    """Run the script; each printed line is `name = value`, value a Python literal."""
+    pytest.importorskip("torch", reason="PyTorch is not installed (pip install torch)")
+    path = tmp_path / "step.py"
+    path.write_text(script, encoding="utf-8")
+    result = subprocess.run([sys.executable, str(path)], capture_output=True, text=True, encoding="utf-8",
+                            timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    printed = {}
+    for line in result.stdout.splitlines():
+        name, value = line.split(" = ", 1)
+        assert name not in printed, f"{name} printed twice"
+        printed[name] = ast.literal_eval(value)
+    return printed
+
+
+def _close(printed: object, expected: object, what: str) -> None:
+    np.testing.assert_allclose(np.array(printed, dtype=float), np.array(expected, dtype=float), rtol=1e-12,
+                               atol=1e-12, err_msg=what)
+
+
+def _check(source: object, tmp_path: Path, **options: object) -> dict[str, object]:
+    """The script of `source` against its exact trace, value by value; returns what it printed."""
+    scenario = nnworked.load(source, **options)
+    script = nnworked.run(scenario).render("pytorch")
+    data = nnworked.run(scenario._replace(rounding="exact")).data
+    printed = _printed(script, tmp_path)
+    expected: dict[str, object] = dict(data["steps"][0]["forward"])
+    for step in data["steps"]:
+        if step["loss"] is not None:
+            expected[f"loss at step {step['step']}"] = step["loss"]
+    first = data["steps"][0]
+    expected.update({f"∂L/∂{name}": value for name, value in first.get("gradients", {}).items()
+                     if name[0] in "Wb"})
+    last = data["steps"][-1]
+    expected.update({f"{name} after step {last['step']}": value for name, value in last.get("parameters", {}).items()})
+    if "final" in data:
+        expected["loss after training"] = data["final"]["loss"]
+    assert sorted(printed) == sorted(expected)
+    for name, value in expected.items():
+        _close(printed[name], value, name)
+    return printed
+
+
+@pytest.mark.parametrize("name", BUNDLED)
+def test_the_script_of_a_bundled_scenario_prints_its_numbers(name: str, tmp_path: Path) -> None:
+    _check(name, tmp_path, steps=3)
+
+
+@pytest.mark.parametrize("optimizer", OPTIMIZERS, ids=[o["name"] for o in OPTIMIZERS])
+def test_the_script_keeps_every_setting(optimizer: dict, tmp_path: Path) -> None:
+    printed = _check({**VARIED, "optimizer": optimizer}, tmp_path)
+    assert printed["b1 after step 3"] == [0.05, -0.1]  # frozen
+
+
+def test_the_script_of_a_matrix_product(tmp_path: Path) -> None:
+    data = nnworked.run("ai-by-hand/1-matrix-multiplication").data
+    printed = _printed(nnworked.run("ai-by-hand/1-matrix-multiplication").render("pytorch"), tmp_path)
+    assert printed == {"C": data["matmul"]["C"]}
+
+
+def test_cross_entropy_leaves_softmax_to_the_loss_as_pytorch_does() -> None:
+    script = nnworked.run("iris_softmax").render("pytorch")
+    assert "    nn.Linear(3, 3),\n)\n" in script  # the model ends with its nn.Linear
+    assert '"a2": nn.Softmax(dim=-1)(model(x))' in script
+    assert 'loss_fn = nn.CrossEntropyLoss(reduction="mean")' in script
+    assert ('optimizer = torch.optim.SGD([parameters[name] for name in ["W1", "b1", "W2", "b2"]], lr=0.5, '
+            'momentum=0.9, weight_decay=0.0)') in script
+
+
+def test_the_spam_script_reads_as_a_student_would_write_it() -> None:
+    script = nnworked.run("spam").render("pytorch")
+    assert script.startswith(
+        "# Spam filter: one training step: the same computation in PyTorch.\n"
+        "# Written by nnworked (--format pytorch); run it where PyTorch is installed (pip install torch).\n"
+        "# It prints each value by nnworked's name (W1, b1, …), to set beside the walkthrough.\n"
+        "# nnworked's walkthrough: loss 0.4790 at step 1, 0.4493 after training.\n")
+    assert ("# layer 1 (hidden): ReLU, ReLU(z) = max(0, z)\n"
+            "# layer 2 (output): Sigmoid, σ(z) = 1 / (1 + e^(−z))\n"
+            "model = nn.Sequential(\n"
+            "    nn.Linear(2, 2),\n"
+            "    nn.ReLU(),\n"
+            "    nn.Linear(2, 1),\n"
+            "    nn.Sigmoid(),\n"
+            ")\n"
+            "with torch.no_grad():  # the scenario's weights and biases\n"
+            "    model[0].weight.copy_(torch.tensor([[0.1, 0.2], [0.3, 0.4]]))\n"
+            "    model[0].bias.copy_(torch.tensor([0.1, 0.2]))\n"
+            "    model[2].weight.copy_(torch.tensor([[0.5, 0.6]]))\n"
+            "    model[2].bias.copy_(torch.tensor([0.1]))\n") in script
+    assert 'loss_fn = nn.BCELoss(reduction="mean")\n' in script
+
+
+def test_a_loss_no_torch_reduction_gives_is_reduced_in_the_script() -> None:
+    script = nnworked.run({**VARIED, "optimizer": OPTIMIZERS[0]}).render("pytorch")
+    assert ("# over the outputs: the sum; over the batch: the mean; scaled by 0.5\n"
+            'element_loss = nn.MSELoss(reduction="none")  # each term, reduced below\n\n\n'
+            "def loss_of(output):\n"
+            "    per_example = element_loss(output, y).reshape(len(y), -1).sum(dim=1)\n"
+            "    return 0.5 * per_example.mean()\n") in script
+    assert "    nn.Linear(3, 2),\n    nn.LeakyReLU(negative_slope=0.2),\n    nn.Linear(2, 2, bias=False),\n" in script
+    assert "# b1 frozen: never updated\n" in script
+    assert 'parameters[name] for name in ["W1", "W2"]' in script
+
+
+def test_scenario_text_reaches_the_script_only_as_a_comment(tmp_path: Path) -> None:
+    title = 'evil\nimport os; os.system("echo owned")\n"""'
+    script = nnworked.run({**VARIED, "title": title, "optimizer": OPTIMIZERS[0]}).render("pytorch")
+    assert script.splitlines()[0] == ('# evil\\x0aimport os; os.system("echo owned")\\x0a""": the same computation '
+                                      "in PyTorch.")
+    imported = [node for node in ast.walk(ast.parse(script)) if isinstance(node, (ast.Import, ast.ImportFrom))]
+    assert [ast.unparse(node) for node in imported] == ["import torch", "from torch import nn"]
+
+
+def test_a_script_is_a_key_never_a_sheet() -> None:
+    result = CliRunner().invoke(app, ["run", "spam", "--format", "pytorch", "--exercise"])
+    assert result.exit_code == 2
+    assert ("a pytorch file computes every value, so it cannot be an exercise sheet: ask for its key (--answers) or "
+            "leave out --exercise") in " ".join(result.output.replace("│", " ").split())
+    key = CliRunner().invoke(app, ["run", "spam", "--format", "pytorch", "--answers"])
+    assert key.exit_code == 0 and key.output == nnworked.run("spam").render("pytorch")
