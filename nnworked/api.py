@@ -235,7 +235,8 @@ class Marks:
 
         self.trace, self.keys, self.variant, self.answers = trace, keys, variant, answers
         students = progress.track(answers.items(), len(answers), "Marking")
-        self.results = {name: grading.grade(trace, keys, given) for name, given in students}
+        sheet = grading.Sheet(trace, keys)  # what the sheet asks and hides, worked out once for the class
+        self.results = {name: sheet.grade(given) for name, given in students}
         self.summary = grading.summary(self.results) if len(self.results) > 1 else None
 
     def text(self) -> str:

@@ -15,7 +15,7 @@ sheets, grading, the Moodle writer, generate and the JSON exercise section all r
 from __future__ import annotations
 
 import re
-from typing import Iterable, NamedTuple
+from typing import Callable, Iterable, NamedTuple
 
 import numpy as np
 
@@ -113,6 +113,11 @@ class Table:
             self._expressions[key] = _expression(self.trace, parse(key))
         return self._expressions[key]
 
+    def expression_with(self, key: str, look: Look) -> Expr:
+        """The worked expression of `key` from other values of its operands: `look(name, value)` gives
+        each operand's (grading works a student's value again from their own earlier values)."""
+        return _expression(self.trace, parse(key), look)
+
     def depends(self, key: str) -> frozenset[str]:
         """The quantities `key` is computed from (a batch's per-example loss L[e] stands for its outputs)."""
         out: set[str] = set()
@@ -175,7 +180,16 @@ def _values(trace: Trace) -> dict[str, float]:
     return out
 
 
-def _expression(trace: Trace, key: Name) -> Expr:
+def _same(label: str, value: float) -> float:
+    return value
+
+
+Look = Callable[[str, float], float]  # (an operand's name, the key's value of it) → the value to work with
+
+
+def _expression(trace: Trace, key: Name, look: Look = _same) -> Expr:
+    """The worked expression of `key`; `look` gives each named operand's value (by default the key's own),
+    so grading can work a value again from a student's own earlier values, through every rule."""
     s, step = trace.scenario, trace.steps[0] if trace.steps else None
     examples = s.inputs.shape[0]
     kind, k = key.kind, key.layer
@@ -183,6 +197,9 @@ def _expression(trace: Trace, key: Name) -> Expr:
 
     def at(kind_: str, layer: int, unit: int, example: int) -> str:
         return cell(kind_, layer, unit, example, examples)
+
+    def looked(labels: list[str], values: Iterable[float]) -> list[float]:
+        return [look(label, float(v)) for label, v in zip(labels, values)]
 
     if kind == "C":
         m = trace.matmul
@@ -192,12 +209,12 @@ def _expression(trace: Trace, key: Name) -> Expr:
     if kind == "z":
         lin = step.forward.linear[k - 1]
         inputs = [at("a", k - 1, u, n) for u in range(lin.inputs.shape[1])] if k > 1 else None
-        return worked.linear(lin.weights[i], lin.inputs[n], None if lin.bias is None else lin.bias[i], True, k == 1,
-                             inputs)
+        row = looked(inputs, lin.inputs[n]) if inputs else lin.inputs[n]
+        return worked.linear(lin.weights[i], row, None if lin.bias is None else lin.bias[i], True, k == 1, inputs)
     if kind == "a":
         act = step.forward.activate[k - 1]
-        return ACTIVATIONS[act.activation].row_expr(act.z[n], i, act.slope,
-                                                    [at("z", k, u, n) for u in range(act.z.shape[1])])
+        zs = [at("z", k, u, n) for u in range(act.z.shape[1])]
+        return ACTIVATIONS[act.activation].row_expr(looked(zs, act.z[n]), i, act.slope, zs)
     loss = step.loss
     assert loss is not None
     units = loss.yhat.shape[1]
@@ -205,36 +222,48 @@ def _expression(trace: Trace, key: Name) -> Expr:
     if kind == "L":
         if examples == 1 or key.index:  # the loss of one example
             e = key.index[0] if key.index else 0
-            return worked.loss_example(loss.spec, loss.yhat[e], loss.y[e], [at("a", last, u, e) for u in range(units)])
-        return worked.loss_total(loss.spec, loss.per_example, [name("L", 0, e) for e in range(examples)])
+            outputs = [at("a", last, u, e) for u in range(units)]
+            return worked.loss_example(loss.spec, looked(outputs, loss.yhat[e]), loss.y[e], outputs)
+        names = [name("L", 0, e) for e in range(examples)]
+        return worked.loss_total(loss.spec, looked(names, loss.per_example), names)
     grads = {type(g).__name__ + str(g.layer): g for g in step.backward}
     if kind == "da" and k == last:
-        return worked.loss_gradient(loss.spec, loss.yhat[n, i], loss.y[n, i], examples, units, at("a", k, i, n))
+        output = at("a", k, i, n)
+        return worked.loss_gradient(loss.spec, look(output, loss.yhat[n, i]), loss.y[n, i], examples, units, output)
     if kind == "dz" and k == last:
         output = grads[f"OutputDelta{k}"]
+        yhat = at("a", k, i, n)
         if output.shortcut is not None:
-            return worked.shortcut(loss.spec, loss.yhat[n, i], loss.y[n, i], examples, units, at("a", k, i, n))
-        return worked.product(output.dl_dyhat[n, i], output.dyhat_dz[n, i], at("da", k, i, n),
-                              computed_from(at("a", k, i, n)))
+            return worked.shortcut(loss.spec, look(yhat, loss.yhat[n, i]), loss.y[n, i], examples, units, yhat)
+        dyhat_dz = output.dyhat_dz[n, i]
+        if look is not _same:  # ∂ŷ/∂z worked again from the student's own z and ŷ
+            act = step.forward.activate[k - 1]
+            z, a = look(at("z", k, i, n), act.z[n, i]), look(yhat, loss.yhat[n, i])
+            dyhat_dz = worked.value(worked.derivative(act.activation, z, a, act.slope)[0], trace.precision)
+        return worked.product(look(at("da", k, i, n), output.dl_dyhat[n, i]), dyhat_dz, at("da", k, i, n),
+                              computed_from(yhat))
     if kind == "dW":
         g = grads[f"LayerGradient{k}"]
+        deltas = [at("dz", k, i, e) for e in range(examples)]
         inputs = [at("a", k - 1, j, e) for e in range(examples)] if k > 1 else None
-        return worked.weight_gradient(g.delta[:, i], g.inputs[:, j], k == 1, [at("dz", k, i, e) for e in range(examples)],
-                                      inputs)
+        return worked.weight_gradient(looked(deltas, g.delta[:, i]), looked(inputs, g.inputs[:, j]) if inputs else
+                                      g.inputs[:, j], k == 1, deltas, inputs)
     if kind == "db":
         g = grads[f"LayerGradient{k}"]
-        return worked.bias_gradient(g.delta[:, i], [at("dz", k, i, e) for e in range(examples)])
+        deltas = [at("dz", k, i, e) for e in range(examples)]
+        return worked.bias_gradient(looked(deltas, g.delta[:, i]), deltas)
     if kind == "da":
         back = grads[f"BackToPrevious{k + 1}"]
-        return worked.backprop(back.weights[:, i], back.delta[n], True,
-                               [at("dz", k + 1, u, n) for u in range(back.delta.shape[1])])
+        deltas = [at("dz", k + 1, u, n) for u in range(back.delta.shape[1])]
+        return worked.backprop(back.weights[:, i], looked(deltas, back.delta[n]), True, deltas)
     if kind == "dz":
         through = grads[f"ThroughActivation{k}"]
-        derivative, _ = worked.derivative(through.activation, through.z[n, i], through.a[n, i], through.slope,
-                                          at("a", k, i, n))
-        return op("mul", num(through.upstream[n, i], label=at("da", k, i, n)), derivative)
+        derivative, _ = worked.derivative(through.activation, look(at("z", k, i, n), through.z[n, i]),
+                                          look(at("a", k, i, n), through.a[n, i]), through.slope, at("a", k, i, n))
+        return op("mul", num(look(at("da", k, i, n), through.upstream[n, i]), label=at("da", k, i, n)), derivative)
     update = next(u for u in step.updates if u.name == f"{kind}{k}")
     index = key.index if update.old.ndim == 2 else key.index[:1]
-    lines = worked.optimizer_update(s.optimizer, update.old[index], update.grad[index], s.learning_rate or 0.0,
-                                    {}, 1, trace.precision, True, name("d" + kind, k, *index))
+    gradient = name("d" + kind, k, *index)
+    lines = worked.optimizer_update(s.optimizer, update.old[index], look(gradient, update.grad[index]),
+                                    s.learning_rate or 0.0, {}, 1, trace.precision, True, gradient)
     return lines[-1][1]

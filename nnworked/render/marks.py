@@ -32,6 +32,6 @@ def report(trace: Any, keys: frozenset[str], variant: str, students: dict[str, d
         lines += ["", f"class: {summary['students']} students, mean {summary['mean']:.1f} of {len(keys)}"]
         for k, share in sorted(summary["per_value"].items(), key=lambda kv: sort_key(kv[0])):
             lines.append(f"  {k:<12} {share:>5.0%} earned credit")
-        for mistake, times in sorted(summary["mistakes"].items(), key=lambda kv: -kv[1]):
-            lines.append(f"  {times} × {mistake}")
+        for mistake, students in sorted(summary["mistakes"].items(), key=lambda kv: -kv[1]):
+            lines.append(f"  {students} student{'s' if students != 1 else ''}: {mistake}")
     return printable("\n".join(lines), newlines=True) + "\n"
