@@ -245,6 +245,13 @@ class Marks:
 
         return report(self.trace, self.keys, self.variant, self.answers, self.results, self.summary, sort_key)
 
+    def gradebook(self):  # noqa: ANN201
+        """The class as a gradebook with a feedback file per student (a `ClassMarks`, as `grade_class`
+        gives), each student named by their answers' file or row."""
+        from nnworked.classmarks import from_marks
+
+        return from_marks(self)
+
 
 def grade(key: Any, answers: Any, blanks: str | None = None, seed: int = 1, show_progress: bool = False) -> Marks:
     """`nnworked grade`: mark answers (a file, a folder, or a dict of student → value name → number)
@@ -258,6 +265,18 @@ def grade(key: Any, answers: Any, blanks: str | None = None, seed: int = 1, show
     given = answers if isinstance(answers, Mapping) else answer_files.read(str(answers))
     with _shown(show_progress):
         return Marks(trace, keys, variant, dict(given))
+
+
+def grade_class(manifest: Any, answers: Any, show_progress: bool = False):  # noqa: ANN201
+    """`nnworked grade --manifest MANIFEST ANSWERS`: every student of the manifest (which variant each
+    worked; `generate --roster` writes it) marked against their own variant; `answers`: a folder of answer
+    files, one CSV of many students of many variants, or a dict student → value name → number. Returns a
+    `ClassMarks`: `students`, `summary`, `gradebook_csv()`, `gradebook_json()`, `feedback(student, format)`,
+    `files(output)`, `write(output)` and `text()`."""
+    from nnworked.classmarks import mark_class
+
+    with _shown(show_progress):
+        return mark_class(str(manifest), answers)
 
 
 class Verification:

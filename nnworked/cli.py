@@ -330,13 +330,24 @@ def generate(
 
 @app.command()
 def grade(
-    key: str = typer.Argument(..., metavar="KEY", help="The scenario the sheet was made from (a bundled name, a "
-                              "file, or a generated variant's .yaml)."),
-    answers: str = typer.Argument(..., metavar="ANSWERS", help="A YAML or CSV of value name → number, a CSV with "
-                                  "one row per student (first column 'student'), or a folder of such files."),
+    key: Optional[str] = typer.Argument(None, metavar="KEY|MANIFEST", help="The scenario the sheet was made from (a "
+                                        "bundled name, a file, or a generated variant's .yaml), or a class's "
+                                        "manifest (generate --roster writes it)."),
+    answers: Optional[str] = typer.Argument(None, metavar="ANSWERS", help="A YAML or CSV of value name → number, a "
+                                            "CSV with one row per student (first column 'student'), or a folder of "
+                                            "such files."),
+    manifest: Optional[str] = typer.Option(None, "--manifest", "-m", help="Mark a class: which variant each student "
+                                           "worked (generate --roster writes it); then ANSWERS alone follows."),
     blanks: Optional[str] = typer.Option(None, "--blanks", help="The blanks the sheet was made with (a generated "
                                          "variant's file records its own)."),
     seed: int = typer.Option(1, "--seed", min=0, help="The seed the sheet was made with."),
+    output: Optional[str] = typer.Option(None, "--output", "-o", help="Write the gradebook (gradebook.csv, "
+                                         "gradebook.json) and each student's feedback (Markdown and HTML) into this "
+                                         "folder, all or nothing."),
+    gradebook: Optional[str] = typer.Option(None, "--gradebook", help="Write the gradebook alone: a .csv or .json "
+                                            "file."),
+    feedback: Optional[str] = typer.Option(None, "--feedback", help="Write each student's feedback alone, into this "
+                                           "folder."),
 ) -> None:
     """Mark students' answers, carrying errors forward and naming the likely mistake.
 
@@ -345,18 +356,31 @@ def grade(
       nnworked grade ai-by-hand/7-backpropagation answers/ --blanks backward
 
       nnworked grade week3/v-3f9a2c.yaml ana.yaml --seed 3
+
+      nnworked grade --manifest week3/manifest.csv answers/ --output marks
     """
     import nnworked
     from nnworked.errors import NnworkedError, OptionError
 
+    manifest, given = choices.grade_inputs(key, answers, manifest, blanks, output, gradebook, feedback)
+    writing = output is not None or gradebook is not None or feedback is not None
     try:
-        marks = nnworked.grade(key, answers, blanks=blanks, seed=seed, show_progress=True)
+        if manifest is not None:
+            marked = nnworked.grade_class(manifest, given[0], show_progress=True)
+            report, inputs = marked.text(), [manifest, given[0]]
+        else:
+            marks = nnworked.grade(given[0], given[1], blanks=blanks, seed=seed, show_progress=True)
+            report, inputs = marks.text(), [given[1]]
+            marked = marks.gradebook() if writing else None
+        written = marked.write(output, gradebook, feedback, inputs) if writing else []
     except OptionError as error:
         raise typer.BadParameter(_printable(error.message), param_hint=f"'{error.option}'") from None
     except NnworkedError as error:
         _fail(str(error))
         return
-    sys.stdout.write(marks.text())
+    sys.stdout.write(report)
+    if written:
+        print(_printable(f"wrote {len(written)} files to {output or feedback or gradebook}"))
 
 
 def main() -> None:
