@@ -279,6 +279,22 @@ def grade_class(manifest: Any, answers: Any, show_progress: bool = False):  # no
         return mark_class(str(manifest), answers)
 
 
+def generate_roster(template: Any, roster: Any, seed: int = 1, count: int | None = None, style: str = "integers", *,
+                    max_decimals: int | None = None, allow_dead_relu: bool = False, allow_saturation: bool = False,
+                    min_error: float = 0.05, within: float | None = None, attempts: int = 2000,
+                    show_progress: bool = False):  # noqa: ANN201
+    """`nnworked generate TEMPLATE --roster students.csv`: each student of the roster (a CSV: student_id,
+    name) a variant of the template, drawn from the seed and their own id (the same student and seed give
+    the same variant, whatever the roster's order), or with `count` one of a shared pool of that many.
+    Returns a `roster.Roster`: `students`, `assigned`, and `files(blanks, format, reveal)`, which hold each
+    variant's scenario and key, each student's sheet headed with their name and id, and manifest.csv."""
+    from nnworked import roster as rosters
+    from nnworked import variants
+
+    constraints = variants.Constraints(max_decimals, allow_dead_relu, allow_saturation, min_error, within)
+    return rosters.make(str(template), str(roster), seed, count, style, constraints, attempts, show_progress)
+
+
 class Verification:
     """Every gradient of step 1 against finite differences (and PyTorch, where installed): `checks`, `ok`,
     and `text()`, the report `nnworked verify` prints."""

@@ -103,3 +103,15 @@ def grade_inputs(key: Optional[str], answers: Optional[str], manifest: Optional[
     if gradebook is not None and not gradebook.lower().endswith((".csv", ".json")):
         raise typer.BadParameter(f"'{gradebook}': name a .csv or a .json file", param_hint="'--gradebook'")
     return manifest, given
+
+
+def roster_inputs(roster: Optional[str], output_dir: Optional[str], combined: bool, report: bool) -> None:
+    """The checks of `generate --roster`: it writes personal sheets and a manifest, so it needs a folder."""
+    if roster is None:
+        return
+    if output_dir is None:
+        raise typer.BadParameter("it needs --output DIR (each student's sheet and the manifest are written there)",
+                                 param_hint="'--roster'")
+    if combined or report:
+        raise typer.BadParameter("a roster gives each student their own sheet: leave out --combined and --report",
+                                 param_hint="'--roster'")

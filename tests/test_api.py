@@ -26,7 +26,8 @@ def cli(*args: str) -> str:
 
 def test_the_front_door_names_what_it_offers() -> None:
     assert nnworked.__all__ == ["ClassMarks", "Exercise", "Generated", "Marks", "NnworkedError", "ScenarioError",
-                                "Verification", "Walkthrough", "exercise", "generate", "grade", "grade_class", "load",
+                                "Verification", "Walkthrough", "exercise", "generate", "generate_roster", "grade", "grade_class",
+                                "load",
                                 "render", "run", "solve", "verify"]
     importlib.import_module("nnworked.sheets")  # an internal module named like a function would shadow it
 
