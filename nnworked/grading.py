@@ -92,22 +92,34 @@ class Sheet:
     """What a sheet asks and what it hides, the same for every student of a variant (worked out once)."""
 
     def __init__(self, trace: Trace, keys: Iterable[str], reveal: str | None = None) -> None:
-        from nnworked import sheets
-
         self.trace, self.keys = trace, frozenset(keys)
         self.table = quantities.table(trace)
         self.truth = self.table.values
-        policy = reveal or trace.scenario.reveal or "guided"
-        self.worked = self.keys | sheets.hidden(trace, self.keys, policy)  # what the student works out
+        self.policy = reveal or trace.scenario.reveal or "guided"
         self.order = sorted(self.keys, key=sort_key)
         self.carry = trace.precision.carry
         self._spellings: dict[str, str] | None = None
+        self._worked: frozenset[str] | None = None
+
+    @property
+    def worked(self) -> frozenset[str]:
+        """What the student works out: the asked values and those the sheet hides with them (read from the
+        table's dependencies, so worked out only when a student's answer is not the key's)."""
+        if self._worked is None:
+            from nnworked import sheets
+
+            quantities.keep(self.table)
+            self._worked = self.keys | sheets.hidden(self.trace, self.keys, self.policy)
+        return self._worked
 
     def canonical(self, answers: dict[str, float]) -> dict[str, float]:
         """An answer file's values by canonical name: a sheet's own spelling (ŷ, ∂L/∂W₂[0]) is accepted too."""
+        if all(key in self.truth for key in answers):
+            return answers
         if self._spellings is None:
             from nnworked.sheets import aliases
 
+            quantities.keep(self.table)
             self._spellings = aliases(self.trace)
         return {self._spellings.get(key.replace(" ", ""), key): value for key, value in answers.items()}
 

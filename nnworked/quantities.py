@@ -14,6 +14,7 @@ sheets, grading, the Moodle writer, generate and the JSON exercise section all r
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Callable, Iterable, NamedTuple
 
@@ -103,6 +104,7 @@ class Table:
         self.trace = trace
         self.values = _values(trace)
         self._expressions: dict[str, Expr] = {}
+        self._depends: dict[str, frozenset[str]] = {}
 
     def __contains__(self, key: str) -> bool:
         return key in self.values
@@ -120,10 +122,12 @@ class Table:
 
     def depends(self, key: str) -> frozenset[str]:
         """The quantities `key` is computed from (a batch's per-example loss L[e] stands for its outputs)."""
-        out: set[str] = set()
-        for label in labels(self.expression(key)):
-            out |= self.depends(label) if parse(label).kind == "L" else {label}
-        return frozenset(out)
+        if key not in self._depends:  # the blank policies ask for every quantity's, often more than once
+            out: set[str] = set()
+            for label in labels(self.expression(key)):
+                out |= self.depends(label) if parse(label).kind == "L" else {label}
+            self._depends[key] = frozenset(out)
+        return self._depends[key]
 
     def dependents(self) -> dict[str, set[str]]:
         """The reverse graph: for each quantity, the quantities computed from it."""
@@ -154,6 +158,12 @@ def table(trace: Trace) -> Table:
     return _LAST[0]
 
 
+def keep(built: Table) -> None:
+    """Make `built` the table `table` gives for its trace again (a class's marking returns to a variant's
+    sheet after others: its expressions need not be built twice)."""
+    _LAST[:] = [built]
+
+
 def _values(trace: Trace) -> dict[str, float]:
     if trace.matmul is not None:
         return {name("C", 0, i, j): float(v) for (i, j), v in np.ndenumerate(trace.matmul.c)}
@@ -161,7 +171,18 @@ def _values(trace: Trace) -> dict[str, float]:
     examples = trace.scenario.inputs.shape[0]
 
     def cells(kind: str, k: int, values: np.ndarray) -> dict[str, float]:  # rows are examples
-        return {cell(kind, k, i, n, examples): float(v) for (n, i), v in np.ndenumerate(values) if np.isfinite(v)}
+        # the names `cell` gives, written directly: a class's marking builds a table for every variant
+        stem = f"{kind}{k or ''}["
+        return {(f"{stem}{i}]" if examples == 1 else f"{stem}{i},{n}]"): v
+                for n, row in enumerate(values.tolist()) for i, v in enumerate(row) if math.isfinite(v)}
+
+    def every(kind: str, k: int, values: np.ndarray) -> dict[str, float]:  # a parameter's cells
+        stem = f"{kind}{k or ''}["
+        if values.ndim == 1:
+            return {f"{stem}{i}]": v for i, v in enumerate(values.tolist())}
+        if values.ndim == 2:
+            return {f"{stem}{i},{j}]": v for i, row in enumerate(values.tolist()) for j, v in enumerate(row)}
+        return {name(kind, k, *index): float(v) for index, v in np.ndenumerate(values)}
 
     out: dict[str, float] = {}
     for key, values in step.forward.arrays().items():
@@ -173,10 +194,10 @@ def _values(trace: Trace) -> dict[str, float]:
         if kind in "za":
             out.update(cells("d" + kind, k, values))
         else:
-            out.update({name("d" + kind, k, *index): float(v) for index, v in np.ndenumerate(values)})
+            out.update(every("d" + kind, k, values))
     for update in step.updates:
         kind, k = update.name[0], int(update.name[1:])
-        out.update({name(kind, k, *index): float(v) for index, v in np.ndenumerate(update.new)})
+        out.update(every(kind, k, update.new))
     return out
 
 
