@@ -68,8 +68,12 @@ def tolerance(target: float, trace: Trace) -> float:
 
 
 def written_decimals(answer: float) -> int:
-    """The decimals an answer was written with: 0.381 has 3 (a float keeps the shortest text that reads
-    back as itself, so trailing zeros are lost: 0.2100 counts as 0.21, which only widens its slack)."""
+    """The decimals an answer was written with: 0.381 has 3. A cell of an answer file keeps its own count
+    (0.2100 has 4); a plain float keeps the shortest text that reads back as itself, so its trailing zeros
+    are lost (0.2100 counts as 0.21, which only widens its slack)."""
+    decimals = getattr(answer, "decimals", None)
+    if decimals is not None:
+        return int(decimals)
     exponent = Decimal(repr(float(answer))).as_tuple().exponent
     return min(-exponent, 20) if isinstance(exponent, int) and exponent < 0 else 0
 

@@ -226,3 +226,14 @@ def test_under_carry_the_student_rounds_as_the_key_does() -> None:
     assert (marks["dW2[0,1]"].status, marks["W2[0,1]"].status) == ("wrong", "carried")
     marks = marked("house_price", "dW2[0,1], W2[0,1]", {"dW2[0,1]": 20000, "W2[0,1]": 14.99801})
     assert marks["W2[0,1]"].status == "wrong"
+
+
+def test_an_answer_keeps_the_decimals_it_was_written_with(tmp_path: Path) -> None:
+    # spam's updated W1[0,0] is 0.10952: 0.110 is it to a decimal fewer; 0.1100 claims four decimals, and
+    # the fourth is wrong (a float alone would read both as 0.11)
+    (tmp_path / "class.csv").write_text("student,W1[0,0]\nana,0.110\nben,0.1100\ncy,\"0,1095\"\n")
+    students = read_answers(str(tmp_path / "class.csv"))
+    trace = trace_of("spam")
+    keys = frozenset({"W1[0,0]"})
+    assert {name: grade(trace, keys, given)[0].status for name, given in students.items()} == {
+        "ana": "correct", "ben": "wrong", "cy": "correct"}
