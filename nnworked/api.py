@@ -230,13 +230,14 @@ class Marks:
     """A class's marks for one sheet: `results` (student → one Mark per blank), `summary` (for a class of
     more than one) and `text()`, the report `nnworked grade` prints."""
 
-    def __init__(self, trace: Any, keys: frozenset[str], variant: str, answers: dict[str, dict[str, float]]):
+    def __init__(self, trace: Any, keys: frozenset[str], variant: str, answers: dict[str, dict[str, float]],
+                 reveal: str | None = None):
         from nnworked import grading, progress
 
         self.trace, self.keys, self.variant, self.answers = trace, keys, variant, answers
         students = progress.track(answers.items(), len(answers), "Marking")
-        sheet = grading.Sheet(trace, keys)  # what the sheet asks and hides, worked out once for the class
-        self.results = {name: sheet.grade(given) for name, given in students}
+        self.sheet = grading.Sheet(trace, keys, reveal)  # what the sheet asks and hides, once for the class
+        self.results = {name: self.sheet.grade(given) for name, given in students}
         self.summary = grading.summary(self.results) if len(self.results) > 1 else None
 
     def text(self) -> str:
@@ -253,10 +254,13 @@ class Marks:
         return from_marks(self)
 
 
-def grade(key: Any, answers: Any, blanks: str | None = None, seed: int = 1, show_progress: bool = False) -> Marks:
+def grade(key: Any, answers: Any, blanks: str | None = None, seed: int = 1, show_progress: bool = False,
+          reveal: str | None = None) -> Marks:
     """`nnworked grade`: mark answers (a file, a folder, or a dict of student → value name → number)
-    against the sheet made from `key` (anything `load` takes) with `blanks` and `seed`; `show_progress`:
-    a bar on a terminal's stderr while a large class is marked."""
+    against the sheet made from `key` (anything `load` takes) with `blanks` and `seed`; `reveal`: the
+    sheet's policy (guided, or none for an exam; by default the one the key records, else guided), which
+    says which values the students worked out themselves; `show_progress`: a bar on a terminal's stderr
+    while a large class is marked."""
     from nnworked import answers as answer_files
     from nnworked import sheets
 
@@ -264,7 +268,7 @@ def grade(key: Any, answers: Any, blanks: str | None = None, seed: int = 1, show
     keys, variant = sheets.for_scenario(trace, blanks, seed)
     given = answers if isinstance(answers, Mapping) else answer_files.read(str(answers))
     with _shown(show_progress):
-        return Marks(trace, keys, variant, dict(given))
+        return Marks(trace, keys, variant, dict(given), reveal)
 
 
 def grade_class(manifest: Any, answers: Any, show_progress: bool = False):  # noqa: ANN201

@@ -256,6 +256,5 @@ def _sheets(entries: Iterable[Any]) -> dict[str, tuple[grading.Sheet, str]]:
 def from_marks(marks: Any) -> ClassMarks:
     """A class marked against one key (`nnworked grade KEY ANSWERS`), as a gradebook: each student is
     named by their answers' file or row."""
-    sheet = grading.Sheet(marks.trace, marks.keys)
-    return ClassMarks([Student(name, "", marks.variant, sheet, marks.answers[name], result)
+    return ClassMarks([Student(name, "", marks.variant, marks.sheet, marks.answers[name], result)
                        for name, result in marks.results.items()])

@@ -313,11 +313,8 @@ def generate(
     try:
         drawing = dict(max_decimals=max_decimals, allow_dead_relu=allow_dead_relu, allow_saturation=allow_saturation,
                        min_error=min_error, within=within, attempts=attempts, show_progress=True)
-        if roster is not None:
-            made = nnworked.generate_roster(template, roster, seed, count, style.value, **drawing)
-        else:
-            made = nnworked.generate(template, count or 5, seed, style.value, blanks=blanks, allow_fewer=report,
-                                     **drawing)
+        made = nnworked.generate_roster(template, roster, seed, count, style.value, **drawing) if roster else \
+            nnworked.generate(template, count or 5, seed, style.value, blanks=blanks, allow_fewer=report, **drawing)
         if report:
             sys.stdout.write(made.stress())
         if output_dir is not None:
@@ -339,16 +336,16 @@ def generate(
 @app.command()
 def grade(
     key: Optional[str] = typer.Argument(None, metavar="KEY|MANIFEST", help="The scenario the sheet was made from (a "
-                                        "bundled name, a file, or a generated variant's .yaml), or a class's "
-                                        "manifest (generate --roster writes it)."),
+                                        "bundled name, a file, a variant's .yaml), or a class's manifest."),
     answers: Optional[str] = typer.Argument(None, metavar="ANSWERS", help="A YAML or CSV of value name → number, a "
                                             "CSV with one row per student (first column 'student'), or a folder of "
                                             "such files."),
-    manifest: Optional[str] = typer.Option(None, "--manifest", "-m", help="Mark a class: which variant each student "
-                                           "worked (generate --roster writes it); then ANSWERS alone follows."),
+    manifest: Optional[str] = typer.Option(None, "--manifest", "-m", help="Mark a class: who worked which variant "
+                                           "(generate --roster writes it); then give ANSWERS alone."),
     blanks: Optional[str] = typer.Option(None, "--blanks", help="The blanks the sheet was made with (a generated "
                                          "variant's file records its own)."),
     seed: int = typer.Option(1, "--seed", min=0, help="The seed the sheet was made with."),
+    reveal: Optional[Reveal] = typer.Option(None, "--reveal", help="The sheet's policy: guided, or none (an exam)."),
     output: Optional[str] = typer.Option(None, "--output", "-o", help="Write the gradebook (CSV, JSON) and each "
                                          "student's feedback (Markdown, HTML) into this folder, all or nothing."),
     gradebook: Optional[str] = typer.Option(None, "--gradebook", help="Write the gradebook alone (.csv or .json)."),
@@ -374,7 +371,8 @@ def grade(
             marked = nnworked.grade_class(manifest, given[0], show_progress=True)
             report, inputs = marked.text(), [manifest, given[0]]
         else:
-            marks = nnworked.grade(given[0], given[1], blanks=blanks, seed=seed, show_progress=True)
+            marks = nnworked.grade(given[0], given[1], blanks=blanks, seed=seed, show_progress=True,
+                                   reveal=reveal.value if reveal else None)
             report, inputs = marks.text(), [given[1]]
             marked = marks.gradebook() if writing else None
         written = marked.write(output, gradebook, feedback, inputs) if writing else []
@@ -383,9 +381,8 @@ def grade(
     except NnworkedError as error:
         _fail(str(error))
         return
-    sys.stdout.write(report)
-    if written:
-        print(_printable(f"wrote {len(written)} files to {output or feedback or gradebook}"))
+    sys.stdout.write(report + (_printable(f"wrote {len(written)} files to {output or feedback or gradebook}\n")
+                               if written else ""))
 
 
 def main() -> None:

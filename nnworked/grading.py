@@ -100,6 +100,12 @@ class Sheet:
         self.table = quantities.table(trace)
         self.truth = self.table.values
         self.policy = reveal or trace.scenario.reveal or "guided"
+        from nnworked.scenario import REVEALS
+
+        if self.policy not in REVEALS:
+            from nnworked.errors import OptionError
+
+            raise OptionError("--reveal", f"'{self.policy}' is not a policy; choose from: {', '.join(REVEALS)}")
         self.order = sorted(self.keys, key=sort_key)
         self.carry = trace.precision.carry
         self._spellings: dict[str, str] | None = None

@@ -237,3 +237,19 @@ def test_an_answer_keeps_the_decimals_it_was_written_with(tmp_path: Path) -> Non
     keys = frozenset({"W1[0,0]"})
     assert {name: grade(trace, keys, given)[0].status for name, given in students.items()} == {
         "ana": "correct", "ben": "wrong", "cy": "correct"}
+
+
+def test_the_sheets_policy_says_which_values_the_student_worked_out() -> None:
+    # z1 = 0.31 written for 0.21 (and its ReLU), then L = −ln σ(z2) from it. On a guided sheet ŷ stayed printed
+    # (it follows from the shown a1[1] too), so L should follow from the printed ŷ; on an exam nothing computed
+    # from a blank was printed, so the student's own L is carried.
+    z2 = 0.5 * 0.31 + 0.6 * 0.47 + 0.1
+    own = round(-math.log(sigmoid(z2)), 4)
+    answers = {"z1[0]": 0.31, "a1[0]": 0.31, "L": own}
+    trace = trace_of("spam")
+    keys = sheets.choose(trace, "z1[0], L", 1)
+    assert [m.status for m in grade(trace, keys, answers)] == ["wrong", "carried", "wrong"]
+    assert [m.status for m in grade(trace, keys, answers, "none")] == ["wrong", "carried", "carried"]
+    result = subprocess.run([sys.executable, "-m", "nnworked", "grade", "spam", "-", "--blanks", "z1[0], L",
+                             "--reveal", "exam"], capture_output=True, text=True)
+    assert result.returncode == 2
