@@ -178,8 +178,9 @@ class Roster:
         return files(self.students, self.assigned, blanks, self.seed, format, reveal)
 
     def note(self) -> str:
-        variants = len({v.id for v in self.assigned.values()})
-        return f" (a sheet for each of {len(self.students)} students, {variants} variants, {MANIFEST})"
+        variants, students = len({v.id for v in self.assigned.values()}), len(self.students)
+        return (f" (a sheet for each of {students} student{'s' if students != 1 else ''}, {variants} "
+                f"variant{'s' if variants != 1 else ''}, {MANIFEST})")
 
     def listing(self) -> str:
         return "".join(printable(f"{s.id}  {s.name}  {self.assigned[s.id].id}") + "\n" for s in self.students)

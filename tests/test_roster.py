@@ -52,6 +52,9 @@ def test_personal_sheets_and_the_manifest_that_grade_reads(tmp_path: Path) -> No
     assert f"variant {ids['s1']} · fill in each ____" in files["s1-sheet.md"]
     html = nnworked.generate_roster(TEMPLATE, str(tmp_path / "students.csv"), seed=4).files(format="html")
     assert "<p><strong>Name:</strong> &lt;b&gt;Ben&lt;/b&gt;" in html["x_2-sheet.html"]
+    latex = nnworked.generate_roster(TEMPLATE, roster(tmp_path, "student_id,name\ns1,Ana_L & {co}\n", "l.csv"),
+                                     seed=4).files(format="latex")
+    assert r"\textbf{Name:} Ana\_L \& \{co\} \ensuremath{\cdot} \textbf{ID:} s1" in latex["s1-sheet.tex"]
     # the whole week through the command line: generate, hand in the key's values, grade from the manifest
     out = tmp_path / "week"
     result = CliRunner().invoke(app, ["generate", TEMPLATE, "--roster", str(tmp_path / "students.csv"), "--seed", "4",
