@@ -17,6 +17,7 @@ __version__ = "0.1.0"
 _EXPORTS = {
     "load": "nnworked.api", "solve": "nnworked.api", "run": "nnworked.api", "render": "nnworked.api",
     "Walkthrough": "nnworked.api", "grade": "nnworked.api", "Marks": "nnworked.api",
+    "grade_class": "nnworked.api", "ClassMarks": "nnworked.classmarks", "generate_roster": "nnworked.api",
     "exercise": "nnworked.api", "Exercise": "nnworked.api", "verify": "nnworked.api",
     "Verification": "nnworked.api", "generate": "nnworked.api", "Generated": "nnworked.api",
     "from_torch": "nnworked.api", "check": "nnworked.api", "Checked": "nnworked.checking",

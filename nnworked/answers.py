@@ -177,6 +177,21 @@ def _rejoin(cells: list[str]) -> list[str]:
     return out
 
 
+_WRITTEN = re.compile(r"^[+\-]?\d*\.(\d+)$")
+
+
+class Written(float):
+    """A number as a student wrote it in a cell, keeping how many decimals they wrote (0.2100 has 4; the
+    float alone would say 0.21 has 2): grading gives an answer the slack of its own last decimal."""
+
+    decimals: int
+
+    def __new__(cls, value: float, decimals: int) -> "Written":
+        number = super().__new__(cls, value)
+        number.decimals = decimals
+        return number
+
+
 def _number(value: Any, place: str, problems: list[str]) -> float | None:
     """A finite number, or None with the problem recorded at its place."""
     if isinstance(value, bool) or value is None:
@@ -190,6 +205,8 @@ def _number(value: Any, place: str, problems: list[str]) -> float | None:
             text = text.replace(",", ".")
         try:
             number = _finite(float(text)) if len(text) <= 400 else None
+            if number is not None and (written := _WRITTEN.match(text)):
+                number = Written(number, len(written.group(1)))
         except ValueError:
             problems.append(f"{place}: '{printable(str(value))}' is not a number"
                             + (" (write a decimal point, or one decimal comma)" if "," in text else ""))

@@ -251,12 +251,14 @@ class Marks:
     """A class's marks for one sheet: `results` (student → one Mark per blank), `summary` (for a class of
     more than one) and `text()`, the report `nnworked grade` prints."""
 
-    def __init__(self, trace: Any, keys: frozenset[str], variant: str, answers: dict[str, dict[str, float]]):
+    def __init__(self, trace: Any, keys: frozenset[str], variant: str, answers: dict[str, dict[str, float]],
+                 reveal: str | None = None):
         from nnworked import grading, progress
 
         self.trace, self.keys, self.variant, self.answers = trace, keys, variant, answers
         students = progress.track(answers.items(), len(answers), "Marking")
-        self.results = {name: grading.grade(trace, keys, given) for name, given in students}
+        self.sheet = grading.Sheet(trace, keys, reveal)  # what the sheet asks and hides, once for the class
+        self.results = {name: self.sheet.grade(given) for name, given in students}
         self.summary = grading.summary(self.results) if len(self.results) > 1 else None
 
     def text(self) -> str:
@@ -265,11 +267,21 @@ class Marks:
 
         return report(self.trace, self.keys, self.variant, self.answers, self.results, self.summary, sort_key)
 
+    def gradebook(self):  # noqa: ANN201
+        """The class as a gradebook with a feedback file per student (a `ClassMarks`, as `grade_class`
+        gives), each student named by their answers' file or row."""
+        from nnworked.classmarks import from_marks
 
-def grade(key: Any, answers: Any, blanks: str | None = None, seed: int = 1, show_progress: bool = False) -> Marks:
+        return from_marks(self)
+
+
+def grade(key: Any, answers: Any, blanks: str | None = None, seed: int = 1, show_progress: bool = False,
+          reveal: str | None = None) -> Marks:
     """`nnworked grade`: mark answers (a file, a folder, or a dict of student → value name → number)
-    against the sheet made from `key` (anything `load` takes) with `blanks` and `seed`; `show_progress`:
-    a bar on a terminal's stderr while a large class is marked."""
+    against the sheet made from `key` (anything `load` takes) with `blanks` and `seed`; `reveal`: the
+    sheet's policy (guided, or none for an exam; by default the one the key records, else guided), which
+    says which values the students worked out themselves; `show_progress`: a bar on a terminal's stderr
+    while a large class is marked."""
     from nnworked import answers as answer_files
     from nnworked import sheets
 
@@ -277,7 +289,35 @@ def grade(key: Any, answers: Any, blanks: str | None = None, seed: int = 1, show
     keys, variant = sheets.for_scenario(trace, blanks, seed)
     given = answers if isinstance(answers, Mapping) else answer_files.read(str(answers))
     with _shown(show_progress):
-        return Marks(trace, keys, variant, dict(given))
+        return Marks(trace, keys, variant, dict(given), reveal)
+
+
+def grade_class(manifest: Any, answers: Any, show_progress: bool = False):  # noqa: ANN201
+    """`nnworked grade --manifest MANIFEST ANSWERS`: every student of the manifest (which variant each
+    worked; `generate --roster` writes it) marked against their own variant; `answers`: a folder of answer
+    files, one CSV of many students of many variants, or a dict student → value name → number. Returns a
+    `ClassMarks`: `students`, `summary`, `gradebook_csv()`, `gradebook_json()`, `feedback(student, format)`,
+    `files(output)`, `write(output)` and `text()`."""
+    from nnworked.classmarks import mark_class
+
+    with _shown(show_progress):
+        return mark_class(str(manifest), answers)
+
+
+def generate_roster(template: Any, roster: Any, seed: int = 1, count: int | None = None, style: str = "integers", *,
+                    max_decimals: int | None = None, allow_dead_relu: bool = False, allow_saturation: bool = False,
+                    min_error: float = 0.05, within: float | None = None, attempts: int = 2000,
+                    show_progress: bool = False):  # noqa: ANN201
+    """`nnworked generate TEMPLATE --roster students.csv`: each student of the roster (a CSV: student_id,
+    name) a variant of the template, drawn from the seed and their own id (the same student and seed give
+    the same variant, whatever the roster's order), or with `count` one of a shared pool of that many.
+    Returns a `roster.Roster`: `students`, `assigned`, and `files(blanks, format, reveal)`, which hold each
+    variant's scenario and key, each student's sheet headed with their name and id, and manifest.csv."""
+    from nnworked import roster as rosters
+    from nnworked import variants
+
+    constraints = variants.Constraints(max_decimals, allow_dead_relu, allow_saturation, min_error, within)
+    return rosters.make(str(template), str(roster), seed, count, style, constraints, attempts, show_progress)
 
 
 def check(source: Any, answers: Any, blanks: str | None = None, seed: int = 1):  # noqa: ANN201

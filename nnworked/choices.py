@@ -70,3 +70,48 @@ class Style(str, Enum):
     integers = "integers"
     one_decimal = "one-decimal"
     two_decimals = "two-decimals"
+
+
+def grade_inputs(key: Optional[str], answers: Optional[str], manifest: Optional[str], blanks: Optional[str],
+                 output: Optional[str], gradebook: Optional[str], feedback: Optional[str]) -> tuple[Optional[str],
+                                                                                                  list[str]]:
+    """The checks of `grade`'s arguments: KEY ANSWERS, or a manifest (`--manifest`, or in KEY's place) and
+    ANSWERS alone; where it writes. Returns the manifest (or None) and the other arguments given."""
+    import os
+
+    from nnworked import manifest as manifests
+
+    given = [a for a in (key, answers) if a is not None]
+    if manifest is None and len(given) == 2 and manifests.looks_like(given[0]):
+        manifest, given = given[0], given[1:]
+    if manifest is not None:
+        if len(given) != 1:
+            raise typer.BadParameter("with a manifest, give the answers alone: nnworked grade --manifest "
+                                     "manifest.csv ANSWERS", param_hint="'--manifest'")
+        if blanks is not None:
+            raise typer.BadParameter("each variant of a manifest records its own blanks", param_hint="'--blanks'")
+    elif len(given) != 2:
+        raise typer.BadParameter("give the KEY and the ANSWERS (or --manifest manifest.csv ANSWERS)",
+                                 param_hint="'KEY ANSWERS'")
+    if output is not None and (gradebook is not None or feedback is not None):
+        raise typer.BadParameter("--output writes the gradebook and the feedback together: leave out --gradebook "
+                                 "and --feedback, or give them alone", param_hint="'--output'")
+    for option, folder in (("--output", output), ("--feedback", feedback)):
+        if folder is not None and os.path.exists(folder) and not os.path.isdir(folder):
+            raise typer.BadParameter(f"'{folder}' is a file: give a folder (it is made if it does not exist)",
+                                     param_hint=f"'{option}'")
+    if gradebook is not None and not gradebook.lower().endswith((".csv", ".json")):
+        raise typer.BadParameter(f"'{gradebook}': name a .csv or a .json file", param_hint="'--gradebook'")
+    return manifest, given
+
+
+def roster_inputs(roster: Optional[str], output_dir: Optional[str], combined: bool, report: bool) -> None:
+    """The checks of `generate --roster`: it writes personal sheets and a manifest, so it needs a folder."""
+    if roster is None:
+        return
+    if output_dir is None:
+        raise typer.BadParameter("it needs --output DIR (each student's sheet and the manifest are written there)",
+                                 param_hint="'--roster'")
+    if combined or report:
+        raise typer.BadParameter("a roster gives each student their own sheet: leave out --combined and --report",
+                                 param_hint="'--roster'")

@@ -262,7 +262,11 @@ def _width() -> int:
 def generate(
     template: str = typer.Argument(..., metavar="TEMPLATE", help="A bundled scenario, or a scenario file in which "
                                    "numbers may be ranges such as \"-3..3\" or \"-0.9..0.9\"."),
-    count: int = typer.Option(5, "--count", "-n", min=1, max=MAX_VARIANTS, help="How many variants."),
+    count: Optional[int] = typer.Option(None, "--count", "-n", min=1, max=MAX_VARIANTS, help="How many variants "
+                                        "(default 5; with --roster, a variant per student unless given)."),
+    roster: Optional[str] = typer.Option(None, "--roster", help="A CSV of students (student_id, name): each gets a "
+                                         "variant (from the seed and their id), a sheet headed with their name and "
+                                         "id, and manifest.csv says who has which (grade --manifest reads it)."),
     seed: int = typer.Option(1, "--seed", min=0, help="The same seed gives the same variants."),
     style: Style = typer.Option(Style.integers, "--style", help="Numbers drawn as integers, one-decimal or "
                                 "two-decimals."),
@@ -277,7 +281,7 @@ def generate(
     attempts: int = typer.Option(2000, "--attempts", min=1, max=MAX_ATTEMPTS, help="Draws at most, before giving up."),
     report: bool = typer.Option(False, "--report", help="Stress-test the template: acceptance, rejections, the "
                                 "spread of every answer, answers that repeat."),
-    output_dir: Optional[str] = typer.Option(None, "--output-dir", "-o", help="Write each variant's scenario, "
+    output_dir: Optional[str] = typer.Option(None, "--output-dir", "--output", "-o", help="Write each variant's scenario, "
                                              "sheet and key here."),
     combined: bool = typer.Option(False, "--combined", help="With --output-dir: all sheets in one document and "
                                   "all keys in another."),
@@ -302,14 +306,15 @@ def generate(
     if combined and output_dir is None:
         raise typer.BadParameter("it needs --output-dir (it writes all the sheets into one document and all "
                                  "the keys into another)", param_hint="'--combined'")
+    choices.roster_inputs(roster, output_dir, combined, report)
     if output_dir is not None and os.path.exists(output_dir) and not os.path.isdir(output_dir):
         raise typer.BadParameter(f"'{output_dir}' is a file: give a folder (it is made if it does not exist)",
                                  param_hint="'--output-dir'")
     try:
-        made = nnworked.generate(template, count, seed, style.value, max_decimals=max_decimals,
-                                 allow_dead_relu=allow_dead_relu, allow_saturation=allow_saturation,
-                                 min_error=min_error, within=within, attempts=attempts, blanks=blanks,
-                                 allow_fewer=report, show_progress=True)
+        drawing = dict(max_decimals=max_decimals, allow_dead_relu=allow_dead_relu, allow_saturation=allow_saturation,
+                       min_error=min_error, within=within, attempts=attempts, show_progress=True)
+        made = nnworked.generate_roster(template, roster, seed, count, style.value, **drawing) if roster else \
+            nnworked.generate(template, count or 5, seed, style.value, blanks=blanks, allow_fewer=report, **drawing)
         if report:
             sys.stdout.write(made.stress())
         if output_dir is not None:
@@ -318,7 +323,7 @@ def generate(
             from nnworked.files import write_all
 
             write_all(paths, never_over=template, option="--output-dir", folder=output_dir)
-            print(f"wrote {len(files)} files to {output_dir}")
+            print(_printable(f"wrote {len(files)} files to {output_dir}{made.note() if roster else ''}"))
         elif not report:
             sys.stdout.write(_printable(made.listing()))
             print("(--output-dir writes each variant's scenario, sheet and key)")
@@ -330,13 +335,21 @@ def generate(
 
 @app.command()
 def grade(
-    key: str = typer.Argument(..., metavar="KEY", help="The scenario the sheet was made from (a bundled name, a "
-                              "file, or a generated variant's .yaml)."),
-    answers: str = typer.Argument(..., metavar="ANSWERS", help="A YAML or CSV of value name → number, a CSV with "
-                                  "one row per student (first column 'student'), or a folder of such files."),
+    key: Optional[str] = typer.Argument(None, metavar="KEY|MANIFEST", help="The scenario the sheet was made from (a "
+                                        "bundled name, a file, a variant's .yaml), or a class's manifest."),
+    answers: Optional[str] = typer.Argument(None, metavar="ANSWERS", help="A YAML or CSV of value name → number, a "
+                                            "CSV with one row per student (first column 'student'), or a folder of "
+                                            "such files."),
+    manifest: Optional[str] = typer.Option(None, "--manifest", "-m", help="Mark a class: who worked which variant "
+                                           "(generate --roster writes it); then give ANSWERS alone."),
     blanks: Optional[str] = typer.Option(None, "--blanks", help="The blanks the sheet was made with (a generated "
                                          "variant's file records its own)."),
     seed: int = typer.Option(1, "--seed", min=0, help="The seed the sheet was made with."),
+    reveal: Optional[Reveal] = typer.Option(None, "--reveal", help="The sheet's policy: guided, or none (an exam)."),
+    output: Optional[str] = typer.Option(None, "--output", "-o", help="Write the gradebook (CSV, JSON) and each "
+                                         "student's feedback (Markdown, HTML) into this folder, all or nothing."),
+    gradebook: Optional[str] = typer.Option(None, "--gradebook", help="Write the gradebook alone (.csv or .json)."),
+    feedback: Optional[str] = typer.Option(None, "--feedback", help="Write the feedback alone, into this folder."),
 ) -> None:
     """Mark students' answers, carrying errors forward and naming the likely mistake.
 
@@ -345,18 +358,31 @@ def grade(
       nnworked grade ai-by-hand/7-backpropagation answers/ --blanks backward
 
       nnworked grade week3/v-3f9a2c.yaml ana.yaml --seed 3
+
+      nnworked grade --manifest week3/manifest.csv answers/ --output marks
     """
     import nnworked
     from nnworked.errors import NnworkedError, OptionError
 
+    manifest, given = choices.grade_inputs(key, answers, manifest, blanks, output, gradebook, feedback)
+    writing = any(option is not None for option in (output, gradebook, feedback))
     try:
-        marks = nnworked.grade(key, answers, blanks=blanks, seed=seed, show_progress=True)
+        if manifest is not None:
+            marked = nnworked.grade_class(manifest, given[0], show_progress=True)
+            report, inputs = marked.text(), [manifest, given[0]]
+        else:
+            marks = nnworked.grade(given[0], given[1], blanks=blanks, seed=seed, show_progress=True,
+                                   reveal=reveal.value if reveal else None)
+            report, inputs = marks.text(), [given[1]]
+            marked = marks.gradebook() if writing else None
+        written = marked.write(output, gradebook, feedback, inputs) if writing else []
     except OptionError as error:
         raise typer.BadParameter(_printable(error.message), param_hint=f"'{error.option}'") from None
     except NnworkedError as error:
         _fail(str(error))
         return
-    sys.stdout.write(marks.text())
+    sys.stdout.write(report + (_printable(f"wrote {len(written)} files to {output or feedback or gradebook}\n")
+                               if written else ""))
 
 
 def main() -> None:

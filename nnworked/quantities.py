@@ -14,8 +14,9 @@ sheets, grading, the Moodle writer, generate and the JSON exercise section all r
 
 from __future__ import annotations
 
+import math
 import re
-from typing import Iterable, NamedTuple
+from typing import Callable, Iterable, NamedTuple
 
 import numpy as np
 
@@ -108,6 +109,7 @@ class Table:
         self.trace = trace
         self._values: dict[str, float] | None = None
         self._expressions: dict[str, Expr] = {}
+        self._depends: dict[str, frozenset[str]] = {}
 
     @property
     def values(self) -> dict[str, float]:
@@ -126,12 +128,19 @@ class Table:
             self._expressions[key] = _expression(self.trace, parse(key))
         return self._expressions[key]
 
+    def expression_with(self, key: str, look: Look) -> Expr:
+        """The worked expression of `key` from other values of its operands: `look(name, value)` gives
+        each operand's (grading works a student's value again from their own earlier values)."""
+        return _expression(self.trace, parse(key), look)
+
     def depends(self, key: str) -> frozenset[str]:
         """The quantities `key` is computed from (a batch's per-example loss L[e] stands for its outputs)."""
-        out: set[str] = set()
-        for label in labels(self.expression(key)):
-            out |= self.depends(label) if parse(label).kind == "L" else {label}
-        return frozenset(out)
+        if key not in self._depends:  # the blank policies ask for every quantity's, often more than once
+            out: set[str] = set()
+            for label in labels(self.expression(key)):
+                out |= self.depends(label) if parse(label).kind == "L" else {label}
+            self._depends[key] = frozenset(out)
+        return self._depends[key]
 
     def dependents(self) -> dict[str, set[str]]:
         """The reverse graph: for each quantity, the quantities computed from it."""
@@ -169,8 +178,20 @@ def _values(trace: Trace) -> dict[str, float]:
     examples = trace.scenario.inputs.shape[0]
 
     def cells(kind: str, k: int, values: np.ndarray) -> dict[str, float]:  # the first axis is the example
+        if values.ndim == 2:  # the names `cell` gives, written directly: a class's marking builds many tables
+            stem = f"{kind}{k or ''}["
+            return {(f"{stem}{i}]" if examples == 1 else f"{stem}{i},{n}]"): v
+                    for n, row in enumerate(values.tolist()) for i, v in enumerate(row) if math.isfinite(v)}
         return {cell(kind, k, tuple(index[1:]), index[0], examples): float(v)
                 for index, v in np.ndenumerate(values) if np.isfinite(v)}
+
+    def every(kind: str, k: int, values: np.ndarray) -> dict[str, float]:  # a parameter's cells
+        stem = f"{kind}{k or ''}["
+        if values.ndim == 1:
+            return {f"{stem}{i}]": v for i, v in enumerate(values.tolist())}
+        if values.ndim == 2:
+            return {f"{stem}{i},{j}]": v for i, row in enumerate(values.tolist()) for j, v in enumerate(row)}
+        return {name(kind, k, *index): float(v) for index, v in np.ndenumerate(values)}
 
     out: dict[str, float] = {}
     for key, values in step.forward.arrays().items():
@@ -182,11 +203,18 @@ def _values(trace: Trace) -> dict[str, float]:
         if array.kind in PER_EXAMPLE:
             out.update(cells("d" + array.kind, array.layer, values))
         else:
-            out.update({name("d" + array.kind, array.layer, *index): float(v) for index, v in np.ndenumerate(values)})
+            out.update(every("d" + array.kind, array.layer, values))
     for update in step.updates:
         parameter = parse(update.name)
-        out.update({name(parameter.kind, parameter.layer, *index): float(v) for index, v in np.ndenumerate(update.new)})
+        out.update(every(parameter.kind, parameter.layer, update.new))
     return out
+
+
+def _same(label: str, value: float) -> float:
+    return value
+
+
+Look = Callable[[str, float], float]  # (an operand's name, the key's value of it) → the value to work with
 
 
 def _pass(trace: Trace, step: int | str):  # noqa: ANN202
@@ -208,6 +236,20 @@ class _Place(NamedTuple):
     unit: tuple[int, ...]  # (i,) for a vector per example, (channel, row, col) for an image
     n: int  # the example
     first: bool  # the first step: the parameters are the numbers the user wrote
+    look: Look = _same  # each named operand's value to work with (grading: the student's own)
+
+    @property
+    def looked(self) -> bool:
+        """Whether operands take other values than the key's (then a derivative is worked again too)."""
+        return self.look is not _same
+
+    def value(self, label: str, value: float) -> float:
+        """An operand's value: the key's, or what `look` gives for its name."""
+        return self.look(label, float(value)) if label else float(value)
+
+    def values(self, labels: list[str] | None, values: np.ndarray) -> list[float]:
+        return [float(v) for v in values] if labels is None else \
+            [self.value(label, v) for label, v in zip(labels, values)]
 
     @property
     def i(self) -> int:
@@ -229,7 +271,7 @@ class _Place(NamedTuple):
         return out
 
 
-def _expression(trace: Trace, key: Name) -> Expr:
+def _expression(trace: Trace, key: Name, look: Look = _same) -> Expr:
     """The worked expression of one value, exactly as the walkthrough prints it: its numbers carry the
     names of the values they are (a parameter after an update, an earlier value), so a blank hides and
     grading substitutes a student's own values where they gave them. Each value is worked by the record
@@ -246,14 +288,16 @@ def _expression(trace: Trace, key: Name) -> Expr:
     if kind == "L":
         assert loss is not None
         units, last = loss.yhat.shape[1], len(s.layers)
-        place = _Place(trace, key, examples, (), 0, first)
+        place = _Place(trace, key, examples, (), 0, first, look)
         if examples == 1 or key.index:  # the loss of one example
             e = key.index[0] if key.index else 0
-            return worked.loss_example(loss.spec, loss.yhat[e], loss.y[e], [place.at("a", last, u, e) for u in range(units)])
-        return worked.loss_total(loss.spec, loss.per_example, [name("L", 0, e, step=key.step) for e in range(examples)])
+            outputs = [place.at("a", last, u, e) for u in range(units)]
+            return worked.loss_example(loss.spec, place.values(outputs, loss.yhat[e]), loss.y[e], outputs)
+        names = [name("L", 0, e, step=key.step) for e in range(examples)]
+        return worked.loss_total(loss.spec, place.values(names, loss.per_example), names)
     per_example = kind in PER_EXAMPLE
     unit, n = (key.index, 0) if not per_example or examples == 1 else (key.index[:-1], key.index[-1])
-    place = _Place(trace, key, examples, tuple(unit), n, first)
+    place = _Place(trace, key, examples, tuple(unit), n, first, look)
     array = f"{kind}{k}" if kind in ("z", "a") else f"{kind[1:]}{k}"
     if kind in ("z", "a"):
         records = forward.operations
@@ -262,7 +306,7 @@ def _expression(trace: Trace, key: Name) -> Expr:
         records = step.backward
     else:  # a parameter after its update
         assert step is not None
-        return _updated(trace, step, key)
+        return _updated(trace, step, key, look)
     record = next(r for r in records if array in r.produces())
     worker = _WORKERS.get(type(record).__name__)
     if worker is None:
@@ -270,12 +314,13 @@ def _expression(trace: Trace, key: Name) -> Expr:
     return worker(record, kind, place)
 
 
-def _updated(trace: Trace, step, key: Name) -> Expr:  # noqa: ANN001
+def _updated(trace: Trace, step, key: Name, look: Look) -> Expr:  # noqa: ANN001
     s, kind, k = trace.scenario, key.kind, key.layer
     update = next(u for u in step.updates if u.name == f"{kind}{k}")
     index = key.index if update.old.ndim >= 2 else key.index[:1]
-    lines = worked.optimizer_update(s.optimizer, update.old[index], update.grad[index], s.learning_rate or 0.0,
-                                    {}, 1, trace.precision, True, name("d" + kind, k, *index))
+    gradient = name("d" + kind, k, *index)
+    lines = worked.optimizer_update(s.optimizer, update.old[index], look(gradient, float(update.grad[index])),
+                                    s.learning_rate or 0.0, {}, 1, trace.precision, True, gradient)
     return lines[-1][1]
 
 
@@ -284,15 +329,20 @@ def _updated(trace: Trace, step, key: Name) -> Expr:  # noqa: ANN001
 def _linear(r, kind: str, p: _Place) -> Expr:  # noqa: ANN001
     k, i, n = r.layer, p.i, p.n
     inputs = [p.at("a", k - 1, u) for u in range(r.inputs.shape[1])] if k > 1 else None
-    return worked.linear(r.weights[i], r.inputs[n], None if r.bias is None else r.bias[i], p.first, k == 1, inputs,
+    return worked.linear(r.weights[i], p.values(inputs, r.inputs[n]), None if r.bias is None else r.bias[i], p.first,
+                         k == 1, inputs,
                          [p.before("W", k, i, u) for u in range(r.weights.shape[1])], p.before("b", k, i))
 
 
 def _activate(r, kind: str, p: _Place) -> Expr:  # noqa: ANN001
     rule, z = ACTIVATIONS[r.activation], r.z[p.n]
     if z.ndim == 1:
-        return rule.row_expr(z, p.i, r.slope, [p.at("z", r.layer, u) for u in range(z.shape[0])])
-    return rule.row_expr(z, p.unit, r.slope, p.names("z", r.layer, z.shape))  # an image: elementwise
+        names = [p.at("z", r.layer, u) for u in range(z.shape[0])]
+        return rule.row_expr(p.values(names, z), p.i, r.slope, names)
+    names = p.names("z", r.layer, z.shape)  # an image: elementwise, so only this element's z is worked
+    own = z.copy()
+    own[p.unit] = p.value(names[p.unit], z[p.unit])
+    return rule.row_expr(own, p.unit, r.slope, names)
 
 
 def _convolve(r, kind: str, p: _Place) -> Expr:  # noqa: ANN001
@@ -304,8 +354,8 @@ def _convolve(r, kind: str, p: _Place) -> Expr:  # noqa: ANN001
     for c, dy, dx in np.ndindex(channels, rows, cols):
         y, x = i * r.stride + dy - r.padding, j * r.stride + dx - r.padding
         inside = 0 <= y < height and 0 <= x < width
-        value = r.inputs[p.n, c, y, x] if inside else 0.0
         label = p.at("a", k - 1, (c, y, x)) if inside and k > 1 else ""
+        value = p.value(label, r.inputs[p.n, c, y, x]) if inside else 0.0
         terms.append(op("mul", num(r.kernels[o, c, dy, dx], p.first, p.before("K", k, o, c, dy, dx)),
                         num(value, k == 1 or not inside, label)))
     if r.bias is not None:
@@ -319,7 +369,8 @@ def _window(r, p: _Place) -> list[Expr]:  # noqa: ANN001
     out = []
     for dy, dx in np.ndindex(r.size, r.size):
         y, x = i * r.stride + dy, j * r.stride + dx
-        out.append(num(r.inputs[p.n, c, y, x], k == 1, p.at("a", k - 1, (c, y, x)) if k > 1 else ""))
+        label = p.at("a", k - 1, (c, y, x)) if k > 1 else ""
+        out.append(num(p.value(label, r.inputs[p.n, c, y, x]), k == 1, label))
     return out
 
 
@@ -332,26 +383,41 @@ def _pool(r, kind: str, p: _Place) -> Expr:  # noqa: ANN001
 
 def _flatten(r, kind: str, p: _Place) -> Expr:  # noqa: ANN001
     """The same number, now at position i of the vector."""
-    source = np.unravel_index(p.i, r.inputs.shape[1:])
-    return num(r.inputs[(p.n, *source)], r.layer == 1,
-               p.at("a", r.layer - 1, tuple(int(v) for v in source)) if r.layer > 1 else "")
+    source = tuple(int(v) for v in np.unravel_index(p.i, r.inputs.shape[1:]))
+    label = p.at("a", r.layer - 1, source) if r.layer > 1 else ""
+    return num(p.value(label, r.inputs[(p.n, *source)]), r.layer == 1, label)
 
 
 def _output_delta(r, kind: str, p: _Place) -> Expr:  # noqa: ANN001
     loss = _pass(p.trace, p.key.step)[1]
     units, k, i, n = loss.yhat.shape[1], r.layer, p.i, p.n
+    yhat = p.at("a", k, i)
     if kind == "da":
-        return worked.loss_gradient(loss.spec, loss.yhat[n, i], loss.y[n, i], p.examples, units, p.at("a", k, i))
+        return worked.loss_gradient(loss.spec, p.value(yhat, loss.yhat[n, i]), loss.y[n, i], p.examples, units, yhat)
     if r.shortcut is not None:
-        return worked.shortcut(loss.spec, loss.yhat[n, i], loss.y[n, i], p.examples, units, p.at("a", k, i))
-    return worked.product(r.dl_dyhat[n, i], r.dyhat_dz[n, i], p.at("da", k, i), computed_from(p.at("a", k, i)))
+        return worked.shortcut(loss.spec, p.value(yhat, loss.yhat[n, i]), loss.y[n, i], p.examples, units, yhat)
+    dyhat_dz = r.dyhat_dz[n, i]
+    if p.looked:  # ∂ŷ/∂z worked again from the student's own z and ŷ
+        activation = _activation_record(p, k)
+        z, a = p.value(p.at("z", k, i), activation.z[n, i]), p.value(yhat, loss.yhat[n, i])
+        dyhat_dz = worked.value(worked.derivative(r.activation, z, a, activation.slope)[0], p.trace.precision)
+    return worked.product(p.value(p.at("da", k, i), r.dl_dyhat[n, i]), dyhat_dz, p.at("da", k, i),
+                          computed_from(yhat))
+
+
+def _activation_record(p: _Place, k: int):  # noqa: ANN202
+    forward = _pass(p.trace, p.key.step)[0]
+    return next(r for r in forward.operations if f"a{k}" in r.produces())
+
 
 
 def _through_activation(r, kind: str, p: _Place) -> Expr:  # noqa: ANN001
     index = (p.n, *p.unit)
     unit = p.unit if len(p.unit) > 1 else p.i
-    derivative, _ = worked.derivative(r.activation, r.z[index], r.a[index], r.slope, p.at("a", r.layer, unit))
-    return op("mul", num(r.upstream[index], label=p.at("da", r.layer, unit)), derivative)
+    a, da = p.at("a", r.layer, unit), p.at("da", r.layer, unit)
+    derivative, _ = worked.derivative(r.activation, p.value(p.at("z", r.layer, unit), r.z[index]),
+                                      p.value(a, r.a[index]), r.slope, a)
+    return op("mul", num(p.value(da, r.upstream[index]), label=da), derivative)
 
 
 def _layer_gradient(r, kind: str, p: _Place) -> Expr:  # noqa: ANN001
@@ -359,15 +425,17 @@ def _layer_gradient(r, kind: str, p: _Place) -> Expr:  # noqa: ANN001
     i = p.key.index[0]
     deltas = [p.at("dz", k, i, e) for e in range(examples)]
     if kind == "db":
-        return worked.bias_gradient(r.delta[:, i], deltas)
+        return worked.bias_gradient(p.values(deltas, r.delta[:, i]), deltas)
     j = p.key.index[1]
     inputs = [p.at("a", k - 1, j, e) for e in range(examples)] if k > 1 else None
-    return worked.weight_gradient(r.delta[:, i], r.inputs[:, j], p.first and k == 1, deltas, inputs)
+    return worked.weight_gradient(p.values(deltas, r.delta[:, i]), p.values(inputs, r.inputs[:, j]),
+                                  p.first and k == 1, deltas, inputs)
 
 
 def _back_to_previous(r, kind: str, p: _Place) -> Expr:  # noqa: ANN001
     k, j, rows = r.layer, p.i, range(r.delta.shape[1])
-    return worked.backprop(r.weights[:, j], r.delta[p.n], p.first, [p.at("dz", k, u) for u in rows],
+    deltas = [p.at("dz", k, u) for u in rows]
+    return worked.backprop(r.weights[:, j], p.values(deltas, r.delta[p.n]), p.first, deltas,
                            [p.before("W", k, u, j) for u in rows])
 
 
@@ -378,7 +446,7 @@ def _kernel_gradient(r, kind: str, p: _Place) -> Expr:  # noqa: ANN001
     height, width = r.inputs.shape[2:]
     if kind == "db":
         (o,) = p.key.index
-        terms = [num(r.delta[e, o, i, j], label=p.at("dz", k, (o, i, j), e))
+        terms = [_named(p, p.at("dz", k, (o, i, j), e), r.delta[e, o, i, j])
                  for e, i, j in np.ndindex(examples, out_rows, out_cols)]
         return terms[0] if len(terms) == 1 else op("add", *terms)
     o, c, dy, dx = p.key.index
@@ -388,8 +456,8 @@ def _kernel_gradient(r, kind: str, p: _Place) -> Expr:  # noqa: ANN001
         if not (0 <= y < height and 0 <= x < width):
             continue  # a position in the padding: its product is 0
         source = p.at("a", k - 1, (c, y, x), e) if k > 1 else ""
-        terms.append(op("mul", num(r.delta[e, o, i, j], label=p.at("dz", k, (o, i, j), e)),
-                        num(r.inputs[e, c, y, x], k == 1 and p.first, source)))
+        terms.append(op("mul", _named(p, p.at("dz", k, (o, i, j), e), r.delta[e, o, i, j]),
+                        num(p.value(source, r.inputs[e, c, y, x]), k == 1 and p.first, source)))
     if not terms:
         return num(0.0, True)
     return terms[0] if len(terms) == 1 else op("add", *terms)
@@ -408,7 +476,7 @@ def _conv_back(r, kind: str, p: _Place) -> Expr:  # noqa: ANN001
             continue
         i, j = i // r.stride, j // r.stride
         if 0 <= i < out_rows and 0 <= j < out_cols:
-            terms.append(op("mul", num(r.delta[p.n, o, i, j], label=p.at("dz", k, (o, i, j))),
+            terms.append(op("mul", _named(p, p.at("dz", k, (o, i, j)), r.delta[p.n, o, i, j]),
                             num(r.kernels[o, c, dy, dx], p.first, p.before("K", k, o, c, dy, dx))))
     if not terms:
         return num(0.0, True)
@@ -424,7 +492,7 @@ def _pool_back(r, kind: str, p: _Place) -> Expr:  # noqa: ANN001
         dy, dx = y - i * r.stride, x - j * r.stride
         if not (0 <= dy < r.size and 0 <= dx < r.size):
             continue
-        gradient = num(r.gradient[p.n, c, i, j], label=p.at("da", k, (c, i, j)))
+        gradient = _named(p, p.at("da", k, (c, i, j)), r.gradient[p.n, c, i, j])
         if r.winners is None:
             terms.append(op("div", gradient, num(r.size * r.size, True)))
         elif r.winners[p.n, c, i, j] == dy * r.size + dx:
@@ -436,7 +504,12 @@ def _pool_back(r, kind: str, p: _Place) -> Expr:  # noqa: ANN001
 
 def _unflatten(r, kind: str, p: _Place) -> Expr:  # noqa: ANN001
     position = int(np.ravel_multi_index(p.unit, r.upstream.shape[1:]))
-    return num(r.gradient[p.n, position], label=p.at("da", r.layer, position))
+    return _named(p, p.at("da", r.layer, position), r.gradient[p.n, position])
+
+
+def _named(p: _Place, label: str, value: float) -> Expr:
+    """A computed operand, by its name, with the value the place works with."""
+    return num(p.value(label, value), label=label)
 
 
 _WORKERS = {"Linear": _linear, "Activate": _activate, "Convolve": _convolve, "Pool": _pool, "Flatten": _flatten,

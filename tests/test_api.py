@@ -25,9 +25,10 @@ def cli(*args: str) -> str:
 
 
 def test_the_front_door_names_what_it_offers() -> None:
-    assert nnworked.__all__ == ["Checked", "Exercise", "Generated", "Marks", "NnworkedError", "ScenarioError",
-                                "Verification", "Walkthrough", "check", "exercise", "from_torch", "generate", "grade",
-                                "load", "render", "run", "solve", "verify"]
+    assert nnworked.__all__ == [
+        "Checked", "ClassMarks", "Exercise", "Generated", "Marks", "NnworkedError", "ScenarioError", "Verification",
+        "Walkthrough", "check", "exercise", "from_torch", "generate", "generate_roster", "grade", "grade_class",
+        "load", "render", "run", "solve", "verify"]
     importlib.import_module("nnworked.sheets")  # an internal module named like a function would shadow it
 
     assert callable(nnworked.exercise) and callable(nnworked.verify) and callable(nnworked.generate)

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import math
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+import nnworked
 from nnworked import sheets
 from nnworked.answers import read as read_answers
-from nnworked.grading import grade
+from nnworked.grading import grade, parse, summary
 from tests.helpers import trace_of
 
 
@@ -75,7 +77,7 @@ def test_a_class_from_csv_and_folders(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "ana: 2 of 8 (1 carried forward)" in result.stdout  # a1, da2, db2, dz1, db1 are blanks too
     assert "first wrong value: dz2[0] = 0.3806, expected −0.3806 — likely the sign is flipped" in result.stdout
-    assert "class: 2 students" in result.stdout and "1 × the sign is flipped" in result.stdout
+    assert "class: 2 students" in result.stdout and "1 student: the sign is flipped" in result.stdout
 
 
 def test_an_answer_may_be_named_as_the_sheet_shows_it_or_as_the_key_names_it() -> None:
@@ -87,3 +89,167 @@ def test_an_answer_may_be_named_as_the_sheet_shows_it_or_as_the_key_names_it() -
     marks = grade(trace, keys, spelled)
     assert {m.key: m.status for m in marks} == {k: "correct" for k in keys}
     assert [m.status for m in grade(trace, keys, {"∂L/∂W2[0]": 0.5})].count("wrong") == 1
+
+
+# ---- fair marks (issue 13): carried credit through every operation, slack from the student's own digits ----
+
+def sigmoid(z: float) -> float:
+    return 1 / (1 + math.exp(-z))
+
+
+# z1 = −1 for the first example; a batch of two; squared error without ½ (so ∂L/∂ŷ = 2(ŷ − y)/2 = ŷ − y)
+BATCH = {"inputs": [[1, 2], [3, 1]], "targets": [[1], [0]],
+         "layers": [{"weights": [[0.5, -0.75]], "bias": [0], "activation": "sigmoid"},
+                    {"weights": [[2.0]], "bias": [0.5]}],
+         "loss": "mse", "learning_rate": 0.1, "precision": 4}
+
+
+def marked(source: object, rule: str, answers: dict[str, float], keep_key: bool = True) -> dict[str, object]:
+    """Marks for a sheet of `rule` where every asked value not in `answers` is answered as the key prints it."""
+    trace = nnworked.solve(source, keep=1)
+    keys = sheets.choose(trace, rule, 1)
+    values = sheets.quantities(trace)
+    given = {k: round(values[k], trace.precision.decimals_for(values[k])) for k in keys} if keep_key else {}
+    given.update(answers)
+    return {m.key: m for m in grade(trace, keys, given)}
+
+
+def test_a_wrong_final_value_is_never_marked_right() -> None:
+    # spam, every value blank, every answer as printed but one updated weight: 0.1092 against 0.1095
+    marks = marked("spam", "all", {"W1[0,0]": 0.1092})
+    assert marks["W1[0,0]"].status == "wrong"
+    assert [k for k, m in marks.items() if m.status != "correct"] == ["W1[0,0]"]
+    # a decimal fewer is still the same number; the student's own rounded gradient moves it no further
+    assert marked("spam", "all", {"W1[0,0]": 0.110})["W1[0,0]"].status == "correct"
+
+
+def test_carried_through_an_activation() -> None:
+    # z1 = −2 written for −1, then σ(−2) = 0.1192 worked right from it
+    own = round(sigmoid(-2), 4)
+    assert own == 0.1192
+    marks = marked(BATCH, "z1[0,0]", {"z1[0,0]": -2, "a1[0,0]": own})
+    assert (marks["z1[0,0]"].status, marks["a1[0,0]"].status) == ("wrong", "carried")
+    assert marked(BATCH, "z1[0,0]", {"z1[0,0]": -2, "a1[0,0]": 0.1197})["a1[0,0]"].status == "wrong"
+
+
+def test_carried_through_a_sum_over_the_batch() -> None:
+    # ŷ of the second example wrong; ∂L/∂z₂ of that example is hidden (it follows from ŷ alone), so the
+    # student works it from their own ŷ: dW2 = Σ (ŷ − y)·a1 with their ŷ for example 2, the key's for 1
+    a1 = [sigmoid(-1), sigmoid(3 * 0.5 - 0.75)]
+    yhat = [2 * a1[0] + 0.5, 2.5]  # 2.5 written for 1.8584
+    own = round((yhat[0] - 1) * a1[0] + (yhat[1] - 0) * a1[1], 4)
+    marks = marked(BATCH, "a2[0,1], dW2", {"a2[0,1]": 2.5, "z2[0,1]": 2.5, "dW2[0,0]": own})
+    assert [marks[k].status for k in ("z2[0,1]", "a2[0,1]", "dW2[0,0]")] == ["wrong", "carried", "carried"]
+
+
+def test_carried_through_the_loss_and_an_update() -> None:
+    yhat = [2.0, 2 * sigmoid(0.75) + 0.5]  # 2.0 written for 1.0379
+    own_loss = round(((yhat[0] - 1) ** 2 + (yhat[1] - 0) ** 2) / 2, 4)
+    marks = marked(BATCH, "a2, L", {"a2[0,0]": 2.0, "z2[0,0]": 2.0, "L": own_loss})
+    assert [marks[k].status for k in ("z2[0,0]", "a2[0,0]", "L")] == ["wrong", "carried", "carried"]
+    # an update from the student's own gradient: W1 ← W1 − 0.1 × dW1
+    marks = marked(BATCH, "dW1, W1", {"dW1[0,0]": 2.5, "W1[0,0]": round(0.5 - 0.1 * 2.5, 4)})
+    assert marks["dW1[0,0]"].status == "wrong" and marks["W1[0,0]"].status == "carried"
+    # momentum (iris): v = 0.9 × 0 + g, W ← W − 0.5 × v, from the student's own g
+    marks = marked("iris_softmax", "dW2[0,0], W2[0,0]", {"dW2[0,0]": 0.1, "W2[0,0]": round(0.3 - 0.5 * 0.1, 4)})
+    assert marks["dW2[0,0]"].status == "wrong" and marks["W2[0,0]"].status == "carried"
+
+
+def test_carried_through_softmax() -> None:
+    z = [0.5, 0.25, 0.112]  # z2[0] written 0.5 for −0.07
+    own = round(math.exp(z[0]) / sum(math.exp(v) for v in z), 4)
+    marks = marked("iris_softmax", "z2, a2", {"z2[0]": 0.5, "a2[0]": own})
+    assert marks["z2[0]"].status == "wrong" and marks["a2[0]"].status == "carried"
+
+
+def test_halved_gradients_carry_with_the_slack_of_the_students_own_rounding() -> None:
+    # gradients_only: ½(ŷ − y)² summed over two outputs. A student who halves ∂L/∂ŷ (the ½ kept, the
+    # square's 2 not brought down) writes the correctly rounded halves; dW2[0,1] = −0.7136 × 0.9047 would be
+    # −0.6456 from the rounded digits, but their unrounded half gives the key's half, −0.6455: carried.
+    trace = trace_of("gradients_only")
+    values = sheets.quantities(trace)
+    keys = sheets.choose(trace, "backward", 1)
+    halves = {k: round(values[k] / 2, 4) for k in keys}
+    assert halves["dW2[0,1]"] == -0.6455
+    marks = {m.key: m for m in grade(trace, keys, halves)}
+    assert marks["da2[0]"].status == "wrong" and "the ½ convention confused" in marks["da2[0]"].note
+    assert "half the gradient" in marks["da2[0]"].note
+    assert {m.status for k, m in marks.items() if not k.startswith("da2")} == {"carried"}
+    # asked alone, the halves are diagnosed (not merely marked wrong)
+    keys = sheets.choose(trace, "dW2", 1)
+    marks = {m.key: m for m in grade(trace, keys, {k: halves[k] for k in keys})}
+    assert all(m.status == "wrong" and "the ½ convention confused" in m.note for m in marks.values())
+
+
+def test_the_batch_mean_forgotten_is_not_the_half_convention_on_a_loss_without_half() -> None:
+    # squared error without ½, a batch of 2: twice the gradient is the sum over the batch, not a ½ mistake
+    trace = nnworked.solve(BATCH, keep=1)
+    right = sheets.quantities(trace)["dW2[0,0]"]
+    marks = marked(BATCH, "dW2", {"dW2[0,0]": round(2 * right, 4)})
+    assert marks["dW2[0,0]"].note == "the batch mean forgotten (the sum over the 2 examples, not the mean)"
+    assert "½" in marked(BATCH, "dW2", {"dW2[0,0]": round(right / 2, 4)})["dW2[0,0]"].note
+    # with ½ and a batch of 2 both mistakes give twice the gradient: both are named
+    halved = {**BATCH, "loss": {"name": "mse", "scale": 0.5}}
+    trace = nnworked.solve(halved, keep=1)
+    note = marked(halved, "dW2", {"dW2[0,0]": round(2 * sheets.quantities(trace)["dW2[0,0]"], 4)})["dW2[0,0]"].note
+    assert note == ("the ½ convention confused (the ½ of ½(ŷ − y)² left out: twice the gradient) or the batch mean "
+                    "forgotten (the sum over the 2 examples, not the mean)")
+
+
+def test_a_mistake_is_diagnosed_only_where_its_numbers_fit() -> None:
+    # an answer off by a little is wrong, with no mistake named
+    marks = marked("spam", SPAM_RULE, {"dz2[0]": -0.3906})
+    assert marks["dz2[0]"].status == "wrong" and marks["dz2[0]"].note == ""
+    # the sign flipped on a value computed from the student's own wrong value is named from that value
+    marks = marked(BATCH, "z1[0,0]", {"z1[0,0]": -2, "a1[0,0]": -round(sigmoid(-2), 4)})
+    assert marks["a1[0,0]"].note == "the sign is flipped"
+
+
+def test_class_summaries_count_students_not_marks() -> None:
+    trace = trace_of("spam")
+    keys = sheets.choose(trace, SPAM_RULE, 1)
+    values = sheets.quantities(trace)
+    flipped = {k: -round(values[k], 4) for k in keys if parse(k)[0] in ("dz", "db", "da", "dW")}
+    results = {name: grade(trace, keys, flipped) for name in ("ana", "ben")}
+    # ∂L/∂ŷ and δ = ŷ − y (worked from ŷ, not from ∂L/∂ŷ) are both wrong, the rest carried: one student, once
+    assert [m.key for m in results["ana"] if m.status == "wrong"] == ["da2[0]", "dz2[0]"]
+    results["cy"] = grade(trace, keys, {**flipped, "dz2[0]": -0.3806})  # right δ, then flipped again
+    assert summary(results)["mistakes"] == {"the sign is flipped (ŷ − y and y − ŷ confused)": 3}
+
+
+def test_under_carry_the_student_rounds_as_the_key_does() -> None:
+    # house_price carries 5 decimals: 15 − 0.0000001 × 21,850 = 15 − 0.00219 = 14.99781 (0.002185 carried)
+    marks = marked("house_price", "dW2[0,1], W2[0,1]", {"W2[0,1]": 14.99782})
+    assert marks["W2[0,1]"].status == "wrong"
+    # from their own gradient, 20,000: 15 − 0.002 = 14.998, carried
+    marks = marked("house_price", "dW2[0,1], W2[0,1]", {"dW2[0,1]": 20000, "W2[0,1]": 14.998})
+    assert (marks["dW2[0,1]"].status, marks["W2[0,1]"].status) == ("wrong", "carried")
+    marks = marked("house_price", "dW2[0,1], W2[0,1]", {"dW2[0,1]": 20000, "W2[0,1]": 14.99801})
+    assert marks["W2[0,1]"].status == "wrong"
+
+
+def test_an_answer_keeps_the_decimals_it_was_written_with(tmp_path: Path) -> None:
+    # spam's updated W1[0,0] is 0.10952: 0.110 is it to a decimal fewer; 0.1100 claims four decimals, and
+    # the fourth is wrong (a float alone would read both as 0.11)
+    (tmp_path / "class.csv").write_text("student,W1[0,0]\nana,0.110\nben,0.1100\ncy,\"0,1095\"\n")
+    students = read_answers(str(tmp_path / "class.csv"))
+    trace = trace_of("spam")
+    keys = frozenset({"W1[0,0]"})
+    assert {name: grade(trace, keys, given)[0].status for name, given in students.items()} == {
+        "ana": "correct", "ben": "wrong", "cy": "correct"}
+
+
+def test_the_sheets_policy_says_which_values_the_student_worked_out() -> None:
+    # z1 = 0.31 written for 0.21 (and its ReLU), then L = −ln σ(z2) from it. On a guided sheet ŷ stayed printed
+    # (it follows from the shown a1[1] too), so L should follow from the printed ŷ; on an exam nothing computed
+    # from a blank was printed, so the student's own L is carried.
+    z2 = 0.5 * 0.31 + 0.6 * 0.47 + 0.1
+    own = round(-math.log(sigmoid(z2)), 4)
+    answers = {"z1[0]": 0.31, "a1[0]": 0.31, "L": own}
+    trace = trace_of("spam")
+    keys = sheets.choose(trace, "z1[0], L", 1)
+    assert [m.status for m in grade(trace, keys, answers)] == ["wrong", "carried", "wrong"]
+    assert [m.status for m in grade(trace, keys, answers, "none")] == ["wrong", "carried", "carried"]
+    result = subprocess.run([sys.executable, "-m", "nnworked", "grade", "spam", "-", "--blanks", "z1[0], L",
+                             "--reveal", "exam"], capture_output=True, text=True)
+    assert result.returncode == 2

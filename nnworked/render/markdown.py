@@ -57,6 +57,9 @@ def blocks_to_markdown(blocks: list[Block]) -> str:
     return "\n\n".join(printer.print_block(block) for block in blocks) + "\n"  # type: ignore[misc]
 
 
+body = blocks_to_markdown  # neutral blocks as a part of a document, named as the other document printers name it
+
+
 def render_parts(trace: Trace, parts: list[Settings]) -> str:
     """Several renderings in one document, separated by a rule: a sheet and then its key."""
     return "\n---\n\n".join(render(trace, settings) for settings in parts)

@@ -136,8 +136,9 @@ class LossRule(ABC):
         """New targets of the kind this loss expects, for `generate` (draw: a value from the grid)."""
         return draw_from_grid(rows, draw)
 
-    def likely_mistakes(self, correct: float) -> list[tuple[str, float]]:
-        """Mistakes particular to this loss, for grading's diagnosis: (what went wrong, the value it gives)."""
+    def likely_mistakes(self, spec: LossSpec, correct: float) -> list[tuple[str, float]]:
+        """Mistakes particular to this loss under its conventions `spec`, for grading's diagnosis: (what went
+        wrong, the value a gradient whose right value is `correct` would have)."""
         return []
 
     @abstractmethod

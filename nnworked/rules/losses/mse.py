@@ -54,9 +54,20 @@ class MeanSquaredError(LossRule):
     def convention(self, spec: Any) -> str:
         return "squared error with no ½" if spec.scale == 1 else f"squared error × {spec.scale:g}"
 
-    def likely_mistakes(self, correct: float) -> list[tuple[str, float]]:
-        return [("the ½ convention confused (the gradient is off by a factor of 2)", 2 * correct),
-                ("the ½ convention confused (the gradient is off by a factor of 2)", correct / 2)]
+    def likely_mistakes(self, spec: Any, correct: float) -> list[tuple[str, float]]:
+        # which way the ½ is confused depends on the loss's own convention: with the ½ (scale 0.5) a student
+        # may leave it out (twice the gradient) or keep it and not bring the square's 2 down (half); without
+        # it (scale 1) a student who assumes one gets half. Twice a loss without ½ is no ½ mistake.
+        out = []
+        if spec.scale != 0.5:
+            has = "that this loss does not have" if spec.scale == 1 else f"where this loss has × {spec.scale:g}"
+            out.append((f"the ½ convention confused (a ½ assumed {has}: the gradient is off by that factor)",
+                        correct * 0.5 / spec.scale))
+        else:
+            out.append(("the ½ convention confused (the ½ of ½(ŷ − y)² left out: twice the gradient)", 2 * correct))
+            out.append(("the ½ convention confused (the ½ kept and the square's 2 not brought down: half the "
+                        "gradient)", correct / 2))
+        return out
 
     def derivation(self, trace: Any, w: Any, output: Any) -> list:
         from nnworked.render.blocks import Block, Heading, Math, Para
