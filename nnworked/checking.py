@@ -33,12 +33,24 @@ def check(trace: Any, answers: Any, blanks: str | None = None, seed: int = 1) ->
     return Checked(Marks(trace, keys, variant, {STUDENT: given}))
 
 
+def _number(value: Any) -> Any:
+    """A numpy scalar by the digits it prints (float32(0.47) is 0.47, not 0.4699999988…: grading reads the
+    decimals an answer is written with); a torch scalar by its value; anything else as it is."""
+    import numpy as np
+
+    if isinstance(value, np.floating):
+        return float(str(value))
+    return value.item() if hasattr(value, "item") else value
+
+
 def _one_student(answers: Any) -> dict[str, float]:
     """A dict of value name → number, or the path of an answers file holding one student's."""
     if isinstance(answers, Mapping):
         problems, given = [], {}
         for name, value in answers.items():
-            number = value.item() if hasattr(value, "item") else value  # a numpy or torch scalar
+            # a numpy or torch scalar, by the digits it prints: float32(0.47) is 0.47, not 0.4699999988…, since
+            # grading reads the decimals an answer is written with
+            number = _number(value)
             if isinstance(number, bool) or not isinstance(number, (int, float)) or not math.isfinite(number):
                 problems.append(f"{printable(str(name))}: expected a finite number, given {printable(repr(value))}")
             else:

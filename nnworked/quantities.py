@@ -7,23 +7,25 @@ the loss, `C[0,1]` for a matrix product. A later pass is another quantity with t
 qualifier: `a2[0]@2` is step 2's output, `a2[0]@final` the forward pass after training.
 
 This module holds the ONE grammar (`parse`, `name`), the ONE order a student works in (`sort_key`), and
-the ONE map from a name to its worked expression (`Table.expression`), whose Num leaves carry the names of
-their operands; what a quantity is computed from (`Table.depends`) is read off those leaves. Renderers,
-sheets, grading, the Moodle writer, generate and the JSON exercise section all read it.
+the ONE map from a name to its worked expression (`Table.expression`, built by `nnworked.workings` from the
+record that produced the value), whose Num leaves carry the names of their operands; what a quantity is
+computed from (`Table.depends`) is read off those leaves. Renderers, sheets, grading, the Moodle writer,
+generate and the JSON exercise section all read it.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from typing import Callable, Iterable, NamedTuple
+from typing import TYPE_CHECKING, Iterable, NamedTuple
 
 import numpy as np
 
-from nnworked import worked
-from nnworked.expr import Expr, Num, num, op
-from nnworked.rules.activations import ACTIVATIONS
+from nnworked.expr import Expr, Num
 from nnworked.trace import Trace
+
+if TYPE_CHECKING:
+    from nnworked.workings import Look
 
 _NAME = re.compile(r"^([a-zA-Z]+?)(\d*)(?:\[(\d+(?:,\d+)*)\])?(?:@(\d+|final))?$")
 _ORDER = {"C": 0, "z": 1, "a": 2, "L": 3, "da": 4, "dz": 5, "dW": 6, "dK": 6, "db": 7, "W": 8, "K": 8, "b": 9}
@@ -125,13 +127,17 @@ class Table:
     def expression(self, key: str) -> Expr:
         """How the value named `key` is worked from the values before it; those values carry their names."""
         if key not in self._expressions:
-            self._expressions[key] = _expression(self.trace, parse(key))
+            from nnworked.workings import expression  # it reads this module's names
+
+            self._expressions[key] = expression(self.trace, parse(key))
         return self._expressions[key]
 
     def expression_with(self, key: str, look: Look) -> Expr:
         """The worked expression of `key` from other values of its operands: `look(name, value)` gives
         each operand's (grading works a student's value again from their own earlier values)."""
-        return _expression(self.trace, parse(key), look)
+        from nnworked.workings import expression
+
+        return expression(self.trace, parse(key), look)
 
     def depends(self, key: str) -> frozenset[str]:
         """The quantities `key` is computed from (a batch's per-example loss L[e] stands for its outputs)."""
@@ -162,6 +168,12 @@ class Table:
 
 
 _LAST: list[Table] = []  # the table of the trace last asked for: a sheet, its key and grading ask again
+
+
+def keep(built: Table) -> None:
+    """Make `built` the table `table` gives for its trace again (a class's marking returns to a variant's
+    sheet after others: its expressions need not be built twice)."""
+    _LAST[:] = [built]
 
 
 def table(trace: Trace) -> Table:
@@ -209,310 +221,3 @@ def _values(trace: Trace) -> dict[str, float]:
         out.update(every(parameter.kind, parameter.layer, update.new))
     return out
 
-
-def _same(label: str, value: float) -> float:
-    return value
-
-
-Look = Callable[[str, float], float]  # (an operand's name, the key's value of it) → the value to work with
-
-
-def _pass(trace: Trace, step: int | str):  # noqa: ANN202
-    """The forward pass, the loss and (for a training step) the step whose values carry this qualifier."""
-    if step == FINAL:
-        assert trace.final is not None
-        forward, loss = trace.final
-        return forward, loss, None
-    training = trace.steps[int(step) - 1]
-    return training.forward, training.loss, training
-
-
-class _Place(NamedTuple):
-    """Where an expression is worked: the pass, the example, the unit, and how its operands are named."""
-
-    trace: Trace
-    key: Name
-    examples: int
-    unit: tuple[int, ...]  # (i,) for a vector per example, (channel, row, col) for an image
-    n: int  # the example
-    first: bool  # the first step: the parameters are the numbers the user wrote
-    look: Look = _same  # each named operand's value to work with (grading: the student's own)
-
-    @property
-    def looked(self) -> bool:
-        """Whether operands take other values than the key's (then a derivative is worked again too)."""
-        return self.look is not _same
-
-    def value(self, label: str, value: float) -> float:
-        """An operand's value: the key's, or what `look` gives for its name."""
-        return self.look(label, float(value)) if label else float(value)
-
-    def values(self, labels: list[str] | None, values: np.ndarray) -> list[float]:
-        return [float(v) for v in values] if labels is None else \
-            [self.value(label, v) for label, v in zip(labels, values)]
-
-    @property
-    def i(self) -> int:
-        return self.unit[0]
-
-    def at(self, kind: str, layer: int, unit: int | tuple[int, ...], example: int | None = None) -> str:
-        return cell(kind, layer, unit, self.n if example is None else example, self.examples, self.key.step)
-
-    def before(self, kind: str, layer: int, *index: int) -> str:
-        """A parameter as this pass uses it: "" in step 1 (given), else its value after the last update."""
-        previous = len(self.trace.steps) if self.key.step == FINAL else int(self.key.step) - 1
-        return "" if previous < 1 else name(kind, layer, *index, step=previous)
-
-    def names(self, kind: str, layer: int, shape: tuple[int, ...]) -> np.ndarray:
-        """The names of every element of one example's array, in its shape (so a tuple indexes it)."""
-        out = np.empty(shape, dtype=object)
-        for index in np.ndindex(*shape):
-            out[index] = self.at(kind, layer, index if len(shape) > 1 else index[0])
-        return out
-
-
-def _expression(trace: Trace, key: Name, look: Look = _same) -> Expr:
-    """The worked expression of one value, exactly as the walkthrough prints it: its numbers carry the
-    names of the values they are (a parameter after an update, an earlier value), so a blank hides and
-    grading substitutes a student's own values where they gave them. Each value is worked by the record
-    that produced it, through that record type's own function below."""
-    s = trace.scenario
-    examples = s.inputs.shape[0]
-    kind, k = key.kind, key.layer
-    if kind == "C":
-        i, j = key.index
-        m = trace.matmul
-        return worked.linear(m.a[i], m.b[:, j], None, True, True)
-    forward, loss, step = _pass(trace, key.step)
-    first = key.step == FIRST_STEP
-    if kind == "L":
-        assert loss is not None
-        units, last = loss.yhat.shape[1], len(s.layers)
-        place = _Place(trace, key, examples, (), 0, first, look)
-        if examples == 1 or key.index:  # the loss of one example
-            e = key.index[0] if key.index else 0
-            outputs = [place.at("a", last, u, e) for u in range(units)]
-            return worked.loss_example(loss.spec, place.values(outputs, loss.yhat[e]), loss.y[e], outputs)
-        names = [name("L", 0, e, step=key.step) for e in range(examples)]
-        return worked.loss_total(loss.spec, place.values(names, loss.per_example), names)
-    per_example = kind in PER_EXAMPLE
-    unit, n = (key.index, 0) if not per_example or examples == 1 else (key.index[:-1], key.index[-1])
-    place = _Place(trace, key, examples, tuple(unit), n, first, look)
-    array = f"{kind}{k}" if kind in ("z", "a") else f"{kind[1:]}{k}"
-    if kind in ("z", "a"):
-        records = forward.operations
-    elif kind.startswith("d"):
-        assert step is not None
-        records = step.backward
-    else:  # a parameter after its update
-        assert step is not None
-        return _updated(trace, step, key, look)
-    record = next(r for r in records if array in r.produces())
-    worker = _WORKERS.get(type(record).__name__)
-    if worker is None:
-        raise TypeError(f"the table of quantities has no working for a {type(record).__name__} record")
-    return worker(record, kind, place)
-
-
-def _updated(trace: Trace, step, key: Name, look: Look) -> Expr:  # noqa: ANN001
-    s, kind, k = trace.scenario, key.kind, key.layer
-    update = next(u for u in step.updates if u.name == f"{kind}{k}")
-    index = key.index if update.old.ndim >= 2 else key.index[:1]
-    gradient = name("d" + kind, k, *index)
-    lines = worked.optimizer_update(s.optimizer, update.old[index], look(gradient, float(update.grad[index])),
-                                    s.learning_rate or 0.0, {}, 1, trace.precision, True, gradient)
-    return lines[-1][1]
-
-
-# ---- each record type's working of one element -------------------------------------------------------
-
-def _linear(r, kind: str, p: _Place) -> Expr:  # noqa: ANN001
-    k, i, n = r.layer, p.i, p.n
-    inputs = [p.at("a", k - 1, u) for u in range(r.inputs.shape[1])] if k > 1 else None
-    return worked.linear(r.weights[i], p.values(inputs, r.inputs[n]), None if r.bias is None else r.bias[i], p.first,
-                         k == 1, inputs,
-                         [p.before("W", k, i, u) for u in range(r.weights.shape[1])], p.before("b", k, i))
-
-
-def _activate(r, kind: str, p: _Place) -> Expr:  # noqa: ANN001
-    rule, z = ACTIVATIONS[r.activation], r.z[p.n]
-    if z.ndim == 1:
-        names = [p.at("z", r.layer, u) for u in range(z.shape[0])]
-        return rule.row_expr(p.values(names, z), p.i, r.slope, names)
-    names = p.names("z", r.layer, z.shape)  # an image: elementwise, so only this element's z is worked
-    own = z.copy()
-    own[p.unit] = p.value(names[p.unit], z[p.unit])
-    return rule.row_expr(own, p.unit, r.slope, names)
-
-
-def _convolve(r, kind: str, p: _Place) -> Expr:  # noqa: ANN001
-    """Σ K[o, c, p, q] × a[c, i·s + p − P, j·s + q − P] + b[o]; a position in the padding is a given 0."""
-    k, (o, i, j) = r.layer, p.unit
-    _, channels, rows, cols = r.kernels.shape
-    height, width = r.inputs.shape[2:]
-    terms: list[Expr] = []
-    for c, dy, dx in np.ndindex(channels, rows, cols):
-        y, x = i * r.stride + dy - r.padding, j * r.stride + dx - r.padding
-        inside = 0 <= y < height and 0 <= x < width
-        label = p.at("a", k - 1, (c, y, x)) if inside and k > 1 else ""
-        value = p.value(label, r.inputs[p.n, c, y, x]) if inside else 0.0
-        terms.append(op("mul", num(r.kernels[o, c, dy, dx], p.first, p.before("K", k, o, c, dy, dx)),
-                        num(value, k == 1 or not inside, label)))
-    if r.bias is not None:
-        terms.append(num(r.bias[o], p.first, p.before("b", k, o)))
-    return terms[0] if len(terms) == 1 else op("add", *terms)
-
-
-def _window(r, p: _Place) -> list[Expr]:  # noqa: ANN001
-    """The elements of the pooling window under output (c, i, j), row by row, by name."""
-    k, (c, i, j) = r.layer, p.unit
-    out = []
-    for dy, dx in np.ndindex(r.size, r.size):
-        y, x = i * r.stride + dy, j * r.stride + dx
-        label = p.at("a", k - 1, (c, y, x)) if k > 1 else ""
-        out.append(num(p.value(label, r.inputs[p.n, c, y, x]), k == 1, label))
-    return out
-
-
-def _pool(r, kind: str, p: _Place) -> Expr:  # noqa: ANN001
-    window = _window(r, p)
-    if r.winners is not None:
-        return op("max", *window)
-    return op("div", op("add", *window) if len(window) > 1 else window[0], num(len(window), True))
-
-
-def _flatten(r, kind: str, p: _Place) -> Expr:  # noqa: ANN001
-    """The same number, now at position i of the vector."""
-    source = tuple(int(v) for v in np.unravel_index(p.i, r.inputs.shape[1:]))
-    label = p.at("a", r.layer - 1, source) if r.layer > 1 else ""
-    return num(p.value(label, r.inputs[(p.n, *source)]), r.layer == 1, label)
-
-
-def _output_delta(r, kind: str, p: _Place) -> Expr:  # noqa: ANN001
-    loss = _pass(p.trace, p.key.step)[1]
-    units, k, i, n = loss.yhat.shape[1], r.layer, p.i, p.n
-    yhat = p.at("a", k, i)
-    if kind == "da":
-        return worked.loss_gradient(loss.spec, p.value(yhat, loss.yhat[n, i]), loss.y[n, i], p.examples, units, yhat)
-    if r.shortcut is not None:
-        return worked.shortcut(loss.spec, p.value(yhat, loss.yhat[n, i]), loss.y[n, i], p.examples, units, yhat)
-    dyhat_dz = r.dyhat_dz[n, i]
-    if p.looked:  # ∂ŷ/∂z worked again from the student's own z and ŷ
-        activation = _activation_record(p, k)
-        z, a = p.value(p.at("z", k, i), activation.z[n, i]), p.value(yhat, loss.yhat[n, i])
-        dyhat_dz = worked.value(worked.derivative(r.activation, z, a, activation.slope)[0], p.trace.precision)
-    return worked.product(p.value(p.at("da", k, i), r.dl_dyhat[n, i]), dyhat_dz, p.at("da", k, i),
-                          computed_from(yhat))
-
-
-def _activation_record(p: _Place, k: int):  # noqa: ANN202
-    forward = _pass(p.trace, p.key.step)[0]
-    return next(r for r in forward.operations if f"a{k}" in r.produces())
-
-
-
-def _through_activation(r, kind: str, p: _Place) -> Expr:  # noqa: ANN001
-    index = (p.n, *p.unit)
-    unit = p.unit if len(p.unit) > 1 else p.i
-    a, da = p.at("a", r.layer, unit), p.at("da", r.layer, unit)
-    derivative, _ = worked.derivative(r.activation, p.value(p.at("z", r.layer, unit), r.z[index]),
-                                      p.value(a, r.a[index]), r.slope, a)
-    return op("mul", num(p.value(da, r.upstream[index]), label=da), derivative)
-
-
-def _layer_gradient(r, kind: str, p: _Place) -> Expr:  # noqa: ANN001
-    k, examples = r.layer, p.examples
-    i = p.key.index[0]
-    deltas = [p.at("dz", k, i, e) for e in range(examples)]
-    if kind == "db":
-        return worked.bias_gradient(p.values(deltas, r.delta[:, i]), deltas)
-    j = p.key.index[1]
-    inputs = [p.at("a", k - 1, j, e) for e in range(examples)] if k > 1 else None
-    return worked.weight_gradient(p.values(deltas, r.delta[:, i]), p.values(inputs, r.inputs[:, j]),
-                                  p.first and k == 1, deltas, inputs)
-
-
-def _back_to_previous(r, kind: str, p: _Place) -> Expr:  # noqa: ANN001
-    k, j, rows = r.layer, p.i, range(r.delta.shape[1])
-    deltas = [p.at("dz", k, u) for u in rows]
-    return worked.backprop(r.weights[:, j], p.values(deltas, r.delta[p.n]), p.first, deltas,
-                           [p.before("W", k, u, j) for u in rows])
-
-
-def _kernel_gradient(r, kind: str, p: _Place) -> Expr:  # noqa: ANN001
-    """∂L/∂K[o, c, p, q] = Σ_n,i,j δ[n, o, i, j] × a[n, c, i·s + p − P, j·s + q − P]; ∂L/∂b[o] = Σ δ[n, o, ·, ·]."""
-    k = r.layer
-    examples, _, out_rows, out_cols = r.delta.shape
-    height, width = r.inputs.shape[2:]
-    if kind == "db":
-        (o,) = p.key.index
-        terms = [_named(p, p.at("dz", k, (o, i, j), e), r.delta[e, o, i, j])
-                 for e, i, j in np.ndindex(examples, out_rows, out_cols)]
-        return terms[0] if len(terms) == 1 else op("add", *terms)
-    o, c, dy, dx = p.key.index
-    terms = []
-    for e, i, j in np.ndindex(examples, out_rows, out_cols):
-        y, x = i * r.stride + dy - r.padding, j * r.stride + dx - r.padding
-        if not (0 <= y < height and 0 <= x < width):
-            continue  # a position in the padding: its product is 0
-        source = p.at("a", k - 1, (c, y, x), e) if k > 1 else ""
-        terms.append(op("mul", _named(p, p.at("dz", k, (o, i, j), e), r.delta[e, o, i, j]),
-                        num(p.value(source, r.inputs[e, c, y, x]), k == 1 and p.first, source)))
-    if not terms:
-        return num(0.0, True)
-    return terms[0] if len(terms) == 1 else op("add", *terms)
-
-
-def _conv_back(r, kind: str, p: _Place) -> Expr:  # noqa: ANN001
-    """∂L/∂a[c, y, x] = Σ_o,p,q δ[o, i, j] × K[o, c, p, q] over the outputs (i, j) whose window covered (y, x)
-    at kernel position (p, q): the full convolution with the flipped kernel, read element by element."""
-    k, (c, y, x) = r.layer, p.unit
-    out_c, _, rows, cols = r.kernels.shape
-    out_rows, out_cols = r.delta.shape[2:]
-    terms = []
-    for o, dy, dx in np.ndindex(out_c, rows, cols):
-        i, j = y + r.padding - dy, x + r.padding - dx
-        if i % r.stride or j % r.stride:
-            continue
-        i, j = i // r.stride, j // r.stride
-        if 0 <= i < out_rows and 0 <= j < out_cols:
-            terms.append(op("mul", _named(p, p.at("dz", k, (o, i, j)), r.delta[p.n, o, i, j]),
-                            num(r.kernels[o, c, dy, dx], p.first, p.before("K", k, o, c, dy, dx))))
-    if not terms:
-        return num(0.0, True)
-    return terms[0] if len(terms) == 1 else op("add", *terms)
-
-
-def _pool_back(r, kind: str, p: _Place) -> Expr:  # noqa: ANN001
-    """∂L/∂a[c, y, x] = the gradients of the windows it won (max) or its share of every window over it (avg)."""
-    k, (c, y, x) = r.layer, p.unit
-    out_rows, out_cols = r.gradient.shape[2:]
-    terms: list[Expr] = []
-    for i, j in np.ndindex(out_rows, out_cols):
-        dy, dx = y - i * r.stride, x - j * r.stride
-        if not (0 <= dy < r.size and 0 <= dx < r.size):
-            continue
-        gradient = _named(p, p.at("da", k, (c, i, j)), r.gradient[p.n, c, i, j])
-        if r.winners is None:
-            terms.append(op("div", gradient, num(r.size * r.size, True)))
-        elif r.winners[p.n, c, i, j] == dy * r.size + dx:
-            terms.append(gradient)
-    if not terms:
-        return num(0.0, True)
-    return terms[0] if len(terms) == 1 else op("add", *terms)
-
-
-def _unflatten(r, kind: str, p: _Place) -> Expr:  # noqa: ANN001
-    position = int(np.ravel_multi_index(p.unit, r.upstream.shape[1:]))
-    return _named(p, p.at("da", r.layer, position), r.gradient[p.n, position])
-
-
-def _named(p: _Place, label: str, value: float) -> Expr:
-    """A computed operand, by its name, with the value the place works with."""
-    return num(p.value(label, value), label=label)
-
-
-_WORKERS = {"Linear": _linear, "Activate": _activate, "Convolve": _convolve, "Pool": _pool, "Flatten": _flatten,
-            "OutputDelta": _output_delta, "ThroughActivation": _through_activation, "LayerGradient": _layer_gradient,
-            "BackToPrevious": _back_to_previous, "KernelGradient": _kernel_gradient,
-            "ConvBackToPrevious": _conv_back, "PoolBack": _pool_back, "Unflatten": _unflatten}
