@@ -29,7 +29,9 @@ def from_torch(model: Any, inputs: Any, targets: Any = None, loss_fn: Any = None
     and `loss_fn` its loss and every gradient; with `optimizer` too, `steps` training steps as it takes
     them. Raises NnworkedError for anything nnworked cannot represent."""
     torch = _torch()
-    from nnworked.api import load
+    from nnworked.api import _plain
+    from nnworked.scenario import from_document
+    from nnworked.yamlsource import Document
 
     layers, activation_modules = _layers(torch, model)
     x = _array(torch, inputs, "inputs")
@@ -50,7 +52,8 @@ def from_torch(model: Any, inputs: Any, targets: Any = None, loss_fn: Any = None
     if optimizer is not None:
         data.update(_optimizer(torch, optimizer, model))
         data["steps"] = steps
-    scenario = load(data)
+    # read as a scenario file is, every check included; a problem names from_torch as its source
+    scenario = from_document(Document(_plain(data), "<from_torch>", None))
     _check_against_torch(torch, scenario, model, x, targets, loss_fn)
     return scenario
 
@@ -134,8 +137,8 @@ def _same_function(torch: Any, where: str, module: Any, rule: Any, slope: float 
         theirs = module(probe)
         ours = rule.torch_value(torch, probe, slope)
     if theirs.shape != ours.shape or not torch.allclose(theirs, ours, rtol=1e-12, atol=1e-15):
-        raise NnworkedError(f"{where} ({module!r}) does not compute nnworked's {rule.label} "
-                            f"({', '.join(f'{k}={v!r}' for k, v in rule.torch_arguments(slope).items()) or 'as built'}): "
+        settings = ", ".join(f"{k}={v!r}" for k, v in rule.torch_arguments(slope).items()) or "as built"
+        raise NnworkedError(f"{where} ({module!r}) does not compute nnworked's {rule.label} ({settings}): "
                             "nnworked cannot represent that setting")
 
 
@@ -201,8 +204,8 @@ def _optimizer(torch: Any, optimizer: Any, model: Any) -> dict[str, Any]:
     name = type(optimizer).__name__
     candidates = [r for r in OPTIMIZERS.values() if r.torch_class == name]
     if not candidates:
-        raise NnworkedError(f"torch.optim.{name} has no nnworked optimizer rule: from_torch reads "
-                            f"{', '.join(sorted({'torch.optim.' + r.torch_class for r in OPTIMIZERS.values() if r.torch_class}))}")
+        known = sorted({f"torch.optim.{r.torch_class}" for r in OPTIMIZERS.values() if r.torch_class})
+        raise NnworkedError(f"torch.optim.{name} has no nnworked optimizer rule: from_torch reads {', '.join(known)}")
     if optimizer.state:
         raise NnworkedError(f"the {name} optimizer has taken steps already: nnworked's optimizers start with "
                             "their state at zero; give from_torch a new one")

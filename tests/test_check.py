@@ -53,8 +53,8 @@ def test_in_jupyter_it_shows_a_table() -> None:
     assert page.startswith('<div class="nnworked-check"><p><strong>3 of 5 right</strong> · Spam filter: one training '
                            "step</p><p>First wrong value: a2[0] = 0.62, expected 0.6194</p><table>")
     assert ('<tr class="wrong"><td><code>dW2[0,0]</code></td><td style="text-align:right">0.0799</td>'
-            '<td style="text-align:right">−0.0799</td><td>✗ wrong: the sign is flipped (ŷ − y and y − ŷ confused)'
-            "</td></tr>") in page
+            '<td style="text-align:right">−0.0799</td>'
+            "<td>✗ wrong: the sign is flipped (ŷ − y and y − ŷ confused)</td></tr>") in page
     assert page.count("<tr class=") == 5 and page.endswith("</tbody></table></div>")
 
 

@@ -261,3 +261,11 @@ def test_optimizers_nnworked_cannot_represent_are_refused() -> None:
     used.step()
     assert read(used) == ("the Adam optimizer has taken steps already: nnworked's optimizers start with their "
                           "state at zero; give from_torch a new one")
+
+
+def test_a_setting_outside_nnworked_limits_is_a_scenario_problem_named_from_torch() -> None:
+    model = _model(nn.Linear(2, 1), nn.Sigmoid())
+    with pytest.raises(nnworked.ScenarioError) as raised:
+        nnworked.from_torch(model, X2, Y1, nn.BCELoss(), torch.optim.Adam(model.parameters(), lr=0.1, eps=0))
+    assert str(raised.value) == ("1 problem found:\n<from_torch>:1:1: optimizer.epsilon: epsilon is out of range — "
+                                 "expected epsilon > 0, given 0.0\n    hint: the default is 1e-08")

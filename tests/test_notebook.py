@@ -33,7 +33,8 @@ def test_the_cell_is_a_scenario_and_the_line_takes_runs_options(shell: Interacti
     expected = nnworked.run(YAML, steps=2).render("markdown", detail="full")
     data = _shown(shell, shown)
     assert sorted(data) == ["text/markdown", "text/plain"]
-    assert data["text/markdown"] == expected and data["text/plain"] == expected.rstrip("\n")  # IPython drops the last newline
+    assert data["text/markdown"] == expected
+    assert data["text/plain"] == expected.rstrip("\n")  # IPython drops the last newline
 
 
 def test_without_a_format_the_cell_shows_the_typeset_walkthrough(shell: InteractiveShell) -> None:

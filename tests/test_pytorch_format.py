@@ -5,6 +5,7 @@ the final loss, to 1e-12 (the trace is solved exactly: a carried scenario's scri
 from __future__ import annotations
 
 import ast
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -38,17 +39,47 @@ OPTIMIZERS = [{"name": "sgd", "weight_decay": 0.01}, {"name": "momentum", "momen
                                                                    "epsilon": 1e-7, "weight_decay": 0.1}]
 
 
-def _printed(script: str, tmp_path: Path) -> dict[str, object]:
-    """Run the script; each printed line is `name = value`, value a Python literal."""
+CASES: dict[str, tuple[object, dict]] = {
+    **{name: (name, {"steps": 3}) for name in BUNDLED},
+    **{f"optimizer {o['name']}": ({**VARIED, "optimizer": o}, {}) for o in OPTIMIZERS},
+    "matmul": ("ai-by-hand/1-matrix-multiplication", {}),
+}
+# every script runs in one Python process (each in a namespace of its own), so PyTorch is imported once
+DRIVER = """
+import contextlib, io, json, runpy, sys, traceback
+out = {}
+for case, path in json.loads(sys.argv[1]).items():
+    buffer = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(buffer):
+            runpy.run_path(path, run_name="__main__")
+        out[case] = buffer.getvalue()
+    except Exception:
+        out[case] = "FAILED\\n" + traceback.format_exc()
+print(json.dumps(out))
+"""
+
+
+@pytest.fixture(scope="module")
+def printed_by(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """What each case's script prints, run as `python script.py` runs it."""
     pytest.importorskip("torch", reason="PyTorch is not installed (pip install torch)")
-    path = tmp_path / "step.py"
-    path.write_text(script, encoding="utf-8")
-    result = subprocess.run([sys.executable, str(path)], capture_output=True, text=True, encoding="utf-8",
-                            timeout=300)
-    assert result.returncode == 0, result.stderr
-    assert result.stderr == ""
+    folder = tmp_path_factory.mktemp("scripts")
+    paths = {}
+    for number, (case, (source, options)) in enumerate(CASES.items()):
+        paths[case] = str(folder / f"script{number}.py")
+        Path(paths[case]).write_text(nnworked.run(source, **options).render("pytorch"), encoding="utf-8")
+    result = subprocess.run([sys.executable, "-c", DRIVER, json.dumps(paths)], capture_output=True, text=True,
+                            encoding="utf-8", timeout=600)
+    assert result.returncode == 0 and result.stderr == "", result.stderr
+    return json.loads(result.stdout)
+
+
+def _printed(output: str) -> dict[str, object]:
+    """Each printed line is `name = value`, value a Python literal."""
+    assert not output.startswith("FAILED"), output
     printed = {}
-    for line in result.stdout.splitlines():
+    for line in output.splitlines():
         name, value = line.split(" = ", 1)
         assert name not in printed, f"{name} printed twice"
         printed[name] = ast.literal_eval(value)
@@ -60,12 +91,12 @@ def _close(printed: object, expected: object, what: str) -> None:
                                atol=1e-12, err_msg=what)
 
 
-def _check(source: object, tmp_path: Path, **options: object) -> dict[str, object]:
-    """The script of `source` against its exact trace, value by value; returns what it printed."""
+def _check(case: str, printed_by: dict[str, str]) -> dict[str, object]:
+    """The script of a case against its exact trace, value by value; returns what it printed."""
+    source, options = CASES[case]
     scenario = nnworked.load(source, **options)
-    script = nnworked.run(scenario).render("pytorch")
     data = nnworked.run(scenario._replace(rounding="exact")).data
-    printed = _printed(script, tmp_path)
+    printed = _printed(printed_by[case])
     expected: dict[str, object] = dict(data["steps"][0]["forward"])
     for step in data["steps"]:
         if step["loss"] is not None:
@@ -84,20 +115,19 @@ def _check(source: object, tmp_path: Path, **options: object) -> dict[str, objec
 
 
 @pytest.mark.parametrize("name", BUNDLED)
-def test_the_script_of_a_bundled_scenario_prints_its_numbers(name: str, tmp_path: Path) -> None:
-    _check(name, tmp_path, steps=3)
+def test_the_script_of_a_bundled_scenario_prints_its_numbers(name: str, printed_by: dict[str, str]) -> None:
+    _check(name, printed_by)
 
 
-@pytest.mark.parametrize("optimizer", OPTIMIZERS, ids=[o["name"] for o in OPTIMIZERS])
-def test_the_script_keeps_every_setting(optimizer: dict, tmp_path: Path) -> None:
-    printed = _check({**VARIED, "optimizer": optimizer}, tmp_path)
+@pytest.mark.parametrize("optimizer", [o["name"] for o in OPTIMIZERS])
+def test_the_script_keeps_every_setting(optimizer: str, printed_by: dict[str, str]) -> None:
+    printed = _check(f"optimizer {optimizer}", printed_by)
     assert printed["b1 after step 3"] == [0.05, -0.1]  # frozen
 
 
-def test_the_script_of_a_matrix_product(tmp_path: Path) -> None:
+def test_the_script_of_a_matrix_product(printed_by: dict[str, str]) -> None:
     data = nnworked.run("ai-by-hand/1-matrix-multiplication").data
-    printed = _printed(nnworked.run("ai-by-hand/1-matrix-multiplication").render("pytorch"), tmp_path)
-    assert printed == {"C": data["matmul"]["C"]}
+    assert _printed(printed_by["matmul"]) == {"C": data["matmul"]["C"]}
 
 
 def test_cross_entropy_leaves_softmax_to_the_loss_as_pytorch_does() -> None:

@@ -98,11 +98,11 @@ def _network(trace: Trace) -> list[str]:
               "parameters = {" + ", ".join(parameters) + "}", "",
               "", "def layer_outputs(x):", '    """Each layer\'s z and a, by nnworked\'s names."""',
               "    return {" + ", ".join(outputs) + "}", "", ""]
-    lines += _loss(s) + _optimizer(s) + _steps(trace)
+    lines += _loss(s, trace.precision) + _optimizer(s) + _steps(trace)
     return lines
 
 
-def _loss(s: Scenario) -> list[str]:
+def _loss(s: Scenario, p: Any) -> list[str]:
     spec = s.loss
     if spec is None or s.targets is None:
         return []
@@ -113,7 +113,7 @@ def _loss(s: Scenario) -> list[str]:
     units = s.targets.shape[1]
     lines = [_comment(f"loss: {rule.label}, {rule.formula}, so {rule.gradient_formula}"),
              _comment(f"over the outputs: the {over_outputs}; over the batch: the {spec.batch}"
-                      + (f"; scaled by {fmt(spec.scale, s_precision(s), given=True)}" if spec.scale != 1 else ""))]
+                      + (f"; scaled by {fmt(spec.scale, p, given=True)}" if spec.scale != 1 else ""))]
     if spec.scale == 1 and (units == 1 or not rule.averages_over_outputs or over_outputs == spec.batch):
         # torch's reduction "mean" averages over every output of every example, "sum" sums them
         lines += [f'loss_fn = nn.{rule.torch_module}(reduction="{spec.batch}")', "", "",
@@ -124,12 +124,6 @@ def _loss(s: Scenario) -> list[str]:
                     "def loss_of(output):",
                     f"    per_example = element_loss(output, y).reshape(len(y), -1).{over_outputs}(dim=1)",
                     f"    return {scale}per_example.{spec.batch}()", "", ""]
-
-
-def s_precision(s: Scenario) -> Any:
-    from nnworked.engine.rounding import Precision
-
-    return Precision(s.precision, s.rounding == "carry")
 
 
 def _optimizer(s: Scenario) -> list[str]:
@@ -145,7 +139,8 @@ def _optimizer(s: Scenario) -> list[str]:
     assert s.learning_rate is not None
     arguments = "".join(f", {k}={literal(v)}" for k, v in rule.torch_arguments(s.optimizer.get).items())
     lines = [f"# {', '.join(sorted(s.freeze))} frozen: never updated"] if s.freeze else []
-    return lines + [f"optimizer = torch.optim.{rule.torch_class}([parameters[name] for name in [{', '.join(map(_quoted, names))}]], "
+    chosen = ", ".join(map(_quoted, names))
+    return lines + [f"optimizer = torch.optim.{rule.torch_class}([parameters[name] for name in [{chosen}]], "
                     f"lr={literal(s.learning_rate)}{arguments})", "", ""]
 
 
