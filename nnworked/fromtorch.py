@@ -37,7 +37,7 @@ def from_torch(model: Any, inputs: Any, targets: Any = None, loss_fn: Any = None
     x = _array(torch, inputs, "inputs")
     if x.ndim == 1:
         x = x[None, :]
-    if x.ndim != 2 or x.shape[1] != len(layers[0]["weights"][0]):
+    if "weights" in layers[0] and (x.ndim != 2 or x.shape[1] != len(layers[0]["weights"][0])):
         raise NnworkedError(f"inputs of shape {tuple(x.shape)} do not fit the first nn.Linear, which takes "
                             f"{len(layers[0]['weights'][0])} features: give one row per example, "
                             f"shape (examples, {len(layers[0]['weights'][0])})")
@@ -84,7 +84,7 @@ def _modules(torch: Any, model: Any, where: str = "model") -> list[tuple[str, st
         return [item for name, child in model.named_children()
                 for item in _modules(torch, child, f"{where}[{name}]" if name.isdigit() else f"{where}.{name}")]
     if where == "model" and not isinstance(model, torch.nn.Linear):
-        raise NnworkedError(f"from_torch reads an nn.Sequential of nn.Linear layers and activations, not "
+        raise NnworkedError(f"from_torch reads an nn.Sequential of layers and activations, not "
                             f"{type(model).__name__}: nnworked cannot see the order a custom forward() "
                             "applies its layers in; write the model as nn.Sequential(...)")
     return [(where, where.rsplit(".", 1)[-1] if "." in where else "", model)]
@@ -94,15 +94,19 @@ def _layers(torch: Any, model: Any) -> tuple[list[dict[str, Any]], list[Any]]:
     """Each nn.Linear as a scenario layer with the activation that follows it; and, per layer, the
     activation module it came from (None: none followed)."""
     from nnworked.rules.activations import ACTIVATIONS
+    from nnworked.rules.layers import LAYERS
 
     by_class = {rule.torch_module: rule for rule in ACTIVATIONS.values() if rule.torch_module}
     layers: list[dict[str, Any]] = []
     modules: list[Any] = []
+    layer_rules = {rule.torch_module: rule for rule in LAYERS.values() if rule.torch_module}
     for where, name, module in _modules(torch, model):
-        if isinstance(module, torch.nn.Linear):
-            layer = {"weights": module.weight.detach().cpu().double().numpy()}
-            if module.bias is not None:
-                layer["bias"] = module.bias.detach().cpu().double().numpy()
+        layer_rule = layer_rules.get(type(module).__name__)
+        if layer_rule is not None:
+            try:
+                layer = layer_rule.from_torch(module)
+            except ValueError as error:
+                raise NnworkedError(f"{where} (nn.{type(module).__name__}): {error}") from None
             if name:
                 layer["name"] = name
             layers.append(layer)
@@ -111,13 +115,16 @@ def _layers(torch: Any, model: Any) -> tuple[list[dict[str, Any]], list[Any]]:
         rule = by_class.get(type(module).__name__)
         if rule is None:
             raise NnworkedError(f"{where} is nn.{type(module).__name__}, which nnworked has no rule for: from_torch "
-                                f"reads nn.Linear and the activations "
+                                f"reads {', '.join('nn.' + c for c in layer_rules)} and the activations "
                                 f"{', '.join('nn.' + c for c in by_class)}")
         if rule.identity:
             continue  # applies nothing
         if not layers:
             raise NnworkedError(f"{where} ({type(module).__name__}) comes before any nn.Linear: nnworked applies an "
                                 "activation to a layer's output, so the model must start with nn.Linear")
+        if not LAYERS[layers[-1].get("type", "dense")].activated:
+            raise NnworkedError(f"{where} ({type(module).__name__}) follows nn.{LAYERS[layers[-1]['type']].torch_module}: "
+                                "nnworked applies an activation to a dense or conv2d layer's output")
         if modules[-1] is not None:
             raise NnworkedError(f"{where} ({type(module).__name__}) follows another activation: nnworked gives each "
                                 "nn.Linear one activation; put an nn.Linear between them")
@@ -245,13 +252,20 @@ def _differences(torch: Any, optimizer: Any, rule: Any, group: dict[str, Any]) -
 
 
 def _parameter_names(torch: Any, model: Any) -> list[tuple[Any, str]]:
-    """Each parameter tensor with its nnworked name, W1, b1, W2, …"""
-    out = []
-    linears = [m for _, _, m in _modules(torch, model) if isinstance(m, torch.nn.Linear)]
-    for k, linear in enumerate(linears, 1):
-        out.append((linear.weight, f"W{k}"))
-        if linear.bias is not None:
-            out.append((linear.bias, f"b{k}"))
+    """Each parameter tensor with its nnworked name, W1, b1, K2, …: layer k is the k-th module a layer rule
+    reads (an activation belongs to the layer before it)."""
+    from nnworked.rules.layers import LAYERS
+
+    layer_rules = {rule.torch_module: rule for rule in LAYERS.values() if rule.torch_module}
+    out, k = [], 0
+    for _, _, module in _modules(torch, model):
+        rule = layer_rules.get(type(module).__name__)
+        if rule is None:
+            continue
+        k += 1
+        for name, attribute in rule.torch_names(k).items():
+            if getattr(module, attribute, None) is not None:
+                out.append((getattr(module, attribute), name))
     return out
 
 
@@ -275,6 +289,10 @@ def _check_against_torch(torch: Any, scenario: Any, model: Any, x: np.ndarray, t
 
 
 def _title(model: Any, layers: list[dict[str, Any]], loss_fn: Any, optimizer: Any) -> str:
+    if not all("weights" in layer for layer in layers):
+        parts = [type(p).__name__ for p in (loss_fn, optimizer) if p is not None]
+        return "A PyTorch network of " + ", ".join(layer.get("type", "dense") for layer in layers) + \
+            (f" ({', '.join(parts)})" if parts else "")
     shape = "-".join(str(n) for n in [len(layers[0]["weights"][0]), *(len(layer["weights"]) for layer in layers)])
     parts = [type(p).__name__ for p in (loss_fn, optimizer) if p is not None]
     return f"A PyTorch {shape} network" + (f" ({', '.join(parts)})" if parts else "")

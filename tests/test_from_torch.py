@@ -59,12 +59,21 @@ def _mse_adam_decay() -> tuple:
             lambda params: torch.optim.Adam(params, lr=0.02, betas=(0.8, 0.99), eps=1e-7, weight_decay=0.1), 3)
 
 
+def _cnn_adam() -> tuple:
+    model = _model(nn.Conv2d(2, 3, 3, stride=1, padding=1), nn.Tanh(), nn.MaxPool2d(2), nn.Conv2d(3, 2, 2, stride=2),
+                   nn.AvgPool2d(1), nn.Flatten(), nn.Linear(2, 3), seed=5)
+    torch.manual_seed(6)
+    x, y = torch.randn(2, 2, 4, 4, dtype=torch.float64), torch.tensor([1, 2])
+    return model, x, y, nn.CrossEntropyLoss(), lambda params: torch.optim.Adam(params, lr=0.05), 2
+
+
 MODELS: dict[str, Callable[[], tuple]] = {
     "relu-sigmoid, BCELoss, Adam": _spam_like,
     "tanh without bias, CrossEntropyLoss(sum) on class indices, SGD momentum + weight decay": _classes_momentum,
     "leaky ReLU 0.2, MSELoss(sum) on two outputs, RMSprop": _leaky_rmsprop,
     "CrossEntropyLoss on probabilities, plain SGD": _probabilities_sgd,
     "softmax output, MSELoss(mean), Adam with its betas and weight decay": _mse_adam_decay,
+    "conv2d (padding), tanh, max pool, strided conv2d, avg pool, flatten, CrossEntropyLoss, Adam": _cnn_adam,
 }
 
 
@@ -84,13 +93,14 @@ def _torch_run(model: Any, x: Any, y: Any, loss_fn: Any, optimizer: Any, steps: 
 
 
 def _names(model: Any) -> dict[str, Any]:
-    """W1, b1, … as nnworked names them, counted by hand over the model's nn.Linear layers."""
-    linears = [m for m in model if isinstance(m, nn.Linear)]
+    """W1, b1, K2, … as nnworked names them, counted by hand: every module but an activation is a layer."""
+    layers = [m for m in model if isinstance(m, (nn.Linear, nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d, nn.Flatten))]
     out = {}
-    for k, linear in enumerate(linears, 1):
-        out[f"W{k}"] = linear.weight
-        if linear.bias is not None:
-            out[f"b{k}"] = linear.bias
+    for k, layer in enumerate(layers, 1):
+        if isinstance(layer, (nn.Linear, nn.Conv2d)):
+            out[f"{'W' if isinstance(layer, nn.Linear) else 'K'}{k}"] = layer.weight
+            if layer.bias is not None:
+                out[f"b{k}"] = layer.bias
     return out
 
 
@@ -185,11 +195,18 @@ def test_what_nnworked_cannot_represent_is_refused_with_what_and_why() -> None:
         return _model(nn.Linear(2, 2), *modules)
 
     assert _refused(lambda: nnworked.from_torch(Custom().double(), X2)) == (
-        "from_torch reads an nn.Sequential of nn.Linear layers and activations, not Custom: nnworked cannot see "
+        "from_torch reads an nn.Sequential of layers and activations, not Custom: nnworked cannot see "
         "the order a custom forward() applies its layers in; write the model as nn.Sequential(...)")
     assert _refused(lambda: nnworked.from_torch(net(nn.Dropout(0.5)), X2)) == (
-        "model[1] is nn.Dropout, which nnworked has no rule for: from_torch reads nn.Linear and the activations "
-        "nn.Identity, nn.ReLU, nn.LeakyReLU, nn.Sigmoid, nn.Tanh, nn.Softmax")
+        "model[1] is nn.Dropout, which nnworked has no rule for: from_torch reads nn.Linear, nn.Conv2d, nn.MaxPool2d, "
+        "nn.AvgPool2d, nn.Flatten and the activations nn.Identity, nn.ReLU, nn.LeakyReLU, nn.Sigmoid, nn.Tanh, "
+        "nn.Softmax")
+    images = _tensor(np.zeros((1, 1, 4, 4)))
+    assert _refused(lambda: nnworked.from_torch(_model(nn.Conv2d(1, 1, 2), nn.MaxPool2d(2), nn.ReLU()), images)) == (
+        "model[2] (ReLU) follows nn.MaxPool2d: nnworked applies an activation to a dense or conv2d layer's output")
+    assert _refused(lambda: nnworked.from_torch(_model(nn.Conv2d(1, 1, 2, dilation=2)), images)) == (
+        "model[0] (nn.Conv2d): nnworked reads nn.Conv2d with one stride and one zero padding for both sides, no "
+        "dilation and one group")
     assert _refused(lambda: nnworked.from_torch(net(nn.Softmax(dim=0)), X2)) == (
         "model[1] (Softmax(dim=0)) does not compute nnworked's Softmax (dim=-1): nnworked cannot represent that "
         "setting")

@@ -43,6 +43,13 @@ CASES: dict[str, tuple[object, dict]] = {
     **{name: (name, {"steps": 3}) for name in BUNDLED},
     **{f"optimizer {o['name']}": ({**VARIED, "optimizer": o}, {}) for o in OPTIMIZERS},
     "matmul": ("ai-by-hand/1-matrix-multiplication", {}),
+    "cnn": ({"inputs": [[[1, 2, 0, 1], [0, 1, 3, 2], [2, 1, 0, 1], [1, 0, 2, 3]]], "targets": [[1, 0]],
+             "layers": [{"type": "conv2d", "kernels": [[[[1, 0], [0, -1]]], [[[0.5, 1], [-1, 0]]]], "bias": [0.1, 0],
+                         "padding": 1, "stride": 2, "activation": "relu"},
+                        {"type": "avg_pool", "size": 2, "stride": 1}, {"type": "flatten"},
+                        {"weights": [[0.1, -0.2, 0.3, 0.1, 0.2, -0.1, 0.05, 0.1],
+                                     [0.2, 0.1, -0.3, 0.2, 0.1, 0.1, -0.05, 0.3]], "activation": "softmax"}],
+             "loss": "cross_entropy", "learning_rate": 0.1, "optimizer": "momentum", "steps": 2}, {}),
 }
 # every script runs in one Python process (each in a namespace of its own), so PyTorch is imported once
 DRIVER = """
@@ -103,7 +110,7 @@ def _check(case: str, printed_by: dict[str, str]) -> dict[str, object]:
             expected[f"loss at step {step['step']}"] = step["loss"]
     first = data["steps"][0]
     expected.update({f"∂L/∂{name}": value for name, value in first.get("gradients", {}).items()
-                     if name[0] in "Wb"})
+                     if name[0] not in "za"})  # the parameters' gradients
     last = data["steps"][-1]
     expected.update({f"{name} after step {last['step']}": value for name, value in last.get("parameters", {}).items()})
     if "final" in data:
@@ -123,6 +130,11 @@ def test_the_script_of_a_bundled_scenario_prints_its_numbers(name: str, printed_
 def test_the_script_keeps_every_setting(optimizer: str, printed_by: dict[str, str]) -> None:
     printed = _check(f"optimizer {optimizer}", printed_by)
     assert printed["b1 after step 3"] == [0.05, -0.1]  # frozen
+
+
+def test_the_script_of_a_convolutional_network(printed_by: dict[str, str]) -> None:
+    printed = _check("cnn", printed_by)
+    assert {"∂L/∂K1", "z1", "a2", "a3", "K1 after step 2"} <= set(printed)
 
 
 def test_the_script_of_a_matrix_product(printed_by: dict[str, str]) -> None:

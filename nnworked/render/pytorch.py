@@ -15,6 +15,7 @@ from nnworked.errors import NnworkedError
 from nnworked.render.numbers import fmt, literal
 from nnworked.render.settings import Settings
 from nnworked.rules.activations import ACTIVATIONS
+from nnworked.rules.layers import LAYERS
 from nnworked.scenario import Scenario
 from nnworked.text import printable
 from nnworked.trace import Trace
@@ -66,24 +67,30 @@ def _module(rule: Any, slope: float) -> str:
 def _network(trace: Trace) -> list[str]:
     s = trace.scenario
     loss_rule = s.loss.rule if s.loss is not None else None
-    lines = ["# the inputs, one row per example" + (", and the targets" if s.targets is not None else ""),
+    lines = [("# the inputs, one image per example" if s.inputs.ndim > 2 else "# the inputs, one row per example")
+             + (", and the targets" if s.targets is not None else ""),
              f"x = torch.tensor({literal(s.inputs)})"]
     if s.targets is not None:
         lines.append(f"y = torch.tensor({literal(s.targets)})")
     modules, outputs, parameters, loading = [], [], [], []
     for k, layer in enumerate(s.layers, 1):
-        rule = ACTIVATIONS[layer.activation]
+        layer_rule, rule = LAYERS[layer.type], ACTIVATIONS[layer.activation]
         named = f" ({layer.name})" if layer.name else ""
-        lines.append(_comment(f"layer {k}{named}: {rule.label}, {rule.formula}"))
+        if layer_rule.torch_module is None:
+            raise NnworkedError(f"a {layer_rule.name} layer has no torch.nn counterpart: nnworked cannot write it in "
+                                "PyTorch")
+        what = f"{rule.label}, {rule.formula}" if layer_rule.activated else layer_rule.summary(layer)
+        lines.append(_comment(f"layer {k}{named}: {what}"))
         linear = len(modules)
-        modules.append(f"nn.Linear({layer.weights.shape[1]}, {layer.weights.shape[0]}"
-                       f"{'' if layer.bias is not None else ', bias=False'})")
+        modules.append(layer_rule.torch_script(k, layer))
+        for name, value in layer_rule.parameters(k, layer).items():
+            attribute = layer_rule.torch_names(k)[name]
+            loading.append(f"    model[{linear}].{attribute}.copy_(torch.tensor({literal(value)}))")
+            parameters.append(f'"{name}": model[{linear}].{attribute}')
+        if not layer_rule.activated:  # pooling, flatten: the module's output is the layer's
+            outputs.append(f'"a{k}": model[:{linear + 1}](x)')
+            continue
         outputs.append(f'"z{k}": model[:{linear + 1}](x)')
-        loading.append(f"    model[{linear}].weight.copy_(torch.tensor({literal(layer.weights)}))")
-        parameters.append(f'"W{k}": model[{linear}].weight')
-        if layer.bias is not None:
-            loading.append(f"    model[{linear}].bias.copy_(torch.tensor({literal(layer.bias)}))")
-            parameters.append(f'"b{k}": model[{linear}].bias')
         applied_by_loss = (k == len(s.layers) and loss_rule is not None and loss_rule.torch_applies_output_activation
                            and layer.activation == loss_rule.output_activation)
         if rule.identity:

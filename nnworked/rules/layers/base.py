@@ -30,6 +30,20 @@ class LayerRule(ABC):
     """One layer type, registered under the `type:` a scenario writes."""
 
     neurons: bool = False  # its parameters are one weight per input for each neuron, plus a bias (dense)
+    activated: bool = False  # an activation follows its linear part (dense, conv2d)
+    torch_module: str | None = None  # its torch.nn counterpart, for from_torch and --format pytorch
+
+    def torch_script(self, k: int, layer: Any) -> str:
+        """The torch.nn module that computes this layer, as Python text (its parameters are loaded apart)."""
+        raise NotImplementedError(f"a {self.name} layer has no torch.nn counterpart")
+
+    def torch_names(self, k: int) -> dict[str, str]:
+        """The torch module's parameter attributes by nnworked's names: {"W1": "weight", "b1": "bias"}."""
+        return {}
+
+    def from_torch(self, module: Any) -> dict[str, Any]:
+        """The scenario mapping of this layer from its torch.nn module (`type` and its keys)."""
+        raise NotImplementedError(f"a {self.name} layer cannot be read from PyTorch")
 
     @property
     @abstractmethod

@@ -42,6 +42,28 @@ def parse_images(check: Any, value: Any) -> np.ndarray | None:
 
 class Conv2d(LayerRule):
     name = "conv2d"
+    activated = True
+    torch_module = "Conv2d"
+
+    def torch_script(self, k: int, layer: Any) -> str:
+        out_c, in_c, rows, cols = layer.kernels.shape
+        return (f"nn.Conv2d({in_c}, {out_c}, kernel_size=({rows}, {cols}), stride={layer.stride}, "
+                f"padding={layer.padding}" + ("" if layer.bias is not None else ", bias=False") + ")")
+
+    def torch_names(self, k: int) -> dict[str, str]:
+        return {f"K{k}": "weight", f"b{k}": "bias"}
+
+    def from_torch(self, module: Any) -> dict[str, Any]:
+        stride, padding = module.stride, module.padding
+        if len(set(stride)) != 1 or isinstance(padding, str) or len(set(padding)) != 1 or \
+                module.dilation != (1, 1) or module.groups != 1 or module.padding_mode != "zeros":
+            raise ValueError("nnworked reads nn.Conv2d with one stride and one zero padding for both sides, no "
+                             "dilation and one group")
+        layer = {"type": self.name, "kernels": module.weight.detach().cpu().double().numpy(),
+                 "stride": int(stride[0]), "padding": int(padding[0])}
+        if module.bias is not None:
+            layer["bias"] = module.bias.detach().cpu().double().numpy()
+        return layer
     keys = ("kernels", "bias", "stride", "padding", "activation", "name")
 
     def parse_inputs(self, check: Any, value: Any) -> np.ndarray | None:

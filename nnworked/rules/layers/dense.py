@@ -20,6 +20,21 @@ from nnworked.trace import BackToPrevious, LayerGradient, Linear
 class Dense(LayerRule):
     name = "dense"
     neurons = True
+    activated = True
+    torch_module = "Linear"
+
+    def torch_script(self, k: int, layer: Any) -> str:
+        return f"nn.Linear({layer.weights.shape[1]}, {layer.weights.shape[0]}" + \
+            ("" if layer.bias is not None else ", bias=False") + ")"
+
+    def torch_names(self, k: int) -> dict[str, str]:
+        return {f"W{k}": "weight", f"b{k}": "bias"}
+
+    def from_torch(self, module: Any) -> dict[str, Any]:
+        layer = {"weights": module.weight.detach().cpu().double().numpy()}
+        if module.bias is not None:
+            layer["bias"] = module.bias.detach().cpu().double().numpy()
+        return layer
     keys = ("weights", "bias", "activation", "name")
 
     def parse(self, check, spec, path, k, shape, previous):  # noqa: ANN001, ANN201

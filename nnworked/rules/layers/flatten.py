@@ -14,6 +14,15 @@ from nnworked.trace import Flatten, Unflatten
 
 class FlattenRule(LayerRule):
     name = "flatten"
+    torch_module = "Flatten"
+
+    def torch_script(self, k: int, layer: Any) -> str:
+        return "nn.Flatten()"
+
+    def from_torch(self, module: Any) -> dict[str, Any]:
+        if module.start_dim != 1 or module.end_dim != -1:
+            raise ValueError("nnworked reads nn.Flatten() as it comes: from dimension 1 to the last")
+        return {"type": self.name}
     keys = ("name",)
 
     def parse(self, check, spec, path, k, shape, previous):  # noqa: ANN001, ANN201

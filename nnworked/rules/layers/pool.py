@@ -81,6 +81,20 @@ class Pooling(LayerRule):
         record = PoolBack(k, self.name, size, stride, pool.winners, upstream, finite(downstream, f"∂L/∂a{k - 1}"))
         return Backward((record,), {}, None if k == 1 else downstream)
 
+    def torch_script(self, k: int, layer: Any) -> str:
+        return f"nn.{self.torch_module}({layer.size}, stride={layer.stride})"
+
+    def from_torch(self, module: Any) -> dict[str, Any]:
+        size, stride = module.kernel_size, module.stride
+        size = size if isinstance(size, int) else size[0] if len(set(size)) == 1 else None
+        stride = stride if isinstance(stride, int) else stride[0] if len(set(stride)) == 1 else None
+        padding = module.padding if isinstance(module.padding, int) else max(module.padding)
+        if size is None or stride is None or padding or module.ceil_mode or getattr(module, "dilation", 1) != 1 \
+                or getattr(module, "count_include_pad", True) is False:
+            raise ValueError(f"nnworked reads nn.{self.torch_module} with square windows, one stride, no padding, "
+                             "no dilation and ceil_mode off")
+        return {"type": self.name, "size": int(size), "stride": int(stride)}
+
     @abstractmethod
     def pool(self, math: Any, windows: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         """Each window's value (windows on the last axis), and the winners where there are any."""
@@ -92,6 +106,7 @@ class Pooling(LayerRule):
 
 class MaxPool(Pooling):
     name = "max_pool"
+    torch_module = "MaxPool2d"
 
     def torch_forward(self, torch: Any, k: int, layer: Any, params: dict[str, Any], inputs: Any) -> Any:
         return torch.nn.functional.max_pool2d(inputs, layer.size, layer.stride)
@@ -109,6 +124,7 @@ class MaxPool(Pooling):
 
 class AvgPool(Pooling):
     name = "avg_pool"
+    torch_module = "AvgPool2d"
 
     def torch_forward(self, torch: Any, k: int, layer: Any, params: dict[str, Any], inputs: Any) -> Any:
         return torch.nn.functional.avg_pool2d(inputs, layer.size, layer.stride)
