@@ -260,8 +260,8 @@ def variant_files(variants: list[Variant], combined: bool, rule: str, seed: int,
         files[f"{v.id}.yaml"] = to_yaml({**v.data, "exercise": recorded})
         if record.exercises == "questions":  # one question per variant; its key is the question's feedback
             sheets.append(printer.question(v.trace, on_sheet))
-            if not combined:
-                files[f"{v.id}.{extension}"] = printer.quiz(sheets[-1:])
+            if not combined:  # each file imports into the same pool
+                files[f"{v.id}.{extension}"] = printer.quiz(sheets[-1:], pool=_pool(variants))
             continue
         part = getattr(printer, record.part)
         sheet, key = part(v.trace, on_sheet), part(v.trace, in_key)
@@ -272,12 +272,18 @@ def variant_files(variants: list[Variant], combined: bool, rule: str, seed: int,
             files[f"{v.id}-sheet.{extension}"] = record.join(v.scenario.title, [sheet])  # type: ignore[misc]
             files[f"{v.id}-key.{extension}"] = record.join(v.scenario.title, [key])  # type: ignore[misc]
     if combined and record.exercises == "questions":
-        files[f"questions.{extension}"] = printer.quiz(sheets)
+        files[f"questions.{extension}"] = printer.quiz(sheets, pool=_pool(variants))
     elif combined:
         title = variants[0].scenario.title.rsplit(" (", 1)[0]
         files[f"sheets.{extension}"] = record.join(f"{title}: exercises", sheets)  # type: ignore[misc]
         files[f"keys.{extension}"] = record.join(f"{title}: answer keys", keys)  # type: ignore[misc]
     return files
+
+
+def _pool(variants: list[Variant]) -> str:
+    """The question bank category the variants of one template go into: its title (each variant's title is
+    the template's with its id)."""
+    return variants[0].scenario.title.rsplit(" (", 1)[0]
 
 
 def to_yaml(data: dict[str, Any]) -> str:
