@@ -116,8 +116,11 @@ def run(
         raise typer.BadParameter("it needs --exercise or --answers (it chooses which values a sheet leaves "
                                  "blank)", param_hint="'--blanks'")
     if FORMATS[format].needs_blanks and not (exercise or answers):
-        raise typer.BadParameter("a Moodle question needs blanks: add --exercise (and --blanks to choose them)",
-                                 param_hint="'--format' / '-f'")
+        raise typer.BadParameter(f"{FORMATS[format].noun} needs blanks: add --exercise (and --blanks to choose "
+                                 "them)", param_hint="'--format' / '-f'")
+    if FORMATS[format].binary and output is None:
+        raise typer.BadParameter(f"{FORMATS[format].noun} is a .{FORMATS[format].extension} file: give "
+                                 f"--output FILE.{FORMATS[format].extension}", param_hint="'--format' / '-f'")
     if output is not None and os.path.isdir(output):
         raise typer.BadParameter(f"'{output}' is a folder: give the name of a file", param_hint="'--output'")
     import nnworked
@@ -285,8 +288,8 @@ def generate(
     reveal: Reveal = typer.Option(Reveal.guided, "--reveal", help="What each sheet shows of values computed from "
                                   "its blanks: guided (later values given) or none (exams)."),
     format: str = typer.Option("markdown", "--format", "-f", callback=choices.sheet_format,
-                               help="Sheets and keys as markdown, latex, html, or moodle (one cloze question per "
-                               "variant, the key as its feedback)."),
+                               help="Sheets and keys as markdown, latex, html, moodle (one cloze question per "
+                               "variant, the key as its feedback) or qti (a Canvas package, one quiz per variant)."),
 ) -> None:
     """Make new exercises from a template, each with its sheet and answer key.
 

@@ -269,7 +269,7 @@ def test_an_unknown_blank_recorded_in_a_file_is_the_files_mistake(tmp_path: Path
 
 @pytest.mark.parametrize("args, message", [
     (["generate", "spam", "--format", "bogus"],
-     "Invalid value for '--format' / '-f': 'bogus' is not one of 'markdown', 'latex', 'html', 'moodle'"),
+     "Invalid value for '--format' / '-f': 'bogus' is not one of 'markdown', 'latex', 'html', 'moodle', 'qti'"),
     (["generate", "spam", "--within", "nan"], "Invalid value for '--within': expected a finite number above 0, given nan"),
     (["generate", "spam", "--within", "-1"], "Invalid value for '--within': expected a finite number above 0, given -1"),
     (["generate", "spam", "--within", "0"], "Invalid value for '--within': expected a finite number above 0, given 0"),

@@ -111,3 +111,89 @@ def test_a_slash_in_a_pool_name_is_escaped() -> None:
     from nnworked.render.moodle import category
 
     assert "<text>$course$/top/nnworked/A//B &amp; C</text>" in category("A/B & C")
+
+
+# ---- IMS QTI 1.2 (Canvas) ---------------------------------------------------------------------------------
+
+QTI = "{http://www.imsglobal.org/xsd/ims_qtiasiv1p2}"
+CP = "{http://www.imsglobal.org/xsd/imsccv1p1/imscp_v1p1}"
+
+
+def open_package(data: bytes) -> dict[str, ET.Element]:
+    """Every file of a QTI package, parsed; the manifest's resources must name exactly its other files."""
+    import io
+    import zipfile
+
+    with zipfile.ZipFile(io.BytesIO(data)) as package:
+        assert package.testzip() is None
+        files = {name: ET.fromstring(package.read(name)) for name in package.namelist()}
+    manifest = files["imsmanifest.xml"]
+    assert manifest.tag == CP + "manifest"
+    resources = manifest.findall(f"{CP}resources/{CP}resource")
+    assert all(r.get("type") == "imsqti_xmlv1p2" for r in resources)
+    assert sorted(r.find(CP + "file").get("href") for r in resources) == sorted(set(files) - {"imsmanifest.xml"})
+    return files
+
+
+def metadata(item: ET.Element) -> dict[str, str]:
+    return {f.find(QTI + "fieldlabel").text: f.find(QTI + "fieldentry").text
+            for f in item.iter(QTI + "qtimetadatafield")}
+
+
+def answer_ranges(item: ET.Element) -> list[tuple[str, float, float, float, str]]:
+    """(score, exact value, low, high, feedback text) of each response condition, in order."""
+    feedback = {f.get("ident"): f.find(f"{QTI}flow_mat/{QTI}material/{QTI}mattext").text
+                for f in item.findall(QTI + "itemfeedback")}
+    out = []
+    for condition in item.findall(f"{QTI}resprocessing/{QTI}respcondition"):
+        either = condition.find(f"{QTI}conditionvar/{QTI}or")
+        exact = float(either.find(QTI + "varequal").text)
+        low, high = (float(either.find(f"{QTI}and/{QTI}{tag}").text) for tag in ("vargte", "varlte"))
+        out.append((condition.find(QTI + "setvar").text, exact, low, high,
+                    feedback[condition.find(QTI + "displayfeedback").get("linkrefid")]))
+    return out
+
+
+def test_a_qti_package_holds_the_sheet_then_one_numerical_question_per_asked_value() -> None:
+    trace = nnworked.solve("spam")
+    files = open_package(render(trace, "qti", exercise=True, blanks="z1[0], dz2"))
+    (name, assessment), = [(n, x) for n, x in files.items() if n != "imsmanifest.xml"]
+    assert assessment.tag == QTI + "questestinterop"
+    test = assessment.find(QTI + "assessment")
+    assert name == test.get("ident") + ".xml" and test.get("title") == f"Spam filter: one training step ({name[:-4]})"
+    items = test.findall(f"{QTI}section/{QTI}item")
+    assert [metadata(i)["question_type"] for i in items] == ["text_only_question"] + ["numerical_question"] * 5
+    assert [i.get("title") for i in items] == ["The exercise", "z₁[0]", "h[0]", "∂L/∂ŷ", "δ₂", "∂L/∂b₂"]
+    assert [metadata(i)["points_possible"] for i in items] == ["0", "1", "1", "1", "1", "1"]
+    sheet = items[0].find(f"{QTI}presentation/{QTI}material/{QTI}mattext").text
+    assert "z₁[0] = (0.1 × 0.5) + (0.2 × 0.3) + 0.1 = <strong>? (z₁[0])</strong>" in sheet
+    assert "0.21" not in sheet.split("z₁[1]")[0].split("Calculate each element")[1]  # the blank stays blank
+    assert answer_ranges(items[1]) == [("100", 0.21, 0.2095, 0.2105, "Right: z₁[0]"),
+                                       ("0", -0.21, -0.2105, -0.2095, "z₁[0]: the sign is flipped")]
+    yhat = 1 / (1 + math.exp(-SPAM_SIGMOID_INPUT))
+    delta = answer_ranges(items[4])
+    assert [(score, words) for score, *_, words in delta] == [
+        ("100", "Right: δ₂"), ("0", "δ₂: the sign is flipped (ŷ − y and y − ŷ confused)"),
+        ("0", "δ₂: the activation's derivative forgotten (sigmoid′ not multiplied in)")]
+    for (_, exact, low, high, _), value in zip(delta, [yhat - 1, 1 - yhat, -1 / yhat]):
+        assert exact == pytest.approx(value, abs=1e-11)
+        assert (low, high) == (pytest.approx(value - 0.0005, abs=1e-11), pytest.approx(value + 0.0005, abs=1e-11))
+
+
+def test_a_qti_package_is_written_to_a_file_all_or_nothing(tmp_path: Path) -> None:
+    refused = cli("run", "spam", "--exercise", "--format", "qti")
+    assert refused.returncode == 2 and "a QTI package is a .zip file: give --output FILE.zip" in refused.stderr
+    nowhere = cli("run", "spam", "--exercise", "--format", "qti", "--output", str(tmp_path / "no" / "s.zip"))
+    assert nowhere.returncode == 1 and list(tmp_path.iterdir()) == []
+    assert cli("run", "spam", "--exercise", "--format", "qti", "--output", str(tmp_path / "s.zip")).returncode == 0
+    assert open_package((tmp_path / "s.zip").read_bytes())
+
+
+def test_generated_qti_packages_are_byte_identical_for_the_same_seed(tmp_path: Path) -> None:
+    for folder in ("a", "b"):
+        result = cli("generate", "spam", "--count", "3", "--seed", "9", "--format", "qti", "--combined",
+                     "--output-dir", str(tmp_path / folder))
+        assert result.returncode == 0, result.stderr
+    data = (tmp_path / "a" / "questions.zip").read_bytes()
+    assert data == (tmp_path / "b" / "questions.zip").read_bytes()
+    assert len(open_package(data)) == 4  # the manifest and three assessments
