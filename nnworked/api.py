@@ -174,13 +174,20 @@ def _format(name: str):  # noqa: ANN202
 
 
 def _settings(trace: Any, exercise: bool = False, answers: bool = False, blanks: str | None = None,
-              seed: int = 1, columns: int = 100, reveal: str | None = None, **options: Any):  # noqa: ANN202
+              seed: int = 1, columns: int = 100, reveal: str | None = None, exam: bool = False,
+              points: int = 1, **options: Any):  # noqa: ANN202
     """What a printer is told, and whether a sheet goes with its key. `reveal` is a sheet's policy: guided
     (later values the student needs stay given) or none (an exam: nothing computed from a blank shows);
     by default the one the scenario records, else guided."""
     from nnworked.render.settings import Settings
     from nnworked.scenario import REVEALS
 
+    if exam:  # a printable exam: an exercise sheet that reveals nothing computed from a blank
+        if reveal not in (None, "none"):
+            raise NnworkedError("an exam reveals nothing computed from a blank: leave out reveal")
+        exercise, reveal = True, "none"
+    if not isinstance(points, int) or isinstance(points, bool) or not 1 <= points <= 100:
+        raise NnworkedError(f"points must be a whole number from 1 to 100 (what each blank is worth), not {points!r}")
     if (blanks is not None or reveal is not None) and not (exercise or answers):
         raise NnworkedError("blanks and reveal are for an exercise sheet: ask for exercise=True or answers=True")
     if reveal not in (None, *REVEALS):
@@ -196,7 +203,8 @@ def _settings(trace: Any, exercise: bool = False, answers: bool = False, blanks:
 
     keys, variant = sheets.for_scenario(trace, blanks, seed)
     policy = reveal or trace.scenario.reveal or "guided"
-    return settings._replace(blanks=Blanks(keys, answers and not exercise, variant, reveal=policy)), exercise and answers
+    sheet = Blanks(keys, answers and not exercise, variant, reveal=policy, points=points, exam=exam)
+    return settings._replace(blanks=sheet), exercise and answers
 
 
 def _sheet_and_key(sheet: Any) -> list:
@@ -215,7 +223,7 @@ def files(trace: Any, format: str, output: str, **options: Any) -> dict[str, str
     beside: dict[str, str] = {}
     record = FORMATS[format] if format in FORMATS else None
     sheet_and_key = options.get("exercise") and options.get("answers")
-    exam = options.get("exercise") and (options.get("reveal") or trace.scenario.reveal) == "none"
+    exam = options.get("exam") or options.get("exercise") and (options.get("reveal") or trace.scenario.reveal) == "none"
     # (an exam's chart would give away values computed from its blanks)
     if record is not None and record.chart_beside and len(trace.steps) > 1 and not sheet_and_key and not exam:
         from nnworked.render.chart import svg
@@ -322,11 +330,12 @@ class Generated:
         self.variants = report.variants
 
     def files(self, blanks: str = "one-per-layer", format: str = "markdown", combined: bool = False,  # noqa: A002
-              reveal: str = "guided") -> dict:
-        """File name → text: each variant's scenario (recording its exercise), sheet and key."""
+              reveal: str = "guided", exam: bool = False, points: int = 1, vary_blanks: bool = False) -> dict:
+        """File name → text (bytes for a .zip): each variant's scenario (recording its exercise), sheet and
+        key; `exam` makes printable exam sheets, `vary_blanks` gives each variant blanks of its own."""
         from nnworked.variants import variant_files
 
-        return variant_files(self.variants, combined, blanks, self.seed, format, reveal)
+        return variant_files(self.variants, combined, blanks, self.seed, format, reveal, exam, points, vary_blanks)
 
     def listing(self) -> str:
         return "".join(f"{v.id}  {v.scenario.title}\n" for v in self.variants)

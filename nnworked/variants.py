@@ -235,9 +235,12 @@ def stress(report: Report) -> dict[str, Any]:
 
 
 def variant_files(variants: list[Variant], combined: bool, rule: str, seed: int,
-                  fmt: str = "markdown", reveal: str = "guided") -> dict[str, str]:
+                  fmt: str = "markdown", reveal: str = "guided", exam: bool = False, points: int = 1,
+                  vary_blanks: bool = False) -> dict[str, str | bytes]:
     """File name → text for every variant: its scenario (recording its exercise), its sheet and its key in
-    `fmt`, one file each or all in one document. Nothing is written here."""
+    `fmt`, one file each or all in one document. Nothing is written here. `exam`: printable exam sheets
+    (reveal none); `vary_blanks`: each variant's blanks chosen by a seed of its own, so neighbours in an
+    exam room fill in different values."""
     from nnworked import sheets as exercises
     from nnworked.render import FORMATS
     from nnworked.render.numbers import Blanks
@@ -248,13 +251,14 @@ def variant_files(variants: list[Variant], combined: bool, rule: str, seed: int,
         raise NnworkedError(f"--format: choose from {', '.join(writable)}")
     record = FORMATS[fmt]
     printer = record.printer()
-    files: dict[str, str] = {}
+    files: dict[str, str | bytes] = {}
     sheets, keys = [], []
     extension = record.extension
+    reveal = "none" if exam else reveal
     for v in variants:
-        chosen = exercises.choose(v.trace, rule, seed)
-        on_sheet = Settings(blanks=Blanks(chosen, False, v.id, reveal=reveal))
-        in_key = Settings(blanks=Blanks(chosen, True, v.id, reveal=reveal))
+        chosen = exercises.choose(v.trace, rule, blank_seed(seed, v.id) if vary_blanks else seed)
+        on_sheet = Settings(blanks=Blanks(chosen, False, v.id, reveal=reveal, points=points, exam=exam))
+        in_key = Settings(blanks=Blanks(chosen, True, v.id, reveal=reveal, points=points, exam=exam))
         # the file records its blanks, id and policy, so `run --exercise` and `grade` need no other options
         recorded = {"variant": v.id, "blanks": sorted(chosen), **({"reveal": reveal} if reveal != "guided" else {})}
         files[f"{v.id}.yaml"] = to_yaml({**v.data, "exercise": recorded})
@@ -278,6 +282,12 @@ def variant_files(variants: list[Variant], combined: bool, rule: str, seed: int,
         files[f"sheets.{extension}"] = record.join(f"{title}: exercises", sheets)  # type: ignore[misc]
         files[f"keys.{extension}"] = record.join(f"{title}: answer keys", keys)  # type: ignore[misc]
     return files
+
+
+def blank_seed(seed: int, variant: str) -> int:
+    """The seed that chooses a variant's blanks when each variant has its own: from the run's seed and the
+    variant's id, so the same command gives the same sheets."""
+    return int(hashlib.sha256(f"{seed}:{variant}".encode()).hexdigest()[:12], 16)
 
 
 def _pool(variants: list[Variant]) -> str:

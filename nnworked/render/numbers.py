@@ -32,6 +32,7 @@ class Blanks(NamedTuple):
     reveal: str = "guided"  # the sheet's policy: "guided" (later values given) or "none" (an exam)
     hidden: frozenset[str] = frozenset()  # not asked, but hidden on the sheet: they would give a blank away
     points: int = 1  # what each blank is worth (an exam prints it; Moodle and QTI weight their fields by it)
+    exam: bool = False  # a printable exam (render/exam.py): answer boxes, name and ID, the variant on every page
 
 
 _BLANKS: ContextVar[Blanks | None] = ContextVar("blanks", default=None)
