@@ -354,6 +354,11 @@ class Generated:
             lines.append("answer ranges across the variants:")
             lines += [f"  {key:<12} {fmt(low, precision)} … {fmt(high, precision)}"
                       for key, (low, high) in sorted(facts["spread"].items())]
+            apart = facts["difference"]
+            if apart:
+                lines.append(f"the variants differ in {apart['differ']:.0%} of their {apart['numbers']} drawn numbers "
+                             f"on average; the closest two, {apart['closest'][0]} and {apart['closest'][1]}, share "
+                             f"{apart['shared']} of them")
             if facts["repeats"]:
                 lines.append("answers that repeat (a student could guess them):")
                 lines += [f"  {key:<12} {fmt(value, precision)} in {times} of {len(result.variants)} variants"
@@ -364,7 +369,8 @@ class Generated:
 def generate(template: Any, count: int = 5, seed: int = 1, style: str = "integers", *,
              max_decimals: int | None = None, allow_dead_relu: bool = False, allow_saturation: bool = False,
              min_error: float = 0.05, within: float | None = None, attempts: int = 2000,
-             blanks: str = "one-per-layer", allow_fewer: bool = False, show_progress: bool = False) -> Generated:
+             blanks: str = "one-per-layer", allow_fewer: bool = False, show_progress: bool = False,
+             precision: int | None = None, rounding: str | None = None) -> Generated:
     """`nnworked generate`: `count` new variants of a template (a bundled name or a path; numbers may be
     ranges such as "-3..3"), each kept only when it meets the constraints. Raises NnworkedError saying which
     constraint rejected the draws when fewer than `count` pass (unless `allow_fewer`)."""
@@ -373,7 +379,7 @@ def generate(template: Any, count: int = 5, seed: int = 1, style: str = "integer
 
     constraints = variants.Constraints(max_decimals, allow_dead_relu, allow_saturation, min_error, within)
     found = variants.generate(load_file(bundled.resolve(str(template))), count, seed, style, constraints,
-                              attempts, show_progress=show_progress)
+                              attempts, show_progress=show_progress, precision=precision, rounding=rounding)
     if len(found.variants) < count and not allow_fewer:
         raise NnworkedError(variants.shortfall(found, count))
     if found.variants:  # a rule of blanks the variants cannot take is a mistake, written out or not

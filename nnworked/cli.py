@@ -291,6 +291,9 @@ def generate(
     blanks: str = typer.Option("one-per-layer", "--blanks", help="Which values each sheet leaves blank."),
     reveal: Reveal = typer.Option(Reveal.guided, "--reveal", help="What each sheet shows of values computed from "
                                   "its blanks: guided (later values given) or none (exams)."),
+    precision: Optional[int] = typer.Option(None, "--precision", min=MIN_PRECISION, max=MAX_PRECISION,
+                                            help="Decimals shown in every variant (overrides the template)."),
+    rounding: Optional[Rounding] = typer.Option(None, "--rounding", help="exact, or carry (overrides the template)."),
     exam: bool = typer.Option(False, "--exam", help="Printable exam sheets (as run --exam): nothing computed from "
                               "a blank shown, answer boxes, points, a name and ID box, the variant on every page."),
     points: int = typer.Option(1, "--points", min=1, max=100, help="What each blank is worth."),
@@ -321,7 +324,8 @@ def generate(
         made = nnworked.generate(template, count, seed, style.value, max_decimals=max_decimals,
                                  allow_dead_relu=allow_dead_relu, allow_saturation=allow_saturation,
                                  min_error=min_error, within=within, attempts=attempts, blanks=blanks,
-                                 allow_fewer=report, show_progress=True)
+                                 allow_fewer=report, show_progress=True, precision=precision,
+                                 rounding=rounding.value if rounding else None)
         if report:
             sys.stdout.write(made.stress())
         if output_dir is not None:

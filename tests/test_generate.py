@@ -85,15 +85,16 @@ def test_a_teachers_template_with_ranges(tmp_path: Path) -> None:
 
 
 def test_impossible_constraints_say_which_failed_and_how_often(tmp_path: Path) -> None:
-    report = generate(template("spam"), 5, seed=1, style="one-decimal", constraints=Constraints(max_decimals=0),
+    # a sigmoid's ŷ lies strictly between 0 and 1, so it never misses a 0/1 target by 1 or more
+    report = generate(template("spam"), 5, seed=1, style="one-decimal", constraints=Constraints(min_error=1.0),
                       attempts=200)
-    assert len(report.variants) < 5 and report.draws == 200
+    assert len(report.variants) == 0 and report.draws == 200
     message = shortfall(report, 5)
-    assert message.startswith(f"found {len(report.variants)} of 5 variants in 200 draws; rejected by ")
-    assert "more than 0 decimals: " in message and "dead ReLU: " in message
+    assert message.startswith("found 0 of 5 variants in 200 draws; rejected by ")
+    assert "prediction too close to the target: " in message
     out = tmp_path / "out"
     result = subprocess.run([sys.executable, "-m", "nnworked", "generate", "spam", "--style", "one-decimal",
-                             "--max-decimals", "0", "--attempts", "200", "-o", str(out)], capture_output=True, text=True)
+                             "--min-error", "1", "--attempts", "200", "-o", str(out)], capture_output=True, text=True)
     assert result.returncode == 1 and "rejected by" in result.stderr and not out.exists()
 
 
