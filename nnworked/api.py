@@ -330,12 +330,16 @@ class Generated:
         self.variants = report.variants
 
     def files(self, blanks: str = "one-per-layer", format: str = "markdown", combined: bool = False,  # noqa: A002
-              reveal: str = "guided", exam: bool = False, points: int = 1, vary_blanks: bool = False) -> dict:
+              reveal: str = "guided", exam: bool = False, points: int = 1, vary_blanks: bool = False,
+              show_progress: bool = False) -> dict:
         """File name → text (bytes for a .zip): each variant's scenario (recording its exercise), sheet and
-        key; `exam` makes printable exam sheets, `vary_blanks` gives each variant blanks of its own."""
+        key; `exam` makes printable exam sheets, `vary_blanks` gives each variant blanks of its own;
+        `show_progress`: a bar on a terminal's stderr while the sheets take long."""
         from nnworked.variants import variant_files
 
-        return variant_files(self.variants, combined, blanks, self.seed, format, reveal, exam, points, vary_blanks)
+        with _shown(show_progress):
+            return variant_files(self.variants, combined, blanks, self.seed, format, reveal, exam, points,
+                                 vary_blanks)
 
     def listing(self) -> str:
         return "".join(f"{v.id}  {v.scenario.title}\n" for v in self.variants)

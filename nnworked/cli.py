@@ -329,7 +329,7 @@ def generate(
         if report:
             sys.stdout.write(made.stress())
         if output_dir is not None:
-            files = made.files(blanks, format, combined, reveal.value, exam, points, vary_blanks)
+            files = made.files(blanks, format, combined, reveal.value, exam, points, vary_blanks, show_progress=True)
             paths = {os.path.join(output_dir, name): text for name, text in files.items()}
             from nnworked.files import write_all
 

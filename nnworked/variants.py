@@ -330,8 +330,10 @@ def variant_files(variants: list[Variant], combined: bool, rule: str, seed: int,
     files: dict[str, str | bytes] = {}
     sheets, keys = [], []
     extension = record.extension
+    from nnworked import progress
+
     reveal = "none" if exam else reveal
-    for v in variants:
+    for v in progress.track(variants, len(variants), "Writing sheets"):  # a bar when it takes a while
         chosen = exercises.choose(v.trace, rule, blank_seed(seed, v.id) if vary_blanks else seed)
         on_sheet = Settings(blanks=Blanks(chosen, False, v.id, reveal=reveal, points=points, exam=exam))
         in_key = Settings(blanks=Blanks(chosen, True, v.id, reveal=reveal, points=points, exam=exam))
