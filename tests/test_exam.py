@@ -144,3 +144,17 @@ def test_generate_varies_the_blanks_per_variant_when_asked(tmp_path: Path) -> No
     assert len({tuple(b) for b in varied}) > 1 and varied == again  # different, and the same every run
     sheet = next((tmp_path / "--vary-blanks").glob("*-sheet.md")).read_text(encoding="utf-8")
     assert sheet.startswith("**Name:**") and "(1 pt)" in sheet
+
+
+def test_every_asked_value_gets_a_box_even_one_shown_only_inside_a_matrix() -> None:
+    name = "ai-by-hand/6-seven-layers"  # its layout shows most activations only inside matrices
+    sheet = cli("run", name, "--exam", "--format", "markdown").stdout
+    asked = nnworked.exercise(name).blanks
+    assert len(asked) == 14 and sheet.count("] (1 pt)") == 14 and "**Score:** ____ / 14" in sheet
+    rest = sheet.split("## Also fill in\n\n```\n")[1].split("```")[0].splitlines()
+    assert rest[-1] == "ŷ⁽²⁾ (a7[0,1]) = [_____] (1 pt)"
+    listed = [line.split(" (")[1].split(")")[0] for line in rest]
+    assert len(listed) == 7 and set(listed) <= set(asked)  # the other 7 have worked lines of their own
+    for format in ("html", "latex"):
+        text = cli("run", name, "--exam", "--format", format).stdout
+        assert text.count('class="answer-box" style' if format == "html" else r"\fbox{\rule{0pt}{1.1em}") == 14

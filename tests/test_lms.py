@@ -130,7 +130,8 @@ def open_package(data: bytes) -> dict[str, ET.Element]:
     manifest = files["imsmanifest.xml"]
     assert manifest.tag == CP + "manifest"
     resources = manifest.findall(f"{CP}resources/{CP}resource")
-    assert all(r.get("type") == "imsqti_xmlv1p2" for r in resources)
+    assert all(r.get("type") == "imsqti_xmlv1p2" and r.get("href") == r.find(CP + "file").get("href")
+               for r in resources)
     assert sorted(r.find(CP + "file").get("href") for r in resources) == sorted(set(files) - {"imsmanifest.xml"})
     return files
 

@@ -41,6 +41,22 @@ def boxes(text: str, box) -> str:  # noqa: ANN001
     return _MARKED.sub(lambda match: box(match.group(1)), text)
 
 
+def unmarked(trace: Trace, blanks: Blanks, text: str) -> list[tuple[str, str]]:
+    """(line to write on, its mark) for each asked value the sheet shows only inside a matrix (the AI by Hand
+    layout), which so has no line of its own: every asked value gets a box. The line names the value as
+    the sheet prints it and as grade reads it: "z₂[1,1] (z2[1,1]) = "."""
+    from nnworked.quantities import sort_key
+    from nnworked.render.fields import spellings
+
+    shown = set(_MARKED.findall(text))
+    names = spellings(trace)
+    out = []
+    for key in sorted(blanks.keys - shown, key=sort_key):
+        label = names.get(key, key)
+        out.append((f"{label} ({key}) = " if label != key else f"{key} = ", MARK.replace("{key}", key)))
+    return out
+
+
 def points(blanks: Blanks) -> str:
     return f"{blanks.points:g} pt" if blanks.points == 1 else f"{blanks.points:g} pts"
 

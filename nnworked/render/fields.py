@@ -28,7 +28,7 @@ class Field(NamedTuple):
 def fields(trace: Trace, keys: frozenset[str]) -> list[Field]:
     """One field per asked value, in the order a student works them."""
     values = quantities.table(trace).values
-    labels = _labels(trace)
+    labels = spellings(trace)
     out = []
     for key in sorted(keys, key=quantities.sort_key):
         value = values[key]
@@ -37,8 +37,8 @@ def fields(trace: Trace, keys: frozenset[str]) -> list[Field]:
     return out
 
 
-def _labels(trace: Trace) -> dict[str, str]:
-    """Each value's first spelling on the sheet (the symbol, with its subscripts)."""
+def spellings(trace: Trace) -> dict[str, str]:
+    """Each value's first spelling on the sheet (the symbol, with its subscripts), by its canonical name."""
     from nnworked.sheets import aliases
 
     out: dict[str, str] = {}

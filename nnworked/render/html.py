@@ -131,6 +131,9 @@ def _exam_page(trace: Trace, blanks: Blanks, text: str) -> str:
     its QR code) in the head of a table around the page, which a browser repeats on every printed page."""
     from nnworked.render import exam
 
+    rest = exam.unmarked(trace, blanks, text)
+    if rest:  # values the layout shows only inside a matrix get a line and a box of their own
+        text += "\n<h2>Also fill in</h2>\n<pre>" + "\n".join(html.escape(line) + mark for line, mark in rest) + "</pre>"
     width = exam.width(trace, blanks)
     text = exam.boxes(text, lambda key: f'<span class="answer-box" style="width: {width + 2}ch" '
                                         f'title="{html.escape(key)}">{exam.points(blanks)}</span>')

@@ -143,6 +143,10 @@ def _exam_page(trace: Trace, blanks: Blanks, text: str) -> str:
     variants gives each its own code)."""
     from nnworked.render import exam
 
+    rest = exam.unmarked(trace, blanks, text)
+    if rest:  # values the layout shows only inside a matrix get a line and a box of their own
+        text += ("\n\\section*{Also fill in}\n\\begin{alltt}\n" +
+                 "\n".join(escape(line) + mark for line, mark in rest) + "\n\\end{alltt}\n")
     width = exam.width(trace, blanks)
     text = exam.boxes(text, lambda key: rf"\fbox{{\rule{{0pt}}{{1.1em}}\makebox[{width + 1}ex][r]"
                                         rf"{{\tiny {escape(exam.points(blanks))}}}}}")

@@ -115,7 +115,8 @@ def _numerical(ident: str, field: Field, points: float) -> str:
 
 
 def manifest(idents: list[str]) -> str:
-    resources = "".join(f'    <resource identifier={quoteattr(ident)} type="imsqti_xmlv1p2">\n'
+    resources = "".join(f'    <resource identifier={quoteattr(ident)} type="imsqti_xmlv1p2" '
+                        f"href={quoteattr(ident + '.xml')}>\n"
                         f"      <file href={quoteattr(ident + '.xml')}/>\n    </resource>\n" for ident in idents)
     return ('<?xml version="1.0" encoding="UTF-8"?>\n'
             f'<manifest identifier="nnworked-{"-".join(idents)[:60]}" xmlns="{CP}">\n'
