@@ -57,10 +57,11 @@ def test_a_moodle_field_holds_the_value_its_tolerance_and_each_catalogued_mistak
     z, a, _, d, _ = (answers for _, answers in fields)
     assert z == [("=", "0.21", "0.0005", "Right: z₁[0]"), ("%0%", "-0.21", "0.0005", "z₁[0]: the sign is flipped")]
     assert a == [("=", "0.21", "0.0005", "Right: h[0]"), ("%0%", "-0.21", "0.0005", "h[0]: the sign is flipped")]
+    # the right answer exact; each mistake's value as a student writes it, to the key's four decimals
     assert [(g, float(v), t, f) for g, v, t, f in d] == [
         ("=", pytest.approx(delta, abs=1e-11), "0.0005", "Right: δ₂"),
-        ("%0%", pytest.approx(-delta, abs=1e-11), "0.0005", "δ₂: the sign is flipped (ŷ − y and y − ŷ confused)"),
-        ("%0%", pytest.approx(-1 / yhat, abs=1e-11), "0.0005",  # ∂L/∂ŷ, not times σ′
+        ("%0%", round(-delta, 4), "0.0005", "δ₂: the sign is flipped (ŷ − y and y − ŷ confused)"),
+        ("%0%", round(-1 / yhat, 4), "0.0005",  # ∂L/∂ŷ, not times σ′
          "δ₂: the activation's derivative forgotten (sigmoid′ not multiplied in)")]
     # the feedback each wrong value gets is what `nnworked grade` says of that answer
     marks = nnworked.grade("spam", {"ann": {"dz2[0]": round(-1 / yhat, 4)}}, blanks="dz2").results["ann"]
@@ -176,7 +177,7 @@ def test_a_qti_package_holds_the_sheet_then_one_numerical_question_per_asked_val
     assert [(score, words) for score, *_, words in delta] == [
         ("100", "Right: δ₂"), ("0", "δ₂: the sign is flipped (ŷ − y and y − ŷ confused)"),
         ("0", "δ₂: the activation's derivative forgotten (sigmoid′ not multiplied in)")]
-    for (_, exact, low, high, _), value in zip(delta, [yhat - 1, 1 - yhat, -1 / yhat]):
+    for (_, exact, low, high, _), value in zip(delta, [yhat - 1, round(1 - yhat, 4), round(-1 / yhat, 4)]):
         assert exact == pytest.approx(value, abs=1e-11)
         assert (low, high) == (pytest.approx(value - 0.0005, abs=1e-11), pytest.approx(value + 0.0005, abs=1e-11))
 

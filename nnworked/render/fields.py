@@ -48,43 +48,49 @@ def spellings(trace: Trace) -> dict[str, str]:
 
 
 def mistakes(trace: Trace, key: str, correct: float) -> list[Mistake]:
-    """The wrong answers grading would name for `key`, one per distinct value.
+    """The wrong answers `nnworked grade` names a mistake for, one per distinct value, in the catalogue's
+    order.
 
-    The candidate values are those of grading's catalogue (grading.diagnose holds it, with no list of its
-    own to read); each is kept only where `diagnose` names that very mistake for it, so the feedback an
-    LMS gives can never disagree with what `nnworked grade` says, and a value within the tolerance of the
-    right answer (a mistake that changes nothing here) is never offered as wrong: nor one so close that
-    the two answers' tolerances overlap, where a platform would take the first it lists."""
-    s = trace.scenario
-    candidates = [-correct]
-    kind = quantities.parse(key).kind
-    gradient = kind in ("da", "dz", "dW", "db")
-    if gradient and s.loss is not None:
-        candidates += [value for _, value in s.loss.rule.likely_mistakes(correct)]
-        candidates.append(s.inputs.shape[0] * correct)
-    if kind == "dz":
-        other = quantities.table(trace).values.get(key.replace("dz", "da", 1))
-        if other is not None:
-            candidates.append(other)
-    if kind == "da" and trace.steps and trace.steps[0].updates:
-        candidates += _updated_weights_values(trace, key)
+    grading holds the catalogue and its judgement: each likely wrong value (the sign flipped, doubled or
+    halved by the ½ convention, the batch's sum for its mean, ∂L/∂a for δ, ∂L/∂a worked through the updated
+    weights), rounded as the key prints it, is marked by `grading.grade` as a student's answer, and kept
+    with the mistake grade names for it; a value grade names nothing for, or takes as right, is left out.
+    So a platform's feedback never says other than `grade` does, and a mistake that changes nothing here
+    (a sign flip of 0) is never offered as wrong. Values whose tolerances overlap are offered once: a
+    platform takes the first answer that matches."""
+    table = quantities.table(trace)
+    name = quantities.parse(key)
+    probes = [-correct, 2 * correct, correct / 2, trace.scenario.inputs.shape[0] * correct]
+    if name.kind == "dz":
+        probes.append(table.values.get(str(name._replace(kind="da")), math.nan))
+    if name.kind == "da":
+        probes += _updated_weights_values(trace, key)
     out: list[Mistake] = []
-    for value in candidates:
-        if not math.isfinite(value) or abs(value - correct) <= 2 * grading.tolerance(correct, trace) or \
-                any(abs(value - m.value) <= 2 * grading.tolerance(m.value, trace) for m in out):
+    for probe in probes:
+        if not math.isfinite(probe):
             continue
-        what = grading.diagnose(trace, key, value, correct)
-        if what:
-            out.append(Mistake(value, grading.tolerance(value, trace), what))
+        value = round(probe, trace.precision.decimals_for(probe))  # as a student writes it from the key's digits
+        if abs(value - correct) <= 2 * grading.tolerance(correct, trace) or \
+                any(abs(value - m.value) <= m.tolerance + grading.tolerance(value, trace) for m in out):
+            continue
+        mark = next(m for m in grading.grade(trace, frozenset([key]), {key: value}) if m.key == key)
+        if mark.status == "wrong" and mark.note:
+            out.append(Mistake(value, grading.tolerance(value, trace), mark.note))
     return out
 
 
 def _updated_weights_values(trace: Trace, key: str) -> list[float]:
-    """∂L/∂a worked back through the weights after the update (the catalogue's last mistake)."""
-    _, k, i, j = grading.parse(key)
-    step = trace.steps[0]
-    update = next((u for u in step.updates if u.name == f"W{k + 1}"), None)
-    back = next((b for b in step.backward if type(b).__name__ == "BackToPrevious" and b.layer == k + 1), None)
-    if update is None or back is None:
+    """∂L/∂a_k worked back through layer k+1's weights after their update (from the key's δ)."""
+    name = quantities.parse(key)
+    k = name.layer
+    i, example = (list(name.index) + [0])[:2]
+    step = trace.steps[0] if trace.steps else None
+    update = next((u for u in step.updates if u.name == f"W{k + 1}"), None) if step else None
+    if update is None:
         return []
-    return [float(update.new[:, i] @ back.delta[j])]
+    values = quantities.table(trace).values
+    examples = trace.scenario.inputs.shape[0]
+    deltas = [values.get(quantities.cell("dz", k + 1, u, example, examples)) for u in range(update.new.shape[0])]
+    if any(d is None for d in deltas):
+        return []
+    return [float(update.new[:, i] @ deltas)]
