@@ -151,9 +151,10 @@ def _shown(on: bool):  # noqa: ANN202
 
 
 def render(trace: Any, format: str = "terminal", **options: Any) -> str:  # noqa: A002
-    """The trace in a format, as text. Options: detail, layout, full, all_steps, why_matrices, columns; with
-    `exercise` a sheet (blanks chosen by the rule `blanks` and `seed`), with `answers` its key, with both
-    the sheet with its key, as the format holds them."""
+    """The trace in a format, as text (bytes for a binary format: a QTI .zip). Options: detail, layout,
+    full, all_steps, why_matrices, columns; with `exercise` a sheet (blanks chosen by the rule `blanks` and
+    `seed`), with `answers` its key, with both the sheet with its key, as the format holds them; `exam` a
+    printable exam sheet, `points` what each blank is worth."""
     record = _format(format)
     settings, both = _settings(trace, **options)
     if settings.blanks is not None and not settings.blanks.answers and not both and not record.sheets:
@@ -195,13 +196,20 @@ def _format(name: str):  # noqa: ANN202
 
 
 def _settings(trace: Any, exercise: bool = False, answers: bool = False, blanks: str | None = None,
-              seed: int = 1, columns: int = 100, reveal: str | None = None, **options: Any):  # noqa: ANN202
+              seed: int = 1, columns: int = 100, reveal: str | None = None, exam: bool = False,
+              points: int = 1, **options: Any):  # noqa: ANN202
     """What a printer is told, and whether a sheet goes with its key. `reveal` is a sheet's policy: guided
     (later values the student needs stay given) or none (an exam: nothing computed from a blank shows);
     by default the one the scenario records, else guided."""
     from nnworked.render.settings import Settings
     from nnworked.scenario import REVEALS
 
+    if exam:  # a printable exam: an exercise sheet that reveals nothing computed from a blank
+        if reveal not in (None, "none"):
+            raise NnworkedError("an exam reveals nothing computed from a blank: leave out reveal")
+        exercise, reveal = True, "none"
+    if not isinstance(points, int) or isinstance(points, bool) or not 1 <= points <= 100:
+        raise NnworkedError(f"points must be a whole number from 1 to 100 (what each blank is worth), not {points!r}")
     if (blanks is not None or reveal is not None) and not (exercise or answers):
         raise NnworkedError("blanks and reveal are for an exercise sheet: ask for exercise=True or answers=True")
     if reveal not in (None, *REVEALS):
@@ -217,7 +225,8 @@ def _settings(trace: Any, exercise: bool = False, answers: bool = False, blanks:
 
     keys, variant = sheets.for_scenario(trace, blanks, seed)
     policy = reveal or trace.scenario.reveal or "guided"
-    return settings._replace(blanks=Blanks(keys, answers and not exercise, variant, reveal=policy)), exercise and answers
+    sheet = Blanks(keys, answers and not exercise, variant, reveal=policy, points=points, exam=exam)
+    return settings._replace(blanks=sheet), exercise and answers
 
 
 def _sheet_and_key(sheet: Any) -> list:
@@ -236,7 +245,7 @@ def files(trace: Any, format: str, output: str, **options: Any) -> dict[str, str
     beside: dict[str, str] = {}
     record = FORMATS[format] if format in FORMATS else None
     sheet_and_key = options.get("exercise") and options.get("answers")
-    exam = options.get("exercise") and (options.get("reveal") or trace.scenario.reveal) == "none"
+    exam = options.get("exam") or options.get("exercise") and (options.get("reveal") or trace.scenario.reveal) == "none"
     # (an exam's chart would give away values computed from its blanks)
     if record is not None and record.chart_beside and len(trace.steps) > 1 and not sheet_and_key and not exam:
         from nnworked.render.chart import svg
@@ -307,7 +316,8 @@ def grade_class(manifest: Any, answers: Any, show_progress: bool = False):  # no
 def generate_roster(template: Any, roster: Any, seed: int = 1, count: int | None = None, style: str = "integers", *,
                     max_decimals: int | None = None, allow_dead_relu: bool = False, allow_saturation: bool = False,
                     min_error: float = 0.05, within: float | None = None, attempts: int = 2000,
-                    show_progress: bool = False):  # noqa: ANN201
+                    show_progress: bool = False, precision: int | None = None,
+                    rounding: str | None = None):  # noqa: ANN201
     """`nnworked generate TEMPLATE --roster students.csv`: each student of the roster (a CSV: student_id,
     name) a variant of the template, drawn from the seed and their own id (the same student and seed give
     the same variant, whatever the roster's order), or with `count` one of a shared pool of that many.
@@ -317,7 +327,8 @@ def generate_roster(template: Any, roster: Any, seed: int = 1, count: int | None
     from nnworked import variants
 
     constraints = variants.Constraints(max_decimals, allow_dead_relu, allow_saturation, min_error, within)
-    return rosters.make(str(template), str(roster), seed, count, style, constraints, attempts, show_progress)
+    return rosters.make(str(template), str(roster), seed, count, style, constraints, attempts, show_progress,
+                        precision=precision, rounding=rounding)
 
 
 def check(source: Any, answers: Any, blanks: str | None = None, seed: int = 1):  # noqa: ANN201
@@ -393,11 +404,16 @@ class Generated:
         self.variants = report.variants
 
     def files(self, blanks: str = "one-per-layer", format: str = "markdown", combined: bool = False,  # noqa: A002
-              reveal: str = "guided") -> dict:
-        """File name → text: each variant's scenario (recording its exercise), sheet and key."""
+              reveal: str = "guided", exam: bool = False, points: int = 1, vary_blanks: bool = False,
+              show_progress: bool = False) -> dict:
+        """File name → text (bytes for a .zip): each variant's scenario (recording its exercise), sheet and
+        key; `exam` makes printable exam sheets, `vary_blanks` gives each variant blanks of its own;
+        `show_progress`: a bar on a terminal's stderr while the sheets take long."""
         from nnworked.variants import variant_files
 
-        return variant_files(self.variants, combined, blanks, self.seed, format, reveal)
+        with _shown(show_progress):
+            return variant_files(self.variants, combined, blanks, self.seed, format, reveal, exam, points,
+                                 vary_blanks)
 
     def listing(self) -> str:
         return "".join(f"{v.id}  {v.scenario.title}\n" for v in self.variants)
@@ -416,6 +432,11 @@ class Generated:
             lines.append("answer ranges across the variants:")
             lines += [f"  {key:<12} {fmt(low, precision)} … {fmt(high, precision)}"
                       for key, (low, high) in sorted(facts["spread"].items())]
+            apart = facts["difference"]
+            if apart:
+                lines.append(f"the variants differ in {apart['differ']:.0%} of their {apart['numbers']} drawn numbers "
+                             f"on average; the closest two, {apart['closest'][0]} and {apart['closest'][1]}, share "
+                             f"{apart['shared']} of them")
             if facts["repeats"]:
                 lines.append("answers that repeat (a student could guess them):")
                 lines += [f"  {key:<12} {fmt(value, precision)} in {times} of {len(result.variants)} variants"
@@ -426,7 +447,8 @@ class Generated:
 def generate(template: Any, count: int = 5, seed: int = 1, style: str = "integers", *,
              max_decimals: int | None = None, allow_dead_relu: bool = False, allow_saturation: bool = False,
              min_error: float = 0.05, within: float | None = None, attempts: int = 2000,
-             blanks: str = "one-per-layer", allow_fewer: bool = False, show_progress: bool = False) -> Generated:
+             blanks: str = "one-per-layer", allow_fewer: bool = False, show_progress: bool = False,
+             precision: int | None = None, rounding: str | None = None) -> Generated:
     """`nnworked generate`: `count` new variants of a template (a bundled name or a path; numbers may be
     ranges such as "-3..3"), each kept only when it meets the constraints. Raises NnworkedError saying which
     constraint rejected the draws when fewer than `count` pass (unless `allow_fewer`)."""
@@ -435,7 +457,7 @@ def generate(template: Any, count: int = 5, seed: int = 1, style: str = "integer
 
     constraints = variants.Constraints(max_decimals, allow_dead_relu, allow_saturation, min_error, within)
     found = variants.generate(load_file(bundled.resolve(str(template))), count, seed, style, constraints,
-                              attempts, show_progress=show_progress)
+                              attempts, show_progress=show_progress, precision=precision, rounding=rounding)
     if len(found.variants) < count and not allow_fewer:
         raise NnworkedError(variants.shortfall(found, count))
     if found.variants:  # a rule of blanks the variants cannot take is a mistake, written out or not

@@ -87,7 +87,11 @@ def run(
                              "sheet."),
     reveal: Optional[Reveal] = typer.Option(None, "--reveal", help="What a sheet shows of values computed from its "
                                             "blanks: guided (the default: later values given) or none (an exam)."),
-    exam: bool = typer.Option(False, "--exam", help="An exam sheet: --exercise --reveal none."),
+    exam: bool = typer.Option(False, "--exam", help="A printable exam: --exercise --reveal none, with answer boxes, "
+                              "points, a name and ID box and the variant code (a QR code in HTML and LaTeX) on "
+                              "every page."),
+    points: int = typer.Option(1, "--points", min=1, max=100, help="What each blank is worth (an exam prints it; "
+                               "Moodle and QTI weight each field by it)."),
 ) -> None:
     """Print the worked solution of a scenario.
 
@@ -116,15 +120,18 @@ def run(
         raise typer.BadParameter("it needs --exercise or --answers (it chooses which values a sheet leaves "
                                  "blank)", param_hint="'--blanks'")
     if FORMATS[format].needs_blanks and not (exercise or answers):
-        raise typer.BadParameter("a Moodle question needs blanks: add --exercise (and --blanks to choose them)",
-                                 param_hint="'--format' / '-f'")
+        raise typer.BadParameter(f"{FORMATS[format].noun} needs blanks: add --exercise (and --blanks to choose "
+                                 "them)", param_hint="'--format' / '-f'")
+    if FORMATS[format].binary and output is None:
+        raise typer.BadParameter(f"{FORMATS[format].noun} is a .{FORMATS[format].extension} file: give "
+                                 f"--output FILE.{FORMATS[format].extension}", param_hint="'--format' / '-f'")
     if output is not None and os.path.isdir(output):
         raise typer.BadParameter(f"'{output}' is a folder: give the name of a file", param_hint="'--output'")
     import nnworked
 
     options = dict(full=full, all_steps=all_steps, layout=layout.value if layout else None, detail=detail.value,
                    why_matrices=why_matrices, exercise=exercise, answers=answers, blanks=blanks, seed=seed,
-                   reveal="none" if exam else reveal.value if reveal else None)
+                   reveal="none" if exam else reveal.value if reveal else None, exam=exam, points=points)
     try:
         walkthrough = nnworked.run(scenario, keep=None if all_steps else 1, progress=True, steps=steps,
                                    precision=precision, rounding=rounding.value if rounding else None)
@@ -288,9 +295,17 @@ def generate(
     blanks: str = typer.Option("one-per-layer", "--blanks", help="Which values each sheet leaves blank."),
     reveal: Reveal = typer.Option(Reveal.guided, "--reveal", help="What each sheet shows of values computed from "
                                   "its blanks: guided (later values given) or none (exams)."),
+    precision: Optional[int] = typer.Option(None, "--precision", min=MIN_PRECISION, max=MAX_PRECISION,
+                                            help="Decimals shown in every variant (overrides the template)."),
+    rounding: Optional[Rounding] = typer.Option(None, "--rounding", help="exact, or carry (overrides the template)."),
+    exam: bool = typer.Option(False, "--exam", help="Printable exam sheets (as run --exam): nothing computed from "
+                              "a blank shown, answer boxes, points, a name and ID box, the variant on every page."),
+    points: int = typer.Option(1, "--points", min=1, max=100, help="What each blank is worth."),
+    vary_blanks: bool = typer.Option(False, "--vary-blanks", help="Each variant's blanks chosen anew (by the seed "
+                                     "and the variant), so neighbours fill in different values."),
     format: str = typer.Option("markdown", "--format", "-f", callback=choices.sheet_format,
-                               help="Sheets and keys as markdown, latex, html, or moodle (one cloze question per "
-                               "variant, the key as its feedback)."),
+                               help="Sheets and keys as markdown, latex, html, moodle (one cloze question per "
+                               "variant, the key as its feedback) or qti (a Canvas package, one quiz per variant)."),
 ) -> None:
     """Make new exercises from a template, each with its sheet and answer key.
 
@@ -312,13 +327,14 @@ def generate(
                                  param_hint="'--output-dir'")
     try:
         drawing = dict(max_decimals=max_decimals, allow_dead_relu=allow_dead_relu, allow_saturation=allow_saturation,
-                       min_error=min_error, within=within, attempts=attempts, show_progress=True)
+                       min_error=min_error, within=within, attempts=attempts, show_progress=True, precision=precision,
+                       rounding=rounding.value if rounding else None)
         made = nnworked.generate_roster(template, roster, seed, count, style.value, **drawing) if roster else \
             nnworked.generate(template, count or 5, seed, style.value, blanks=blanks, allow_fewer=report, **drawing)
         if report:
             sys.stdout.write(made.stress())
         if output_dir is not None:
-            files = made.files(blanks, format, combined, reveal.value)
+            files = made.files(blanks, format, combined, reveal.value, exam, points, vary_blanks, show_progress=True)
             paths = {os.path.join(output_dir, name): text for name, text in files.items()}
             from nnworked.files import write_all
 

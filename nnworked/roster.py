@@ -98,12 +98,13 @@ def student_seed(seed: int, student: str) -> int:
 
 
 def assign(template: Any, students: list[Student], seed: int, count: int | None, style: str, constraints: Any,
-           attempts: int, show_progress: bool = False) -> dict[str, Any]:
+           attempts: int, show_progress: bool = False, **numbers: Any) -> dict[str, Any]:
     """Student id → their variant (a `variants.Variant`): their own draw, or one of a pool of `count`."""
     from nnworked import progress, variants
 
     if count is not None:
-        found = variants.generate(template, count, seed, style, constraints, attempts, show_progress=show_progress)
+        found = variants.generate(template, count, seed, style, constraints, attempts, show_progress=show_progress,
+                                  **numbers)
         if len(found.variants) < count:
             raise NnworkedError(variants.shortfall(found, count))
         return {s.id: found.variants[student_seed(seed, s.id) % count] for s in students}
@@ -111,7 +112,7 @@ def assign(template: Any, students: list[Student], seed: int, count: int | None,
     with progress.shown(show_progress), progress.bar(len(students), "Drawing each student's variant") as advance:
         for done, s in enumerate(students):
             advance(done)
-            found = variants.generate(template, 1, student_seed(seed, s.id), style, constraints, attempts)
+            found = variants.generate(template, 1, student_seed(seed, s.id), style, constraints, attempts, **numbers)
             if not found.variants:
                 raise NnworkedError(printable(f"student {s.id} (row {s.row}): " + variants.shortfall(found, 1)))
             out[s.id] = found.variants[0]
@@ -187,11 +188,13 @@ class Roster:
 
 
 def make(template: str, roster: str, seed: int, count: int | None, style: str, constraints: Any, attempts: int,
-         show_progress: bool = False) -> Roster:
+         show_progress: bool = False, **numbers: Any) -> Roster:
+    """`numbers`: the precision and rounding that replace the template's, as `generate` takes them."""
     from nnworked import bundled
     from nnworked.yamlsource import load_file
 
     students = read(roster)
     doc = load_file(bundled.resolve(str(template)))
-    return Roster(students, assign(doc, students, seed, count, style, constraints, attempts, show_progress), seed)
+    return Roster(students, assign(doc, students, seed, count, style, constraints, attempts, show_progress, **numbers),
+                  seed)
 

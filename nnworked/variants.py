@@ -30,7 +30,9 @@ from nnworked.yamlsource import Document
 
 STYLES = {"integers": 1.0, "one-decimal": 0.1, "two-decimals": 0.01}
 DEFAULT_SPAN = {"integers": 3.0, "one-decimal": 0.9, "two-decimals": 0.99}
-_RANGE = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\s*\.\.\s*(-?\d+(?:\.\d+)?)\s*$")
+_NUMBER = r"-?\d+(?:\.\d+)?"
+# "-3..3", or with values left out: "-3..3 except 0", "-0.9..0.9 except 0, 0.5"
+_RANGE = re.compile(rf"^\s*({_NUMBER})\s*\.\.\s*({_NUMBER})\s*(?:except\s+({_NUMBER}(?:\s*,\s*{_NUMBER})*))?\s*$")
 _DRAWN = ("inputs", "weights", "bias", "matmul")  # what a bundled template draws anew
 
 
@@ -81,8 +83,15 @@ def _draw(value: Any, rng: random.Random, step: float, path: tuple, redraw: bool
 
             raise NnworkedError(f"the range '{value}' at {format_path(path)} goes down: write the low end first, "
                                 f"'{match.group(2)}..{match.group(1)}'")
-        whole = "." not in value
-        choice = rng.choice(_grid(low, high, 1.0 if whole else step))
+        whole = "." not in match.group(1) + match.group(2)  # "-3..3": whole numbers, whatever the style
+        excluded = {round(float(v), 10) for v in match.group(3).split(",")} if match.group(3) else set()
+        grid = [v for v in _grid(low, high, 1.0 if whole else step) if v not in excluded]
+        if not grid:
+            from nnworked.yamlsource import format_path
+
+            raise NnworkedError(f"the range '{value}' at {format_path(path)} leaves nothing to draw: every value "
+                                "in it is excepted")
+        choice = rng.choice(grid)
         return int(choice) if whole or step == 1.0 else choice
     if redraw and isinstance(value, (int, float)) and not isinstance(value, bool) and \
             any(part in _DRAWN for part in path if isinstance(part, str)):
@@ -142,6 +151,8 @@ def check(trace: Trace, constraints: Constraints) -> str | None:
                 return reason
         if step.loss is not None and np.max(np.abs(step.loss.yhat - step.loss.y)) < constraints.min_error:
             return "prediction too close to the target"
+    if _identical_neurons(trace):
+        return "two identical neurons"
     hand = hand_values(trace)
     if constraints.max_decimals is not None and any(_decimals(v) > constraints.max_decimals for v in hand.values()):
         return f"more than {constraints.max_decimals} decimals"
@@ -150,15 +161,32 @@ def check(trace: Trace, constraints: Constraints) -> str | None:
     return None
 
 
+def _identical_neurons(trace: Trace) -> bool:
+    """Two units of one dense layer with the same weights and bias: the sheet would ask the same thing twice."""
+    for layer in trace.scenario.layers:
+        weights = getattr(layer, "weights", None)
+        if not isinstance(weights, np.ndarray) or weights.ndim != 2:
+            continue
+        bias = layer.bias if isinstance(getattr(layer, "bias", None), np.ndarray) else np.zeros(weights.shape[0])
+        rows = {(tuple(w), b) for w, b in zip(weights.tolist(), bias.tolist())}
+        if len(rows) < weights.shape[0]:
+            return True
+    return False
+
+
 def variant_id(data: dict[str, Any]) -> str:
     digest = hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
     return "v-" + digest[:6]
 
 
 def generate(template: Document, count: int, seed: int, style: str, constraints: Constraints,
-             attempts: int = 2000, show_progress: bool = False) -> Report:
+             attempts: int = 2000, show_progress: bool = False, precision: int | None = None,
+             rounding: str | None = None) -> Report:
     """Up to `count` variants from `attempts` draws at most. Same template, seed and options, same variants.
-    `show_progress`: a bar on a terminal's stderr while the draws take long."""
+    `show_progress`: a bar on a terminal's stderr while the draws take long. `precision` and `rounding`
+    replace the template's (AI by Hand 7 carries at one decimal, where a small probability rounds to 0)."""
+    from nnworked.steering import steer
+
     from nnworked import progress
     from nnworked.engine.network import solve
     from nnworked.errors import NumericalError
@@ -180,13 +208,17 @@ def generate(template: Document, count: int, seed: int, style: str, constraints:
             data = _draw(template.data, rng, step, (), not has_ranges, span)
             if not has_ranges:
                 _targets(data, rng, step, span)
+            steer(data, template.data, lambda value, path: _draw(value, rng, step, path, not has_ranges, span),
+                  lambda value, path: _drawn(value, path, not has_ranges), constraints, like_template=not has_ranges)
+            data.update({k: v for k, v in (("precision", precision), ("rounding", rounding)) if v is not None})
             try:
                 scenario = from_document(Document(data, template.file, template.root))
                 trace = solve(scenario, keep=1)  # a sheet works step 1; later steps need only their loss
             except ScenarioError as error:
                 raise NnworkedError(f"the template makes an invalid scenario:\n{error}") from None
             except NumericalError:
-                report.rejected["overflow"] += 1
+                report.rejected["a value undefined after rounding (ln 0 or x/0: try a larger --precision or "
+                                "--rounding exact)" if scenario.rounding == "carry" else "overflow"] += 1
                 continue
             broken = check(trace, constraints)
             identity = variant_id(data)
@@ -204,6 +236,18 @@ def generate(template: Document, count: int, seed: int, style: str, constraints:
     return report
 
 
+def _drawn(value: Any, path: tuple, redraw: bool) -> bool:
+    """Whether `_draw` can change `value` (a range in it, or a number a bundled template draws anew)."""
+    if isinstance(value, dict):
+        return any(_drawn(v, path + (k,), redraw) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_drawn(v, path + (i,), redraw) for i, v in enumerate(value))
+    if isinstance(value, str):
+        return bool(_RANGE.match(value))
+    return redraw and isinstance(value, (int, float)) and not isinstance(value, bool) and \
+        any(part in _DRAWN for part in path if isinstance(part, str))
+
+
 def _has_ranges(value: Any) -> bool:
     if isinstance(value, dict):
         return any(_has_ranges(v) for v in value.values())
@@ -219,8 +263,40 @@ def shortfall(report: Report, count: int) -> str:
             "--attempts.")
 
 
+def difference(report: Report) -> dict[str, Any]:
+    """How different the variants are: over every pair, the share of their drawn numbers (inputs, weights,
+    biases, targets) that differ, on average, and the closest pair with how many numbers it shares."""
+    vectors = [np.concatenate([np.ravel(a) for a in _drawn_arrays(v.scenario)]) for v in report.variants]
+    if len(vectors) < 2 or len({len(v) for v in vectors}) != 1:
+        return {}
+    numbers = np.array(vectors)
+    n, size = numbers.shape
+    shared_total, closest = 0, (-1, 0, 0)
+    for i in range(n - 1):  # one row against the rest at a time: memory stays n × size
+        shared = np.sum(numbers[i + 1:] == numbers[i], axis=1)
+        shared_total += int(shared.sum())
+        j = int(np.argmax(shared))
+        if shared[j] > closest[0]:
+            closest = (int(shared[j]), i, i + 1 + j)
+    pairs = n * (n - 1) // 2
+    ids = report.variants
+    return {"differ": 1 - shared_total / (pairs * size), "closest": (ids[closest[1]].id, ids[closest[2]].id),
+            "shared": closest[0], "numbers": size}
+
+
+def _drawn_arrays(s: Scenario) -> list[np.ndarray]:
+    out = [s.inputs] + ([s.targets] if s.targets is not None else [])
+    for layer in s.layers:
+        out += [a for a in (getattr(layer, "weights", None), getattr(layer, "bias", None)) if isinstance(a, np.ndarray)]
+    if s.matmul is not None:
+        out += [s.matmul.a, s.matmul.b]
+    return out
+
+
 def stress(report: Report) -> dict[str, Any]:
-    """For --report: the spread of every answer across the variants, and answers that repeat."""
+    """For --report: the spread of every answer across the variants, answers that repeat (the most common
+    value of an answer, where a quarter of the variants or more share it: a student who guessed it would
+    often be right), and how different the variants are."""
     answers: dict[str, list[float]] = {}
     for v in report.variants:
         for key, value in table(v.trace).values.items():
@@ -229,15 +305,18 @@ def stress(report: Report) -> dict[str, Any]:
     repeats = {}
     for key, values in answers.items():
         value, times = Counter(round(x, 10) for x in values).most_common(1)[0]
-        if times > 1 and times >= len(values) / 2:
+        if times > 1 and times >= len(values) / 4:
             repeats[key] = (value, times)
-    return {"spread": spread, "repeats": repeats}
+    return {"spread": spread, "repeats": repeats, "difference": difference(report)}
 
 
 def variant_files(variants: list[Variant], combined: bool, rule: str, seed: int,
-                  fmt: str = "markdown", reveal: str = "guided") -> dict[str, str]:
+                  fmt: str = "markdown", reveal: str = "guided", exam: bool = False, points: int = 1,
+                  vary_blanks: bool = False) -> dict[str, str | bytes]:
     """File name → text for every variant: its scenario (recording its exercise), its sheet and its key in
-    `fmt`, one file each or all in one document. Nothing is written here."""
+    `fmt`, one file each or all in one document. Nothing is written here. `exam`: printable exam sheets
+    (reveal none); `vary_blanks`: each variant's blanks chosen by a seed of its own, so neighbours in an
+    exam room fill in different values."""
     from nnworked import sheets as exercises
     from nnworked.render import FORMATS
     from nnworked.render.numbers import Blanks
@@ -248,20 +327,23 @@ def variant_files(variants: list[Variant], combined: bool, rule: str, seed: int,
         raise NnworkedError(f"--format: choose from {', '.join(writable)}")
     record = FORMATS[fmt]
     printer = record.printer()
-    files: dict[str, str] = {}
+    files: dict[str, str | bytes] = {}
     sheets, keys = [], []
     extension = record.extension
-    for v in variants:
-        chosen = exercises.choose(v.trace, rule, seed)
-        on_sheet = Settings(blanks=Blanks(chosen, False, v.id, reveal=reveal))
-        in_key = Settings(blanks=Blanks(chosen, True, v.id, reveal=reveal))
+    from nnworked import progress
+
+    reveal = "none" if exam else reveal
+    for v in progress.track(variants, len(variants), "Writing sheets"):  # a bar when it takes a while
+        chosen = exercises.choose(v.trace, rule, blank_seed(seed, v.id) if vary_blanks else seed)
+        on_sheet = Settings(blanks=Blanks(chosen, False, v.id, reveal=reveal, points=points, exam=exam))
+        in_key = Settings(blanks=Blanks(chosen, True, v.id, reveal=reveal, points=points, exam=exam))
         # the file records its blanks, id and policy, so `run --exercise` and `grade` need no other options
         recorded = {"variant": v.id, "blanks": sorted(chosen), **({"reveal": reveal} if reveal != "guided" else {})}
         files[f"{v.id}.yaml"] = to_yaml({**v.data, "exercise": recorded})
         if record.exercises == "questions":  # one question per variant; its key is the question's feedback
             sheets.append(printer.question(v.trace, on_sheet))
-            if not combined:
-                files[f"{v.id}.{extension}"] = printer.quiz(sheets[-1:])
+            if not combined:  # each file imports into the same pool
+                files[f"{v.id}.{extension}"] = printer.quiz(sheets[-1:], pool=_pool(variants))
             continue
         part = getattr(printer, record.part)
         sheet, key = part(v.trace, on_sheet), part(v.trace, in_key)
@@ -272,12 +354,24 @@ def variant_files(variants: list[Variant], combined: bool, rule: str, seed: int,
             files[f"{v.id}-sheet.{extension}"] = record.join(v.scenario.title, [sheet])  # type: ignore[misc]
             files[f"{v.id}-key.{extension}"] = record.join(v.scenario.title, [key])  # type: ignore[misc]
     if combined and record.exercises == "questions":
-        files[f"questions.{extension}"] = printer.quiz(sheets)
+        files[f"questions.{extension}"] = printer.quiz(sheets, pool=_pool(variants))
     elif combined:
         title = variants[0].scenario.title.rsplit(" (", 1)[0]
         files[f"sheets.{extension}"] = record.join(f"{title}: exercises", sheets)  # type: ignore[misc]
         files[f"keys.{extension}"] = record.join(f"{title}: answer keys", keys)  # type: ignore[misc]
     return files
+
+
+def blank_seed(seed: int, variant: str) -> int:
+    """The seed that chooses a variant's blanks when each variant has its own: from the run's seed and the
+    variant's id, so the same command gives the same sheets."""
+    return int(hashlib.sha256(f"{seed}:{variant}".encode()).hexdigest()[:12], 16)
+
+
+def _pool(variants: list[Variant]) -> str:
+    """The question bank category the variants of one template go into: its title (each variant's title is
+    the template's with its id)."""
+    return variants[0].scenario.title.rsplit(" (", 1)[0]
 
 
 def to_yaml(data: dict[str, Any]) -> str:

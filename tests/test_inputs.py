@@ -189,10 +189,10 @@ def test_generate_output_dir_that_is_a_file_or_cannot_be_made(tmp_path: Path) ->
 
 def test_a_failed_generate_leaves_no_file_and_no_folder_it_made(tmp_path: Path) -> None:
     week = tmp_path / "week3"
-    (week / "v-a85c75-key.md").mkdir(parents=True)  # the last file of the second variant cannot be written
+    (week / "v-0008c2-key.md").mkdir(parents=True)  # the last file of the second variant cannot be written
     result = run_cli("generate", "spam", "-n", "2", "-o", "week3", cwd=tmp_path)
-    assert (result.returncode, result.stderr) == (1, "week3/v-a85c75-key.md: cannot write the file: it is a folder\n")
-    assert [p.name for p in week.iterdir()] == ["v-a85c75-key.md"]
+    assert (result.returncode, result.stderr) == (1, "week3/v-0008c2-key.md: cannot write the file: it is a folder\n")
+    assert [p.name for p in week.iterdir()] == ["v-0008c2-key.md"]
 
 
 def test_a_failed_rename_in_generate_removes_the_folders_it_made(tmp_path: Path,
@@ -269,7 +269,7 @@ def test_an_unknown_blank_recorded_in_a_file_is_the_files_mistake(tmp_path: Path
 
 @pytest.mark.parametrize("args, message", [
     (["generate", "spam", "--format", "bogus"],
-     "Invalid value for '--format' / '-f': 'bogus' is not one of 'markdown', 'latex', 'html', 'moodle'"),
+     "Invalid value for '--format' / '-f': 'bogus' is not one of 'markdown', 'latex', 'html', 'moodle', 'qti'"),
     (["generate", "spam", "--within", "nan"], "Invalid value for '--within': expected a finite number above 0, given nan"),
     (["generate", "spam", "--within", "-1"], "Invalid value for '--within': expected a finite number above 0, given -1"),
     (["generate", "spam", "--within", "0"], "Invalid value for '--within': expected a finite number above 0, given 0"),

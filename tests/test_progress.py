@@ -87,3 +87,12 @@ def test_a_large_file_is_read_with_a_bar_and_read_the_same() -> None:
     assert "Reading the YAML" in out.getvalue()
     assert read.data == load_text(text, "big.yaml").data
     assert read.position(("inputs", 39_999, 2)) == (40_001, 24)  # "  [39999, 5714.142857, -39999]"
+
+
+def test_writing_many_sheets_shows_a_bar_and_writes_the_same_files() -> None:
+    made = nnworked.generate("spam", count=3, seed=1)
+    console, out = terminal()
+    with progress.shown(console=console, after=0):
+        files = made.files(format="html")
+    assert files == made.files(format="html")
+    assert "Writing sheets" in out.getvalue()

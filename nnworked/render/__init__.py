@@ -29,6 +29,8 @@ class Format(NamedTuple):
     sheets: bool = True  # can be an exercise sheet (a script that computes every value cannot: only a key)
     part: str = "part"  # the printer's function for one part of a document: (trace, settings) -> text
     join: Callable[[str, list[str]], str] | None = None  # (title, parts) -> one document
+    binary: bool = False  # the printer gives bytes (a .zip), written to a file, never to a terminal
+    noun: str = "a document"  # what one file of it is, in messages: "a Moodle question needs blanks"
 
     def printer(self) -> ModuleType:
         return importlib.import_module(self.module)
@@ -57,7 +59,11 @@ for _format in [
     Format("html", "nnworked.render.html", "html", '<span class="blank"></span>', "parts",
            "html (one self-contained page)", exercises="documents", join=_html_join),
     Format("moodle", "nnworked.render.moodle", "xml", "{1:NUMERICAL:", "feedback",
-           "moodle (a cloze question; needs --exercise)", needs_blanks=True, exercises="questions"),
+           "moodle (a cloze question; needs --exercise)", needs_blanks=True, exercises="questions",
+           noun="a Moodle question"),
+    Format("qti", "nnworked.render.qti", "zip", "", "feedback",
+           "qti (an IMS QTI 1.2 package for Canvas, a .zip; needs --exercise and --output)", needs_blanks=True,
+           exercises="questions", binary=True, noun="a QTI package"),
     Format("pytorch", "nnworked.render.pytorch", "py", "", "key",
            "pytorch (a script that rebuilds it in PyTorch and prints the same numbers)", sheets=False),
 ]:

@@ -11,6 +11,7 @@ import re
 from urllib.parse import quote
 
 from nnworked.render.blocks import Block, BlockPrinter, Bullets, Heading, Image, Math, Para, Rule, Table
+from nnworked.render.numbers import Blanks
 from nnworked.render.settings import Settings
 from nnworked.render.walkthrough import build
 from nnworked.trace import Trace
@@ -102,9 +103,46 @@ def document(title: str, bodies: list[str]) -> str:
 
 
 def part(trace: Trace, settings: Settings) -> str:
-    if settings.blanks is not None:
-        settings = settings._replace(blanks=settings.blanks._replace(glyph="\x01"))
-    return body(build(trace, settings))
+    from nnworked.render import exam
+
+    blanks = settings.blanks
+    if blanks is not None:
+        settings = settings._replace(blanks=blanks._replace(glyph="\x01"))
+    if not exam.is_exam(blanks):
+        return body(build(trace, settings))
+    assert blanks is not None and settings.blanks is not None
+    text = body(build(trace, settings._replace(blanks=exam.marked(settings.blanks))))
+    return _exam_page(trace, blanks, text)
+
+
+EXAM_STYLE = """<style>
+.exam-id { display: flex; gap: 0.6em; align-items: flex-end; border: 1px solid #000; padding: 0.8em; margin: 0 0 1em; }
+.exam-id .write { flex: 1; border-bottom: 1px solid #000; height: 1.4em; }
+.answer-box { display: inline-block; border: 1px solid #000; height: 1.7em; vertical-align: middle;
+              text-align: right; font-size: 0.7em; color: #555; line-height: 1em; box-sizing: border-box; padding: 1px 2px; }
+table.exam-page { width: 100%; border-collapse: collapse; }
+table.exam-page > thead td, table.exam-page > tbody > tr > td { border: 0; padding: 0; }
+.exam-code { display: flex; justify-content: flex-end; align-items: center; gap: 0.5em; font-family: monospace; }
+</style>"""
+
+
+def _exam_page(trace: Trace, blanks: Blanks, text: str) -> str:
+    """An exam: the name and ID box first, an answer box at each asked value, and the variant code (and
+    its QR code) in the head of a table around the page, which a browser repeats on every printed page."""
+    from nnworked.render import exam
+
+    rest = exam.unmarked(trace, blanks, text)
+    if rest:  # values the layout shows only inside a matrix get a line and a box of their own
+        text += "\n<h2>Also fill in</h2>\n<pre>" + "\n".join(html.escape(line) + mark for line, mark in rest) + "</pre>"
+    width = exam.width(trace, blanks)
+    text = exam.boxes(text, lambda key: f'<span class="answer-box" style="width: {width + 2}ch" '
+                                        f'title="{html.escape(key)}">{exam.points(blanks)}</span>')
+    code = html.escape(exam.code(blanks))
+    identity = ('<div class="exam-id"><span>Name</span><span class="write"></span><span>Student ID</span>'
+                f'<span class="write"></span><span>Score: ____ / {exam.total(blanks)}</span></div>')
+    head = f'<div class="exam-code">{exam.qr_svg(exam.code(blanks))}<span>variant {code}</span></div>'
+    return (f"{EXAM_STYLE}\n<table class=\"exam-page\"><thead><tr><td>{head}</td></tr></thead>\n"
+            f"<tbody><tr><td>\n{identity}\n{text}\n</td></tr></tbody></table>")
 
 
 def render(trace: Trace, settings: Settings) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 from nnworked.render.blocks import Block, BlockPrinter, Bullets, Heading, Image, Math, Para, Rule, Table
+from nnworked.render.numbers import Blanks
 from nnworked.render.settings import Settings
 from nnworked.render.walkthrough import build
 from nnworked.trace import Trace
@@ -124,9 +125,39 @@ def document(bodies: list[str]) -> str:
 
 
 def part(trace: Trace, settings: Settings) -> str:
-    if settings.blanks is not None:
-        settings = settings._replace(blanks=settings.blanks._replace(glyph="\x01"))
-    return body(build(trace, settings)).replace("\x01", r"\underline{\hspace{2.5em}}")
+    from nnworked.render import exam
+
+    blanks = settings.blanks
+    if blanks is not None:
+        settings = settings._replace(blanks=blanks._replace(glyph="\x01"))
+    if not exam.is_exam(blanks):
+        return body(build(trace, settings)).replace("\x01", r"\underline{\hspace{2.5em}}")
+    assert blanks is not None and settings.blanks is not None
+    text = body(build(trace, settings._replace(blanks=exam.marked(settings.blanks))))
+    return _exam_page(trace, blanks, text.replace("\x01", r"\underline{\hspace{2.5em}}"))
+
+
+def _exam_page(trace: Trace, blanks: Blanks, text: str) -> str:
+    """An exam: the name and ID box first, an answer box at each asked value, and the variant code (and
+    its QR code) at the top of every page, in a page style of this part's own (a document of several
+    variants gives each its own code)."""
+    from nnworked.render import exam
+
+    rest = exam.unmarked(trace, blanks, text)
+    if rest:  # values the layout shows only inside a matrix get a line and a box of their own
+        text += ("\n\\section*{Also fill in}\n\\begin{alltt}\n" +
+                 "\n".join(escape(line) + mark for line, mark in rest) + "\n\\end{alltt}\n")
+    width = exam.width(trace, blanks)
+    text = exam.boxes(text, lambda key: rf"\fbox{{\rule{{0pt}}{{1.1em}}\makebox[{width + 1}ex][r]"
+                                        rf"{{\tiny {escape(exam.points(blanks))}}}}}")
+    code = escape(exam.code(blanks))
+    qr = exam.qr_latex(exam.code(blanks))
+    head = (r"\makeatletter\def\ps@exam{\def\@oddhead{\hfil\raisebox{-0.6\height}[0pt][0pt]{" + qr +
+            r"}\quad\texttt{variant " + code + r"}}\def\@evenhead{\@oddhead}"
+            r"\def\@oddfoot{\hfil\thepage\hfil}\def\@evenfoot{\@oddfoot}}\makeatother\pagestyle{exam}")
+    identity = (r"\noindent\framebox[\linewidth]{\rule{0pt}{2.2em}Name:\ \hrulefill\quad Student ID:\ "
+                rf"\hrulefill\quad Score: \underline{{\hspace{{3em}}}} / {exam.total(blanks)}}}")
+    return f"{head}\n\n{identity}\n\n{text}"
 
 
 def render(trace: Trace, settings: Settings) -> str:

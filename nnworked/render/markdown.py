@@ -11,9 +11,24 @@ from nnworked.trace import Trace
 
 
 def render(trace: Trace, settings: Settings) -> str:
-    if settings.blanks is not None:  # a blank on paper is a line to write on
-        settings = settings._replace(blanks=settings.blanks._replace(glyph="____"))
-    return blocks_to_markdown(build(trace, settings))
+    from nnworked.render import exam
+
+    blanks = settings.blanks
+    if blanks is not None:  # a blank on paper is a line to write on
+        settings = settings._replace(blanks=blanks._replace(glyph="____"))
+    if not exam.is_exam(blanks):
+        return blocks_to_markdown(build(trace, settings))
+    assert blanks is not None and settings.blanks is not None
+    # an exam: the name and ID line first, a box at each answer sized for the widest answer, the points
+    text = blocks_to_markdown(build(trace, settings._replace(blanks=exam.marked(settings.blanks))))
+    rest = exam.unmarked(trace, blanks, text)
+    if rest:  # values the layout shows only inside a matrix get a line and a box of their own
+        text += "\n## Also fill in\n\n```\n" + "\n".join(line + mark for line, mark in rest) + "\n```\n"
+    width = exam.width(trace, blanks)
+    text = exam.boxes(text, lambda key: f"[{'_' * width}] ({exam.points(blanks)})")
+    identity = (f"**Name:** ______________________  **Student ID:** ______________  "
+                f"**Score:** ____ / {exam.total(blanks)}  ·  variant {exam.code(blanks)}")
+    return identity + "\n\n" + text
 
 
 def _text(text: str) -> str:

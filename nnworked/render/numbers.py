@@ -31,6 +31,8 @@ class Blanks(NamedTuple):
     field: str = ""  # where the student writes the answer (its own worked line), e.g. a Moodle input: "{key}"
     reveal: str = "guided"  # the sheet's policy: "guided" (later values given) or "none" (an exam)
     hidden: frozenset[str] = frozenset()  # not asked, but hidden on the sheet: they would give a blank away
+    points: int = 1  # what each blank is worth (an exam prints it; Moodle and QTI weight their fields by it)
+    exam: bool = False  # a printable exam (render/exam.py): answer boxes, name and ID, the variant on every page
 
 
 _BLANKS: ContextVar[Blanks | None] = ContextVar("blanks", default=None)
@@ -155,6 +157,13 @@ def fmt(value: float, precision: Precision, given: bool = False, label: str = ""
                                    places)
         return f"{_plain(mantissa, places, trim=exact)} × 10{superscript(exponent)}"
     return _plain(shown, decimals, trim=exact)
+
+
+def machine(value: float) -> str:
+    """A number for a program that reads it back (an answer field of Moodle or Canvas): 12 significant
+    digits, so binary noise (0.21000000000000002) is gone, with its exponent whole (1.5e-10, never 1.5e-1)
+    and an ASCII minus."""
+    return f"{float(value):.12g}"
 
 
 def scientific(text: str) -> bool:

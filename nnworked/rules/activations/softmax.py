@@ -9,6 +9,7 @@ import numpy as np
 
 from nnworked.expr import Expr, num, op
 from nnworked.rules.activations.base import ActivationRule
+from nnworked.rules.activations.sigmoid import SATURATED
 
 SOFTMAX_SHIFT_ABOVE = 50.0  # e^50 is about 5 × 10²¹: beyond it, work with z − max(z)
 
@@ -55,6 +56,13 @@ class Softmax(ActivationRule):
 
     def derivative(self, z: np.ndarray, a: np.ndarray, slope: float) -> None:
         return None  # not one number per element: see vjp
+
+    def rejects(self, act: Any, constraints: Any) -> str | None:
+        # as a sigmoid's: an output whose own ∂aₖ/∂zₖ = aₖ(1 − aₖ) is below 0.05 is all but 0 or 1, so its
+        # gradient vanishes, and rounded to a sheet's decimals a probability of 0 makes the loss ln 0
+        if not constraints.allow_saturation and np.any(act.a * (1 - act.a) < SATURATED):
+            return "saturated softmax"
+        return None
 
     def vjp(self, z: np.ndarray, a: np.ndarray, upstream: np.ndarray, slope: float) -> np.ndarray:
         # ∂L/∂zⱼ = aⱼ (gⱼ − Σₖ gₖ aₖ)

@@ -1,0 +1,201 @@
+"""Moodle XML and IMS QTI packages, checked against their formats' own rules: the XML parses, every cloze
+field parses by Moodle's embedded-answers syntax, and each field holds exactly the values it should
+(worked here independently of nnworked, from the scenario's numbers)."""
+
+from __future__ import annotations
+
+import math
+import re
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+import nnworked
+from nnworked.api import render
+from tests.test_cli import cli
+
+# Moodle's embedded answers (cloze): {points:NUMERICAL:answer~answer…}; an answer is `=value:tolerance` (full
+# marks) or `%percent%value:tolerance`, then `#feedback`. Numbers as Moodle's multianswer reads them.
+NUMBER = r"-?(?:\d+[.,]?\d*|[.,]\d+)(?:[eE][-+]?\d+)?"
+FIELD = re.compile(r"\{(\d+):(NUMERICAL|NM):((?:\\.|[^\\}])*)\}")
+ANSWER = re.compile(rf"^(=|%-?\d+(?:\.\d+)?%)({NUMBER}):({NUMBER})#(.*)$", re.S)
+SPAM_SIGMOID_INPUT = 0.1 + 0.5 * 0.21 + 0.6 * 0.47  # z₂ of the spam scenario, by hand
+
+
+def cloze_fields(text: str) -> list[tuple[int, list[tuple[str, str, str, str]]]]:
+    """Every field of a cloze question's text, parsed by the syntax's rules: (points, [(grade, value,
+    tolerance, feedback unescaped)]). Fails on anything that opens a field and does not parse."""
+    out = []
+    for points, _, body in FIELD.findall(text):
+        answers = re.split(r"(?<!\\)~", body)
+        parsed = []
+        for answer in answers:
+            match = ANSWER.match(answer)
+            assert match, f"not a cloze answer: {answer!r}"
+            feedback = match.group(4)
+            assert not re.search(r'(?<!\\)[}#~/"]', feedback), f"unescaped syntax character in {feedback!r}"
+            parsed.append((match.group(1), match.group(2), match.group(3), re.sub(r"\\(.)", r"\1", feedback)))
+        out.append((int(points), parsed))
+    assert not re.search(r"\{\d+:", FIELD.sub("", text)), "a field that does not parse"
+    return out
+
+
+def question_text(xml: str, index: int = 0) -> str:
+    questions = [q for q in ET.fromstring(xml).findall("question") if q.get("type") == "cloze"]
+    return questions[index].find("questiontext/text").text
+
+
+def test_a_moodle_field_holds_the_value_its_tolerance_and_each_catalogued_mistake() -> None:
+    trace = nnworked.solve("spam")
+    xml = render(trace, "moodle", exercise=True, blanks="z1[0], dz2")
+    fields = cloze_fields(question_text(xml))
+    yhat = 1 / (1 + math.exp(-SPAM_SIGMOID_INPUT))
+    delta = yhat - 1  # sigmoid with cross-entropy: δ₂ = ŷ − y
+    # z1[0] and a1[0] (a blank z closes its a), da2, dz2 and db2 (with one example, the same number)
+    assert [points for points, _ in fields] == [1, 1, 1, 1, 1]
+    z, a, _, d, _ = (answers for _, answers in fields)
+    assert z == [("=", "0.21", "0.0005", "Right: z₁[0]"), ("%0%", "-0.21", "0.0005", "z₁[0]: the sign is flipped")]
+    assert a == [("=", "0.21", "0.0005", "Right: h[0]"), ("%0%", "-0.21", "0.0005", "h[0]: the sign is flipped")]
+    # the right answer exact; each mistake's value as a student writes it, to the key's four decimals
+    assert [(g, float(v), t, f) for g, v, t, f in d] == [
+        ("=", pytest.approx(delta, abs=1e-11), "0.0005", "Right: δ₂"),
+        ("%0%", round(-delta, 4), "0.0005", "δ₂: the sign is flipped (ŷ − y and y − ŷ confused)"),
+        ("%0%", round(-1 / yhat, 4), "0.0005",  # ∂L/∂ŷ, not times σ′
+         "δ₂: the activation's derivative forgotten (sigmoid′ not multiplied in)")]
+    # the feedback each wrong value gets is what `nnworked grade` says of that answer
+    marks = nnworked.grade("spam", {"ann": {"dz2[0]": round(-1 / yhat, 4)}}, blanks="dz2").results["ann"]
+    assert next(m for m in marks if m.key == "dz2[0]").note == "the activation's derivative forgotten (sigmoid′ not multiplied in)"
+
+
+def test_a_number_keeps_its_exponent() -> None:
+    trace = nnworked.solve({"inputs": [[1]], "layers": [{"weights": [[1.5e-10]]}]})
+    fields = cloze_fields(question_text(render(trace, "moodle", exercise=True, blanks="z1")))
+    # 1.5e-10 printed to 3 significant figures (1.50e-10): half a unit of its last decimal is 5e-13, and
+    # under exact rounding one decimal fewer is accepted too
+    assert fields[0][1][:2] == [("=", "1.5e-10", "5e-12", "Right: z₁"), ("%0%", "-1.5e-10", "5e-12", "z₁: the sign is flipped")]
+
+
+def test_every_blank_is_visible_and_a_feedback_escapes_the_cloze_syntax() -> None:
+    text = question_text(render(nnworked.solve("spam"), "moodle", exercise=True, blanks="z1[0], da1[0]"))
+    assert "h[0] (a1[0]) = max(0, <span class=\"blank\">?</span>) = {1:NUMERICAL:" in text
+    assert '<span class="blank"></span>' not in text
+    assert r"#Right: ∂L\/∂h[0]~" in text  # a / inside a field is written \/
+    fields = cloze_fields(text)
+    assert fields[2][1][0][3] == "Right: ∂L/∂h[0]"
+
+
+def test_a_description_holding_the_end_of_cdata_cannot_break_the_xml() -> None:
+    scenario = {"title": "A ]]> B", "description": "ends ]]> here <b>&", "inputs": [[1]], "targets": [[1]],
+                "layers": [{"weights": [[2]]}], "loss": "mse"}
+    xml = render(nnworked.solve(scenario), "moodle", exercise=True, blanks="z1")
+    question = ET.fromstring(xml).find("question")
+    assert question.find("name/text").text.startswith("A ]]> B (v-")
+    assert "ends ]]&gt; here &lt;b&gt;&amp;" in question.find("questiontext/text").text
+    assert "ends ]]&gt; here" in question.find("generalfeedback/text").text
+
+
+def test_generated_questions_go_into_a_pool(tmp_path: Path) -> None:
+    out = tmp_path / "pool"
+    result = cli("generate", "spam", "--count", "2", "--seed", "4", "--format", "moodle", "--combined",
+                 "--output-dir", str(out))
+    assert result.returncode == 0, result.stderr
+    root = ET.fromstring((out / "questions.xml").read_text(encoding="utf-8"))
+    kinds = [q.get("type") for q in root.findall("question")]
+    assert kinds == ["category", "cloze", "cloze"]
+    assert root.find("question/category/text").text == "$course$/top/nnworked/Spam filter: one training step"
+    for index in (0, 1):
+        assert cloze_fields(question_text((out / "questions.xml").read_text(encoding="utf-8"), index))
+
+
+def test_a_slash_in_a_pool_name_is_escaped() -> None:
+    from nnworked.render.moodle import category
+
+    assert "<text>$course$/top/nnworked/A//B &amp; C</text>" in category("A/B & C")
+
+
+# ---- IMS QTI 1.2 (Canvas) ---------------------------------------------------------------------------------
+
+QTI = "{http://www.imsglobal.org/xsd/ims_qtiasiv1p2}"
+CP = "{http://www.imsglobal.org/xsd/imsccv1p1/imscp_v1p1}"
+
+
+def open_package(data: bytes) -> dict[str, ET.Element]:
+    """Every file of a QTI package, parsed; the manifest's resources must name exactly its other files."""
+    import io
+    import zipfile
+
+    with zipfile.ZipFile(io.BytesIO(data)) as package:
+        assert package.testzip() is None
+        files = {name: ET.fromstring(package.read(name)) for name in package.namelist()}
+    manifest = files["imsmanifest.xml"]
+    assert manifest.tag == CP + "manifest"
+    resources = manifest.findall(f"{CP}resources/{CP}resource")
+    assert all(r.get("type") == "imsqti_xmlv1p2" and r.get("href") == r.find(CP + "file").get("href")
+               for r in resources)
+    assert sorted(r.find(CP + "file").get("href") for r in resources) == sorted(set(files) - {"imsmanifest.xml"})
+    return files
+
+
+def metadata(item: ET.Element) -> dict[str, str]:
+    return {f.find(QTI + "fieldlabel").text: f.find(QTI + "fieldentry").text
+            for f in item.iter(QTI + "qtimetadatafield")}
+
+
+def answer_ranges(item: ET.Element) -> list[tuple[str, float, float, float, str]]:
+    """(score, exact value, low, high, feedback text) of each response condition, in order."""
+    feedback = {f.get("ident"): f.find(f"{QTI}flow_mat/{QTI}material/{QTI}mattext").text
+                for f in item.findall(QTI + "itemfeedback")}
+    out = []
+    for condition in item.findall(f"{QTI}resprocessing/{QTI}respcondition"):
+        either = condition.find(f"{QTI}conditionvar/{QTI}or")
+        exact = float(either.find(QTI + "varequal").text)
+        low, high = (float(either.find(f"{QTI}and/{QTI}{tag}").text) for tag in ("vargte", "varlte"))
+        out.append((condition.find(QTI + "setvar").text, exact, low, high,
+                    feedback[condition.find(QTI + "displayfeedback").get("linkrefid")]))
+    return out
+
+
+def test_a_qti_package_holds_the_sheet_then_one_numerical_question_per_asked_value() -> None:
+    trace = nnworked.solve("spam")
+    files = open_package(render(trace, "qti", exercise=True, blanks="z1[0], dz2"))
+    (name, assessment), = [(n, x) for n, x in files.items() if n != "imsmanifest.xml"]
+    assert assessment.tag == QTI + "questestinterop"
+    test = assessment.find(QTI + "assessment")
+    assert name == test.get("ident") + ".xml" and test.get("title") == f"Spam filter: one training step ({name[:-4]})"
+    items = test.findall(f"{QTI}section/{QTI}item")
+    assert [metadata(i)["question_type"] for i in items] == ["text_only_question"] + ["numerical_question"] * 5
+    assert [i.get("title") for i in items] == ["The exercise", "z₁[0]", "h[0]", "∂L/∂ŷ", "δ₂", "∂L/∂b₂"]
+    assert [metadata(i)["points_possible"] for i in items] == ["0", "1", "1", "1", "1", "1"]
+    sheet = items[0].find(f"{QTI}presentation/{QTI}material/{QTI}mattext").text
+    assert "z₁[0] = (0.1 × 0.5) + (0.2 × 0.3) + 0.1 = <strong>? (z₁[0])</strong>" in sheet
+    assert "0.21" not in sheet.split("z₁[1]")[0].split("Calculate each element")[1]  # the blank stays blank
+    assert answer_ranges(items[1]) == [("100", 0.21, 0.2095, 0.2105, "Right: z₁[0]"),
+                                       ("0", -0.21, -0.2105, -0.2095, "z₁[0]: the sign is flipped")]
+    yhat = 1 / (1 + math.exp(-SPAM_SIGMOID_INPUT))
+    delta = answer_ranges(items[4])
+    assert [(score, words) for score, *_, words in delta] == [
+        ("100", "Right: δ₂"), ("0", "δ₂: the sign is flipped (ŷ − y and y − ŷ confused)"),
+        ("0", "δ₂: the activation's derivative forgotten (sigmoid′ not multiplied in)")]
+    for (_, exact, low, high, _), value in zip(delta, [yhat - 1, round(1 - yhat, 4), round(-1 / yhat, 4)]):
+        assert exact == pytest.approx(value, abs=1e-11)
+        assert (low, high) == (pytest.approx(value - 0.0005, abs=1e-11), pytest.approx(value + 0.0005, abs=1e-11))
+
+
+def test_a_qti_package_is_written_to_a_file_all_or_nothing(tmp_path: Path) -> None:
+    refused = cli("run", "spam", "--exercise", "--format", "qti")
+    assert refused.returncode == 2 and "a QTI package is a .zip file: give --output FILE.zip" in refused.stderr
+    nowhere = cli("run", "spam", "--exercise", "--format", "qti", "--output", str(tmp_path / "no" / "s.zip"))
+    assert nowhere.returncode == 1 and list(tmp_path.iterdir()) == []
+    assert cli("run", "spam", "--exercise", "--format", "qti", "--output", str(tmp_path / "s.zip")).returncode == 0
+    assert open_package((tmp_path / "s.zip").read_bytes())
+
+
+def test_generated_qti_packages_are_byte_identical_for_the_same_seed(tmp_path: Path) -> None:
+    for folder in ("a", "b"):
+        result = cli("generate", "spam", "--count", "3", "--seed", "9", "--format", "qti", "--combined",
+                     "--output-dir", str(tmp_path / folder))
+        assert result.returncode == 0, result.stderr
+    data = (tmp_path / "a" / "questions.zip").read_bytes()
+    assert data == (tmp_path / "b" / "questions.zip").read_bytes()
+    assert len(open_package(data)) == 4  # the manifest and three assessments
