@@ -120,9 +120,10 @@ def assign(template: Any, students: list[Student], seed: int, count: int | None,
 
 
 def files(students: list[Student], assigned: dict[str, Any], blanks: str, seed: int, fmt: str = "markdown",
-          reveal: str = "guided") -> dict[str, str]:
+          reveal: str = "guided", exam: bool = False, points: int = 1) -> dict[str, str]:
     """File name → text: each variant's scenario and key (once, however many students share it), each
-    student's sheet headed with their name and id, and the manifest. Nothing is written here."""
+    student's sheet headed with their name and id, and the manifest. Nothing is written here. `exam`:
+    printable exam sheets (reveal none, `points` per blank), as `generate --exam` writes them."""
     from nnworked import sheets as exercises
     from nnworked.render import FORMATS
     from nnworked.render.blocks import Para
@@ -138,13 +139,15 @@ def files(students: list[Student], assigned: dict[str, Any], blanks: str, seed: 
         raise OptionError("--format", f"a roster's personal sheets are documents: choose from {', '.join(writable)}")
     printer = record.printer()
     unique = list({v.id: v for v in assigned.values()}.values())
-    shared = variant_files(unique, False, blanks, seed, fmt, reveal)
+    reveal = "none" if exam else reveal
+    shared = variant_files(unique, False, blanks, seed, fmt, reveal, exam, points)
     out = {name: text for name, text in shared.items() if not name.endswith(f"-sheet.{record.extension}")}
     rows, taken = [], set(out) | {MANIFEST}
     for s in students:
         v = assigned[s.id]
         chosen = exercises.choose(v.trace, blanks, seed)
-        sheet = getattr(printer, record.part)(v.trace, Settings(blanks=Blanks(chosen, False, v.id, reveal=reveal)))
+        sheet = getattr(printer, record.part)(v.trace, Settings(blanks=Blanks(chosen, False, v.id, reveal=reveal,
+                                                                                points=points, exam=exam)))
         who = f"**Name:** {s.name} · **ID:** {s.id}" if s.name else f"**ID:** {s.id}"
         head = printer.body([Para(printable(f"{who} · variant {v.id}"))])
         name = _file_name(s.id, f"-sheet.{record.extension}", taken)
@@ -173,10 +176,18 @@ class Roster:
         self.students, self.assigned, self.seed = students, assigned, seed
 
     def files(self, blanks: str = "one-per-layer", format: str = "markdown", combined: bool = False,  # noqa: A002
-              reveal: str = "guided") -> dict[str, str]:
+              reveal: str = "guided", exam: bool = False, points: int = 1, vary_blanks: bool = False,
+              show_progress: bool = False) -> dict[str, str]:
+        """What `generate --roster --output DIR` writes, with the options `Generated.files` takes."""
+        from nnworked import progress
+
         if combined:
             raise NnworkedError("a roster gives each student their own sheet: it cannot combine them")
-        return files(self.students, self.assigned, blanks, self.seed, format, reveal)
+        if vary_blanks:
+            raise NnworkedError("a roster's students each have a variant of their own: --vary-blanks is for a pool "
+                                "of variants shared in one room")
+        with progress.shown(show_progress):
+            return files(self.students, self.assigned, blanks, self.seed, format, reveal, exam, points)
 
     def note(self) -> str:
         variants, students = len({v.id for v in self.assigned.values()}), len(self.students)

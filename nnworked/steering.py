@@ -169,8 +169,15 @@ def _inputs(data: dict[str, Any]) -> np.ndarray | None:
 
 def _dense(layers: Any) -> bool:
     return isinstance(layers, list) and bool(layers) and all(
-        isinstance(layer, dict) and layer.get("type", "dense") == "dense" and isinstance(layer.get("weights"), list)
+        isinstance(layer, dict) and _neurons(layer.get("type", "dense")) and isinstance(layer.get("weights"), list)
         and all(isinstance(row, list) for row in layer["weights"]) for layer in layers)
+
+
+def _neurons(kind: Any) -> bool:
+    """Whether a layer of this type is rows of neuron weights (what steering draws again unit by unit)."""
+    from nnworked.rules.layers import LAYERS
+
+    return isinstance(kind, str) and kind in LAYERS and LAYERS[kind].neurons
 
 
 def _activation(layer: dict[str, Any]) -> tuple[str, float]:

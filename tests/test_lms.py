@@ -62,10 +62,10 @@ def test_a_moodle_field_holds_the_value_its_tolerance_and_each_catalogued_mistak
         ("=", pytest.approx(delta, abs=1e-11), "0.0005", "Right: δ₂"),
         ("%0%", round(-delta, 4), "0.0005", "δ₂: the sign is flipped (ŷ − y and y − ŷ confused)"),
         ("%0%", round(-1 / yhat, 4), "0.0005",  # ∂L/∂ŷ, not times σ′
-         "δ₂: the activation's derivative forgotten (sigmoid′ not multiplied in)")]
+         "δ₂: the activation's derivative forgotten (sigmoid′ not multiplied in) (∂L/∂ŷ given as δ)")]
     # the feedback each wrong value gets is what `nnworked grade` says of that answer
     marks = nnworked.grade("spam", {"ann": {"dz2[0]": round(-1 / yhat, 4)}}, blanks="dz2").results["ann"]
-    assert next(m for m in marks if m.key == "dz2[0]").note == "the activation's derivative forgotten (sigmoid′ not multiplied in)"
+    assert next(m for m in marks if m.key == "dz2[0]").note == "the activation's derivative forgotten (sigmoid′ not multiplied in) (∂L/∂ŷ given as δ)"
 
 
 def test_a_number_keeps_its_exponent() -> None:
@@ -176,7 +176,7 @@ def test_a_qti_package_holds_the_sheet_then_one_numerical_question_per_asked_val
     delta = answer_ranges(items[4])
     assert [(score, words) for score, *_, words in delta] == [
         ("100", "Right: δ₂"), ("0", "δ₂: the sign is flipped (ŷ − y and y − ŷ confused)"),
-        ("0", "δ₂: the activation's derivative forgotten (sigmoid′ not multiplied in)")]
+        ("0", "δ₂: the activation's derivative forgotten (sigmoid′ not multiplied in) (∂L/∂ŷ given as δ)")]
     for (_, exact, low, high, _), value in zip(delta, [yhat - 1, round(1 - yhat, 4), round(-1 / yhat, 4)]):
         assert exact == pytest.approx(value, abs=1e-11)
         assert (low, high) == (pytest.approx(value - 0.0005, abs=1e-11), pytest.approx(value + 0.0005, abs=1e-11))
