@@ -25,7 +25,8 @@ from nnworked.rules.activations import ACTIVATIONS
 from nnworked.trace import Trace
 
 _NAME = re.compile(r"^([a-zA-Z]+?)(\d*)(?:\[(\d+(?:,\d+)*)\])?(?:@(\d+|final))?$")
-_ORDER = {"C": 0, "z": 1, "a": 2, "L": 3, "da": 4, "dz": 5, "dW": 6, "dK": 6, "db": 7, "W": 8, "K": 8, "b": 9}
+_ORDER = {"C": 0, "z": 1, "a": 2, "L": 3, "da": 4, "dz": 5, "dW": 6, "dK": 6, "dgamma": 6, "db": 7, "dbeta": 7, "W": 8,
+          "K": 8, "gamma": 8, "b": 9, "beta": 9}
 PER_EXAMPLE = ("z", "a", "dz", "da")  # indexed [unit] with one example, [unit,example] in a batch
 FIRST_STEP = 1
 FINAL = "final"  # the step qualifier of the forward pass with the parameters after training
@@ -443,3 +444,12 @@ _WORKERS = {"Linear": _linear, "Activate": _activate, "Convolve": _convolve, "Po
             "OutputDelta": _output_delta, "ThroughActivation": _through_activation, "LayerGradient": _layer_gradient,
             "BackToPrevious": _back_to_previous, "KernelGradient": _kernel_gradient,
             "ConvBackToPrevious": _conv_back, "PoolBack": _pool_back, "Unflatten": _unflatten}
+
+
+def _more_workers() -> None:
+    from nnworked.normworked import WORKERS  # dropout and normalisation: their own module
+
+    _WORKERS.update(WORKERS)
+
+
+_more_workers()

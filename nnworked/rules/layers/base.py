@@ -30,6 +30,7 @@ class LayerRule(ABC):
     """One layer type, registered under the `type:` a scenario writes."""
 
     neurons: bool = False  # its parameters are one weight per input for each neuron, plus a bias (dense)
+    output: bool = True  # it may be the last layer (the loss's gradient starts from its activation)
 
     @property
     @abstractmethod
