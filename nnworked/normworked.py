@@ -163,5 +163,27 @@ def norm_back(r, kind: str, p) -> Expr:  # noqa: ANN001
     return BackGroup(r, p, group_of(r, e, j)).dx(e, j)
 
 
-WORKERS = {"Dropout": dropout, "DropoutBack": dropout, "Normalise": normalise, "NormGradient": norm_gradient,
+# ---- residual connections ------------------------------------------------------------------------------
+
+def residual(r, kind: str, p) -> Expr:  # noqa: ANN001
+    """a_{k−1} + a_j."""
+    index, unit, k = (p.n, *p.unit), _unit(p), r.layer
+    previous = num(r.inputs[index], k == 1, p.at("a", k - 1, unit) if k > 1 else "")
+    branch = num(r.branch[index], r.source == 0, p.at("a", r.source, unit) if r.source > 0 else "")
+    return op("add", previous, branch)
+
+
+def residual_back(r, kind: str, p) -> Expr:  # noqa: ANN001
+    """∂L/∂a_k, passed on unchanged."""
+    return num(r.gradient[(p.n, *p.unit)], label=p.at("da", r.layer, _unit(p)))
+
+
+def joined(r, main: Expr, p) -> Expr:  # noqa: ANN001
+    """The main path's working + each skip's ∂L/∂a_k (the gradient of the residual layer k it reached)."""
+    index, unit = (p.n, *p.unit), _unit(p)
+    skips = [num(gradient[index], label=p.at("da", source, unit)) for source, gradient in zip(r.sources, r.skips)]
+    return op("add", main, *skips)
+
+
+WORKERS = {"Residual": residual, "ResidualBack": residual_back, "GradientSum": joined, "Dropout": dropout, "DropoutBack": dropout, "Normalise": normalise, "NormGradient": norm_gradient,
            "NormBack": norm_back}

@@ -268,7 +268,9 @@ def _expression(trace: Trace, key: Name) -> Expr:
     worker = _WORKERS.get(type(record).__name__)
     if worker is None:
         raise TypeError(f"the table of quantities has no working for a {type(record).__name__} record")
-    return worker(record, kind, place)
+    expr = worker(record, kind, place)
+    joined = next((r for r in records if hasattr(r, "skips") and kind == "da" and r.layer == k), None)
+    return expr if joined is None else _WORKERS["GradientSum"](joined, expr, place)  # + each skip's gradient
 
 
 def _updated(trace: Trace, step, key: Name) -> Expr:  # noqa: ANN001

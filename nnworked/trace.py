@@ -157,7 +157,24 @@ class Normalise(NamedTuple):
         return {f"a{self.layer}": self.a}
 
 
-ForwardOperation = Union[Linear, Activate, Convolve, Pool, Flatten, Dropout, Normalise]
+class Residual(NamedTuple):
+    """a_k = a_{k−1} + a_j: the previous layer's output plus an earlier one's (j = 0: the inputs)."""
+
+    layer: int
+    source: int  # j
+    inputs: np.ndarray  # a_{k−1}
+    branch: np.ndarray  # a_j
+    a: np.ndarray
+
+    @property
+    def output(self) -> np.ndarray:
+        return self.a
+
+    def produces(self) -> dict[str, np.ndarray]:
+        return {f"a{self.layer}": self.a}
+
+
+ForwardOperation = Union[Linear, Activate, Convolve, Pool, Flatten, Dropout, Normalise, Residual]
 
 
 class Forward(NamedTuple):
@@ -364,8 +381,35 @@ class NormBack(NamedTuple):
         return {f"a{self.layer - 1}": self.upstream}
 
 
+class ResidualBack(NamedTuple):
+    """∂L/∂a_{k−1} = ∂L/∂a_k: a sum passes its gradient unchanged to both branches (the skip's copy goes to
+    a_j, where a GradientSum adds it)."""
+
+    layer: int
+    source: int
+    gradient: np.ndarray  # ∂L/∂a_k
+    upstream: np.ndarray  # ∂L/∂a_{k−1}, the same numbers (and the main path's sum, when a_{k−1} is also a_j)
+
+    def produces(self) -> dict[str, np.ndarray]:
+        return {f"a{self.layer - 1}": self.upstream}
+
+
+class GradientSum(NamedTuple):
+    """∂L/∂a_j = the main path's gradient + each skip connection's: a_j feeds the next layer and a residual
+    layer later on. The record before it (the main path's) already holds the sum as its `upstream`."""
+
+    layer: int  # j
+    main: np.ndarray  # what reached a_j along the main path
+    sources: tuple[int, ...]  # the residual layers whose skips add in
+    skips: tuple[np.ndarray, ...]
+    total: np.ndarray
+
+    def produces(self) -> dict[str, np.ndarray]:
+        return {}  # a_j's gradient is the main path's record's (its working ends in + the skips)
+
+
 BackwardStep = Union[OutputDelta, LayerGradient, BackToPrevious, ThroughActivation, KernelGradient, ConvBackToPrevious,
-                     PoolBack, Unflatten, DropoutBack, NormGradient, NormBack]
+                     PoolBack, Unflatten, DropoutBack, NormGradient, NormBack, ResidualBack, GradientSum]
 
 
 class Update(NamedTuple):

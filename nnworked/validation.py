@@ -146,6 +146,7 @@ class Checker(ValueChecker):
         shape = inputs.shape[1:] if inputs is not None else None  # what one example is, as the next layer sees it
         previous = "the inputs"
         self.examples = inputs.shape[0] if inputs is not None else None  # a dropout mask gives one row per example
+        self.outputs: list[tuple[str | None, tuple | None]] = [("input", shape)]  # by layer: a residual's source
         for k, spec in enumerate(value):
             path = ("layers", k)
             if not isinstance(spec, dict):
@@ -161,6 +162,7 @@ class Checker(ValueChecker):
                 return None
             layer, shape = parsed
             layers.append(layer)
+            self.outputs.append((layer.name, shape))
             previous = f"layer {k + 1}"
         if not rule.output:
             self.add(("layers", len(value) - 1, "type"), f"a {rule.name} layer cannot be the last layer",

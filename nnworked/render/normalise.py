@@ -13,7 +13,8 @@ from nnworked.render.blocks import Block, Heading, Math, Para
 from nnworked.render.lines import elided_note, line, pick
 from nnworked.render.numbers import subscript
 from nnworked.render.page import Numbering, Page
-from nnworked.trace import Dropout, DropoutBack, NormBack, NormGradient, Normalise, TrainingStep
+from nnworked.trace import (Dropout, DropoutBack, GradientSum, NormBack, NormGradient, Normalise, Residual, ResidualBack,
+                            TrainingStep)
 
 
 
@@ -115,6 +116,18 @@ class NormForward(_Lines):
         lines += self._elements(a, "a", k, norm.a)
         return out + [Math(lines), *self.page.result(a, norm.a, n.keys("a", k))]
 
+    def _print_Residual(self, res: Residual, numbering: Numbering) -> list[Block]:
+        n, k, step = self.n, res.layer, numbering.next()
+        a, previous, branch = n.a(k), n.a(k - 1), n.a(res.source)
+        return [Heading(3, f"Step {step}: Residual Connection"),
+                Para(f"**The skip connection adds two branches:** the output of the layer before, {previous} (the "
+                     f"main branch), and the earlier {branch} it skipped over (the shortcut), element by element."),
+                Math([f"{a} = {previous} + {branch}", "", *self._elements(a, "a", k, res.a)]),
+                *self.page.result(a, res.a, n.keys("a", k))]
+
+    def _compact_Residual(self, res: Residual) -> list[str]:
+        return [*self.page.array(self.n.a(res.layer), res.a, self.n.keys("a", res.layer)), ""]
+
     def _compact_Dropout(self, drop: Dropout) -> list[str]:
         return [*self.page.array(self.n.a(drop.layer), drop.a, self.n.keys("a", drop.layer)), ""]
 
@@ -137,6 +150,28 @@ class NormBackward(_Lines):
                      f"gradient is 0; a kept one passes ∂L/∂{n.a(k)} back scaled by the same 1/(1 − {step.rate:g})."),
                 Math([f"{da} = mask × ∂L/∂{n.a(k)} × 1/(1 − rate)", "", *self._elements(da, "da", k - 1, step.upstream)]),
                 *self.page.result(da, step.upstream, n.keys("da", k - 1))]
+
+    def _print_ResidualBack(self, step: ResidualBack, numbering: Numbering) -> list[Block]:
+        n, k, label = self.n, step.layer, numbering.next()
+        da, previous, branch = f"∂L/∂{n.a(k)}", n.a(k - 1), n.a(step.source)
+        skip = (f" The same {da} also goes back along the shortcut to {branch}, where it adds to what reaches "
+                f"{branch} along the main branch." if step.source > 0 else
+                f" (The shortcut's copy reaches the inputs, which are data: nothing is done with it.)")
+        return [Heading(3, f"Step {label}: Backpropagate through the Residual Connection"),
+                Para(f"**A sum passes its gradient unchanged to both of its branches** (∂({previous} + {branch})/∂"
+                     f"{previous} = 1), so ∂L/∂{previous} = {da}.{skip}"),
+                Math(self._elements(f"∂L/∂{previous}", "da", k - 1, step.upstream)),
+                *self.page.result(f"∂L/∂{previous}", step.upstream, n.keys("da", k - 1))]
+
+    def _print_GradientSum(self, step: GradientSum, numbering: Numbering) -> list[Block]:
+        n, j = self.n, step.layer
+        a = n.a(j)
+        skips = " and ".join(f"∂L/∂{n.a(k)} (the shortcut into layer {k})" for k in step.sources)
+        return [Para(f"**{a} feeds two paths**, the next layer and the residual connection"
+                     f"{'s' if len(step.sources) > 1 else ''} at layer {', '.join(map(str, step.sources))}, so its "
+                     f"gradient is the sum of both: what reached it along the main path plus {skips}. Each line "
+                     "above ends in that sum."),
+                *self.page.result(f"∂L/∂{a}", step.total, n.keys("da", j))]
 
     def _print_NormGradient(self, step: NormGradient, numbering: Numbering) -> list[Block]:
         n, k, label = self.n, step.layer, numbering.next()

@@ -10,10 +10,11 @@ from nnworked.rules.layers.dropout import DropoutRule
 from nnworked.rules.layers.flatten import FlattenRule
 from nnworked.rules.layers.norm import BatchNorm, LayerNorm
 from nnworked.rules.layers.pool import AvgPool, MaxPool
+from nnworked.rules.layers.residual import ResidualRule
 from nnworked.rules.registry import Registry
 
 LAYERS: Registry[LayerRule] = Registry("layer type", LayerRule)
-for _rule in (Dense, Conv2d, MaxPool, AvgPool, FlattenRule, DropoutRule, BatchNorm, LayerNorm):
+for _rule in (Dense, Conv2d, MaxPool, AvgPool, FlattenRule, DropoutRule, BatchNorm, LayerNorm, ResidualRule):
     LAYERS.register(_rule)
 
 __all__ = ["LAYERS", "Backward", "LayerRule"]

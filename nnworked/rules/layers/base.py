@@ -24,6 +24,8 @@ class Backward(NamedTuple):
     records: tuple[Any, ...]
     gradients: dict[str, np.ndarray]
     downstream: np.ndarray | None
+    skips: tuple[tuple[int, np.ndarray], ...] = ()  # (layer j, ∂L/∂a_j along a skip connection): the solver adds it
+    # to what reaches a_j along the main path
 
 
 class LayerRule(ABC):
@@ -48,6 +50,11 @@ class LayerRule(ABC):
         """Layer k from its mapping in the file, every problem added to `check` (a validation.Checker) with
         its path; `shape` is one example as the layer receives it from `previous` (None when unknown).
         Returns the layer and the shape of one example of its output, or None when it cannot be built."""
+
+    def source(self, layer: Any) -> int | None:
+        """An earlier layer whose output this layer reads besides the previous one's (0: the inputs), or None.
+        A layer with one is given (the previous output, that output) as its inputs, in every pass."""
+        return None
 
     def parse_inputs(self, check: Any, value: Any) -> np.ndarray | None:
         """The scenario's `inputs` when this is the first layer: rows of features, one per example (a flat
