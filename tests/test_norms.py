@@ -420,3 +420,71 @@ def test_the_click4ai_dropout_example_with_its_missing_scale_put_back() -> None:
         assert worked_line in text
     step = solve(nnworked.load(CLICK4AI_DROPOUT)).steps[0]
     assert step.forward.arrays()["a1"].tolist() == [[2.0, 0.0], [6.0, 0.0]]  # the source printed [[1, 0], [3, 0]]
+
+
+# ---- a residual block word for word: a₁ = x = [1, 2], a₂ = [2·1, 2] = [2, 2], a₃ = a₂ + a₁ = [3, 4], ŷ = 7;
+# ½-less squared error against 5 gives ∂L/∂ŷ = 2·(7 − 5) = 4, so ∂L/∂a₃ = ∂L/∂a₂ = [4, 4], and ∂L/∂a₁ is
+# W₂ᵀ·[4, 4] = [8, 4] along the main path plus [4, 4] along the skip: [12, 8] ----
+
+SKIP = """title: Skip
+inputs: [[1, 2]]
+targets: [[5]]
+layers:
+  - weights: [[1, 0], [0, 1]]
+    name: block_in
+  - weights: [[2, 0], [0, 1]]
+  - type: residual
+    from: block_in
+  - weights: [[1, 1]]
+loss: mse
+learning_rate: 0.1
+"""
+
+SKIP_FORWARD = '''### Step 1.5: Residual Connection
+
+**The skip connection adds two branches:** the output of the layer before, a₂ (the main branch), and the earlier a₁ it skipped over (the shortcut), element by element.
+
+```
+a₃ = a₂ + a₁
+
+a₃[0] = 2 + 1 = 3
+a₃[1] = 2 + 2 = 4
+```
+
+**Result:** `a₃ = [3, 4]`
+
+'''
+
+SKIP_BACKWARD = '''### Step 3.6: Backpropagate to Hidden 1 Layer
+
+**Gradient w.r.t. hidden 1 output:**
+
+```
+∂L/∂a₁ = W₂ᵀ × δ₂
+
+∂L/∂a₁[0] = ((2 × 4) + (0 × 4)) + 4 = (8 + 0) + 4 = 8 + 4 = 12
+∂L/∂a₁[1] = ((0 × 4) + (1 × 4)) + 4 = (0 + 4) + 4 = 4 + 4 = 8
+```
+
+**a₁ feeds two paths**, the next layer and the residual connection at layer 3, so its gradient is the sum of both: what reached it along the main path plus ∂L/∂a₃ (the shortcut into layer 3). Each line above ends in that sum.
+
+**Result:** `∂L/∂a₁ = [12, 8]`
+
+'''
+
+
+def test_the_residual_walkthrough_word_for_word() -> None:
+    text = nnworked.run(SKIP).render("markdown")
+    assert _section(text, "### Step 1.5: Residual", "### Step 1.6") == SKIP_FORWARD
+    assert _section(text, "### Step 3.6: Backpropagate to Hidden 1", "**Gradient through Linear") == SKIP_BACKWARD
+    assert "∂L/∂a₂[0] = 4\n∂L/∂a₂[1] = 4" in text  # the residual passes ∂L/∂a₃ on unchanged
+
+
+def test_a_sheet_blanks_through_the_statistics_of_a_norm_layer() -> None:
+    """A blank before a batch norm hides the mean, variance and x̂ worked from it, wherever they appear."""
+    text = SMALL.replace("  - type: batch_norm\n", "  - weights: [[1, 0], [0, 1]]\n  - type: batch_norm\n")
+    sheet = nnworked.run(text).render("markdown", exercise=True, blanks="a1[0,0]")
+    for hidden in ("μ₂[0] = (____ + 3) / 2 = ____", "σ²₂[0] = ((____ − ____)² + (3 − ____)²) / 2 = ____",
+                   "x̂₂⁽¹⁾[0] = (____ − ____) / √(____ + 0) = ____", "x̂₂⁽²⁾[0] = (3 − ____) / √(____ + 0) = ____"):
+        assert hidden in sheet
+    assert "μ₂[1] = (2 + 6) / 2 = 8 / 2 = 4" in sheet  # the other feature's statistics do not use the blank
