@@ -488,3 +488,38 @@ def test_a_sheet_blanks_through_the_statistics_of_a_norm_layer() -> None:
                    "x̂₂⁽¹⁾[0] = (____ − ____) / √(____ + 0) = ____", "x̂₂⁽²⁾[0] = (3 − ____) / √(____ + 0) = ____"):
         assert hidden in sheet
     assert "μ₂[1] = (2 + 6) / 2 = 8 / 2 = 4" in sheet  # the other feature's statistics do not use the blank
+
+
+def test_dropout_on_images_and_a_residual_from_the_inputs_agree_with_finite_differences() -> None:
+    images = nnworked.load("""inputs: [[1, 2, 0], [0, 1, 3], [2, 1, 0]]
+targets: [[1]]
+layers:
+  - type: conv2d
+    kernels: [[[[1, -1], [0.5, 1]]], [[[0, 1], [-1, 0.5]]]]
+    activation: tanh
+  - type: dropout
+    rate: 0.25
+    mask: [[[[1, 0], [1, 1]], [[0, 1], [1, 1]]]]
+  - type: flatten
+  - type: layer_norm
+  - weights: [[0.1, -0.2, 0.3, 0.1, 0.2, -0.1, 0.05, 0.1]]
+    activation: sigmoid
+loss: binary_cross_entropy
+""")
+    skip = nnworked.load("""inputs: [[1, 2]]
+targets: [[1]]
+layers:
+  - weights: [[1, 0.5], [0.2, 1]]
+    activation: tanh
+  - type: residual
+    from: input
+  - weights: [[1, -1]]
+    activation: sigmoid
+loss: binary_cross_entropy
+""")
+    for s in (images, skip):
+        checks = finite_differences(s)
+        assert checks and all(c.ok for c in checks)
+    step = solve(images).steps[0]
+    np.testing.assert_allclose(step.forward.arrays()["a2"], step.forward.arrays()["a1"] * images.layers[1].mask / 0.75,
+                               rtol=1e-15)
