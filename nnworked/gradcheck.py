@@ -45,25 +45,31 @@ class Check:
 
 
 def _forward_from(scenario: Scenario, params: dict[str, np.ndarray], start: int, value: np.ndarray,
-                  what: str, branches: list | None = None) -> float:
+                  what: str, branches: list | None = None, earlier: dict[int, np.ndarray] | None = None) -> float:
     """The loss computed from layer `start` on, by the layers' forward rules alone: with what="a", `value`
     is that layer's input (the previous layer's a; the network's input when start is 1); with what="z", it
     is that layer's z. `branches` collects, for each kink the pass goes through (an activation's, a max
     pooling window's winner), which side of it every value lies on."""
     math, a, z_last = Exact(), value, None
+    outputs = {0: scenario.inputs, **(earlier or {})}  # by layer, for a residual connection's earlier output
+    if what == "a":
+        outputs[start - 1] = value
     for k, layer in enumerate(scenario.layers, start=1):
         if k < start:
             continue
+        rule = LAYERS[layer.type]
         if k == start and what == "z":
             records: tuple = (activate(math, k, layer, value, _finite),)
         else:
-            records = LAYERS[layer.type].forward(math, k, layer, params, a, False, _finite)
+            source = rule.source(layer)
+            records = rule.forward(math, k, layer, params, a if source is None else (a, outputs[source]), False,
+                                   _finite)
         for record in records:
             if branches is not None:
                 branches += _sides(record)
             if hasattr(record, "z"):
                 z_last = record.z
-        a = records[-1].output
+        a = outputs[k] = records[-1].output
     spec, y = scenario.loss, scenario.targets
     assert spec is not None and y is not None and a is not None
     if z_last is None or z_last.shape != a.shape:  # the prediction is not a z's activation: from ŷ itself
@@ -100,6 +106,7 @@ def finite_differences(scenario: Scenario) -> list[Check]:
     gradients = step.gradients()
     params = parameters(exact.layers)
     forward = step.forward.arrays()
+    earlier = {k: forward[f"a{k}"] for k in range(1, len(exact.layers) + 1) if f"a{k}" in forward}
     rng = np.random.default_rng(0)
     checks = []
     for name, analytic in progress.track(gradients.items(), len(gradients), "Checking every gradient"):
@@ -121,7 +128,8 @@ def finite_differences(scenario: Scenario) -> list[Check]:
                 if is_parameter:
                     values.append(_forward_from(exact, {**params, name: nudged}, 1, exact.inputs, "a", branches))
                 else:
-                    values.append(_forward_from(exact, params, k + 1 if kind == "a" else k, nudged, kind, branches))
+                    values.append(_forward_from(exact, params, k + 1 if kind == "a" else k, nudged, kind, branches,
+                                                earlier))
                 sides.append(branches)
             if any(not np.array_equal(up, down) for up, down in zip(*sides)):
                 kinks.append(index)  # the two nudges land on different sides of a kink: the slopes differ there
@@ -149,8 +157,12 @@ def autograd(scenario: Scenario) -> list[Check]:
     tensors = {name: torch.tensor(value, dtype=torch.float64, requires_grad=True)
                for name, value in parameters(exact.layers).items()}
     a = torch.tensor(exact.inputs, dtype=torch.float64)
+    outputs = [a]
     for k, layer in enumerate(exact.layers, 1):
-        a = LAYERS[layer.type].torch_forward(torch, k, layer, tensors, a)
+        rule = LAYERS[layer.type]
+        source = rule.source(layer)
+        a = rule.torch_forward(torch, k, layer, tensors, a if source is None else (a, outputs[source]))
+        outputs.append(a)
     spec, y = exact.loss, torch.tensor(exact.targets, dtype=torch.float64)
     assert spec is not None
     per = spec.rule.torch_loss(torch, a, y)

@@ -28,7 +28,8 @@ if TYPE_CHECKING:
     from nnworked.workings import Look
 
 _NAME = re.compile(r"^([a-zA-Z]+?)(\d*)(?:\[(\d+(?:,\d+)*)\])?(?:@(\d+|final))?$")
-_ORDER = {"C": 0, "z": 1, "a": 2, "L": 3, "da": 4, "dz": 5, "dW": 6, "dK": 6, "db": 7, "W": 8, "K": 8, "b": 9}
+_ORDER = {"C": 0, "z": 1, "a": 2, "L": 3, "da": 4, "dz": 5, "dW": 6, "dK": 6, "dgamma": 6, "db": 7, "dbeta": 7, "W": 8,
+          "K": 8, "gamma": 8, "b": 9, "beta": 9}
 PER_EXAMPLE = ("z", "a", "dz", "da")  # indexed [unit] with one example, [unit,example] in a batch
 FIRST_STEP = 1
 FINAL = "final"  # the step qualifier of the forward pass with the parameters after training

@@ -65,6 +65,37 @@ class FlattenLayer(NamedTuple):
     bias: None = None
 
 
+class DropoutLayer(NamedTuple):
+    rate: float  # the probability of dropping
+    mask: np.ndarray  # (examples, *one example's shape): 1 keeps, 0 drops
+    name: str | None = None
+    type: str = "dropout"
+    activation: str = "linear"
+    slope: float = DEFAULT_LEAKY_SLOPE
+    bias: None = None
+
+
+class NormLayer(NamedTuple):
+    type: str  # batch_norm or layer_norm
+    gamma: np.ndarray  # (features,): ones when the file leaves it out
+    beta: np.ndarray  # (features,): zeros when the file leaves it out
+    epsilon: float = 1e-5
+    name: str | None = None
+    activation: str = "linear"
+    slope: float = DEFAULT_LEAKY_SLOPE
+    bias: None = None
+
+
+class ResidualLayer(NamedTuple):
+    source: int  # the layer whose output is added (0: the inputs)
+    source_name: str  # as the file wrote it: a layer's name, or input
+    name: str | None = None
+    type: str = "residual"
+    activation: str = "linear"
+    slope: float = DEFAULT_LEAKY_SLOPE
+    bias: None = None
+
+
 class Matmul(NamedTuple):
     a: np.ndarray
     b: np.ndarray

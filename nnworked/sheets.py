@@ -11,7 +11,9 @@ from __future__ import annotations
 import hashlib
 import random
 import re
-from typing import Callable
+from typing import Any, Callable
+
+import numpy as np
 
 from nnworked import scenario
 from nnworked.errors import NnworkedError, OptionError
@@ -225,11 +227,21 @@ def named(text: str, available: dict[str, float]) -> list[str]:
     return keys
 
 
+def _layer_source(layer: Any) -> Any:
+    """What a layer contributes to a variant id: a dense layer its [weights, bias], as ids have always been
+    made; any other layer every field it was given (kernels, a dropout mask, γ and β, …)."""
+    from nnworked.rules.layers import LAYERS
+
+    if LAYERS[layer.type].neurons:
+        return [layer.weights.tolist(), None if layer.bias is None else layer.bias.tolist()]
+    return {field: value.tolist() if isinstance(value, np.ndarray) else value
+            for field, value in layer._asdict().items()}
+
+
 def variant(trace: Trace, keys: frozenset[str]) -> str:
     """A short id shared by a sheet and its key: the same scenario and blanks give the same id."""
     s = trace.scenario
-    source = {"inputs": s.inputs.tolist(), "layers": [[l.weights.tolist(), None if l.bias is None else
-                                                       l.bias.tolist()] for l in s.layers],
+    source = {"inputs": s.inputs.tolist(), "layers": [_layer_source(l) for l in s.layers],
               "matmul": None if s.matmul is None else [s.matmul.a.tolist(), s.matmul.b.tolist()],
               "targets": None if s.targets is None else s.targets.tolist(), "blanks": sorted(keys)}
     import json

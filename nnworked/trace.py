@@ -114,7 +114,67 @@ class Flatten(NamedTuple):
         return {f"a{self.layer}": self.a}
 
 
-ForwardOperation = Union[Linear, Activate, Convolve, Pool, Flatten]
+class Dropout(NamedTuple):
+    """a = mask × a_{k−1} × 1/(1 − rate): inverted dropout with the file's mask (1 keeps, 0 drops)."""
+
+    layer: int
+    rate: float
+    scale: float  # 1 / (1 − rate), as worked once
+    mask: np.ndarray  # the shape of the input
+    inputs: np.ndarray
+    a: np.ndarray
+
+    @property
+    def output(self) -> np.ndarray:
+        return self.a
+
+    def produces(self) -> dict[str, np.ndarray]:
+        return {f"a{self.layer}": self.a}
+
+
+class Normalise(NamedTuple):
+    """a = γ × x̂ + β with x̂ = (x − mean) / √(variance + ε): batch_norm's statistics are each feature's over
+    the batch, layer_norm's each example's over its features (a group: one mean, variance and σ)."""
+
+    layer: int
+    kind: str  # the layer type: batch_norm or layer_norm
+    over_batch: bool  # the statistics are each feature's over the batch (else each example's over its features)
+    inputs: np.ndarray  # (examples, features)
+    mean: np.ndarray  # per group: (features,) for batch_norm, (examples,) for layer_norm
+    variance: np.ndarray  # biased: the mean of the squared deviations
+    std: np.ndarray  # √(variance + ε)
+    xhat: np.ndarray  # (examples, features)
+    gamma: np.ndarray  # (features,)
+    beta: np.ndarray
+    epsilon: float
+    a: np.ndarray
+
+    @property
+    def output(self) -> np.ndarray:
+        return self.a
+
+    def produces(self) -> dict[str, np.ndarray]:
+        return {f"a{self.layer}": self.a}
+
+
+class Residual(NamedTuple):
+    """a_k = a_{k−1} + a_j: the previous layer's output plus an earlier one's (j = 0: the inputs)."""
+
+    layer: int
+    source: int  # j
+    inputs: np.ndarray  # a_{k−1}
+    branch: np.ndarray  # a_j
+    a: np.ndarray
+
+    @property
+    def output(self) -> np.ndarray:
+        return self.a
+
+    def produces(self) -> dict[str, np.ndarray]:
+        return {f"a{self.layer}": self.a}
+
+
+ForwardOperation = Union[Linear, Activate, Convolve, Pool, Flatten, Dropout, Normalise, Residual]
 
 
 class Forward(NamedTuple):
@@ -273,8 +333,83 @@ class Unflatten(NamedTuple):
         return {f"a{self.layer - 1}": self.upstream}
 
 
+class DropoutBack(NamedTuple):
+    """∂L/∂a_{k−1} = mask × ∂L/∂a_k × 1/(1 − rate): the gradient passes where the value was kept, scaled alike."""
+
+    layer: int
+    rate: float
+    scale: float
+    mask: np.ndarray
+    gradient: np.ndarray  # ∂L/∂a_k
+    upstream: np.ndarray  # ∂L/∂a_{k−1}
+
+    def produces(self) -> dict[str, np.ndarray]:
+        return {f"a{self.layer - 1}": self.upstream}
+
+
+class NormGradient(NamedTuple):
+    """∂L/∂γ = Σₙ ∂L/∂a × x̂ and ∂L/∂β = Σₙ ∂L/∂a, per feature, over the batch."""
+
+    layer: int
+    kind: str
+    gradient: np.ndarray  # ∂L/∂a_k (examples, features)
+    xhat: np.ndarray
+    gamma_grad: np.ndarray
+    beta_grad: np.ndarray
+
+    def produces(self) -> dict[str, np.ndarray]:
+        return {f"gamma{self.layer}": self.gamma_grad, f"beta{self.layer}": self.beta_grad}
+
+
+class NormBack(NamedTuple):
+    """∂L/∂a_{k−1} = (M·∂L/∂x̂ − S₁ − x̂·S₂) / (M·σ) per group of M values: ∂L/∂x̂ = ∂L/∂a × γ, S₁ = Σ ∂L/∂x̂,
+    S₂ = Σ ∂L/∂x̂ × x̂; the three terms are the paths through x̂, the mean and the variance."""
+
+    layer: int
+    kind: str
+    over_batch: bool
+    gradient: np.ndarray  # ∂L/∂a_k
+    gamma: np.ndarray
+    xhat: np.ndarray
+    std: np.ndarray  # per group
+    ghat: np.ndarray  # ∂L/∂x̂ (examples, features)
+    s1: np.ndarray  # per group
+    s2: np.ndarray
+    upstream: np.ndarray  # ∂L/∂a_{k−1}
+
+    def produces(self) -> dict[str, np.ndarray]:
+        return {f"a{self.layer - 1}": self.upstream}
+
+
+class ResidualBack(NamedTuple):
+    """∂L/∂a_{k−1} = ∂L/∂a_k: a sum passes its gradient unchanged to both branches (the skip's copy goes to
+    a_j, where a GradientSum adds it)."""
+
+    layer: int
+    source: int
+    gradient: np.ndarray  # ∂L/∂a_k
+    upstream: np.ndarray  # ∂L/∂a_{k−1}, the same numbers (and the main path's sum, when a_{k−1} is also a_j)
+
+    def produces(self) -> dict[str, np.ndarray]:
+        return {f"a{self.layer - 1}": self.upstream}
+
+
+class GradientSum(NamedTuple):
+    """∂L/∂a_j = the main path's gradient + each skip connection's: a_j feeds the next layer and a residual
+    layer later on. The record before it (the main path's) already holds the sum as its `upstream`."""
+
+    layer: int  # j
+    main: np.ndarray  # what reached a_j along the main path
+    sources: tuple[int, ...]  # the residual layers whose skips add in
+    skips: tuple[np.ndarray, ...]
+    total: np.ndarray
+
+    def produces(self) -> dict[str, np.ndarray]:
+        return {}  # a_j's gradient is the main path's record's (its working ends in + the skips)
+
+
 BackwardStep = Union[OutputDelta, LayerGradient, BackToPrevious, ThroughActivation, KernelGradient, ConvBackToPrevious,
-                     PoolBack, Unflatten]
+                     PoolBack, Unflatten, DropoutBack, NormGradient, NormBack, ResidualBack, GradientSum]
 
 
 class Update(NamedTuple):

@@ -145,6 +145,8 @@ class Checker(ValueChecker):
         layers: list[Layer] = []
         shape = inputs.shape[1:] if inputs is not None else None  # what one example is, as the next layer sees it
         previous = "the inputs"
+        self.examples = inputs.shape[0] if inputs is not None else None  # a dropout mask gives one row per example
+        self.outputs: list[tuple[str | None, tuple | None]] = [("input", shape)]  # by layer: a residual's source
         for k, spec in enumerate(value):
             path = ("layers", k)
             if not isinstance(spec, dict):
@@ -160,7 +162,13 @@ class Checker(ValueChecker):
                 return None
             layer, shape = parsed
             layers.append(layer)
+            self.outputs.append((layer.name, shape))
             previous = f"layer {k + 1}"
+        if not rule.output:
+            self.add(("layers", len(value) - 1, "type"), f"a {rule.name} layer cannot be the last layer",
+                     "a dense or conv2d layer last (the loss's gradient starts from its activation)", rule.name,
+                     "add a dense layer after it")
+            return None
         self.output_shape = shape
         return layers
 

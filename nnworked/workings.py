@@ -9,7 +9,7 @@ from typing import Callable, NamedTuple
 import numpy as np
 
 from nnworked import worked
-from nnworked.expr import Expr, num, op
+from nnworked.expr import Expr, Num, num, op
 from nnworked.quantities import FINAL, FIRST_STEP, PER_EXAMPLE, Name, cell, computed_from, name
 from nnworked.rules.activations import ACTIVATIONS
 from nnworked.trace import Trace
@@ -116,7 +116,20 @@ def expression(trace: Trace, key: Name, look: Look = _same) -> Expr:
     worker = _WORKERS.get(type(record).__name__)
     if worker is None:
         raise TypeError(f"the table of quantities has no working for a {type(record).__name__} record")
-    return worker(record, kind, place)
+    expr = worker(record, kind, place)
+    if type(record).__name__ not in _LOOKING:  # its leaves take the student's values here instead
+        expr = _looked(expr, place)
+    joined = next((r for r in records if hasattr(r, "skips") and kind == "da" and r.layer == k), None)
+    return expr if joined is None else _WORKERS["GradientSum"](joined, expr, place)  # + each skip's gradient
+
+
+def _looked(expr: Expr, p: "_Place") -> Expr:
+    """Each named number of `expr` with the value the place works with (the student's own, in grading)."""
+    if not p.looked:
+        return expr
+    if isinstance(expr, Num):
+        return expr._replace(value=p.value(expr.label, expr.value)) if expr.label and "|" not in expr.label else expr
+    return expr._replace(args=tuple(_looked(a, p) for a in expr.args))
 
 
 def _updated(trace: Trace, step, key: Name, look: Look) -> Expr:  # noqa: ANN001
@@ -317,7 +330,17 @@ def _named(p: _Place, label: str, value: float) -> Expr:
     return num(p.value(label, value), label=label)
 
 
-_WORKERS = {"Linear": _linear, "Activate": _activate, "Convolve": _convolve, "Pool": _pool, "Flatten": _flatten,
+_WORKERS: dict[str, Callable[..., Expr]] = {"Linear": _linear, "Activate": _activate, "Convolve": _convolve, "Pool": _pool, "Flatten": _flatten,
             "OutputDelta": _output_delta, "ThroughActivation": _through_activation, "LayerGradient": _layer_gradient,
             "BackToPrevious": _back_to_previous, "KernelGradient": _kernel_gradient,
             "ConvBackToPrevious": _conv_back, "PoolBack": _pool_back, "Unflatten": _unflatten}
+_LOOKING = set(_WORKERS)  # the workers above take grading's look-up themselves
+
+
+def _more_workers() -> None:
+    from nnworked.normworked import WORKERS  # dropout, residual and normalisation: their own module
+
+    _WORKERS.update(WORKERS)
+
+
+_more_workers()

@@ -65,6 +65,53 @@ class Exact:
         """A gradient summed where windows overlap (`values` already added up by position)."""
         return values
 
+    # -- dropout, normalisation, residual connections (each over the last axis: the rule arranges it) --
+
+    def dropout_scale(self, rate: float) -> float:
+        """1 / (1 − rate): what inverted dropout multiplies a kept value by."""
+        return 1.0 / (1.0 - rate)
+
+    def masked(self, values: np.ndarray, mask: np.ndarray, scale: float) -> np.ndarray:
+        """mask × value × scale, elementwise: dropout's output, and its gradient."""
+        return mask * values * scale
+
+    def statistics(self, x: np.ndarray, epsilon: float) -> tuple[np.ndarray, ...]:
+        """Per group (the last axis): the mean, the biased variance, σ = √(variance + ε), and each value
+        normalised, x̂ = (x − mean) / σ."""
+        count = x.shape[-1]
+        mean = x.sum(axis=-1) / count
+        deviation = x - mean[..., None]
+        variance = (deviation ** 2).sum(axis=-1) / count
+        std = np.sqrt(variance + epsilon)
+        return mean, variance, std, deviation / std[..., None]
+
+    def scale_shift(self, gamma: np.ndarray, xhat: np.ndarray, beta: np.ndarray) -> np.ndarray:
+        """γ × x̂ + β, elementwise (γ and β broadcast)."""
+        return gamma * xhat + beta
+
+    def group_sum(self, values: np.ndarray) -> np.ndarray:
+        """Σ over the last axis: ∂L/∂β."""
+        return values.sum(axis=-1)
+
+    def group_dot(self, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+        """Σ left × right over the last axis: ∂L/∂γ."""
+        return (left * right).sum(axis=-1)
+
+    def norm_back(self, gradient: np.ndarray, gamma: np.ndarray, xhat: np.ndarray,
+                  std: np.ndarray) -> tuple[np.ndarray, ...]:
+        """∂L/∂x̂ = ∂L/∂a × γ; its sum S₁ and its sum against x̂, S₂, per group; and ∂L/∂x = (M·∂L/∂x̂ − S₁ −
+        x̂·S₂) / (M·σ), the three paths through x̂, the mean and the variance."""
+        count = gradient.shape[-1]
+        ghat = gradient * gamma
+        s1 = ghat.sum(axis=-1)
+        s2 = (ghat * xhat).sum(axis=-1)
+        dx = (count * ghat - s1[..., None] - xhat * s2[..., None]) / (count * std)[..., None]
+        return ghat, s1, s2, dx
+
+    def add_paths(self, paths: list[np.ndarray]) -> np.ndarray:
+        """The sum of the gradients that reach one value along several paths (or of two branches)."""
+        return np.sum(paths, axis=0)
+
 
 def _terms(x: np.ndarray, kernels: np.ndarray, stride: int) -> np.ndarray:
     from nnworked.engine.windows import patches
@@ -131,6 +178,41 @@ class Carried(Exact):
 
     def accumulate(self, values: np.ndarray, overlaps: bool) -> np.ndarray:
         return self.c.round(values) if overlaps else values
+
+    def dropout_scale(self, rate: float) -> float:
+        return self.c.constant("div", 1.0, self.c.constant("sub", 1.0, rate))
+
+    def masked(self, values: np.ndarray, mask: np.ndarray, scale: float) -> np.ndarray:
+        return self.c.op("mul", mask * values, scale)  # mask × value is exact: 0, or the value itself
+
+    def statistics(self, x: np.ndarray, epsilon: float) -> tuple[np.ndarray, ...]:
+        c, count = self.c, x.shape[-1]
+        mean = c.op("div", c.total(x), count)  # one value is divided as it is: the total rounds two or more
+        deviation = c.op("sub", x, mean[..., None])
+        variance = c.op("div", c.total(c.op("pow", deviation, 2.0)), count)
+        std = c.op("sqrt", c.op("add", variance, epsilon))
+        return mean, variance, std, c.op("div", deviation, std[..., None])
+
+    def scale_shift(self, gamma: np.ndarray, xhat: np.ndarray, beta: np.ndarray) -> np.ndarray:
+        return self.c.again(self.c.op("add", self.c.op("mul", gamma, xhat), beta))
+
+    def group_sum(self, values: np.ndarray) -> np.ndarray:
+        return self.c.total(values)
+
+    def group_dot(self, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+        return carry.combine(self.c, left * right)
+
+    def norm_back(self, gradient: np.ndarray, gamma: np.ndarray, xhat: np.ndarray,
+                  std: np.ndarray) -> tuple[np.ndarray, ...]:
+        c, count = self.c, gradient.shape[-1]
+        ghat = c.op("mul", gradient, gamma)
+        s1 = c.total(ghat)
+        s2 = carry.combine(c, ghat * xhat)
+        top = c.op("sub", c.op("sub", c.op("mul", float(count), ghat), s1[..., None]), c.op("mul", xhat, s2[..., None]))
+        return ghat, s1, s2, c.op("div", top, c.op("mul", float(count), std)[..., None])
+
+    def add_paths(self, paths: list[np.ndarray]) -> np.ndarray:
+        return self.c.total(np.stack(paths, axis=-1))
 
 
 Backend = Exact  # the type layer rules are given: Exact or its Carried subclass

@@ -20,8 +20,8 @@ from nnworked.errors import NumericalError
 from nnworked.engine.backend import Carried, Exact
 from nnworked.rules.layers import LAYERS
 from nnworked.scenario import Scenario, parameters
-from nnworked.trace import (Activate, BackwardStep, Forward, LossValue, MatmulResult, OutputDelta, Steps, Trace,
-                            TrainingStep, Update)
+from nnworked.trace import (Activate, BackwardStep, Forward, GradientSum, LossValue, MatmulResult, OutputDelta, Steps,
+                            Trace, TrainingStep, Update)
 
 
 def solve(scenario: Scenario, keep: int | None = None) -> Trace:
@@ -106,11 +106,15 @@ class _Solver:
         """Each layer's rule in turn, each taking the output of the one before."""
         operations: list = []
         a = self.scenario.inputs
+        outputs = [a]  # by layer: what a residual connection reads
         finite = lambda array, where: _finite(array, f"{label}, at {where}")  # noqa: E731
         for k, (rule, layer) in enumerate(zip(self.rules, self.scenario.layers), start=1):
-            records = rule.forward(self.math, k, layer, self.params, a, given, finite)
+            source = rule.source(layer)
+            inputs = a if source is None else (a, outputs[source])
+            records = rule.forward(self.math, k, layer, self.params, inputs, given, finite)
             operations += records
             a = records[-1].output
+            outputs.append(a)
         return Forward(tuple(operations))
 
     # -- loss --
@@ -138,13 +142,25 @@ class _Solver:
         by_layer: dict[int, list] = {}
         for operation in forward.operations:
             by_layer.setdefault(operation.layer, []).append(operation)
+        skips: dict[int, list] = {}  # by layer j: (residual layer, ∂L/∂a_j along its skip)
         for k in range(len(self.rules), 0, -1):
             layer = self.scenario.layers[k - 1]
             done = self.rules[k - 1].backward(self.math, k, layer, self.params, tuple(by_layer[k]), upstream, delta,
                                               _finite)
-            steps += done.records
-            grads.update(done.gradients)
+            records = list(done.records)
             upstream, delta = done.downstream, None
+            for j, gradient in done.skips:
+                skips.setdefault(j, []).append((k, gradient))
+            if upstream is not None and k - 1 in skips:  # a_{k−1}'s gradient is the sum of its paths
+                joined = skips.pop(k - 1)
+                total = _finite(self.math.add_paths([upstream, *(g for _, g in joined)]), f"∂L/∂a{k - 1}")
+                main = next(i for i, r in enumerate(records) if f"a{k - 1}" in r.produces())
+                records[main] = records[main]._replace(upstream=total)
+                records.append(GradientSum(k - 1, upstream, tuple(s for s, _ in joined), tuple(g for _, g in joined),
+                                           total))
+                upstream = total
+            steps += records
+            grads.update(done.gradients)
         return tuple(steps), grads
 
     def through(self, act: Activate, upstream: np.ndarray) -> tuple[np.ndarray | None, np.ndarray]:

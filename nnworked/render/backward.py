@@ -10,6 +10,7 @@ from nnworked.quantities import computed_from
 from nnworked.render.blocks import Block, Heading, Math, Para
 from nnworked.render.lines import elided_note, line, pick
 from nnworked.render.numbers import fmt, matrix_lines
+from nnworked.render.normalise import NormBackward
 from nnworked.render.images import ImageBackward
 from nnworked.render.page import Numbering, Page, at, dispatch
 from nnworked.trace import BackToPrevious, LayerGradient, OutputDelta, ThroughActivation, TrainingStep
@@ -27,7 +28,8 @@ class BackwardWriter:
         last = training.forward.activate[-1]
         self.z_out, self.slope = last.z, last.slope
         self.first_step = training.number == 1
-        self.printers = (self, ImageBackward(page, training))  # dense records here, image layers' records there
+        self.printers = (self, ImageBackward(page, training),  # dense records here, the other layers' there
+                         NormBackward(page, training))
 
     def backward(self, section: int) -> list[Block]:
         """Every backward record of the step, in order, each by its own printer."""

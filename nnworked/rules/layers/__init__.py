@@ -6,12 +6,15 @@ from __future__ import annotations
 from nnworked.rules.layers.base import Backward, LayerRule
 from nnworked.rules.layers.conv2d import Conv2d
 from nnworked.rules.layers.dense import Dense
+from nnworked.rules.layers.dropout import DropoutRule
 from nnworked.rules.layers.flatten import FlattenRule
+from nnworked.rules.layers.norm import BatchNorm, LayerNorm
 from nnworked.rules.layers.pool import AvgPool, MaxPool
+from nnworked.rules.layers.residual import ResidualRule
 from nnworked.rules.registry import Registry
 
 LAYERS: Registry[LayerRule] = Registry("layer type", LayerRule)
-for _rule in (Dense, Conv2d, MaxPool, AvgPool, FlattenRule):
+for _rule in (Dense, Conv2d, MaxPool, AvgPool, FlattenRule, DropoutRule, BatchNorm, LayerNorm, ResidualRule):
     LAYERS.register(_rule)
 
 __all__ = ["LAYERS", "Backward", "LayerRule"]

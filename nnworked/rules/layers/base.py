@@ -24,6 +24,8 @@ class Backward(NamedTuple):
     records: tuple[Any, ...]
     gradients: dict[str, np.ndarray]
     downstream: np.ndarray | None
+    skips: tuple[tuple[int, np.ndarray], ...] = ()  # (layer j, ∂L/∂a_j along a skip connection): the solver adds it
+    # to what reaches a_j along the main path
 
 
 class LayerRule(ABC):
@@ -44,6 +46,7 @@ class LayerRule(ABC):
     def from_torch(self, module: Any) -> dict[str, Any]:
         """The scenario mapping of this layer from its torch.nn module (`type` and its keys)."""
         raise NotImplementedError(f"a {self.name} layer cannot be read from PyTorch")
+    output: bool = True  # it may be the last layer (the loss's gradient starts from its activation)
 
     @property
     @abstractmethod
@@ -63,6 +66,11 @@ class LayerRule(ABC):
         Returns the layer and the shape of one example of its output (None when what it receives is unknown:
         the problem is reported where it arose, and nothing after it is checked against it), or None when
         the layer cannot be built."""
+
+    def source(self, layer: Any) -> int | None:
+        """An earlier layer whose output this layer reads besides the previous one's (0: the inputs), or None.
+        A layer with one is given (the previous output, that output) as its inputs, in every pass."""
+        return None
 
     def parse_inputs(self, check: Any, value: Any) -> np.ndarray | None:
         """The scenario's `inputs` when this is the first layer: rows of features, one per example (a flat

@@ -1,0 +1,189 @@
+"""The working of one element of dropout and the normalisation layers, as the table of quantities gives
+it (`quantities._WORKERS`) and the walkthrough prints it, and the working of the statistics in between
+(a group's mean and variance, x̂, ∂L/∂x̂ and its two sums), which the printers show line by line. Each
+number carries the name of the quantity it is, or of those it is computed from (an intermediate such as
+a mean is no quantity of its own: it hides with the inputs it is worked from on an exercise sheet).
+
+The carried engine (`engine.backend.Carried`) rounds exactly where these expressions do."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nnworked.expr import Expr, num, op
+
+
+def _from(*keys: str) -> str:
+    from nnworked.quantities import computed_from
+
+    keys = tuple(key for key in keys if key)
+    return computed_from(*keys) if keys else ""
+
+
+def _sum(terms: list[Expr]) -> Expr:
+    return terms[0] if len(terms) == 1 else op("add", *terms)
+
+
+def _unit(p: Any) -> Any:
+    return p.unit if len(p.unit) > 1 else p.i
+
+
+# ---- dropout ------------------------------------------------------------------------------------------
+
+def scale(rate: float) -> Expr:
+    """1 / (1 − rate), worked once for the layer."""
+    return op("div", num(1, True), op("sub", num(1, True), num(rate, True)))
+
+
+def dropout(r, kind: str, p) -> Expr:  # noqa: ANN001
+    """mask × value × 1/(1 − rate): the forward value (kind a) or the gradient passed back (kind da)."""
+    index, unit = (p.n, *p.unit), _unit(p)
+    if kind == "a":
+        k = r.layer
+        value = num(r.inputs[index], k == 1, p.at("a", k - 1, unit) if k > 1 else "")
+    else:
+        value = num(r.gradient[index], label=p.at("da", r.layer, unit))
+    return op("mul", num(r.mask[index], True), value, num(r.scale))
+
+
+# ---- normalisation ------------------------------------------------------------------------------------
+
+class Group:
+    """The M values one mean and variance are taken over: a feature's over the batch (batch_norm), or an
+    example's over its features (layer_norm); `g` is the feature or the example."""
+
+    def __init__(self, r, p, g: int):  # noqa: ANN001
+        self.r, self.p, self.g = r, p, g
+        examples, features = r.xhat.shape
+        self.members = [(e, g) for e in range(examples)] if r.over_batch else [(g, j) for j in range(features)]
+
+    def inputs(self) -> list[Expr]:
+        r, p, k = self.r, self.p, self.r.layer
+        return [num(r.inputs[e, j], k == 1, p.at("a", k - 1, j, e) if k > 1 else "") for e, j in self.members]
+
+    def input_labels(self) -> str:
+        return _from(*(x.label for x in self.inputs()))
+
+    def mean(self) -> Expr:
+        return op("div", _sum(self.inputs()), num(len(self.members), True))
+
+    def variance(self) -> Expr:
+        mean = num(self.r.mean[self.g], label=self.input_labels())
+        squares = [op("pow", op("sub", x, mean), num(2, True)) for x in self.inputs()]
+        return op("div", _sum(squares), num(len(self.members), True))
+
+    def xhat(self, e: int, j: int) -> Expr:
+        """(x − mean) / √(variance + ε)."""
+        r, p, k, labels = self.r, self.p, self.r.layer, self.input_labels()
+        x = num(r.inputs[e, j], k == 1, p.at("a", k - 1, j, e) if k > 1 else "")
+        return op("div", op("sub", x, num(r.mean[self.g], label=labels)),
+                  op("sqrt", op("add", num(r.variance[self.g], label=labels), num(r.epsilon, True))))
+
+
+def group_of(r, e: int, j: int) -> int:  # noqa: ANN001
+    return j if r.over_batch else e
+
+
+def _gamma(r, p, kind: str, j: int) -> Expr:  # noqa: ANN001
+    return num(getattr(r, kind)[j], p.first, p.before(kind, r.layer, j))
+
+
+def normalise(r, kind: str, p) -> Expr:  # noqa: ANN001
+    """a = γ × x̂ + β."""
+    e, j = p.n, p.i
+    xhat = num(r.xhat[e, j], label=Group(r, p, group_of(r, e, j)).input_labels())
+    return op("add", op("mul", _gamma(r, p, "gamma", j), xhat), _gamma(r, p, "beta", j))
+
+
+def norm_gradient(r, kind: str, p) -> Expr:  # noqa: ANN001
+    """∂L/∂γ[j] = Σₙ ∂L/∂a[n, j] × x̂[n, j]; ∂L/∂β[j] = Σₙ ∂L/∂a[n, j]."""
+    (j,) = p.key.index
+    examples = r.gradient.shape[0]
+    gradients = [num(r.gradient[e, j], label=p.at("da", r.layer, j, e)) for e in range(examples)]
+    if kind == "dbeta":
+        return _sum(gradients)
+    xhats = [num(r.xhat[e, j], label=_xhat_label(r, p, e, j)) for e in range(examples)]
+    return _sum([op("mul", g, x) for g, x in zip(gradients, xhats)])
+
+
+def _xhat_label(r, p, e: int, j: int) -> str:  # noqa: ANN001
+    forward = next(op for op in _forward(p) if getattr(op, "layer", None) == r.layer)
+    return Group(forward, p, group_of(forward, e, j)).input_labels()
+
+
+def _forward(p):  # noqa: ANN001, ANN202
+    from nnworked.quantities import _pass
+
+    return _pass(p.trace, p.key.step)[0].operations
+
+
+class BackGroup:
+    """The backward working of one group: ∂L/∂x̂ = ∂L/∂a × γ, S₁ = Σ ∂L/∂x̂, S₂ = Σ ∂L/∂x̂ × x̂."""
+
+    def __init__(self, r, p, g: int):  # noqa: ANN001
+        self.r, self.p, self.g = r, p, g
+        forward = next(op for op in _forward(p) if getattr(op, "layer", None) == r.layer)
+        self.forward = Group(forward, p, g)
+        self.members = self.forward.members
+
+    def ghat(self, e: int, j: int) -> Expr:
+        return op("mul", num(self.r.gradient[e, j], label=self.p.at("da", self.r.layer, j, e)),
+                  _gamma(self.r, self.p, "gamma", j))
+
+    def ghat_num(self, e: int, j: int) -> Expr:
+        from nnworked.quantities import labels
+
+        return num(self.r.ghat[e, j], label=_from(*labels(self.ghat(e, j))))
+
+    def xhat_num(self, e: int, j: int) -> Expr:
+        return num(self.r.xhat[e, j], label=self.forward.input_labels())
+
+    def s1(self) -> Expr:
+        return _sum([self.ghat_num(e, j) for e, j in self.members])
+
+    def s2(self) -> Expr:
+        return _sum([op("mul", self.ghat_num(e, j), self.xhat_num(e, j)) for e, j in self.members])
+
+    def sums_label(self) -> str:
+        from nnworked.quantities import labels
+
+        return _from(*labels(self.s2()))
+
+    def dx(self, e: int, j: int) -> Expr:
+        """(M·∂L/∂x̂ − S₁ − x̂·S₂) / (M·σ)."""
+        count, label = num(len(self.members), True), self.sums_label()
+        s1, s2 = num(self.r.s1[self.g], label=label), num(self.r.s2[self.g], label=label)
+        std = num(self.r.std[self.g], label=self.forward.input_labels())
+        top = op("sub", op("sub", op("mul", count, self.ghat_num(e, j)), s1), op("mul", self.xhat_num(e, j), s2))
+        return op("div", top, op("mul", count, std))
+
+
+def norm_back(r, kind: str, p) -> Expr:  # noqa: ANN001
+    e, j = p.n, p.i
+    return BackGroup(r, p, group_of(r, e, j)).dx(e, j)
+
+
+# ---- residual connections ------------------------------------------------------------------------------
+
+def residual(r, kind: str, p) -> Expr:  # noqa: ANN001
+    """a_{k−1} + a_j."""
+    index, unit, k = (p.n, *p.unit), _unit(p), r.layer
+    previous = num(r.inputs[index], k == 1, p.at("a", k - 1, unit) if k > 1 else "")
+    branch = num(r.branch[index], r.source == 0, p.at("a", r.source, unit) if r.source > 0 else "")
+    return op("add", previous, branch)
+
+
+def residual_back(r, kind: str, p) -> Expr:  # noqa: ANN001
+    """∂L/∂a_k, passed on unchanged."""
+    return num(r.gradient[(p.n, *p.unit)], label=p.at("da", r.layer, _unit(p)))
+
+
+def joined(r, main: Expr, p) -> Expr:  # noqa: ANN001
+    """The main path's working + each skip's ∂L/∂a_k (the gradient of the residual layer k it reached)."""
+    index, unit = (p.n, *p.unit), _unit(p)
+    skips = [num(gradient[index], label=p.at("da", source, unit)) for source, gradient in zip(r.sources, r.skips)]
+    return op("add", main, *skips)
+
+
+WORKERS = {"Residual": residual, "ResidualBack": residual_back, "GradientSum": joined, "Dropout": dropout, "DropoutBack": dropout, "Normalise": normalise, "NormGradient": norm_gradient,
+           "NormBack": norm_back}
