@@ -1,5 +1,5 @@
 """The working of one element of dropout and the normalisation layers, as the table of quantities gives
-it (`quantities._WORKERS`) and the walkthrough prints it, and the working of the statistics in between
+it (`workings._WORKERS`) and the walkthrough prints it, and the working of the statistics in between
 (a group's mean and variance, x̂, ∂L/∂x̂ and its two sums), which the printers show line by line. Each
 number carries the name of the quantity it is, or of those it is computed from (an intermediate such as
 a mean is no quantity of its own: it hides with the inputs it is worked from on an exercise sheet).
@@ -112,7 +112,7 @@ def _xhat_label(r, p, e: int, j: int) -> str:  # noqa: ANN001
 
 
 def _forward(p):  # noqa: ANN001, ANN202
-    from nnworked.quantities import _pass
+    from nnworked.workings import _pass
 
     return _pass(p.trace, p.key.step)[0].operations
 

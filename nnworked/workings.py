@@ -32,7 +32,7 @@ def _pass(trace: Trace, step: int | str):  # noqa: ANN202
     return training.forward, training.loss, training
 
 
-class _Place(NamedTuple):
+class Place(NamedTuple):
     """Where an expression is worked: the pass, the example, the unit, and how its operands are named."""
 
     trace: Trace
@@ -93,7 +93,7 @@ def expression(trace: Trace, key: Name, look: Look = _same) -> Expr:
     if kind == "L":
         assert loss is not None
         units, last = loss.yhat.shape[1], len(s.layers)
-        place = _Place(trace, key, examples, (), 0, first, look)
+        place = Place(trace, key, examples, (), 0, first, look)
         if examples == 1 or key.index:  # the loss of one example
             e = key.index[0] if key.index else 0
             outputs = [place.at("a", last, u, e) for u in range(units)]
@@ -102,7 +102,7 @@ def expression(trace: Trace, key: Name, look: Look = _same) -> Expr:
         return worked.loss_total(loss.spec, place.values(names, loss.per_example), names)
     per_example = kind in PER_EXAMPLE
     unit, n = (key.index, 0) if not per_example or examples == 1 else (key.index[:-1], key.index[-1])
-    place = _Place(trace, key, examples, tuple(unit), n, first, look)
+    place = Place(trace, key, examples, tuple(unit), n, first, look)
     array = f"{kind}{k}" if kind in ("z", "a") else f"{kind[1:]}{k}"
     if kind in ("z", "a"):
         records = forward.operations
@@ -123,7 +123,7 @@ def expression(trace: Trace, key: Name, look: Look = _same) -> Expr:
     return expr if joined is None else _WORKERS["GradientSum"](joined, expr, place)  # + each skip's gradient
 
 
-def _looked(expr: Expr, p: "_Place") -> Expr:
+def _looked(expr: Expr, p: "Place") -> Expr:
     """Each named number of `expr` with the value the place works with (the student's own, in grading)."""
     if not p.looked:
         return expr
@@ -144,7 +144,7 @@ def _updated(trace: Trace, step, key: Name, look: Look) -> Expr:  # noqa: ANN001
 
 # ---- each record type's working of one element -------------------------------------------------------
 
-def _linear(r, kind: str, p: _Place) -> Expr:  # noqa: ANN001
+def _linear(r, kind: str, p: Place) -> Expr:  # noqa: ANN001
     k, i, n = r.layer, p.i, p.n
     inputs = [p.at("a", k - 1, u) for u in range(r.inputs.shape[1])] if k > 1 else None
     return worked.linear(r.weights[i], p.values(inputs, r.inputs[n]), None if r.bias is None else r.bias[i], p.first,
@@ -152,7 +152,7 @@ def _linear(r, kind: str, p: _Place) -> Expr:  # noqa: ANN001
                          [p.before("W", k, i, u) for u in range(r.weights.shape[1])], p.before("b", k, i))
 
 
-def _activate(r, kind: str, p: _Place) -> Expr:  # noqa: ANN001
+def _activate(r, kind: str, p: Place) -> Expr:  # noqa: ANN001
     rule, z = ACTIVATIONS[r.activation], r.z[p.n]
     if z.ndim == 1:
         names = [p.at("z", r.layer, u) for u in range(z.shape[0])]
@@ -163,7 +163,7 @@ def _activate(r, kind: str, p: _Place) -> Expr:  # noqa: ANN001
     return rule.row_expr(own, p.unit, r.slope, names)
 
 
-def _convolve(r, kind: str, p: _Place) -> Expr:  # noqa: ANN001
+def _convolve(r, kind: str, p: Place) -> Expr:  # noqa: ANN001
     """Σ K[o, c, p, q] × a[c, i·s + p − P, j·s + q − P] + b[o]; a position in the padding is a given 0."""
     k, (o, i, j) = r.layer, p.unit
     _, channels, rows, cols = r.kernels.shape
@@ -181,7 +181,7 @@ def _convolve(r, kind: str, p: _Place) -> Expr:  # noqa: ANN001
     return terms[0] if len(terms) == 1 else op("add", *terms)
 
 
-def _window(r, p: _Place) -> list[Expr]:  # noqa: ANN001
+def _window(r, p: Place) -> list[Expr]:  # noqa: ANN001
     """The elements of the pooling window under output (c, i, j), row by row, by name."""
     k, (c, i, j) = r.layer, p.unit
     out = []
@@ -192,21 +192,21 @@ def _window(r, p: _Place) -> list[Expr]:  # noqa: ANN001
     return out
 
 
-def _pool(r, kind: str, p: _Place) -> Expr:  # noqa: ANN001
+def _pool(r, kind: str, p: Place) -> Expr:  # noqa: ANN001
     window = _window(r, p)
     if r.winners is not None:
         return op("max", *window)
     return op("div", op("add", *window) if len(window) > 1 else window[0], num(len(window), True))
 
 
-def _flatten(r, kind: str, p: _Place) -> Expr:  # noqa: ANN001
+def _flatten(r, kind: str, p: Place) -> Expr:  # noqa: ANN001
     """The same number, now at position i of the vector."""
     source = tuple(int(v) for v in np.unravel_index(p.i, r.inputs.shape[1:]))
     label = p.at("a", r.layer - 1, source) if r.layer > 1 else ""
     return num(p.value(label, r.inputs[(p.n, *source)]), r.layer == 1, label)
 
 
-def _output_delta(r, kind: str, p: _Place) -> Expr:  # noqa: ANN001
+def _output_delta(r, kind: str, p: Place) -> Expr:  # noqa: ANN001
     loss = _pass(p.trace, p.key.step)[1]
     units, k, i, n = loss.yhat.shape[1], r.layer, p.i, p.n
     yhat = p.at("a", k, i)
@@ -223,13 +223,13 @@ def _output_delta(r, kind: str, p: _Place) -> Expr:  # noqa: ANN001
                           computed_from(yhat))
 
 
-def _activation_record(p: _Place, k: int):  # noqa: ANN202
+def _activation_record(p: Place, k: int):  # noqa: ANN202
     forward = _pass(p.trace, p.key.step)[0]
     return next(r for r in forward.operations if f"a{k}" in r.produces())
 
 
 
-def _through_activation(r, kind: str, p: _Place) -> Expr:  # noqa: ANN001
+def _through_activation(r, kind: str, p: Place) -> Expr:  # noqa: ANN001
     index = (p.n, *p.unit)
     unit = p.unit if len(p.unit) > 1 else p.i
     a, da = p.at("a", r.layer, unit), p.at("da", r.layer, unit)
@@ -238,7 +238,7 @@ def _through_activation(r, kind: str, p: _Place) -> Expr:  # noqa: ANN001
     return op("mul", num(p.value(da, r.upstream[index]), label=da), derivative)
 
 
-def _layer_gradient(r, kind: str, p: _Place) -> Expr:  # noqa: ANN001
+def _layer_gradient(r, kind: str, p: Place) -> Expr:  # noqa: ANN001
     k, examples = r.layer, p.examples
     i = p.key.index[0]
     deltas = [p.at("dz", k, i, e) for e in range(examples)]
@@ -250,14 +250,14 @@ def _layer_gradient(r, kind: str, p: _Place) -> Expr:  # noqa: ANN001
                                   p.first and k == 1, deltas, inputs)
 
 
-def _back_to_previous(r, kind: str, p: _Place) -> Expr:  # noqa: ANN001
+def _back_to_previous(r, kind: str, p: Place) -> Expr:  # noqa: ANN001
     k, j, rows = r.layer, p.i, range(r.delta.shape[1])
     deltas = [p.at("dz", k, u) for u in rows]
     return worked.backprop(r.weights[:, j], p.values(deltas, r.delta[p.n]), p.first, deltas,
                            [p.before("W", k, u, j) for u in rows])
 
 
-def _kernel_gradient(r, kind: str, p: _Place) -> Expr:  # noqa: ANN001
+def _kernel_gradient(r, kind: str, p: Place) -> Expr:  # noqa: ANN001
     """∂L/∂K[o, c, p, q] = Σ_n,i,j δ[n, o, i, j] × a[n, c, i·s + p − P, j·s + q − P]; ∂L/∂b[o] = Σ δ[n, o, ·, ·]."""
     k = r.layer
     examples, _, out_rows, out_cols = r.delta.shape
@@ -281,7 +281,7 @@ def _kernel_gradient(r, kind: str, p: _Place) -> Expr:  # noqa: ANN001
     return terms[0] if len(terms) == 1 else op("add", *terms)
 
 
-def _conv_back(r, kind: str, p: _Place) -> Expr:  # noqa: ANN001
+def _conv_back(r, kind: str, p: Place) -> Expr:  # noqa: ANN001
     """∂L/∂a[c, y, x] = Σ_o,p,q δ[o, i, j] × K[o, c, p, q] over the outputs (i, j) whose window covered (y, x)
     at kernel position (p, q): the full convolution with the flipped kernel, read element by element."""
     k, (c, y, x) = r.layer, p.unit
@@ -301,7 +301,7 @@ def _conv_back(r, kind: str, p: _Place) -> Expr:  # noqa: ANN001
     return terms[0] if len(terms) == 1 else op("add", *terms)
 
 
-def _pool_back(r, kind: str, p: _Place) -> Expr:  # noqa: ANN001
+def _pool_back(r, kind: str, p: Place) -> Expr:  # noqa: ANN001
     """∂L/∂a[c, y, x] = the gradients of the windows it won (max) or its share of every window over it (avg)."""
     k, (c, y, x) = r.layer, p.unit
     out_rows, out_cols = r.gradient.shape[2:]
@@ -320,12 +320,12 @@ def _pool_back(r, kind: str, p: _Place) -> Expr:  # noqa: ANN001
     return terms[0] if len(terms) == 1 else op("add", *terms)
 
 
-def _unflatten(r, kind: str, p: _Place) -> Expr:  # noqa: ANN001
+def _unflatten(r, kind: str, p: Place) -> Expr:  # noqa: ANN001
     position = int(np.ravel_multi_index(p.unit, r.upstream.shape[1:]))
     return _named(p, p.at("da", r.layer, position), r.gradient[p.n, position])
 
 
-def _named(p: _Place, label: str, value: float) -> Expr:
+def _named(p: Place, label: str, value: float) -> Expr:
     """A computed operand, by its name, with the value the place works with."""
     return num(p.value(label, value), label=label)
 

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 import nnworked
-from nnworked import quantities, worked
+from nnworked import workings, quantities, worked
 from nnworked.engine.network import solve
 from nnworked.errors import NumericalError, ScenarioError
 from nnworked.gradcheck import finite_differences
@@ -202,7 +202,7 @@ def test_carried_values_are_what_the_printed_workings_evaluate_to(seed: int) -> 
             continue
         groups = record.xhat.shape[1] if record.over_batch else record.xhat.shape[0]
         for g in range(groups):
-            place = quantities._Place(trace, quantities.parse("a1[0]"), s.inputs.shape[0], (0,), 0, True)
+            place = workings.Place(trace, quantities.parse("a1[0]"), s.inputs.shape[0], (0,), 0, True)
             if kind == "Normalise":
                 group = Group(record, place, g)
                 assert worked.value(group.mean(), precision) == record.mean[g]

@@ -156,7 +156,7 @@ class NormBackward(_Lines):
         da, previous, branch = f"∂L/∂{n.a(k)}", n.a(k - 1), n.a(step.source)
         skip = (f" The same {da} also goes back along the shortcut to {branch}, where it adds to what reaches "
                 f"{branch} along the main branch." if step.source > 0 else
-                f" (The shortcut's copy reaches the inputs, which are data: nothing is done with it.)")
+                " (The shortcut's copy reaches the inputs, which are data: nothing is done with it.)")
         return [Heading(3, f"Step {label}: Backpropagate through the Residual Connection"),
                 Para(f"**A sum passes its gradient unchanged to both of its branches** (∂({previous} + {branch})/∂"
                      f"{previous} = 1), so ∂L/∂{previous} = {da}.{skip}"),
@@ -234,5 +234,7 @@ def _place(page: Page, record: Any, g: int) -> Any:
     members_example = 0 if record.over_batch else g
     key = quantities.parse(page.n.key("a", record.layer, 0, members_example))
     table = page.table
-    return quantities._Place(table.trace, key, table.trace.scenario.inputs.shape[0], (0,), members_example,
-                             key.step == quantities.FIRST_STEP)
+    from nnworked.workings import Place
+
+    return Place(table.trace, key, table.trace.scenario.inputs.shape[0], (0,), members_example,
+                 key.step == quantities.FIRST_STEP)
