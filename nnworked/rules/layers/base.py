@@ -30,6 +30,7 @@ class LayerRule(ABC):
     """One layer type, registered under the `type:` a scenario writes."""
 
     neurons: bool = False  # its parameters are one weight per input for each neuron, plus a bias (dense)
+    asks: str = "z"  # the kind of value a one-per-layer exercise sheet asks for in this layer ("": none)
 
     @property
     @abstractmethod

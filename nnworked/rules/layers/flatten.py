@@ -15,6 +15,7 @@ from nnworked.trace import Flatten, Unflatten
 class FlattenRule(LayerRule):
     name = "flatten"
     keys = ("name",)
+    asks = ""  # a flatten moves numbers without computing any
 
     def parse(self, check, spec, path, k, shape, previous):  # noqa: ANN001, ANN201
         name = check.layer_name(spec.get("name"), path + ("name",))
