@@ -60,6 +60,8 @@ def test_by_hand_lays_the_patches_out_as_columns() -> None:
     assert "    [patches of x ; 1] = | 1  2  3  4  5  …  9 |" in text
     assert "    ∂L/∂K₁[0,0,1,1] = (0 × 5) + (−0.00817 × 6) + (0 × 1) + (0 × 8) + (−0.00409 × 9) + (0 × 0) + (0 × 1) " \
            "+ (0 × 0) + (0 × 4)" in text
+    # ∂L/∂K₁[0,0,0,0] = δ[0,1]·x[0,1] + δ[1,1]·x[1,1] = −0.00817·2 − 0.00409·5; ∂L/∂b₁ = Σ δ; K₁[0,0,2,2]: −0.00409·4
+    assert "    ∂L/∂[K₁ | b₁] = | −0.0368  −0.0490  −0.00409  −0.0735  −0.0858  …  −0.0163 │ −0.0123 |" in text
 
 
 def test_full_detail_derives_the_image_rules_with_the_numbers() -> None:
@@ -154,3 +156,37 @@ def test_generate_draws_image_variants_without_dead_feature_maps() -> None:
     for variant in made.variants:
         z = variant.trace.steps[0].forward.arrays()["z1"]
         assert all(np.any(z[:, c] > 0) for c in range(z.shape[1]))
+
+
+STRIDED = {"title": "two convolutions", "targets": [[1], [0]], "loss": "cross_entropy", "learning_rate": 0.1,
+           "inputs": [[[[1, 2, 0, 1, 2], [0, 1, 3, 2, 1], [2, 1, 0, 1, 0], [1, 0, 2, 3, 1], [0, 2, 1, 0, 2]]],
+                      [[[0, 1, 0, 1, 2], [1, 1, 3, 0, 1], [2, 0, 0, 1, 0], [1, 0, 1, 3, 1], [0, 2, 1, 1, 2]]]],
+           "layers": [{"type": "conv2d", "kernels": [[[[1, 0], [0, -1]]], [[[0.5, 1], [0, 1]]]], "bias": [0, 0.1],
+                       "padding": 1, "stride": 2, "activation": "relu"},
+                      {"type": "conv2d", "kernels": [[[[1, 0], [0, -1]], [[0.5, 1], [0, 1]]]], "activation": "relu"},
+                      {"type": "avg_pool", "size": 2}, {"type": "flatten"},
+                      {"weights": [[0.1], [-0.2]], "bias": [0, 0], "activation": "softmax"}]}
+
+
+@pytest.mark.parametrize("options", [
+    {"detail": "brief"}, {"detail": "full"}, {"why_matrices": True}, {"layout": "ai-by-hand"},
+    {"layout": "ai-by-hand", "detail": "full", "full": True}, {"all_steps": True},
+    {"exercise": True, "answers": True}, {"exercise": True, "layout": "ai-by-hand", "blanks": "all"}])
+@pytest.mark.parametrize("fmt", ["terminal", "markdown", "latex", "html"])
+@pytest.mark.parametrize("rounding", ["exact", "carry"])
+def test_every_option_and_format_works_a_strided_padded_batch(options: dict, fmt: str, rounding: str) -> None:
+    run = api.run({**STRIDED, "rounding": rounding}, steps=2)
+    text = run.render(fmt, **options)
+    # a sheet opens with its variant instead of the title
+    assert "variant v-" in text if options.get("exercise") else "two convolutions" in text
+    assert (rounding == "carry") == ("rounding: carry" in text)  # the conventions say how it computed
+    assert run.trace.steps[0].forward.arrays()["z2"].shape == (2, 1, 2, 2)
+
+
+def test_the_json_of_image_layers_names_their_arrays() -> None:
+    data = api.run(STRIDED).data
+    first = data["steps"][0]
+    assert np.array(first["forward"]["z1"]).shape == (2, 2, 3, 3)  # ⌊(5 + 2 − 2) / 2⌋ + 1 = 3
+    assert np.array(first["forward"]["a3"]).shape == (2, 1, 1, 1)
+    assert np.array(first["gradients"]["K2"]).shape == (1, 2, 2, 2)
+    assert np.array(first["parameters"]["K1"]).shape == (2, 1, 2, 2)

@@ -172,7 +172,14 @@ class ByHandImages:
             if c == size:
                 return quantities.name("db", k, o, step=n.step)
             return quantities.name("dK", k, o, *map(int, np.unravel_index(c, grads.shape[1:])), step=n.step)
-        out += [Math(lines), Math(_grid(f"∂L/∂{target}", rows, page, labels=grad_label))]
+        grid = _grid(f"∂L/∂{target}", rows, page, labels=grad_label)
+        if has_bias:  # the bias column set off by a bar, as [K | b] is
+            main = matrix_lines(rows[:, :-1], self.p, False, self.s.elements, grad_label)
+            extra = matrix_lines(rows[:, -1:], self.p, False, self.s.elements, lambda o, _: grad_label(o, size))
+            symbol = f"∂L/∂{target} = "
+            grid = [(symbol if r == 0 else " " * len(symbol)) + m[:-1] + "│" + e[1:]
+                    for r, (m, e) in enumerate(zip(main, extra))]
+        out += [Math(lines), Math(grid)]
         return out
 
     def _standard(self, blocks: list[Block], heading: str) -> list[Block]:
