@@ -11,9 +11,8 @@ from __future__ import annotations
 import hashlib
 import random
 import re
-from typing import Any, Callable
+from typing import Callable
 
-import numpy as np
 
 from nnworked import scenario
 from nnworked.errors import NnworkedError, OptionError
@@ -119,13 +118,15 @@ def aliases(trace: Trace) -> dict[str, str]:
     if trace.matmul is not None:
         return {}
     n = Notation(len(s.layers), s.inputs.shape[0])
-    units = {k: layer.units for k, layer in enumerate(s.layers, 1)}
+    units = {k: getattr(layer, "units", 0) for k, layer in enumerate(s.layers, 1)}
     out: dict[str, str] = {}
     for key in table(trace).values:
         name = parse(key)
         k = name.layer
         if name.kind in ("z", "a", "dz", "da"):
             i, e = (list(name.index) + [0])[:2]
+            if len(name.index) >= 3:  # an image's (channel, row, col), and the example in a batch
+                i, e = tuple(name.index[:3]), (name.index[3] if len(name.index) > 3 else 0)
             symbol = {"z": n.z(k), "a": n.a(k), "dz": n.delta(k), "da": n.a(k)}[name.kind]
             cell = n.element(symbol, e, i, units[k])
             spellings = {"z": [cell], "a": [cell], "dz": [cell, "∂L/∂" + n.element(n.z(k), e, i, units[k])],
@@ -136,6 +137,9 @@ def aliases(trace: Trace) -> dict[str, str]:
             spellings = ["∂L/∂" + cell] if name.kind == "dW" else [cell + "_new"]
             if units[k] == 1:
                 spellings.append(f"{name.kind}{k}[{j}]")
+        elif name.kind in ("dK", "K") and len(name.index) == 4:
+            cell = f"{n.param(f'K{k}')}[{','.join(map(str, name.index))}]"
+            spellings = ["∂L/∂" + cell] if name.kind == "dK" else [cell + "_new"]
         elif name.kind in ("db", "b") and name.index:
             cell = n.b(k) + (f"[{name.index[0]}]" if units[k] > 1 else "")
             spellings = ["∂L/∂" + cell] if name.kind == "db" else [cell + "_new"]
@@ -176,9 +180,7 @@ def choose(trace: Trace, rule: str, seed: int) -> frozenset[str]:
     rng = random.Random(seed)
     if rule == "one-per-layer":
         keys: set[str] = set()
-        groups = ["C"] if trace.matmul is not None else \
-            [f"z{k}" for k in range(1, len(trace.scenario.layers) + 1)] + \
-            [f"dW{k}" for k in range(1, len(trace.scenario.layers) + 1)]
+        groups = ["C"] if trace.matmul is not None else _layer_groups(trace)
         for group in groups:
             cells = sorted(k for k in available if k.startswith(group + "["))
             if cells:
@@ -195,6 +197,21 @@ def choose(trace: Trace, rule: str, seed: int) -> frozenset[str]:
         raise OptionError("--blanks", f"the rule '{rule}' leaves nothing blank in this scenario (a forward-only "
                           "scenario has no gradients to ask for)")
     return frozenset(_close(keys, available))
+
+
+def _layer_groups(trace: Trace) -> list[str]:
+    """One value per layer, forward then backward: the value each layer's rule asks for (z1 of a dense or
+    conv2d layer, a2 of a pooling layer, none of a flatten), then its first parameter's gradient (dW1, dK1)."""
+    from nnworked.rules.layers import LAYERS
+
+    layers = list(enumerate(trace.scenario.layers, 1))
+    forward = [f"{LAYERS[l.type].asks}{k}" for k, l in layers if LAYERS[l.type].asks]
+    backward = []
+    for k, layer in layers:
+        names = list(LAYERS[layer.type].parameters(k, layer))
+        if names:
+            backward.append("d" + names[0])
+    return forward + backward
 
 
 def named(text: str, available: dict[str, float]) -> list[str]:
@@ -227,24 +244,24 @@ def named(text: str, available: dict[str, float]) -> list[str]:
     return keys
 
 
-def _layer_source(layer: Any) -> Any:
-    """What a layer contributes to a variant id: a dense layer its [weights, bias], as ids have always been
-    made; any other layer every field it was given (kernels, a dropout mask, γ and β, …)."""
-    from nnworked.rules.layers import LAYERS
-
-    if LAYERS[layer.type].neurons:
-        return [layer.weights.tolist(), None if layer.bias is None else layer.bias.tolist()]
-    return {field: value.tolist() if isinstance(value, np.ndarray) else value
-            for field, value in layer._asdict().items()}
-
-
 def variant(trace: Trace, keys: frozenset[str]) -> str:
     """A short id shared by a sheet and its key: the same scenario and blanks give the same id."""
     s = trace.scenario
-    source = {"inputs": s.inputs.tolist(), "layers": [_layer_source(l) for l in s.layers],
+    source = {"inputs": s.inputs.tolist(), "layers": [_layer_source(k, l) for k, l in enumerate(s.layers, 1)],
               "matmul": None if s.matmul is None else [s.matmul.a.tolist(), s.matmul.b.tolist()],
               "targets": None if s.targets is None else s.targets.tolist(), "blanks": sorted(keys)}
     import json
 
     digest = hashlib.sha256(json.dumps(source).encode()).hexdigest()
     return "v-" + digest[:6]
+
+
+def _layer_source(k: int, layer) -> list:  # noqa: ANN001
+    """What makes a layer's numbers: a dense layer's [weights, bias] (so every dense id stays as it was), any
+    other layer's type, its description (stride, padding, window) and its parameters."""
+    from nnworked.rules.layers import LAYERS
+
+    if getattr(layer, "weights", None) is not None:
+        return [layer.weights.tolist(), None if layer.bias is None else layer.bias.tolist()]
+    rule = LAYERS[layer.type]
+    return [layer.type, rule.describe(layer), [v.tolist() for v in rule.parameters(k, layer).values()]]

@@ -136,7 +136,7 @@ def hand_values(trace: Trace) -> dict[str, float]:
         kind, layer = parse(key).kind, parse(key).layer
         if kind in ("z", "a", "C") and (layer < linear_until or kind == "C" or (kind == "z" and layer == linear_until)):
             out[key] = value
-        elif backward_exact and kind in ("dz", "da", "dW", "db", "W", "b", "L"):
+        elif backward_exact and kind in ("dz", "da", "dW", "dK", "db", "W", "K", "b", "L"):
             out[key] = value
     return out
 

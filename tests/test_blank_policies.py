@@ -57,15 +57,17 @@ def _moved(s: scenarios.Scenario, layer: int, shift: float) -> tuple[scenarios.S
         weights = lay.weights.copy()
         weights[0, 0] = round(weights[0, 0] + shift, 7)
         layers[layer - 1] = lay._replace(weights=weights)
-    examples = s.inputs.shape[0]
-    return s._replace(layers=tuple(layers)), [quantities.cell("z", layer, 0, e, examples) for e in range(examples)]
+    # what bias[0] (or W[0,0]) feeds directly: unit 0 of each example, or every position of channel 0 of an image
+    direct = [key for key in quantities.table(solve(s)).values if quantities.parse(key).kind == "z"
+              and quantities.parse(key).layer == layer and quantities.parse(key).index[0] == 0]
+    return s._replace(layers=tuple(layers)), direct
 
 
 def _signs(trace: Trace) -> list:
     if trace.matmul is not None:
         return []
     passes = [step.forward for step in trace.steps] + ([trace.final[0]] if trace.final else [])
-    return [np.sign(lin.z).tolist() for f in passes for lin in f.linear]
+    return [np.sign(op.z).tolist() for f in passes for op in f.operations if type(op).__name__ in ("Linear", "Convolve")]
 
 
 def _pair(s: scenarios.Scenario, layer: int) -> tuple[Trace, Trace, list[str]] | None:

@@ -36,7 +36,16 @@ CASES = {
     "by_hand_spam.md": lambda: markdown("spam", Settings(layout="ai-by-hand")),
     "exercise_6_sheet.txt": lambda: terminal("ai-by-hand/6-seven-layers", _sheet(answers=False)),
     "exercise_6_key.md": lambda: markdown("ai-by-hand/6-seven-layers", _sheet(answers=True)),
+    "cnn_edge.txt": lambda: terminal("cnn_edge"),
+    "cnn_edge.md": lambda: markdown("cnn_edge"),
+    "cnn_edge_sheet.txt": lambda: terminal("cnn_edge", _cnn_sheet()),
 }
+
+
+def _cnn_sheet() -> Settings:
+    trace = trace_of("cnn_edge")
+    keys = sheets.choose(trace, "one-per-layer", 2)
+    return Settings(blanks=Blanks(keys, False, sheets.variant(trace, keys)))
 
 
 @pytest.mark.parametrize("name", sorted(CASES))

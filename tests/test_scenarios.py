@@ -34,6 +34,22 @@ def test_every_bundled_scenario_renders_in_every_format(name: str) -> None:
     assert data["title"] == trace.scenario.title
 
 
+def _output_shape(layer, shape: tuple) -> tuple[tuple, bool]:  # noqa: ANN001
+    """One example's output of `layer` given its input shape, as the contract defines it, and whether the
+    layer has a pre-activation z."""
+    if getattr(layer, "weights", None) is not None:
+        return (layer.weights.shape[0],), True
+    if getattr(layer, "kernels", None) is not None:
+        out_c, _, rows, cols = layer.kernels.shape
+        _, h, w = shape
+        return (out_c, (h + 2 * layer.padding - rows) // layer.stride + 1,
+                (w + 2 * layer.padding - cols) // layer.stride + 1), True
+    if getattr(layer, "size", None) is not None:
+        c, h, w = shape
+        return (c, (h - layer.size) // layer.stride + 1, (w - layer.size) // layer.stride + 1), False
+    return (int(np.prod(shape)),), False  # flatten
+
+
 @pytest.mark.parametrize("name", [n for n in NAMES if not n.endswith("matrix-multiplication")])
 def test_json_follows_the_contract(name: str) -> None:
     from nnworked.render.json import to_data
@@ -44,16 +60,24 @@ def test_json_follows_the_contract(name: str) -> None:
     assert len(data["steps"]) == (s.steps if s.trains else 1)
     first = data["steps"][0]
     assert first["step"] == 1
+    shape = s.inputs.shape[1:]  # one example, as each layer receives it
     for k, layer in enumerate(s.layers, start=1):
-        assert np.array(first["forward"][f"z{k}"]).shape == (s.inputs.shape[0], layer.units)
-        assert np.array(first["forward"][f"a{k}"]).shape == (s.inputs.shape[0], layer.units)
+        shape, computes = _output_shape(layer, shape)
+        examples = (s.inputs.shape[0], *shape)
+        assert np.array(first["forward"][f"a{k}"]).shape == examples
+        if computes:
+            assert np.array(first["forward"][f"z{k}"]).shape == examples
+        parameters = {name: value for name, value in
+                      (("W", getattr(layer, "weights", None)), ("K", getattr(layer, "kernels", None)),
+                       ("b", getattr(layer, "bias", None))) if value is not None}
         if s.targets is not None:
-            assert np.array(first["gradients"][f"W{k}"]).shape == layer.weights.shape
-            assert np.array(first["gradients"][f"z{k}"]).shape == (s.inputs.shape[0], layer.units)
-            if layer.bias is not None:
-                assert np.array(first["gradients"][f"b{k}"]).shape == layer.bias.shape
+            for name, value in parameters.items():
+                assert np.array(first["gradients"][f"{name}{k}"]).shape == value.shape
+            if computes:
+                assert np.array(first["gradients"][f"z{k}"]).shape == examples
         if s.trains:
-            assert np.array(first["parameters"][f"W{k}"]).shape == layer.weights.shape
+            for name, value in parameters.items():
+                assert np.array(first["parameters"][f"{name}{k}"]).shape == value.shape
     if s.targets is None:
         assert first["loss"] is None and "gradients" not in first and "final" not in data
     else:

@@ -42,12 +42,17 @@ class Exact:
 
     def correlate(self, x: np.ndarray, kernels: np.ndarray, bias: np.ndarray | None, stride: int) -> np.ndarray:
         """z[n, o, i, j] = Σ_c,p,q K[o, c, p, q] × x[n, c, i·s + p, j·s + q] + b[o], x already padded."""
-        terms = _terms(x, kernels, stride)  # (n, o, i, j, c·p·q) products
-        return terms.sum(axis=-1) + (bias[None, :, None, None] if bias is not None else 0.0)
+        # one matrix product of the patches (as rows) with the kernels (as columns): the sum of the products
+        # without holding each of them (the carried mode rounds each, so it keeps _terms)
+        flat = _patch_rows(x, kernels.shape, stride)  # (n, i, j, c·p·q)
+        z = (flat @ kernels.reshape(kernels.shape[0], -1).T).transpose(0, 3, 1, 2)
+        return z + (bias[None, :, None, None] if bias is not None else 0.0)
 
     def kernel_gradient(self, x: np.ndarray, delta: np.ndarray, shape: tuple[int, ...], stride: int) -> np.ndarray:
         """∂L/∂K[o, c, p, q] = Σ_n,i,j δ[n, o, i, j] × x[n, c, i·s + p, j·s + q], x padded."""
-        return _kernel_terms(x, delta, shape, stride).sum(axis=-1)
+        flat = _patch_rows(x, shape, stride)[:, : delta.shape[2], : delta.shape[3]]  # (n, i, j, c·p·q)
+        deltas = delta.transpose(1, 0, 2, 3).reshape(shape[0], -1)  # (o, n·i·j)
+        return (deltas @ flat.reshape(deltas.shape[1], -1)).reshape(shape)
 
     def channel_sum(self, delta: np.ndarray) -> np.ndarray:
         """Σ over examples and positions, per channel: ∂L/∂b of a convolution."""
@@ -111,6 +116,15 @@ class Exact:
     def add_paths(self, paths: list[np.ndarray]) -> np.ndarray:
         """The sum of the gradients that reach one value along several paths (or of two branches)."""
         return np.sum(paths, axis=0)
+
+
+def _patch_rows(x: np.ndarray, shape: tuple[int, ...], stride: int) -> np.ndarray:
+    """Each patch of the padded `x`, flat, in the order of a kernel's weights: (n, out rows, out cols, c·p·q)."""
+    from nnworked.engine.windows import patches
+
+    _, in_c, rows, cols = shape
+    view = patches(x, rows, cols, stride)  # (n, c, i, j, p, q)
+    return view.transpose(0, 2, 3, 1, 4, 5).reshape(view.shape[0], view.shape[2], view.shape[3], in_c * rows * cols)
 
 
 def _terms(x: np.ndarray, kernels: np.ndarray, stride: int) -> np.ndarray:

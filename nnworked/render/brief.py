@@ -6,9 +6,10 @@ from nnworked.engine.activations import ACTIVATIONS
 from nnworked.render.forward import ForwardWriter
 from nnworked.render.blocks import Block, Heading, Math, Rule
 from nnworked.render.numbers import fmt
-from nnworked.render.page import dispatch
-from nnworked.trace import (Activate, BackToPrevious, LayerGradient, Linear, OutputDelta, ThroughActivation,
-                            TrainingStep)
+from nnworked.render.page import dispatch, matrix_block
+from nnworked.trace import (Activate, BackToPrevious, ConvBackToPrevious, Convolve, Flatten, KernelGradient,
+                            LayerGradient, Linear, OutputDelta, Pool, PoolBack, ThroughActivation, TrainingStep,
+                            Unflatten)
 
 
 def forward(step: TrainingStep, w: ForwardWriter) -> list[Block]:
@@ -19,8 +20,10 @@ def forward(step: TrainingStep, w: ForwardWriter) -> list[Block]:
 
 
 def _named(lhs: str, values, w: ForwardWriter, kind: str, k: int) -> list[str]:  # noqa: ANN001
-    shown = w.array(lhs, values, w.n.keys(kind, k) if kind else None)
-    return shown
+    labels = w.n.keys(kind, k) if kind else None
+    if values.ndim > 2:  # images: the rule on its own line, then each channel's matrix under its symbol
+        return [lhs, *w.array(lhs.split(" = ")[0], values, labels), ""]
+    return w.array(lhs, values, labels)
 
 
 def backward(step: TrainingStep, w: ForwardWriter) -> list[Block]:
@@ -70,6 +73,53 @@ class _Results:
         n, label = self.n, ACTIVATIONS[s.activation].symbol or "f"
         return _named(f"{n.delta(s.layer)} = ∂L/∂{n.a(s.layer)} ⊙ {label}′({n.z(s.layer)})", s.delta, self.w, "dz",
                       s.layer)
+
+    # -- image layers: each result named as a sheet asks for it --
+
+    def _print_Convolve(self, conv: Convolve) -> list[str]:
+        n, k = self.n, conv.layer
+        bias = f" + {n.b(k)}" if conv.bias is not None else ""
+        return _named(f"{n.z(k)} = {n.param(f'K{k}')} ⋆ {n.a(k - 1)}{bias}   (cross-correlation)", conv.z, self.w,
+                      "z", k)
+
+    def _print_Pool(self, pool: Pool) -> list[str]:
+        n, k = self.n, pool.layer
+        how = "max" if pool.winners is not None else "mean"
+        return _named(f"{n.a(k)} = the {how} of each {pool.size}×{pool.size} window of {n.a(k - 1)}, stride "
+                      f"{pool.stride}", pool.a, self.w, "a", k)
+
+    def _print_Flatten(self, flat: Flatten) -> list[str]:
+        n, k = self.n, flat.layer
+        return _named(f"{n.a(k)} = flatten({n.a(k - 1)})", flat.a, self.w, "a", k)
+
+    def _print_KernelGradient(self, s: KernelGradient) -> list[str]:
+        n, w, k = self.n, self.w, s.layer
+        lines = [f"∂L/∂{n.param(f'K{k}')} = {n.a(k - 1)} ⋆ {n.delta(k)}   (the input correlated with δ)",
+                 *matrix_block(f"∂L/∂{n.param(f'K{k}')}", s.kernels_grad, w.p, w.s.elements,
+                               labels=lambda *i: _kernel_key(n, k, i)), ""]
+        if s.bias_grad is not None:
+            lines += w.array(f"∂L/∂{n.b(k)}", s.bias_grad[None, :], lambda _, i: n.wkey("db", k, i))
+        return lines
+
+    def _print_ConvBackToPrevious(self, s: ConvBackToPrevious) -> list[str]:
+        n, k = self.n, s.layer
+        return _named(f"∂L/∂{n.a(k - 1)} = {n.delta(k)} ⋆full rot180({n.param(f'K{k}')})", s.upstream, self.w, "da",
+                      k - 1)
+
+    def _print_PoolBack(self, s: PoolBack) -> list[str]:
+        n, k = self.n, s.layer
+        how = "to each window's winner" if s.winners is not None else "shared evenly over each window"
+        return _named(f"∂L/∂{n.a(k - 1)} = ∂L/∂{n.a(k)} {how}", s.upstream, self.w, "da", k - 1)
+
+    def _print_Unflatten(self, s: Unflatten) -> list[str]:
+        n, k = self.n, s.layer
+        return _named(f"∂L/∂{n.a(k - 1)} = ∂L/∂{n.a(k)} back in its images", s.upstream, self.w, "da", k - 1)
+
+
+def _kernel_key(n, k: int, index: tuple) -> str:  # noqa: ANN001
+    from nnworked import quantities
+
+    return quantities.name("dK", k, *index, step=n.step)
 
 
 def _matrix(values, w: ForwardWriter, labels) -> list[str]:  # noqa: ANN001

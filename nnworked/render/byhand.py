@@ -55,6 +55,9 @@ class ByHandWriter:
         self.standard = ForwardWriter(page)
         self.training = training
         self.first_step = training is None or training.number == 1
+        from nnworked.render.byhandimages import ByHandImages
+
+        self.printers = (self, ByHandImages(page, training))  # image layers' records there
 
     def cell(self, symbol: str, i: int, n: int, examples: int) -> str:
         return f"{symbol}[{i},{n}]" if examples > 1 else f"{symbol}[{i}]"
@@ -75,7 +78,7 @@ class ByHandWriter:
     def forward(self, forward: Forward) -> list[Block]:
         out: list[Block] = []
         for operation in forward.operations:
-            out += dispatch(self, operation)
+            out += dispatch(self.printers, operation)
         return out
 
     def _print_Linear(self, lin: Linear) -> list[Block]:
@@ -105,7 +108,7 @@ class ByHandWriter:
         return out + [Math(lines), Math(self.columns(n.z(k), lin.z, "z", k))]
 
     def _print_Activate(self, act: Activate) -> list[Block]:
-        by_hand = ACTIVATIONS[act.activation].byhand_forward(self, act)
+        by_hand = ACTIVATIONS[act.activation].byhand_forward(self, act) if act.z.ndim == 2 else None  # images: standard
         return by_hand if by_hand is not None else self.standard._print_Activate(act, Numbering(act.layer))[1:]
 
     # -- backward --
@@ -114,7 +117,7 @@ class ByHandWriter:
         assert self.training is not None
         out: list[Block] = []
         for record in self.training.backward:
-            out += dispatch(self, record)
+            out += dispatch(self.printers, record)
         return out
 
     def _print_OutputDelta(self, step: OutputDelta) -> list[Block]:
@@ -184,7 +187,7 @@ class ByHandWriter:
     def _print_ThroughActivation(self, through: ThroughActivation) -> list[Block]:
         assert self.training is not None
         n, k, act = self.n, through.layer, ACTIVATIONS[through.activation]
-        if through.derivative is None:  # through a Jacobian: the standard form says how
+        if through.derivative is None or through.z.ndim > 2:  # a Jacobian, or images: the standard form
             return BackwardWriter(self.page, self.training)._print_ThroughActivation(through)
         examples, units = through.z.shape
         shown, hidden = self.cells(units, examples)
@@ -208,7 +211,9 @@ def build(trace: Trace, settings) -> list[Block]:  # noqa: ANN001
                         Para("Each example is a **column**. Each bias is folded into its weight matrix as the last "
                              "column, [W | b], and each input gets a 1 below it, [x ; 1], so a whole layer is one "
                              "matrix product.")]
-    if s.layers[0].bias is not None:
+    if s.inputs.ndim > 2:  # images: as the standard layout shows them
+        x_lines = page.images(n.a(0), s.inputs, given=True)
+    elif s.layers[0].bias is not None:
         x_lines = augmented_lines(f"[{n.a(0)} ; 1]", s.inputs.T, np.ones(s.inputs.shape[0]), w, given=True,
                                   below=True)
     else:
@@ -217,6 +222,12 @@ def build(trace: Trace, settings) -> list[Block]:  # noqa: ANN001
         x_lines += [""] + augmented_lines("y", s.targets.T, None, w, given=True)
     out.append(Math(x_lines))
     for k, layer in enumerate(s.layers, start=1):
+        if getattr(layer, "kernels", None) is not None:  # a convolution's kernels, each a row: [K | b]
+            from nnworked.render.byhandimages import kernel_rows
+
+            out.append(Math(kernel_rows(n.param(f"K{k}"), n.b(k), layer.kernels, layer.bias, page, True)))
+        if getattr(layer, "weights", None) is None:
+            continue  # pooling and flatten have no parameters
         symbol = f"[{n.W(k)} | {n.b(k)}]" if layer.bias is not None else n.W(k)
         out.append(Math(augmented_lines(symbol, layer.weights, layer.bias, w, given=True)))
     out += parameter_count(s, w)

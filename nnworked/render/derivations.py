@@ -30,7 +30,9 @@ def derivations(trace: Trace, w: ForwardWriter) -> list[Block]:
             seen.add(s.activation)
             out += _hidden(trace, w, s)
     out += _chain(trace, w)
-    return out
+    from nnworked.render.imagederivations import image_derivations
+
+    return out + image_derivations(trace, w)
 
 
 def meaning(value: float, p, symbol: str) -> str:  # noqa: ANN001
@@ -56,13 +58,14 @@ def _output_activation(trace: Trace, w: ForwardWriter, output: OutputDelta) -> l
 def _hidden(trace: Trace, w: ForwardWriter, s: ThroughActivation) -> list[Block]:
     p, n = trace.precision, w.n
     act = ACTIVATIONS[s.activation]
-    z, a = float(s.z[0, 0]), float(s.a[0, 0])
+    z, a = float(s.z.flat[0]), float(s.a.flat[0])  # the first element (of an image too)
     out: list[Block] = [Heading(3, f"The derivative of {act.label} in layer {s.layer}"),
                         Math(act.derivation_lines(p, s.slope))]
     if not act.elementwise:  # a Jacobian: its numbers are in the backward pass
         return out
     derivative, reason = act.derivative_expr(z, a, s.slope)  # type: ignore[attr-defined]
-    return out + [Para(f"Here {n.element(n.z(s.layer), 0, 0, s.z.shape[1])} = {fmt(z, p)}:"),
+    first = (0,) * (s.z.ndim - 1) if s.z.ndim > 2 else 0
+    return out + [Para(f"Here {n.element(n.z(s.layer), 0, first, s.z.shape[1])} = {fmt(z, p)}:"),
                   Math(line(f"{act.symbol or 'f'}′({fmt(z, p)})", derivative, p, w.s.width,
                             suffix=f"   ({reason})" if act.piecewise else ""))]
 
@@ -70,8 +73,8 @@ def _hidden(trace: Trace, w: ForwardWriter, s: ThroughActivation) -> list[Block]
 def _chain(trace: Trace, w: ForwardWriter) -> list[Block]:
     """∂L/∂W₁[0,0] as the chain rule writes it, with the numbers of the first example."""
     p, n = trace.precision, w.n
-    first = next(s for s in trace.steps[0].backward if isinstance(s, LayerGradient) and s.layer == 1)
-    if first.delta.shape[0] != 1:
+    first = next((s for s in trace.steps[0].backward if isinstance(s, LayerGradient) and s.layer == 1), None)
+    if first is None or first.delta.shape[0] != 1:  # image layers: their derivations follow
         return []
     path = " × ".join([f"∂L/∂{n.a(n.layers)}"] + [f"∂{n.a(k)}/∂{n.z(k)} × ∂{n.z(k)}/∂{n.a(k - 1)}"
                                                    for k in range(n.layers, 1, -1)] + [f"∂{n.a(1)}/∂{n.z(1)}"])

@@ -19,6 +19,12 @@ def shape(rows: int, cols: int) -> str:
 
 def why_matrices(trace: Trace, w: ForwardWriter) -> list[Block]:
     s, n, p = trace.scenario, w.n, trace.precision
+    from nnworked.rules.layers import LAYERS
+
+    if not all(LAYERS[layer.type].neurons for layer in s.layers):  # image layers: the im2col view
+        from nnworked.render.imagematrices import image_matrices
+
+        return image_matrices(trace, w)
     step = trace.steps[0]
     examples = s.inputs.shape[0]
     out: list[Block] = [Rule(), Heading(2, "Why We Use Matrices"), Heading(3, "1. One equation per layer"),

@@ -10,7 +10,7 @@ from nnworked.engine.activations import ACTIVATIONS
 from nnworked.engine.rounding import Precision
 from nnworked.render.notation import Notation
 from nnworked.render.numbers import fmt
-from nnworked.trace import LayerGradient, OutputDelta, Trace, TrainingStep
+from nnworked.trace import LayerGradient, OutputDelta, Pool, Trace, TrainingStep
 
 SUMMARY = Precision(2)  # norms and ratios: a reader wants their size, not their last digits
 RATIO = 100.0  # gradient norms this many times apart from the output layer to the input layer
@@ -23,6 +23,7 @@ def observations(trace: Trace, step: TrainingStep, n: Notation, next_loss: float
     out += _directions(step, n, p)
     out += _activation_notes(trace, step, n, p)
     out += _gradient_scale(step, n, p)
+    out += _pool_ties(step, n, p)
     out += _big_steps(step, n, p)
     if next_loss is not None and step.loss is not None and next_loss > step.loss.value:
         out.append(f"**The loss went up**, from {fmt(step.loss.value, p)} to {fmt(next_loss, p)}: the step "
@@ -119,6 +120,35 @@ def _gradient_scale(step: TrainingStep, n: Notation, p: Precision) -> list[str]:
         return [f"**Vanishing gradients** towards the input: {listing}; the first layer learns "
                 f"{'nothing' if first == 0 else f'{fmt(last / first, SUMMARY)} times more slowly'}."]
     return []
+
+
+def _pool_ties(step: TrainingStep, n: Notation, p: Precision) -> list[str]:
+    """Max-pooling windows whose largest value appears more than once: the gradient goes to the first only."""
+    out = []
+    for pool in step.forward.of_type(Pool):
+        if pool.winners is None:
+            continue
+        ties = []
+        for index in np.ndindex(*pool.a.shape):
+            e, c, i, j = index
+            window = pool.inputs[e, c, i * pool.stride: i * pool.stride + pool.size,
+                                 j * pool.stride: j * pool.stride + pool.size]
+            if np.sum(window == pool.a[index]) > 1:
+                ties.append(index)
+        if not ties:
+            continue
+        e, c, i, j = ties[0]
+        dy, dx = divmod(int(pool.winners[ties[0]]), pool.size)
+        count = int(np.sum(pool.inputs[e, c, i * pool.stride: i * pool.stride + pool.size,
+                                       j * pool.stride: j * pool.stride + pool.size] == pool.a[ties[0]]))
+        where = n.element(n.a(pool.layer), e, (c, i, j), 0)
+        others = f"; {len(ties) - 1} more window{'s tie' if len(ties) > 2 else ' ties'} too" \
+            if len(ties) > 1 else ""
+        out.append(f"**A tie in max pooling:** the window of {where} holds its maximum "
+                   f"{fmt(pool.a[ties[0]], p)} {count} times; its whole gradient goes to the first, "
+                   f"{n.a(pool.layer - 1)}[{c},{i * pool.stride + dy},{j * pool.stride + dx}] (PyTorch's choice), and the "
+                   f"others get none from it{others}. Another library may pick another, with the same loss.")
+    return out
 
 
 def _big_steps(step: TrainingStep, n: Notation, p: Precision) -> list[str]:

@@ -74,6 +74,8 @@ class ReLU(ElementwiseActivation):
         from nnworked.render.numbers import fmt
 
         out = []
+        if act.z.ndim > 2:  # images: a channel is a feature map, all of it from one kernel
+            return [self._dead_map(act, n, p, has_bias, i) for i in self.dead_units(act.z)]
         for i in self.dead_units(act.z):
             values = ", ".join(fmt(v, p) for v in act.z[:, i])
             where = f"{n.z(act.layer)}[{i}] = {values}" if act.z.shape[0] == 1 else \
@@ -84,14 +86,25 @@ class ReLU(ElementwiseActivation):
                        " get a zero gradient, so an update leaves them as they are.")
         return out
 
+    @staticmethod
+    def _dead_map(act: Any, n: Any, p: Any, has_bias: bool, i: int) -> str:
+        from nnworked.render.numbers import fmt
+
+        channel = act.z[:, i]
+        batch = " on every example" if act.z.shape[0] > 1 else ""
+        return (f"**Dead feature map:** all {channel[0].size} elements of channel {i} of {n.z(act.layer)} are ≤ 0"
+                f"{batch} (the largest is {fmt(channel.max(), p)}), so ReLU′ = 0 over the whole map and no gradient "
+                f"flows through it: kernel {n.param(f'K{act.layer}')}[{i}]{f' and {n.b(act.layer)}[{i}]' if has_bias else ''}"
+                " get a zero gradient, so an update leaves them as they are.")
+
     def dead_units(self, z: np.ndarray) -> list[int]:
         """A unit whose z is never above 0, on any example: neither the weights into it nor those out of it
-        can change."""
+        can change. For images a unit is a channel: a feature map that is ≤ 0 at every position."""
         return [i for i in range(z.shape[1]) if np.all(z[:, i] <= 0)]
 
     def rejects(self, act: Any, constraints: Any) -> str | None:
         if not constraints.allow_dead_relu and self.dead_units(act.z):
-            return "dead ReLU"
+            return "dead feature map" if act.z.ndim > 2 else "dead ReLU"
         return None
 
     def torch_value(self, torch: Any, z: Any, slope: float) -> Any:

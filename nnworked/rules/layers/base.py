@@ -47,6 +47,7 @@ class LayerRule(ABC):
         """The scenario mapping of this layer from its torch.nn module (`type` and its keys)."""
         raise NotImplementedError(f"a {self.name} layer cannot be read from PyTorch")
     output: bool = True  # it may be the last layer (the loss's gradient starts from its activation)
+    asks: str = "z"  # the kind of value a one-per-layer exercise sheet asks for in this layer ("": none)
 
     @property
     @abstractmethod

@@ -17,6 +17,7 @@ from nnworked.trace import Dropout, DropoutBack
 
 
 class DropoutRule(LayerRule):
+    asks = "a"  # its output: it has no z of its own
     name = "dropout"
     keys = ("rate", "mask", "name")
     output = False

@@ -24,6 +24,7 @@ class FlattenRule(LayerRule):
             raise ValueError("nnworked reads nn.Flatten() as it comes: from dimension 1 to the last")
         return {"type": self.name}
     keys = ("name",)
+    asks = ""  # a flatten moves numbers without computing any
 
     def parse(self, check, spec, path, k, shape, previous):  # noqa: ANN001, ANN201
         name = check.layer_name(spec.get("name"), path + ("name",))

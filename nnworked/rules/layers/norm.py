@@ -21,6 +21,7 @@ EPSILON = 1e-5  # PyTorch's default
 
 
 class Normalisation(LayerRule):
+    asks = "a"  # its output: it has no z of its own
     keys = ("gamma", "beta", "epsilon", "name")
     output = False
     over_batch: bool  # the statistics are each feature's over the batch (else each example's over its features)

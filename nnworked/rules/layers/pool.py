@@ -19,6 +19,7 @@ from nnworked.trace import Pool, PoolBack
 
 class Pooling(LayerRule):
     keys = ("size", "stride", "name")
+    asks = "a"  # each window's max or mean
 
     def parse_inputs(self, check: Any, value: Any) -> np.ndarray | None:
         return parse_images(check, value)

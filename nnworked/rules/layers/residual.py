@@ -17,6 +17,7 @@ from nnworked.trace import Residual, ResidualBack
 
 
 class ResidualRule(LayerRule):
+    asks = "a"  # its output: it has no z of its own
     name = "residual"
     keys = ("from", "name")
     output = False
