@@ -135,7 +135,7 @@ def _shown(on: bool):  # noqa: ANN202
 
 
 def render(trace: Any, format: str = "terminal", **options: Any) -> str:  # noqa: A002
-    """The trace in a format, as text. Options: detail, layout, full, all_steps, why_matrices, columns; with
+    """The trace in a format, as text (bytes for a binary format: xlsx). Options: detail, layout, full, all_steps, why_matrices, columns; with
     `exercise` a sheet (blanks chosen by the rule `blanks` and `seed`), with `answers` its key, with both
     the sheet with its key, as the format holds them."""
     record = _format(format)

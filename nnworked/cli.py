@@ -118,6 +118,10 @@ def run(
     if FORMATS[format].needs_blanks and not (exercise or answers):
         raise typer.BadParameter("a Moodle question needs blanks: add --exercise (and --blanks to choose them)",
                                  param_hint="'--format' / '-f'")
+    if FORMATS[format].binary and output is None:
+        raise typer.BadParameter(f"{format} is a binary format: give a file to write it to with --output, such as "
+                                 f"--output {os.path.basename(scenario).removesuffix('.yaml')}.{FORMATS[format].extension}",
+                                 param_hint="'--format' / '-f'")
     if output is not None and os.path.isdir(output):
         raise typer.BadParameter(f"'{output}' is a folder: give the name of a file", param_hint="'--output'")
     import nnworked

@@ -13,7 +13,7 @@ import os
 from nnworked.errors import NnworkedError
 
 
-def write_all(files: dict[str, str], never_over: str | None = None, option: str = "--output",
+def write_all(files: dict[str, str | bytes], never_over: str | None = None, option: str = "--output",
               notes: dict[str, str] | None = None, folder: str | None = None) -> None:
     """Write each path's text, in the order given; raise NnworkedError naming the file that failed.
 
@@ -69,7 +69,7 @@ def _same_file(a: str, b: str) -> bool:
         return False  # one of them does not exist yet
 
 
-def _write(files: dict[str, str]) -> None:
+def _write(files: dict[str, str | bytes]) -> None:
     temporaries: dict[str, str] = {}
     placed: list[str] = []
     current = ""
@@ -78,7 +78,8 @@ def _write(files: dict[str, str]) -> None:
             if os.path.isdir(current):  # a rename would fail only after the others were placed
                 raise IsADirectoryError(21, "it is a folder", current)
             temporary = _temporary(current)
-            with open(temporary, "w", encoding="utf-8") as handle:
+            binary = isinstance(text, bytes)  # a spreadsheet
+            with open(temporary, "wb" if binary else "w", **({} if binary else {"encoding": "utf-8"})) as handle:
                 temporaries[current] = temporary
                 handle.write(text)
         for current, temporary in temporaries.items():

@@ -28,6 +28,7 @@ class Format(NamedTuple):
     # by `join`), "questions" (one question per variant, its key as feedback), "" (it does not)
     part: str = "part"  # the printer's function for one part of a document: (trace, settings) -> text
     join: Callable[[str, list[str]], str] | None = None  # (title, parts) -> one document
+    binary: bool = False  # the printer returns bytes (a spreadsheet), written to a file: --output is required
 
     def printer(self) -> ModuleType:
         return importlib.import_module(self.module)
@@ -57,6 +58,8 @@ for _format in [
            "html (one self-contained page)", exercises="documents", join=_html_join),
     Format("moodle", "nnworked.render.moodle", "xml", "{1:NUMERICAL:", "feedback",
            "moodle (a cloze question; needs --exercise)", needs_blanks=True, exercises="questions"),
+    Format("xlsx", "nnworked.render.xlsx", "xlsx", "", "parts",
+           "xlsx (a spreadsheet in the AI by Hand layout, live formulas; needs --output)", binary=True),
 ]:
     FORMATS.register(_format)
 
