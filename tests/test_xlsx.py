@@ -287,3 +287,47 @@ def test_a_network_too_wide_for_a_formula_says_so(tmp_path: Path) -> None:
     assert "characters long, more than a spreadsheet takes (7,992): this network is too wide for --format xlsx" \
         in " ".join(result.output.split())
     assert not (tmp_path / "w.xlsx").exists()
+
+
+RULES_SCENARIO = """\
+title: Every rule in a spreadsheet
+inputs: [[0.5, -1.0], [1.5, 0.25]]
+targets: [[0.2, 0.9], [0.7, -0.1]]
+layers:
+  - weights: [[0.4, -0.3], [0.2, 0.6], [-0.5, 0.1]]
+    bias: [0.1, -0.2, 0.05]
+    activation: tanh
+  - weights: [[0.3, -0.6, 0.2], [0.5, 0.4, -0.7]]
+    bias: [0.05, -0.1]
+    activation: {name: leaky_relu, slope: 0.1}
+  - weights: [[0.7, -0.2], [0.1, 0.9]]
+    activation: sigmoid
+loss: {name: mse, scale: 0.5, outputs: sum, batch: sum}
+learning_rate: 0.3
+optimizer: OPTIMIZER
+freeze: [b1]
+steps: 3
+"""
+
+
+@needs_libreoffice
+def test_libreoffice_recalculates_every_activation_loss_and_optimizer(tmp_path: Path) -> None:
+    """tanh, leaky ReLU with its slope, a layer without a bias, a frozen bias, ½·squared error summed over
+    outputs and batch, binary cross-entropy, and every optimizer with weight decay, over three steps."""
+    optimizers = ["sgd", "{name: momentum, momentum: 0.8, weight_decay: 0.01}",
+                  "{name: rmsprop, rho: 0.9, weight_decay: 0.01}", "{name: adam, weight_decay: 0.01}"]
+    scenarios = [RULES_SCENARIO.replace("OPTIMIZER", optimizer) for optimizer in optimizers]
+    scenarios.append(scenarios[0].replace("{name: mse, scale: 0.5, outputs: sum, batch: sum}", "binary_cross_entropy")
+                     .replace("[0.7, -0.1]", "[0.7, 0.0]"))
+    written, traces = [], []
+    for number, text in enumerate(scenarios):
+        source = tmp_path / f"rules{number}.yaml"
+        source.write_text(text)
+        written.append(_write(str(source), tmp_path / f"rules{number}.xlsx", "--all-steps"))
+        traces.append(nnworked.solve(str(source)))
+    recalculated = _recalculated(written, tmp_path)
+    for path, again, trace in zip(written, recalculated, traces):
+        assert _compare(trace, path, again) > 100, path.name
+        assert openpyxl.load_workbook(path).sheetnames == ["Step 1", "Step 2", "Step 3", "After training"]
+    formulas = " ".join(_formulas(written[3]).values())
+    assert "TANH(G10)" in formulas and "IF(G21>0,G21,0.1*G21)" in formulas and "SQRT(" in formulas

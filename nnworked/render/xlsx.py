@@ -88,6 +88,9 @@ def workbook(trace: Trace, grids: list[Grid]) -> bytes:
         sheet.set_column(0, 0, 18)
         widest = max((col for _, col in grid.cells), default=0)
         sheet.set_column(1, widest, 10)
+        sheet.freeze_panes(3, 1)  # the title, the note and the examples' header stay, and so do the labels
+        sheet.set_landscape()
+        sheet.fit_to_pages(1, 0)  # printed: as wide as one page, as long as it takes
         for (row, col), cell in sorted(grid.cells.items()):
             _write(sheet, row, col, cell, style, trace)
         statuses = [(row, col) for (row, col), cell in grid.cells.items() if cell.style == "status"]
