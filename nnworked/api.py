@@ -151,10 +151,10 @@ def _shown(on: bool):  # noqa: ANN202
 
 
 def render(trace: Any, format: str = "terminal", **options: Any) -> str:  # noqa: A002
-    """The trace in a format, as text (bytes for a binary format: a QTI .zip). Options: detail, layout,
-    full, all_steps, why_matrices, columns; with `exercise` a sheet (blanks chosen by the rule `blanks` and
-    `seed`), with `answers` its key, with both the sheet with its key, as the format holds them; `exam` a
-    printable exam sheet, `points` what each blank is worth."""
+    """The trace in a format, as text (bytes for a binary format: a QTI .zip, an .xlsx). Options: detail,
+    layout, full, all_steps, why_matrices, columns; with `exercise` a sheet (blanks chosen by the rule
+    `blanks` and `seed`), with `answers` its key, with both the sheet with its key, as the format holds
+    them; `exam` a printable exam sheet, `points` what each blank is worth."""
     record = _format(format)
     settings, both = _settings(trace, **options)
     if settings.blanks is not None and not settings.blanks.answers and not both and not record.sheets:

@@ -123,8 +123,11 @@ def run(
         raise typer.BadParameter(f"{FORMATS[format].noun} needs blanks: add --exercise (and --blanks to choose "
                                  "them)", param_hint="'--format' / '-f'")
     if FORMATS[format].binary and output is None:
-        raise typer.BadParameter(f"{FORMATS[format].noun} is a .{FORMATS[format].extension} file: give "
-                                 f"--output FILE.{FORMATS[format].extension}", param_hint="'--format' / '-f'")
+        extension = FORMATS[format].extension
+        raise typer.BadParameter(f"{format} is a binary format ({FORMATS[format].noun}): give a file to write it to "
+                                 f"with --output, such as --output "
+                                 f"{os.path.basename(scenario).removesuffix('.yaml')}.{extension}",
+                                 param_hint="'--format' / '-f'")
     if output is not None and os.path.isdir(output):
         raise typer.BadParameter(f"'{output}' is a folder: give the name of a file", param_hint="'--output'")
     import nnworked

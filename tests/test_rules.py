@@ -61,6 +61,12 @@ class Softplus(ElementwiseActivation):
     def derivation_lines(self, p: Any, slope: float) -> list[str]:
         return ["softplus′(z) = e^z / (1 + e^z) = 1 / (1 + e^(−z)) = σ(z)   (chain rule: ln, then 1 + e^z)"]
 
+    def spreadsheet_element(self, z: str, slope: float) -> str:
+        return f"LN(1+EXP({z}))"
+
+    def spreadsheet_derivative(self, z: str, a: str, slope: float) -> str:
+        return f"1/(1+EXP(-{z}))"
+
     def torch_value(self, torch: Any, z: Any, slope: float) -> Any:
         return torch.nn.functional.softplus(z)
 
@@ -107,6 +113,12 @@ class MeanAbsoluteError(LossRule):
 
         return [Heading(3, "Where ∂L/∂ŷ = sign(ŷ − y) comes from"),
                 Math(["|e| has slope 1 where e > 0 and −1 where e < 0, so ∂L/∂ŷ = sign(ŷ − y)"])]
+
+    def spreadsheet_formula(self, p: str, y: str) -> str:
+        return f"ABS({p}-{y})"
+
+    def spreadsheet_gradient(self, p: str, y: str) -> str:
+        return f"SIGN({p}-{y})"
 
     def torch_loss(self, torch: Any, a: Any, y: Any) -> Any:
         return (a - y).abs()
@@ -159,6 +171,8 @@ def _reference_loss() -> tuple[float, np.ndarray]:
 def test_every_registered_rule_has_every_piece(registry: Any, base: type) -> None:
     pieces = sorted(base.__abstractmethods__)
     assert pieces, "the family declares its pieces"
+    if base in (ActivationRule, LossRule):  # the spreadsheet (--format xlsx) takes each formula from its rule
+        assert "spreadsheet_formula" in pieces
     for rule in registry.values():
         assert isinstance(rule, base)
         lacking = [p for p in pieces if getattr(getattr(type(rule), p), "__isabstractmethod__", False)]
@@ -254,6 +268,8 @@ def _without(rule: type, piece: str, base: type) -> type:
 @pytest.mark.parametrize("rule,base,piece", [
     (Softplus, ElementwiseActivation, "derivative_expr"), (Softplus, ElementwiseActivation, "convention"),
     (MeanAbsoluteError, LossRule, "torch_loss"), (MeanAbsoluteError, LossRule, "derivation"),
+    (Softplus, ElementwiseActivation, "spreadsheet_element"), (MeanAbsoluteError, LossRule, "spreadsheet_formula"),
+    (MeanAbsoluteError, LossRule, "spreadsheet_gradient"),
     (type(OPTIMIZERS["momentum"]), OptimizerRule, "has_state"), (type(OPTIMIZERS["adam"]), OptimizerRule, "update"),
     (type(LAYERS["dense"]), LayerRule, "backward"), (type(LAYERS["dense"]), LayerRule, "parse"),
 ])
@@ -326,12 +342,31 @@ def test_a_scenario_file_lists_the_registered_names(toy_rules: None, tmp_path: P
 
 # ---- (3) a toy activation and a toy loss through every format, both roundings -------------------------
 
+def _run(args: list[str], fmt: str, folder: Path) -> Any:
+    """`nnworked run` in a format; a binary format (a spreadsheet) is written to a file and read back as
+    text: each cell's text, its formula, and its number to four decimals."""
+    if not FORMATS[fmt].binary:
+        return CliRunner().invoke(app, ["run", *args, "--format", fmt])
+    path = folder / f"out.{FORMATS[fmt].extension}"
+    result = CliRunner().invoke(app, ["run", *args, "--format", fmt, "--output", str(path)])
+    if result.exit_code != 0:
+        return result
+    import openpyxl
+
+    texts = []
+    for data_only in (False, True):
+        for sheet in openpyxl.load_workbook(path, data_only=data_only).worksheets:
+            for row in sheet.iter_rows():
+                texts += [f"{c.value:.4f}" if isinstance(c.value, float) else str(c.value) for c in row
+                          if c.value is not None]
+    return type("Result", (), {"exit_code": 0, "output": "\n".join(texts)})()
+
+
 @pytest.mark.parametrize("rounding", ["exact", "carry"])
 @pytest.mark.parametrize("fmt", PLAIN_FORMATS)
 def test_a_toy_activation_and_loss_run_through_every_format(toy_rules: None, toy_file: Path, fmt: str,
-                                                           rounding: str) -> None:
-    result = CliRunner().invoke(app, ["run", str(toy_file), "--format", fmt, "--rounding", rounding,
-                                      "--detail", "full"])
+                                                           rounding: str, tmp_path: Path) -> None:
+    result = _run([str(toy_file), "--rounding", rounding, "--detail", "full"], fmt, tmp_path)
     assert result.exit_code == 0, result.output
     loss, _ = _reference_loss()
     if fmt == "json":
@@ -342,6 +377,8 @@ def test_a_toy_activation_and_loss_run_through_every_format(toy_rules: None, toy
     assert "Softplus" in text and "Mean Absolute Error" in text
     if fmt != "latex":  # LaTeX writes the symbols as commands
         assert "softplus(z) = ln(1 + e^z)" in text and "sign(ŷ − y)" in text
+    if FORMATS[fmt].binary:  # a spreadsheet's formulas are the rules' own
+        assert "LN(1+EXP(" in text and "ABS(" in text and "SIGN(" in text
     shown = solve(load(str(toy_file))._replace(rounding=rounding)).steps[0].loss.value
     assert shown == pytest.approx(loss, abs=2e-4)
     assert f"{shown:.4f}" in text
@@ -349,12 +386,9 @@ def test_a_toy_activation_and_loss_run_through_every_format(toy_rules: None, toy
 
 @pytest.mark.parametrize("rounding", ["exact", "carry"])
 def test_a_toy_rule_makes_an_exercise_sheet_and_key_in_every_format(toy_rules: None, toy_file: Path,
-                                                                   rounding: str) -> None:
+                                                                   rounding: str, tmp_path: Path) -> None:
     for fmt in FORMATS.names():
-        written = toy_file.with_suffix("." + FORMATS[fmt].extension)  # a binary format goes to a file alone
-        output = ["--output", str(written)] if FORMATS[fmt].binary else []
-        result = CliRunner().invoke(app, ["run", str(toy_file), "--format", fmt, "--rounding", rounding,
-                                          "--exercise", "--answers", *output])
+        result = _run([str(toy_file), "--rounding", rounding, "--exercise", "--answers"], fmt, tmp_path)
         assert result.exit_code == 0, (fmt, result.output)
         assert written.read_bytes() if output else result.output.strip(), fmt
 
@@ -479,19 +513,21 @@ def test_a_toy_format_writes_generated_sheets_and_keys(toy_format: None, tmp_pat
 def test_an_unknown_format_lists_the_registered_ones(toy_format: None) -> None:
     result = CliRunner().invoke(app, ["run", "spam", "--format", "rst"])
     assert result.exit_code == 2
-    assert ("'rst' is not one of 'terminal', 'markdown', 'json', 'latex', 'html', 'moodle', 'qti', 'pytorch', 'plain'."
+    assert ("'rst' is not one of 'terminal', 'markdown', 'json', 'latex', 'html', 'moodle', 'qti', 'xlsx', "
+            "'pytorch', 'plain'."
             in " ".join(result.output.replace("│", " ").split()))
 
 
 @pytest.mark.parametrize("name", FORMATS.names())
 def test_every_format_sheet_shows_its_own_blank(name: str, tmp_path: Path) -> None:
     record = FORMATS[name]
-    output = ["--output", str(tmp_path / f"sheet.{record.extension}")] if record.binary else []
-    result = CliRunner().invoke(app, ["run", "spam", "--format", name, "--exercise", *output])
+    result = _run(["spam", "--exercise"], name, tmp_path)
     if not record.sheets:  # a script that computes every value is a key, never a sheet
         assert result.exit_code == 2 and "cannot be an exercise sheet" in result.output
         return
     assert result.exit_code == 0, result.output
     if record.blank:
         assert record.blank in result.output
+    if record.binary:  # a spreadsheet's blank is an empty cell with its status beside it
+        assert "NOT DONE" in result.output
     assert record.extension and record.description.startswith(name)

@@ -64,6 +64,9 @@ for _format in [
     Format("qti", "nnworked.render.qti", "zip", "", "feedback",
            "qti (an IMS QTI 1.2 package for Canvas, a .zip; needs --exercise and --output)", needs_blanks=True,
            exercises="questions", binary=True, noun="a QTI package"),
+    Format("xlsx", "nnworked.render.xlsx", "xlsx", "", "parts",
+           "xlsx (a spreadsheet in the AI by Hand layout, live formulas; needs --output)", binary=True,
+           noun="a spreadsheet"),
     Format("pytorch", "nnworked.render.pytorch", "py", "", "key",
            "pytorch (a script that rebuilds it in PyTorch and prints the same numbers)", sheets=False),
 ]:

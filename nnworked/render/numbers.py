@@ -166,6 +166,30 @@ def machine(value: float) -> str:
     return f"{float(value):.12g}"
 
 
+def spreadsheet_number(value: float) -> str:
+    """A number inside a spreadsheet formula: the shortest text that reads back as the same float (0.01,
+    1E-08, 3), as Excel and LibreOffice read it."""
+    value = float(value)
+    if value == int(value) and abs(value) < 1e15:
+        return str(int(value))
+    return repr(value).upper()
+
+
+def spreadsheet_format(value: float, precision: Precision, given: bool = False) -> str:
+    """The number format of a spreadsheet cell, so that it shows what the walkthrough prints: the decimals
+    `fmt` shows (0.21, 0.4790, 0.00799), scientific where `fmt` is, as written for a given number."""
+    value = float(value)
+    if given or not math.isfinite(value):
+        return "General"
+    if abs(value) >= 1e15 or precision.scientific(value):
+        return "0." + "0" * max(precision.places - 1, 2) + "E+00"
+    decimals, shown, exact = precision.display(value)
+    if exact:
+        text = _plain(shown, decimals, trim=True)
+        decimals = len(text.partition(".")[2])
+    return "0" if decimals == 0 else "0." + "0" * decimals
+
+
 def scientific(text: str) -> bool:
     """A number printed as m × 10ⁿ: as an operand of ×, / or a power it needs brackets to read right."""
     return " × 10" in text

@@ -117,6 +117,19 @@ class ActivationRule(ABC):
         """The AI by Hand layout's activation step; None: the worked lines of the standard layout."""
         return None
 
+    # -- in a spreadsheet (--format xlsx): formulas over cell references such as "E7" --
+
+    @abstractmethod
+    def spreadsheet_formula(self, z: Sequence[str], i: int, slope: float) -> str:
+        """Element i of a = f(z) for one example, as a spreadsheet formula (no leading =) over the cells of
+        that example's z."""
+
+    @abstractmethod
+    def spreadsheet_backward(self, upstream: Sequence[str], z: Sequence[str], a: Sequence[str], i: int,
+                             slope: float) -> str:
+        """Element i of ∂L/∂z for one example, as a spreadsheet formula over the cells of that example's
+        ∂L/∂a (`upstream`), z and a."""
+
     # -- reading the numbers --
 
     def observe(self, act: Activate, n: Notation, p: Precision, has_bias: bool) -> list[str]:
@@ -178,3 +191,19 @@ class ElementwiseActivation(ActivationRule):
 
     def forward_lines(self, w: Any, act: Activate, symbol: str) -> list[str]:
         return w.element_lines(act)
+
+    @abstractmethod
+    def spreadsheet_element(self, z: str, slope: float) -> str:
+        """f(z) as a spreadsheet formula over the cell z."""
+
+    @abstractmethod
+    def spreadsheet_derivative(self, z: str, a: str, slope: float) -> str:
+        """f′(z) as a spreadsheet formula over the cells z and a, written so that it can be multiplied
+        without parentheses (a function call, a product, or itself in parentheses)."""
+
+    def spreadsheet_formula(self, z: Sequence[str], i: int, slope: float) -> str:
+        return self.spreadsheet_element(z[i], slope)
+
+    def spreadsheet_backward(self, upstream: Sequence[str], z: Sequence[str], a: Sequence[str], i: int,
+                             slope: float) -> str:
+        return f"{upstream[i]}*{self.spreadsheet_derivative(z[i], a[i], slope)}"

@@ -107,5 +107,11 @@ class ReLU(ElementwiseActivation):
             return "dead feature map" if act.z.ndim > 2 else "dead ReLU"
         return None
 
+    def spreadsheet_element(self, z: str, slope: float) -> str:
+        return f"MAX(0,{z})"
+
+    def spreadsheet_derivative(self, z: str, a: str, slope: float) -> str:
+        return f"IF({z}>0,1,0)"  # ReLU′(0) = 0
+
     def torch_value(self, torch: Any, z: Any, slope: float) -> Any:
         return torch.relu(z)

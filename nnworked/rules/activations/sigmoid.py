@@ -77,5 +77,11 @@ class Sigmoid(ElementwiseActivation):
             return "saturated sigmoid"
         return None
 
+    def spreadsheet_element(self, z: str, slope: float) -> str:
+        return f"1/(1+EXP(-{z}))"
+
+    def spreadsheet_derivative(self, z: str, a: str, slope: float) -> str:
+        return f"{a}*(1-{a})"
+
     def torch_value(self, torch: Any, z: Any, slope: float) -> Any:
         return torch.sigmoid(z)

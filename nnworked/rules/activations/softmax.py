@@ -131,6 +131,15 @@ class Softmax(ActivationRule):
         return ["ŷₖ = e^(zₖ) / Σᵢ e^(zᵢ)           so  ∂ŷₖ/∂zⱼ = ŷₖ·(1 − ŷₖ) if k = j,  −ŷₖ·ŷⱼ if k ≠ j",
                 "                                        = ŷₖ·(1[k = j] − ŷⱼ)"]
 
+    def spreadsheet_formula(self, z: Sequence[str], i: int, slope: float) -> str:
+        return f"EXP({z[i]})/({'+'.join(f'EXP({cell})' for cell in z)})"
+
+    def spreadsheet_backward(self, upstream: Sequence[str], z: Sequence[str], a: Sequence[str], i: int,
+                             slope: float) -> str:
+        # ∂L/∂zᵢ = aᵢ (gᵢ − Σₖ gₖ aₖ), as vjp computes it
+        weighted = "+".join(f"{g}*{out}" for g, out in zip(upstream, a))
+        return f"{a[i]}*({upstream[i]}-({weighted}))"
+
     def torch_value(self, torch: Any, z: Any, slope: float) -> Any:
         return torch.softmax(z, dim=-1)
 

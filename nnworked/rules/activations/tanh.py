@@ -45,5 +45,11 @@ class Tanh(ElementwiseActivation):
                 "tanh′(z) = [(e^z + e^(−z))² − (e^z − e^(−z))²] / (e^z + e^(−z))²  (quotient rule)",
                 "         = 1 − tanh²(z)"]
 
+    def spreadsheet_element(self, z: str, slope: float) -> str:
+        return f"TANH({z})"
+
+    def spreadsheet_derivative(self, z: str, a: str, slope: float) -> str:
+        return f"(1-{a}^2)"
+
     def torch_value(self, torch: Any, z: Any, slope: float) -> Any:
         return torch.tanh(z)

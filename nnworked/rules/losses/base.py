@@ -106,6 +106,18 @@ class LossRule(ABC):
         core = c.worked(p.shape, lambda n, i: self.gradient_expr(num(p[n, i]), y[n, i]) or num(0.0))
         return core, present
 
+    # -- in a spreadsheet (--format xlsx): formulas over cell references such as "E7" --
+
+    @abstractmethod
+    def spreadsheet_formula(self, p: str, y: str) -> str:
+        """One output's term of one example's loss, before the reductions and the scale, as a spreadsheet
+        formula (no leading =) over the cells of the prediction p and the target y."""
+
+    @abstractmethod
+    def spreadsheet_gradient(self, p: str, y: str) -> str:
+        """One element of ∂L/∂ŷ before the reductions and the scale, as a spreadsheet formula over the
+        cells p and y."""
+
     @abstractmethod
     def formula_core(self, spec: LossSpec, units: int) -> str:
         """The right-hand side of "L = …" for one example, with the output reduction, without the scale."""

@@ -131,5 +131,12 @@ class BinaryCrossEntropy(LossRule):
                         + meaning(float(output.delta[e, i]), p, n.element(n.delta(n.layers), e, i, units))))
         return out
 
+    def spreadsheet_formula(self, p: str, y: str) -> str:
+        # a term whose target weight is 0 is exactly 0 (never 0 × ln 0)
+        return f"-(IF({y}=0,0,{y}*LN({p}))+IF({y}=1,0,(1-{y})*LN(1-{p})))"
+
+    def spreadsheet_gradient(self, p: str, y: str) -> str:
+        return f"IF({y}=0,0,-{y}/{p})+IF({y}=1,0,(1-{y})/(1-{p}))"
+
     def torch_loss(self, torch: Any, a: Any, y: Any) -> Any:
         return -(y * torch.log(a) + (1 - y) * torch.log(1 - a))

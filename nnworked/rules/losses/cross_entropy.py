@@ -114,5 +114,11 @@ class CrossEntropy(LossRule):
                         "every other class a positive one, its own probability, that pushes its score down."))
         return out
 
+    def spreadsheet_formula(self, p: str, y: str) -> str:
+        return f"IF({y}=0,0,-{y}*LN({p}))"  # a term whose target is 0 is exactly 0 (never 0 × ln 0)
+
+    def spreadsheet_gradient(self, p: str, y: str) -> str:
+        return f"IF({y}=0,0,-{y}/{p})"
+
     def torch_loss(self, torch: Any, a: Any, y: Any) -> Any:
         return -(y * torch.log(a))

@@ -114,5 +114,11 @@ class MeanSquaredError(LossRule):
              "large undoes, so both conventions train the same network.")))
         return out
 
+    def spreadsheet_formula(self, p: str, y: str) -> str:
+        return f"({p}-{y})^2"
+
+    def spreadsheet_gradient(self, p: str, y: str) -> str:
+        return f"2*({p}-{y})"
+
     def torch_loss(self, torch: Any, a: Any, y: Any) -> Any:
         return (a - y) ** 2

@@ -1,0 +1,248 @@
+"""The backward pass and the updates of a spreadsheet step (`--format xlsx`): ∂L/∂ŷ and ∂L/∂z from the
+loss rule and the activation rule, ∂L/∂[W | b] beside ∂L/∂z, ∂L/∂a, and each update as the optimizer's one
+`update` written against `FormulaArithmetic`, its state in cells of their own."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from nnworked.engine.losses import LossSpec
+from nnworked.quantities import cell as quantity_cell, name as quantity_name
+from nnworked.render.numbers import spreadsheet_number
+from nnworked.render.spreadsheet_cells import Grid, Matrix, Place, outer
+from nnworked.rules.activations import ACTIVATIONS
+from nnworked.rules.optimizers.base import Arithmetic
+from nnworked.trace import BackToPrevious, LayerGradient, OutputDelta, ThroughActivation, TrainingStep
+
+
+class FormulaArithmetic(Arithmetic):
+    """An optimizer's one update written as spreadsheet formulas: θ, g and η are cell references, each
+    value the optimizer defines becomes a cell (those the trace keeps as state) or part of the formula."""
+
+    def __init__(self, previous: Callable[[str], str], cell_of: Callable[[str, str], str], places: int | None):
+        self._previous, self._cell_of = previous, cell_of
+        self.places = places  # under rounding: carry, each operation rounded as the engine rounds it
+
+    def _r(self, text: str) -> str:
+        return text if self.places is None else f"ROUND({outer(text)},{self.places})"
+
+    def const(self, x: float) -> str:
+        return spreadsheet_number(x)
+
+    def complement(self, x: float) -> str:
+        return spreadsheet_number(round(1 - x, 12))
+
+    def previous(self, name: str) -> str:
+        return self._previous(name)
+
+    def add(self, a: str, b: str) -> str:
+        return self._r(f"({a}+{b})")
+
+    def sub(self, a: str, b: str) -> str:
+        return self._r(f"({a}-{b})")
+
+    def mul(self, a: str, b: str) -> str:
+        return self._r(f"{a}*{b}")
+
+    def div(self, a: str, b: str) -> str:
+        return self._r(f"{a}/{b}")
+
+    def square(self, a: str) -> str:
+        return self._r(f"{a}^2")
+
+    def sqrt(self, a: str) -> str:
+        return self._r(f"SQRT({a})")
+
+    def power(self, base: float, exponent: int) -> str:
+        return f"{spreadsheet_number(base)}^{exponent}"
+
+    def define(self, name: str, value: str) -> str:
+        return self._cell_of(name, outer(value))
+
+
+class Backward:
+    """One step's backward records and updates, each record by its type's `_cells_<Record>` (a record type
+    it lacks fails loudly). It writes with its layout's cells, matrices and headings, which it reads as
+    its own attributes."""
+
+    def __init__(self, layout: Any):
+        self.layout = layout
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.layout, name)
+
+    def record(self, grid: Grid, row: int, record: Any, step: TrainingStep, places: dict[str, Matrix]) -> int:
+        return getattr(self, f"_cells_{type(record).__name__}", self._lacking)(grid, row, record, step, places)
+
+    def _lacking(self, grid: Grid, row: int, record: Any, *_: Any) -> int:
+        raise TypeError(f"the spreadsheet has no cells for a {type(record).__name__} record")
+
+    def _per_example(self, kind: str, k: int, step: int) -> Callable[[int, int], str]:
+        return lambda i, e: quantity_cell(kind, k, i, e, self.examples, step)
+
+    def _cells_OutputDelta(self, grid: Grid, row: int, record: OutputDelta, step: TrainingStep,
+                           places: dict[str, Matrix]) -> int:
+        n, k, spec = self.n, record.layer, step.loss.spec
+        rule, act = spec.rule, ACTIVATIONS[record.activation]
+        examples, units = record.delta.shape
+        yhat, y = places[f"a{k}"], places["y"]
+        core = rule.gradient_formula.split(" = ", 1)[-1]  # "∂L/∂ŷ = 2 × (ŷ − y)": its right-hand side
+        row = self.heading(grid, row, f"∂L/∂{n.a(k)} = {_scaled_text(spec, examples, units, core)}")
+        da = self.matrix(grid, row, self.example_col, record.dl_dyhat.T, lambda i, e, r, c, v: self.computed(
+            grid, r, c, v, lambda read: _scaled(spec, rule.spreadsheet_gradient(read(yhat[i][e]), read(y[i][e])),
+                                                examples, units), self._per_example("da", k, step.number)(i, e)))
+        places[f"da{k}"] = da
+        row += units + 1
+        if record.shortcut is not None:
+            row = self.heading(grid, row, f"∂L/∂{n.z(k)} = {_scaled_text(spec, examples, units, 'ŷ − y')}   "
+                               f"({act.label} with this loss: the shortcut)")
+            build = lambda i, e: lambda read: _scaled(spec, f"{read(yhat[i][e])}-{read(y[i][e])}", examples, units)  # noqa: E731
+        else:
+            row = self.heading(grid, row, f"∂L/∂{n.z(k)} = ∂L/∂{n.a(k)} ⊙ {act.label}′({n.z(k)})")
+            z, a = places[f"z{k}"], places[f"a{k}"]
+            build = lambda i, e: lambda read: act.spreadsheet_backward(  # noqa: E731
+                [read(da[u][e]) for u in range(units)], [read(z[u][e]) for u in range(units)],
+                [read(a[u][e]) for u in range(units)], i, self.s.layers[k - 1].slope)
+        places[f"dz{k}"] = self.matrix(grid, row, self.example_col, record.delta.T, lambda i, e, r, c, v: self.computed(
+            grid, r, c, v, build(i, e), self._per_example("dz", k, step.number)(i, e)))
+        places[f"dz{k}@row"] = [[Place(grid.title, row, 0)]]
+        return row + units + 1
+
+    def _cells_ThroughActivation(self, grid: Grid, row: int, record: ThroughActivation, step: TrainingStep,
+                                 places: dict[str, Matrix]) -> int:
+        n, k = self.n, record.layer
+        act = ACTIVATIONS[record.activation]
+        units = record.delta.shape[1]
+        da, z, a = places[f"da{k}"], places[f"z{k}"], places[f"a{k}"]
+        row = self.heading(grid, row, f"∂L/∂{n.z(k)} = ∂L/∂{n.a(k)} ⊙ {act.label}′({n.z(k)}): "
+                           f"{act.derivative_formula}")
+        places[f"dz{k}"] = self.matrix(grid, row, self.example_col, record.delta.T, lambda i, e, r, c, v: self.computed(
+            grid, r, c, v, lambda read: act.spreadsheet_backward(
+                [read(da[u][e]) for u in range(units)], [read(z[u][e]) for u in range(units)],
+                [read(a[u][e]) for u in range(units)], i, record.slope),
+            self._per_example("dz", k, step.number)(i, e)))
+        places[f"dz{k}@row"] = [[Place(grid.title, row, 0)]]
+        return row + units + 1
+
+    def _cells_LayerGradient(self, grid: Grid, row: int, record: LayerGradient, step: TrainingStep,
+                             places: dict[str, Matrix]) -> int:
+        """∂L/∂[W | b] = ∂L/∂z · [a | 1]ᵀ, in the rows of ∂L/∂z, where [W | b] stands above."""
+        n, k = self.n, record.layer
+        at = places[f"dz{k}@row"][0][0].row
+        dz, inputs = places[f"dz{k}"], places[f"a{k - 1}"]
+        examples = record.delta.shape[0]
+        has_bias = record.bias_grad is not None
+        self.text(grid, at, 0, f"∂L/∂[{n.W(k)} | {n.b(k)}] and ∂L/∂{n.z(k)}" if has_bias else
+                  f"∂L/∂{n.W(k)} and ∂L/∂{n.z(k)}")
+        first = step.number == 1
+        places[f"dW{k}"] = self.matrix(grid, at, self.param_col, record.weights_grad, lambda i, j, r, c, v: self.computed(
+            grid, r, c, v, lambda read: "+".join(self.times(read(dz[i][e]), read(inputs[j][e])) for e in range(examples)),
+            quantity_name("dW", k, i, j) if first else ""))
+        if has_bias:
+            places[f"db{k}"] = self.matrix(grid, at, self.col(self.param_col, record.weights_grad.shape[1]),
+                                           record.bias_grad[:, None], lambda i, j, r, c, v: self.computed(
+                                               grid, r, c, v, lambda read: "+".join(read(dz[i][e]) for e in range(examples)),
+                                               quantity_name("db", k, i) if first else ""))
+        return row
+
+    def _cells_BackToPrevious(self, grid: Grid, row: int, record: BackToPrevious, step: TrainingStep,
+                              places: dict[str, Matrix]) -> int:
+        n, k = self.n, record.layer
+        weights, dz = places[f"W{k}"], places[f"dz{k}"]
+        units = record.delta.shape[1]
+        row = self.heading(grid, row, f"∂L/∂{n.a(k - 1)} = {n.W(k)}ᵀ · ∂L/∂{n.z(k)}   (the bias column takes no part)")
+        places[f"da{k - 1}"] = self.matrix(grid, row, self.example_col, record.upstream.T, lambda j, e, r, c, v: self.computed(
+            grid, r, c, v, lambda read: "+".join(self.times(read(weights[i][j]), read(dz[i][e])) for i in range(units)),
+            self._per_example("da", k - 1, step.number)(j, e)))
+        return row + record.upstream.shape[1] + 1
+
+    # -- the updates --
+
+    def updates(self, grid: Grid, row: int, step: TrainingStep, places: dict[str, Matrix]) -> int:
+        s, n = self.s, self.n
+        optimizer = s.optimizer
+        assert s.learning_rate is not None
+        row = self.heading(grid, row, f"Updates: {optimizer.name}, " + "; ".join(optimizer.rule.rule_lines) +
+                           f"   (η = {spreadsheet_number(s.learning_rate)})")
+        self.text(grid, row, 0, "η (learning rate)", "label")
+        lr = self.given(grid, row, self.param_col, s.learning_rate) if "lr" not in places else self.computed(
+            grid, row, self.param_col, s.learning_rate, lambda read: read(places["lr"][0][0]))
+        places["lr"] = [[lr]]
+        row += 2
+        first = step.number == 1
+        for update in step.updates:
+            kind, k = update.name[0], int(update.name[1:])
+            shape = update.new.reshape(update.new.shape[0], -1)
+            old, grad = places[update.name], places[f"d{update.name}"]
+            state_cells: dict[str, Matrix] = {}
+            for state_name, values in update.state.items():
+                title = optimizer.rule.symbols.get(state_name, state_name)
+                row = self.heading(grid, row, f"{title} for {n.param(update.name)}")
+                state_cells[state_name] = [[Place(grid.title, row + i, self.col(self.param_col, j))
+                                            for j in range(shape.shape[1])] for i in range(shape.shape[0])]
+                row += shape.shape[0] + 1
+            frozen = " (frozen: it keeps its value)" if update.frozen else ""
+            row = self.heading(grid, row, f"{n.param(update.name)} after the update{frozen}")
+            new: Matrix = []
+            for i in range(shape.shape[0]):
+                new.append([])
+                for j in range(shape.shape[1]):
+                    key = (quantity_name(kind, k, i, j) if update.new.ndim == 2 else quantity_name(kind, k, i)) \
+                        if first else ""
+                    new[i].append(self.updated(grid, row + i, self.col(self.param_col, j), update, i, j, old, grad,
+                                               state_cells, places, step, key))
+            places[f"{update.name}@new"] = new
+            for state_name, cells in state_cells.items():
+                places[f"{update.name}@state:{state_name}"] = cells
+            row += shape.shape[0] + 1
+        return row
+
+    def updated(self, grid: Grid, row: int, col: int, update: Any, i: int, j: int, old: Matrix, grad: Matrix,
+                state_cells: dict[str, Matrix], places: dict[str, Matrix], step: TrainingStep, key: str) -> Place:
+        """One parameter's new value, the optimizer's state cells it defines on the way."""
+        s = self.s
+        index = (i, j) if update.new.ndim == 2 else (i,)
+        if update.frozen:
+            return self.computed(grid, row, col, update.new[index], lambda read: read(old[i][j]), key)
+        result: dict[str, str] = {}
+
+        def build(read: Callable[[Place], str]) -> str:
+            def previous(state_name: str) -> str:
+                before = places.get(f"{update.name}@previous:{state_name}")
+                return read(before[i][j]) if before else "0"
+
+            def cell_of(state_name: str, formula: str) -> str:
+                if state_name in state_cells:
+                    place = state_cells[state_name][i][j]
+                    sources = [old[i][j], grad[i][j], places["lr"][0][0],
+                               *(cells[i][j] for name, cells in places.items()
+                                 if name.startswith(f"{update.name}@previous:"))]
+                    # (what the state may be computed from: a cell that waits for a blank waits with it)
+                    self.computed(grid, place.row, place.col, update.state[state_name][index],
+                                  lambda r: ([r(source) for source in sources], formula)[1])
+                    return read(place)
+                if state_name == "new":
+                    result["new"] = formula
+                    return formula
+                return f"({formula})"  # a value the trace does not keep (g with weight decay): inline
+
+            arithmetic = FormulaArithmetic(previous, cell_of, self.p.places if self.p.carry else None)
+            s.optimizer.rule.step(arithmetic, read(old[i][j]), read(grad[i][j]), read(places["lr"][0][0]),
+                                  s.optimizer.get, step.number)
+            return str(result["new"])
+
+        return self.computed(grid, row, col, update.new[index], build, key)
+
+
+def _scaled(spec: LossSpec, core: str, examples: int, units: int) -> str:
+    """core × scale ÷ (what is averaged over), as `rules.losses.base.scaled` writes it."""
+    if spec.scale != 1:
+        core = f"{spreadsheet_number(spec.scale)}*({core})"
+    divisor = round(spec.scale / spec.factor(examples, units))
+    return core if divisor == 1 else f"({core})/{divisor}"
+
+
+def _scaled_text(spec: LossSpec, examples: int, units: int, core: str) -> str:
+    divisor = round(spec.scale / spec.factor(examples, units))
+    scale = f"{spreadsheet_number(spec.scale)} × " if spec.scale != 1 else ""
+    return f"{scale}({core})" + (f" ÷ {divisor}" if divisor != 1 else "") if scale or divisor != 1 else core
