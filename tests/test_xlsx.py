@@ -21,7 +21,8 @@ import pytest
 from typer.testing import CliRunner
 
 import nnworked
-from nnworked import bundled
+from nnworked import bundled, scenario
+from nnworked.rules.layers import LAYERS
 from nnworked.cli import app
 from nnworked.quantities import table
 from nnworked.render.spreadsheet import Layout
@@ -33,7 +34,8 @@ pytest.importorskip("xlsxwriter", reason="--format xlsx writes with XlsxWriter (
 SOFFICE = shutil.which("soffice") or shutil.which("libreoffice")
 needs_libreoffice = pytest.mark.skipif(SOFFICE is None, reason="LibreOffice (soffice) is not installed: apt-get "
                                        "install libreoffice-calc-nogui (.ci/run installs it)")
-DENSE = [name for name in bundled.names() if "matrix-multiplication" not in name]
+DENSE = [name for name in bundled.names() if "matrix-multiplication" not in name
+         and all(LAYERS[layer.type].neurons for layer in scenario.load(bundled.resolve(name)).layers)]
 
 # LibreOffice keeps the values stored in an .xlsx unless told to recalculate on load: a profile of its own
 # that says so (0: always), so the test never reads back what nnworked wrote
@@ -93,7 +95,8 @@ def test_a_spreadsheet_needs_an_output_file() -> None:
     result = CliRunner().invoke(app, ["run", "spam", "--format", "xlsx"])
     assert result.exit_code == 2
     text = " ".join(result.output.replace("│", " ").split())
-    assert "xlsx is a binary format: give a file to write it to with --output, such as --output spam.xlsx" in text
+    assert ("xlsx is a binary format (a spreadsheet): give a file to write it to with --output, such as --output "
+            "spam.xlsx") in text
 
 
 def test_the_hidden_layer_exercise_is_cells_and_formulas(tmp_path: Path) -> None:
@@ -113,6 +116,13 @@ def test_the_hidden_layer_exercise_is_cells_and_formulas(tmp_path: Path) -> None
     trace = nnworked.solve("ai-by-hand/4-hidden-layer")
     z1 = trace.steps[0].forward.linear[0].z
     assert [values.cell(row=r, column=8).value for r in range(11, 15)] == z1[0].tolist()
+
+
+def test_a_network_with_other_layers_is_refused_with_a_message(tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["run", "cnn_edge", "--format", "xlsx", "--output", str(tmp_path / "c.xlsx")])
+    assert result.exit_code == 1 and not (tmp_path / "c.xlsx").exists()
+    assert ("--format xlsx lays out dense layers; this scenario has conv2d, flatten, max_pool layers, which the "
+            "spreadsheet cannot write yet: use another format") in " ".join(result.output.split())
 
 
 def test_every_named_cell_stores_the_trace_value() -> None:

@@ -34,11 +34,24 @@ STATUS_COLOURS = {CORRECT: "#C6EFCE", INCORRECT: "#FFC7CE", NOT_DONE: "#EEEEEE"}
 
 
 def render(trace: Trace, settings: Settings) -> bytes:
+    _dense_only(trace)
     return workbook(trace, _grids(trace, settings))
+
+
+def _dense_only(trace: Trace) -> None:
+    """The spreadsheet lays out dense layers ([W | b] against [x ; 1]); other layer types are refused."""
+    from nnworked.errors import NnworkedError
+    from nnworked.rules.layers import LAYERS
+
+    other = sorted({layer.type for layer in trace.scenario.layers if not LAYERS[layer.type].neurons})
+    if other:
+        raise NnworkedError(f"--format xlsx lays out dense layers; this scenario has {', '.join(other)} layers, "
+                            "which the spreadsheet cannot write yet: use another format")
 
 
 def render_parts(trace: Trace, parts: list[Settings]) -> bytes:
     """An exercise sheet and its key, as two sheets of one workbook."""
+    _dense_only(trace)
     grids: list[Grid] = []
     for part, prefix in zip(parts, ("Exercise", "Answer key")):
         grids += _grids(trace, part, prefix)
