@@ -14,7 +14,7 @@ from typing import Optional
 import typer
 
 from nnworked import __version__
-from nnworked.limits import MAX_ATTEMPTS, MAX_PRECISION, MAX_STEPS, MAX_VARIANTS, MIN_PRECISION
+from nnworked.limits import MAX_ATTEMPTS, MAX_PRECISION, MAX_STEPS, MAX_VARIANTS, MIN_PRECISION, MIN_WIDTH
 from nnworked import choices
 from nnworked.choices import Detail, Layout, Reveal, Rounding, Style
 from nnworked.render import FORMATS, help_text
@@ -88,6 +88,9 @@ def run(
     reveal: Optional[Reveal] = typer.Option(None, "--reveal", help="What a sheet shows of values computed from its "
                                             "blanks: guided (the default: later values given) or none (an exam)."),
     exam: bool = typer.Option(False, "--exam", help="An exam sheet: --exercise --reveal none."),
+    width: Optional[int] = typer.Option(None, "--width", min=MIN_WIDTH, help="Lay out for this many columns "
+                                        "(default: the terminal's; at most 100 are used): long worked lines "
+                                        "break between stages, in documents too."),
 ) -> None:
     """Print the worked solution of a scenario.
 
@@ -125,6 +128,8 @@ def run(
     options = dict(full=full, all_steps=all_steps, layout=layout.value if layout else None, detail=detail.value,
                    why_matrices=why_matrices, exercise=exercise, answers=answers, blanks=blanks, seed=seed,
                    reveal="none" if exam else reveal.value if reveal else None)
+    if width is not None:
+        options.update(width=width, columns=width)
     try:
         walkthrough = nnworked.run(scenario, keep=None if all_steps else 1, progress=True, steps=steps,
                                    precision=precision, rounding=rounding.value if rounding else None)
@@ -133,9 +138,9 @@ def run(
         else:
             console = _console(format)
             if console is not None and console.color_system is not None:
-                console.print(walkthrough.rich(**options, columns=console.width), soft_wrap=True)
+                console.print(walkthrough.rich(**{"columns": console.width, **options}), soft_wrap=True)
                 return
-            text = walkthrough.render(format, **options, columns=console.width if console else 100)
+            text = walkthrough.render(format, **{"columns": console.width if console else 100, **options})
     except OptionError as error:
         raise typer.BadParameter(_printable(error.message), param_hint=f"'{error.option}'") from None
     except NnworkedError as error:
