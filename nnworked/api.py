@@ -209,7 +209,9 @@ def _text(trace: Any, record: Any, settings: Any) -> str:
 
 
 def files(trace: Any, format: str, output: str, **options: Any) -> dict[str, str]:  # noqa: A002
-    """The document written to `output` and the files beside it, path → text, the document first."""
+    """The document written to `output` and the files beside it, path → text, the document first: a
+    Markdown walkthrough gets the picture of its network (NAME-network.svg) and, over several steps, its loss
+    chart (NAME.loss.svg), each linked."""
     from nnworked.render import FORMATS
 
     beside: dict[str, str] = {}
@@ -223,6 +225,13 @@ def files(trace: Any, format: str, output: str, **options: Any) -> dict[str, str
         image = os.path.splitext(output)[0] + ".loss.svg"
         beside[image] = svg(trace.losses, trace.precision, f"{trace.scenario.title}: loss")
         options = {**options, "image": os.path.basename(image)}
+    if record is not None and record.chart_beside and not (options.get("exercise") or options.get("answers")):
+        from nnworked.render.network import drawable, svg as network_svg
+
+        if drawable(trace):  # (a sheet's picture would give its blanks away)
+            picture = os.path.splitext(output)[0] + "-network.svg"
+            beside[picture] = network_svg(trace)
+            options = {**options, "network": os.path.basename(picture)}
     return {output: render(trace, format, **options), **beside}
 
 

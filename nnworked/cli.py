@@ -152,7 +152,8 @@ def run(
         return
     from nnworked.files import write_all
 
-    notes = {path: f" (the loss chart, written beside {output})" for path in list(files)[1:]}
+    notes = {path: f" ({'the loss chart' if path.endswith('.loss.svg') else 'the picture of the network'}, written "
+                   f"beside {output})" for path in list(files)[1:]}
     try:
         write_all(files, never_over=scenario, option="--output", notes=notes)
     except OptionError as error:

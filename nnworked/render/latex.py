@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import re
 
-from nnworked.render.blocks import Block, BlockPrinter, Bullets, Heading, Image, Math, Para, Rule, Table
+from nnworked.render.blocks import Block, BlockPrinter, Bullets, Figure, Heading, Image, Math, Para, Rule, Table
+from nnworked.render.network import with_picture
 from nnworked.render.settings import Settings
 from nnworked.render.walkthrough import build
 from nnworked.trace import Trace
@@ -20,6 +21,7 @@ PREAMBLE = r"""\documentclass[11pt,a4paper]{article}
 \usepackage{alltt}
 \usepackage{amssymb}
 \usepackage{amsmath}
+\IfFileExists{tikz.sty}{\RequirePackage{tikz}}{}
 \setlength{\parindent}{0pt}
 \setlength{\parskip}{0.6em}
 \begin{document}
@@ -112,6 +114,9 @@ class _Printer(BlockPrinter):
     def _print_Rule(self, block: Rule) -> str:
         return r"\medskip\hrule\medskip"
 
+    def _print_Figure(self, block: Figure) -> str:  # drawn by TikZ, which pdflatex compiles
+        return block.tikz
+
 
 def body(blocks: list[Block]) -> str:
     printer = _Printer()
@@ -126,7 +131,7 @@ def document(bodies: list[str]) -> str:
 def part(trace: Trace, settings: Settings) -> str:
     if settings.blanks is not None:
         settings = settings._replace(blanks=settings.blanks._replace(glyph="\x01"))
-    return body(build(trace, settings)).replace("\x01", r"\underline{\hspace{2.5em}}")
+    return body(with_picture(build(trace, settings), trace, settings)).replace("\x01", r"\underline{\hspace{2.5em}}")
 
 
 def render(trace: Trace, settings: Settings) -> str:

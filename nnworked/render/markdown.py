@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from nnworked.render.blocks import Block, BlockPrinter, Bullets, Heading, Image, Math, Para, Rule, Table
+from nnworked.render.blocks import Block, BlockPrinter, Bullets, Figure, Heading, Image, Math, Para, Rule, Table
+from nnworked.render.network import with_picture
 from nnworked.render.settings import Settings
 from nnworked.render.walkthrough import build
 from nnworked.trace import Trace
@@ -13,7 +14,8 @@ from nnworked.trace import Trace
 def render(trace: Trace, settings: Settings) -> str:
     if settings.blanks is not None:  # a blank on paper is a line to write on
         settings = settings._replace(blanks=settings.blanks._replace(glyph="____"))
-    return blocks_to_markdown(build(trace, settings))
+    return blocks_to_markdown(with_picture(build(trace, settings), trace, settings) if settings.network else
+                              build(trace, settings))  # the picture only where it is written beside the file
 
 
 def _text(text: str) -> str:
@@ -50,6 +52,9 @@ class _Printer(BlockPrinter):
 
     def _print_Rule(self, block: Rule) -> str:
         return "---"
+
+    def _print_Figure(self, block: Figure) -> str:  # SVG inside Markdown is not shown on GitHub: linked instead
+        return _text(block.alt)
 
 
 def blocks_to_markdown(blocks: list[Block]) -> str:

@@ -13,7 +13,7 @@ import textwrap
 
 from rich.text import Text
 
-from nnworked.render.blocks import Block, BlockPrinter, Bullets, Heading, Image, Math, Para, Rule, Table
+from nnworked.render.blocks import Block, BlockPrinter, Bullets, Figure, Heading, Image, Math, Para, Rule, Table
 from nnworked.render.fitting import break_line, is_grid_row, slice_grid
 from nnworked.render.settings import Settings
 from nnworked.render.walkthrough import build
@@ -177,6 +177,9 @@ class _Printer(BlockPrinter):
 
     def _print_Rule(self, block: Rule) -> None:
         pass  # a level-2 heading already draws its own rule
+
+    def _print_Figure(self, block: Figure) -> None:  # a terminal shows no picture: it says where one is
+        self.add(inline(f"{block.alt}: in the HTML and LaTeX exports"), blank_before=True)
 
 
 def blocks_to_text(blocks: list[Block], columns: int) -> Text:
