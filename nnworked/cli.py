@@ -16,7 +16,7 @@ import typer
 from nnworked import __version__
 from nnworked.limits import MAX_ATTEMPTS, MAX_PRECISION, MAX_STEPS, MAX_VARIANTS, MIN_PRECISION, MIN_WIDTH
 from nnworked import choices
-from nnworked.choices import Detail, Layout, Reveal, Rounding, Style
+from nnworked.choices import Detail, Layout, LossAxis, Reveal, Rounding, Style
 from nnworked.render import FORMATS, help_text
 
 app = typer.Typer(
@@ -91,6 +91,9 @@ def run(
     width: Optional[int] = typer.Option(None, "--width", min=MIN_WIDTH, help="Lay out for this many columns "
                                         "(default: the terminal's; at most 100 are used): long worked lines "
                                         "break between stages, in documents too."),
+    loss_axis: LossAxis = typer.Option(LossAxis.zero, "--loss-axis", help="Where the loss chart written beside a "
+                                       "Markdown file starts its loss axis: zero (the default: a 3 % drop looks "
+                                       "like one) or data (the lowest loss)."),
 ) -> None:
     """Print the worked solution of a scenario.
 
@@ -134,7 +137,7 @@ def run(
         walkthrough = nnworked.run(scenario, keep=None if all_steps else 1, progress=True, steps=steps,
                                    precision=precision, rounding=rounding.value if rounding else None)
         if output is not None:
-            files = walkthrough.files(format, output, **options)
+            files = walkthrough.files(format, output, loss_axis=loss_axis.value, **options)
         else:
             console = _console(format)
             if console is not None and console.color_system is not None:
