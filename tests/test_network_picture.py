@@ -88,7 +88,7 @@ def test_markdown_written_with_output_gets_the_picture_beside_it(tmp_path: Path)
     picture = tmp_path / "walk-network.svg"
     assert picture.read_text(encoding="utf-8") == svg(trace_of("spam"))
     text = out.read_text(encoding="utf-8")
-    assert "![The network of Spam filter: one training step](walk-network.svg)\n\n---\n\n## Problem Setup" in text
+    assert "![The network of Spam filter: one training step](walk-network.svg)\n\n## Table of Contents" in text
     assert "The network of" not in nnworked.run("spam").render("markdown")  # on stdout: no file to link
 
 
