@@ -22,8 +22,8 @@ from nnworked.trace import Trace
 _INLINE = re.compile(r"\*\*(.+?)\*\*|`(.+?)`", re.DOTALL)
 
 
-MATH_INDENT = 4
-HEADING_STYLES = {1: "bold underline", 2: "bold", 3: "bold italic"}  # no colour of their own: see _print_Heading  # worked lines, matrices and tables sit this far in from the margin
+MATH_INDENT = 4  # worked lines, matrices and tables sit this far in from the margin
+HEADING_STYLES = {1: "bold underline", 2: "bold", 3: "bold italic"}  # no colour of their own: see _print_Heading
 
 
 def render(trace: Trace, settings: Settings) -> Text:
