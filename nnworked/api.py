@@ -238,10 +238,16 @@ def _text(trace: Any, record: Any, settings: Any) -> str:
     return out.plain + "\n" if record.console else out  # a console's rich Text, as plain text
 
 
-def files(trace: Any, format: str, output: str, **options: Any) -> dict[str, str]:  # noqa: A002
-    """The document written to `output` and the files beside it, path → text, the document first."""
+def files(trace: Any, format: str, output: str, loss_axis: str = "zero",  # noqa: A002
+          **options: Any) -> dict[str, str]:
+    """The document written to `output` and the files beside it, path → text, the document first: a
+    Markdown walkthrough gets the picture of its network (NAME-network.svg) and, over several steps, its loss
+    chart (NAME.loss.svg), each linked; the chart's loss axis starts at zero, or with `loss_axis="data"` at
+    the lowest loss."""
     from nnworked.render import FORMATS
 
+    if loss_axis not in ("zero", "data"):
+        raise NnworkedError(f"unknown loss axis '{loss_axis}'; choose from: zero, data")
     beside: dict[str, str] = {}
     record = FORMATS[format] if format in FORMATS else None
     sheet_and_key = options.get("exercise") and options.get("answers")
@@ -251,8 +257,15 @@ def files(trace: Any, format: str, output: str, **options: Any) -> dict[str, str
         from nnworked.render.chart import svg
 
         image = os.path.splitext(output)[0] + ".loss.svg"
-        beside[image] = svg(trace.losses, trace.precision, f"{trace.scenario.title}: loss")
+        beside[image] = svg(trace.losses, trace.precision, f"{trace.scenario.title}: loss", loss_axis == "zero")
         options = {**options, "image": os.path.basename(image)}
+    if record is not None and record.chart_beside and not (options.get("exercise") or options.get("answers")):
+        from nnworked.render.network import drawable, svg as network_svg
+
+        if drawable(trace):  # (a sheet's picture would give its blanks away)
+            picture = os.path.splitext(output)[0] + "-network.svg"
+            beside[picture] = network_svg(trace)
+            options = {**options, "network": os.path.basename(picture)}
     return {output: render(trace, format, **options), **beside}
 
 

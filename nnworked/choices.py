@@ -24,6 +24,11 @@ class Layout(str, Enum):
     ai_by_hand = "ai-by-hand"
 
 
+class LossAxis(str, Enum):
+    zero = "zero"
+    data = "data"
+
+
 class Detail(str, Enum):
     brief = "brief"
     default = "default"

@@ -14,9 +14,9 @@ from typing import Optional
 import typer
 
 from nnworked import __version__
-from nnworked.limits import MAX_ATTEMPTS, MAX_PRECISION, MAX_STEPS, MAX_VARIANTS, MIN_PRECISION
+from nnworked.limits import MAX_ATTEMPTS, MAX_PRECISION, MAX_STEPS, MAX_VARIANTS, MIN_PRECISION, MIN_WIDTH
 from nnworked import choices
-from nnworked.choices import Detail, Layout, Reveal, Rounding, Style
+from nnworked.choices import Detail, Layout, LossAxis, Reveal, Rounding, Style
 from nnworked.render import FORMATS, help_text
 
 app = typer.Typer(
@@ -92,6 +92,12 @@ def run(
                               "every page."),
     points: int = typer.Option(1, "--points", min=1, max=100, help="What each blank is worth (an exam prints it; "
                                "Moodle and QTI weight each field by it)."),
+    width: Optional[int] = typer.Option(None, "--width", min=MIN_WIDTH, help="Lay out for this many columns "
+                                        "(default: the terminal's; at most 100 are used): long worked lines "
+                                        "break between stages, in documents too."),
+    loss_axis: LossAxis = typer.Option(LossAxis.zero, "--loss-axis", help="Where the loss chart written beside a "
+                                       "Markdown file starts its loss axis: zero (the default: a 3 % drop looks "
+                                       "like one) or data (the lowest loss)."),
 ) -> None:
     """Print the worked solution of a scenario.
 
@@ -135,17 +141,19 @@ def run(
     options = dict(full=full, all_steps=all_steps, layout=layout.value if layout else None, detail=detail.value,
                    why_matrices=why_matrices, exercise=exercise, answers=answers, blanks=blanks, seed=seed,
                    reveal="none" if exam else reveal.value if reveal else None, exam=exam, points=points)
+    if width is not None:
+        options.update(width=width, columns=width)
     try:
         walkthrough = nnworked.run(scenario, keep=None if all_steps else 1, progress=True, steps=steps,
                                    precision=precision, rounding=rounding.value if rounding else None)
         if output is not None:
-            files = walkthrough.files(format, output, **options)
+            files = walkthrough.files(format, output, loss_axis=loss_axis.value, **options)
         else:
             console = _console(format)
             if console is not None and console.color_system is not None:
-                console.print(walkthrough.rich(**options, columns=console.width), soft_wrap=True)
+                console.print(walkthrough.rich(**{"columns": console.width, **options}), soft_wrap=True)
                 return
-            text = walkthrough.render(format, **options, columns=console.width if console else 100)
+            text = walkthrough.render(format, **{"columns": console.width if console else 100, **options})
     except OptionError as error:
         raise typer.BadParameter(_printable(error.message), param_hint=f"'{error.option}'") from None
     except NnworkedError as error:
@@ -157,7 +165,8 @@ def run(
         return
     from nnworked.files import write_all
 
-    notes = {path: f" (the loss chart, written beside {output})" for path in list(files)[1:]}
+    notes = {path: f" ({'the loss chart' if path.endswith('.loss.svg') else 'the picture of the network'}, written "
+                   f"beside {output})" for path in list(files)[1:]}
     try:
         write_all(files, never_over=scenario, option="--output", notes=notes)
     except OptionError as error:

@@ -6,3 +6,4 @@ MIN_PRECISION = 1  # at 0 decimals 1.6145 prints as 2, and a line reads 1 / 2 = 
 MAX_PRECISION = 12  # decimals shown: float64 holds about 15 significant digits
 MAX_VARIANTS = 1000  # exercises one `generate` makes
 MAX_ATTEMPTS = 1_000_000  # draws one `generate` tries: each solves a scenario, so more would run for hours
+MIN_WIDTH = 60  # columns `run --width` lays out for: every bundled scenario is tested to fit from here

@@ -19,7 +19,8 @@ tanh(...), σ(...), max(a, b, ...), √(...), grouping with (...) and [...].
 Segments with any other letter or symbol (ŷ, h, ∂, Σ, δ, W, ReLU(...), matrices "| ... |",
 vectors "[a, b]") are symbolic and skipped. Lines containing "…" are skipped. A trailing "✓" and a
 trailing note set off by two or more spaces, "   (z > 0)", are dropped. Lines wrapped by the
-renderer (continuation lines that start with spaces and "= ") are joined to the line before.
+renderer (continuation lines that start with spaces and "= ", or with an operator, "+ ") are joined to
+the line before.
 A numeric-looking segment that cannot be parsed or evaluated, and a line with unbalanced
 brackets, are reported as problems rather than skipped.
 """
@@ -382,7 +383,7 @@ def evaluate(segment: str, places: int | None = DEFAULT_PLACES) -> Interval:
 # --------------------------------------------------------------------------------------------
 # Lines and documents
 
-_CONTINUATION = re.compile(r"^\s+=\s")
+_CONTINUATION = re.compile(r"^\s+[=+−×/·]\s")  # "= …", or "+ …" where a stage too long broke before an operator
 _NOTE_START = re.compile(r"\s{2,}\(")
 
 

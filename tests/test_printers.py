@@ -8,7 +8,7 @@ from typing import NamedTuple
 import pytest
 
 from nnworked.render import blocks, html, latex, markdown, terminal
-from nnworked.render.blocks import Bullets, Heading, Image, Math, Para, Rule, Table
+from nnworked.render.blocks import Bullets, Figure, Heading, Image, Math, Para, Rule, Table
 
 PRINTERS = {
     "terminal": lambda bs: terminal.blocks_to_text(bs, 60).plain,
@@ -17,7 +17,8 @@ PRINTERS = {
     "latex": latex.body,
 }
 EVERY_BLOCK = [Heading(2, "Step 1"), Para("**Bold** and `code`"), Math(["z = 1 + 2 = 3"]), Bullets(["one"]),
-               Table(["a", "b"], [["1", "2"]], ("left", "right")), Image("The loss", "out loss.svg"), Rule()]
+               Table(["a", "b"], [["1", "2"]], ("left", "right")), Image("The loss", "out loss.svg"), Rule(),
+               Figure("The network", "<svg></svg>", r"\begin{tikzpicture}\end{tikzpicture}")]
 
 
 class Margin(NamedTuple):  # a block type no printer has been taught

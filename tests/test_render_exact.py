@@ -26,6 +26,7 @@ def _sheet(answers: bool) -> Settings:
 GOLDEN = Path(__file__).parent / "golden"
 CASES = {
     "spam.txt": lambda: terminal("spam"),
+    "spam_60.txt": lambda: terminal("spam", Settings(columns=60)),  # a narrow terminal: lines break between stages
     "spam.md": lambda: markdown("spam"),
     "house_price.md": lambda: markdown("house_price"),
     "iris_softmax.md": lambda: markdown("iris_softmax"),

@@ -44,7 +44,15 @@ class Rule(NamedTuple):
     """A horizontal rule between sections."""
 
 
-Block = Heading | Para | Math | Bullets | Table | Image | Rule
+class Figure(NamedTuple):
+    """A picture drawn into the document itself (the network): SVG for a web page, TikZ for LaTeX."""
+
+    alt: str
+    svg: str
+    tikz: str
+
+
+Block = Heading | Para | Math | Bullets | Table | Image | Rule | Figure
 
 
 class BlockPrinter:

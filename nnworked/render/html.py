@@ -10,8 +10,9 @@ import html
 import re
 from urllib.parse import quote
 
-from nnworked.render.blocks import Block, BlockPrinter, Bullets, Heading, Image, Math, Para, Rule, Table
+from nnworked.render.blocks import Block, BlockPrinter, Bullets, Figure, Heading, Image, Math, Para, Rule, Table
 from nnworked.render.numbers import Blanks
+from nnworked.render.network import with_picture
 from nnworked.render.settings import Settings
 from nnworked.render.walkthrough import build
 from nnworked.trace import Trace
@@ -26,6 +27,8 @@ th, td { border-bottom: 1px solid #bbb; padding: 0.2rem 0.8rem; }
 td.right, th.right { text-align: right; font-family: monospace; }
 .blank { display: inline-block; min-width: 3.5em; border-bottom: 1px solid #000; height: 1em; }
 mark.answer { background: #fff3a8; }
+figure.network { margin: 1rem 0; text-align: center; }
+figure.network svg { max-width: 100%; height: auto; }
 hr { border: 0; border-top: 1px solid #ccc; margin: 1.5rem 0; }
 @media print {
   body { margin: 0; max-width: none; font-size: 10.5pt; }
@@ -90,6 +93,9 @@ class _Printer(BlockPrinter):
     def _print_Rule(self, block: Rule) -> str:
         return "<hr>"
 
+    def _print_Figure(self, block: Figure) -> str:  # the SVG inline: the page stays one file
+        return f'<figure class="network">{block.svg}</figure>'
+
 
 def body(blocks: list[Block]) -> str:
     printer = _Printer()
@@ -109,7 +115,7 @@ def part(trace: Trace, settings: Settings) -> str:
     if blanks is not None:
         settings = settings._replace(blanks=blanks._replace(glyph="\x01"))
     if not exam.is_exam(blanks):
-        return body(build(trace, settings))
+        return body(with_picture(build(trace, settings), trace, settings))
     assert blanks is not None and settings.blanks is not None
     text = body(build(trace, settings._replace(blanks=exam.marked(settings.blanks))))
     return _exam_page(trace, blanks, text)

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import re
 
-from nnworked.render.blocks import Block, BlockPrinter, Bullets, Heading, Image, Math, Para, Rule, Table
+from nnworked.render.blocks import Block, BlockPrinter, Bullets, Figure, Heading, Image, Math, Para, Rule, Table
 from nnworked.render.numbers import Blanks
+from nnworked.render.network import with_picture
 from nnworked.render.settings import Settings
 from nnworked.render.walkthrough import build
 from nnworked.trace import Trace
@@ -21,6 +22,7 @@ PREAMBLE = r"""\documentclass[11pt,a4paper]{article}
 \usepackage{alltt}
 \usepackage{amssymb}
 \usepackage{amsmath}
+\IfFileExists{tikz.sty}{\RequirePackage{tikz}}{}
 \setlength{\parindent}{0pt}
 \setlength{\parskip}{0.6em}
 \begin{document}
@@ -113,6 +115,9 @@ class _Printer(BlockPrinter):
     def _print_Rule(self, block: Rule) -> str:
         return r"\medskip\hrule\medskip"
 
+    def _print_Figure(self, block: Figure) -> str:  # drawn by TikZ, which pdflatex compiles
+        return block.tikz
+
 
 def body(blocks: list[Block]) -> str:
     printer = _Printer()
@@ -131,7 +136,7 @@ def part(trace: Trace, settings: Settings) -> str:
     if blanks is not None:
         settings = settings._replace(blanks=blanks._replace(glyph="\x01"))
     if not exam.is_exam(blanks):
-        return body(build(trace, settings)).replace("\x01", r"\underline{\hspace{2.5em}}")
+        return body(with_picture(build(trace, settings), trace, settings)).replace("\x01", r"\underline{\hspace{2.5em}}")
     assert blanks is not None and settings.blanks is not None
     text = body(build(trace, settings._replace(blanks=exam.marked(settings.blanks))))
     return _exam_page(trace, blanks, text.replace("\x01", r"\underline{\hspace{2.5em}}"))

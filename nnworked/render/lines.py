@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from nnworked.engine.rounding import Precision
 from nnworked.expr import Expr, Op
+from nnworked.render.fitting import break_line
 from nnworked.render.formula import show, worked_line
 from nnworked.worked import value
 from nnworked.render.numbers import blank, blank_state, fmt, hides_working, is_asked
@@ -58,18 +59,6 @@ def line(lhs: str, expr: Expr, precision: Precision, width: int, prefix: list[st
 
 
 def wrap(text: str, width: int) -> list[str]:
-    """Break before " = " so that continuation lines line up under the first "="."""
-    if len(text) <= width or " = " not in text:
-        return [text]
-    lhs, rest = text.split(" = ", 1)
-    indent = " " * len(lhs)
-    out, current = [], f"{lhs} = "
-    for part in rest.split(" = "):
-        candidate = current + part if current.endswith("= ") else f"{current} = {part}"
-        if len(candidate) > width and not current.endswith("= "):
-            out.append(current)
-            current = f"{indent} = {part}"
-        else:
-            current = candidate
-    out.append(current)
-    return out
+    """Break a worked line between its stages (before an "="), continuation lines with their "=" under the
+    first; a stage too long for a line breaks before an operator (render/fitting.py)."""
+    return break_line(text, width)

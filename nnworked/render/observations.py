@@ -31,6 +31,13 @@ def observations(trace: Trace, step: TrainingStep, n: Notation, next_loss: float
     return out
 
 
+def lasting(trace: Trace, step: TrainingStep, n: Notation) -> list[str]:
+    """The observations a closing summary keeps: which way the error pushed the output, what the activations
+    did (dead or saturated units), and how the gradient's size changed towards the input."""
+    p = trace.precision
+    return [*_error_sign(step, n, p), *_activation_notes(trace, step, n, p), *_gradient_scale(step, n, p)]
+
+
 def _error_sign(step: TrainingStep, n: Notation, p: Precision) -> list[str]:
     if step.loss is None or step.loss.yhat.size != 1:
         return []

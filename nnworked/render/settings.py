@@ -17,6 +17,7 @@ class Settings(NamedTuple):
     layout: str | None = None  # standard or ai-by-hand (examples as columns, [W | b]); None: the scenario's
     columns: int = 100
     blanks: Blanks | None = None
+    network: str | None = None  # where a Markdown document links the picture of the network (written beside it)
     image: str | None = None  # where a document links the loss chart (the CLI writes it beside the document)  # an exercise sheet (or, with answers=True, its key)  # terminal paragraphs wrap at this width (the CLI passes the console's, up to 100)
 
     @property

@@ -1,8 +1,9 @@
 """The walkthrough as one rich Text; the CLI's Console prints it (colour only on a terminal).
 
-Everything is laid out here: paragraphs wrapped to the console's width, worked lines never wrapped, tables
-aligned. The console prints it with `soft_wrap=True` in one pass: a walkthrough is hundreds of blocks, and
-rich's per-renderable layout would otherwise cost more than solving the network.
+Everything is laid out here, to the console's width (60 columns or more): paragraphs wrapped, worked lines
+broken between their stages, matrices too wide cut between columns, tables narrowed. The console prints
+it with `soft_wrap=True` in one pass: a walkthrough is hundreds of blocks, and rich's per-renderable
+layout would otherwise cost more than solving the network.
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ import textwrap
 
 from rich.text import Text
 
-from nnworked.render.blocks import Block, BlockPrinter, Bullets, Heading, Image, Math, Para, Rule, Table
+from nnworked.render.blocks import Block, BlockPrinter, Bullets, Figure, Heading, Image, Math, Para, Rule, Table
+from nnworked.render.fitting import break_line, is_grid_row, slice_grid
 from nnworked.render.settings import Settings
 from nnworked.render.walkthrough import build
 from nnworked.trace import Trace
@@ -20,7 +22,13 @@ from nnworked.trace import Trace
 _INLINE = re.compile(r"\*\*(.+?)\*\*|`(.+?)`", re.DOTALL)
 
 
+MATH_INDENT = 4  # worked lines, matrices and tables sit this far in from the margin
+HEADING_STYLES = {1: "bold underline", 2: "bold", 3: "bold italic"}  # no colour of their own: see _print_Heading
+
+
 def render(trace: Trace, settings: Settings) -> Text:
+    # worked lines break to fit the terminal, after the indent they are printed with
+    settings = settings._replace(width=max(min(settings.width, settings.columns) - MATH_INDENT, 20))
     return blocks_to_text(build(trace, settings), settings.columns)
 
 
@@ -48,26 +56,74 @@ def inline(text: str) -> Text:
     return out
 
 
+_GLUE = "\ue000"  # holds a short formula in prose together while textwrap fills the lines (it never breaks there)
+_GLUED = [(f" {op} ", f"{_GLUE}{op}{_GLUE}") for op in ("=", "−", "+", "×", "/")]
+
+
 def _wrap(text: str, columns: int, indent: str = "", hanging: str = "") -> str:
-    return textwrap.fill(text, width=columns, initial_indent=indent, subsequent_indent=hanging or indent,
-                         break_long_words=False, break_on_hyphens=False)
+    """Prose filled to `columns`; `y = 1` or `θ − η·g` never breaks across two lines."""
+    for spaced, glued in _GLUED:
+        text = text.replace(spaced, glued)
+    filled = textwrap.fill(text, width=columns, initial_indent=indent, subsequent_indent=hanging or indent,
+                           break_long_words=False, break_on_hyphens=False)
+    return filled.replace(_GLUE, " ")
 
 
-def _table(table: Table) -> Text:
+def _table(table: Table, width: int) -> Text:
     """Columns aligned as asked, a rule under the bold header, indented like the worked lines (laid out
-    here, in one pass, rather than by rich's table measuring)."""
+    here, in one pass, rather than by rich's table measuring). A table wider than `width` narrows its
+    widest columns, their cells wrapping at spaces onto further lines (a vector after a comma)."""
     rows = [table.headers, *table.rows]
-    widths = [max(len(row[j]) for row in rows) for j in range(len(table.headers))]
+    widths = _column_widths(rows, width - MATH_INDENT)
     align = table.align or ("left",) * len(widths)
 
     def cells(row: list[str]) -> str:
-        return "    " + "   ".join(c.rjust(w) if a == "right" else c.ljust(w)
-                                   for c, w, a in zip(row, widths, align)).rstrip()
+        pieces = [textwrap.wrap(c, w, break_long_words=False, break_on_hyphens=False) or [""]
+                  for c, w in zip(row, widths)]
+        height = max(len(p) for p in pieces)
+        return "\n".join(
+            "    " + "   ".join((p[k] if k < len(p) else "").rjust(w) if a == "right" else
+                                (p[k] if k < len(p) else "").ljust(w)
+                                for p, w, a in zip(pieces, widths, align)).rstrip()
+            for k in range(height))
 
     out = Text(cells(table.headers), style="bold")
     out.append("\n    " + "─" * (sum(widths) + 3 * (len(widths) - 1)))
     for row in table.rows:
         out.append("\n" + cells(row))
+    return out
+
+
+def _column_widths(rows: list[list[str]], room: int) -> list[int]:
+    """Each column as wide as its widest cell; while the table is wider than `room`, the widest column that
+    can wrap gives up width, never below its longest word."""
+    widths = [max(len(row[j]) for row in rows) for j in range(len(rows[0]))]
+    floors = [max((len(word) for row in rows for word in row[j].split()), default=1) for j in range(len(widths))]
+    while sum(widths) + 3 * (len(widths) - 1) > room:
+        shrinkable = [j for j in range(len(widths)) if widths[j] > floors[j]]
+        if not shrinkable:
+            break
+        j = max(shrinkable, key=lambda j: widths[j])
+        widths[j] -= 1
+    return widths
+
+
+def _fit_math(lines: list[str], width: int) -> list[str]:
+    """Lines of mathematics no wider than `width`: a matrix too wide is cut into slices of whole columns,
+    any other line breaks between its stages or before an operator (worked lines come broken already)."""
+    out: list[str] = []
+    i = 0
+    while i < len(lines):
+        if is_grid_row(lines[i]):
+            j = i
+            while j < len(lines) and is_grid_row(lines[j]):
+                j += 1
+            rows = lines[i:j]
+            out += slice_grid(rows, width) if max(len(r) for r in rows) > width else rows
+            i = j
+        else:
+            out += break_line(lines[i], width)
+            i += 1
     return out
 
 
@@ -91,13 +147,17 @@ class _Printer(BlockPrinter):
         self.after_math = isinstance(block, Math)
 
     def _print_Heading(self, block: Heading) -> None:
+        # Headings keep the terminal's own text colour (bold, not yellow or blue letters), so they read as
+        # well on a light background as on a dark one; only the rule of a section carries a colour.
+        lines = _wrap(block.text, self.columns).splitlines() or [""]
         if block.level == 1:
-            self.add(block.text, "bold magenta")
+            self.add("\n".join(lines), HEADING_STYLES[1])
         elif block.level == 2:
-            rule = "─" * max(self.columns - len(block.text) - 1, 3)
-            self.add(Text.assemble((block.text, "bold blue"), " ", (rule, "blue")), blank_before=True)
+            rule = "─" * max(self.columns - len(lines[-1]) - 1, 3) if len(lines[-1]) + 4 <= self.columns else ""
+            last = Text.assemble((lines[-1], HEADING_STYLES[2]), *((" ", (rule, "blue")) if rule else ()))
+            self.add(Text("\n").join([*(Text(l, HEADING_STYLES[2]) for l in lines[:-1]), last]), blank_before=True)
         else:
-            self.add(block.text, "bold yellow", blank_before=True)
+            self.add("\n".join(lines), HEADING_STYLES[3], blank_before=True)
 
     def _print_Para(self, block: Para) -> None:
         self.add(inline(_wrap(block.text, self.columns)), blank_before=True)
@@ -106,16 +166,20 @@ class _Printer(BlockPrinter):
         self.add(inline(f"{block.alt}: `{block.path}`"), blank_before=True)
 
     def _print_Math(self, block: Math) -> None:
-        self.add("\n".join(f"    {line}" if line else "" for line in block.lines), "green", blank_before=self.after_math)
+        lines = _fit_math(block.lines, self.columns - MATH_INDENT)
+        self.add("\n".join(f"    {line}" if line else "" for line in lines), "green", blank_before=self.after_math)
 
     def _print_Bullets(self, block: Bullets) -> None:
         self.add(inline("\n".join(_wrap(item, self.columns, "  • ", "    ") for item in block.items)))
 
     def _print_Table(self, block: Table) -> None:
-        self.add(_table(block))
+        self.add(_table(block, self.columns))
 
     def _print_Rule(self, block: Rule) -> None:
         pass  # a level-2 heading already draws its own rule
+
+    def _print_Figure(self, block: Figure) -> None:  # a terminal shows no picture: it says where one is
+        self.add(inline(f"{block.alt}: in the HTML and LaTeX exports"), blank_before=True)
 
 
 def blocks_to_text(blocks: list[Block], columns: int) -> Text:
