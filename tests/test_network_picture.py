@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -82,7 +83,7 @@ def test_html_draws_the_picture_inline() -> None:
 
 def test_markdown_written_with_output_gets_the_picture_beside_it(tmp_path: Path) -> None:
     out = tmp_path / "walk.md"
-    result = subprocess.run(["python", "-m", "nnworked", "run", "spam", "-f", "markdown", "-o", str(out)],
+    result = subprocess.run([sys.executable, "-m", "nnworked", "run", "spam", "-f", "markdown", "-o", str(out)],
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     picture = tmp_path / "walk-network.svg"
@@ -94,7 +95,7 @@ def test_markdown_written_with_output_gets_the_picture_beside_it(tmp_path: Path)
 
 def test_nothing_is_written_when_the_picture_cannot_be(tmp_path: Path) -> None:
     (tmp_path / "walk-network.svg").mkdir()  # a folder where the picture would go
-    result = subprocess.run(["python", "-m", "nnworked", "run", "spam", "-f", "markdown", "-o",
+    result = subprocess.run([sys.executable, "-m", "nnworked", "run", "spam", "-f", "markdown", "-o",
                              str(tmp_path / "walk.md")], capture_output=True, text=True)
     assert result.returncode == 1 and "walk-network.svg" in result.stderr
     assert not (tmp_path / "walk.md").exists()

@@ -63,7 +63,7 @@ def test_a_sheet_and_its_key(shell: InteractiveShell) -> None:
 def test_the_output_option_writes_the_files(shell: InteractiveShell, tmp_path: Path) -> None:
     path = tmp_path / "spam.md"
     written = shell.run_cell_magic("nnworked", f"--format markdown --steps 3 --output {path}", YAML)
-    assert repr(written) == f"wrote {path}, {tmp_path / 'spam.loss.svg'}"
+    assert repr(written) == f"wrote {path}, {tmp_path / 'spam.loss.svg'}, {tmp_path / 'spam-network.svg'}"
     assert path.read_text(encoding="utf-8") == nnworked.run(YAML, steps=3).files("markdown", str(path))[str(path)]
 
 

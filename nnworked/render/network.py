@@ -60,8 +60,12 @@ class Picture(NamedTuple):
 
 
 def drawable(trace: Trace) -> bool:
-    """A network with layers and a first step held in full (a matrix product has no network to draw)."""
-    return trace.matmul is None and bool(trace.steps) and bool(trace.steps[0].forward.linear)
+    """A network of neurons (dense layers) with a first step held in full: a matrix product has no network
+    to draw, and image and normalisation layers are not circles and edges (their walkthrough shows them)."""
+    from nnworked.rules.layers import LAYERS
+
+    return trace.matmul is None and bool(trace.steps) and bool(trace.steps[0].forward.linear) and \
+        all(LAYERS[layer.type].neurons for layer in trace.scenario.layers)
 
 
 def layout(trace: Trace) -> Picture:

@@ -61,11 +61,12 @@ _GLUED = [(f" {op} ", f"{_GLUE}{op}{_GLUE}") for op in ("=", "−", "+", "×", "
 
 
 def _wrap(text: str, columns: int, indent: str = "", hanging: str = "") -> str:
-    """Prose filled to `columns`; `y = 1` or `θ − η·g` never breaks across two lines."""
+    """Prose filled to `columns`; `y = 1` or `θ − η·g` never breaks across two lines. Only a word longer
+    than a whole line (a cited web address) is cut, at the width: no number is ever that long."""
     for spaced, glued in _GLUED:
         text = text.replace(spaced, glued)
     filled = textwrap.fill(text, width=columns, initial_indent=indent, subsequent_indent=hanging or indent,
-                           break_long_words=False, break_on_hyphens=False)
+                           break_long_words=True, break_on_hyphens=False)
     return filled.replace(_GLUE, " ")
 
 
