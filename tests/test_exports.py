@@ -62,7 +62,7 @@ def test_the_documents_load_only_packages_found_by_name() -> None:
     from nnworked.render.latex import PREAMBLE
 
     assert re.findall(r"\\usepackage(?:\[[^]]*\])?\{([^}]+)\}", PREAMBLE) == \
-        ["fontenc", "lmodern", "geometry", "alltt", "amssymb", "amsmath"]
+        ["fontenc", "lmodern", "geometry", "amssymb", "amsmath"]
 
 
 @pytest.mark.skipif(bool(LATEX_UNAVAILABLE), reason=LATEX_UNAVAILABLE)
@@ -87,7 +87,7 @@ def test_latex_escapes_what_latex_would_misread() -> None:
     from nnworked.render.latex import escape
 
     assert escape("z₁[0] = 50% & $5") == r"z\textsubscript{1}[0] = 50\% \& \$5"
-    assert escape("∂L/∂ŷ − σ′ ⁽²⁾") == r"\ensuremath{\partial}L/\ensuremath{\partial}\ensuremath{\hat{y}} - " \
+    assert escape("∂L/∂ŷ − σ′ ⁽²⁾") == r"\ensuremath{\partial}L/\ensuremath{\partial}\ensuremath{\hat{y}} \ensuremath{-} " \
                                      r"\ensuremath{\sigma}\ensuremath{'} \textsuperscript{(2)}"
 
 
