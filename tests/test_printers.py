@@ -16,6 +16,7 @@ PRINTERS = {
     "terminal": lambda bs: terminal.blocks_to_text(bs, 60).plain,
     "markdown": markdown.blocks_to_markdown,
     "html": html.body,
+    "html (MathML)": lambda bs: html.body(bs, typeset=True),
     "latex": latex.body,
 }
 WORKED = Worked(("z = 1 + 2 = 3",), "z", (), (op("add", num(1), num(2)), num(3)), Precision(4))

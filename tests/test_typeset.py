@@ -1,18 +1,20 @@
 """Typeset mathematics: a worked line reaches the printers as a record of its stages (expression trees), and
-LaTeX (amsmath) sets those stages as mathematics, while the terminal and Markdown print the line's text as
-before (the golden files prove that). The expected LaTeX below was written by hand from the spam
-walkthrough's golden lines (tests/golden/spam.md) and AI by Hand 7's sheet."""
+LaTeX (amsmath) and HTML (MathML) set those stages as mathematics, while the terminal and Markdown print the
+line's text as before (the golden files prove that). The expected LaTeX and MathML below were written by
+hand from the spam walkthrough's golden lines (tests/golden/spam.md) and AI by Hand 7's sheet."""
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
 
 from nnworked.bundled import names
-from nnworked.render import latex
+from nnworked.render import html, latex
 from nnworked.render.blocks import Math, Worked
 from nnworked.render.formula import show
 from nnworked.render.numbers import fmt, scientific
@@ -142,13 +144,71 @@ def test_a_sheet_and_its_key_compile_and_the_key_marks_every_answer_line(tmp_pat
         assert _shown(line) in key_text
 
 
+# ---- HTML -------------------------------------------------------------------------------------------------
+
+Z1 = ('<mtr><mtd class="lhs"><mrow><msub><mi>z</mi><mn>1</mn></msub><mo stretchy="false" lspace="0" rspace="0">[</mo>'
+      '<mn>0</mn><mo stretchy="false" lspace="0" rspace="0">]</mo></mrow></mtd><mtd class="rhs"><mrow><mo>=</mo><mrow>'
+      '<mrow><mo lspace="0" rspace="0">(</mo><mrow><mn>0.1</mn><mo>×</mo><mn>0.5</mn></mrow><mo lspace="0" rspace="0">)'
+      '</mo></mrow><mo>+</mo><mrow><mo lspace="0" rspace="0">(</mo><mrow><mn>0.2</mn><mo>×</mo><mn>0.3</mn></mrow>'
+      '<mo lspace="0" rspace="0">)</mo></mrow><mo>+</mo><mn>0.1</mn></mrow><mo>=</mo><mrow><mn>0.05</mn><mo>+</mo>'
+      '<mn>0.06</mn><mo>+</mo><mn>0.1</mn></mrow><mo>=</mo><mn>0.21</mn></mrow></mtd></mtr>')
+YHAT = ('<mtr><mtd class="lhs"><mrow><mover accent="true"><mi>y</mi><mo>^</mo></mover></mrow></mtd><mtd class="rhs">'
+        '<mrow><mo>=</mo><mrow><mi>σ</mi><mo stretchy="false" lspace="0" rspace="0">(</mo><mn>0.487</mn>'
+        '<mo stretchy="false" lspace="0" rspace="0">)</mo></mrow><mo>=</mo><mfrac><mn>1</mn><mrow><mn>1</mn><mo>+</mo>'
+        '<msup><mi>e</mi><mrow><mo>−</mo><mn>0.487</mn></mrow></msup></mrow></mfrac><mo>=</mo><mfrac><mn>1</mn><mrow>'
+        '<mn>1</mn><mo>+</mo><mn>0.6145</mn></mrow></mfrac><mo>=</mo><mfrac><mn>1</mn><mn>1.6145</mn></mfrac><mo>=</mo>'
+        '<mn>0.6194</mn></mrow></mtd></mtr>')
+
+
+def math_elements(page: str) -> list[ET.Element]:
+    """Every <math> element of the page, parsed as XML: well-formed MathML or an error."""
+    return [ET.fromstring(fragment) for fragment in re.findall(r"<math\b.*?</math>", page, re.DOTALL)]
+
+
+def test_html_sets_worked_lines_as_mathml() -> None:
+    page = html.render(trace_of("spam"), Settings())
+    assert "<pre>" not in page and Z1 in page and YHAT in page
+    elements = math_elements(page)
+    assert len(elements) > 30
+    tags = {e.tag for m in elements for e in m.iter()}
+    assert {"math", "mrow", "mi", "mn", "mo", "mfrac", "msub", "msup", "mtable", "mtr", "mtd"} <= tags
+    assert '<msub><mi>W</mi><mn>1</mn></msub></mrow></mtd><mtd class="rhs"><mrow><mo>=</mo><mrow><mo>[</mo>' \
+           '<mtable class="matrix"><mtr><mtd><mrow><mn>0.1</mn></mrow></mtd><mtd><mrow><mn>0.2</mn></mrow></mtd></mtr>' \
+           '<mtr><mtd><mrow><mn>0.3</mn></mrow></mtd><mtd><mrow><mn>0.4</mn></mrow></mtd></mtr></mtable><mo>]</mo>' in page
+
+
+def test_html_sheet_boxes_and_key_marks() -> None:
+    name = AI + "7-backpropagation"
+    page = html.render_parts(trace_of(name), [sheet_settings(name, False), sheet_settings(name, True)])
+    sheet, key = page.split('<section class="part">')[1:]
+    math_elements(page)
+    # z₁[0] is −1: a box of three characters' width
+    assert '<mo>=</mo><mtext><span class="blank" style="width: 1.8em"></span></mtext></mrow></mtd></mtr>' in sheet
+    assert 'class="answer"' not in sheet and key.count('<mtr class="answer">') == 7
+    assert '<mo>=</mo><mrow class="answer"><mrow><mo>−</mo><mn>1</mn></mrow></mrow></mrow></mtd>' \
+           '<mtd class="mark"><mtext>← answer</mtext></mtd></mtr>' in key
+
+
+def test_moodle_keeps_worked_lines_as_text() -> None:
+    """A Moodle question's editor may drop MathML: its worked lines stay preformatted text."""
+    from nnworked.render import get
+
+    name = AI + "7-backpropagation"
+    question = get("moodle")(trace_of(name), sheet_settings(name, False))
+    assert "<math" not in question and ("&lt;pre&gt;" in question or "<pre>" in question)
+
+
 def test_text_read_as_mathematics_stays_escaped(tmp_path: Path) -> None:
-    """A formula line may hold a scenario's names: TeX's specials stay characters."""
+    """A formula line may hold a scenario's names: TeX's specials and HTML's markup stay characters."""
+    from nnworked.render.mathml import mathml
     from nnworked.render.mathtext import parse
     from nnworked.render.texmath import tex
 
     hostile = r"x$_1&#{}\input{/etc/passwd} ^~% <script>alert(1)</script> = 2"
     math = tex(parse(hostile))
     assert r"\input" not in math and "$" not in math.replace(r"\$", "")
+    markup = mathml(parse(hostile))
+    assert "<script" not in markup
+    ET.fromstring(f"<math>{markup}</math>")
     if not LATEX_UNAVAILABLE:
         compile_latex(latex.document([f"\\[ {math} \\]\n"]), tmp_path)
