@@ -108,6 +108,11 @@ def _step(expr: Expr, rounder: Rounder) -> Expr:
     return Op(expr.op, reduced)
 
 
+def leaves(expr: Expr) -> list[Num]:
+    """The numbers of an expression, left to right."""
+    return [expr] if isinstance(expr, Num) else [leaf for a in expr.args for leaf in leaves(a)]
+
+
 def derived(args: tuple[Num, ...]) -> str:
     """The label of a number computed from others: theirs, joined by "|" (so a value worked from a blank
     on an exercise sheet is itself not shown: 1 × ? must not reappear as 2 one stage later)."""

@@ -62,7 +62,7 @@ def test_the_documents_load_only_packages_found_by_name() -> None:
     from nnworked.render.latex import PREAMBLE
 
     assert re.findall(r"\\usepackage(?:\[[^]]*\])?\{([^}]+)\}", PREAMBLE) == \
-        ["fontenc", "lmodern", "geometry", "alltt", "amssymb", "amsmath"]
+        ["fontenc", "lmodern", "geometry", "amssymb", "amsmath"]
 
 
 @pytest.mark.skipif(bool(LATEX_UNAVAILABLE), reason=LATEX_UNAVAILABLE)
@@ -87,7 +87,7 @@ def test_latex_escapes_what_latex_would_misread() -> None:
     from nnworked.render.latex import escape
 
     assert escape("z₁[0] = 50% & $5") == r"z\textsubscript{1}[0] = 50\% \& \$5"
-    assert escape("∂L/∂ŷ − σ′ ⁽²⁾") == r"\ensuremath{\partial}L/\ensuremath{\partial}\ensuremath{\hat{y}} - " \
+    assert escape("∂L/∂ŷ − σ′ ⁽²⁾") == r"\ensuremath{\partial}L/\ensuremath{\partial}\ensuremath{\hat{y}} \ensuremath{-} " \
                                      r"\ensuremath{\sigma}\ensuremath{'} \textsuperscript{(2)}"
 
 
@@ -98,9 +98,9 @@ def test_html_is_one_self_contained_page() -> None:
     assert page.startswith("<!DOCTYPE html>") and "<script" not in page
     assert not re.search(r"""(src|href)=["']?(https?:)?//""", page) and "@import" not in page
     assert "@media print" in page
-    assert page.count('<span class="blank"></span>') >= 7
+    assert page.count('<span class="blank"') >= 7
     key = get("html")(trace_of(AI + "7-backpropagation"), sheet_settings(AI + "7-backpropagation", True))
-    assert '<mark class="answer">z₁[0] = (1 × 2) + (−1 × 1) + (1 × 3) + (−5 × 1) = 2 − 1 + 3 − 5 = −1</mark>' in key
+    assert key.count('<mtr class="answer">') == 7  # each asked value's line, marked (tests/test_typeset.py has one)
 
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
@@ -128,7 +128,8 @@ def test_html_in_a_headless_browser(tmp_path: Path) -> None:
     assert dom.count('class="part"') == 2  # the sheet, then the key
     sheet_part, key_part = dom.split('class="part"')[1:]
     assert sheet_part.count('class="blank"') >= 7
-    assert '<mark class="answer">' not in sheet_part and key_part.count('<mark class="answer">') == 7
+    assert '<mtr class="answer">' not in sheet_part and key_part.count('<mtr class="answer">') == 7
+    assert dom.count("<math") > 40 and "<mfrac>" in dom and "<mtable" in dom  # MathML, as the browser read it
     assert "CONSOLE" not in result.stderr and "Uncaught" not in result.stderr
     pdf = tmp_path / "sheet.pdf"
     printed = chromium(f"--print-to-pdf={pdf}", "--no-pdf-header-footer", page.as_uri(), tmp=tmp_path)

@@ -8,15 +8,19 @@ from typing import NamedTuple
 import pytest
 
 from nnworked.render import blocks, html, latex, markdown, terminal
-from nnworked.render.blocks import Bullets, Figure, Heading, Image, Math, Para, Rule, Table
+from nnworked.engine.rounding import Precision
+from nnworked.expr import num, op
+from nnworked.render.blocks import Bullets, Figure, Heading, Image, Math, Para, Rule, Table, Worked
 
 PRINTERS = {
     "terminal": lambda bs: terminal.blocks_to_text(bs, 60).plain,
     "markdown": markdown.blocks_to_markdown,
     "html": html.body,
+    "html (MathML)": lambda bs: html.body(bs, typeset=True),
     "latex": latex.body,
 }
-EVERY_BLOCK = [Heading(2, "Step 1"), Para("**Bold** and `code`"), Math(["z = 1 + 2 = 3"]), Bullets(["one"]),
+WORKED = Worked(("z = 1 + 2 = 3",), "z", (), (op("add", num(1), num(2)), num(3)), Precision(4))
+EVERY_BLOCK = [Heading(2, "Step 1"), Para("**Bold** and `code`"), Math(["z = 1 + 2", WORKED]), Bullets(["one"]),
                Table(["a", "b"], [["1", "2"]], ("left", "right")), Image("The loss", "out loss.svg"), Rule(),
                Figure("The network", "<svg></svg>", r"\begin{tikzpicture}\end{tikzpicture}")]
 
@@ -28,7 +32,7 @@ class Margin(NamedTuple):  # a block type no printer has been taught
 def test_every_block_type_has_a_printer_in_every_format() -> None:
     kinds = {name for name, value in vars(blocks).items() if isinstance(value, type) and issubclass(value, tuple)
              and value.__module__ == blocks.__name__}
-    assert kinds == {type(b).__name__ for b in EVERY_BLOCK}
+    assert kinds == {type(b).__name__ for b in EVERY_BLOCK} | {"Worked"}  # a worked line, inside a Math block
     for name, printer in PRINTERS.items():
         assert printer(EVERY_BLOCK), name
 

@@ -381,7 +381,10 @@ def test_a_toy_activation_and_loss_run_through_every_format(toy_rules: None, toy
         return
     text = result.output
     assert "Softplus" in text and "Mean Absolute Error" in text
-    if fmt != "latex":  # LaTeX writes the symbols as commands
+    if fmt == "html":  # the rule's own formula, read into MathML
+        assert '<mi mathvariant="normal">softplus</mi>' in text and "<msup><mi>e</mi><mrow><mi>z</mi></mrow></msup>" in text
+        assert '<mi mathvariant="normal">sign</mi>' in text
+    elif fmt != "latex":  # LaTeX writes the symbols as commands
         assert "softplus(z) = ln(1 + e^z)" in text and "sign(ŷ − y)" in text
     if FORMATS[fmt].binary:  # a spreadsheet's formulas are the rules' own
         assert "LN(1+EXP(" in text and "ABS(" in text and "SIGN(" in text

@@ -15,7 +15,7 @@ class Format(NamedTuple):
     name: str
     module: str  # the printer: a module with render(trace, settings)
     extension: str  # of a file in this format
-    blank: str  # what a blank looks like on a sheet ("" where a sheet leaves the value out)
+    blank: str  # what a blank looks like on a sheet, or how it starts ("" where a sheet leaves the value out)
     with_key: str  # how `--exercise --answers` gives the sheet with its key: "parts" (one document, the
     # printer's render_parts(trace, [sheet, key])), "after" (the key's text after the sheet's), "key" (the
     # key alone, which holds the sheet: JSON's answers beside the blanks), "feedback" (the sheet alone, which
@@ -54,7 +54,7 @@ for _format in [
     Format("markdown", "nnworked.render.markdown", "md", "____", "parts", "markdown", chart_beside=True,
            exercises="documents", part="render", join=_markdown_join),
     Format("json", "nnworked.render.json", "json", "", "key", "json"),
-    Format("latex", "nnworked.render.latex", "tex", r"\underline{\hspace{2.5em}}", "parts",
+    Format("latex", "nnworked.render.latex", "tex", r"\fbox{\rule{0pt}{1.8ex}", "parts",  # as wide as its answer
            "latex (a document for pdflatex)", exercises="documents", join=_latex_join),
     Format("html", "nnworked.render.html", "html", '<span class="blank"></span>', "parts",
            "html (one self-contained page)", exercises="documents", join=_html_join),

@@ -7,6 +7,9 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from nnworked.engine.rounding import Precision
+from nnworked.expr import Expr
+
 
 class Heading(NamedTuple):
     level: int  # 1 = title, 2 = section, 3 = step
@@ -17,10 +20,32 @@ class Para(NamedTuple):
     text: str
 
 
-class Math(NamedTuple):
-    """Lines of arithmetic, shown verbatim in a fixed-width font."""
+class Worked(NamedTuple):
+    """One worked line as data: `lhs = prefix… = stage = … = value`, each stage an expression tree, so a
+    format that typesets mathematics (LaTeX, HTML) prints the same stages from the same trees, and one that
+    shows text (terminal, Markdown) prints `text`, the line as it always was, broken to the width."""
 
-    lines: list[str]
+    text: tuple[str, ...]  # the line as fixed-width text: one string per row after breaking
+    lhs: str  # what the line computes, such as "z₁[0]" (with the name grade reads, "h[0] (a1[0])")
+    prefix: tuple[str, ...]  # symbolic stages before the numbers, such as "σ(0.487)" or "ŷ − y"
+    stages: tuple[Expr, ...]  # the numeric stages as printed: the expression, its reductions, its value
+    precision: Precision
+    blank: str = ""  # "hidden": on a sheet the line ends in a blank; "answer": in a key, the line is marked
+    hidden: frozenset[str] = frozenset()  # labels of the numbers a sheet shows as blanks in this line
+    suffix: str = ""  # text after the value, such as "   (z > 0)" or " ✓"
+    terms: int = 0  # a long sum shown by its first and last terms: how many terms it has (0: all shown)
+    value: float = 0.0  # the value the line arrives at (on a sheet, what the blank's box is sized for)
+
+
+class Math(NamedTuple):
+    """Lines of arithmetic, shown verbatim in a fixed-width font: text, and worked lines (`Worked`)."""
+
+    items: list[str | Worked]
+
+    @property
+    def lines(self) -> list[str]:
+        """Every row as fixed-width text, as the terminal and Markdown print it."""
+        return [row for item in self.items for row in (item.text if isinstance(item, Worked) else (item,))]
 
 
 class Bullets(NamedTuple):
@@ -66,3 +91,8 @@ class BlockPrinter:
             if method is not None:
                 return method(block)
         raise TypeError(f"{type(self).__name__} has no way to print a {type(block).__name__} block")
+
+
+def as_text(blocks: list[Block]) -> list[Block]:
+    """The blocks with every worked line as its text alone (an exam sheet draws its answer boxes in text)."""
+    return [Math(list(block.lines)) if isinstance(block, Math) else block for block in blocks]

@@ -85,10 +85,11 @@ def _factor(expr: Expr, precision: Precision, first: bool = False) -> str:
 
 
 def worked_line(lhs: str, expr: Expr, precision: Precision, prefix: list[str] | None = None,
-                label: str = "") -> tuple[str, float]:
-    """`lhs = stage = stage = value`, checked stage by stage at the printed precision. Returns the text
-    and the value it arrives at (rounded as shown when carrying). The value is the quantity `label`
-    names: it prints as that quantity does, whatever it was computed from."""
+                label: str = "") -> tuple[str, float, list[Expr]]:
+    """`lhs = stage = stage = value`, checked stage by stage at the printed precision. Returns the text,
+    the value it arrives at (rounded as shown when carrying) and the stages it prints (a stage that reads
+    as the one before it is left out). The value is the quantity `label` names: it prints as that
+    quantity does, whatever it was computed from."""
     from nnworked.expr import check_chain
 
     stages = chain(expr, precision.carried)
@@ -96,9 +97,11 @@ def worked_line(lhs: str, expr: Expr, precision: Precision, prefix: list[str] | 
     check_chain(stages, precision, lhs)
     if len(stages) > 1 and not follows_from_a_blank(expr):
         stages[-1] = Num(result, label=label)
-    texts = [*(prefix or []), *(show(s, precision) for s in stages)]
-    deduped = [t for i, t in enumerate(texts) if i == 0 or t != texts[i - 1]]
-    return f"{lhs} = " + " = ".join(deduped), result
+    before = list(prefix or [])
+    texts = [*before, *(show(s, precision) for s in stages)]
+    kept = [i for i in range(len(texts)) if i == 0 or texts[i] != texts[i - 1]]
+    printed = [stages[i - len(before)] for i in kept if i >= len(before)]
+    return f"{lhs} = " + " = ".join(texts[i] for i in kept), result, printed
 
 
 def follows_from_a_blank(expr: Expr) -> bool:

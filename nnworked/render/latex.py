@@ -1,16 +1,23 @@
 """A complete LaTeX document that compiles with pdflatex: the walkthrough, an exercise sheet, its key.
 
-Worked lines go into `alltt`, which keeps their spacing; every character outside plain ASCII is written
-as the LaTeX command that prints it, so no Unicode font setup is needed.
+Worked lines are typeset mathematics (amsmath): each line's `=` chain aligned, broken between its stages
+when it is long, its stages set from the same expression trees the text is printed from (nnworked/render/
+typeset.py), matrices as bmatrix; on a sheet a blank is an empty box sized for its answer, in a key the
+answer is boxed and marked. Sections are numbered in a table of contents (pdflatex, run twice, fills it
+in). Prose is escaped: every character outside plain ASCII is written as the LaTeX command that prints it,
+so no Unicode font setup is needed.
 """
 
 from __future__ import annotations
 
 import re
 
-from nnworked.render.blocks import Block, BlockPrinter, Bullets, Figure, Heading, Image, Math, Para, Rule, Table
-from nnworked.render.numbers import Blanks
+from nnworked.render.blocks import Block, BlockPrinter, as_text, Bullets, Figure, Heading, Image, Math, Para, Rule, Table
+from nnworked.render.mathtext import BLANK, parse
 from nnworked.render.network import with_picture
+from nnworked.render.numbers import Blanks
+from nnworked.render.texmath import box, tex
+from nnworked.render.typeset import Line, lines
 from nnworked.render.settings import Settings
 from nnworked.render.walkthrough import build
 from nnworked.trace import Trace
@@ -19,24 +26,27 @@ PREAMBLE = r"""\documentclass[11pt,a4paper]{article}
 \usepackage[T1]{fontenc}
 \usepackage{lmodern}
 \usepackage[margin=1.6cm]{geometry}
-\usepackage{alltt}
 \usepackage{amssymb}
 \usepackage{amsmath}
 \IfFileExists{tikz.sty}{\RequirePackage{tikz}}{}
 \setlength{\parindent}{0pt}
 \setlength{\parskip}{0.6em}
+\setcounter{secnumdepth}{0}
+\allowdisplaybreaks
 \begin{document}
+\tableofcontents
 """
 
 _MATH = {
     "−": "-", "×": r"\times", "·": r"\cdot", "∂": r"\partial", "σ": r"\sigma", "δ": r"\delta", "η": r"\eta",
     "θ": r"\theta", "λ": r"\lambda", "μ": r"\mu", "ρ": r"\rho", "β": r"\beta", "ε": r"\varepsilon", "α": r"\alpha",
     "Σ": r"\Sigma", "⊙": r"\odot", "⊗": r"\otimes", "→": r"\rightarrow", "←": r"\leftarrow", "≤": r"\leq",
-    "≥": r"\geq", "√": r"\surd", "∞": r"\infty", "⋮": r"\vdots", "′": r"'", "ŷ": r"\hat{y}", "ᵀ": r"^{T}",
+    "≥": r"\geq", "÷": r"\div", "½": r"\tfrac{1}{2}",
+    "√": r"\surd", "∞": r"\infty", "⋮": r"\vdots", "′": r"'", "ŷ": r"\hat{y}", "ᵀ": r"^{T}",
     "│": r"|", "✓": r"\checkmark", "…": r"\ldots", "≈": r"\approx", "‖": r"\|",
 }
 _SUB = dict(zip("₀₁₂₃₄₅₆₇₈₉ᵢⱼₖₙ", "0123456789ijkn"))
-_SUP = dict(zip("⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁽⁾ᵗ", "0123456789-()t"))
+_SUP = dict(zip("⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁽⁾ᵗⁿ", "0123456789-()tn"))
 _TEXT = {"&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{": r"\{", "}": r"\}",
          "~": r"\textasciitilde{}", "^": r"\textasciicircum{}", "\\": r"\textbackslash{}", "─": "-", "•": r"\textbullet{}",
          "“": "``", "”": "''", "’": "'", "‘": "`", "—": "---", "–": "--", "|": r"\textbar{}", "<": r"\textless{}",
@@ -64,7 +74,7 @@ def escape(text: str) -> str:
                 break
         else:
             if char in _MATH:
-                out.append(f"\\ensuremath{{{_MATH[char]}}}" if char != "−" else "-")
+                out.append(f"\\ensuremath{{{_MATH[char]}}}")
             elif char in _TEXT:
                 out.append(_TEXT[char])
             elif ord(char) < 128:
@@ -81,6 +91,8 @@ def inline(text: str) -> str:
     for part in parts:
         if part.startswith("**") and part.endswith("**"):
             out.append(r"\textbf{" + escape(part[2:-2]) + "}")
+        elif part.startswith("`") and part.endswith("`") and " = " in part:  # a result: `z₁ = [0.21, 0.47]`
+            out.append(f"${tex(parse(part[1:-1]))}$")
         elif part.startswith("`") and part.endswith("`"):
             out.append(r"\texttt{" + escape(part[1:-1]) + "}")
         else:
@@ -90,7 +102,9 @@ def inline(text: str) -> str:
 
 class _Printer(BlockPrinter):
     def _print_Heading(self, block: Heading) -> str:
-        command = {1: r"\section*", 2: r"\subsection*"}.get(block.level, r"\subsubsection*")
+        if block.level == 1:  # the title
+            return rf"{{\LARGE\bfseries {inline(block.text)}\par}}"
+        command = {2: r"\section", 3: r"\subsection"}.get(block.level, r"\subsubsection")
         return f"{command}{{{inline(block.text)}}}"
 
     def _print_Para(self, block: Para) -> str:
@@ -101,7 +115,23 @@ class _Printer(BlockPrinter):
         return inline(f"{block.alt}: `{block.path}`")
 
     def _print_Math(self, block: Math) -> str:
-        return "{\\footnotesize\\begin{alltt}\n" + "\n".join(escape(line) for line in block.lines) + "\n\\end{alltt}}"
+        """Lines with an `=` in one align* (their = signs under each other); a line without one, such as
+        a note, as a line of its own."""
+        out: list[str] = []
+        rows: list[str] = []
+        for line in lines(block):
+            if line.lhs is None:
+                if rows:
+                    out.append(_align(rows))
+                    rows = []
+                out.append(rf"\noindent${tex(line.stages[0])}$\par")
+                continue
+            if line.gap and rows:
+                rows[-1] += "[1ex]"
+            rows += _rows(line)
+        if rows:
+            out.append(_align(rows))
+        return "{\\small\n" + "\n".join(out) + "\n}"
 
     def _print_Bullets(self, block: Bullets) -> str:
         return "\\begin{itemize}\n" + "\n".join(f"\\item {inline(item)}" for item in block.items) + "\n\\end{itemize}"
@@ -119,6 +149,28 @@ class _Printer(BlockPrinter):
         return block.tikz
 
 
+def _rows(line: Line) -> list[str]:
+    """`lhs &= stage = stage` and `&= stage` for each further row; in a key the answer boxed and marked."""
+    stages = [tex(s) for s in line.stages]
+    if line.answer:
+        stages[-1] = rf"\boxed{{{stages[-1]}}}"
+    out, k = [], 0
+    for number, part in enumerate(line.rows()):
+        chain = " = ".join(stages[k:k + len(part)])
+        k += len(part)
+        out.append((tex(line.lhs) if number == 0 else "") + " &= " + chain)  # type: ignore[arg-type]
+    if line.note is not None:
+        out[-1] += r" \quad " + tex(line.note)
+    if line.answer:
+        out[-1] += r" \tag*{$\leftarrow$ answer}"
+    return [r + r" \\" for r in out]
+
+
+def _align(rows: list[str]) -> str:
+    rows[-1] = rows[-1].removesuffix(r" \\")
+    return "\\begin{align*}\n" + "\n".join(rows) + "\n\\end{align*}"
+
+
 def body(blocks: list[Block]) -> str:
     printer = _Printer()
     return "\n\n".join(printer.print_block(block) for block in blocks) + "\n"  # type: ignore[misc]
@@ -133,12 +185,15 @@ def part(trace: Trace, settings: Settings) -> str:
     from nnworked.render import exam
 
     blanks = settings.blanks
-    if blanks is not None:
-        settings = settings._replace(blanks=blanks._replace(glyph="\x01"))
-    if not exam.is_exam(blanks):
-        return body(with_picture(build(trace, settings), trace, settings)).replace("\x01", r"\underline{\hspace{2.5em}}")
-    assert blanks is not None and settings.blanks is not None
-    text = body(build(trace, settings._replace(blanks=exam.marked(settings.blanks))))
+    if not exam.is_exam(blanks):  # typeset, each blank a box as wide as its answer
+        if blanks is not None:
+            settings = settings._replace(blanks=blanks._replace(glyph=BLANK))
+        return body(with_picture(build(trace, settings), trace, settings)).replace(BLANK, box(4))
+    # an exam keeps its worked lines as text: its answer boxes and points go where the blanks are
+    assert blanks is not None
+    settings = settings._replace(blanks=blanks._replace(glyph="\x01"))
+    assert settings.blanks is not None
+    text = body(as_text(build(trace, settings._replace(blanks=exam.marked(settings.blanks)))))
     return _exam_page(trace, blanks, text.replace("\x01", r"\underline{\hspace{2.5em}}"))
 
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from nnworked.engine.rounding import Precision
-from nnworked.expr import Expr, Op
+from nnworked.expr import Expr, Num, Op, leaves
+from nnworked.render.blocks import Worked
 from nnworked.render.fitting import break_line
 from nnworked.render.formula import show, worked_line
 from nnworked.worked import value
-from nnworked.render.numbers import blank, blank_state, fmt, hides_working, is_asked
+from nnworked.render.numbers import blank, blank_state, fmt, hides_working, is_asked, on_sheet
 
 MAX_TERMS = 12  # a sum with more terms is shown with its first and last few, and how many in all
 
@@ -32,8 +33,8 @@ def _plain_name(symbol: str) -> str:
 
 
 def line(lhs: str, expr: Expr, precision: Precision, width: int, prefix: list[str] | None = None,
-         suffix: str = "", label: str = "") -> list[str]:
-    """A worked line, broken to fit `width`. A sum of many terms is shown by its first and last terms and
+         suffix: str = "", label: str = "") -> list[Worked]:
+    """A worked line, broken to fit `width`, as one `Worked` record (its text, and its stages as trees). A sum of many terms is shown by its first and last terms and
     its value (formatting and checking hundreds of products that are not printed would be wasted).
 
     `label` names the quantity on the left. On an exercise sheet where it is a blank, the line keeps only
@@ -42,20 +43,31 @@ def line(lhs: str, expr: Expr, precision: Precision, width: int, prefix: list[st
     if is_asked(label) and _plain_name(lhs) != label:  # where the student writes: the name grade reads
         lhs = f"{lhs} ({label})"
     if state == "hidden" and hides_working(label):
-        return [f"{lhs} = {blank()}"]
+        return [_worked([f"{lhs} = {blank()}"], lhs, [], [], precision, state, value(expr, precision))]
     if state == "hidden":
-        return wrap(f"{lhs} = " + " = ".join([*(prefix or []), show(expr, precision)]) + f" = {blank(label if '|' not in label else '')}", width)
-    if state == "answer":
-        suffix = f"{suffix}   ← answer"
+        text = wrap(f"{lhs} = " + " = ".join([*(prefix or []), show(expr, precision)]) + f" = {blank(label if '|' not in label else '')}", width)
+        return [_worked(text, lhs, prefix, [expr], precision, state, value(expr, precision))]
+    shown_suffix = f"{suffix}   ← answer" if state == "answer" else suffix
     if isinstance(expr, Op) and expr.op == "add" and len(expr.args) > MAX_TERMS:
         head = " + ".join(show(a, precision, top=False) if isinstance(a, Op) else show(a, precision)
                           for a in expr.args[:3])
         last = expr.args[-1]
         tail = show(last, precision, top=not isinstance(last, Op))
-        result = fmt(value(expr, precision), precision)
-        return wrap(f"{lhs} = {head} + … + {tail}   ({len(expr.args):,} terms) = {result}{suffix}", width)
-    text, _ = worked_line(lhs, expr, precision, prefix, label)
-    return wrap(text + suffix, width)
+        total = value(expr, precision)
+        text = wrap(f"{lhs} = {head} + … + {tail}   ({len(expr.args):,} terms) = {fmt(total, precision)}{shown_suffix}", width)
+        return [_worked(text, lhs, prefix, [expr, Num(total)], precision, state, total, suffix, len(expr.args))]
+    text, result, stages = worked_line(lhs, expr, precision, prefix, label)
+    return [_worked(wrap(text + shown_suffix, width), lhs, prefix, stages, precision, state, result, suffix)]
+
+
+def _worked(text: list[str], lhs: str, prefix: list[str] | None, stages: list[Expr], precision: Precision,
+            state: str, result: float, suffix: str = "", terms: int = 0) -> Worked:
+    """The record, with the labels of the numbers a sheet shows as blanks (the sheet is decided now, while
+    the line is built; a printer may print it later)."""
+    hidden = frozenset(leaf.label for stage in stages for leaf in leaves(stage)
+                       if leaf.label and blank_state(leaf.label) == "hidden") if on_sheet() else frozenset()
+    return Worked(tuple(text), lhs, tuple(prefix or ()), tuple(stages), precision, state, hidden, suffix, terms,
+                  result)
 
 
 def wrap(text: str, width: int) -> list[str]:
