@@ -62,7 +62,7 @@ def test_the_documents_load_only_packages_found_by_name() -> None:
     from nnworked.render.latex import PREAMBLE
 
     assert re.findall(r"\\usepackage(?:\[[^]]*\])?\{([^}]+)\}", PREAMBLE) == \
-        ["fontenc", "lmodern", "geometry", "amssymb", "amsmath"]
+        ["fontenc", "lmodern", "geometry", "alltt", "amssymb", "amsmath"]
 
 
 @pytest.mark.skipif(bool(LATEX_UNAVAILABLE), reason=LATEX_UNAVAILABLE)

@@ -118,4 +118,4 @@ def test_latex_draws_the_picture_with_tikz(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stdout[-3000:]
     if shutil.which("pdftotext"):
         pdf = subprocess.run(["pdftotext", str(tmp_path / "doc.pdf"), "-"], capture_output=True, text=True).stdout
-        assert "δ = -0.3806" in pdf and "b = 0.2" in pdf
+        assert "δ = −0.3806" in pdf and "b = 0.2" in pdf  # a true minus sign, as the document typesets

@@ -64,7 +64,7 @@ def test_a_worked_line_records_its_blank_when_it_is_built() -> None:
 
 def test_latex_sets_each_worked_line_as_aligned_mathematics() -> None:
     document = latex.render(trace_of("spam"), Settings())
-    assert "alltt" not in document
+    assert r"\begin{alltt}" not in document  # no worked line is typewriter text
     assert "{\\small\n\\begin{align*}\n"  \
            "z_{1} [ 0 ] &= (0.1 \\times 0.5) + (0.2 \\times 0.3) + 0.1 = 0.05 + 0.06 + 0.1 = 0.21 \\\\[1ex]\n" \
            "z_{1} [ 1 ] &= (0.3 \\times 0.5) + (0.4 \\times 0.3) + 0.2 = 0.15 + 0.12 + 0.2 = 0.47\n" \

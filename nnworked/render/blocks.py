@@ -92,7 +92,3 @@ class BlockPrinter:
                 return method(block)
         raise TypeError(f"{type(self).__name__} has no way to print a {type(block).__name__} block")
 
-
-def as_text(blocks: list[Block]) -> list[Block]:
-    """The blocks with every worked line as its text alone (an exam sheet draws its answer boxes in text)."""
-    return [Math(list(block.lines)) if isinstance(block, Math) else block for block in blocks]

@@ -13,7 +13,7 @@ import html
 import re
 from urllib.parse import quote
 
-from nnworked.render.blocks import Block, BlockPrinter, as_text, Bullets, Figure, Heading, Image, Math, Para, Rule, Table
+from nnworked.render.blocks import Block, BlockPrinter, Bullets, Figure, Heading, Image, Math, Para, Rule, Table
 from nnworked.render.mathml import mathml
 from nnworked.render.mathtext import BLANK as GLYPH, parse  # a blank while the page is built
 from nnworked.render.network import with_picture
@@ -194,7 +194,7 @@ def part(trace: Trace, settings: Settings) -> str:
     assert blanks is not None
     settings = settings._replace(blanks=blanks._replace(glyph="\x01"))
     assert settings.blanks is not None
-    text = body(as_text(build(trace, settings._replace(blanks=exam.marked(settings.blanks)))))
+    text = body(build(trace, settings._replace(blanks=exam.marked(settings.blanks))))
     return _exam_page(trace, blanks, text)
 
 

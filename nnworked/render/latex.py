@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 
-from nnworked.render.blocks import Block, BlockPrinter, as_text, Bullets, Figure, Heading, Image, Math, Para, Rule, Table
+from nnworked.render.blocks import Block, BlockPrinter, Bullets, Figure, Heading, Image, Math, Para, Rule, Table
 from nnworked.render.mathtext import BLANK, parse
 from nnworked.render.network import with_picture
 from nnworked.render.numbers import Blanks
@@ -26,6 +26,7 @@ PREAMBLE = r"""\documentclass[11pt,a4paper]{article}
 \usepackage[T1]{fontenc}
 \usepackage{lmodern}
 \usepackage[margin=1.6cm]{geometry}
+\usepackage{alltt}  % an exam sheet's worked lines, where its answer boxes go
 \usepackage{amssymb}
 \usepackage{amsmath}
 \IfFileExists{tikz.sty}{\RequirePackage{tikz}}{}
@@ -101,6 +102,9 @@ def inline(text: str) -> str:
 
 
 class _Printer(BlockPrinter):
+    def __init__(self, typeset: bool = True):
+        self.typeset = typeset  # mathematics typeset (amsmath); else worked lines as fixed-width text
+
     def _print_Heading(self, block: Heading) -> str:
         if block.level == 1:  # the title
             return rf"{{\LARGE\bfseries {inline(block.text)}\par}}"
@@ -116,7 +120,10 @@ class _Printer(BlockPrinter):
 
     def _print_Math(self, block: Math) -> str:
         """Lines with an `=` in one align* (their = signs under each other); a line without one, such as
-        a note, as a line of its own."""
+        a note, as a line of its own. Untypeset (an exam's, which draws its boxes in the text), as alltt."""
+        if not self.typeset:
+            return "{\\footnotesize\\begin{alltt}\n" + "\n".join(escape(line) for line in block.lines) + \
+                "\n\\end{alltt}}"
         out: list[str] = []
         rows: list[str] = []
         for line in lines(block):
@@ -171,8 +178,8 @@ def _align(rows: list[str]) -> str:
     return "\\begin{align*}\n" + "\n".join(rows) + "\n\\end{align*}"
 
 
-def body(blocks: list[Block]) -> str:
-    printer = _Printer()
+def body(blocks: list[Block], typeset: bool = True) -> str:
+    printer = _Printer(typeset)
     return "\n\n".join(printer.print_block(block) for block in blocks) + "\n"  # type: ignore[misc]
 
 
@@ -193,7 +200,7 @@ def part(trace: Trace, settings: Settings) -> str:
     assert blanks is not None
     settings = settings._replace(blanks=blanks._replace(glyph="\x01"))
     assert settings.blanks is not None
-    text = body(as_text(build(trace, settings._replace(blanks=exam.marked(settings.blanks)))))
+    text = body(build(trace, settings._replace(blanks=exam.marked(settings.blanks))), typeset=False)
     return _exam_page(trace, blanks, text.replace("\x01", r"\underline{\hspace{2.5em}}"))
 
 
