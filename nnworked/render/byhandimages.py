@@ -163,7 +163,7 @@ class ByHandImages:
             if has_bias:
                 key = quantities.name("db", k, o, step=n.step)
                 lines += line(f"∂L/∂{b}[{o}]", page.table.expression(key), self.p, self.s.width, label=key)
-        hidden = grads.size + (out_c if has_bias else 0) - len([x for x in lines if x.startswith("∂L/∂")])
+        hidden = grads.size + (out_c if has_bias else 0) - len(lines)  # one worked line per element shown
         if hidden > 0 and (hidden_rows or hidden_cols):
             lines.append(elided_note(hidden))
         rows = np.hstack([grads.reshape(out_c, -1), step.bias_grad[:, None]]) if has_bias else grads.reshape(out_c, -1)
