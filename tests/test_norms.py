@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import assume, given, settings, strategies as st
 
 import nnworked
 from nnworked import workings, quantities, worked
@@ -56,7 +56,13 @@ LAYER_KINDS = st.lists(st.sampled_from(["dropout", "batch_norm", "layer_norm", "
 @given(seed=st.integers(0, 10**6), kinds=LAYER_KINDS, examples=st.integers(2, 5), features=st.integers(1, 3),
        units=st.integers(2, 4))
 def test_every_gradient_agrees_with_central_finite_differences(seed, kinds, examples, features, units) -> None:  # noqa: ANN001
-    checks = finite_differences(random_case(seed, tuple(kinds), examples, features, units))
+    case = random_case(seed, tuple(kinds), examples, features, units)
+    # a normalised group whose variance is (near) 0 (dropout zeroed a feature for the whole batch) has
+    # ∂L/∂x of order 1/√ε, curving faster than a central difference of step 1e-6 can follow: not checkable
+    # this way (the plain-numpy reference test covers the formula itself)
+    variances = [r.variance for r in solve(case).steps[0].forward.operations if hasattr(r, "variance")]
+    assume(all(np.all(v > 1e-6) for v in variances))
+    checks = finite_differences(case)
     assert [c.name for c in checks if not c.ok] == []
     names = {c.name for c in checks}
     for k, kind in enumerate(kinds, start=2):
