@@ -40,7 +40,7 @@ def main() -> int:
     args = parser.parse_args()
     count, rounds = (200, 2) if args.quick else (1000, 5)
 
-    def generating() -> nnworked.api.Generated:
+    def generating() -> nnworked.Generated:
         return nnworked.generate("spam", count=count, seed=2026, max_decimals=2)
 
     made = generating()  # warm-up, and the variants the other side solves

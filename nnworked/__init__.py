@@ -16,11 +16,11 @@ __version__ = "0.1.0"
 
 _EXPORTS = {
     "load": "nnworked.api", "solve": "nnworked.api", "run": "nnworked.api", "render": "nnworked.api",
-    "Walkthrough": "nnworked.api", "grade": "nnworked.api", "Marks": "nnworked.api",
-    "grade_class": "nnworked.api", "ClassMarks": "nnworked.classmarks", "generate_roster": "nnworked.api",
-    "exercise": "nnworked.api", "Exercise": "nnworked.api", "verify": "nnworked.api",
-    "Verification": "nnworked.api", "generate": "nnworked.api", "Generated": "nnworked.api",
-    "from_torch": "nnworked.api", "check": "nnworked.api", "Checked": "nnworked.checking",
+    "Walkthrough": "nnworked.api", "grade": "nnworked.teaching", "Marks": "nnworked.teaching",
+    "grade_class": "nnworked.teaching", "ClassMarks": "nnworked.classmarks", "generate_roster": "nnworked.teaching",
+    "exercise": "nnworked.teaching", "Exercise": "nnworked.teaching", "verify": "nnworked.api",
+    "Verification": "nnworked.api", "generate": "nnworked.teaching", "Generated": "nnworked.teaching",
+    "from_torch": "nnworked.api", "check": "nnworked.teaching", "Checked": "nnworked.checking",
     "ScenarioError": "nnworked.errors", "NnworkedError": "nnworked.errors",
 }
 __all__ = sorted(_EXPORTS)

@@ -2,7 +2,7 @@
 right, carried forward (right for their own earlier value) or wrong, the first wrong value named with its
 likely mistake. The result shows itself in Jupyter as a table and as text anywhere else.
 
-The marking is grading.grade's, through api.Marks, unchanged. What is marked: the sheet's blanks when the
+The marking is grading.grade's, through teaching.Marks, unchanged. What is marked: the sheet's blanks when the
 scenario records an exercise or `blanks` names them; otherwise exactly the values the student gave.
 """
 
@@ -22,7 +22,7 @@ SAYS = {"correct": "✓ right", "carried": "✓ carried forward", "wrong": "✗ 
 
 def check(trace: Any, answers: Any, blanks: str | None = None, seed: int = 1) -> "Checked":
     from nnworked import sheets
-    from nnworked.api import Marks
+    from nnworked.teaching import Marks
 
     given = sheets.canonical(trace, _one_student(answers))  # ŷ is a2[0] wherever the report names it
     if blanks is not None or trace.scenario.blanks:

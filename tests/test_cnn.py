@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+import nnworked
 from nnworked import api, sheets
 from nnworked.grading import grade
 from nnworked.render.settings import Settings
@@ -151,7 +152,7 @@ def test_grading_image_values_with_carried_errors() -> None:
 
 
 def test_generate_draws_image_variants_without_dead_feature_maps() -> None:
-    made = api.generate("cnn_edge", count=2, seed=3, style="integers")
+    made = nnworked.generate("cnn_edge", count=2, seed=3, style="integers")
     assert len(made.variants) == 2
     for variant in made.variants:
         z = variant.trace.steps[0].forward.arrays()["z1"]
