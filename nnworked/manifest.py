@@ -54,20 +54,31 @@ def looks_like(path: str) -> bool:
     return bool(header & set(_ID_SPELLINGS)) and bool(header & {"variant", "scenario"})
 
 
-def read(path: str) -> list[Entry]:
-    """Every student of a manifest; raise ManifestError listing every problem (by row and column)."""
+def csv_rows(path: str) -> list[tuple[int, list[str]]]:
+    """(row number, cells) of each non-empty row of a class's CSV (a manifest, a roster), read as a
+    spreadsheet writes it: a byte-order mark, `;` between cells when the header has no comma. Raises
+    ValueError saying why a file cannot be read."""
     try:
         with open(path, encoding="utf-8-sig", newline="") as handle:
             text = handle.read()
     except FileNotFoundError:
-        raise ManifestError([f"{path}: no such file"]) from None
+        raise ValueError(f"{path}: no such file") from None
     except UnicodeDecodeError:
-        raise ManifestError([f"{path}: not UTF-8 text (save it as CSV UTF-8)"]) from None
+        raise ValueError(f"{path}: not UTF-8 text (save it as CSV UTF-8)") from None
     except OSError as error:
-        raise ManifestError([f"{path}: cannot read the file: {error.strerror}"]) from None
-    delimiter = ";" if ";" in text.split("\n", 1)[0] and "," not in text.split("\n", 1)[0] else ","
-    rows = [(n, row) for n, row in enumerate(csv.reader(io.StringIO(text), delimiter=delimiter), start=1)
+        raise ValueError(f"{path}: cannot read the file: {error.strerror}") from None
+    first = text.split("\n", 1)[0]
+    delimiter = ";" if ";" in first and "," not in first else ","
+    return [(n, row) for n, row in enumerate(csv.reader(io.StringIO(text), delimiter=delimiter), start=1)
             if any(cell.strip() for cell in row)]
+
+
+def read(path: str) -> list[Entry]:
+    """Every student of a manifest; raise ManifestError listing every problem (by row and column)."""
+    try:
+        rows = csv_rows(path)
+    except ValueError as error:
+        raise ManifestError([str(error)]) from None
     if not rows:
         raise ManifestError([f"{path}: empty: expected a header such as {','.join(COLUMNS)} and a row per student"])
     header = [cell.strip().lower() for cell in rows[0][1]]

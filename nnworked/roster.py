@@ -14,14 +14,12 @@ This is a thin layer over `nnworked.variants` (drawing, and each variant's scena
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import re
 from typing import Any, NamedTuple
 
 from nnworked.errors import NnworkedError
-from nnworked.manifest import _ID_SPELLINGS, write as manifest_text
+from nnworked.manifest import _ID_SPELLINGS, csv_rows, write as manifest_text
 from nnworked.text import printable
 
 MANIFEST = "manifest.csv"
@@ -46,18 +44,9 @@ class RosterError(NnworkedError):
 def read(path: str) -> list[Student]:
     """The students of a roster, in its order; raise RosterError listing every problem by row and column."""
     try:
-        with open(path, encoding="utf-8-sig", newline="") as handle:
-            text = handle.read()
-    except FileNotFoundError:
-        raise RosterError([f"{path}: no such file"]) from None
-    except UnicodeDecodeError:
-        raise RosterError([f"{path}: not UTF-8 text (save it as CSV UTF-8)"]) from None
-    except OSError as error:
-        raise RosterError([f"{path}: cannot read the file: {error.strerror}"]) from None
-    first = text.split("\n", 1)[0]
-    delimiter = ";" if ";" in first and "," not in first else ","
-    rows = [(n, row) for n, row in enumerate(csv.reader(io.StringIO(text), delimiter=delimiter), start=1)
-            if any(cell.strip() for cell in row)]
+        rows = csv_rows(path)
+    except ValueError as error:
+        raise RosterError([str(error)]) from None
     if not rows:
         raise RosterError([f"{path}: empty: expected a header (student_id,name) and a row per student"])
     header = [cell.strip().lower() for cell in rows[0][1]]

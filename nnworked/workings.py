@@ -284,18 +284,12 @@ def _kernel_gradient(r, kind: str, p: Place) -> Expr:  # noqa: ANN001
 def _conv_back(r, kind: str, p: Place) -> Expr:  # noqa: ANN001
     """∂L/∂a[c, y, x] = Σ_o,p,q δ[o, i, j] × K[o, c, p, q] over the outputs (i, j) whose window covered (y, x)
     at kernel position (p, q): the full convolution with the flipped kernel, read element by element."""
-    k, (c, y, x) = r.layer, p.unit
-    out_c, _, rows, cols = r.kernels.shape
-    out_rows, out_cols = r.delta.shape[2:]
-    terms = []
-    for o, dy, dx in np.ndindex(out_c, rows, cols):
-        i, j = y + r.padding - dy, x + r.padding - dx
-        if i % r.stride or j % r.stride:
-            continue
-        i, j = i // r.stride, j // r.stride
-        if 0 <= i < out_rows and 0 <= j < out_cols:
-            terms.append(op("mul", _named(p, p.at("dz", k, (o, i, j)), r.delta[p.n, o, i, j]),
-                            num(r.kernels[o, c, dy, dx], p.first, p.before("K", k, o, c, dy, dx))))
+    from nnworked.rules.layers.conv2d import input_terms
+
+    k, c = r.layer, p.unit[0]
+    terms = [op("mul", _named(p, p.at("dz", k, (o, i, j)), r.delta[p.n, o, i, j]),
+                num(r.kernels[o, c, dy, dx], p.first, p.before("K", k, o, c, dy, dx)))
+             for o, i, j, dy, dx in input_terms(r, p.unit)]
     if not terms:
         return num(0.0, True)
     return terms[0] if len(terms) == 1 else op("add", *terms)

@@ -11,6 +11,7 @@ from nnworked.render.blocks import Block, Heading, Math, Para
 from nnworked.render.forward import ForwardWriter
 from nnworked.render.lines import line
 from nnworked.render.numbers import fmt
+from nnworked.rules.layers.conv2d import input_terms
 from nnworked.trace import ConvBackToPrevious, KernelGradient, Pool, PoolBack, Trace
 
 
@@ -70,7 +71,7 @@ def _flip(trace: Trace, w: ForwardWriter, r: ConvBackToPrevious) -> list[Block]:
     rows, cols = r.kernels.shape[2:]
     grads = np.abs(r.upstream[0])
     unit = tuple(int(v) for v in np.unravel_index(int(np.argmax(grads)), grads.shape))
-    terms = _flip_terms(r, unit)
+    terms = input_terms(r, unit)
     named = " + ".join(f"{n.element(d, 0, (o, i, j), 0)} × {K}[{o},{unit[0]},{dy},{dx}]" for o, i, j, dy, dx in terms[:4]) + \
         (" + …" if len(terms) > 4 else "")
     key = n.key("da", k - 1, unit, 0)
@@ -88,22 +89,6 @@ def _flip(trace: Trace, w: ForwardWriter, r: ConvBackToPrevious) -> list[Block]:
                  f"{n.element(f'∂L/∂{a}', 0, unit, 0)} (the kernel indices count down as δ's count up):"),
             Math([f"{n.element(f'∂L/∂{a}', 0, unit, 0)} = {named}",
                   *line(n.element(f"∂L/∂{a}", 0, unit, 0), w.page.table.expression(key), p, w.s.width)])]
-
-
-def _flip_terms(r: ConvBackToPrevious, unit: tuple[int, ...]) -> list[tuple[int, int, int, int, int]]:
-    """The (o, i, j, p, q) of each δ × K product in ∂L/∂a[c, y, x], in the table's order."""
-    c, y, x = unit
-    out_c, _, rows, cols = r.kernels.shape
-    out_rows, out_cols = r.delta.shape[2:]
-    terms = []
-    for o, dy, dx in np.ndindex(out_c, rows, cols):
-        i, j = y + r.padding - dy, x + r.padding - dx
-        if i % r.stride or j % r.stride:
-            continue
-        i, j = i // r.stride, j // r.stride
-        if 0 <= i < out_rows and 0 <= j < out_cols:
-            terms.append((o, i, j, dy, dx))
-    return terms
 
 
 def _flip_unused(w: ForwardWriter, r: KernelGradient) -> list[Block]:

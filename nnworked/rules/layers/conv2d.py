@@ -167,6 +167,24 @@ class Conv2d(LayerRule):
         return Backward(tuple(out), gradients, downstream)
 
 
+def input_terms(record: Any, unit: tuple[int, ...]) -> list[tuple[int, int, int, int, int]]:
+    """The (o, i, j, p, q) of each δ[o, i, j] × K[o, c, p, q] in ∂L/∂a[c, y, x]: the outputs whose window
+    covered (y, x), at the kernel position that joined them (the full convolution with the flipped kernel,
+    read element by element; positions a stride skips or that fall outside the output take no part)."""
+    c, y, x = unit
+    out_c, _, rows, cols = record.kernels.shape
+    out_rows, out_cols = record.delta.shape[2:]
+    terms = []
+    for o, dy, dx in np.ndindex(out_c, rows, cols):
+        i, j = y + record.padding - dy, x + record.padding - dx
+        if i % record.stride or j % record.stride:
+            continue
+        i, j = i // record.stride, j // record.stride
+        if 0 <= i < out_rows and 0 <= j < out_cols:
+            terms.append((o, i, j, dy, dx))
+    return terms
+
+
 def flipped(kernels: np.ndarray) -> np.ndarray:
     """K turned 180° in each channel pair, with its in and out channels swapped: (in, out, rows, cols)."""
     return kernels[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)
