@@ -151,10 +151,10 @@ class _World:
         """The value the student used for the operand `label` (the key's, `key_value`, where the sheet
         printed it or the student left it blank)."""
         s = self.sheet
+        if label in s.keys:  # asked: known without working out what the sheet hides
+            return self.answers.get(label, key_value)
         if label not in s.worked:
             return key_value
-        if label in s.keys:
-            return self.answers.get(label, key_value)
         return self.worked(label)
 
     def rebuild(self, label: str, changed: dict[str, float] | None = None) -> tuple[Expr, frozenset[str]]:
@@ -163,7 +163,7 @@ class _World:
         used: set[str] = set()
 
         def look(name: str, key_value: float) -> float:
-            if name in self.sheet.worked:
+            if name in self.sheet.keys or name in self.sheet.worked:
                 used.add(name)
             if changed and name in changed:
                 return changed[name]
@@ -288,7 +288,7 @@ def diagnose(world: _World, key: str, answer: float) -> str:
         upstream = quantities.name("da", k, *quantities.parse(key).index)
         if upstream in sheet.truth:
             value = world.look(upstream, sheet.truth[upstream])
-            slack = world.slack(upstream) if upstream in sheet.worked else 0.0
+            slack = world.slack(upstream) if upstream in sheet.keys or upstream in sheet.worked else 0.0
             act = s.layers[k - 1].activation
             where = " (∂L/∂ŷ given as δ)" if k == len(s.layers) else ""
             candidates.append((f"the activation's derivative forgotten ({act}′ not multiplied in){where}", value,

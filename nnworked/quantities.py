@@ -15,6 +15,7 @@ generate and the JSON exercise section all read it.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from typing import TYPE_CHECKING, Iterable, NamedTuple
@@ -48,6 +49,7 @@ class Name(NamedTuple):
         return text if self.step == FIRST_STEP else f"{text}@{self.step}"
 
 
+@functools.lru_cache(maxsize=1 << 16)  # the same few names are parsed again and again while a class is marked
 def parse(text: str) -> Name:
     """Name("dW", 2, (0, 1)) from "dW2[0,1]"; ValueError when `text` is not a name."""
     match = _NAME.match(text)

@@ -58,34 +58,48 @@ def hidden(trace: Trace, keys: frozenset[str], reveal: str = "guided") -> frozen
     if reveal == "none":
         out = t.downstream(keys)
         return frozenset(out - keys) | _example_losses(trace, lambda sources: bool(sources & (out | keys)))
+    # Both tests only grow with `follows`, so passes until one adds nothing reach the same set in any
+    # order; each pass reads the values hidden so far once, and each key's intermediates are worked once.
+    places = trace.precision.places
     follows = set(keys)
+    intermediates: dict[str, list[tuple[frozenset[str], float]]] = {}
     grew = True
     while grew:
         grew = False
+        wanted = _wanted(t, follows, places)
         for key in t.values:
             if key not in follows and (t.depends(key) and t.depends(key) <= follows
-                                       or _works_on_the_way(trace, key, follows)):
+                                       or _works_on_the_way(t, key, wanted, intermediates, places)):
                 follows.add(key)
                 grew = True
     return frozenset(follows - keys) | _example_losses(trace, lambda sources: sources <= follows)
 
 
-def _works_on_the_way(trace: Trace, key: str, hidden: set[str]) -> bool:
-    """Whether the working of `key` passes through a hidden value: an intermediate computed from exactly
-    what that value is computed from, and equal to it (½·(ŷ − y)² shows ŷ − y, which is ∂L/∂ŷ): printing
-    the line would give the hidden value away through an identity."""
-    t = table(trace)
-    wanted = {}
+def _wanted(t, hidden: set[str], places: int) -> dict[frozenset[str], set[float]]:  # noqa: ANN001
+    """What each hidden value is computed from → its values, rounded as `_works_on_the_way` compares them."""
+    wanted: dict[frozenset[str], set[float]] = {}
     for other in hidden:
         sources = t.depends(other)
         if sources:
-            wanted.setdefault(frozenset(sources), []).append(t.values[other])
+            wanted.setdefault(frozenset(sources), set()).add(round(t.values[other], places))
+    return wanted
+
+
+def _works_on_the_way(t, key: str, wanted: dict[frozenset[str], set[float]],  # noqa: ANN001
+                      intermediates: dict[str, list[list]], places: int) -> bool:
+    """Whether the working of `key` passes through a hidden value (`wanted`): an intermediate computed from
+    exactly what that value is computed from, and equal to it (½·(ŷ − y)² shows ŷ − y, which is ∂L/∂ŷ):
+    printing the line would give the hidden value away through an identity."""
     if not wanted:
         return False
-    places = trace.precision.places
-    for inner in _inner(t.expression(key)):
-        for value in wanted.get(frozenset(labels(inner)), ()):
-            if round(evaluate(inner), places) == round(value, places):
+    if key not in intermediates:  # [what it is computed from, the operation, its rounded value once worked]
+        intermediates[key] = [[frozenset(labels(inner)), inner, None] for inner in _inner(t.expression(key))]
+    for entry in intermediates[key]:
+        values = wanted.get(entry[0])
+        if values:
+            if entry[2] is None:
+                entry[2] = round(evaluate(entry[1]), places)
+            if entry[2] in values and entry[2] == entry[2]:  # never NaN, as == never finds it
                 return True
     return False
 
