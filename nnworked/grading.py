@@ -60,11 +60,29 @@ def formula(trace: Trace, key: str) -> Expr:
 
 def tolerance(target: float, trace: Trace) -> float:
     """How far an answer may be from `target` for a field that cannot see how the answer was written (the
-    Moodle writer's). Under `rounding: carry` the student rounds exactly as the key does: half a unit of
+    spreadsheet's; a learning platform's fields take `right_answers`). Under `rounding: carry` the student rounds exactly as the key does: half a unit of
     the last decimal. Otherwise one decimal fewer is accepted too (−0.381 for −0.3806). `grade` itself
     judges each answer by its own written digits and what it was worked from (see `Sheet`)."""
     half = 0.5 * 10.0 ** -trace.precision.decimals_for(target)
     return half if trace.precision.carry else 10 * half
+
+
+def right_answers(target: float, trace: Trace) -> tuple[tuple[float, float], ...]:
+    """The right answers of a field that sees only the number typed (a Moodle cloze field, a Canvas
+    numerical question), as (value, tolerance), by the rule `grade` applies to an answer written to the
+    key's decimals: the key as printed, give or take half a unit of its last decimal (so an answer that
+    rounds to another value, 0.1092 for a key of 0.1095, is never right however many values are blank).
+    Under `rounding: exact` the key to one decimal fewer (0.109) is right too, exactly as written: `grade`
+    accepts it, and it is the only number so written that it accepts."""
+    from nnworked.engine.rounding import round_half_away
+
+    decimals = trace.precision.decimals_for(target)
+    out = [(round_half_away(target, decimals), 0.5 * 10.0 ** -decimals)]
+    if not trace.precision.carry and decimals > 0:
+        fewer = round_half_away(target, decimals - 1)
+        if abs(fewer - out[0][0]) > out[0][1]:  # 0.21 to three decimals is 0.21: asked once
+            out.append((fewer, 0.0))
+    return tuple(out)
 
 
 def written_decimals(answer: float) -> int:

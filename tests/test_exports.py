@@ -15,7 +15,6 @@ import pytest
 
 from nnworked import sheets
 from nnworked.render import get
-from nnworked.grading import tolerance
 from nnworked.render.numbers import Blanks
 from nnworked.render.settings import Settings
 from tests.helpers import trace_of
@@ -158,13 +157,26 @@ def test_moodle_cloze_questions(name: str) -> None:
             for _, answers in fields]
     assert sorted(keys) == sorted(settings.blanks.keys)  # every asked value, once
     for key, (points, answers) in zip(keys, fields):
-        grade, answer, tol, _ = answers[0]
-        assert points == 1 and grade == "="
-        assert float(answer) == pytest.approx(values[key], abs=1e-9)
-        assert float(tol) == pytest.approx(tolerance(values[key], trace))
-        assert all(grade == "%0%" for grade, *_ in answers[1:])
+        # right: the key as printed ± half a unit of its last decimal; under rounding: exact also the key to
+        # one decimal fewer, exactly (where that is another number); then the mistakes, at 0%
+        decimals = trace.precision.decimals_for(values[key])
+        right = [(float(answer), float(tol)) for grade, answer, tol, _ in answers if grade == "="]
+        expected = [(_half_up(values[key], decimals), 0.5 * 10.0 ** -decimals)]
+        fewer = _half_up(values[key], decimals - 1)
+        if not trace.precision.carry and abs(fewer - expected[0][0]) > expected[0][1]:
+            expected.append((fewer, 0.0))
+        assert points == 1 and [grade for grade, *_ in answers[:len(right)]] == ["="] * len(right)
+        assert right == [(pytest.approx(v, abs=1e-12), pytest.approx(t, abs=1e-15)) for v, t in expected]
+        assert all(grade == "%0%" for grade, *_ in answers[len(right):])
     feedback = question.find("generalfeedback").find("text").text
     assert "← answer" in feedback
+
+
+def _half_up(value: float, decimals: int) -> float:
+    """`value` to `decimals` places, half away from zero, in decimal arithmetic (as a key prints it)."""
+    from decimal import ROUND_HALF_UP, Decimal
+
+    return float(Decimal(repr(value)).quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP))
 
 
 def test_moodle_needs_blanks() -> None:

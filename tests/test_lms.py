@@ -55,11 +55,14 @@ def test_a_moodle_field_holds_the_value_its_tolerance_and_each_catalogued_mistak
     # z1[0] and a1[0] (a blank z closes its a), da2, dz2 and db2 (with one example, the same number)
     assert [points for points, _ in fields] == [1, 1, 1, 1, 1]
     z, a, _, d, _ = (answers for _, answers in fields)
-    assert z == [("=", "0.21", "0.0005", "Right: z₁[0]"), ("%0%", "-0.21", "0.0005", "z₁[0]: the sign is flipped")]
-    assert a == [("=", "0.21", "0.0005", "Right: h[0]"), ("%0%", "-0.21", "0.0005", "h[0]: the sign is flipped")]
-    # the right answer exact; each mistake's value as a student writes it, to the key's four decimals
+    # right: the key as printed, give or take half a unit of its last decimal (0.21 to three decimals is
+    # the same number, asked once)
+    assert z == [("=", "0.21", "5e-05", "Right: z₁[0]"), ("%0%", "-0.21", "0.0005", "z₁[0]: the sign is flipped")]
+    assert a == [("=", "0.21", "5e-05", "Right: h[0]"), ("%0%", "-0.21", "0.0005", "h[0]: the sign is flipped")]
+    # right: the key to its four decimals and (rounding: exact) to three, as grade takes either; each
+    # mistake's value as a student writes it, to the key's four decimals
     assert [(g, float(v), t, f) for g, v, t, f in d] == [
-        ("=", pytest.approx(delta, abs=1e-11), "0.0005", "Right: δ₂"),
+        ("=", round(delta, 4), "5e-05", "Right: δ₂"), ("=", round(delta, 3), "0", "Right: δ₂"),
         ("%0%", round(-delta, 4), "0.0005", "δ₂: the sign is flipped (ŷ − y and y − ŷ confused)"),
         ("%0%", round(-1 / yhat, 4), "0.0005",  # ∂L/∂ŷ, not times σ′
          "δ₂: the activation's derivative forgotten (sigmoid′ not multiplied in) (∂L/∂ŷ given as δ)")]
@@ -68,12 +71,44 @@ def test_a_moodle_field_holds_the_value_its_tolerance_and_each_catalogued_mistak
     assert next(m for m in marks if m.key == "dz2[0]").note == "the activation's derivative forgotten (sigmoid′ not multiplied in) (∂L/∂ŷ given as δ)"
 
 
+def moodle_grade(answers: list[tuple[str, str, str, str]], typed: float) -> str | None:
+    """The grade Moodle gives a typed number: that of the first answer it lies within (value ± tolerance)."""
+    return next((grade for grade, value, tolerance, _ in answers
+                 if abs(typed - float(value)) <= float(tolerance) + 1e-14), None)
+
+
+def test_a_wrong_final_value_is_never_right_on_moodle_or_canvas_whatever_is_blank() -> None:
+    # spam's W₁[0,0] after the update, by hand: δ₂ = σ(z₂) − 1, ∂L/∂W₁[0,0] = x₁·W₂[0,0]·δ₂ (ReLU passes,
+    # z₁[0] > 0), and W₁[0,0] − 0.1 × that: 0.10951…, printed 0.1095
+    updated = 0.1 - 0.1 * 0.5 * 0.5 * (1 / (1 + math.exp(-SPAM_SIGMOID_INPUT)) - 1)
+    assert round(updated, 4) == 0.1095
+    trace = nnworked.solve("spam")
+    xml = render(trace, "moodle", exercise=True, blanks="all")
+    field = next(answers for _, answers in cloze_fields(question_text(xml))
+                 if answers[0][0] == "=" and float(answers[0][1]) == 0.1095)
+    items = [i for i in open_package(render(trace, "qti", exercise=True, blanks="all")).popitem()[1].iter(QTI + "item")
+             if i.get("title") != "The exercise"]
+    ranges = next(answer_ranges(i) for i in items if answer_ranges(i)[0][1] == 0.1095)
+
+    def canvas(typed: float) -> str | None:
+        return next((score for score, exact, low, high, _ in ranges if typed == exact or low <= typed <= high), None)
+
+    marked = nnworked.grade("spam", {"s": {"W1[0,0]": 0.1092}, "t": {"W1[0,0]": 0.1095}, "u": {"W1[0,0]": 0.11}},
+                            blanks="all").results
+    for typed, student in ((0.1092, "s"), (0.1095, "t"), (0.11, "u")):
+        right = next(m for m in marked[student] if m.key == "W1[0,0]").credit
+        assert right == (typed != 0.1092)  # grade: 0.1092 is wrong; 0.1095, and 0.11 to one decimal fewer, right
+        assert (moodle_grade(field, typed) == "=") == right, typed
+        assert (canvas(typed) == "100") == right, typed
+    assert moodle_grade(field, 0.10944) is None and canvas(0.10956) is None  # they round to 0.1094 and 0.1096
+
+
 def test_a_number_keeps_its_exponent() -> None:
     trace = nnworked.solve({"inputs": [[1]], "layers": [{"weights": [[1.5e-10]]}]})
     fields = cloze_fields(question_text(render(trace, "moodle", exercise=True, blanks="z1")))
-    # 1.5e-10 printed to 3 significant figures (1.50e-10): half a unit of its last decimal is 5e-13, and
-    # under exact rounding one decimal fewer is accepted too
-    assert fields[0][1][:2] == [("=", "1.5e-10", "5e-12", "Right: z₁"), ("%0%", "-1.5e-10", "5e-12", "z₁: the sign is flipped")]
+    # 1.5e-10 printed to 3 significant figures (1.50e-10): half a unit of its last decimal is 5e-13 (to one
+    # decimal fewer it is the same number, asked once); a mistake's value is offered with grade's room
+    assert fields[0][1][:2] == [("=", "1.5e-10", "5e-13", "Right: z₁"), ("%0%", "-1.5e-10", "5e-12", "z₁: the sign is flipped")]
 
 
 def test_every_blank_is_visible_and_a_feedback_escapes_the_cloze_syntax() -> None:
@@ -170,16 +205,19 @@ def test_a_qti_package_holds_the_sheet_then_one_numerical_question_per_asked_val
     sheet = items[0].find(f"{QTI}presentation/{QTI}material/{QTI}mattext").text
     assert "z₁[0] = (0.1 × 0.5) + (0.2 × 0.3) + 0.1 = <strong>? (z₁[0])</strong>" in sheet
     assert "0.21" not in sheet.split("z₁[1]")[0].split("Calculate each element")[1]  # the blank stays blank
-    assert answer_ranges(items[1]) == [("100", 0.21, 0.2095, 0.2105, "Right: z₁[0]"),
+    assert answer_ranges(items[1]) == [("100", 0.21, 0.20995, 0.21005, "Right: z₁[0]"),
                                        ("0", -0.21, -0.2105, -0.2095, "z₁[0]: the sign is flipped")]
     yhat = 1 / (1 + math.exp(-SPAM_SIGMOID_INPUT))
     delta = answer_ranges(items[4])
     assert [(score, words) for score, *_, words in delta] == [
-        ("100", "Right: δ₂"), ("0", "δ₂: the sign is flipped (ŷ − y and y − ŷ confused)"),
+        ("100", "Right: δ₂"), ("100", "Right: δ₂"), ("0", "δ₂: the sign is flipped (ŷ − y and y − ŷ confused)"),
         ("0", "δ₂: the activation's derivative forgotten (sigmoid′ not multiplied in) (∂L/∂ŷ given as δ)")]
-    for (_, exact, low, high, _), value in zip(delta, [yhat - 1, round(1 - yhat, 4), round(-1 / yhat, 4)]):
+    # right: −0.3806 ± half a unit of its fourth decimal, or −0.381 exactly; each mistake with grade's room
+    for (_, exact, low, high, _), (value, room) in zip(delta, [(round(yhat - 1, 4), 0.00005), (round(yhat - 1, 3), 0),
+                                                               (round(1 - yhat, 4), 0.0005),
+                                                               (round(-1 / yhat, 4), 0.0005)]):
         assert exact == pytest.approx(value, abs=1e-11)
-        assert (low, high) == (pytest.approx(value - 0.0005, abs=1e-11), pytest.approx(value + 0.0005, abs=1e-11))
+        assert (low, high) == (pytest.approx(value - room, abs=1e-11), pytest.approx(value + room, abs=1e-11))
 
 
 def test_a_qti_package_is_written_to_a_file_all_or_nothing(tmp_path: Path) -> None:

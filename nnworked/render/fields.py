@@ -1,5 +1,5 @@
 """The asked values of a sheet as a learning platform's numerical answer fields (Moodle's cloze fields,
-Canvas's QTI items): the value, the tolerance grading allows, the name a student reads on the sheet, and
+Canvas's QTI items): the value, the answers grading takes as right, the name a student reads on the sheet, and
 the wrong values of grading's catalogue of mistakes, each with the mistake it means."""
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ class Field(NamedTuple):
     value: float
     tolerance: float
     mistakes: tuple[Mistake, ...]
+    right: tuple[tuple[float, float], ...] = ()  # grading.right_answers: (value, tolerance) each
 
 
 def fields(trace: Trace, keys: frozenset[str]) -> list[Field]:
@@ -32,8 +33,8 @@ def fields(trace: Trace, keys: frozenset[str]) -> list[Field]:
     out = []
     for key in sorted(keys, key=quantities.sort_key):
         value = values[key]
-        out.append(Field(key, labels.get(key, key), value, grading.tolerance(value, trace),
-                         tuple(mistakes(trace, key, value))))
+        right = grading.right_answers(value, trace)
+        out.append(Field(key, labels.get(key, key), value, right[0][1], tuple(mistakes(trace, key, value)), right))
     return out
 
 

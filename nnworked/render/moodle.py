@@ -46,7 +46,8 @@ def _cloze_text(text: str) -> str:
 
 def cloze(field: Field, points: int = 1) -> str:
     """One numerical field: the right answer, then each catalogued mistake at 0%, each with its feedback."""
-    right = f"={machine(field.value)}:{machine(field.tolerance)}#" + _cloze_text(f"Right: {field.label}")
+    right = "~".join(f"={machine(value)}:{machine(tolerance)}#" + _cloze_text(f"Right: {field.label}")
+                     for value, tolerance in field.right)
     wrong = "".join(f"~%0%{machine(m.value)}:{machine(m.tolerance)}#" + _cloze_text(f"{field.label}: {m.what}")
                     for m in field.mistakes)
     return f"{{{points}:NUMERICAL:{right}{wrong}}}"

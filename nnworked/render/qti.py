@@ -2,8 +2,8 @@
 imsmanifest.xml and one assessment per variant.
 
 An assessment opens with the exercise sheet (a text-only item: every blank a ?, each asked value marked
-with the name its question asks for), then one numerical question per asked value: right within grading's
-tolerance, each catalogued mistake answered with its feedback, and the answer as the general feedback.
+with the name its question asks for), then one numerical question per asked value: right as `grading.right_answers`
+says, each catalogued mistake answered with its feedback, and the answer as the general feedback.
 Canvas writes a numerical answer with a margin as `<or><varequal>v</varequal><and><vargte>v − t</vargte>
 <varlte>v + t</varlte></and></or>`, and reads it back the same way; so does this.
 
@@ -85,11 +85,11 @@ def _within(value: float, tolerance: float) -> str:
 
 
 def _numerical(ident: str, field: Field, points: float) -> str:
-    right = ('          <respcondition continue="No">\n'
-             f"            <conditionvar>{_within(field.value, field.tolerance)}</conditionvar>\n"
-             '            <setvar action="Set" varname="SCORE">100</setvar>\n'
-             '            <displayfeedback feedbacktype="Response" linkrefid="correct_fb"/>\n'
-             "          </respcondition>\n")
+    right = "".join('          <respcondition continue="No">\n'
+                    f"            <conditionvar>{_within(value, tolerance)}</conditionvar>\n"
+                    '            <setvar action="Set" varname="SCORE">100</setvar>\n'
+                    '            <displayfeedback feedbacktype="Response" linkrefid="correct_fb"/>\n'
+                    "          </respcondition>\n" for value, tolerance in field.right)
     wrong = "".join('          <respcondition continue="No">\n'
                     f"            <conditionvar>{_within(m.value, m.tolerance)}</conditionvar>\n"
                     '            <setvar action="Set" varname="SCORE">0</setvar>\n'
