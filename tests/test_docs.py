@@ -83,3 +83,57 @@ def test_each_keys_example_is_valid_for_that_key(heading: str) -> None:
         data = load_text(text, "snippet.yaml").data
         assert set(data) & set(re.findall(r"`(\w+)`", heading)), text
         assert [error.message for error in jsonschema.Draft7Validator(schema).iter_errors(data)] == []
+
+
+# ---- the README's course week for teachers ---------------------------------------------------------------
+
+README = (REPOSITORY / "README.md").read_text(encoding="utf-8")
+
+
+def _course_week() -> list[tuple[str, list[str]]]:
+    """Each `$ command` of the README's course week with the lines shown after it."""
+    week = README[README.index("**A course week.**"):README.index("- **Templates.**")]
+    steps: list[tuple[str, list[str]]] = []
+    for block in re.findall(r"```\n(.*?)```", week, re.DOTALL):
+        for line in block.splitlines():
+            if line.startswith("$ "):
+                steps.append((line[2:], []))
+            else:
+                steps[-1][1].append(line)
+    return steps
+
+
+def _shown(shown: list[str], printed: list[str]) -> bool:
+    """Whether the printed lines are the shown ones, a line `...` standing for any run of lines."""
+    if not shown:
+        return not printed
+    if shown[0] == "...":
+        return any(_shown(shown[1:], printed[n:]) for n in range(len(printed) + 1))
+    return bool(printed) and printed[0] == shown[0] and _shown(shown[1:], printed[1:])
+
+
+def test_the_readmes_course_week_runs_as_shown(tmp_path: Path) -> None:
+    import shlex
+    import subprocess
+    import sys
+
+    from tests.test_cli import ENV
+
+    steps = _course_week()
+    assert [command.split()[:2] for command, _ in steps if command.startswith("nnworked")] == [
+        ["nnworked", "generate"], ["nnworked", "generate"], ["nnworked", "generate"], ["nnworked", "grade"]]
+    for command, shown in steps:
+        words = shlex.split(command)
+        if words[0] == "cat":  # a file the teacher has: written as shown
+            (tmp_path / words[1]).write_text("\n".join(shown) + "\n", encoding="utf-8")
+        elif words[0] == "head":
+            lines = (tmp_path / words[2]).read_text(encoding="utf-8").splitlines()
+            assert lines[:int(words[1][1:])] == shown, command
+        else:
+            assert words[0] == "nnworked", command
+            result = subprocess.run([sys.executable, "-m", "nnworked", *words[1:]], capture_output=True, text=True,
+                                    env=ENV, cwd=tmp_path)
+            assert result.returncode == 0, (command, result.stderr)
+            assert _shown(shown, result.stdout.splitlines()), (command, result.stdout)
+    assert (tmp_path / "exam3" / "s003-sheet.html").exists()
+    assert (tmp_path / "quiz3" / "questions.xml").exists() and (tmp_path / "marks" / "feedback-s003.html").exists()
