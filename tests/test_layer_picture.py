@@ -21,6 +21,9 @@ from nnworked.render.network import drawable, svg, tikz
 from nnworked.render.numbers import fmt
 from tests.helpers import trace_of
 from tests.test_exports import CHROMIUM, LATEX_UNAVAILABLE, chromium, compile_latex
+from tests.test_network_picture import _tikz_unavailable
+
+TIKZ_UNAVAILABLE = LATEX_UNAVAILABLE or _tikz_unavailable()
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -103,6 +106,10 @@ def test_the_windows_and_the_winners_sit_on_their_cells() -> None:
                        (a1_00.get("x"), a1_00.get("y"), a1_00.get("width"), "20.0"),
                        (a1_00.get("x"), a1_00.get("y"), f"{2 * float(a1_00.get('width')):.1f}", "40.0"),
                        (a2_00.get("x"), a2_00.get("y"), a2_00.get("width"), "20.0")]
+    assert " ".join(_texts(root, "caption")) == (
+        "Values after the forward pass; in red, the gradients after the backward pass (δ = ∂L/∂z; ∂L/∂a where a "
+        "layer has no z); each bias above its unit; each weight on its edge; dashed, the window that gives the first "
+        "output; outlined, the maximum of each pooling window.")
     winners = [(w.get("x"), w.get("y")) for w in _shapes(root, "rect", "winner")]
     assert winners == [(c.get("x"), c.get("y"))
                        for c in (_cell(root, "a₁[0][0,1] = 14"), _cell(root, "a₁[0][1,1] = 9"))]
@@ -247,7 +254,7 @@ def test_markdown_written_with_output_gets_the_cnn_picture_beside_it(tmp_path: P
     assert "<svg" not in nnworked.run("cnn_edge").render("html", exercise=True)  # it would give blanks away
 
 
-@pytest.mark.skipif(bool(LATEX_UNAVAILABLE), reason=LATEX_UNAVAILABLE)
+@pytest.mark.skipif(bool(TIKZ_UNAVAILABLE), reason=TIKZ_UNAVAILABLE)
 @pytest.mark.parametrize("source, shown", [
     ("cnn_edge", ["−0.0368", "−0.0858", "0.5915", "δ = −0.4085", "= 0, ∂L/∂b = −0.0123"]),
     (EVERY_OTHER, ["3.5", "1.25", "kept × 2", "γ = 0.5", "β = −0.1", "+ a1"])])

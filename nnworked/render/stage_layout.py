@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from nnworked.layer_records import Convolve, Pool, Residual
+from nnworked.layer_records import Convolve, Normalise, Pool, Residual
 from nnworked.render.network import COLUMN, EDGE_LABEL_AT, MAX_LABELLED_EDGES, RADIUS, ROW
 from nnworked.render.notation import Notation
 from nnworked.render.numbers import fmt
@@ -235,17 +235,22 @@ def drawing(trace: Trace) -> Drawing:
                   Path(((cx, cy - SUM_R), (cx, cy + SUM_R)), "sum-cross"),
                   Label(cx - SUM_R - 4, y - 3, f"+ {name}", "skip-label", "end")]
     labels = max(len(stage.labels) for stage in every)
-    caption = _caption(trace, notes)
+    caption = _caption(trace, every, notes)
     lines = len(caption_lines(caption, x + MARGIN - 20))
     height = band + tallest + 18 + labels * LABEL_LINE + 30 + CAPTION_LINE * (lines - 1)
     return Drawing(back + front, x + MARGIN, height, f"{printable(trace.scenario.title)}: the network", caption)
 
 
-def _caption(trace: Trace, notes: Notes) -> str:
+def _caption(trace: Trace, every: list[Stage], notes: Notes) -> str:
     parts = ["Values after the forward pass"]
     if trace.steps[0].backward:
         parts.append("in red, the gradients after the backward pass (δ = ∂L/∂z; ∂L/∂a where a layer has no z)")
-    parts.append("each bias, γ and β above its unit; each weight on its edge")
+    above = ["bias"] if any(s.join == "edges" and s.record.bias is not None for s in every) else []
+    above += ["γ and β"] if any(isinstance(s.record, Normalise) for s in every) else []
+    if above:
+        parts.append(f"each {', '.join(above)} above its unit")
+    if any(s.join == "edges" for s in every):
+        parts.append("each weight on its edge")
     if notes.windows:
         parts.append("dashed, the window that gives the first output")
     if notes.winners:

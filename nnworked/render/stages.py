@@ -302,6 +302,9 @@ def stages(trace: Trace) -> list[Stage]:
     layers = len(trace.scenario.layers)
     if sorted(by_layer) != list(range(1, layers + 1)):
         raise Undrawable("a layer without forward records")
+    builders = [_STAGES.get(type(by_layer[k][0])) for k in range(1, layers + 1)]
+    if None in builders:  # before any record is read: a layer type added later may hold other fields
+        raise Undrawable(f"layer {builders.index(None) + 1} has no stage")
     ctx = Context(Notation(layers, trace.scenario.inputs.shape[0]), trace.precision,
                   step.gradients() if step.backward else {}, trace.scenario)
     inputs = by_layer[1][0].inputs[0]
@@ -312,9 +315,6 @@ def stages(trace: Trace) -> list[Stage]:
     else:
         raise Undrawable(f"the input is {inputs.ndim}-D per example")
     out = [Stage(0, first, ("Input",), "")]
-    for k in range(1, layers + 1):
-        build = _STAGES.get(type(by_layer[k][0]))
-        if build is None:
-            raise Undrawable(f"layer {k}: no stage for {type(by_layer[k][0]).__name__}")
+    for k, build in enumerate(builders, start=1):
         out += build(ctx, k, by_layer[k])
     return out
