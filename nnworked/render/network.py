@@ -60,12 +60,32 @@ class Picture(NamedTuple):
 
 
 def drawable(trace: Trace) -> bool:
-    """A network of neurons (dense layers) with a first step held in full: a matrix product has no network
-    to draw, and image and normalisation layers are not circles and edges (their walkthrough shows them)."""
+    """A network with a first step held in full (a matrix product has no network to draw) whose layers the
+    picture draws: dense layers as circles and edges (`layout`), image, pooling, dropout, normalisation and
+    residual layers as the stages of nnworked/render/stages.py. A layer type it has no drawing for gets no
+    picture."""
+    return _neurons_only(trace) or _staged(trace) is not None
+
+
+def _neurons_only(trace: Trace) -> bool:
+    """Only dense layers: the picture of neurons and edges below."""
     from nnworked.rules.layers import LAYERS
 
     return trace.matmul is None and bool(trace.steps) and bool(trace.steps[0].forward.linear) and \
-        all(LAYERS[layer.type].neurons for layer in trace.scenario.layers)
+        all(layer.type in LAYERS and LAYERS[layer.type].neurons for layer in trace.scenario.layers)
+
+
+def _staged(trace: Trace):  # noqa: ANN202 (a shapes.Drawing, or None)
+    """The picture of a network with layers beyond dense ones, as shapes; None where it cannot be drawn."""
+    from nnworked.render.stage_layout import drawing
+    from nnworked.render.stages import Undrawable
+
+    if trace.matmul is not None or not trace.steps or not trace.steps[0].forward.operations:
+        return None
+    try:
+        return drawing(trace)
+    except Undrawable:
+        return None
 
 
 def layout(trace: Trace) -> Picture:
@@ -142,6 +162,10 @@ def _along(edge: Edge) -> tuple[float, float]:
 
 def svg(trace: Trace) -> str:
     """The picture as one self-contained SVG document."""
+    if not _neurons_only(trace):
+        from nnworked.render import shapes
+
+        return shapes.svg(_staged(trace))
     picture = layout(trace)
     title = f"{printable(trace.scenario.title)}: the network"
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{picture.width}" height="{picture.height + 30}" '
@@ -185,6 +209,10 @@ def tikz(trace: Trace) -> str:
     a note in its place, so that it still compiles."""
     from nnworked.render.latex import escape
 
+    if not _neurons_only(trace):
+        from nnworked.render import shapes
+
+        return shapes.tikz(_staged(trace))
     picture = layout(trace)
     scale = 0.02
 
