@@ -40,9 +40,9 @@ PREAMBLE = r"""\documentclass[11pt,a4paper]{article}
 
 _MATH = {
     "−": "-", "×": r"\times", "·": r"\cdot", "∂": r"\partial", "σ": r"\sigma", "δ": r"\delta", "η": r"\eta",
-    "θ": r"\theta", "λ": r"\lambda", "μ": r"\mu", "ρ": r"\rho", "β": r"\beta", "ε": r"\varepsilon", "α": r"\alpha",
-    "Σ": r"\Sigma", "⊙": r"\odot", "⊗": r"\otimes", "→": r"\rightarrow", "←": r"\leftarrow", "≤": r"\leq",
-    "≥": r"\geq", "÷": r"\div", "½": r"\tfrac{1}{2}",
+    "θ": r"\theta", "λ": r"\lambda", "μ": r"\mu", "ρ": r"\rho", "β": r"\beta", "γ": r"\gamma", "ε": r"\varepsilon",
+    "α": r"\alpha", "Σ": r"\Sigma", "⊙": r"\odot", "⊗": r"\otimes", "→": r"\rightarrow", "←": r"\leftarrow",
+    "≤": r"\leq", "≥": r"\geq", "÷": r"\div", "½": r"\tfrac{1}{2}",
     "√": r"\surd", "∞": r"\infty", "⋮": r"\vdots", "′": r"'", "ŷ": r"\hat{y}", "ᵀ": r"^{T}",
     "│": r"|", "✓": r"\checkmark", "…": r"\ldots", "≈": r"\approx", "‖": r"\|",
 }
