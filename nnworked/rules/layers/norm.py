@@ -103,6 +103,9 @@ class BatchNorm(Normalisation):
     over_batch = True
 
     def torch_forward(self, torch: Any, k: int, layer: Any, params: dict[str, Any], inputs: Any) -> Any:
+        if layer.epsilon == 0:  # torch's batch_norm refuses ε = 0, which a file may write: the same formula by hand
+            mean, variance = inputs.mean(0), inputs.var(0, unbiased=False)
+            return params[f"gamma{k}"] * (inputs - mean) / torch.sqrt(variance) + params[f"beta{k}"]
         return torch.nn.functional.batch_norm(inputs, None, None, params[f"gamma{k}"], params[f"beta{k}"],
                                               training=True, eps=layer.epsilon)
 
