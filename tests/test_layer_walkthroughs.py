@@ -1,8 +1,12 @@
 """Dropout, normalisation and residual layers through the options beyond the default walkthrough:
 --detail brief names each result, --why-matrices says which layers are matrix products, a frozen
-parameter's quantity is its given value."""
+parameter's quantity is its given value, and a batch norm whose σ rounds to 0 under rounding: carry says
+how to get past it, on the command line without a traceback."""
 
 from __future__ import annotations
+
+import subprocess
+import sys
 
 import nnworked
 from nnworked import quantities
@@ -53,4 +57,20 @@ def test_a_frozen_parameter_is_its_given_value_in_the_table() -> None:
         assert table.values[key] == given
         assert chain(table.expression(key), trace.precision.carried)[-1].value == given
         assert table.depends(key) == frozenset()  # nothing a student computes: a blank there has no carried marks
+
+
+def test_a_batch_norm_sigma_that_rounds_to_zero_under_carry_gives_the_carry_hint(tmp_path) -> None:  # noqa: ANN001
+    # feature 0 is 1 and 1.001: σ² = 2.5e−7, + ε = 1e−5, rounds to 0.00 at 2 places, so σ = 0 and x̂ = x/0
+    path = tmp_path / "flat.yaml"
+    path.write_text("inputs: [[1, 2], [1.001, 3]]\ntargets: [[1], [0]]\nlayers:\n  - type: batch_norm\n"
+                    "  - weights: [[1, 1]]\nloss: mse\nlearning_rate: 0.1\nrounding: carry\nprecision: 2\n")
+    result = subprocess.run([sys.executable, "-m", "nnworked", "run", str(path)], capture_output=True, text=True)
+    assert result.returncode == 1 and result.stdout == "" and "Traceback" not in result.stderr
+    assert result.stderr == ("the forward pass of step 1, at the normalised values of layer 1 overflowed or became "
+                             "undefined (a value beyond ±1.8e308, or 0/0); with rounding: carry a small value can "
+                             "round to 0 first (ln 0 and x/0 are undefined): try a larger --precision or --rounding "
+                             "exact\n")
+    larger = subprocess.run([sys.executable, "-m", "nnworked", "run", str(path), "--precision", "6"],
+                            capture_output=True, text=True)
+    assert larger.returncode == 0, larger.stderr  # the hint's way out works
 
