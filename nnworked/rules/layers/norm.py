@@ -97,6 +97,11 @@ class Normalisation(LayerRule):
                        "finite, not meaningful.")
         return out
 
+    def rejects(self, forward: tuple[Any, ...], constraints: Any) -> str | None:
+        # the observation above: an exercise on a group that hardly varies works ε, not the normalisation
+        (norm,) = forward
+        return "a normalised group with almost no variance" if np.any(norm.variance < norm.epsilon) else None
+
     def group(self, values: np.ndarray) -> np.ndarray:
         """(examples, features) arranged with each group on the last axis."""
         return values.T if self.over_batch else values
