@@ -126,6 +126,25 @@ def test_grading_carries_a_wrong_input_through_the_mean_and_variance_of_its_grou
     assert other["a2[0,0]"] == "wrong"  # neither the key's 1.8091 nor the student's own 2.6833
 
 
+def test_full_detail_derives_the_three_terms_of_the_batch_norm_backward_with_the_numbers() -> None:
+    text = SMALL.replace("  - type: batch_norm\n", "  - weights: [[1, 0], [0, 1]]\n  - type: batch_norm\n")
+    out = nnworked.run(text).render("terminal", detail="full", width=100)
+    section = out[out.index("Where the three terms of ∂L/∂a₁ come from (layer 2)"):out.index("Why We Use Matrices")]
+    # by hand: feature 0 is 1, 3 (σ = 1, ε = 0), x̂ = −1, 1; ∂L/∂x̂ = ∂L/∂a₂ × γ = −4, 6; S₁ = 2, S₂ = 4 + 6 = 10;
+    # for the first value −4/1 − 2/(2·1) − (−1·10)/(2·1) = −4 − 1 + 5 = 0: two values normalised are always ∓1
+    assert "(S₂ = Σ ∂L/∂x̂₂ⱼ × x̂₂ⱼ).\n    ∂L/∂xᵢ = (M × ∂L/∂x̂₂ᵢ − S₁ − x̂₂ᵢ × S₂) / (M × σ₂)\n" in section
+    assert "    through x̂₂ itself:  ∂L/∂x̂₂ / σ₂ = −4 / 1 = −4\n" \
+           "    through μ₂ (subtracted):  S₁ / (M × σ₂) = 2 / (2 × 1) = 2 / 2 = 1\n" \
+           "    through σ²₂ (subtracted):  x̂₂ × S₂ / (M × σ₂) = (−1 × 10) / (2 × 1) = −10 / 2 = −5\n" \
+           "    ∂L/∂a₁⁽¹⁾[0] = ((−4 / 1) − (2 / (2 × 1))) − ((−1 × 10) / (2 × 1)) = (−4 − (2 / 2)) − (−10 / 2)\n" \
+           "                 = (−4 − 1) + 5 = −5 + 5 = 0\n" in section
+    trace = solve(nnworked.load(text))
+    back = next(r for r in trace.steps[0].backward if type(r).__name__ == "NormBack")
+    assert back.upstream[0, 0] == 0 and back.s1[0] == 2 and back.s2[0] == 10
+    layer = nnworked.run(text.replace("batch_norm", "layer_norm")).render("terminal", detail="full", width=100)
+    assert "Take one group, example 1's features: M = 2 values xᵢ" in layer
+
+
 MIXED = {"title": "every layer", "inputs": [[[[1, 2, 0], [0, 1, 3], [2, 1, 0]]], [[[0, 1, 2], [1, 3, 0], [2, 0, 1]]]],
          "layers": [{"type": "conv2d", "kernels": [[[[1, -1], [0.5, 1]]]], "bias": [0.1], "activation": "relu"},
                     {"type": "flatten", "name": "flat"},
