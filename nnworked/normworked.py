@@ -91,8 +91,22 @@ def _gamma(r, p, kind: str, j: int) -> Expr:  # noqa: ANN001
 def normalise(r, kind: str, p) -> Expr:  # noqa: ANN001
     """a = γ × x̂ + β."""
     e, j = p.n, p.i
-    xhat = num(r.xhat[e, j], label=Group(r, p, group_of(r, e, j)).input_labels())
+    group = Group(r, p, group_of(r, e, j))
+    xhat = num(_xhat_looked(group, e, j) if p.looked else r.xhat[e, j], label=group.input_labels())
     return op("add", op("mul", _gamma(r, p, "gamma", j), xhat), _gamma(r, p, "beta", j))
+
+
+def _xhat_looked(group: Group, e: int, j: int) -> float:
+    """x̂ worked again from the student's own values of the group (grading: a wrong input carries through
+    the mean and the variance into every x̂ of its group), rounded at each stage as the walkthrough's are."""
+    from nnworked.worked import value
+
+    p, precision, count = group.p, group.p.trace.precision, num(len(group.members), True)
+    xs = [num(p.value(x.label, x.value)) for x in group.inputs()]
+    mean = num(value(op("div", _sum(xs), count), precision))
+    variance = num(value(op("div", _sum([op("pow", op("sub", x, mean), num(2, True)) for x in xs]), count), precision))
+    x = xs[group.members.index((e, j))]
+    return value(op("div", op("sub", x, mean), op("sqrt", op("add", variance, num(group.r.epsilon, True)))), precision)
 
 
 def norm_gradient(r, kind: str, p) -> Expr:  # noqa: ANN001

@@ -149,6 +149,12 @@ def check(trace: Trace, constraints: Constraints) -> str | None:
             reason = ACTIVATIONS[act.activation].rejects(act, constraints)
             if reason:
                 return reason
+        from nnworked.rules.layers import LAYERS
+
+        for k, layer in enumerate(trace.scenario.layers, start=1):
+            reason = LAYERS[layer.type].rejects(tuple(r for r in step.forward.operations if r.layer == k), constraints)
+            if reason:
+                return reason
         if step.loss is not None and np.max(np.abs(step.loss.yhat - step.loss.y)) < constraints.min_error:
             return "prediction too close to the target"
     if _identical_neurons(trace):

@@ -136,6 +136,8 @@ def _updated(trace: Trace, step, key: Name, look: Look) -> Expr:  # noqa: ANN001
     s, kind, k = trace.scenario, key.kind, key.layer
     update = next(u for u in step.updates if u.name == f"{kind}{k}")
     index = key.index if update.old.ndim >= 2 else key.index[:1]
+    if update.frozen:  # it keeps the value the file gave, whatever its gradient
+        return num(float(update.old[index]), True)
     gradient = name("d" + kind, k, *index)
     lines = worked.optimizer_update(s.optimizer, update.old[index], look(gradient, float(update.grad[index])),
                                     s.learning_rate or 0.0, {}, 1, trace.precision, True, gradient)

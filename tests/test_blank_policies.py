@@ -27,6 +27,7 @@ from nnworked.render import get
 from nnworked.render.numbers import Blanks, fmt
 from nnworked.render.settings import Settings
 from nnworked.trace import Trace
+from tests.helpers import by_hand_pending
 
 G = "____"  # the blank as Markdown prints it
 BLANK_SETS = [("one-per-layer", 1), ("one-per-layer", 2), ("forward", 1), ("backward", 1), ("all", 1)]
@@ -67,12 +68,17 @@ def _signs(trace: Trace) -> list:
     if trace.matmul is not None:
         return []
     passes = [step.forward for step in trace.steps] + ([trace.final[0]] if trace.final else [])
-    return [np.sign(op.z).tolist() for f in passes for op in f.operations if type(op).__name__ in ("Linear", "Convolve")]
+    losses = [step.loss for step in trace.steps] + ([trace.final[1]] if trace.final else [])
+    # ŷ − y and each gradient an update subtracts print their sign as an operator: (−2.5 + 4)², 0 − (η × g)
+    return [np.sign(op.z).tolist() for f in passes for op in f.operations if type(op).__name__ in ("Linear", "Convolve")] \
+        + [np.sign(loss.yhat - loss.y).tolist() for loss in losses if loss is not None] \
+        + [np.sign(u.grad).tolist() for step in trace.steps for u in step.updates if not u.frozen]
 
 
 def _pair(s: scenarios.Scenario, layer: int) -> tuple[Trace, Trace, list[str]] | None:
     """The traces before and after the move, with the same sign of every z (no ReLU crosses its kink, no
-    sentence such as 'both are > 0' changes) and the same display precision; None if no shift keeps them."""
+    sentence such as 'both are > 0' changes), of every ŷ − y and of every gradient an update subtracts, and
+    the same display precision; None if no shift keeps them."""
     trace = solve(s)
     for shift in SHIFTS:
         moved, direct = _moved(s, layer, shift)
@@ -158,6 +164,8 @@ def test_an_exam_shows_nothing_computed_from_a_blank(name: str, layer: int, rule
     s, trace, other, keys, given = _setup(name, layer, rule, seed)
     if layout and trace.matmul is not None:
         pytest.skip("a matrix product has one layout")
+    if layout and (pending := by_hand_pending(name)):
+        pytest.xfail(pending)
     leaks = [d for d in _differences(_sheet(trace, keys, "none", layout), _sheet(other, keys, "none", layout))
              if (d[1], d[2]) != given]
     assert not leaks, f"moved with the blanks {sorted(keys)}: {leaks[:5]}"
@@ -184,13 +192,25 @@ def _follows(trace: Trace, keys: frozenset[str]) -> set[str]:
         out |= more
 
 
+# Sheets whose numbers make two different quantities equal whatever the move, so that the perturbation
+# cannot tell a value the sheet shows from one it hides (the sheet is right; the numbers coincide).
+COINCIDENCES = {
+    ("residual_block", 5, "one-per-layer", 2): "x = [1, 2] meets w2 = 0.5·I: ∂L/∂W₂[1,1] = δ₂[1]·2 = δ₃[1]·1 = "
+                                               "∂L/∂W₃[1,0], so η × one gradient is the other's update",
+}
+
+
 @pytest.mark.parametrize("name, layer, rule, seed", _cases())
 @pytest.mark.parametrize("layout", [None, "ai-by-hand"])
 def test_a_guided_sheet_never_shows_what_follows_from_a_blank(name: str, layer: int, rule: str, seed: int,
                                                               layout: str | None) -> None:
+    if (name, layer, rule, seed) in COINCIDENCES:
+        pytest.skip(COINCIDENCES[(name, layer, rule, seed)])
     s, trace, other, keys, given = _setup(name, layer, rule, seed, steps=1)
     if layout and trace.matmul is not None:
         pytest.skip("a matrix product has one layout")
+    if layout and (pending := by_hand_pending(name)):
+        pytest.xfail(pending)
     before, after = _sheet(trace, keys, "guided", layout), _sheet(other, keys, "guided", layout)
     moved = [d for d in _differences(before, after) if (d[1], d[2]) != given]
     # a line that shows a blank does not end in a value that moved with it: every number before its last

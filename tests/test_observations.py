@@ -112,3 +112,63 @@ def test_gradients_too_large_for_a_norm_give_no_infinity_and_no_warning(tmp_path
     assert "∞" not in result.stdout
     assert "  • Exploding gradients towards the input: ‖∂L/∂W₁‖ = 2.88 × 10³⁰⁴,\n    ‖∂L/∂W₂‖ = 0.24; the first " \
            "layer's gradient is 1.2 × 10³⁰⁵ times the last's." in result.stdout  # (a formula never broken)
+
+
+# ---- a normalised group whose variance is near zero: ε sets σ, the x̂ shrink, the gradient grows ----
+
+FLAT_FEATURE = """inputs: [[1, 2], [1.001, 3]]
+targets: [[1], [0]]
+layers:
+  - weights: [[1, 0], [0, 1]]
+  - type: {kind}
+  - weights: [[1, 1]]
+loss: mse
+learning_rate: 0.1
+"""
+
+
+def test_a_batch_norm_feature_with_almost_no_variance_is_named_with_its_numbers() -> None:
+    import numpy as np
+
+    import nnworked
+
+    text = nnworked.run(FLAT_FEATURE.format(kind="batch_norm")).render("markdown")
+    notes = " ".join(observations(text).split())
+    # by hand: feature 0 is 1 and 1.001, its mean 1.0005 and σ² = 0.0005² = 2.5e−7 < ε = 1e−5, so σ = √(1.025e−5)
+    x = np.array([1, 1.001])
+    variance = np.mean((x - x.mean()) ** 2)
+    std = np.sqrt(variance + 1e-5)
+    xhat = (x - x.mean()) / std
+    other = (np.array([2.0, 3.0]) - 2.5) / np.sqrt(0.25 + 1e-5)  # feature 1: ±1 (almost)
+    yhat = xhat + other
+    g = yhat - np.array([1.0, 0.0])  # ∂L/∂ŷ of the mean squared error over 2 examples: 2(ŷ − y)/2, and γ = 1
+    dx = (2 * g - g.sum() - xhat * (g * xhat).sum()) / (2 * std)
+    assert (round(variance, 10), round(std, 5), round(float(np.max(np.abs(xhat))), 4),
+            round(2 * std, 5), round(float(np.max(np.abs(dx))), 4)) == (2.5e-7, 0.0032, 0.1562, 0.0064, 504.6786)
+    assert ("**A batch-norm feature with almost no variance:** feature 0 of a₁ varies by σ² = 0.00000025 over the "
+            "batch, less than ε = 0.00001, so σ = √(σ² + ε) = 0.00320 is set mostly by ε: its normalised values "
+            "reach only ±0.1562 instead of about ±1, and every gradient through them is divided by "
+            "M·σ = 2 × 0.00320 = 0.00640: ∂L/∂a₁ there reaches 504.6786. A feature that hardly varies carries "
+            "almost no information; ε keeps the division finite, not meaningful.") in notes
+    assert "feature 1" not in notes  # σ² = 0.25 is far above ε
+
+
+def test_no_variance_note_where_every_feature_varies() -> None:
+    import nnworked
+
+    text = nnworked.run(FLAT_FEATURE.format(kind="batch_norm").replace("1.001", "3")).render("markdown")
+    assert "almost no variance" not in text
+    assert "almost no variance" not in markdown("batch_norm_step")
+
+
+def test_a_layer_norm_example_with_almost_no_variance_is_named_too() -> None:
+    import nnworked
+
+    text = nnworked.run(FLAT_FEATURE.format(kind="layer_norm").replace("[[1, 2], [1.001, 3]]", "[[1, 1.001], [1, 3]]")
+                        ).render("markdown")
+    notes = " ".join(observations(text).split())
+    # example 1's features are 1 and 1.001: the same numbers as the batch-norm feature above, over features
+    assert ("**A layer-norm example with almost no variance:** example 1's features in a₁ vary by σ² = 0.00000025, "
+            "less than ε = 0.00001, so σ = √(σ² + ε) = 0.00320 is set mostly by ε: its normalised values reach only "
+            "±0.1562 instead of about ±1") in notes
+    assert "example 2" not in notes

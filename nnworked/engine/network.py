@@ -107,7 +107,7 @@ class _Solver:
         operations: list = []
         a = self.scenario.inputs
         outputs = [a]  # by layer: what a residual connection reads
-        finite = lambda array, where: _finite(array, f"{label}, at {where}")  # noqa: E731
+        finite = lambda array, where: _finite(array, f"{label}, at {where}", self.carry)  # noqa: E731
         for k, (rule, layer) in enumerate(zip(self.rules, self.scenario.layers), start=1):
             source = rule.source(layer)
             inputs = a if source is None else (a, outputs[source])
@@ -146,14 +146,14 @@ class _Solver:
         for k in range(len(self.rules), 0, -1):
             layer = self.scenario.layers[k - 1]
             done = self.rules[k - 1].backward(self.math, k, layer, self.params, tuple(by_layer[k]), upstream, delta,
-                                              _finite)
+                                              lambda array, where: _finite(array, where, self.carry))
             records = list(done.records)
             upstream, delta = done.downstream, None
             for j, gradient in done.skips:
                 skips.setdefault(j, []).append((k, gradient))
             if upstream is not None and k - 1 in skips:  # a_{k−1}'s gradient is the sum of its paths
                 joined = skips.pop(k - 1)
-                total = _finite(self.math.add_paths([upstream, *(g for _, g in joined)]), f"∂L/∂a{k - 1}")
+                total = _finite(self.math.add_paths([upstream, *(g for _, g in joined)]), f"∂L/∂a{k - 1}", self.carry)
                 main = next(i for i, r in enumerate(records) if f"a{k - 1}" in r.produces())
                 records[main] = records[main]._replace(upstream=total)
                 records.append(GradientSum(k - 1, upstream, tuple(s for s, _ in joined), tuple(g for _, g in joined),
@@ -178,7 +178,7 @@ class _Solver:
         shortcut = None
         if fused:
             shortcut = carry.shortcut(self.carried, spec, yhat, y) if self.carry else fused_delta(spec, yhat, y)
-        delta = shortcut if shortcut is not None else _finite(product, "∂L/∂z at the output")
+        delta = shortcut if shortcut is not None else _finite(product, "∂L/∂z at the output", self.carry)
         steps.append(OutputDelta(last.layer, last.activation, dl, dz, product, shortcut, delta))
         return delta
 

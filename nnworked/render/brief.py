@@ -5,10 +5,11 @@ from __future__ import annotations
 from nnworked.engine.activations import ACTIVATIONS
 from nnworked.render.forward import ForwardWriter
 from nnworked.render.blocks import Block, Heading, Math, Rule
-from nnworked.render.numbers import fmt
+from nnworked.render.numbers import fmt, subscript
 from nnworked.render.page import dispatch, matrix_block
-from nnworked.trace import (Activate, BackToPrevious, ConvBackToPrevious, Convolve, Flatten, KernelGradient,
-                            LayerGradient, Linear, OutputDelta, Pool, PoolBack, ThroughActivation, TrainingStep,
+from nnworked.trace import (Activate, BackToPrevious, ConvBackToPrevious, Convolve, Dropout, DropoutBack, Flatten,
+                            GradientSum, KernelGradient, LayerGradient, Linear, NormBack, NormGradient, Normalise,
+                            OutputDelta, Pool, PoolBack, Residual, ResidualBack, ThroughActivation, TrainingStep,
                             Unflatten)
 
 
@@ -114,6 +115,52 @@ class _Results:
     def _print_Unflatten(self, s: Unflatten) -> list[str]:
         n, k = self.n, s.layer
         return _named(f"∂L/∂{n.a(k - 1)} = ∂L/∂{n.a(k)} back in its images", s.upstream, self.w, "da", k - 1)
+
+    # -- dropout, normalisation and residual layers --
+
+    def _print_Dropout(self, d: Dropout) -> list[str]:
+        n, k = self.n, d.layer
+        return _named(f"{n.a(k)} = mask × {n.a(k - 1)} × 1/(1 − {fmt(d.rate, self.w.p, given=True)})", d.a, self.w,
+                      "a", k)
+
+    def _print_Normalise(self, norm: Normalise) -> list[str]:
+        n, k, sub = self.n, norm.layer, n_sub(norm.layer)
+        return _named(f"{n.a(k)} = γ{sub} × x̂{sub} + β{sub},   x̂{sub} = ({n.a(k - 1)} − μ{sub}) / √(σ²{sub} + ε)",
+                      norm.a, self.w, "a", k)
+
+    def _print_Residual(self, res: Residual) -> list[str]:
+        n, k = self.n, res.layer
+        return _named(f"{n.a(k)} = {n.a(k - 1)} + {n.a(res.source)}", res.a, self.w, "a", k)
+
+    def _print_DropoutBack(self, s: DropoutBack) -> list[str]:
+        n, k = self.n, s.layer
+        return _named(f"∂L/∂{n.a(k - 1)} = mask × ∂L/∂{n.a(k)} × 1/(1 − {fmt(s.rate, self.w.p, given=True)})",
+                      s.upstream, self.w, "da", k - 1)
+
+    def _print_NormGradient(self, s: NormGradient) -> list[str]:
+        n, w, k, sub = self.n, self.w, s.layer, n_sub(s.layer)
+        return [*w.array(f"∂L/∂γ{sub}", s.gamma_grad[None, :], lambda _, i: n.wkey("dgamma", k, i)),
+                *w.array(f"∂L/∂β{sub}", s.beta_grad[None, :], lambda _, i: n.wkey("dbeta", k, i))]
+
+    def _print_NormBack(self, s: NormBack) -> list[str]:
+        n, k = self.n, s.layer
+        return _named(f"∂L/∂{n.a(k - 1)} = (M × ∂L/∂x̂{n_sub(k)} − S₁ − x̂{n_sub(k)} × S₂) / (M × σ{n_sub(k)})",
+                      s.upstream, self.w, "da", k - 1)
+
+    def _print_ResidualBack(self, s: ResidualBack) -> list[str]:
+        n, k = self.n, s.layer
+        return _named(f"∂L/∂{n.a(k - 1)} = ∂L/∂{n.a(k)}", s.upstream, self.w, "da", k - 1)
+
+    def _print_GradientSum(self, s: GradientSum) -> list[str]:
+        # the main path's record above already printed the sum; name where its parts came from
+        n = self.n
+        skips = " + ".join(f"∂L/∂{n.a(k)}" for k in s.sources)
+        return [f"    (∂L/∂{n.a(s.layer)} is the sum of its paths: the product above plus {skips} along the skip "
+                "connection)"]
+
+
+def n_sub(k: int) -> str:
+    return subscript(str(k))
 
 
 def _kernel_key(n, k: int, index: tuple) -> str:  # noqa: ANN001

@@ -10,17 +10,27 @@ import numpy as np
 from nnworked.render.blocks import Block, Bullets, Heading, Math, Para, Rule
 from nnworked.render.forward import ForwardWriter
 from nnworked.render.lines import line
-from nnworked.trace import Convolve, Linear, Pool, Trace
+from nnworked.trace import Convolve, Dropout, Linear, Normalise, Pool, Residual, Trace
+
+# what a layer that multiplies no matrix does instead, by its record type (each value on its own, or a group's)
+_ELEMENTWISE = {Normalise: "normalisation is no product; each value is centred, scaled and shifted on its own",
+                Dropout: "dropout is no product; each value is multiplied by its mask and the scale",
+                Residual: "a residual connection is no product; it adds two outputs element by element"}
 
 
 def image_matrices(trace: Trace, w: ForwardWriter) -> list[Block]:
     n, p = w.n, trace.precision
     operations = trace.steps[0].forward.operations
     examples = trace.scenario.inputs.shape[0]
-    out: list[Block] = [Rule(), Heading(2, "Why We Use Matrices"), Heading(3, "1. A convolution is one matrix product"),
-                        Para("Lay each patch out as a column (image to columns, or im2col) and each kernel as a row: "
-                             "every output element is then a row times a column, and the whole layer one product. "
-                             "The same kernel row meets every column: that is the weight sharing of a convolution.")]
+    convolutions = [op for op in operations if isinstance(op, Convolve)]
+    intro = ("Lay each patch out as a column (image to columns, or im2col) and each kernel as a row: every output "
+             "element is then a row times a column, and the whole layer one product. The same kernel row meets every "
+             "column: that is the weight sharing of a convolution.") if convolutions else \
+        ("Each dense layer is one product, its weights times the previous layer's output; the layers between them "
+         "work on each value, or each group of values, by itself, and need no matrix:")
+    out: list[Block] = [Rule(), Heading(2, "Why We Use Matrices"),
+                        Heading(3, "1. A convolution is one matrix product" if convolutions else
+                                "1. Which layers are matrix products"), Para(intro)]
     lines: list[str] = []
     for op in operations:
         if isinstance(op, Convolve):
@@ -38,11 +48,16 @@ def image_matrices(trace: Trace, w: ForwardWriter) -> list[Block]:
             lines.append(f"{n.a(op.layer)}: pooling is no product; each {op.size}×{op.size} window gives one number, "
                          f"{op.inputs.shape[1]}×{op.inputs.shape[2]}×{op.inputs.shape[3]} → "
                          f"{op.a.shape[1]}×{op.a.shape[2]}×{op.a.shape[3]}")
+        elif type(op) in _ELEMENTWISE:
+            lines.append(f"{n.a(op.layer)}: {_ELEMENTWISE[type(op)]}")
     if examples > 1:
         lines += ["", f"For the batch of {examples} the patches of every example sit side by side as more columns, "
-                      "and the same kernel rows serve them all."]
+                      "and the same kernel rows serve them all." if convolutions else
+                      f"For the batch of {examples} the examples are the rows of X, and the same weights serve them all."]
     out.append(Math(lines))
-    conv = next(op for op in operations if isinstance(op, Convolve))
+    if not convolutions:
+        return out
+    conv = convolutions[0]
     k, (_, in_c, rows, cols) = conv.layer, conv.kernels.shape
     key = n.key("z", k, (0, 0, 0), 0)
     out += [Heading(3, "2. One kernel row times one patch column, in full"),

@@ -22,6 +22,7 @@ def observations(trace: Trace, step: TrainingStep, n: Notation, next_loss: float
     out += _error_sign(step, n, p)
     out += _directions(step, n, p)
     out += _activation_notes(trace, step, n, p)
+    out += _layer_notes(trace, step, n, p)
     out += _gradient_scale(step, n, p)
     out += _pool_ties(step, n, p)
     out += _big_steps(step, n, p)
@@ -35,7 +36,8 @@ def lasting(trace: Trace, step: TrainingStep, n: Notation) -> list[str]:
     """The observations a closing summary keeps: which way the error pushed the output, what the activations
     did (dead or saturated units), and how the gradient's size changed towards the input."""
     p = trace.precision
-    return [*_error_sign(step, n, p), *_activation_notes(trace, step, n, p), *_gradient_scale(step, n, p)]
+    return [*_error_sign(step, n, p), *_activation_notes(trace, step, n, p), *_layer_notes(trace, step, n, p),
+            *_gradient_scale(step, n, p)]
 
 
 def _error_sign(step: TrainingStep, n: Notation, p: Precision) -> list[str]:
@@ -94,6 +96,19 @@ def _activation_notes(trace: Trace, step: TrainingStep, n: Notation, p: Precisio
         has_bias = trace.scenario.layers[act.layer - 1].bias is not None
         notes.append((rule.observation_rank, act.layer, rule.observe(act, n, p, has_bias)))
     return [note for _, _, found in sorted(notes, key=lambda x: (x[0], x[1])) for note in found]
+
+
+def _layer_notes(trace: Trace, step: TrainingStep, n: Notation, p: Precision) -> list[str]:
+    """What each layer's rule observes in its own records (a normalised group with almost no variance),
+    layer by layer."""
+    from nnworked.rules.layers import LAYERS
+
+    notes = []
+    for k, layer in enumerate(trace.scenario.layers, start=1):
+        forward = tuple(r for r in step.forward.operations if r.layer == k)
+        backward = tuple(r for r in step.backward if getattr(r, "layer", None) == k)
+        notes += LAYERS[layer.type].observe(forward, backward, n, p)
+    return notes
 
 
 def all_dead(forward) -> list:  # noqa: ANN001

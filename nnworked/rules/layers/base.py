@@ -46,6 +46,14 @@ class LayerRule(ABC):
     def from_torch(self, module: Any) -> dict[str, Any]:
         """The scenario mapping of this layer from its torch.nn module (`type` and its keys)."""
         raise NotImplementedError(f"a {self.name} layer cannot be read from PyTorch")
+    def observe(self, forward: tuple[Any, ...], backward: tuple[Any, ...], n: Any, p: Any) -> list[str]:
+        """What a teacher would remark on in this layer's own numbers (its forward records, and its backward
+        records when the step has a backward pass), each sentence citing them; nothing by default."""
+        return []
+
+    def rejects(self, forward: tuple[Any, ...], constraints: Any) -> str | None:
+        """Why `generate` should draw again for this layer's forward records; None: it is fine."""
+        return None
     output: bool = True  # it may be the last layer (the loss's gradient starts from its activation)
     asks: str = "z"  # the kind of value a one-per-layer exercise sheet asks for in this layer ("": none)
 

@@ -70,6 +70,38 @@ class Normalisation(LayerRule):
     def parameters(self, k: int, layer: Any) -> dict[str, np.ndarray]:
         return {f"gamma{k}": layer.gamma, f"beta{k}": layer.beta}
 
+    def observe(self, forward: tuple[Any, ...], backward: tuple[Any, ...], n: Any, p: Any) -> list[str]:
+        """A group whose variance is below ε: σ = √(σ² + ε) is then mostly ε, the normalised values stay far
+        inside ±1, and the gradient to the group's inputs is divided by that small M·σ."""
+        from nnworked.render.numbers import fmt
+
+        (norm,) = forward
+        back = next((r for r in backward if isinstance(r, NormBack)), None)
+        k, out = norm.layer, []
+        for g in np.flatnonzero(norm.variance < norm.epsilon):
+            xhat = norm.xhat[:, g] if self.over_batch else norm.xhat[g]
+            count = xhat.size
+            where = (f"feature {g} of {n.a(k - 1)} varies by σ² = {fmt(norm.variance[g], p)} over the batch"
+                     if self.over_batch else f"example {g + 1}'s features in {n.a(k - 1)} vary by σ² = "
+                     f"{fmt(norm.variance[g], p)}")
+            group = "feature" if self.over_batch else "example"
+            text = (f"**A {self.name.replace('_', '-')} {group} with almost no variance:** {where}, less than ε = "
+                    f"{fmt(norm.epsilon, p, given=True)}, so σ = √(σ² + ε) = {fmt(norm.std[g], p)} is set mostly by "
+                    f"ε: its normalised values reach only ±{fmt(float(np.max(np.abs(xhat))), p)} instead of about ±1")
+            if back is not None:
+                gradient = back.upstream[:, g] if self.over_batch else back.upstream[g]
+                text += (f", and every gradient through them is divided by M·σ = {count} × {fmt(norm.std[g], p)} = "
+                         f"{fmt(count * norm.std[g], p)}: ∂L/∂{n.a(k - 1)} there reaches "
+                         f"{fmt(float(np.max(np.abs(gradient))), p)}")
+            out.append(text + ". A feature that hardly varies carries almost no information; ε keeps the division "
+                       "finite, not meaningful.")
+        return out
+
+    def rejects(self, forward: tuple[Any, ...], constraints: Any) -> str | None:
+        # the observation above: an exercise on a group that hardly varies works ε, not the normalisation
+        (norm,) = forward
+        return "a normalised group with almost no variance" if np.any(norm.variance < norm.epsilon) else None
+
     def group(self, values: np.ndarray) -> np.ndarray:
         """(examples, features) arranged with each group on the last axis."""
         return values.T if self.over_batch else values
@@ -103,6 +135,9 @@ class BatchNorm(Normalisation):
     over_batch = True
 
     def torch_forward(self, torch: Any, k: int, layer: Any, params: dict[str, Any], inputs: Any) -> Any:
+        if layer.epsilon == 0:  # torch's batch_norm refuses ε = 0, which a file may write: the same formula by hand
+            mean, variance = inputs.mean(0), inputs.var(0, unbiased=False)
+            return params[f"gamma{k}"] * (inputs - mean) / torch.sqrt(variance) + params[f"beta{k}"]
         return torch.nn.functional.batch_norm(inputs, None, None, params[f"gamma{k}"], params[f"beta{k}"],
                                               training=True, eps=layer.epsilon)
 
