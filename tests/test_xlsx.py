@@ -118,10 +118,15 @@ def test_the_hidden_layer_exercise_is_cells_and_formulas(tmp_path: Path) -> None
     assert [values.cell(row=r, column=8).value for r in range(11, 15)] == z1[0].tolist()
 
 
-def test_a_network_with_other_layers_is_refused_with_a_message(tmp_path: Path) -> None:
+def test_a_network_with_other_layers_is_refused_with_a_message(tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """A layer type the spreadsheet has no cells for (here: as if it laid out dense layers only) is named."""
+    from nnworked.render import xlsx
+
+    monkeypatch.setattr(xlsx, "LAID_OUT", ("dense",))
     result = CliRunner().invoke(app, ["run", "cnn_edge", "--format", "xlsx", "--output", str(tmp_path / "c.xlsx")])
     assert result.exit_code == 1 and not (tmp_path / "c.xlsx").exists()
-    assert ("--format xlsx lays out dense layers; this scenario has conv2d, flatten, max_pool layers, which the "
+    assert ("--format xlsx lays out dense layers; this scenario has conv2d, flatten and max_pool layers, which the "
             "spreadsheet cannot write yet: use another format") in " ".join(result.output.split())
 
 

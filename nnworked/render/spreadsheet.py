@@ -27,14 +27,20 @@ from nnworked.render.numbers import spreadsheet_number
 from nnworked.render.spreadsheet_backward import Backward
 from nnworked.render.spreadsheet_cells import (CORRECT, INCORRECT, NOT_DONE, Cell, Grid, Matrix, Place, mentions,
                                                reference)
+from nnworked.render.spreadsheet_images import ImageCells
+from nnworked.render.spreadsheet_tensors import TensorCells, param_width
+from nnworked.render.spreadsheet_vectors import VectorCells
 from nnworked.rules.activations import ACTIVATIONS
 from nnworked.text import printable
 from nnworked.trace import Activate, Linear, Trace, TrainingStep
 
 FORMULA_LIMIT = 8192 - 200  # Excel's limit on a formula's length, less room for a blank's guard
+# the layer types whose records the spreadsheet has cells for (a type not here is refused by name)
+LAID_OUT = ("dense", "conv2d", "max_pool", "avg_pool", "flatten", "dropout", "batch_norm", "layer_norm", "residual")
 
-class Layout:
-    """The workbook's sheets for one trace: a walkthrough, an exercise sheet or its key."""
+class Layout(ImageCells, VectorCells, TensorCells):
+    """The workbook's sheets for one trace: a walkthrough, an exercise sheet or its key. The layers beyond
+    dense ones are written by the mixins (spreadsheet_images.py, spreadsheet_vectors.py)."""
 
     def __init__(self, trace: Trace, keys: frozenset[str] = frozenset(), answers: bool = False,
                  status: bool = True, prefix: str = ""):
@@ -46,11 +52,12 @@ class Layout:
         self.examples = examples
         self.n = Notation(len(self.s.layers), examples)
         self.stride = 2 if self.status else 1  # a status column beside every column of numbers
-        widest = max((layer.weights.shape[1] + 1 for layer in self.s.layers),
+        widest = max((param_width(layer) for layer in self.s.layers),
                      default=0 if matmul is None else matmul.a.shape[1])
         self.param_col = 1
         self.example_col = self.param_col + widest * self.stride + 1
         self.waiting: set[Place] = set()  # blanks, and cells computed from one, on a sheet (not its key)
+        self.zeros: set[Place] = set()  # the zeros of padding: a product with one adds nothing and is left out
         self.grids: list[Grid] = []
 
     # -- cells --
@@ -154,7 +161,9 @@ class Layout:
         places: dict[str, Matrix] = {}
         x, n = self.s.inputs.T, self.n
         first = before is None
-        row = self.heading(grid, row, f"[{n.a(0)} ; 1]" if self.s.layers[0].bias is not None else n.a(0))
+        if self.s.inputs.ndim == 4:
+            return self.image_inputs(grid, row, before)
+        row = self.heading(grid, row, f"[{n.a(0)} ; 1]" if self.ones_below(0) else n.a(0))
 
         def take(name: str) -> Callable[[int, int, int, int, float], Place]:
             if first:
@@ -163,7 +172,7 @@ class Layout:
 
         places["a0"] = self.matrix(grid, row, self.example_col, x, take("a0"))
         row += x.shape[0]
-        if self.s.layers[0].bias is not None:
+        if self.ones_below(0):
             self.ones(grid, row)
             row += 1
         if before is not None and "y" in before:
@@ -228,6 +237,8 @@ class Layout:
         """a = f(z), each cell the activation rule's formula; a row of 1s below it where the next layer has
         a bias."""
         n, k, rule = self.n, act.layer, ACTIVATIONS[act.activation]
+        if act.a.ndim == 4:
+            return self.image_activate(grid, row, act, places, step)
         row = self.heading(grid, row, f"{n.a(k)} = {rule.label}({n.z(k)}): {rule.formula}")
         z = places[f"z{k}"]
 
@@ -237,7 +248,7 @@ class Layout:
 
         places[f"a{k}"] = self.matrix(grid, row, self.example_col, act.a.T, a_cell)
         row += act.a.shape[1]
-        if k < len(self.s.layers) and self.s.layers[k].bias is not None:
+        if self.ones_below(k):
             self.ones(grid, row)
             row += 1
         return row + 1
@@ -307,6 +318,7 @@ class Layout:
         """What the next sheet reads: the inputs and targets, η, and each parameter and optimizer state as
         this step left them."""
         out = {name: places[name] for name in ("a0", "y", "lr") if name in places}
+        out.update({name: cells for name, cells in places.items() if name.startswith("given:")})  # masks, ε
         for name, cells in places.items():
             if name.endswith("@new"):
                 out[name[:-4]] = cells

@@ -6,10 +6,15 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
+import numpy as np
+
 from nnworked.engine.losses import LossSpec
-from nnworked.quantities import cell as quantity_cell, name as quantity_name
+from nnworked.quantities import cell as quantity_cell, name as quantity_name, parse as quantity_parse
 from nnworked.render.numbers import spreadsheet_number
 from nnworked.render.spreadsheet_cells import Grid, Matrix, Place, outer
+from nnworked.render.spreadsheet_images import ImageGradientCells
+from nnworked.render.spreadsheet_tensors import as_block, param_at
+from nnworked.render.spreadsheet_vectors import VectorGradientCells
 from nnworked.rules.activations import ACTIVATIONS
 from nnworked.rules.optimizers.base import Arithmetic
 from nnworked.trace import BackToPrevious, LayerGradient, OutputDelta, ThroughActivation, TrainingStep
@@ -60,10 +65,10 @@ class FormulaArithmetic(Arithmetic):
         return self._cell_of(name, outer(value))
 
 
-class Backward:
+class Backward(ImageGradientCells, VectorGradientCells):
     """One step's backward records and updates, each record by its type's `_cells_<Record>` (a record type
-    it lacks fails loudly). It writes with its layout's cells, matrices and headings, which it reads as
-    its own attributes."""
+    it lacks fails loudly; the layers beyond dense ones are the mixins'). It writes with its layout's cells,
+    matrices and headings, which it reads as its own attributes."""
 
     def __init__(self, layout: Any):
         self.layout = layout
@@ -110,6 +115,8 @@ class Backward:
 
     def _cells_ThroughActivation(self, grid: Grid, row: int, record: ThroughActivation, step: TrainingStep,
                                  places: dict[str, Matrix]) -> int:
+        if record.delta.ndim == 4:
+            return self.image_through(grid, row, record, step, places)
         n, k = self.n, record.layer
         act = ACTIVATIONS[record.activation]
         units = record.delta.shape[1]
@@ -150,16 +157,17 @@ class Backward:
         n, k = self.n, record.layer
         weights, dz = places[f"W{k}"], places[f"dz{k}"]
         units = record.delta.shape[1]
+        upstream, keyed = self.landing(k - 1, record.upstream, step)  # (a skip connection's gradient adds later)
         row = self.heading(grid, row, f"∂L/∂{n.a(k - 1)} = {n.W(k)}ᵀ · ∂L/∂{n.z(k)}   (the bias column takes no part)")
-        places[f"da{k - 1}"] = self.matrix(grid, row, self.example_col, record.upstream.T, lambda j, e, r, c, v: self.computed(
+        places[f"da{k - 1}"] = self.matrix(grid, row, self.example_col, upstream.T, lambda j, e, r, c, v: self.computed(
             grid, r, c, v, lambda read: "+".join(self.times(read(weights[i][j]), read(dz[i][e])) for i in range(units)),
-            self._per_example("da", k - 1, step.number)(j, e)))
+            self._per_example("da", k - 1, step.number)(j, e) if keyed else ""))
         return row + record.upstream.shape[1] + 1
 
     # -- the updates --
 
     def updates(self, grid: Grid, row: int, step: TrainingStep, places: dict[str, Matrix]) -> int:
-        s, n = self.s, self.n
+        s = self.s
         optimizer = s.optimizer
         assert s.learning_rate is not None
         row = self.heading(grid, row, f"Updates: {optimizer.name}, " + "; ".join(optimizer.rule.rule_lines) +
@@ -171,51 +179,47 @@ class Backward:
         row += 2
         first = step.number == 1
         for update in step.updates:
-            kind, k = update.name[0], int(update.name[1:])
-            shape = update.new.reshape(update.new.shape[0], -1)
+            parsed = quantity_parse(update.name)
+            kind, k, shape = parsed.kind, parsed.layer, update.new.shape
             old, grad = places[update.name], places[f"d{update.name}"]
-            state_cells: dict[str, Matrix] = {}
+            state_cells: dict[str, Any] = {}
             for state_name, values in update.state.items():
                 title = optimizer.rule.symbols.get(state_name, state_name)
-                row = self.heading(grid, row, f"{title} for {n.param(update.name)}")
-                state_cells[state_name] = [[Place(grid.title, row + i, self.col(self.param_col, j))
-                                            for j in range(shape.shape[1])] for i in range(shape.shape[0])]
-                row += shape.shape[0] + 1
+                row = self.heading(grid, row, f"{title} for {self.param_symbol(update.name)}")
+                state_cells[state_name] = self.param_places(grid, row, shape)
+                row += self.param_height(shape) + 1
             frozen = " (frozen: it keeps its value)" if update.frozen else ""
-            row = self.heading(grid, row, f"{n.param(update.name)} after the update{frozen}")
-            new: Matrix = []
-            for i in range(shape.shape[0]):
-                new.append([])
-                for j in range(shape.shape[1]):
-                    key = (quantity_name(kind, k, i, j) if update.new.ndim == 2 else quantity_name(kind, k, i)) \
-                        if first else ""
-                    new[i].append(self.updated(grid, row + i, self.col(self.param_col, j), update, i, j, old, grad,
-                                               state_cells, places, step, key))
-            places[f"{update.name}@new"] = new
+            row = self.heading(grid, row, f"{self.param_symbol(update.name)} after the update{frozen}")
+            new = self.param_places(grid, row, shape)
+            for index in np.ndindex(*shape):
+                key = quantity_name(kind, k, *index) if first else ""
+                at = new[index]
+                new[index] = self.updated(grid, at.row, at.col, update, index, old, grad, state_cells, places, step,
+                                          key)
+            places[f"{update.name}@new"] = as_block(new)
             for state_name, cells in state_cells.items():
                 places[f"{update.name}@state:{state_name}"] = cells
-            row += shape.shape[0] + 1
+            row += self.param_height(shape) + 1
         return row
 
-    def updated(self, grid: Grid, row: int, col: int, update: Any, i: int, j: int, old: Matrix, grad: Matrix,
-                state_cells: dict[str, Matrix], places: dict[str, Matrix], step: TrainingStep, key: str) -> Place:
+    def updated(self, grid: Grid, row: int, col: int, update: Any, index: tuple[int, ...], old: Any, grad: Any,
+                state_cells: dict[str, Any], places: dict[str, Any], step: TrainingStep, key: str) -> Place:
         """One parameter's new value, the optimizer's state cells it defines on the way."""
         s = self.s
-        index = (i, j) if update.new.ndim == 2 else (i,)
         if update.frozen:
-            return self.computed(grid, row, col, update.new[index], lambda read: read(old[i][j]), key)
+            return self.computed(grid, row, col, update.new[index], lambda read: read(param_at(old, index)), key)
         result: dict[str, str] = {}
 
         def build(read: Callable[[Place], str]) -> str:
             def previous(state_name: str) -> str:
                 before = places.get(f"{update.name}@previous:{state_name}")
-                return read(before[i][j]) if before else "0"
+                return read(param_at(before, index)) if before is not None else "0"
 
             def cell_of(state_name: str, formula: str) -> str:
                 if state_name in state_cells:
-                    place = state_cells[state_name][i][j]
-                    sources = [old[i][j], grad[i][j], places["lr"][0][0],
-                               *(cells[i][j] for name, cells in places.items()
+                    place = state_cells[state_name][index]
+                    sources = [param_at(old, index), param_at(grad, index), places["lr"][0][0],
+                               *(param_at(cells, index) for name, cells in places.items()
                                  if name.startswith(f"{update.name}@previous:"))]
                     # (what the state may be computed from: a cell that waits for a blank waits with it)
                     self.computed(grid, place.row, place.col, update.state[state_name][index],
@@ -227,7 +231,8 @@ class Backward:
                 return f"({formula})"  # a value the trace does not keep (g with weight decay): inline
 
             arithmetic = FormulaArithmetic(previous, cell_of, self.p.places if self.p.carry else None)
-            s.optimizer.rule.step(arithmetic, read(old[i][j]), read(grad[i][j]), read(places["lr"][0][0]),
+            s.optimizer.rule.step(arithmetic, read(param_at(old, index)), read(param_at(grad, index)),
+                                  read(places["lr"][0][0]),
                                   s.optimizer.get, step.number)
             return str(result["new"])
 

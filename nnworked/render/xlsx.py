@@ -15,7 +15,7 @@ from typing import Any
 from nnworked.errors import NnworkedError
 from nnworked.render.numbers import spreadsheet_format
 from nnworked.render.settings import Settings
-from nnworked.render.spreadsheet import Layout, matmul_grid
+from nnworked.render.spreadsheet import LAID_OUT, Layout, matmul_grid
 from nnworked.render.spreadsheet_cells import CORRECT, INCORRECT, NOT_DONE, Cell, Grid
 from nnworked.trace import Trace
 
@@ -34,24 +34,25 @@ STATUS_COLOURS = {CORRECT: "#C6EFCE", INCORRECT: "#FFC7CE", NOT_DONE: "#EEEEEE"}
 
 
 def render(trace: Trace, settings: Settings) -> bytes:
-    _dense_only(trace)
+    _laid_out(trace)
     return workbook(trace, _grids(trace, settings))
 
 
-def _dense_only(trace: Trace) -> None:
-    """The spreadsheet lays out dense layers ([W | b] against [x ; 1]); other layer types are refused."""
-    from nnworked.errors import NnworkedError
-    from nnworked.rules.layers import LAYERS
-
-    other = sorted({layer.type for layer in trace.scenario.layers if not LAYERS[layer.type].neurons})
+def _laid_out(trace: Trace) -> None:
+    """The spreadsheet lays out the layer types it has cells for (LAID_OUT); others are refused, by name."""
+    other = sorted({layer.type for layer in trace.scenario.layers if layer.type not in LAID_OUT})
     if other:
-        raise NnworkedError(f"--format xlsx lays out dense layers; this scenario has {', '.join(other)} layers, "
-                            "which the spreadsheet cannot write yet: use another format")
+        raise NnworkedError(f"--format xlsx lays out {_listed(list(LAID_OUT))} layers; this scenario has "
+                            f"{_listed(other)} layers, which the spreadsheet cannot write yet: use another format")
+
+
+def _listed(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
 def render_parts(trace: Trace, parts: list[Settings]) -> bytes:
     """An exercise sheet and its key, as two sheets of one workbook."""
-    _dense_only(trace)
+    _laid_out(trace)
     grids: list[Grid] = []
     for part, prefix in zip(parts, ("Exercise", "Answer key")):
         grids += _grids(trace, part, prefix)
