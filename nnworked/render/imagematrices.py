@@ -42,7 +42,9 @@ def image_matrices(trace: Trace, w: ForwardWriter) -> list[Block]:
         lines += ["", f"For the batch of {examples} the patches of every example sit side by side as more columns, "
                       "and the same kernel rows serve them all."]
     out.append(Math(lines))
-    conv = next(op for op in operations if isinstance(op, Convolve))
+    conv = next((op for op in operations if isinstance(op, Convolve)), None)
+    if conv is None:  # pooling alone: no product to lay out
+        return out
     k, (_, in_c, rows, cols) = conv.layer, conv.kernels.shape
     key = n.key("z", k, (0, 0, 0), 0)
     out += [Heading(3, "2. One kernel row times one patch column, in full"),
