@@ -72,6 +72,9 @@ SCENARIOS: dict[str, tuple[str, dict[tuple[str, str], tuple[str, ...]]]] = {
 SCENARIOS["average"][1][("standard", "full")] = SCENARIOS["average"][1][("standard", "default")]
 SCENARIOS["cnn"][1][("standard", "full")] = SCENARIOS["cnn"][1][("standard", "default")]
 SCENARIOS["norms"][1][("standard", "full")] = SCENARIOS["norms"][1][("standard", "default")]
+for _layout in ("standard", "ai-by-hand"):  # --detail full derives the norms' backward rule (test_norm_derivations.py)
+    SCENARIOS["norms"][1][(_layout, "full")] += (
+        "∂L/∂xᵢ = ∂L/∂x̂ᵢ/σ − S₁/(M·σ) − x̂ᵢ·S₂/(M·σ) = (M·∂L/∂x̂ᵢ − S₁ − x̂ᵢ·S₂) / (M·σ)",)
 LOSSES = {"average": "0.2357", "cnn": "0.5252", "norms": "34.4576"}  # −ln 0.79; the others as their tests check
 
 

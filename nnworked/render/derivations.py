@@ -31,8 +31,9 @@ def derivations(trace: Trace, w: ForwardWriter) -> list[Block]:
             out += _hidden(trace, w, s)
     out += _chain(trace, w)
     from nnworked.render.imagederivations import image_derivations
+    from nnworked.render.normderivations import norm_derivations
 
-    return out + image_derivations(trace, w)
+    return out + image_derivations(trace, w) + norm_derivations(trace, w)
 
 
 def meaning(value: float, p, symbol: str) -> str:  # noqa: ANN001
