@@ -163,10 +163,16 @@ class BackGroup:
 
         return _from(*labels(self.s2()))
 
+    def s1_label(self) -> str:
+        """S₁'s own: it is computed from the ∂L/∂x̂ alone (S₂ from the x̂ too, so from the inputs)."""
+        from nnworked.quantities import labels
+
+        return _from(*labels(self.s1()))
+
     def dx(self, e: int, j: int) -> Expr:
         """(M·∂L/∂x̂ − S₁ − x̂·S₂) / (M·σ)."""
         count, label = num(len(self.members), True), self.sums_label()
-        s1, s2 = num(self.r.s1[self.g], label=label), num(self.r.s2[self.g], label=label)
+        s1, s2 = num(self.r.s1[self.g], label=self.s1_label()), num(self.r.s2[self.g], label=label)
         std = num(self.r.std[self.g], label=self.forward.input_labels())
         top = op("sub", op("sub", op("mul", count, self.ghat_num(e, j)), s1), op("mul", self.xhat_num(e, j), s2))
         return op("div", top, op("mul", count, std))

@@ -41,17 +41,11 @@ def test_brief_says_a_skip_gradient_is_the_sum_of_its_paths() -> None:
            "        (∂L/∂a₁ is the sum of its paths: the product above plus ∂L/∂a₄ along the skip connection)\n" in text
 
 
-def test_why_matrices_without_a_convolution_names_the_layers_that_are_no_product() -> None:
+def test_why_matrices_without_a_convolution_takes_the_dense_layers_around_the_norm() -> None:
     text = nnworked.run("batch_norm_step").render("terminal", why_matrices=True, width=120)
     section = text.split("Why We Use Matrices")[1]
-    assert "1. Which layers are matrix products" in section
     assert "    W₁ (3×3) · x (3×1) → z₁ (3×1)   inner: 3 = 3 ✓\n" \
-           "    a₂: normalisation is no product; each value is centred, scaled and shifted on its own\n" \
-           "    W₃ (1×3) · a₂ (3×1) → z₃ (1×1)   inner: 3 = 3 ✓\n" in section
-    dropout = nnworked.run("dropout_step").render("terminal", detail="full", width=120)
-    assert "    a₂: dropout is no product; each value is multiplied by its mask and the scale\n" in dropout
-    skip = nnworked.run("residual_block").render("terminal", detail="full", width=120)
-    assert "    a₄: a residual connection is no product; it adds two outputs element by element\n" in skip
+           "    W₃ (1×3) · a₂ (3×1) → z₃ (1×1)   inner: 3 = 3 ✓\n" in section  # the norm between them: no product
 
 
 def test_a_frozen_parameter_is_its_given_value_in_the_table() -> None:
@@ -129,20 +123,18 @@ def test_grading_carries_a_wrong_input_through_the_mean_and_variance_of_its_grou
 def test_full_detail_derives_the_three_terms_of_the_batch_norm_backward_with_the_numbers() -> None:
     text = SMALL.replace("  - type: batch_norm\n", "  - weights: [[1, 0], [0, 1]]\n  - type: batch_norm\n")
     out = nnworked.run(text).render("terminal", detail="full", width=100)
-    section = out[out.index("Where the three terms of ∂L/∂a₁ come from (layer 2)"):out.index("Why We Use Matrices")]
-    # by hand: feature 0 is 1, 3 (σ = 1, ε = 0), x̂ = −1, 1; ∂L/∂x̂ = ∂L/∂a₂ × γ = −4, 6; S₁ = 2, S₂ = 4 + 6 = 10;
-    # for the first value −4/1 − 2/(2·1) − (−1·10)/(2·1) = −4 − 1 + 5 = 0: two values normalised are always ∓1
-    assert "(S₂ = Σ ∂L/∂x̂₂ⱼ × x̂₂ⱼ).\n    ∂L/∂xᵢ = (M × ∂L/∂x̂₂ᵢ − S₁ − x̂₂ᵢ × S₂) / (M × σ₂)\n" in section
-    assert "    through x̂₂ itself:  ∂L/∂x̂₂ / σ₂ = −4 / 1 = −4\n" \
-           "    through μ₂ (subtracted):  S₁ / (M × σ₂) = 2 / (2 × 1) = 2 / 2 = 1\n" \
-           "    through σ²₂ (subtracted):  x̂₂ × S₂ / (M × σ₂) = (−1 × 10) / (2 × 1) = −10 / 2 = −5\n" \
-           "    ∂L/∂a₁⁽¹⁾[0] = ((−4 / 1) − (2 / (2 × 1))) − ((−1 × 10) / (2 × 1)) = (−4 − (2 / 2)) − (−10 / 2)\n" \
-           "                 = (−4 − 1) + 5 = −5 + 5 = 0\n" in section
+    section = out[out.index("Where the three terms of ∂L/∂a₁ come from (batch normalisation, layer 2)"):
+                  out.index("Why We Use Matrices")]
+    assert "    through x̂:  ∂L/∂x̂ / σ = −4 / 1 = −4\n" \
+           "    through μ:  S₁ / (M·σ) = 2 / (2 × 1) = 2 / 2 = 1\n" \
+           "    through σ²: x̂·S₂ / (M·σ) = (−1 × 10) / (2 × 1) = −10 / 2 = −5\n" \
+           "    ∂L/∂a₁⁽¹⁾[0] from layer 2 = ((−4 / 1) − (2 / (2 × 1))) − ((−1 × 10) / (2 × 1))\n" \
+           "                              = (−4 − (2 / 2)) − (−10 / 2) = (−4 − 1) + 5 = −5 + 5 = 0\n" in section
     trace = solve(nnworked.load(text))
     back = next(r for r in trace.steps[0].backward if type(r).__name__ == "NormBack")
     assert back.upstream[0, 0] == 0 and back.s1[0] == 2 and back.s2[0] == 10
     layer = nnworked.run(text.replace("batch_norm", "layer_norm")).render("terminal", detail="full", width=100)
-    assert "Take one group, example 1's features: M = 2 values xᵢ" in layer
+    assert "Where the three terms of ∂L/∂a₁ come from (layer normalisation, layer 2)" in layer
 
 
 MIXED = {"title": "every layer", "inputs": [[[[1, 2, 0], [0, 1, 3], [2, 1, 0]]], [[[0, 1, 2], [1, 3, 0], [2, 0, 1]]]],

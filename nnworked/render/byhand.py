@@ -56,8 +56,10 @@ class ByHandWriter:
         self.training = training
         self.first_step = training is None or training.number == 1
         from nnworked.render.byhandimages import ByHandImages
+        from nnworked.render.byhandnorms import ByHandNorms
 
-        self.printers = (self, ByHandImages(page, training))  # image layers' records there
+        self.printers = (self, ByHandImages(page, training),  # image layers' records there,
+                         ByHandNorms(page, training))  # dropout's, the norms' and residual connections' there
 
     def cell(self, symbol: str, i: int, n: int, examples: int) -> str:
         return f"{symbol}[{i},{n}]" if examples > 1 else f"{symbol}[{i}]"
@@ -226,8 +228,12 @@ def build(trace: Trace, settings) -> list[Block]:  # noqa: ANN001
             from nnworked.render.byhandimages import kernel_rows
 
             out.append(Math(kernel_rows(n.param(f"K{k}"), n.b(k), layer.kernels, layer.bias, page, True)))
+        if getattr(layer, "gamma", None) is not None:  # a normalisation's scale and shift, a row per feature
+            from nnworked.render.byhandnorms import ByHandNorms
+
+            out.append(Math(ByHandNorms(page).scale_shift(k, layer.gamma, layer.beta)))
         if getattr(layer, "weights", None) is None:
-            continue  # pooling and flatten have no parameters
+            continue  # pooling, flatten, dropout, normalisation and residual layers have no weights
         symbol = f"[{n.W(k)} | {n.b(k)}]" if layer.bias is not None else n.W(k)
         out.append(Math(augmented_lines(symbol, layer.weights, layer.bias, w, given=True)))
     out += parameter_count(s, w)

@@ -42,7 +42,7 @@ def line(lhs: str, expr: Expr, precision: Precision, width: int, prefix: list[st
     state = blank_state(label)
     if is_asked(label) and _plain_name(lhs) != label:  # where the student writes: the name grade reads
         lhs = f"{lhs} ({label})"
-    if state == "hidden" and hides_working(label):
+    if state == "hidden" and (hides_working(label) or _hidden_number(expr, prefix)):  # `lhs = ?`, never `? = ?`
         return [_worked([f"{lhs} = {blank()}"], lhs, [], [], precision, state, value(expr, precision))]
     if state == "hidden":
         text = wrap(f"{lhs} = " + " = ".join([*(prefix or []), show(expr, precision)]) + f" = {blank(label if '|' not in label else '')}", width)
@@ -58,6 +58,11 @@ def line(lhs: str, expr: Expr, precision: Precision, width: int, prefix: list[st
         return [_worked(text, lhs, prefix, [expr, Num(total)], precision, state, total, suffix, len(expr.args))]
     text, result, stages = worked_line(lhs, expr, precision, prefix, label)
     return [_worked(wrap(text + shown_suffix, width), lhs, prefix, stages, precision, state, result, suffix)]
+
+
+def _hidden_number(expr: Expr, prefix: list[str] | None) -> bool:
+    """A working that is one number, itself hidden on the sheet (a gradient passed on unchanged)."""
+    return not prefix and isinstance(expr, Num) and blank_state(expr.label) == "hidden"
 
 
 def _worked(text: list[str], lhs: str, prefix: list[str] | None, stages: list[Expr], precision: Precision,

@@ -9,8 +9,9 @@ from nnworked.engine.activations import ACTIVATIONS
 from nnworked.render.forward import ForwardWriter
 from nnworked.render.blocks import Block, Bullets, Heading, Math, Para, Rule
 from nnworked.render.lines import line
+from nnworked.quantities import computed_from, labels
 from nnworked.render.numbers import fmt, vector
-from nnworked.trace import LayerGradient, ThroughActivation, Trace
+from nnworked.trace import Convolve, LayerGradient, ThroughActivation, Trace
 
 
 def shape(rows: int, cols: int) -> str:
@@ -19,24 +20,26 @@ def shape(rows: int, cols: int) -> str:
 
 def why_matrices(trace: Trace, w: ForwardWriter) -> list[Block]:
     s, n, p = trace.scenario, w.n, trace.precision
-    from nnworked.rules.layers import LAYERS
-
-    if not all(LAYERS[layer.type].neurons for layer in s.layers):  # image layers: the im2col view
-        from nnworked.render.imagematrices import image_matrices
+    step = trace.steps[0]
+    linears = step.forward.linear
+    if any(isinstance(op, Convolve) for op in step.forward.operations) or not linears:
+        from nnworked.render.imagematrices import image_matrices  # image layers: the im2col view
 
         return image_matrices(trace, w)
-    step = trace.steps[0]
+    # the dense layers, wherever they stand: a norm, dropout or residual layer between them is no product
+    dense = [(lin.layer, s.layers[lin.layer - 1]) for lin in linears]
+    first, (k0, layer0) = linears[0], dense[0]
     examples = s.inputs.shape[0]
     out: list[Block] = [Rule(), Heading(2, "Why We Use Matrices"), Heading(3, "1. One equation per layer"),
                         Para("Without matrices every neuron needs its own equation; with them a layer is one:"),
-                        Math([f"{n.z(1)}[i] = Σⱼ {n.W(1)}[i,j]·{n.a(0)}[j]" + (f" + {n.b(1)}[i]" if s.layers[0].bias
+                        Math([f"{n.z(k0)}[i] = Σⱼ {n.W(k0)}[i,j]·{n.a(k0 - 1)}[j]" + (f" + {n.b(k0)}[i]" if layer0.bias
                                                                            is not None else "") +
-                              f"   for i = 0 … {s.layers[0].units - 1}",
-                              f"{n.z(1)} = {n.W(1)} · {n.a(0)}" + (f" + {n.b(1)}" if s.layers[0].bias is not None
+                              f"   for i = 0 … {layer0.units - 1}",
+                              f"{n.z(k0)} = {n.W(k0)} · {n.a(k0 - 1)}" + (f" + {n.b(k0)}" if layer0.bias is not None
                                                                  else "")]),
                         Heading(3, "2. What the rows and columns mean here")]
     bullets = []
-    for k, layer in enumerate(s.layers, start=1):
+    for k, layer in dense:
         rows, cols = layer.weights.shape
         source = "input" if k == 1 else f"{n.layer_name(k - 1).lower()} neuron"
         feeds = f"all {rows} {n.layer_name(k).lower()} neurons" if rows != 1 else \
@@ -46,30 +49,32 @@ def why_matrices(trace: Trace, w: ForwardWriter) -> list[Block]:
     out.append(Bullets(bullets))
     out.append(Heading(3, "3. The dimensions must match"))
     lines = ["For C = A · B:  A (m×n) · B (n×p) → C (m×p): the inner dimensions must be equal.", ""]
-    width = s.inputs.shape[1]
-    for k, layer in enumerate(s.layers, start=1):
-        rows, cols = layer.weights.shape
+    for lin in linears:
+        k, (rows, cols), width = lin.layer, lin.weights.shape, lin.inputs.shape[1]
         lines.append(f"{n.W(k)} {shape(rows, cols)} · {n.a(k - 1)} {shape(width, 1)} → {n.z(k)} {shape(rows, 1)}   "
                      f"inner: {cols} = {width} ✓")
-        width = rows
     if examples > 1:
+        width = first.inputs.shape[1]
         lines += ["", f"For the batch of {examples} the examples are the rows of X: Z = X · Wᵀ + b, "
-                      f"({examples}×{s.inputs.shape[1]}) · ({s.inputs.shape[1]}×{s.layers[0].units}) → "
-                      f"({examples}×{s.layers[0].units}), and the same weights serve every example."]
+                      f"({examples}×{width}) · ({width}×{layer0.units}) → "
+                      f"({examples}×{layer0.units}), and the same weights serve every example."]
     out.append(Math(lines))
     out.append(Heading(3, "4. One row times a vector, in full"))
-    first = s.layers[0]
-    x = s.inputs[0]
-    row = first.weights[0]
-    product_expr = worked.linear(row, x, None, True, True)
-    out.append(Para(f"Row 0 of {n.W(1)} times {n.a(0)}{n.example(0)} is the weighted sum of neuron 0, before its "
-                    "bias:"))
-    lines = line(f"({n.W(1)} · {n.a(0)})[0]", product_expr, p, w.s.width,
-                 [f"{vector(row, p, given=True)} · {vector(x, p, given=True)}"])
-    z = step.forward.linear[0].z[0, 0]
-    if first.bias is not None:
-        lines.append(f"{n.element(n.z(1), 0, 0, first.units)} = ({n.W(1)} · {n.a(0)})[0] + {n.b(1)}[0] = "
-                     f"{fmt(worked.value(product_expr, p), p)} + {fmt(first.bias[0], p, given=True)} = {fmt(z, p)}")
+    x = first.inputs[0]
+    row = layer0.weights[0]
+    data = k0 == 1  # the inputs are given; a later layer's are computed (named, so a sheet hides its blanks)
+    product_expr = worked.linear(row, x, None, True, data,
+                                 None if data else [n.key("a", k0 - 1, j, 0) for j in range(len(x))])
+    out.append(Para(f"Row 0 of {n.W(k0)} times {n.a(k0 - 1)}{n.example(0)} is the weighted sum of neuron 0, before "
+                    "its bias:"))
+    lines = line(f"({n.W(k0)} · {n.a(k0 - 1)})[0]", product_expr, p, w.s.width,
+                 [f"{vector(row, p, given=True)} · {vector(x, p, given=data)}"] if data else None)
+    z = first.z[0, 0]
+    if layer0.bias is not None:
+        lines.append(f"{n.element(n.z(k0), 0, 0, layer0.units)} = ({n.W(k0)} · {n.a(k0 - 1)})[0] + {n.b(k0)}[0] = "
+                     f"{fmt(worked.value(product_expr, p), p, label=computed_from(*labels(product_expr)))} + "
+                     f"{fmt(layer0.bias[0], p, given=True)} = "
+                     f"{fmt(z, p, label=n.key('z', k0, 0, 0))}")
     out.append(Math(lines))
     out.append(Heading(3, "5. The backward pass uses the same matrices"))
     lines = []
@@ -95,7 +100,7 @@ def why_matrices(trace: Trace, w: ForwardWriter) -> list[Block]:
     out.append(Math(lines))
     out.append(Heading(3, "6. Parameters"))
     counts = s.parameter_counts()
-    out.append(Para(f"{sum(counts):,} numbers in {len(counts)} matrices and their biases, each updated with one "
-                    "matrix expression per layer instead of one equation per weight."))
+    out.append(Para(f"{sum(counts):,} numbers in {len([c for c in counts if c])} matrices and their biases, each "
+                    "updated with one matrix expression per layer instead of one equation per weight."))
     return out
 

@@ -220,7 +220,7 @@ class NormBackward(_Lines):
             if more:
                 lines.append(elided_note(more))
             label_sums = group.sums_label()
-            lines += self._worked(self._group_name("S₁", step.over_batch, g, groups), group.s1(), label_sums)
+            lines += self._worked(self._group_name("S₁", step.over_batch, g, groups), group.s1(), group.s1_label())
             lines += self._worked(self._group_name("S₂", step.over_batch, g, groups), group.s2(), label_sums)
             lines.append("")
         if hidden:

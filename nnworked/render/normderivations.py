@@ -1,68 +1,174 @@
-"""`--detail full` for a normalisation layer: where the three terms of its backward rule come from. Each
-input reaches the loss through its own x̂, through the mean and through the variance of its group; the
-chain rule along each path gives one term, worked with the numbers of the first element of the first
-group, read from the trace (the sum is the ∂L/∂input the backward pass worked)."""
+"""`--detail full` for dropout, the normalisation layers and skip connections: why the mask multiplies the
+gradient (and why the kept values are scaled), where ∂L/∂γ and ∂L/∂β come from, where the three terms of
+a norm's ∂L/∂x come from (the paths through x̂, the mean and the variance), and why a skip connection's
+gradient is the sum of its two paths; each derived from the forward rule by the chain rule, then worked
+with the scenario's own numbers (the trace's, named as the table names them, so a sheet hides its blanks)."""
 
 from __future__ import annotations
 
-from nnworked import normworked
+from nnworked import normworked, quantities
 from nnworked.expr import num, op
-from nnworked.render.blocks import Block, Bullets, Heading, Math, Para
+from nnworked.render.blocks import Block, Heading, Math, Para
 from nnworked.render.forward import ForwardWriter
 from nnworked.render.lines import line
-from nnworked.render.normalise import _place, _symbols
-from nnworked.trace import NormBack, Trace
+from nnworked.render.normalise import _params, _place, _symbols
+from nnworked.trace import DropoutBack, GradientSum, NormBack, NormGradient, ResidualBack, Trace
 
 
 def norm_derivations(trace: Trace, w: ForwardWriter) -> list[Block]:
-    back = next((r for r in trace.steps[0].backward if isinstance(r, NormBack)), None)
-    return [] if back is None else _three_terms(trace, w, back)
+    """Each backward rule of these layers once, at the first layer that uses it (per norm type)."""
+    out: list[Block] = []
+    backward = trace.steps[0].backward
+    seen: set[str] = set()
+    for record in backward:
+        kind = type(record).__name__ + getattr(record, "kind", "")
+        if kind in seen or not isinstance(record, (DropoutBack, NormGradient, NormBack, ResidualBack)):
+            continue
+        seen.add(kind)
+        if isinstance(record, DropoutBack):
+            out += _dropout(w, record)
+        elif isinstance(record, NormGradient):
+            out += _scale_shift(w, record)
+        elif isinstance(record, NormBack):
+            out += _three_terms(w, record)
+        else:
+            out += _residual(w, record, next((r for r in backward if isinstance(r, GradientSum)
+                                             and record.layer in r.sources), None))
+    return out
 
 
-def _three_terms(trace: Trace, w: ForwardWriter, r: NormBack) -> list[Block]:
-    n, k, p = w.n, r.layer, trace.precision
-    mu, var, xh, sigma = _symbols(k)
-    x = n.a(k - 1)
-    group = normworked.BackGroup(r, _place(w.page, r, 0), 0)
-    e, j = group.members[0]
-    count = len(group.members)
-    over = f"feature {j} over the batch" if r.over_batch else f"example {e + 1}'s features"
-    ghat, xhat = group.ghat_num(e, j), group.xhat_num(e, j)
-    std = num(float(r.std[0]), label=group.forward.input_labels())
-    s1 = num(float(r.s1[0]), label=normworked._from(*sorted(_labels(group.s1()))))
-    s2 = num(float(r.s2[0]), label=normworked._from(*sorted(_labels(group.s2()))))
-    m = num(count, True)
-    own = op("div", ghat, std)
-    mean = op("div", s1, op("mul", m, std))
-    spread = op("div", op("mul", xhat, s2), op("mul", m, std))
-    where = n.element(x, e, j, r.xhat.shape[1])
-    lines = [*line(f"through {xh} itself:  ∂L/∂{xh} / {sigma}", own, p, w.s.width),
-             *line(f"through {mu} (subtracted):  S₁ / (M × {sigma})", mean, p, w.s.width),
-             *line(f"through {var} (subtracted):  {xh} × S₂ / (M × {sigma})", spread, p, w.s.width),
-             *line(f"∂L/∂{where}", op("sub", op("sub", own, mean), spread), p, w.s.width)]
-    return [Heading(3, f"Where the three terms of ∂L/∂{x} come from (layer {k})"),
-            Para(f"Take one group, {over}: M = {count} values xᵢ, {mu} = Σ xⱼ / M, {var} = Σ (xⱼ − {mu})² / M, "
-                 f"{sigma} = √({var} + ε) and {xh}ᵢ = (xᵢ − {mu}) / {sigma}. An input xᵢ reaches the loss along three "
-                 f"paths, and the chain rule adds them:"),
-            Bullets([f"its own {xh}ᵢ: ∂{xh}ᵢ/∂xᵢ is 1 / {sigma}, so the term is ∂L/∂{xh}ᵢ / {sigma};",
-                     f"the mean: ∂{mu}/∂xᵢ is 1 / M, and every {xh}ⱼ of the group falls by 1 / {sigma} as {mu} rises, "
-                     f"so the term is −Σ ∂L/∂{xh}ⱼ / (M × {sigma}), that is −S₁ / (M × {sigma});",
-                     f"the variance: ∂{var}/∂xᵢ is 2(xᵢ − {mu}) / M and ∂{xh}ⱼ/∂{var} is −(xⱼ − {mu}) / (2{sigma}³), "
-                     f"so the term is −{xh}ᵢ × S₂ / (M × {sigma}) (S₂ = Σ ∂L/∂{xh}ⱼ × {xh}ⱼ)."]),
-            Math([f"∂L/∂xᵢ = (M × ∂L/∂{xh}ᵢ − S₁ − {xh}ᵢ × S₂) / (M × {sigma})"]),
-            Para(f"(The variance's own dependence on {mu} adds nothing: Σ (xⱼ − {mu}) = 0.) For the first value of "
-                 f"the group, with ∂L/∂{xh} = {_plain(ghat, p)}, {sigma} = {_plain(std, p)}, S₁ = {_plain(s1, p)} and "
-                 f"S₂ = {_plain(s2, p)} from the backward pass, the three terms are:"),
+def _first(values, pick) -> tuple[int, int] | None:  # noqa: ANN001
+    """The first (example, unit) of a 2-D array, or of an image's first channel row, where pick(value) holds."""
+    for e in range(values.shape[0]):
+        flat = values[e].ravel()
+        for u, v in enumerate(flat):
+            if pick(v):
+                return e, u
+    return None
+
+
+def _dropout(w: ForwardWriter, r: DropoutBack) -> list[Block]:
+    n, k, p = w.n, r.layer, w.p
+    a, x = n.a(k), n.a(k - 1)
+    s = f"1/(1 − {r.rate:g})"
+    out: list[Block] = [
+        Heading(3, f"Why the dropout mask multiplies the gradient (layer {k})"),
+        Para(f"The forward rule is {a} = m × {x} × {s}, with the mask m given, not learned. Each output element "
+             f"depends on its own input alone, and linearly, so its local derivative is the factor it was "
+             f"multiplied by: ∂{a}/∂{x} = m × {s}, that is {s} where the value was kept and 0 where it was dropped "
+             f"(a dropped value did not reach the loss at all). The chain rule multiplies ∂L/∂{a} by it:"),
+        Math([f"∂L/∂{x} = ∂L/∂{a} × ∂{a}/∂{x} = ∂L/∂{a} × m × {s}",
+              *line(s, normworked.scale(r.rate), p, w.s.width)])]
+    lines: list[str] = []
+    mask = r.mask.reshape(r.mask.shape[0], -1)
+    for kept, note in ((1.0, "kept"), (0.0, "dropped")):
+        found = _first(mask, lambda v, kept=kept: v == kept)
+        if found is None:
+            continue
+        e, u = found
+        unit = u if r.upstream.ndim == 2 else _unravel(u, r.upstream.shape[1:])
+        index = (e, unit) if r.upstream.ndim == 2 else (e, *unit)
+        units = r.upstream.shape[1] if r.upstream.ndim == 2 else 0
+        # the mask's part alone (a skip connection into this input would add its own after it)
+        expr = op("mul", num(r.mask[index], True), num(r.gradient[index], label=n.key("da", k, unit, e)),
+                  num(r.scale))
+        lines += line(f"∂L/∂{n.element(x, e, unit, units)} through the dropout", expr, p, w.s.width,
+                      suffix=f"   ({note})", label=quantities.computed_from(n.key("da", k - 1, unit, e)))
+    expected = op("mul", op("sub", num(1, True), num(r.rate, True)), num(r.scale))
+    return out + [Para("With this scenario's numbers, one kept value and one dropped:"), Math(lines),
+                  Para(f"Why scale the kept values at all: each is kept with probability 1 − {r.rate:g}, so on "
+                       f"average the output is (1 − {r.rate:g}) × {s} × {x} = {x}, the value the next layer sees at "
+                       "test time, when nothing is dropped:"),
+                  Math(line(f"(1 − {r.rate:g}) × {s}", expected, p, w.s.width))]
+
+
+def _unravel(index: int, shape: tuple[int, ...]) -> tuple[int, ...]:
+    import numpy as np
+
+    return tuple(int(i) for i in np.unravel_index(index, shape))
+
+
+def _scale_shift(w: ForwardWriter, r: NormGradient) -> list[Block]:
+    n, k, p, page = w.n, r.layer, w.p, w.page
+    gamma, beta = _params(k)
+    xh, a = _symbols(k)[2], n.a(k)
+    lines = [f"∂{a}[n,j]/∂{gamma}[j] = {xh}[n,j]   and   ∂{a}[n,j]/∂{beta}[j] = 1",
+             f"∂L/∂{gamma}[j] = Σₙ ∂L/∂{a}[n,j] × {xh}[n,j]",
+             f"∂L/∂{beta}[j] = Σₙ ∂L/∂{a}[n,j] × 1", ""]
+    for role, symbol in (("gamma", gamma), ("beta", beta)):
+        key = quantities.name(f"d{role}", k, 0, step=n.step)
+        lines += line(f"∂L/∂{symbol}[0]", page.table.expression(key), p, w.s.width, label=key)
+    return [Heading(3, f"Where ∂L/∂{gamma} and ∂L/∂{beta} come from (layer {k})"),
+            Para(f"The last step of the forward rule is {a}[n,j] = {gamma}[j] × {xh}[n,j] + {beta}[j]. One "
+                 f"{gamma}[j] scales feature j of every example n, so it reaches the loss once per example, and the "
+                 "chain rule sums over them, each term ∂L/∂a times the local derivative (x̂ for the scale, 1 for the "
+                 "shift). Here, for feature 0:"),
             Math(lines)]
 
 
-def _labels(expr):  # noqa: ANN001, ANN202
-    from nnworked.quantities import labels
+def _three_terms(w: ForwardWriter, r: NormBack) -> list[Block]:
+    n, k, p = w.n, r.layer, w.p
+    mu, var, xh, sigma = _symbols(k)
+    x = n.a(k - 1)
+    over = "a feature's values over the batch" if r.over_batch else "an example's features"
+    out: list[Block] = [
+        Heading(3, f"Where the three terms of ∂L/∂{x} come from ({_label(r.kind)}, layer {k})"),
+        Para(f"Take one group, {over}: M values x₁ … x_M with μ = Σⱼ xⱼ / M, σ² = Σⱼ (xⱼ − μ)² / M, "
+             f"σ = √(σ² + ε) and x̂ⱼ = (xⱼ − μ) / σ. An input xᵢ reaches the loss along three paths: through its "
+             "own x̂ᵢ, through the mean μ and through the variance σ², which every x̂ⱼ of the group uses. The "
+             "chain rule adds the three:"),
+        Math(["∂L/∂xᵢ = ∂L/∂x̂ᵢ × ∂x̂ᵢ/∂xᵢ + ∂L/∂μ × ∂μ/∂xᵢ + ∂L/∂σ² × ∂σ²/∂xᵢ",
+              "∂x̂ᵢ/∂xᵢ = 1/σ   (μ and σ held),   ∂μ/∂xᵢ = 1/M,   ∂σ²/∂xᵢ = 2(xᵢ − μ)/M = 2σ·x̂ᵢ/M",
+              "S₁ = Σⱼ ∂L/∂x̂ⱼ,   S₂ = Σⱼ ∂L/∂x̂ⱼ × x̂ⱼ",
+              "∂L/∂σ² = Σⱼ ∂L/∂x̂ⱼ × ∂x̂ⱼ/∂σ² = Σⱼ ∂L/∂x̂ⱼ × (−x̂ⱼ / (2σ²)) = −S₂ / (2σ²)",
+              "∂L/∂μ = Σⱼ ∂L/∂x̂ⱼ × (−1/σ) + ∂L/∂σ² × ∂σ²/∂μ = −S₁/σ + 0   (∂σ²/∂μ = −2·Σⱼ (xⱼ − μ)/M = 0)",
+              "∂L/∂xᵢ = ∂L/∂x̂ᵢ/σ − S₁/(M·σ) − x̂ᵢ·S₂/(M·σ) = (M·∂L/∂x̂ᵢ − S₁ − x̂ᵢ·S₂) / (M·σ)"])]
+    e, j = 0, 0
+    g = normworked.group_of(r, e, j)
+    group = normworked.BackGroup(r, _place(w.page, r, g), g)
+    count = num(len(group.members), True)
+    std = num(r.std[g], label=group.forward.input_labels())
+    s1, s2 = num(r.s1[g], label=group.s1_label()), num(r.s2[g], label=group.sums_label())
+    ghat, xhat = group.ghat_num(e, j), group.xhat_num(e, j)
+    through_xhat = op("div", ghat, std)
+    through_mean = op("div", s1, op("mul", count, std))
+    through_variance = op("div", op("mul", xhat, s2), op("mul", count, std))
+    cell = n.element(x, e, j, r.upstream.shape[1])
+    where = f"{mu}[{j}], {var}[{j}]" if r.over_batch else f"{mu}{n.example(e)}, {var}{n.example(e)}"
+    lines = [*line("through x̂:  ∂L/∂x̂ / σ", through_xhat, p, w.s.width),
+             *line("through μ:  S₁ / (M·σ)", through_mean, p, w.s.width),
+             *line("through σ²: x̂·S₂ / (M·σ)", through_variance, p, w.s.width),
+             *line(f"∂L/∂{cell} from layer {k}", op("sub", op("sub", through_xhat, through_mean), through_variance), p,
+                   w.s.width)]
+    return out + [Para(f"With this scenario's numbers, for {cell} (its group's {where}, {sigma} = √({var} + ε), and S₁, "
+                       f"S₂ and ∂L/∂{xh} from the backward pass, M = {len(group.members)}), the three paths:"),
+                  Math(lines),
+                  Para("The same number as the compact form the backward pass works, as the algebra says it must be:"),
+                  Math(line("(M × ∂L/∂x̂ − S₁ − x̂ × S₂) / (M × σ)", group.dx(e, j), p, w.s.width))]
 
-    return labels(expr)
+
+def _residual(w: ForwardWriter, r: ResidualBack, joined: GradientSum | None) -> list[Block]:
+    n, k, p, page = w.n, r.layer, w.p, w.page
+    a, previous, branch = n.a(k), n.a(k - 1), n.a(r.source)
+    out: list[Block] = [
+        Heading(3, f"Why a skip connection's gradient is the sum of its two paths (layer {k})"),
+        Para(f"The forward rule is {a} = {previous} + {branch}, so ∂{a}/∂{previous} = 1 and ∂{a}/∂{branch} = 1: "
+             f"∂L/∂{a} passes back unchanged along both branches."
+             + (f" {branch} is also the input of layer {r.source + 1}, so it reaches the loss along two paths, and "
+                f"the chain rule for a value used twice adds them: ∂L/∂{branch} = (what comes back through layer "
+                f"{r.source + 1}) + ∂L/∂{a}." if r.source > 0 else
+                f" {branch} is the data: the shortcut's copy of the gradient ends there."))]
+    if joined is None or r.upstream.ndim != 2:
+        return out
+    j = joined.layer
+    key = n.key("da", j, 0, 0)
+    return out + [Para(f"Here, for ∂L/∂{n.element(branch, 0, 0, joined.total.shape[1])}: the main path's working, "
+                       f"then + ∂L/∂{a} from the shortcut:"),
+                  Math(line(f"∂L/∂{n.element(branch, 0, 0, joined.total.shape[1])}", page.table.expression(key), p,
+                            w.s.width, label=key))]
 
 
-def _plain(value, p) -> str:  # noqa: ANN001
-    from nnworked.render.numbers import fmt
+def _label(kind: str) -> str:
+    from nnworked.rules.layers import LAYERS
 
-    return fmt(value.value, p, label=value.label)
+    return LAYERS[kind].label

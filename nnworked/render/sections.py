@@ -16,7 +16,7 @@ from nnworked.render.chart import sparkline
 from nnworked.render.notation import Notation
 from nnworked.render.observations import all_dead, observations
 from nnworked.quantities import FINAL, FIRST_STEP, at_step, computed_from, name, parse
-from nnworked.render.numbers import exam_sheet, fmt, on_sheet, vector
+from nnworked.render.numbers import blank_state, exam_sheet, fmt, on_sheet, vector
 from nnworked.render.page import matrix_block
 from nnworked.render.settings import Settings
 from nnworked.scenario import Scenario
@@ -274,7 +274,12 @@ def after_training(trace: Trace, w: ForwardWriter, settings: Settings) -> list[B
     out.append(Para("**New Loss:**"))
     out.append(w.loss(loss)[-1])
     if not exam_sheet():  # whether the loss fell is computed from the blanks too
-        out.append(Para(f"**{_closing(losses, forward, w.n, p)}**"))
+        if blank_state("L") == "hidden":  # a guided sheet hides the first loss: the student compares
+            what = "the step" if len(trace.steps) == 1 else "training"
+            out.append(Para(f"**Compare the new loss, {fmt(losses[-1], p)}, with the L you worked out: did {what} "
+                            "lower it?**"))
+        else:
+            out.append(Para(f"**{_closing(losses, forward, w.n, p)}**"))
     return out
 
 

@@ -47,5 +47,7 @@ class FlattenRule(LayerRule):
 
     def backward(self, math, k, layer, params, records, upstream, delta, finite: Finite) -> Backward:  # noqa: ANN001
         (flat,) = records
+        if k == 1:
+            return Backward((), {}, None)  # the inputs are data: nothing to pass back to
         downstream = upstream.reshape(flat.inputs.shape)
-        return Backward((Unflatten(k, upstream, downstream),), {}, None if k == 1 else downstream)
+        return Backward((Unflatten(k, upstream, downstream),), {}, downstream)

@@ -70,6 +70,8 @@ class Pooling(LayerRule):
 
     def backward(self, math, k, layer, params, records, upstream, delta, finite: Finite) -> Backward:  # noqa: ANN001
         (pool,) = records
+        if k == 1:
+            return Backward((), {}, None)  # the inputs are data: nothing to pass back to
         shares = self.route(math, pool, upstream)  # (n, c, i, j, size·size): each window's element's share
         n, c, h, w = pool.inputs.shape
         size, stride = pool.size, pool.stride
@@ -80,7 +82,7 @@ class Pooling(LayerRule):
             total[:, :, p : p + stride * rows : stride, q : q + stride * cols : stride] += shares[..., p * size + q]
         downstream = math.accumulate(total, stride < size)
         record = PoolBack(k, self.name, size, stride, pool.winners, upstream, finite(downstream, f"∂L/∂a{k - 1}"))
-        return Backward((record,), {}, None if k == 1 else downstream)
+        return Backward((record,), {}, downstream)
 
     def torch_script(self, k: int, layer: Any) -> str:
         return f"nn.{self.torch_module}({layer.size}, stride={layer.stride})"
