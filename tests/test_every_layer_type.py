@@ -62,7 +62,7 @@ SCENARIOS: dict[str, tuple[str, dict[tuple[str, str], tuple[str, ...]]]] = {
                  "∂L/∂a₃ = W₄ᵀ · ∂L/∂z₄   (the bias column takes no part)") for key in BY_HAND}}),
     # tests/test_ai_by_hand_norms.py checks these numbers against a plain-numpy reference
     "norms": (BLOCK, {
-        ("standard", "brief"): ("x̂₂ = (a₁ − μ₂) / √(σ²₂ + ε), each feature over the batch",
+        ("standard", "brief"): ("a₂ = γ₂ × x̂₂ + β₂,   x̂₂ = (a₁ − μ₂) / √(σ²₂ + ε) = | −1.2247  −1.4495        0 |",
                                 "a₅ = a₄ + a₁ = | 0.4767  1.1238   0.3995 |", "∂L/∂γ₂ = [1.7552, −1.1806, −0.4591]"),
         ("standard", "default"): ("μ₂[0] = (1 + 3 + 5) / 3 = 9 / 3 = 3", "a₃⁽²⁾[1] = 1 × 3.4495 × 2 = 6.8990",
                                   "∂L/∂a₄⁽²⁾[1] = 6.6908"),

@@ -163,54 +163,6 @@ def n_sub(k: int) -> str:
     return subscript(str(k))
 
 
-    # -- dropout, normalisation and residual connections --
-
-    def _print_Dropout(self, drop: Dropout) -> list[str]:
-        n, k = self.n, drop.layer
-        return _named(f"{n.a(k)} = mask × {n.a(k - 1)} × 1/(1 − {drop.rate:g})", drop.a, self.w, "a", k)
-
-    def _print_Normalise(self, norm: Normalise) -> list[str]:
-        n, k = self.n, norm.layer
-        s = subscript(str(k))
-        over = "each feature over the batch" if norm.over_batch else "each example over its features"
-        return [f"x̂{s} = ({n.a(k - 1)} − μ{s}) / √(σ²{s} + ε), {over}",
-                *_named(f"{n.a(k)} = γ{s} × x̂{s} + β{s}", norm.a, self.w, "a", k)]
-
-    def _print_Residual(self, res: Residual) -> list[str]:
-        n, k = self.n, res.layer
-        return _named(f"{n.a(k)} = {n.a(k - 1)} + {n.a(res.source)}", res.a, self.w, "a", k)
-
-    def _print_DropoutBack(self, s: DropoutBack) -> list[str]:
-        n, k = self.n, s.layer
-        return _named(f"∂L/∂{n.a(k - 1)} = mask × ∂L/∂{n.a(k)} × 1/(1 − {s.rate:g})", s.upstream, self.w, "da", k - 1)
-
-    def _print_NormGradient(self, s: NormGradient) -> list[str]:
-        from nnworked import quantities
-
-        n, w, k = self.n, self.w, s.layer
-        sub = subscript(str(k))
-        lines: list[str] = []
-        for role, symbol, values in (("gamma", "γ", s.gamma_grad), ("beta", "β", s.beta_grad)):
-            lines += w.array(f"∂L/∂{symbol}{sub}", values[None, :],
-                             lambda _, i, role=role: quantities.name(f"d{role}", k, i, step=n.step))
-        return lines
-
-    def _print_NormBack(self, s: NormBack) -> list[str]:
-        n, k = self.n, s.layer
-        sub = subscript(str(k))
-        return _named(f"∂L/∂{n.a(k - 1)} = (M·∂L/∂x̂{sub} − S₁ − x̂{sub}·S₂) / (M·σ{sub})", s.upstream, self.w, "da",
-                      k - 1)
-
-    def _print_ResidualBack(self, s: ResidualBack) -> list[str]:
-        n, k = self.n, s.layer
-        return _named(f"∂L/∂{n.a(k - 1)} = ∂L/∂{n.a(k)}", s.upstream, self.w, "da", k - 1)
-
-    def _print_GradientSum(self, s: GradientSum) -> list[str]:
-        n = self.n  # the main path's result above holds the sum already
-        skips = " + ".join(f"∂L/∂{n.a(k)}" for k in s.sources)
-        return [f"(∂L/∂{n.a(s.layer)} above is the main path's gradient + {skips}, the shortcut's)"]
-
-
 def _kernel_key(n, k: int, index: tuple) -> str:  # noqa: ANN001
     from nnworked import quantities
 
