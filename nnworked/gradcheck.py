@@ -19,7 +19,6 @@ from nnworked.engine.backend import Exact, rows
 from nnworked.engine.network import solve
 from nnworked.quantities import parse
 from nnworked.rules.layers import LAYERS
-from nnworked.rules.layers.activated import activate
 from nnworked.scenario import Scenario, parameters
 
 EPSILON = 1e-6  # the step, relative to the nudged value's size (an absolute 1e-6 below 1)
@@ -59,7 +58,9 @@ def _forward_from(scenario: Scenario, params: dict[str, np.ndarray], start: int,
             continue
         rule = LAYERS[layer.type]
         if k == start and what == "z":
-            records: tuple = (activate(math, k, layer, value, _finite),)
+            source = rule.source(layer)
+            records: tuple = rule.from_z(math, k, layer, params, outputs[k - 1] if source is None else
+                                         (outputs[k - 1], outputs[source]), value, _finite)
         else:
             source = rule.source(layer)
             records = rule.forward(math, k, layer, params, a if source is None else (a, outputs[source]), False,

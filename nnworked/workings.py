@@ -358,6 +358,10 @@ def _more_workers() -> None:
     from nnworked.normworked import WORKERS  # dropout, residual and normalisation: their own module
 
     _WORKERS.update(WORKERS)
+    from nnworked.rnnworked import LOOKING as RNN_LOOKING, WORKERS as RNN  # the rnn layer's: its own module
+
+    _WORKERS.update(RNN)
+    _LOOKING.update(RNN_LOOKING)
 
 
 _more_workers()

@@ -128,3 +128,41 @@ def positionwise(layers: list[dict], x: np.ndarray, y: np.ndarray, loss: str, ba
                     below[n, t] = layer_norm_back(v, layer["gamma"], layer["eps"], g)
         upstream = below
     return value, grads
+
+
+# ---- a recurrent layer, unrolled --------------------------------------------------------------------
+
+def rnn_then_dense(Wx: np.ndarray, Wh: np.ndarray, b: np.ndarray, h0: np.ndarray, returns: str, V: np.ndarray,
+                   c: np.ndarray, x: np.ndarray, y: np.ndarray, batch: str = "mean") -> tuple[float, dict]:
+    """h_t = tanh(Wx·x_t + Wh·h_(t−1) + b), then ŷ = V·h + c (at every step, or on the last h), mse. The
+    gradients by backpropagation through time written as the textbook unrolls it: for each loss term, walk
+    back from the step it is taken at, multiplying by tanh′ and Wh at each step, and add what reaches each
+    weight at each step (no shared accumulator across the loss terms, unlike the package)."""
+    examples, positions, _ = x.shape
+    hs = np.zeros((examples, positions, Wx.shape[0]))
+    for n in range(examples):
+        h = h0.copy()
+        for t in range(positions):
+            h = np.tanh(Wx @ x[n, t] + Wh @ h + b)
+            hs[n, t] = h
+    top = hs if returns == "sequence" else hs[:, -1:]
+    yhat = top @ V.T + c
+    target = y if returns == "sequence" else y[:, None]
+    value, dyhat = loss_and_gradient("mse", yhat, target, batch)
+    grads = {"Wx": np.zeros_like(Wx), "Wh": np.zeros_like(Wh), "b": np.zeros_like(b), "V": np.zeros_like(V),
+             "c": np.zeros_like(c), "dz": np.zeros(hs.shape)}
+    for n in range(examples):
+        for s in range(top.shape[1]):  # each loss term, taken at step `at`
+            at = s if returns == "sequence" else positions - 1
+            grads["V"] += np.outer(dyhat[n, s], top[n, s])
+            grads["c"] += dyhat[n, s]
+            dh = V.T @ dyhat[n, s]
+            for t in range(at, -1, -1):  # back through time from `at` to the first step
+                dz = dh * (1 - hs[n, t] ** 2)
+                grads["dz"][n, t] += dz
+                previous = hs[n, t - 1] if t > 0 else h0
+                grads["Wx"] += np.outer(dz, x[n, t])
+                grads["Wh"] += np.outer(dz, previous)
+                grads["b"] += dz
+                dh = Wh.T @ dz
+    return value, grads

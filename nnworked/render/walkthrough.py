@@ -77,9 +77,13 @@ def _build(trace: Trace, settings: Settings) -> list[Block]:
     if trace.matmul is not None:
         return out + _matmul(trace, settings)
     if (settings.layout or s.layout) == "ai-by-hand":
-        from nnworked.render import byhand
+        drawn = [LAYERS[layer.type].by_hand for layer in s.layers]
+        if all(drawn):
+            from nnworked.render import byhand
 
-        return out + byhand.build(trace, settings)
+            return out + byhand.build(trace, settings)
+        other = s.layers[drawn.index(False)].type
+        out.append(Para(f"(The AI by Hand layout has no sheet for a {other} layer: the standard layout follows.)"))
     page = Page(trace.precision, Notation(len(s.layers), s.inputs.shape[0]), settings, table(trace), s.loss)
     out += _setup(trace, ForwardWriter(page))
     for step in shown_steps(trace, settings):
