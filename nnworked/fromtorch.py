@@ -99,7 +99,7 @@ def _layers(torch: Any, model: Any) -> tuple[list[dict[str, Any]], list[Any]]:
     by_class = {rule.torch_module: rule for rule in ACTIVATIONS.values() if rule.torch_module}
     layers: list[dict[str, Any]] = []
     modules: list[Any] = []
-    layer_rules = {rule.torch_module: rule for rule in LAYERS.values() if rule.torch_module}
+    layer_rules = {rule.torch_module: rule for rule in LAYERS.values() if rule.torch_module and rule.in_sequential}
     for where, name, module in _modules(torch, model):
         layer_rule = layer_rules.get(type(module).__name__)
         if layer_rule is not None:
@@ -256,7 +256,7 @@ def _parameter_names(torch: Any, model: Any) -> list[tuple[Any, str]]:
     reads (an activation belongs to the layer before it)."""
     from nnworked.rules.layers import LAYERS
 
-    layer_rules = {rule.torch_module: rule for rule in LAYERS.values() if rule.torch_module}
+    layer_rules = {rule.torch_module: rule for rule in LAYERS.values() if rule.torch_module and rule.in_sequential}
     out, k = [], 0
     for _, _, module in _modules(torch, model):
         rule = layer_rules.get(type(module).__name__)

@@ -47,18 +47,3 @@ def lines_starting(text: str, prefix: str) -> list[str]:
     return [l.strip() for l in text.splitlines() if l.strip().startswith(prefix)]
 
 
-# The AI by Hand layout of dropout, normalisation and residual layers is another piece of work; until it
-# lands, a bundled scenario with those layers cannot be laid out that way, and the layout's tests say so
-# (xfail, never a silent pass) instead of failing. Once the layout prints them this finds nothing.
-_BY_HAND_PENDING = ("Dropout", "Normalise", "Residual")
-
-
-def by_hand_pending(name: str) -> str | None:
-    """Why `name` cannot be laid out AI by Hand yet, or None."""
-    try:
-        get("markdown")(trace_of(name), Settings(layout="ai-by-hand"))
-    except TypeError as error:
-        if "ByHandWriter has no way to print" in str(error) and any(r in str(error) for r in _BY_HAND_PENDING):
-            return f"the AI by Hand layout of dropout, normalisation and residual layers is pending: {error}"
-        raise
-    return None

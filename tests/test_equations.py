@@ -17,7 +17,6 @@ from nnworked import bundled, scenario
 from nnworked.engine.network import solve
 from nnworked.render import get
 from nnworked.render.settings import Settings
-from tests.helpers import by_hand_pending
 
 # ----------------------------------------------------------------------------------------------
 # The checker itself: it must flag wrong lines and accept right ones.
@@ -205,8 +204,6 @@ SETTINGS = {
 @pytest.mark.parametrize("settings", list(SETTINGS), ids=list(SETTINGS))
 @pytest.mark.parametrize("name", bundled.names())
 def test_every_printed_equation_is_consistent(name, settings):
-    if SETTINGS[settings].layout == "ai-by-hand" and (pending := by_hand_pending(name)):
-        pytest.xfail(pending)
     report = eq.check_markdown(_render(name, SETTINGS[settings]))
     if report.places is None:  # the loose reading is only acceptable where nothing has decimals
         decimals = [s for r in report.lines for s, _ in r.numeric if "." in s]

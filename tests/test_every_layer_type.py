@@ -69,13 +69,22 @@ SCENARIOS: dict[str, tuple[str, dict[tuple[str, str], tuple[str, ...]]]] = {
         **{key: ("μ₂[0] = (1 + 3 + 5) / 3 = 9 / 3 = 3", "a₃[1,1] = 1 × 3.4495 × 2 = 6.8990",
                  "∂L/∂a₄[1,1] = 6.6908") for key in BY_HAND}}),
 }
+# tests/test_rnn.py checks h₃ and ŷ = 5.99720442 against the scenario's published source; the AI by Hand
+# layout has no recurrent sheet and says so before the standard layout
+SCENARIOS["rnn"] = ("rnn_three_steps", {
+    ("standard", "brief"): ("z₂ = W₂ · h = 5.99720442",),
+    ("standard", "default"): ("h[2,0] = tanh(3.63397905) = 0.99860590",
+                              "z₂ = (2 × 0.99860590) + (4 × 0.99999815) = 1.99721181 + 3.99999261 = 5.99720442"),
+    **{key: ("(The AI by Hand layout has no sheet for a rnn layer: the standard layout follows.)",)
+       for key in BY_HAND}})
+SCENARIOS["rnn"][1][("standard", "full")] = SCENARIOS["rnn"][1][("standard", "default")]
 SCENARIOS["average"][1][("standard", "full")] = SCENARIOS["average"][1][("standard", "default")]
 SCENARIOS["cnn"][1][("standard", "full")] = SCENARIOS["cnn"][1][("standard", "default")]
 SCENARIOS["norms"][1][("standard", "full")] = SCENARIOS["norms"][1][("standard", "default")]
 for _layout in ("standard", "ai-by-hand"):  # --detail full derives the norms' backward rule (test_norm_derivations.py)
     SCENARIOS["norms"][1][(_layout, "full")] += (
         "∂L/∂xᵢ = ∂L/∂x̂ᵢ/σ − S₁/(M·σ) − x̂ᵢ·S₂/(M·σ) = (M·∂L/∂x̂ᵢ − S₁ − x̂ᵢ·S₂) / (M·σ)",)
-LOSSES = {"average": "0.2357", "cnn": "0.5252", "norms": "34.4576"}  # −ln 0.79; the others as their tests check
+LOSSES = {"average": "0.2357", "cnn": "0.5252", "norms": "34.4576", "rnn": "0.50279949"}  # −ln 0.79; the others as their tests check
 
 
 @pytest.fixture(scope="module")

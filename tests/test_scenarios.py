@@ -38,7 +38,10 @@ def _output_shape(layer, shape: tuple) -> tuple[tuple, bool]:  # noqa: ANN001
     """One example's output of `layer` given its input shape, as the contract defines it, and whether the
     layer has a pre-activation z."""
     if getattr(layer, "weights", None) is not None:
-        return (layer.weights.shape[0],), True
+        return (*shape[:-1], layer.weights.shape[0]), True  # a sequence: at every position
+    if getattr(layer, "input_weights", None) is not None:  # rnn: z is per position even when it returns the last h
+        units = layer.input_weights.shape[0]
+        return ((shape[0], units), True) if layer.returns == "sequence" else ((units,), False)
     if getattr(layer, "kernels", None) is not None:
         out_c, _, rows, cols = layer.kernels.shape
         _, h, w = shape

@@ -18,7 +18,7 @@ from nnworked.render.blocks import Heading, Math, Table
 from nnworked.render.fitting import break_line, slice_grid
 from nnworked.render.settings import Settings
 from nnworked.render.terminal import HEADING_STYLES, blocks_to_text
-from tests.helpers import by_hand_pending, numbers, trace_of
+from tests.helpers import numbers, trace_of
 
 UNWRAPPED = 5000  # columns no line reaches: the text as it is before any line is broken
 
@@ -34,17 +34,12 @@ def _all_numbers(text: str) -> Counter:
 @pytest.mark.parametrize("width", [60, 80, 100])
 @pytest.mark.parametrize("name", bundled.names())
 def test_no_line_is_wider_than_the_terminal_and_no_number_is_split(name: str, width: int) -> None:
-    pending = by_hand_pending(name)
     for options in ({}, {"layout": "ai-by-hand"}, {"detail": "full"}):
-        if pending and options.get("layout"):
-            continue  # checked after the others, and marked pending below
         text = _render(name, width, **options)
         too_wide = [line for line in text.splitlines() if len(line) > width]
         assert too_wide == [], (options, too_wide)
         # a number broken across two lines would count as two other numbers
         assert _all_numbers(text) == _all_numbers(_render(name, UNWRAPPED, **options)), options
-    if pending:
-        pytest.xfail(pending)
 
 
 def test_a_long_worked_line_breaks_before_an_equals_sign_under_the_first() -> None:

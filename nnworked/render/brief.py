@@ -158,6 +158,31 @@ class _Results:
         return [f"    (∂L/∂{n.a(s.layer)} is the sum of its paths: the product above plus {skips} along the skip "
                 "connection)"]
 
+    # -- a recurrent layer: every step's results --
+
+    def _print_Recurrence(self, r) -> list[str]:  # noqa: ANN001
+        n, k = self.n, r.layer
+        lines = _named(f"{n.z(k)} = Wx{subscript(str(k))} · x_t + Wh{subscript(str(k))} · {n.a(k)}_(t−1), each t",
+                       r.z, self.w, "z", k)
+        return lines + _named(f"{n.a(k)} = {ACTIVATIONS[r.activation].symbol or 'f'}(z_t)" +
+                              ("" if r.returns == "sequence" else ", the last step's"), r.output, self.w, "a", k)
+
+    def _print_ThroughTime(self, r) -> list[str]:  # noqa: ANN001
+        n, w, k = self.n, self.w, r.layer
+        lines = _named(f"{n.delta(k)} = (∂L/∂{n.a(k)}_t + Wh{subscript(str(k))}ᵀ · {n.delta(k)}_(t+1)) ⊙ f′(z_t), "
+                       "from the last step back", r.delta, w, "dz", k)
+        for name, grad in r.gradients.items():
+            kind = "d" + name.rstrip("0123456789")
+            lines += w.array(f"∂L/∂{n.param(name)} = Σ_t (step t's share)", grad if grad.ndim == 2 else grad[None, :],
+                             (lambda row, col, kind=kind: n.wkey(kind, k, row, col)) if grad.ndim == 2 else
+                             (lambda _, i, kind=kind: n.wkey(kind, k, i)))
+        return lines
+
+    def _print_RnnBackToInput(self, r) -> list[str]:  # noqa: ANN001
+        n = self.n
+        return _named(f"∂L/∂{n.a(r.layer - 1)} = Wx{subscript(str(r.layer))}ᵀ · {n.delta(r.layer)}", r.upstream, self.w,
+                      "da", r.layer - 1)
+
 
 def n_sub(k: int) -> str:
     return subscript(str(k))

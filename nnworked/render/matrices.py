@@ -20,6 +20,8 @@ def shape(rows: int, cols: int) -> str:
 
 def why_matrices(trace: Trace, w: ForwardWriter) -> list[Block]:
     s, n, p = trace.scenario, w.n, trace.precision
+    if s.inputs.ndim == 3:  # sequences: their layers' walkthroughs show the products at each position
+        return []
     step = trace.steps[0]
     linears = step.forward.linear
     if any(isinstance(op, Convolve) for op in step.forward.operations) or not linears:

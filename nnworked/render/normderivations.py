@@ -18,6 +18,8 @@ from nnworked.trace import DropoutBack, GradientSum, NormBack, NormGradient, Res
 def norm_derivations(trace: Trace, w: ForwardWriter) -> list[Block]:
     """Each backward rule of these layers once, at the first layer that uses it (per norm type)."""
     out: list[Block] = []
+    if trace.scenario.inputs.ndim == 3:  # a sequence's norms are derived by the walkthrough position by position
+        return out
     backward = trace.steps[0].backward
     seen: set[str] = set()
     for record in backward:

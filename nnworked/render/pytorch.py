@@ -76,6 +76,10 @@ def _network(trace: Trace) -> list[str]:
     for k, layer in enumerate(s.layers, 1):
         layer_rule, rule = LAYERS[layer.type], ACTIVATIONS[layer.activation]
         named = f" ({layer.name})" if layer.name else ""
+        if layer_rule.torch_module is not None and not layer_rule.in_sequential:
+            raise NnworkedError(f"nn.{layer_rule.torch_module} returns a pair (its outputs and its last state), which "
+                                f"nn.Sequential cannot pass on: nnworked cannot write a {layer_rule.name} layer in "
+                                f"PyTorch yet (`nnworked verify` compares it with nn.{layer_rule.torch_module} itself)")
         if layer_rule.torch_module is None:
             raise NnworkedError(f"a {layer_rule.name} layer has no torch.nn counterpart: nnworked cannot write it in "
                                 "PyTorch")

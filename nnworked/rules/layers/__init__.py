@@ -11,10 +11,12 @@ from nnworked.rules.layers.flatten import FlattenRule
 from nnworked.rules.layers.norm import BatchNorm, LayerNorm
 from nnworked.rules.layers.pool import AvgPool, MaxPool
 from nnworked.rules.layers.residual import ResidualRule
+from nnworked.rules.layers.rnn import Rnn
 from nnworked.rules.registry import Registry
 
 LAYERS: Registry[LayerRule] = Registry("layer type", LayerRule)
 for _rule in (Dense, Conv2d, MaxPool, AvgPool, FlattenRule, DropoutRule, BatchNorm, LayerNorm, ResidualRule):
     LAYERS.register(_rule)
+LAYERS.register(Rnn)
 
 __all__ = ["LAYERS", "Backward", "LayerRule"]

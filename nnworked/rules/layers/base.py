@@ -55,6 +55,8 @@ class LayerRule(ABC):
         """Why `generate` should draw again for this layer's forward records; None: it is fine."""
         return None
     output: bool = True  # it may be the last layer (the loss's gradient starts from its activation)
+    by_hand: bool = True  # the AI by Hand layout can draw it (else the walkthrough keeps the standard layout)
+    in_sequential: bool = True  # its torch.nn module can sit in an nn.Sequential (nn.RNN returns a pair: it cannot)
     asks: str = "z"  # the kind of value a one-per-layer exercise sheet asks for in this layer ("": none)
 
     @property
@@ -106,6 +108,15 @@ class LayerRule(ABC):
     def forward(self, math: "Backend", k: int, layer: Any, params: dict[str, np.ndarray], inputs: np.ndarray,
                 given: bool, finite: Finite) -> tuple[Any, ...]:
         """The forward records of layer k; the last one's `output` feeds the next layer."""
+
+    def from_z(self, math: "Backend", k: int, layer: Any, params: dict[str, np.ndarray], inputs: Any, z: np.ndarray,
+               finite: Finite) -> tuple[Any, ...]:
+        """The layer's forward records when its z is `z` (verify nudges one element of z and runs on): by
+        default its activation of z. A layer whose z feeds more than its own activation (a recurrence) says
+        how."""
+        from nnworked.rules.layers.activated import activate
+
+        return (activate(math, k, layer, z, finite),)
 
     @abstractmethod
     def backward(self, math: "Backend", k: int, layer: Any, params: dict[str, np.ndarray],

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from nnworked.engine.backend import rows
 from nnworked.rules.layers.base import Backward, Finite, LayerRule
 from nnworked.scenario import NormLayer
 from nnworked.trace import NormBack, NormGradient, Normalise
@@ -25,17 +26,18 @@ class Normalisation(LayerRule):
     keys = ("gamma", "beta", "epsilon", "name")
     output = False
     over_batch: bool  # the statistics are each feature's over the batch (else each example's over its features)
+    per_position: bool = False  # it takes a sequence too, normalising each position on its own
 
     def parse(self, check, spec, path, k, shape, previous):  # noqa: ANN001, ANN201
         name = check.layer_name(spec.get("name"), path + ("name",))
         if shape is None:
             return None
-        if len(shape) != 1:
+        if len(shape) != 1 and not (self.per_position and len(shape) == 2):
             check.add(path, f"layer {k} ({self.name}) takes one vector of features per example",
                       "[example][feature]", "×".join(map(str, shape)) + f" per example from {previous}",
                       "add a flatten layer before it")
             return None
-        features = shape[0]
+        features = shape[-1]
         params = {}
         for key, default in (("gamma", 1.0), ("beta", 0.0)):
             params[key] = np.full(features, default)
@@ -78,20 +80,23 @@ class Normalisation(LayerRule):
         (norm,) = forward
         back = next((r for r in backward if isinstance(r, NormBack)), None)
         k, out = norm.layer, []
-        for g in np.flatnonzero(norm.variance < norm.epsilon):
-            xhat = norm.xhat[:, g] if self.over_batch else norm.xhat[g]
+        # a group is at (feature,) of the batch, or (example,) or (example, position) of a sequence
+        for at in map(tuple, np.argwhere(norm.variance < norm.epsilon)):
+            g, pick = at[0], (slice(None), *at) if self.over_batch else at
+            xhat, variance, std = norm.xhat[pick], norm.variance[at], norm.std[at]
             count = xhat.size
-            where = (f"feature {g} of {n.a(k - 1)} varies by σ² = {fmt(norm.variance[g], p)} over the batch"
-                     if self.over_batch else f"example {g + 1}'s features in {n.a(k - 1)} vary by σ² = "
-                     f"{fmt(norm.variance[g], p)}")
+            position = f" at position {at[1]}" if len(at) > 1 else ""
+            where = (f"feature {g} of {n.a(k - 1)} varies by σ² = {fmt(variance, p)} over the batch"
+                     if self.over_batch else f"example {g + 1}'s features in {n.a(k - 1)}{position} vary by σ² = "
+                     f"{fmt(variance, p)}")
             group = "feature" if self.over_batch else "example"
             text = (f"**A {self.name.replace('_', '-')} {group} with almost no variance:** {where}, less than ε = "
-                    f"{fmt(norm.epsilon, p, given=True)}, so σ = √(σ² + ε) = {fmt(norm.std[g], p)} is set mostly by "
+                    f"{fmt(norm.epsilon, p, given=True)}, so σ = √(σ² + ε) = {fmt(std, p)} is set mostly by "
                     f"ε: its normalised values reach only ±{fmt(float(np.max(np.abs(xhat))), p)} instead of about ±1")
             if back is not None:
-                gradient = back.upstream[:, g] if self.over_batch else back.upstream[g]
-                text += (f", and every gradient through them is divided by M·σ = {count} × {fmt(norm.std[g], p)} = "
-                         f"{fmt(count * norm.std[g], p)}: ∂L/∂{n.a(k - 1)} there reaches "
+                gradient = back.upstream[pick]
+                text += (f", and every gradient through them is divided by M·σ = {count} × {fmt(std, p)} = "
+                         f"{fmt(count * std, p)}: ∂L/∂{n.a(k - 1)} there reaches "
                          f"{fmt(float(np.max(np.abs(gradient))), p)}")
             out.append(text + ". A feature that hardly varies carries almost no information; ε keeps the division "
                        "finite, not meaningful.")
@@ -115,8 +120,9 @@ class Normalisation(LayerRule):
 
     def backward(self, math, k, layer, params, records, upstream, delta, finite: Finite) -> Backward:  # noqa: ANN001
         (norm,) = records
-        gamma_grad = finite(math.group_dot(upstream.T, norm.xhat.T), f"∂L/∂gamma{k}")
-        beta_grad = finite(math.group_sum(upstream.T), f"∂L/∂beta{k}")
+        flat, xhat = rows(upstream), rows(norm.xhat)  # a sequence's positions count as examples here
+        gamma_grad = finite(math.group_dot(flat.T, xhat.T), f"∂L/∂gamma{k}")
+        beta_grad = finite(math.group_sum(flat.T), f"∂L/∂beta{k}")
         gradients = {f"gamma{k}": gamma_grad, f"beta{k}": beta_grad}
         records_out: list[Any] = [NormGradient(k, self.name, upstream, norm.xhat, gamma_grad, beta_grad)]
         if k == 1:
@@ -146,7 +152,8 @@ class LayerNorm(Normalisation):
     name = "layer_norm"
     label = "layer normalisation"
     over_batch = False
+    per_position = True
 
     def torch_forward(self, torch: Any, k: int, layer: Any, params: dict[str, Any], inputs: Any) -> Any:
-        return torch.nn.functional.layer_norm(inputs, inputs.shape[1:], params[f"gamma{k}"], params[f"beta{k}"],
+        return torch.nn.functional.layer_norm(inputs, inputs.shape[-1:], params[f"gamma{k}"], params[f"beta{k}"],
                                               eps=layer.epsilon)
