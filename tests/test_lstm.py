@@ -219,3 +219,66 @@ def test_an_lstm_cannot_be_the_last_layer_yet_and_says_what_to_add() -> None:
 def test_the_pytorch_format_refuses_an_lstm_saying_why() -> None:
     with pytest.raises(nnworked.NnworkedError, match=r"nn.LSTM returns \(output, \(h, c\)\)"):
         nnworked.run(lstm_file(**{"return": "last"})).render("pytorch")
+
+
+@settings(max_examples=20, deadline=None)
+@given(**CASES, places=st.integers(2, 5))
+def test_under_carry_every_worked_line_ends_in_the_value_the_rule_stored(places: int, **drawn) -> None:  # noqa: ANN003
+    from nnworked.engine.rounding import Precision
+    from nnworked.lstmworked import Worked
+    from nnworked.worked import value
+
+    layer, params, inputs, upstream = case(**drawn)
+    precision = Precision(places, True)
+    for k in (1, 2):
+        fwd, done = run(layer, RULE.parameters(k, layer), inputs, upstream, k=k, math=Carried(carry.Carrier(places)))
+        back = done.records[0]
+        w = Worked(fwd, back)
+        examples, positions, hidden = fwd.h.shape
+        features = inputs.shape[2]
+
+        def same(expr, stored) -> None:  # noqa: ANN001
+            assert value(expr, precision) == float(stored)
+
+        for e, t, u in np.ndindex(examples, positions, hidden):
+            for q in range(4):
+                same(w.pre_activation(q, e, t, u), fwd.z[q, e, t, u])
+                same(w.gate(q, e, t, u), fwd.gates[q, e, t, u])
+                same(w.dgate(q, e, t, u), back.dgates[q, e, t, u])
+                same(w.dz(q, e, t, u), back.dz[q, e, t, u])
+            same(w.cell(e, t, u), fwd.c[e, t, u])
+            same(w.hidden(e, t, u), fwd.h[e, t, u])
+            same(w.dh(e, t, u), back.dh[e, t, u])
+            same(w.dc(e, t, u), back.dc[e, t, u])
+        for q, t, u in np.ndindex(4, positions, hidden):
+            for j in range(features):
+                same(w.input_step(q, t, u, j), back.input_steps[q, t, u, j])
+            for j in range(hidden):
+                same(w.recurrent_step(q, t, u, j), back.recurrent_steps[q, t, u, j])
+            if back.bias_steps is not None:
+                same(w.bias_step(q, t, u), back.bias_steps[q, t, u])
+        for q, u in np.ndindex(4, hidden):
+            for j in range(features):
+                same(w.total(back.input_steps[q, :, u, j]), back.input_grad[q, u, j])
+            for j in range(hidden):
+                same(w.total(back.recurrent_steps[q, :, u, j]), back.recurrent_grad[q, u, j])
+        if k == 2:
+            for e, t, j in np.ndindex(examples, positions, features):
+                same(w.input_gradient(e, t, j), done.downstream[e, t, j])
+
+
+def test_a_gate_parameter_is_a_quantity_and_verify_checks_every_lstm_gradient() -> None:
+    from nnworked import quantities
+    from nnworked.gradcheck import verify
+
+    parsed = quantities.parse("dWx2.i[0,1]@2")
+    assert (parsed.kind, parsed.layer, parsed.part, parsed.index, parsed.step) == ("dWx", 2, "i", (0, 1), 2)
+    assert str(parsed) == "dWx2.i[0,1]@2" and quantities.name("b", 1, 0, part="o") == "b1.o[0]"
+    document = {**lstm_file(**{"return": "last"}), "targets": [[0.5]], "loss": "mse", "learning_rate": 0.1}
+    checks = verify(nnworked.load(document))
+    names = {check.name for check in checks}
+    assert {f"{role}1.{gate}" for role in ("Wx", "Wh", "b") for gate in GATES} <= names
+    assert all(check.worst_relative < 1e-6 for check in checks)
+    table = quantities.table(nnworked.solve(nnworked.load(document)))
+    assert table.values["dWx1.g[0,1]"] == nnworked.solve(nnworked.load(document)).steps[0].gradients()["Wx1.g"][0, 1]
+    assert "Wh1.f[0,0]" in table.values  # the value after the update
