@@ -145,3 +145,30 @@ class Worked(NamedTuple):
         hidden = f.h.shape[2]
         return _sum([op("mul", num(f.input_weights[q, u, j], f.given), num(b.dz[q, e, t, u]))
                      for q in range(4) for u in range(hidden)])
+
+
+# ---- the table of quantities: how each named value of an LSTM layer is worked (nnworked.workings) ------
+
+def _output(r: LSTMForward, kind: str, p) -> Expr:  # noqa: ANN001
+    """a_k at (example, position, unit): the hidden state h_t (h_T for return: last)."""
+    t, u = (p.unit[0], p.unit[-1]) if p.sequence else (r.h.shape[1] - 1, p.i)
+    return Worked(r).hidden(p.n, t, u)
+
+
+def _to_input(r, kind: str, p) -> Expr:  # noqa: ANN001
+    """∂L/∂a_{k−1}[n, t, j] = Σ_q Σᵤ W_x,q[u, j] × ∂L/∂z_q[n, t, u]."""
+    t, j = p.unit[0], p.unit[-1]
+    hidden = r.dz.shape[3]
+    return _sum([op("mul", num(r.input_weights[q, u, j], p.first), num(r.dz[q, p.n, t, u]))
+                 for q in range(4) for u in range(hidden)])
+
+
+def _gradient(r: LSTMBackward, kind: str, p) -> Expr:  # noqa: ANN001
+    """A shared weight's gradient: the sum of each step's contribution."""
+    q, index = GATES.index(p.key.part), p.key.index
+    steps = {"dWx": r.input_steps, "dWh": r.recurrent_steps, "db": r.bias_steps}[kind]
+    assert steps is not None
+    return _sum([num(v) for v in steps[(q, slice(None), *index)]])
+
+
+WORKERS = {"LSTMForward": _output, "LSTMBackToInput": _to_input, "LSTMBackward": _gradient}

@@ -282,3 +282,50 @@ def test_a_gate_parameter_is_a_quantity_and_verify_checks_every_lstm_gradient() 
     table = quantities.table(nnworked.solve(nnworked.load(document)))
     assert table.values["dWx1.g[0,1]"] == nnworked.solve(nnworked.load(document)).steps[0].gradients()["Wx1.g"][0, 1]
     assert "Wh1.f[0,0]" in table.values  # the value after the update
+
+
+# ---- the bundled LSTM step reproduces Aidan Gomez's worked example --------------------------------------
+
+# The numbers "Backpropogating an LSTM: A Numerical Example" (A. Gomez, 2016) prints for the forward pass,
+# as its readers copied them (a gorgonia test and a Common Lisp port cite the post), with the decimals shown
+GOMEZ = {"c0": (0.78572, 5), "h0": (0.53631, 5), "c1": (1.5176, 4), "h1": (0.77197, 5)}
+GOMEZ_WRONG = {"c0": 0.78573, "h1": 0.77198}  # the post is one unit low in the last place; nnworked prints these
+
+
+def test_the_lstm_step_reproduces_the_published_example_and_records_where_it_is_wrong() -> None:
+    trace = nnworked.solve(nnworked.load("lstm_step"))
+    fwd = trace.steps[0].forward.operations[0]
+    ours = {"c0": fwd.c[0, 0, 0], "h0": fwd.h[0, 0, 0], "c1": fwd.c[0, 1, 0], "h1": fwd.h[0, 1, 0]}
+    for key, (published, places) in GOMEZ.items():
+        rounded = round(float(ours[key]), places)
+        if key in GOMEZ_WRONG:
+            assert rounded == GOMEZ_WRONG[key] != published
+            assert abs(rounded - published) == pytest.approx(10.0 ** -places)  # one unit of the last place
+        else:
+            assert rounded == published, key
+    # the post's setup: its input activation a is PyTorch's cell candidate g, its weights by gate
+    layer = trace.scenario.layers[0]
+    assert layer.input_weights[2].tolist() == [[0.45, 0.25]] and layer.recurrent_weights[0].tolist() == [[0.8]]
+    assert np.all(np.abs(fwd.h) < 1) and trace.scenario.targets[0, 1, 0] == 1.25  # 1.25 cannot be reached
+    text = nnworked.run("lstm_step").render("terminal", width=100)
+    assert "c₁[0,0,0] = (0.85195 × 0) + (0.96083 × 0.81775) = 0 + 0.78573 = 0.78573" in text
+    assert "h₁[0,1,0] = 0.84993 × tanh(1.51763) = 0.84993 × 0.90828 = 0.77198" in text
+
+
+def test_exercise_sheets_refuse_an_lstm_until_its_gates_are_quantities() -> None:
+    with pytest.raises(nnworked.NnworkedError, match="exercise sheets cannot blank the values of lstm layers yet"):
+        nnworked.exercise("lstm_step").sheet("markdown")
+
+
+def test_the_ai_by_hand_layout_says_it_has_no_lstm_sheet_and_works_the_standard_way() -> None:
+    text = nnworked.run("lstm_step").render("markdown", layout="ai-by-hand")
+    assert "*The AI by Hand layout has no sheet for LSTM: the standard layout follows.*" in text
+    assert text.replace("*The AI by Hand layout has no sheet for LSTM: the standard layout follows.*\n\n", "") == \
+        nnworked.run("lstm_step").render("markdown")
+
+
+def test_a_frozen_parameter_after_the_update_is_worked_as_the_value_it_keeps() -> None:
+    from nnworked import quantities
+
+    table = quantities.table(nnworked.solve(nnworked.load("lstm_step")))
+    assert table.values["W2[0,0]"] == 1.0 and table.expression("W2[0,0]") == (1.0, True, "")

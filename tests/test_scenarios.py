@@ -37,8 +37,13 @@ def test_every_bundled_scenario_renders_in_every_format(name: str) -> None:
 def _output_shape(layer, shape: tuple) -> tuple[tuple, bool]:  # noqa: ANN001
     """One example's output of `layer` given its input shape, as the contract defines it, and whether the
     layer has a pre-activation z."""
+    if getattr(layer, "weights", None) is not None and len(shape) == 2:  # a dense layer at every position
+        return (shape[0], layer.weights.shape[0]), True
     if getattr(layer, "weights", None) is not None:
         return (layer.weights.shape[0],), True
+    if getattr(layer, "input_weights", None) is not None:  # lstm: every h_t, or the last
+        hidden = layer.input_weights.shape[1]
+        return ((shape[0], hidden) if layer.returns == "sequence" else (hidden,)), False
     if getattr(layer, "kernels", None) is not None:
         out_c, _, rows, cols = layer.kernels.shape
         _, h, w = shape
@@ -70,6 +75,13 @@ def test_json_follows_the_contract(name: str) -> None:
         parameters = {name: value for name, value in
                       (("W", getattr(layer, "weights", None)), ("K", getattr(layer, "kernels", None)),
                        ("b", getattr(layer, "bias", None))) if value is not None}
+        if getattr(layer, "input_weights", None) is not None:  # lstm: its parameters by gate, Wx{k}.i … b{k}.o
+            from nnworked.rules.layers import LAYERS
+
+            for name, value in LAYERS[layer.type].parameters(k, layer).items():
+                assert s.targets is None or np.array(first["gradients"][name]).shape == value.shape
+                assert not s.trains or np.array(first["parameters"][name]).shape == value.shape
+            parameters = {}
         if s.targets is not None:
             for name, value in parameters.items():
                 assert np.array(first["gradients"][f"{name}{k}"]).shape == value.shape

@@ -76,7 +76,12 @@ def _build(trace: Trace, settings: Settings) -> list[Block]:
         out.append(Para(s.description))
     if trace.matmul is not None:
         return out + _matmul(trace, settings)
-    if (settings.layout or s.layout) == "ai-by-hand":
+    by_hand = (settings.layout or s.layout) == "ai-by-hand"
+    without = [LAYERS[layer.type] for layer in s.layers if not getattr(LAYERS[layer.type], "by_hand", True)]
+    if by_hand and without:  # a layer with no AI by Hand sheet: the standard working, step by step
+        out.append(Para(f"*The AI by Hand layout has no sheet for {without[0].label}: the standard layout follows.*"))
+        by_hand = False
+    if by_hand:
         from nnworked.render import byhand
 
         return out + byhand.build(trace, settings)

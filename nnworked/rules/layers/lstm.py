@@ -17,8 +17,8 @@ import numpy as np
 from nnworked.lstm_records import GATES, LSTMBackToInput, LSTMBackward, LSTMForward
 from nnworked.rules.activations import ACTIVATIONS
 from nnworked.rules.layers.base import Backward, Finite, LayerRule
+from nnworked.rules.layers.sequence import SEQUENCES, parse_sequences
 
-SEQUENCES = "[example][position][feature]"
 RETURNS = ["sequence", "last"]
 GATE_NAMES = {"i": "input gate", "f": "forget gate", "g": "cell candidate", "o": "output gate"}
 GATE_ACTIVATIONS = {"i": "sigmoid", "f": "sigmoid", "g": "tanh", "o": "sigmoid"}
@@ -43,22 +43,6 @@ def parameter_name(role: str, k: int, gate: str) -> str:
     return f"{role}{k}.{gate}"
 
 
-def parse_sequences(check: Any, value: Any) -> np.ndarray | None:
-    """Sequences: a 2-D list is one sequence [position][feature], a 3-D list [example][position][feature]."""
-    depth, node = 0, value
-    while isinstance(node, list) and node:
-        depth, node = depth + 1, node[0]
-    if depth not in (2, 3):
-        check.add(("inputs",), "sequences must be 2 or 3 levels of lists", f"{SEQUENCES} (a 2-D list is one sequence)",
-                  f"{depth} level{'s' if depth != 1 else ''}")
-        return None
-    levels = ["[example]", "[position]", "[feature]"][3 - depth:]
-    sequences = check.tensor(value, ("inputs",), "the input sequences", depth, "".join(levels))
-    if sequences is None:
-        return None
-    return sequences.reshape((1,) * (3 - depth) + sequences.shape)
-
-
 def _sigmoid() -> Any:
     return ACTIVATIONS["sigmoid"]
 
@@ -72,6 +56,8 @@ class LSTM(LayerRule):
     label = "LSTM"
     output = False  # the loss's gradient starts from a dense layer's activation: a dense layer reads h
     asks = "a"  # its output: its pre-activations are four gates'
+    sheets = False  # its gates and states are not yet quantities a sheet can blank (nnworked.sheets.choose says so)
+    by_hand = False  # no AI by Hand sheet: --layout ai-by-hand gives the standard working (render/walkthrough.py)
     torch_module = "LSTM"
     keys = ("input_weights", "recurrent_weights", "bias", "initial_state", "return", "name")
 
