@@ -28,7 +28,7 @@ from nnworked.trace import Trace
 if TYPE_CHECKING:
     from nnworked.workings import Look
 
-_NAME = re.compile(r"^([a-zA-Z]+?)(\d*)(?:\[(\d+(?:,\d+)*)\])?(?:@(\d+|final))?$")
+_NAME = re.compile(r"^([a-zA-Z]+?)(\d*)(?:\.([a-z]+))?(?:\[(\d+(?:,\d+)*)\])?(?:@(\d+|final))?$")
 _ORDER = {"C": 0, "z": 1, "a": 2, "L": 3, "da": 4, "dz": 5, "dW": 6, "dK": 6, "dgamma": 6, "db": 7, "dbeta": 7, "W": 8,
           "K": 8, "gamma": 8, "b": 9, "beta": 9}
 PER_EXAMPLE = ("z", "a", "dz", "da")  # indexed [unit] with one example, [unit,example] in a batch
@@ -41,9 +41,10 @@ class Name(NamedTuple):
     layer: int  # 0 when the kind has none (L, C)
     index: tuple[int, ...]
     step: int | str = FIRST_STEP  # 1, 2, …, or FINAL
+    part: str = ""  # an LSTM's gate: the i of Wx2.i[0,1]
 
     def __str__(self) -> str:
-        text = f"{self.kind}{self.layer or ''}"
+        text = f"{self.kind}{self.layer or ''}" + (f".{self.part}" if self.part else "")
         if self.index:
             text += f"[{','.join(map(str, self.index))}]"
         return text if self.step == FIRST_STEP else f"{text}@{self.step}"
@@ -55,14 +56,14 @@ def parse(text: str) -> Name:
     match = _NAME.match(text)
     if not match:
         raise ValueError(text)
-    kind, layer, index, step = match.groups()
+    kind, layer, part, index, step = match.groups()
     steps: int | str = FIRST_STEP if step is None else (FINAL if step == FINAL else int(step))
-    return Name(kind, int(layer or 0), tuple(int(i) for i in index.split(",")) if index else (), steps)
+    return Name(kind, int(layer or 0), tuple(int(i) for i in index.split(",")) if index else (), steps, part or "")
 
 
-def name(kind: str, layer: int, *index: int, step: int | str = FIRST_STEP) -> str:
-    """"dW2[0,1]" from ("dW", 2, 0, 1)."""
-    return str(Name(kind, layer, tuple(index), step))
+def name(kind: str, layer: int, *index: int, step: int | str = FIRST_STEP, part: str = "") -> str:
+    """"dW2[0,1]" from ("dW", 2, 0, 1); "dWx2.i[0,1]" with part "i" (an LSTM's gate)."""
+    return str(Name(kind, layer, tuple(index), step, part))
 
 
 def cell(kind: str, layer: int, unit: int | tuple[int, ...], example: int, examples: int,
@@ -203,13 +204,13 @@ def _values(trace: Trace) -> dict[str, float]:
         return {cell(kind, k, tuple(index[1:]), index[0], examples): float(v)
                 for index, v in np.ndenumerate(values) if np.isfinite(v)}
 
-    def every(kind: str, k: int, values: np.ndarray) -> dict[str, float]:  # a parameter's cells
-        stem = f"{kind}{k or ''}["
+    def every(kind: str, k: int, values: np.ndarray, part: str = "") -> dict[str, float]:  # a parameter's cells
+        stem = f"{kind}{k or ''}{'.' + part if part else ''}["
         if values.ndim == 1:
             return {f"{stem}{i}]": v for i, v in enumerate(values.tolist())}
         if values.ndim == 2:
             return {f"{stem}{i},{j}]": v for i, row in enumerate(values.tolist()) for j, v in enumerate(row)}
-        return {name(kind, k, *index): float(v) for index, v in np.ndenumerate(values)}
+        return {name(kind, k, *index, part=part): float(v) for index, v in np.ndenumerate(values)}
 
     out: dict[str, float] = {}
     for key, values in step.forward.arrays().items():
@@ -221,9 +222,9 @@ def _values(trace: Trace) -> dict[str, float]:
         if array.kind in PER_EXAMPLE:
             out.update(cells("d" + array.kind, array.layer, values))
         else:
-            out.update(every("d" + array.kind, array.layer, values))
+            out.update(every("d" + array.kind, array.layer, values, array.part))
     for update in step.updates:
         parameter = parse(update.name)
-        out.update(every(parameter.kind, parameter.layer, update.new))
+        out.update(every(parameter.kind, parameter.layer, update.new, parameter.part))
     return out
 

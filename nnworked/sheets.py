@@ -190,6 +190,13 @@ def for_scenario(trace: Trace, rule: str | None, seed: int) -> tuple[frozenset[s
 
 def choose(trace: Trace, rule: str, seed: int) -> frozenset[str]:
     """The blanks for a rule (one of RULES, or a comma-separated list of names) and a seed."""
+    from nnworked.rules.layers import LAYERS
+
+    unsheeted = sorted({layer.type for layer in trace.scenario.layers if not getattr(LAYERS[layer.type], "sheets", True)})
+    if unsheeted:  # its intermediate values are not yet named, so a blank could show up in a later line
+        raise NnworkedError(f"{trace.scenario.source}: exercise sheets cannot blank the values of "
+                            f"{', '.join(unsheeted)} layers yet: the walkthrough (without --exercise, --answers or "
+                            "--exam) works every one")
     available = quantities(trace)
     rng = random.Random(seed)
     if rule == "one-per-layer":

@@ -114,7 +114,7 @@ def expression(trace: Trace, key: Name, look: Look = _same) -> Expr:
         names = [name("L", 0, *index, step=key.step) for index in np.ndindex(*rows)]
         return worked.loss_total(loss.spec, place.values(names, loss.per_example.reshape(-1)), names)
     per_example = kind in PER_EXAMPLE
-    array = f"{kind}{k}" if kind in ("z", "a") else f"{kind[1:]}{k}"
+    array = f"{kind}{k}" if kind in ("z", "a") else f"{kind[1:]}{k}" + (f".{key.part}" if key.part else "")
     if kind in ("z", "a"):
         records = forward.operations
     elif kind.startswith("d"):
@@ -151,11 +151,11 @@ def _looked(expr: Expr, p: "Place") -> Expr:
 
 def _updated(trace: Trace, step, key: Name, look: Look) -> Expr:  # noqa: ANN001
     s, kind, k = trace.scenario, key.kind, key.layer
-    update = next(u for u in step.updates if u.name == f"{kind}{k}")
+    update = next(u for u in step.updates if u.name == f"{kind}{k}" + (f".{key.part}" if key.part else ""))
     index = key.index if update.old.ndim >= 2 else key.index[:1]
     if update.frozen:  # it keeps the value the file gave, whatever its gradient
         return num(float(update.old[index]), True)
-    gradient = name("d" + kind, k, *index)
+    gradient = name("d" + kind, k, *index, part=key.part)
     lines = worked.optimizer_update(s.optimizer, update.old[index], look(gradient, float(update.grad[index])),
                                     s.learning_rate or 0.0, {}, 1, trace.precision, True, gradient)
     return lines[-1][1]
@@ -358,12 +358,14 @@ _LOOKING = set(_WORKERS)  # the workers above take grading's look-up themselves
 
 def _more_workers() -> None:
     from nnworked.normworked import WORKERS  # dropout, residual and normalisation: their own module
+    from nnworked.lstmworked import WORKERS as LSTM_WORKERS  # the lstm layer: its own module
 
     _WORKERS.update(WORKERS)
     from nnworked.rnnworked import LOOKING as RNN_LOOKING, WORKERS as RNN  # the rnn layer's: its own module
 
     _WORKERS.update(RNN)
     _LOOKING.update(RNN_LOOKING)
+    _WORKERS.update(LSTM_WORKERS)
 
 
 _more_workers()

@@ -199,7 +199,7 @@ def test_what_nnworked_cannot_represent_is_refused_with_what_and_why() -> None:
         "the order a custom forward() applies its layers in; write the model as nn.Sequential(...)")
     assert _refused(lambda: nnworked.from_torch(net(nn.Dropout(0.5)), X2)) == (
         "model[1] is nn.Dropout, which nnworked has no rule for: from_torch reads nn.Linear, nn.Conv2d, nn.MaxPool2d, "
-        "nn.AvgPool2d, nn.Flatten and the activations nn.Identity, nn.ReLU, nn.LeakyReLU, nn.Sigmoid, nn.Tanh, "
+        "nn.AvgPool2d, nn.Flatten, nn.LSTM and the activations nn.Identity, nn.ReLU, nn.LeakyReLU, nn.Sigmoid, nn.Tanh, "
         "nn.Softmax")
     images = _tensor(np.zeros((1, 1, 4, 4)))
     assert _refused(lambda: nnworked.from_torch(_model(nn.Conv2d(1, 1, 2), nn.MaxPool2d(2), nn.ReLU()), images)) == (

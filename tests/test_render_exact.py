@@ -40,6 +40,8 @@ CASES = {
     "cnn_edge.txt": lambda: terminal("cnn_edge"),
     "cnn_edge.md": lambda: markdown("cnn_edge"),
     "cnn_edge_sheet.txt": lambda: terminal("cnn_edge", _cnn_sheet()),
+    "lstm_step.txt": lambda: terminal("lstm_step"),
+    "lstm_step.md": lambda: markdown("lstm_step"),
 }
 
 

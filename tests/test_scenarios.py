@@ -39,6 +39,9 @@ def _output_shape(layer, shape: tuple) -> tuple[tuple, bool]:  # noqa: ANN001
     layer has a pre-activation z."""
     if getattr(layer, "weights", None) is not None:
         return (*shape[:-1], layer.weights.shape[0]), True  # a sequence: at every position
+    if getattr(layer, "input_weights", None) is not None and layer.input_weights.ndim == 3:  # lstm: each h_t, or the last
+        hidden = layer.input_weights.shape[1]
+        return ((shape[0], hidden) if layer.returns == "sequence" else (hidden,)), False
     if getattr(layer, "input_weights", None) is not None:  # rnn: z is per position even when it returns the last h
         units = layer.input_weights.shape[0]
         return ((shape[0], units), True) if layer.returns == "sequence" else ((units,), False)
@@ -73,6 +76,13 @@ def test_json_follows_the_contract(name: str) -> None:
         parameters = {name: value for name, value in
                       (("W", getattr(layer, "weights", None)), ("K", getattr(layer, "kernels", None)),
                        ("b", getattr(layer, "bias", None))) if value is not None}
+        if getattr(layer, "input_weights", None) is not None:  # lstm: its parameters by gate, Wx{k}.i … b{k}.o
+            from nnworked.rules.layers import LAYERS
+
+            for name, value in LAYERS[layer.type].parameters(k, layer).items():
+                assert s.targets is None or np.array(first["gradients"][name]).shape == value.shape
+                assert not s.trains or np.array(first["parameters"][name]).shape == value.shape
+            parameters = {}
         if s.targets is not None:
             for name, value in parameters.items():
                 assert np.array(first["gradients"][f"{name}{k}"]).shape == value.shape

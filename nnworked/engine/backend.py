@@ -152,6 +152,12 @@ class Exact:
         """The sum of the gradients that reach one value along several paths (or of two branches)."""
         return np.sum(paths, axis=0)
 
+    # -- elementwise arithmetic (the LSTM's cell and hidden states and their gradients) --
+
+    def elementwise(self, name: str, *operands: np.ndarray | float) -> np.ndarray:
+        """One operation of an expression tree (add, sub, mul, pow, tanh: two operands at most), elementwise."""
+        return np.asarray(carry._NUMPY[name](*operands), dtype=float)
+
 
 def _patch_rows(x: np.ndarray, shape: tuple[int, ...], stride: int) -> np.ndarray:
     """Each patch of the padded `x`, flat, in the order of a kernel's weights: (n, out rows, out cols, c·p·q)."""
@@ -262,6 +268,9 @@ class Carried(Exact):
 
     def add_paths(self, paths: list[np.ndarray]) -> np.ndarray:
         return self.c.total(np.stack(paths, axis=-1))
+
+    def elementwise(self, name: str, *operands: np.ndarray | float) -> np.ndarray:
+        return self.c.op(name, *operands)
 
 
 Backend = Exact  # the type layer rules are given: Exact or its Carried subclass

@@ -183,6 +183,30 @@ class _Results:
         return _named(f"∂L/∂{n.a(r.layer - 1)} = Wx{subscript(str(r.layer))}ᵀ · {n.delta(r.layer)}", r.upstream, self.w,
                       "da", r.layer - 1)
 
+    # -- lstm: each result named as a sheet asks for it --
+
+    def _print_LSTMForward(self, r) -> list[str]:  # noqa: ANN001
+        n, k = self.n, r.layer
+        return _named(f"{n.a(k)} = h_t = o ⊙ tanh(c_t), c_t = f ⊙ c_{{t−1}} + i ⊙ g   (LSTM)", r.a, self.w, "a", k)
+
+    def _print_LSTMBackward(self, s) -> list[str]:  # noqa: ANN001
+        from nnworked import quantities
+        from nnworked.rules.layers.lstm import parameter_name
+
+        n, w, k, lines = self.n, self.w, s.layer, []
+        for name, grad in s.produces().items():
+            key = quantities.parse(name)
+            lines += matrix_block(f"∂L/∂{n.param(name)}", grad if grad.ndim == 2 else grad[None, :], w.p, w.s.elements,
+                                  labels=lambda i, j, key=key, grad=grad: quantities.name(
+                                      f"d{key.kind}", k, *((i, j) if grad.ndim == 2 else (j,)), step=n.step,
+                                      part=key.part))
+        return [f"(each the sum over the time steps; {n.param(parameter_name('Wx', k, 'i'))} … in PyTorch's order of the gates)",
+                *lines, ""]
+
+    def _print_LSTMBackToInput(self, s) -> list[str]:  # noqa: ANN001
+        n, k = self.n, s.layer
+        return _named(f"∂L/∂{n.a(k - 1)} = Σ_q W_x,qᵀ · ∂L/∂z_q at each step", s.upstream, self.w, "da", k - 1)
+
 
 def n_sub(k: int) -> str:
     return subscript(str(k))

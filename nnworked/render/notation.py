@@ -37,7 +37,7 @@ class Notation(NamedTuple):
     def param(self, name: str) -> str:
         """W1 -> W₁, K2 -> K₂"""
         parsed = quantities.parse(name)
-        return parsed.kind + subscript(str(parsed.layer))
+        return parsed.kind + subscript(str(parsed.layer)) + (f".{parsed.part}" if parsed.part else "")  # Wx₁.i
 
     def example(self, n: int) -> str:
         """The superscript that marks example n (counting from 1) in a batch; nothing for one example."""

@@ -83,7 +83,7 @@ def _build(trace: Trace, settings: Settings) -> list[Block]:
 
             return out + byhand.build(trace, settings)
         other = s.layers[drawn.index(False)].type
-        out.append(Para(f"(The AI by Hand layout has no sheet for a {other} layer: the standard layout follows.)"))
+        out.append(Para(f"(The AI by Hand layout has no sheet for {other} layers: the standard layout follows.)"))
     page = Page(trace.precision, Notation(len(s.layers), s.inputs.shape[0]), settings, table(trace), s.loss)
     out += _setup(trace, ForwardWriter(page))
     for step in shown_steps(trace, settings):

@@ -8,6 +8,7 @@ from nnworked.rules.layers.conv2d import Conv2d
 from nnworked.rules.layers.dense import Dense
 from nnworked.rules.layers.dropout import DropoutRule
 from nnworked.rules.layers.flatten import FlattenRule
+from nnworked.rules.layers.lstm import LSTM
 from nnworked.rules.layers.norm import BatchNorm, LayerNorm
 from nnworked.rules.layers.pool import AvgPool, MaxPool
 from nnworked.rules.layers.residual import ResidualRule
@@ -18,5 +19,6 @@ LAYERS: Registry[LayerRule] = Registry("layer type", LayerRule)
 for _rule in (Dense, Conv2d, MaxPool, AvgPool, FlattenRule, DropoutRule, BatchNorm, LayerNorm, ResidualRule):
     LAYERS.register(_rule)
 LAYERS.register(Rnn)
+LAYERS.register(LSTM)
 
 __all__ = ["LAYERS", "Backward", "LayerRule"]
