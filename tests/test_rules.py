@@ -306,7 +306,7 @@ def _hand_built(**changes: Any) -> Scenario:
     ({"optimizer": OptimizerSpec("adagrad")}, "unknown optimizer 'adagrad': choose from: sgd, momentum, rmsprop, adam"),
     ({"layers": (Layer(np.array([[0.1, 0.2]]), np.array([0.0]), type="conv9d"),)},
      "unknown layer type 'conv9d': choose from: dense, conv2d, max_pool, avg_pool, flatten, dropout, "
-     "batch_norm, layer_norm, residual"),
+     "batch_norm, layer_norm, residual, self_attention"),
 ])
 @pytest.mark.parametrize("rounding", ["exact", "carry"])
 def test_solve_raises_on_an_unknown_name_instead_of_falling_through(changes: dict, message: str,

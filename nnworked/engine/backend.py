@@ -117,6 +117,17 @@ class Exact:
         """The sum of the gradients that reach one value along several paths (or of two branches)."""
         return np.sum(paths, axis=0)
 
+    # -- attention (over the last two axes, batched over the axes before them) --
+
+    def pairs(self, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+        """out[..., i, j] = Σ_d left[..., i, d] × right[..., j, d]: every row of `left` with every row of
+        `right` (Q·Kᵀ, A·V with V turned, and each of their gradients)."""
+        return left @ np.swapaxes(right, -1, -2)
+
+    def root(self, value: float) -> float:
+        """√value, worked once: the √d_k attention divides its scores by."""
+        return float(np.sqrt(value))
+
 
 def _patch_rows(x: np.ndarray, shape: tuple[int, ...], stride: int) -> np.ndarray:
     """Each patch of the padded `x`, flat, in the order of a kernel's weights: (n, out rows, out cols, c·p·q)."""
@@ -227,6 +238,12 @@ class Carried(Exact):
 
     def add_paths(self, paths: list[np.ndarray]) -> np.ndarray:
         return self.c.total(np.stack(paths, axis=-1))
+
+    def pairs(self, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+        return carry.combine(self.c, left[..., :, None, :] * right[..., None, :, :])
+
+    def root(self, value: float) -> float:
+        return self.c.constant("sqrt", value)
 
 
 Backend = Exact  # the type layer rules are given: Exact or its Carried subclass

@@ -3,6 +3,7 @@ here and one line below."""
 
 from __future__ import annotations
 
+from nnworked.rules.layers.attention import SelfAttention
 from nnworked.rules.layers.base import Backward, LayerRule
 from nnworked.rules.layers.conv2d import Conv2d
 from nnworked.rules.layers.dense import Dense
@@ -16,5 +17,6 @@ from nnworked.rules.registry import Registry
 LAYERS: Registry[LayerRule] = Registry("layer type", LayerRule)
 for _rule in (Dense, Conv2d, MaxPool, AvgPool, FlattenRule, DropoutRule, BatchNorm, LayerNorm, ResidualRule):
     LAYERS.register(_rule)
+LAYERS.register(SelfAttention)
 
 __all__ = ["LAYERS", "Backward", "LayerRule"]
