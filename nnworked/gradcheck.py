@@ -15,7 +15,7 @@ import numpy as np
 from nnworked import progress
 from nnworked.engine.activations import ACTIVATIONS
 from nnworked.engine.losses import element_losses, total_loss
-from nnworked.engine.backend import Exact
+from nnworked.engine.backend import Exact, rows
 from nnworked.engine.network import solve
 from nnworked.quantities import parse
 from nnworked.rules.layers import LAYERS
@@ -72,9 +72,10 @@ def _forward_from(scenario: Scenario, params: dict[str, np.ndarray], start: int,
         a = outputs[k] = records[-1].output
     spec, y = scenario.loss, scenario.targets
     assert spec is not None and y is not None and a is not None
-    if z_last is None or z_last.shape != a.shape:  # the prediction is not a z's activation: from ŷ itself
-        return total_loss(spec, spec.rule.textbook_losses(a, y))[1]
-    return total_loss(spec, element_losses(spec, a, y, z_last))[1]
+    a, y = rows(a), rows(y)  # a sequence's loss is at every position: one row each
+    if z_last is None or rows(z_last).shape != a.shape:
+        return total_loss(spec, spec.rule.textbook_losses(a, y))[1]  # the prediction is not a z's activation
+    return total_loss(spec, element_losses(spec, a, y, rows(z_last)))[1]
 
 
 def _finite(array: np.ndarray, where: str) -> np.ndarray:
@@ -163,8 +164,9 @@ def autograd(scenario: Scenario) -> list[Check]:
         source = rule.source(layer)
         a = rule.torch_forward(torch, k, layer, tensors, a if source is None else (a, outputs[source]))
         outputs.append(a)
-    spec, y = exact.loss, torch.tensor(exact.targets, dtype=torch.float64)
+    spec, y = exact.loss, torch.tensor(rows(exact.targets), dtype=torch.float64)
     assert spec is not None
+    a = a.reshape(-1, a.shape[-1]) if a.dim() == 3 else a  # a sequence's loss is at every position: one row each
     per = spec.rule.torch_loss(torch, a, y)
     per_example = spec.scale * (per.sum(dim=1) if not spec.rule.averages_over_outputs or spec.outputs == "sum"
                                 else per.mean(dim=1))

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from nnworked.expr import Expr, num, op
 
 
@@ -48,18 +50,37 @@ def dropout(r, kind: str, p) -> Expr:  # noqa: ANN001
 
 # ---- normalisation ------------------------------------------------------------------------------------
 
+def cell(e: int, unit: Any) -> tuple[int, ...]:
+    """Where a member (example e, unit) is in the layer's arrays; a unit is a feature j, or (position, j) of
+    a sequence."""
+    return (e, *unit) if isinstance(unit, tuple) else (e, unit)
+
+
+def row_of(r, g: int) -> tuple[int, ...]:  # noqa: ANN001
+    """Where group g's statistics are: the feature (batch_norm), the example, or the example and position of
+    a sequence (layer_norm: its groups are numbered row by row)."""
+    return (g,) if r.over_batch or r.xhat.ndim == 2 else divmod(g, r.xhat.shape[1])
+
+
 class Group:
     """The M values one mean and variance are taken over: a feature's over the batch (batch_norm), or an
-    example's over its features (layer_norm); `g` is the feature or the example."""
+    example's over its features (layer_norm; at each position of a sequence); `g` is the feature, or the
+    example (the row: example × positions + position, for a sequence). Members are (example, unit)."""
 
     def __init__(self, r, p, g: int):  # noqa: ANN001
         self.r, self.p, self.g = r, p, g
-        examples, features = r.xhat.shape
-        self.members = [(e, g) for e in range(examples)] if r.over_batch else [(g, j) for j in range(features)]
+        self.at = row_of(r, g)
+        examples, features = r.xhat.shape[0], r.xhat.shape[-1]
+        if r.over_batch:
+            self.members = [(e, g) for e in range(examples)]
+        elif len(self.at) == 2:
+            self.members = [(self.at[0], (self.at[1], j)) for j in range(features)]
+        else:
+            self.members = [(g, j) for j in range(features)]
 
     def inputs(self) -> list[Expr]:
         r, p, k = self.r, self.p, self.r.layer
-        return [num(r.inputs[e, j], k == 1, p.at("a", k - 1, j, e) if k > 1 else "") for e, j in self.members]
+        return [num(r.inputs[cell(e, j)], k == 1, p.at("a", k - 1, j, e) if k > 1 else "") for e, j in self.members]
 
     def input_labels(self) -> str:
         return _from(*(x.label for x in self.inputs()))
@@ -68,20 +89,27 @@ class Group:
         return op("div", _sum(self.inputs()), num(len(self.members), True))
 
     def variance(self) -> Expr:
-        mean = num(self.r.mean[self.g], label=self.input_labels())
+        mean = num(self.r.mean[self.at], label=self.input_labels())
         squares = [op("pow", op("sub", x, mean), num(2, True)) for x in self.inputs()]
         return op("div", _sum(squares), num(len(self.members), True))
 
-    def xhat(self, e: int, j: int) -> Expr:
+    def xhat(self, e: int, j: Any) -> Expr:
         """(x − mean) / √(variance + ε)."""
         r, p, k, labels = self.r, self.p, self.r.layer, self.input_labels()
-        x = num(r.inputs[e, j], k == 1, p.at("a", k - 1, j, e) if k > 1 else "")
-        return op("div", op("sub", x, num(r.mean[self.g], label=labels)),
-                  op("sqrt", op("add", num(r.variance[self.g], label=labels), num(r.epsilon, True))))
+        x = num(r.inputs[cell(e, j)], k == 1, p.at("a", k - 1, j, e) if k > 1 else "")
+        return op("div", op("sub", x, num(r.mean[self.at], label=labels)),
+                  op("sqrt", op("add", num(r.variance[self.at], label=labels), num(r.epsilon, True))))
 
 
-def group_of(r, e: int, j: int) -> int:  # noqa: ANN001
-    return j if r.over_batch else e
+def group_of(r, e: int, j: Any) -> int:  # noqa: ANN001
+    if r.over_batch:
+        return j
+    return e * r.xhat.shape[1] + j[0] if isinstance(j, tuple) else e
+
+
+def groups(r) -> int:  # noqa: ANN001
+    """How many groups the statistics are taken over."""
+    return r.xhat.shape[-1] if r.over_batch else int(np.prod(r.xhat.shape[:-1]))
 
 
 def _gamma(r, p, kind: str, j: int) -> Expr:  # noqa: ANN001
@@ -90,23 +118,25 @@ def _gamma(r, p, kind: str, j: int) -> Expr:  # noqa: ANN001
 
 def normalise(r, kind: str, p) -> Expr:  # noqa: ANN001
     """a = γ × x̂ + β."""
-    e, j = p.n, p.i
-    xhat = num(r.xhat[e, j], label=Group(r, p, group_of(r, e, j)).input_labels())
+    e, j, unit = p.n, p.i, _unit(p)
+    xhat = num(r.xhat[cell(e, unit)], label=Group(r, p, group_of(r, e, unit)).input_labels())
     return op("add", op("mul", _gamma(r, p, "gamma", j), xhat), _gamma(r, p, "beta", j))
 
 
 def norm_gradient(r, kind: str, p) -> Expr:  # noqa: ANN001
     """∂L/∂γ[j] = Σₙ ∂L/∂a[n, j] × x̂[n, j]; ∂L/∂β[j] = Σₙ ∂L/∂a[n, j]."""
     (j,) = p.key.index
-    examples = r.gradient.shape[0]
-    gradients = [num(r.gradient[e, j], label=p.at("da", r.layer, j, e)) for e in range(examples)]
+    # over the examples, and over the positions of a sequence (example by example, position by position)
+    members = [(e, j) for e in range(r.gradient.shape[0])] if r.gradient.ndim == 2 else \
+        [(e, (t, j)) for e, t in np.ndindex(*r.gradient.shape[:2])]
+    gradients = [num(r.gradient[cell(e, u)], label=p.at("da", r.layer, u, e)) for e, u in members]
     if kind == "dbeta":
         return _sum(gradients)
-    xhats = [num(r.xhat[e, j], label=_xhat_label(r, p, e, j)) for e in range(examples)]
+    xhats = [num(r.xhat[cell(e, u)], label=_xhat_label(r, p, e, u)) for e, u in members]
     return _sum([op("mul", g, x) for g, x in zip(gradients, xhats)])
 
 
-def _xhat_label(r, p, e: int, j: int) -> str:  # noqa: ANN001
+def _xhat_label(r, p, e: int, j: Any) -> str:  # noqa: ANN001
     forward = next(op for op in _forward(p) if getattr(op, "layer", None) == r.layer)
     return Group(forward, p, group_of(forward, e, j)).input_labels()
 
@@ -126,17 +156,18 @@ class BackGroup:
         self.forward = Group(forward, p, g)
         self.members = self.forward.members
 
-    def ghat(self, e: int, j: int) -> Expr:
-        return op("mul", num(self.r.gradient[e, j], label=self.p.at("da", self.r.layer, j, e)),
-                  _gamma(self.r, self.p, "gamma", j))
+    def ghat(self, e: int, j: Any) -> Expr:
+        feature = j[-1] if isinstance(j, tuple) else j
+        return op("mul", num(self.r.gradient[cell(e, j)], label=self.p.at("da", self.r.layer, j, e)),
+                  _gamma(self.r, self.p, "gamma", feature))
 
-    def ghat_num(self, e: int, j: int) -> Expr:
+    def ghat_num(self, e: int, j: Any) -> Expr:
         from nnworked.quantities import labels
 
-        return num(self.r.ghat[e, j], label=_from(*labels(self.ghat(e, j))))
+        return num(self.r.ghat[cell(e, j)], label=_from(*labels(self.ghat(e, j))))
 
-    def xhat_num(self, e: int, j: int) -> Expr:
-        return num(self.r.xhat[e, j], label=self.forward.input_labels())
+    def xhat_num(self, e: int, j: Any) -> Expr:
+        return num(self.r.xhat[cell(e, j)], label=self.forward.input_labels())
 
     def s1(self) -> Expr:
         return _sum([self.ghat_num(e, j) for e, j in self.members])
@@ -152,15 +183,16 @@ class BackGroup:
     def dx(self, e: int, j: int) -> Expr:
         """(M·∂L/∂x̂ − S₁ − x̂·S₂) / (M·σ)."""
         count, label = num(len(self.members), True), self.sums_label()
-        s1, s2 = num(self.r.s1[self.g], label=label), num(self.r.s2[self.g], label=label)
-        std = num(self.r.std[self.g], label=self.forward.input_labels())
+        at = self.forward.at
+        s1, s2 = num(self.r.s1[at], label=label), num(self.r.s2[at], label=label)
+        std = num(self.r.std[at], label=self.forward.input_labels())
         top = op("sub", op("sub", op("mul", count, self.ghat_num(e, j)), s1), op("mul", self.xhat_num(e, j), s2))
         return op("div", top, op("mul", count, std))
 
 
 def norm_back(r, kind: str, p) -> Expr:  # noqa: ANN001
-    e, j = p.n, p.i
-    return BackGroup(r, p, group_of(r, e, j)).dx(e, j)
+    e, unit = p.n, _unit(p)
+    return BackGroup(r, p, group_of(r, e, unit)).dx(e, unit)
 
 
 # ---- residual connections ------------------------------------------------------------------------------

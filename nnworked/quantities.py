@@ -66,8 +66,11 @@ def name(kind: str, layer: int, *index: int, step: int | str = FIRST_STEP) -> st
 def cell(kind: str, layer: int, unit: int | tuple[int, ...], example: int, examples: int,
          step: int | str = FIRST_STEP) -> str:
     """A per-example value: z1[0] with one example, z1[0,1] (unit 0 of example 1) in a batch; an image's
-    element is indexed by (channel, row, col): z1[0,2,1], and z1[0,2,1,3] for example 3 of a batch."""
+    element is indexed by (channel, row, col): z1[0,2,1], and z1[0,2,1,3] for example 3 of a batch. A
+    sequence's element, unit (position, unit), is always [example, position, unit]: z3[0,1,2]."""
     units = unit if isinstance(unit, tuple) else (unit,)
+    if len(units) == 2:
+        return name(kind, layer, example, *units, step=step)
     return name(kind, layer, *units, step=step) if examples == 1 else name(kind, layer, *units, example, step=step)
 
 

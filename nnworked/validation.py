@@ -16,7 +16,9 @@ from nnworked.engine.optimizers import LIMITS as OPTIMIZER_LIMITS
 from nnworked.engine.optimizers import OPTIMIZERS, OptimizerSpec
 
 from nnworked.limits import MAX_PRECISION, MAX_STEPS, MIN_PRECISION
+from nnworked.engine.backend import rows
 from nnworked.rules.layers import LAYERS
+from nnworked.rules.layers.sequence import is_sequence, parse_sequences
 from nnworked.scenario import (LAYOUTS, LOSS_KEYS, REVEALS, ROUNDINGS, TOP_KEYS, Layer, Matmul,
                                Scenario, parameter_names)
 from nnworked.text import printable
@@ -199,6 +201,10 @@ class Checker(ValueChecker):
         if "targets" not in data:
             return None
         value = data["targets"]
+        if layers is not None and is_sequence(getattr(self, "output_shape", None)):
+            return self.sequence_targets(data, value, inputs)
+        if inputs is not None and inputs.ndim == 3 and layers is None:
+            return None  # sequences, and a layer's problem (reported) hides whether targets are per position
         if is_number(value):
             value = [value]
         targets = self.matrix(value, ("targets",), "targets")
@@ -238,6 +244,38 @@ class Checker(ValueChecker):
             return None
         return targets
 
+    def sequence_targets(self, data: dict, value: Any, inputs: np.ndarray | None) -> np.ndarray | None:
+        """Targets at every position, [example][position][output] (a 2-D list is one sequence), when the last
+        layer gives a sequence; a row of one class index becomes one-hot as for vectors."""
+        targets = parse_sequences(self, value, "targets")
+        if targets is None or inputs is None:
+            return None
+        positions, units = self.output_shape
+        examples = inputs.shape[0]
+        if targets.shape[:2] != (examples, positions):
+            self.add(("targets",), "the targets do not give one row per position of each example",
+                     f"{examples}×{positions}×… ({count(examples, 'example')}, {count(positions, 'position')} "
+                     "each: [example][position][output])", "×".join(map(str, targets.shape)),
+                     "the last sequence layer returns the sequence: a target at every position (with return: last, "
+                     "one row per example)")
+            return None
+        loss = data.get("loss")
+        loss_name = loss.get("name") if isinstance(loss, dict) else loss
+        loss_rule = LOSSES.get(loss_name) if isinstance(loss_name, str) else None
+        if targets.shape[2] == 1 and units > 1 and loss_rule is not None and loss_rule.accepts_class_index:
+            classes = targets[..., 0]
+            if np.all(np.equal(np.mod(classes, 1), 0)) and np.all((classes >= 0) & (classes < units)):
+                return np.eye(units)[classes.astype(int)]
+            self.add(("targets",), "a class index must be a whole number from 0 to the number of classes − 1",
+                     f"0 to {units - 1}", f"{classes.tolist()}")
+            return None
+        if targets.shape[2] != units:
+            self.add(("targets",), "the targets do not fit the output layer",
+                     f"{units} number{'s' if units != 1 else ''} per position (one per output)",
+                     f"{targets.shape[2]} per position")
+            return None
+        return targets
+
     def loss(self, data: dict, layers: list[Layer] | None, targets: np.ndarray | None) -> LossSpec | None:
         if "loss" not in data:
             if "targets" in data:
@@ -273,7 +311,7 @@ class Checker(ValueChecker):
                      f"{name} needs a {info.output_activation} output layer", info.output_activation,
                      layers[-1].activation, f"set the last layer's activation to {info.output_activation}")
         if targets is not None:
-            for message, expected, given in info.target_problems(targets):
+            for message, expected, given in info.target_problems(rows(targets)):
                 self.add(("targets",), message, expected, given)
         return LossSpec(name, scale, **{k: v for k, v in reductions.items() if v})
 

@@ -42,6 +42,7 @@ class Place(NamedTuple):
     n: int  # the example
     first: bool  # the first step: the parameters are the numbers the user wrote
     look: Look = _same  # each named operand's value to work with (grading: the student's own)
+    sequence: bool = False  # the value is a sequence's: unit is (position, unit), its name [example, position, unit]
 
     @property
     def looked(self) -> bool:
@@ -58,7 +59,17 @@ class Place(NamedTuple):
 
     @property
     def i(self) -> int:
-        return self.unit[0]
+        """The unit (of a vector, or at one position of a sequence)."""
+        return self.unit[-1] if self.sequence else self.unit[0]
+
+    @property
+    def row(self) -> tuple[int, ...]:
+        """Where the value's row is in a per-example array: (example,), or (example, position)."""
+        return (self.n, *self.unit[:-1]) if self.sequence else (self.n,)
+
+    def at_row(self, kind: str, layer: int, unit: int) -> str:
+        """The name of another unit of the same row (the same example, and position of a sequence)."""
+        return self.at(kind, layer, (*self.unit[:-1], unit) if self.sequence else unit)
 
     def at(self, kind: str, layer: int, unit: int | tuple[int, ...], example: int | None = None) -> str:
         return cell(kind, layer, unit, self.n if example is None else example, self.examples, self.key.step)
@@ -92,17 +103,17 @@ def expression(trace: Trace, key: Name, look: Look = _same) -> Expr:
     first = key.step == FIRST_STEP
     if kind == "L":
         assert loss is not None
-        units, last = loss.yhat.shape[1], len(s.layers)
+        units, last = loss.yhat.shape[-1], len(s.layers)
         place = Place(trace, key, examples, (), 0, first, look)
-        if examples == 1 or key.index:  # the loss of one example
-            e = key.index[0] if key.index else 0
-            outputs = [place.at("a", last, u, e) for u in range(units)]
-            return worked.loss_example(loss.spec, place.values(outputs, loss.yhat[e]), loss.y[e], outputs)
-        names = [name("L", 0, e, step=key.step) for e in range(examples)]
-        return worked.loss_total(loss.spec, place.values(names, loss.per_example), names)
+        rows = loss.per_example.shape  # (examples,), or (examples, positions) when the loss is at every position
+        if int(np.prod(rows)) == 1 or key.index:  # the loss of one example (at one position)
+            row = key.index if key.index else (0,) * len(rows)
+            unit = (lambda u: (row[1], u)) if len(rows) == 2 else (lambda u: u)
+            outputs = [place.at("a", last, unit(u), row[0]) for u in range(units)]
+            return worked.loss_example(loss.spec, place.values(outputs, loss.yhat[row]), loss.y[row], outputs)
+        names = [name("L", 0, *index, step=key.step) for index in np.ndindex(*rows)]
+        return worked.loss_total(loss.spec, place.values(names, loss.per_example.reshape(-1)), names)
     per_example = kind in PER_EXAMPLE
-    unit, n = (key.index, 0) if not per_example or examples == 1 else (key.index[:-1], key.index[-1])
-    place = Place(trace, key, examples, tuple(unit), n, first, look)
     array = f"{kind}{k}" if kind in ("z", "a") else f"{kind[1:]}{k}"
     if kind in ("z", "a"):
         records = forward.operations
@@ -113,6 +124,12 @@ def expression(trace: Trace, key: Name, look: Look = _same) -> Expr:
         assert step is not None
         return _updated(trace, step, key, look)
     record = next(r for r in records if array in r.produces())
+    sequence = per_example and record.produces()[array].ndim == 3  # named [example, position, unit]
+    if sequence:
+        unit, n = key.index[1:], key.index[0]
+    else:
+        unit, n = (key.index, 0) if not per_example or examples == 1 else (key.index[:-1], key.index[-1])
+    place = Place(trace, key, examples, tuple(unit), n, first, look, sequence)
     worker = _WORKERS.get(type(record).__name__)
     if worker is None:
         raise TypeError(f"the table of quantities has no working for a {type(record).__name__} record")
@@ -145,17 +162,17 @@ def _updated(trace: Trace, step, key: Name, look: Look) -> Expr:  # noqa: ANN001
 # ---- each record type's working of one element -------------------------------------------------------
 
 def _linear(r, kind: str, p: Place) -> Expr:  # noqa: ANN001
-    k, i, n = r.layer, p.i, p.n
-    inputs = [p.at("a", k - 1, u) for u in range(r.inputs.shape[1])] if k > 1 else None
-    return worked.linear(r.weights[i], p.values(inputs, r.inputs[n]), None if r.bias is None else r.bias[i], p.first,
+    k, i = r.layer, p.i
+    inputs = [p.at_row("a", k - 1, u) for u in range(r.inputs.shape[-1])] if k > 1 else None
+    return worked.linear(r.weights[i], p.values(inputs, r.inputs[p.row]), None if r.bias is None else r.bias[i], p.first,
                          k == 1, inputs,
                          [p.before("W", k, i, u) for u in range(r.weights.shape[1])], p.before("b", k, i))
 
 
 def _activate(r, kind: str, p: Place) -> Expr:  # noqa: ANN001
-    rule, z = ACTIVATIONS[r.activation], r.z[p.n]
-    if z.ndim == 1:
-        names = [p.at("z", r.layer, u) for u in range(z.shape[0])]
+    rule, z = ACTIVATIONS[r.activation], r.z[p.row]
+    if z.ndim == 1:  # a row: one example's (at one position of a sequence), softmax over it
+        names = [p.at_row("z", r.layer, u) for u in range(z.shape[0])]
         return rule.row_expr(p.values(names, z), p.i, r.slope, names)
     names = p.names("z", r.layer, z.shape)  # an image: elementwise, so only this element's z is worked
     own = z.copy()
@@ -208,18 +225,20 @@ def _flatten(r, kind: str, p: Place) -> Expr:  # noqa: ANN001
 
 def _output_delta(r, kind: str, p: Place) -> Expr:  # noqa: ANN001
     loss = _pass(p.trace, p.key.step)[1]
-    units, k, i, n = loss.yhat.shape[1], r.layer, p.i, p.n
-    yhat = p.at("a", k, i)
+    units, k, i = loss.yhat.shape[-1], r.layer, p.i
+    at = (*p.row, i)
+    rows = loss.yhat.size // units  # the loss's rows: examples, or examples × positions of a sequence
+    yhat = p.at_row("a", k, i)
     if kind == "da":
-        return worked.loss_gradient(loss.spec, p.value(yhat, loss.yhat[n, i]), loss.y[n, i], p.examples, units, yhat)
+        return worked.loss_gradient(loss.spec, p.value(yhat, loss.yhat[at]), loss.y[at], rows, units, yhat)
     if r.shortcut is not None:
-        return worked.shortcut(loss.spec, p.value(yhat, loss.yhat[n, i]), loss.y[n, i], p.examples, units, yhat)
-    dyhat_dz = r.dyhat_dz[n, i]
+        return worked.shortcut(loss.spec, p.value(yhat, loss.yhat[at]), loss.y[at], rows, units, yhat)
+    dyhat_dz = r.dyhat_dz[at]
     if p.looked:  # ∂ŷ/∂z worked again from the student's own z and ŷ
         activation = _activation_record(p, k)
-        z, a = p.value(p.at("z", k, i), activation.z[n, i]), p.value(yhat, loss.yhat[n, i])
+        z, a = p.value(p.at_row("z", k, i), activation.z[at]), p.value(yhat, loss.yhat[at])
         dyhat_dz = worked.value(worked.derivative(r.activation, z, a, activation.slope)[0], p.trace.precision)
-    return worked.product(p.value(p.at("da", k, i), r.dl_dyhat[n, i]), dyhat_dz, p.at("da", k, i),
+    return worked.product(p.value(p.at_row("da", k, i), r.dl_dyhat[at]), dyhat_dz, p.at_row("da", k, i),
                           computed_from(yhat))
 
 
@@ -241,19 +260,23 @@ def _through_activation(r, kind: str, p: Place) -> Expr:  # noqa: ANN001
 def _layer_gradient(r, kind: str, p: Place) -> Expr:  # noqa: ANN001
     k, examples = r.layer, p.examples
     i = p.key.index[0]
-    deltas = [p.at("dz", k, i, e) for e in range(examples)]
+    # summed over the examples, and over the positions of a sequence (example by example, position by position)
+    rows = list(np.ndindex(*r.delta.shape[:-1]))
+    unit = (lambda row, u: (row[1], u)) if r.delta.ndim == 3 else (lambda row, u: u)
+    deltas = [p.at("dz", k, unit(row, i), row[0]) for row in rows]
+    delta_values = [r.delta[(*row, i)] for row in rows]
     if kind == "db":
-        return worked.bias_gradient(p.values(deltas, r.delta[:, i]), deltas)
+        return worked.bias_gradient(p.values(deltas, delta_values), deltas)
     j = p.key.index[1]
-    inputs = [p.at("a", k - 1, j, e) for e in range(examples)] if k > 1 else None
-    return worked.weight_gradient(p.values(deltas, r.delta[:, i]), p.values(inputs, r.inputs[:, j]),
+    inputs = [p.at("a", k - 1, unit(row, j), row[0]) for row in rows] if k > 1 else None
+    return worked.weight_gradient(p.values(deltas, delta_values), p.values(inputs, [r.inputs[(*row, j)] for row in rows]),
                                   p.first and k == 1, deltas, inputs)
 
 
 def _back_to_previous(r, kind: str, p: Place) -> Expr:  # noqa: ANN001
-    k, j, rows = r.layer, p.i, range(r.delta.shape[1])
-    deltas = [p.at("dz", k, u) for u in rows]
-    return worked.backprop(r.weights[:, j], p.values(deltas, r.delta[p.n]), p.first, deltas,
+    k, j, rows = r.layer, p.i, range(r.delta.shape[-1])
+    deltas = [p.at_row("dz", k, u) for u in rows]
+    return worked.backprop(r.weights[:, j], p.values(deltas, r.delta[p.row]), p.first, deltas,
                            [p.before("W", k, u, j) for u in rows])
 
 

@@ -10,32 +10,67 @@ from nnworked.engine import carry
 from nnworked.rules.activations import ActivationRule
 
 
+def rows(values: np.ndarray) -> np.ndarray:
+    """(examples, positions, units) as one row per example and position, in that order (a matrix stays as
+    it is, and so do images): a dense layer, an activation and a loss apply at every position alike."""
+    return values.reshape(-1, values.shape[-1]) if values.ndim == 3 else values
+
+
+def _like(values: np.ndarray | None, shape: tuple[int, ...]) -> np.ndarray | None:
+    """Rows back in the shape of a sequence (examples, positions, units)."""
+    if values is None or len(shape) != 3:
+        return values
+    return values.reshape(shape[:-1] + values.shape[-1:])
+
+
 class Exact:
-    """float64 numpy, vectorised over examples."""
+    """float64 numpy, vectorised over examples (and over the positions of a sequence: the dense
+    operations below take (examples, positions, units) arrays as rows and give them back in that shape)."""
 
     carry = False
 
     def linear(self, weights: np.ndarray, inputs: np.ndarray, bias: np.ndarray | None) -> np.ndarray:
+        return _like(self._linear(weights, rows(inputs), bias), inputs.shape)
+
+    def _linear(self, weights: np.ndarray, inputs: np.ndarray, bias: np.ndarray | None) -> np.ndarray:
         return inputs @ weights.T + (bias if bias is not None else 0.0)
 
     def activate(self, rule: ActivationRule, z: np.ndarray, slope: float) -> np.ndarray:
+        return _like(self._activate(rule, rows(z), slope), z.shape)
+
+    def _activate(self, rule: ActivationRule, z: np.ndarray, slope: float) -> np.ndarray:
         return rule.value(z, slope)
 
     def through(self, rule: ActivationRule, z: np.ndarray, a: np.ndarray, upstream: np.ndarray,
                 slope: float) -> tuple[np.ndarray | None, np.ndarray]:
         """f′(z) and ∂L/∂z = ∂L/∂a ⊙ f′(z); softmax goes through its Jacobian and has no f′ to show."""
+        derivative, delta = self._through(rule, rows(z), rows(a), rows(upstream), slope)
+        return _like(derivative, z.shape), _like(delta, z.shape)
+
+    def _through(self, rule: ActivationRule, z: np.ndarray, a: np.ndarray, upstream: np.ndarray,
+                 slope: float) -> tuple[np.ndarray | None, np.ndarray]:
         if not rule.elementwise:
             return None, rule.vjp(z, a, upstream, slope)
         derivative = rule.derivative(z, a, slope)
         return derivative, upstream * derivative
 
     def weight_gradient(self, delta: np.ndarray, inputs: np.ndarray) -> np.ndarray:
+        """Σ over examples (and positions) of δ ⊗ a."""
+        return self._weight_gradient(rows(delta), rows(inputs))
+
+    def _weight_gradient(self, delta: np.ndarray, inputs: np.ndarray) -> np.ndarray:
         return delta.T @ inputs
 
     def bias_gradient(self, delta: np.ndarray) -> np.ndarray:
+        return self._bias_gradient(rows(delta))
+
+    def _bias_gradient(self, delta: np.ndarray) -> np.ndarray:
         return delta.sum(axis=0)
 
     def backprop(self, weights: np.ndarray, delta: np.ndarray) -> np.ndarray:
+        return _like(self._backprop(weights, rows(delta)), delta.shape[:-1] + (weights.shape[1],))
+
+    def _backprop(self, weights: np.ndarray, delta: np.ndarray) -> np.ndarray:
         return delta @ weights
 
     # -- windows (convolution, pooling) --
@@ -166,23 +201,23 @@ class Carried(Exact):
     def __init__(self, carrier: carry.Carrier):
         self.c = carrier
 
-    def linear(self, weights: np.ndarray, inputs: np.ndarray, bias: np.ndarray | None) -> np.ndarray:
+    def _linear(self, weights: np.ndarray, inputs: np.ndarray, bias: np.ndarray | None) -> np.ndarray:
         return carry.linear(self.c, weights, inputs, bias)
 
-    def activate(self, rule: ActivationRule, z: np.ndarray, slope: float) -> np.ndarray:
+    def _activate(self, rule: ActivationRule, z: np.ndarray, slope: float) -> np.ndarray:
         return rule.carried(self.c, z, slope)
 
-    def through(self, rule: ActivationRule, z: np.ndarray, a: np.ndarray, upstream: np.ndarray,
-                slope: float) -> tuple[np.ndarray | None, np.ndarray]:
+    def _through(self, rule: ActivationRule, z: np.ndarray, a: np.ndarray, upstream: np.ndarray,
+                 slope: float) -> tuple[np.ndarray | None, np.ndarray]:
         return rule.carried_backward(self.c, z, a, upstream, slope)
 
-    def weight_gradient(self, delta: np.ndarray, inputs: np.ndarray) -> np.ndarray:
+    def _weight_gradient(self, delta: np.ndarray, inputs: np.ndarray) -> np.ndarray:
         return carry.weight_gradient(self.c, delta, inputs)
 
-    def bias_gradient(self, delta: np.ndarray) -> np.ndarray:
+    def _bias_gradient(self, delta: np.ndarray) -> np.ndarray:
         return carry.bias_gradient(self.c, delta)
 
-    def backprop(self, weights: np.ndarray, delta: np.ndarray) -> np.ndarray:
+    def _backprop(self, weights: np.ndarray, delta: np.ndarray) -> np.ndarray:
         return carry.backprop(self.c, weights, delta)
 
     def correlate(self, x: np.ndarray, kernels: np.ndarray, bias: np.ndarray | None, stride: int) -> np.ndarray:

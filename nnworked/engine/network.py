@@ -17,7 +17,7 @@ from nnworked.engine.activations import ACTIVATIONS
 from nnworked.engine.losses import LossSpec, element_losses, fused_delta, grad_yhat, total_loss
 from nnworked.engine.rounding import Precision
 from nnworked.errors import NumericalError
-from nnworked.engine.backend import Carried, Exact
+from nnworked.engine.backend import Carried, Exact, rows
 from nnworked.rules.layers import LAYERS
 from nnworked.scenario import Scenario, parameters
 from nnworked.trace import (Activate, BackwardStep, Forward, GradientSum, LossValue, MatmulResult, OutputDelta, Steps,
@@ -121,15 +121,18 @@ class _Solver:
 
     def loss(self, forward: Forward, label: str) -> LossValue:
         spec: LossSpec = self.scenario.loss  # type: ignore[assignment]
-        y, yhat = self.scenario.targets, forward.output
-        assert y is not None
+        y3, yhat3 = self.scenario.targets, forward.output
+        assert y3 is not None
+        # a sequence's loss is taken at every position as at every example: one row each (examples, then
+        # positions), so a mean is over both together; per_example keeps the (example, position) shape
+        y, yhat = rows(y3), rows(yhat3)
         if self.carry:
             per_example = carry.per_example_loss(self.carried, spec, yhat, y)
             value = carry.loss_total(self.carried, spec, per_example)
         else:
-            per_example, value = total_loss(spec, element_losses(spec, yhat, y, forward.linear[-1].z))
+            per_example, value = total_loss(spec, element_losses(spec, yhat, y, rows(forward.linear[-1].z)))
         _finite(np.array([value]), label, self.carry)
-        return LossValue(spec, yhat, y, per_example, value)
+        return LossValue(spec, yhat3, y3, per_example.reshape(yhat3.shape[:-1]), value)
 
     # -- backward --
 
@@ -167,17 +170,20 @@ class _Solver:
         return self.math.through(ACTIVATIONS[act.activation], act.z, act.a, upstream, act.slope)
 
     def output_delta(self, forward: Forward, loss: LossValue, steps: list) -> np.ndarray:
-        spec, y, yhat = loss.spec, loss.y, loss.yhat
+        spec, y, yhat = loss.spec, rows(loss.y), rows(loss.yhat)  # a sequence's positions as rows, as in `loss`
+        shape = loss.yhat.shape
         last = forward.activate[-1]
         fused = spec.rule.output_activation == last.activation
         if self.carry:
             dl = carry.loss_gradient(self.carried, spec, yhat, y)
         else:
             dl = grad_yhat(spec, yhat, y)
+        dl = dl.reshape(shape)
         dz, product = self.through(last, dl)  # may hold inf where ŷ saturates; the shortcut is used then
         shortcut = None
         if fused:
             shortcut = carry.shortcut(self.carried, spec, yhat, y) if self.carry else fused_delta(spec, yhat, y)
+            shortcut = shortcut.reshape(shape)
         delta = shortcut if shortcut is not None else _finite(product, "∂L/∂z at the output")
         steps.append(OutputDelta(last.layer, last.activation, dl, dz, product, shortcut, delta))
         return delta

@@ -16,6 +16,15 @@ from nnworked.render.page import Numbering, Page, at, dispatch
 from nnworked.trace import BackToPrevious, LayerGradient, OutputDelta, ThroughActivation, TrainingStep
 
 
+def _row(e: int, i: int | tuple[int, ...]):  # noqa: ANN202
+    """Unit i's row of a per-example array (an example's; its position's in a sequence), i's place in the row,
+    and the unit of each place in that row."""
+    if isinstance(i, tuple):
+        t, j = i
+        return (e, t), j, (lambda u: (t, u))
+    return (e,), i, (lambda u: u)
+
+
 class BackwardWriter:
     """The backward pass of one training step, on a Page: one `_print_<Record>` per backward record."""
 
@@ -38,19 +47,23 @@ class BackwardWriter:
             out += dispatch(self.printers, record, numbering)
         return out
 
-    def reduction_note(self, examples: int, units: int) -> str:
-        divisor = round(self.spec.scale / self.spec.factor(examples, units))
+    def reduction_note(self, examples: int, units: int, positions: int | None = None) -> str:
+        rows = examples * (positions or 1)  # a sequence's loss is at every position of every example
+        divisor = round(self.spec.scale / self.spec.factor(rows, units))
         parts = []
         if self.spec.rule.averages_over_outputs and self.spec.outputs == "mean" and units > 1:
             parts.append(f"{units} outputs")
-        if self.spec.batch == "mean" and examples > 1:
-            parts.append(f"{examples} examples")
+        if self.spec.batch == "mean" and rows > 1:
+            parts.append(f"{examples} examples" if positions is None else
+                         f"{rows} positions ({examples} example{'s' if examples != 1 else ''} × {positions})")
         return f"(÷ {divisor}: the loss is the mean over {' and '.join(parts)})" if parts else ""
 
     def _print_OutputDelta(self, step: OutputDelta, numbering: Numbering) -> list[Block]:
         n, k, label = self.n, step.layer, numbering.next()
         yhat, z, d = n.a(k), n.z(k), n.delta(k)
-        examples, units = step.delta.shape
+        examples, units = step.delta.shape[0], step.delta.shape[-1]
+        positions = step.delta.shape[1] if step.delta.ndim == 3 else None  # a sequence: δ at every position
+        note = self.reduction_note(examples, units, positions)
         spec = self.spec
         act = ACTIVATIONS[step.activation]
         out: list[Block] = [Heading(3, f"Step {label}: Output Layer Gradients"),
@@ -58,14 +71,14 @@ class BackwardWriter:
         formula = spec.rule.gradient_formula
         if spec.scale != 1:
             formula = formula.replace("= ", f"= {spec.scale:g} × ", 1)
-        lines = [formula + (" " + self.reduction_note(examples, units) if self.reduction_note(examples, units) else "")]
-        shown, hidden = self.elements(examples, units)
+        lines = [formula + (" " + note if note else "")]
+        shown, hidden = self.elements(*step.delta.shape)
         y, p = self.targets, self.yhat
         for e, i in shown:
             lhs = f"∂L/∂{n.element(yhat, e, i, units)}"
-            if spec.rule.zero_target_terms_vanish and y[e, i] == 0:
+            if spec.rule.zero_target_terms_vanish and at(y, e, i) == 0:
                 continue
-            if np.isfinite(step.dl_dyhat[e, i]):
+            if np.isfinite(at(step.dl_dyhat, e, i)):
                 lines += line(lhs, self.page.expression("da", k, i, e), self.p, self.s.width, label=n.key("da", k, i, e))
             else:
                 lines.append(f"{lhs} is undefined here ({yhat} is 0 or 1 to machine precision); "
@@ -80,10 +93,10 @@ class BackwardWriter:
             out.append(Para(f"**Combined gradient ({d}):**"))
             lines = [f"{d} = ∂L/∂{z} = ∂L/∂{yhat} × ∂{yhat}/∂{z}"]
             for e, i in shown:
-                if np.isfinite(step.dl_dyhat[e, i]):
+                if np.isfinite(at(step.dl_dyhat, e, i)):
                     # the chain rule's product: another working of δ than the table's where a shortcut exists
                     lines += line(n.element(d, e, i, units),
-                                  worked.product(step.dl_dyhat[e, i], step.dyhat_dz[e, i], n.key("da", k, i, e),
+                                  worked.product(at(step.dl_dyhat, e, i), at(step.dyhat_dz, e, i), n.key("da", k, i, e),
                                                  computed_from(n.key("a", k, i, e))),
                                   self.p, self.s.width, label=n.key("dz", k, i, e))
             if hidden:
@@ -94,9 +107,10 @@ class BackwardWriter:
             if step.shortcut is None:  # no simpler formula follows: work δ itself, as ŷⱼ × (gⱼ − Σₖ gₖ·ŷₖ)
                 lines = [f"{d}ⱼ = {yhat}ⱼ × (∂L/∂{yhat}ⱼ − Σₖ ∂L/∂{yhat}ₖ × {yhat}ₖ)"]
                 for e, i in shown:
-                    expr = worked.softmax_delta(step.dl_dyhat[e], p[e], i,
-                                                [n.key("da", k, j, e) for j in range(units)],
-                                                [n.key("a", k, j, e) for j in range(units)])
+                    row, j0, unit = _row(e, i)
+                    expr = worked.softmax_delta(step.dl_dyhat[row], p[row], j0,
+                                                [n.key("da", k, unit(j), e) for j in range(units)],
+                                                [n.key("a", k, unit(j), e) for j in range(units)])
                     lines += line(n.element(d, e, i, units), expr, self.p, self.s.width, label=n.key("dz", k, i, e))
                 if hidden:
                     lines.append(elided_note(hidden))
@@ -107,10 +121,10 @@ class BackwardWriter:
             for e, i in shown:
                 dz_key = n.key("dz", k, i, e)
                 expr = self.page.expression("dz", k, i, e)
-                agree = fmt(step.product[e, i], self.p) == fmt(step.shortcut[e, i], self.p)
+                agree = fmt(at(step.product, e, i), self.p) == fmt(at(step.shortcut, e, i), self.p)
                 mark = " ✓" if agree else \
-                    f"   (the chain-rule product gave {fmt(step.product[e, i], self.p, label=dz_key)}: rounding)" \
-                    if np.isfinite(step.product[e, i]) else ""
+                    f"   (the chain-rule product gave {fmt(at(step.product, e, i), self.p, label=dz_key)}: rounding)" \
+                    if np.isfinite(at(step.product, e, i)) else ""
                 symbolic = f"{n.element(yhat, e, i, units)} − {n.element('y', e, i, units)}"
                 lines += line(n.element(d, e, i, units), expr, self.p, self.s.width, [symbolic], suffix=mark,
                               label=dz_key)
@@ -121,11 +135,11 @@ class BackwardWriter:
 
     def derivative_lines(self, step: OutputDelta, yhat: str, z: str) -> list[str]:
         act = ACTIVATIONS[step.activation]
-        n, units = self.n, step.delta.shape[1]
+        n, units = self.n, step.delta.shape[-1]
         lines = [act.derivative_formula]
         shown, hidden = self.elements(*step.delta.shape)
         for e, i in shown:
-            expr, reason = worked.derivative(step.activation, self.z_out[e, i], self.yhat[e, i], self.slope,
+            expr, reason = worked.derivative(step.activation, at(self.z_out, e, i), at(self.yhat, e, i), self.slope,
                                              n.key("a", step.layer, i, e))
             symbolic = act.derivative_in_a  # written with a: the reason is already in the line
             prefix = [symbolic.format(a=n.element(yhat, e, i, units))] if symbolic else None
@@ -142,7 +156,10 @@ class BackwardWriter:
         rows, cols = step.weights_grad.shape
         bias = f" and {n.b(k)}" if step.bias_grad is not None else ""
         product = f"{d} × {a}" if rows == 1 else f"{d} ⊗ {a} (outer product)"
-        if examples > 1:
+        if step.delta.ndim == 3:  # a dense layer at every position of a sequence: one weight for all of them
+            product = (f"Σₙ Σₜ {d}ₜ⁽ⁿ⁾ ⊗ {a}ₜ⁽ⁿ⁾ (summed over the batch and the positions, which share the weights"
+                       + ("; the 1/(N·T) is already in δ)" if self.spec.batch == "mean" else ")"))
+        elif examples > 1:
             product = f"Σₙ {d}⁽ⁿ⁾ ⊗ {a}⁽ⁿ⁾ (summed over the batch; the 1/N is already in δ)"
         out: list[Block] = [Heading(3, f"Step {label}: Gradients for {W}{bias}"), Para("**Weight gradient:**")]
         lines = [f"∂L/∂{W} = {product}", ""]
@@ -161,11 +178,11 @@ class BackwardWriter:
         if step.bias_grad is not None:
             out.append(Para("**Bias gradient:**"))
             b = n.b(k)
-            if examples == 1:
+            if examples == 1 and step.delta.ndim == 2:
                 shown = self.array(d, step.bias_grad[None, :], lambda _, i: n.wkey("db", k, i))
                 lines = [f"∂L/∂{b} = {d} = " + shown[0].split(" = ", 1)[1]]
             else:
-                lines = [f"∂L/∂{b} = Σₙ {d}⁽ⁿ⁾"]
+                lines = [f"∂L/∂{b} = Σₙ Σₜ {d}ₜ⁽ⁿ⁾" if step.delta.ndim == 3 else f"∂L/∂{b} = Σₙ {d}⁽ⁿ⁾"]
                 units, hidden = pick(len(step.bias_grad), self.s.elements)
                 for i in units:
                     lines += line(f"∂L/∂{n.element(b, 0, i, len(step.bias_grad)).replace(n.example(0), '')}",

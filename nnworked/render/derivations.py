@@ -5,7 +5,10 @@ means. Every number comes from the trace; every worked line is checked like any 
 from __future__ import annotations
 
 
+import numpy as np
+
 from nnworked import worked
+from nnworked.engine.backend import rows
 from nnworked.engine.activations import ACTIVATIONS
 from nnworked.render.forward import ForwardWriter
 from nnworked.render.blocks import Block, Heading, Math, Para, Rule
@@ -21,7 +24,10 @@ def derivations(trace: Trace, w: ForwardWriter) -> list[Block]:
     out: list[Block] = [Rule(), Heading(2, "Derivations")]
     output = next(s for s in step.backward if isinstance(s, OutputDelta))
     rule = trace.scenario.loss.rule  # type: ignore[union-attr]
-    out += rule.derivation(trace, w, output)
+    if output.delta.ndim == 3:
+        out += rule.derivation(*_with_w(_as_rows(trace, output), w))
+    else:
+        out += rule.derivation(trace, w, output)
     if rule.shortcut is None and not ACTIVATIONS[output.activation].identity:  # δ goes through f′ as well
         out += _output_activation(trace, w, output)
     seen = set()
@@ -33,6 +39,22 @@ def derivations(trace: Trace, w: ForwardWriter) -> list[Block]:
     from nnworked.render.imagederivations import image_derivations
 
     return out + image_derivations(trace, w)
+
+
+def _as_rows(trace: Trace, output: OutputDelta) -> tuple[Trace, OutputDelta]:
+    """A sequence's loss with one row per example and position, as the loss takes it: a loss rule derives
+    its gradient on the first row, with the batch's count of rows (examples × positions)."""
+    step = trace.steps[0]
+    loss = step.loss
+    assert loss is not None
+    flat = loss._replace(yhat=rows(loss.yhat), y=rows(loss.y), per_example=loss.per_example.reshape(-1))
+    output = output._replace(**{key: rows(value) for key, value in output._asdict().items()
+                                if isinstance(value, np.ndarray)})
+    return trace._replace(steps=(step._replace(loss=flat), *trace.steps[1:])), output
+
+
+def _with_w(pair: tuple, w: ForwardWriter) -> tuple:
+    return pair[0], w, pair[1]
 
 
 def meaning(value: float, p, symbol: str) -> str:  # noqa: ANN001

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from nnworked import worked
+from nnworked import quantities, worked
 from nnworked.engine.activations import ACTIVATIONS
 from nnworked.engine.losses import LOSSES, LossSpec
 from nnworked.render.blocks import Block, Heading, Math, Para
@@ -111,39 +111,54 @@ class ForwardWriter:
 
     def loss(self, loss: LossValue) -> list[Block]:
         spec, info, n = loss.spec, LOSSES[loss.spec.name], self.n
-        examples, units = loss.yhat.shape
-        out: list[Block] = [Para(f"**{info.label} Loss:**"), Math(formula_lines(spec, examples, units))]
-        special = specialisation(spec, loss.y)
+        examples, units = loss.yhat.shape[0], loss.yhat.shape[-1]
+        positions = loss.yhat.shape[1] if loss.yhat.ndim == 3 else None  # a loss at every position of a sequence
+        count = examples * (positions or 1)
+        out: list[Block] = [Para(f"**{info.label} Loss:**"), Math(formula_lines(spec, examples, units, positions))]
+        special = specialisation(spec, loss.y.reshape(-1, units))
         if special:
             out.append(Para(special))
         lines: list[str] = []
         shown, hidden = pick(examples, self.s.elements)
-        for e in shown:
-            lhs = "L" + (n.example(e) if examples > 1 else "")
-            label = n.loss_key() if examples == 1 else n.loss_key(e)
+        rows = [(e,) for e in shown] if positions is None else \
+            [(e, t) for e in shown for t in pick(positions, self.s.elements)[0]]
+        hidden = count - len(rows)
+        for row in rows:
+            where = n.example(row[0]) + (f"[{row[1]}]" if len(row) == 2 else "")
+            lhs = "L" + (where if count > 1 else "")
+            label = n.loss_key() if count == 1 else quantities.name("L", 0, *row, step=n.step)
             expr = self.page.table.expression(label)
             value = worked.value(expr, self.p)
             if np.isfinite(value):
-                symbolic = symbolic_loss(spec, loss.y[e], n.a(n.layers) + n.example(e), "y" + n.example(e))
+                symbolic = symbolic_loss(spec, loss.y[row], n.a(n.layers) + where, "y" + where)
                 lines += line(lhs, expr, self.p, self.s.width, [symbolic] if symbolic else None, label=label)
             else:  # ŷ is 0 or 1 to machine precision: the textbook form is undefined, the stable one is not
-                lines.append(f"{lhs} = {fmt(loss.per_example[e], self.p, label=label)}   (computed from z in a "
+                lines.append(f"{lhs} = {fmt(loss.per_example[row], self.p, label=label)}   (computed from z in a "
                              "stable form: "
                              "ŷ rounds to 0 or 1 in floating point, where ln is undefined)")
         if hidden:
-            lines.append(elided_note(hidden, "examples"))
-        if examples > 1:
+            lines.append(elided_note(hidden, "examples" if positions is None else "losses"))
+        if count > 1:
+            what = f"{examples:,} example losses" if positions is None else f"{count:,} losses (examples × positions)"
             lines += line("L", self.page.table.expression(n.loss_key()), self.p, self.s.width, label=n.loss_key()) if not hidden else \
-                [f"L = {'mean' if spec.batch == 'mean' else 'sum'} of the {examples:,} example losses = "
+                [f"L = {'mean' if spec.batch == 'mean' else 'sum'} of the {what} = "
                  f"{fmt(loss.value, self.p, label=n.loss_key())}"]
         out.append(Math(lines))
         return out
 
 
-def formula_lines(spec: LossSpec, examples: int, units: int) -> list[str]:
-    """The loss as written for this scenario, with its reductions and scale stated."""
+def formula_lines(spec: LossSpec, examples: int, units: int, positions: int | None = None) -> list[str]:
+    """The loss as written for this scenario, with its reductions and scale stated (a sequence's: at every
+    position, reduced over the examples and positions together)."""
     scale = f"{spec.scale:g} × " if spec.scale != 1 else ""
     lines = [f"L = {scale}{spec.rule.formula_core(spec, units)}"]
+    if positions is not None:
+        count = examples * positions
+        lines = [line.replace("L = ", "Lₜ⁽ⁿ⁾ = ", 1) for line in lines]
+        lines.append(f"L = (1/{count}) × Σₙ Σₜ Lₜ⁽ⁿ⁾   (the mean over the {examples} example{'s' if examples != 1 else ''}"
+                     f" and {positions} positions)" if spec.batch == "mean"
+                     else "L = Σₙ Σₜ Lₜ⁽ⁿ⁾   (the sum over the examples and positions)")
+        return lines
     if examples > 1:
         lines = [line.replace("L = ", "L⁽ⁿ⁾ = ", 1) for line in lines]
         lines.append(f"L = (1/{examples}) × Σₙ L⁽ⁿ⁾   (the mean over the batch)" if spec.batch == "mean"

@@ -21,6 +21,8 @@ def why_matrices(trace: Trace, w: ForwardWriter) -> list[Block]:
     s, n, p = trace.scenario, w.n, trace.precision
     from nnworked.rules.layers import LAYERS
 
+    if s.inputs.ndim == 3:  # sequences: their layers' walkthroughs show the products at each position
+        return []
     if not all(LAYERS[layer.type].neurons for layer in s.layers):  # image layers: the im2col view
         from nnworked.render.imagematrices import image_matrices
 

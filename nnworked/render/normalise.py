@@ -55,11 +55,13 @@ class _Lines:
             lines.append(elided_note(hidden))
         return lines
 
-    def _group_name(self, symbol: str, over_batch: bool, g: int, groups: int) -> str:
-        """A statistic of feature g (batch_norm) or of example g (layer_norm)."""
-        if over_batch:
+    def _group_name(self, symbol: str, record: Any, g: int, groups: int) -> str:
+        """A statistic of feature g (batch_norm) or of example g (layer_norm; of the example and position of
+        a sequence: μ⁽²⁾[1])."""
+        if record.over_batch:
             return f"{symbol}[{g}]" if groups > 1 else symbol
-        return f"{symbol}{self.n.example(g)}"
+        at = normworked.row_of(record, g)
+        return f"{symbol}{self.n.example(at[0])}" + (f"[{at[1]}]" if len(at) == 2 else "")
 
     def _cell(self, symbol: str, e: int, j: int, features: int) -> str:
         return self.n.element(symbol, e, j, features)
@@ -87,23 +89,24 @@ class NormForward(_Lines):
         mu, var, xh, _ = _symbols(k)
         gamma, beta = _params(k)
         x, a = n.a(k - 1), n.a(k)
-        examples, features = norm.xhat.shape
+        examples, features = norm.xhat.shape[0], norm.xhat.shape[-1]
         over = (f"each feature over the {examples} examples of the batch (training mode)" if norm.over_batch
-                else f"each example over its {features} features")
+                else f"each example over its {features} features" if norm.xhat.ndim == 2
+                else f"each position of each example over its {features} features")
         out: list[Block] = [
             Heading(3, f"Step {step}: {_title(norm.kind)}"),
             Para(f"**Normalise {over}:** the mean, the variance (biased: divided by the count, as in training), "
                  f"each value's distance from the mean in standard deviations, then the trained scale {gamma} "
                  f"and shift {beta} of its feature."),
             Math([f"{xh} = ({x} − {mu}) / √({var} + ε),   ε = {norm.epsilon:g}", f"{a} = {gamma} × {xh} + {beta}"])]
-        groups = features if norm.over_batch else examples
+        groups = normworked.groups(norm)
         shown, hidden = self._groups(groups)
         lines: list[str] = []
         for g in shown:
             group = normworked.Group(norm, _place(self.page, norm, g), g)
             label = group.input_labels()
-            lines += self._worked(self._group_name(mu, norm.over_batch, g, groups), group.mean(), label)
-            lines += self._worked(self._group_name(var, norm.over_batch, g, groups), group.variance(), label)
+            lines += self._worked(self._group_name(mu, norm, g, groups), group.mean(), label)
+            lines += self._worked(self._group_name(var, norm, g, groups), group.variance(), label)
             members, more = pick(len(group.members), self.s.elements)
             for m in members:
                 e, j = group.members[m]
@@ -178,9 +181,9 @@ class NormBackward(_Lines):
         gamma, beta = _params(k)
         xh = _symbols(k)[2]
         a = n.a(k)
-        batch = "Σₙ " if step.gradient.shape[0] > 1 else ""
+        batch = "Σₙ Σₜ " if step.gradient.ndim == 3 else "Σₙ " if step.gradient.shape[0] > 1 else ""
         lines = [f"∂L/∂{gamma}[j] = {batch}∂L/∂{a}[j] × {xh}[j]", f"∂L/∂{beta}[j] = {batch}∂L/∂{a}[j]", ""]
-        features = step.gradient.shape[1]
+        features = step.gradient.shape[-1]
         shown, hidden = pick(features, self.s.elements)
         for role, symbol in (("gamma", gamma), ("beta", beta)):
             for j in shown:
@@ -197,9 +200,10 @@ class NormBackward(_Lines):
         mu, var, xh, sigma = _symbols(k)
         gamma = _params(k)[0]
         x, a = n.a(k - 1), n.a(k)
-        examples, features = step.xhat.shape
+        examples, features = step.xhat.shape[0], step.xhat.shape[-1]
         count = examples if step.over_batch else features
-        over = "feature's batch" if step.over_batch else "example's features"
+        over = "feature's batch" if step.over_batch else "example's features" if step.xhat.ndim == 2 else \
+            "position's features"
         out: list[Block] = [
             Heading(3, f"Step {label}: Backpropagate through {_title(step.kind)}"),
             Para(f"**Three paths:** each input reaches the loss through its own {xh}, and through the mean {mu} and "
@@ -207,7 +211,7 @@ class NormBackward(_Lines):
                  f"{gamma}, S₁ = Σ ∂L/∂{xh} (through the mean) and S₂ = Σ ∂L/∂{xh} × {xh} (through the variance), "
                  f"summed over the group's M = {count} values, the three terms add up to:"),
             Math([f"∂L/∂{x} = (M × ∂L/∂{xh} − S₁ − {xh} × S₂) / (M × {sigma}),   {sigma} = √({var} + ε)"])]
-        groups = features if step.over_batch else examples
+        groups = normworked.groups(step)
         shown, hidden = self._groups(groups)
         lines: list[str] = []
         for g in shown:
@@ -220,8 +224,8 @@ class NormBackward(_Lines):
             if more:
                 lines.append(elided_note(more))
             label_sums = group.sums_label()
-            lines += self._worked(self._group_name("S₁", step.over_batch, g, groups), group.s1(), label_sums)
-            lines += self._worked(self._group_name("S₂", step.over_batch, g, groups), group.s2(), label_sums)
+            lines += self._worked(self._group_name("S₁", step, g, groups), group.s1(), label_sums)
+            lines += self._worked(self._group_name("S₂", step, g, groups), group.s2(), label_sums)
             lines.append("")
         if hidden:
             lines += [elided_note(hidden, "groups"), ""]
@@ -231,8 +235,9 @@ class NormBackward(_Lines):
 
 def _place(page: Page, record: Any, g: int) -> Any:
     """Where a group's statistics are worked: the pass of this page, its first member's example."""
-    members_example = 0 if record.over_batch else g
-    key = quantities.parse(page.n.key("a", record.layer, 0, members_example))
+    at = normworked.row_of(record, g)
+    members_example = 0 if record.over_batch else at[0]
+    key = quantities.parse(page.n.key("a", record.layer, 0 if len(at) == 1 else (at[1], 0), members_example))
     table = page.table
     from nnworked.workings import Place
 

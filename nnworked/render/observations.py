@@ -99,7 +99,7 @@ def _activation_notes(trace: Trace, step: TrainingStep, n: Notation, p: Precisio
 def all_dead(forward) -> list:  # noqa: ANN001
     """The activations of a forward pass none of whose units passes a gradient (every ReLU unit dead)."""
     return [act for act in forward.activate
-            if len(ACTIVATIONS[act.activation].dead_units(act.z)) == act.z.shape[1]]
+            if len(ACTIVATIONS[act.activation].dead_units(act.z)) == act.z.shape[-1 if act.z.ndim == 3 else 1]]
 
 
 def _norm(values: np.ndarray) -> float:

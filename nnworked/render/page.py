@@ -43,6 +43,8 @@ class Page(NamedTuple):
         """`z₁ = [0.21, 0.47]` for one example; a matrix (rows are examples) for a batch; images (examples,
         channels, rows, cols) as one matrix per example and channel. labels(example, unit) names each value
         (unit: (channel, row, col) for an image), so an exercise sheet can blank it."""
+        if values.ndim == 3:
+            return self.sequences(symbol, values, labels)
         if values.ndim > 2:
             return self.images(symbol, values, labels)
         if values.shape[0] == 1:
@@ -71,6 +73,20 @@ class Page(NamedTuple):
         if hidden_e:
             lines += [f"… {hidden_e:,} more examples", ""]
         return lines[:-1]
+
+    def sequences(self, symbol: str, values: np.ndarray, labels: Labels | None = None, given: bool = False) -> list[str]:
+        """Each example's sequence as one matrix, a row per position: h₁⁽²⁾ = | … | (example ⁽²⁾ in a batch).
+        labels(example, (position, unit)) names each value."""
+        examples, hidden = pick(values.shape[0], self.s.elements)
+        lines: list[str] = []
+        for e in examples:
+            cell = (lambda t, i, e=e: labels(e, (t, i))) if labels else None
+            grid = matrix_lines(values[e], self.p, given, self.s.elements, cell)
+            head = f"{symbol}{self.n.example(e)} = "
+            lines += [head + grid[0], *(" " * len(head) + g for g in grid[1:])]
+        if hidden:
+            lines.append(f"… {hidden:,} more examples")
+        return lines + ["(one row per position)"]
 
     def result(self, symbol: str, values: np.ndarray, labels: Labels | None = None) -> list[Block]:
         lines = self.array(symbol, values, labels)

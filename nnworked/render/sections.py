@@ -85,9 +85,15 @@ def conventions(trace: Trace) -> str:
         units = s.layers[-1].units
         if units > 1 and s.loss.rule.averages_over_outputs:
             parts.append(f"the loss is the {s.loss.outputs} over the {units} outputs")
-        if s.inputs.shape[0] > 1:
+        if s.targets is not None and s.targets.ndim == 3:  # a loss at every position of a sequence
+            parts.append(f"the loss is the {s.loss.batch} over the examples and positions together")
+        elif s.inputs.shape[0] > 1:
             parts.append(f"the loss is the {s.loss.batch} over the batch")
         parts = ["δ means ∂L/∂z", "gradients use the weights before the update", *parts]
+    if s.inputs.ndim == 3:
+        parts.append("a value of a sequence is written v[t,i] (position t and unit i, from 0)" +
+                     (", with ⁽ⁿ⁾ for example n of the batch" if s.inputs.shape[0] > 1 else "") +
+                     ", and named v[example,position,unit] in answers")
     for sentence in dict.fromkeys(ACTIVATIONS[l.activation].convention for l in s.layers):
         if sentence:  # each once, in the order of the layers (ReLU and leaky ReLU share theirs)
             parts.append(sentence)

@@ -133,8 +133,11 @@ def _architecture(s: Scenario, n: Notation) -> str:
 def _setup(trace: Trace, w: ForwardWriter) -> list[Block]:
     s, n, p = trace.scenario, w.n, trace.precision
     names = f" (features: {', '.join(s.input_names)})" if s.input_names else ""
-    images = s.inputs.ndim > 2
+    images = s.inputs.ndim > 3
+    sequences = s.inputs.ndim == 3
     bullets = [f"**Input:** {'×'.join(map(str, s.inputs.shape[1:]))} images (channels × rows × columns)" if images
+               else f"**Input:** sequences of {s.inputs.shape[1]} positions, {s.inputs.shape[2]} feature"
+                    f"{'s' if s.inputs.shape[2] != 1 else ''} at each{names}" if sequences
                else f"**Input layer:** {s.inputs.shape[1]} neuron{'s' if s.inputs.shape[1] != 1 else ''}{names}"]
     for k, layer in enumerate(s.layers, start=1):
         name = f" “{layer.name}”" if layer.name and layer.name.lower() not in ("hidden", "output") else ""
@@ -145,7 +148,13 @@ def _setup(trace: Trace, w: ForwardWriter) -> list[Block]:
                         Math([_architecture(s, n)]), Heading(3, "Initial Values")]
     examples = s.inputs.shape[0]
     out.append(Para("**Input and Target:**" if s.targets is not None else "**Input:**"))
-    if images:
+    if sequences:
+        lines = w.page.sequences("x", s.inputs, given=True)
+        if s.targets is not None:
+            lines += [""] + (w.page.sequences("y", s.targets, given=True) if s.targets.ndim == 3 else
+                             matrix_block("Y" if examples > 1 else "y", s.targets if examples > 1 else s.targets[0], p,
+                                          w.s.elements, given=True))
+    elif images:
         lines = w.page.images("x", s.inputs, given=True)
         if s.targets is not None:
             lines += [""] + matrix_block("Y" if examples > 1 else "y", s.targets if examples > 1 else s.targets[0], p,

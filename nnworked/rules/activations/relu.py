@@ -77,9 +77,9 @@ class ReLU(ElementwiseActivation):
         if act.z.ndim > 2:  # images: a channel is a feature map, all of it from one kernel
             return [self._dead_map(act, n, p, has_bias, i) for i in self.dead_units(act.z)]
         for i in self.dead_units(act.z):
-            values = ", ".join(fmt(v, p) for v in act.z[:, i])
-            where = f"{n.z(act.layer)}[{i}] = {values}" if act.z.shape[0] == 1 else \
-                f"{n.z(act.layer)}[{i}] is {values} over the batch"
+            values = ", ".join(fmt(v, p) for v in act.z[..., i].ravel())
+            where = f"{n.z(act.layer)}[{i}] = {values}" if act.z[..., i].size == 1 else \
+                f"{n.z(act.layer)}[{i}] is {values} over the batch" + (" and positions" if act.z.ndim == 3 else "")
             out.append(f"**Dead ReLU unit:** {where}, never above 0, so ReLU′ = 0 and no gradient flows through "
                        f"it: row {i} of {n.W(act.layer)}"
                        f"{f' and {n.b(act.layer)}[{i}]' if has_bias else ''}"
@@ -100,6 +100,8 @@ class ReLU(ElementwiseActivation):
     def dead_units(self, z: np.ndarray) -> list[int]:
         """A unit whose z is never above 0, on any example: neither the weights into it nor those out of it
         can change. For images a unit is a channel: a feature map that is ≤ 0 at every position."""
+        if z.ndim == 3:  # a sequence's unit is the last axis, the same at every position
+            return [i for i in range(z.shape[-1]) if np.all(z[..., i] <= 0)]
         return [i for i in range(z.shape[1]) if np.all(z[:, i] <= 0)]
 
     def rejects(self, act: Any, constraints: Any) -> str | None:

@@ -65,10 +65,11 @@ class Sigmoid(ElementwiseActivation):
 
         out = []
         slope = act.a * (1 - act.a)
-        for (e, i), s in np.ndenumerate(slope):
+        for index, s in np.ndenumerate(slope):
             if s < SATURATED:
-                out.append(f"**Saturated sigmoid:** {n.element(n.a(act.layer), e, i, act.a.shape[1])} = "
-                           f"{fmt(act.a[e, i], p)}, so σ′ = {fmt(act.a[e, i], p)} × (1 − {fmt(act.a[e, i], p)}) = "
+                e, i = index[0], index[1:] if len(index) > 2 else index[1]  # a sequence's unit is (position, unit)
+                out.append(f"**Saturated sigmoid:** {n.element(n.a(act.layer), e, i, act.a.shape[-1])} = "
+                           f"{fmt(act.a[index], p)}, so σ′ = {fmt(act.a[index], p)} × (1 − {fmt(act.a[index], p)}) = "
                            f"{fmt(s, p)}: the chain rule passes on only that fraction of the gradient.")
         return out
 

@@ -94,11 +94,15 @@ class Softmax(ActivationRule):
 
         n, lines = w.n, []
         examples, hidden = pick(act.z.shape[0], w.s.elements)
-        for e in examples:
-            units = act.z.shape[1]
-            z_keys = [n.key("z", act.layer, i, e) for i in range(units)]
-            exps, total, share = softmax_parts(act.z[e], z_keys)
-            shift = softmax_shift(act.z[e])
+        # a row is an example's outputs, or (a sequence) an example's at one position: softmax is over each
+        positions = range(act.z.shape[1]) if act.z.ndim == 3 else (None,)
+        for e, t in ((e, t) for e in examples for t in positions):
+            units = act.z.shape[-1]
+            row = (e,) if t is None else (e, t)
+            unit = (lambda i: i) if t is None else (lambda i, t=t: (t, i))
+            z_keys = [n.key("z", act.layer, unit(i), e) for i in range(units)]
+            exps, total, share = softmax_parts(act.z[row], z_keys)
+            shift = softmax_shift(act.z[row])
             if shift:
                 lines.append(f"(every z has {fmt(shift, w.p)} subtracted first: the largest e^z would be too "
                              "large to write, and softmax does not change)")
@@ -107,14 +111,15 @@ class Softmax(ActivationRule):
             # each e^z and the sum are worked from the z's, so they carry the z's names on a sheet
             every = "|".join(z_keys)
             for i, expr in enumerate(exps):
-                lines += line(f"e^({n.element(n.z(act.layer), e, i, units)}{minus})", expr, w.p, w.s.width,
+                lines += line(f"e^({n.element(n.z(act.layer), e, unit(i), units)}{minus})", expr, w.p, w.s.width,
                               label=z_keys[i] + "|")
                 values.append(worked.value(expr, w.p))
             sigma = worked.value(total(values, z_keys), w.p)
-            lines += line(f"Σ{n.example(e)}", total(values, z_keys), w.p, w.s.width, label=every + "|")
+            lines += line(f"Σ{n.example(e)}" + ("" if t is None else f"[{t}]"), total(values, z_keys), w.p,
+                          w.s.width, label=every + "|")
             for i, v in enumerate(values):
-                lines += line(n.element(symbol, e, i, units), share(v, sigma, z_keys[i], every), w.p,
-                              w.s.width, label=n.key("a", act.layer, i, e))
+                lines += line(n.element(symbol, e, unit(i), units), share(v, sigma, z_keys[i], every), w.p,
+                              w.s.width, label=n.key("a", act.layer, unit(i), e))
             lines.append("")
         lines = lines[:-1]
         if hidden:

@@ -44,12 +44,12 @@ class Dense(LayerRule):
         weights = check.matrix(spec["weights"], path + ("weights",), f"the weights of layer {k}")
         if weights is None:
             return None
-        if shape is not None and len(shape) != 1:
+        if shape is not None and len(shape) not in (1, 2):  # a vector, or one at every position of a sequence
             check.add(path, f"layer {k} (dense) takes one vector per example from {previous}",
                       "a vector of features per example", "×".join(map(str, shape)) + " per example",
                       f"add a flatten layer before layer {k}")
             return None
-        width = shape[0] if shape is not None else None
+        width = shape[-1] if shape is not None else None
         if width is not None and weights.shape[1] != width:
             hint = ("it looks transposed: write one row per neuron, one column per input"
                     if weights.shape[0] == width else f"layer {k} takes {width} inputs from {previous}")
@@ -65,7 +65,8 @@ class Dense(LayerRule):
                 bias = None
         activation, slope = check.activation(spec.get("activation", "linear"), path + ("activation",))
         name = check.layer_name(spec.get("name"), path + ("name",))
-        return Layer(weights, bias, activation or "linear", slope, name), (weights.shape[0],)
+        positions = tuple(shape[:-1]) if shape is not None else ()  # a sequence: the same layer at every position
+        return Layer(weights, bias, activation or "linear", slope, name), positions + (weights.shape[0],)
 
     def torch_forward(self, torch: Any, k: int, layer: Any, params: dict[str, Any], inputs: Any) -> Any:
         z = inputs @ params[f"W{k}"].T + (params[f"b{k}"] if f"b{k}" in params else 0.0)

@@ -36,8 +36,8 @@ class DropoutRule(LayerRule):
             rate = None
         if shape is None or rate is None:
             return None
-        levels = "[example]" + "".join(f"[{what}]" for what in (("feature",) if len(shape) == 1 else
-                                                                  ("channel", "row", "col")))
+        levels = "[example]" + "".join(f"[{what}]" for what in {1: ("feature",), 2: ("position", "feature")}.get(
+            len(shape), ("channel", "row", "col")))
         if len(shape) == 1:
             mask = check.matrix(spec["mask"], path + ("mask",), "the dropout mask")
         else:

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from nnworked.engine.backend import rows
 from nnworked.rules.layers.base import Backward, Finite, LayerRule
 from nnworked.scenario import NormLayer
 from nnworked.trace import NormBack, NormGradient, Normalise
@@ -25,17 +26,18 @@ class Normalisation(LayerRule):
     keys = ("gamma", "beta", "epsilon", "name")
     output = False
     over_batch: bool  # the statistics are each feature's over the batch (else each example's over its features)
+    per_position: bool = False  # it takes a sequence too, normalising each position on its own
 
     def parse(self, check, spec, path, k, shape, previous):  # noqa: ANN001, ANN201
         name = check.layer_name(spec.get("name"), path + ("name",))
         if shape is None:
             return None
-        if len(shape) != 1:
+        if len(shape) != 1 and not (self.per_position and len(shape) == 2):
             check.add(path, f"layer {k} ({self.name}) takes one vector of features per example",
                       "[example][feature]", "×".join(map(str, shape)) + f" per example from {previous}",
                       "add a flatten layer before it")
             return None
-        features = shape[0]
+        features = shape[-1]
         params = {}
         for key, default in (("gamma", 1.0), ("beta", 0.0)):
             params[key] = np.full(features, default)
@@ -83,8 +85,9 @@ class Normalisation(LayerRule):
 
     def backward(self, math, k, layer, params, records, upstream, delta, finite: Finite) -> Backward:  # noqa: ANN001
         (norm,) = records
-        gamma_grad = finite(math.group_dot(upstream.T, norm.xhat.T), f"∂L/∂gamma{k}")
-        beta_grad = finite(math.group_sum(upstream.T), f"∂L/∂beta{k}")
+        flat, xhat = rows(upstream), rows(norm.xhat)  # a sequence's positions count as examples here
+        gamma_grad = finite(math.group_dot(flat.T, xhat.T), f"∂L/∂gamma{k}")
+        beta_grad = finite(math.group_sum(flat.T), f"∂L/∂beta{k}")
         gradients = {f"gamma{k}": gamma_grad, f"beta{k}": beta_grad}
         records_out: list[Any] = [NormGradient(k, self.name, upstream, norm.xhat, gamma_grad, beta_grad)]
         if k == 1:
@@ -111,7 +114,8 @@ class LayerNorm(Normalisation):
     name = "layer_norm"
     label = "layer normalisation"
     over_batch = False
+    per_position = True
 
     def torch_forward(self, torch: Any, k: int, layer: Any, params: dict[str, Any], inputs: Any) -> Any:
-        return torch.nn.functional.layer_norm(inputs, inputs.shape[1:], params[f"gamma{k}"], params[f"beta{k}"],
+        return torch.nn.functional.layer_norm(inputs, inputs.shape[-1:], params[f"gamma{k}"], params[f"beta{k}"],
                                               eps=layer.epsilon)
