@@ -358,6 +358,9 @@ def _more_workers() -> None:
     from nnworked.normworked import WORKERS  # dropout, residual and normalisation: their own module
 
     _WORKERS.update(WORKERS)
+    from nnworked.attentionworked import WORKERS as ATTENTION  # self_attention: its own module
+
+    _WORKERS.update(ATTENTION)
 
 
 _more_workers()

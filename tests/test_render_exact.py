@@ -40,6 +40,8 @@ CASES = {
     "cnn_edge.txt": lambda: terminal("cnn_edge"),
     "cnn_edge.md": lambda: markdown("cnn_edge"),
     "cnn_edge_sheet.txt": lambda: terminal("cnn_edge", _cnn_sheet()),
+    "attention_three_tokens.txt": lambda: terminal("attention_three_tokens"),
+    "attention_three_tokens.md": lambda: markdown("attention_three_tokens"),
 }
 
 

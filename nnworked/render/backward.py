@@ -11,6 +11,7 @@ from nnworked.render.blocks import Block, Heading, Math, Para
 from nnworked.render.lines import elided_note, line, pick
 from nnworked.render.numbers import fmt, matrix_lines
 from nnworked.render.normalise import NormBackward
+from nnworked.render.attention import AttentionBackward
 from nnworked.render.images import ImageBackward
 from nnworked.render.page import Numbering, Page, at, dispatch
 from nnworked.trace import BackToPrevious, LayerGradient, OutputDelta, ThroughActivation, TrainingStep
@@ -38,7 +39,7 @@ class BackwardWriter:
         self.z_out, self.slope = last.z, last.slope
         self.first_step = training.number == 1
         self.printers = (self, ImageBackward(page, training),  # dense records here, the other layers' there
-                         NormBackward(page, training))
+                         NormBackward(page, training), AttentionBackward(page, training))
 
     def backward(self, section: int) -> list[Block]:
         """Every backward record of the step, in order, each by its own printer."""

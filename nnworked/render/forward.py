@@ -11,6 +11,7 @@ from nnworked.render.blocks import Block, Heading, Math, Para
 from nnworked.render.lines import elided_note, line, pick
 from nnworked.render.numbers import fmt
 from nnworked.render.normalise import NormForward
+from nnworked.render.attention import AttentionForward
 from nnworked.render.images import ImageForward
 from nnworked.render.page import Numbering, Page, at, dispatch
 from nnworked.trace import Activate, Forward, Linear, LossValue
@@ -22,7 +23,7 @@ class ForwardWriter:
     def __init__(self, page: Page):
         self.page, self.p, self.n, self.s = page, page.p, page.n, page.s
         self.array, self.result, self.elements = page.array, page.result, page.elements  # at hand
-        self.printers = (self, ImageForward(page), NormForward(page))  # dense records here, the other layers' there
+        self.printers = (self, ImageForward(page), NormForward(page), AttentionForward(page))  # dense records here, the other layers' there
 
     # -- one layer --
 

@@ -76,8 +76,8 @@ def _build(trace: Trace, settings: Settings) -> list[Block]:
         out.append(Para(s.description))
     if trace.matmul is not None:
         return out + _matmul(trace, settings)
-    if (settings.layout or s.layout) == "ai-by-hand":
-        from nnworked.render import byhand
+    if (settings.layout or s.layout) == "ai-by-hand" and s.inputs.ndim != 3:  # sequences: the standard layout,
+        from nnworked.render import byhand                                   # attention with tokens as columns
 
         return out + byhand.build(trace, settings)
     page = Page(trace.precision, Notation(len(s.layers), s.inputs.shape[0]), settings, table(trace), s.loss)

@@ -16,9 +16,9 @@ import numpy as np
 
 from nnworked.engine.attention import attend, attend_back
 from nnworked.rules.layers.base import Backward, Finite, LayerRule
+from nnworked.rules.layers.sequence import SEQUENCES, parse_sequences
 from nnworked.scenario import DEFAULT_LEAKY_SLOPE
 
-SEQUENCES = "[example][position][feature]"
 ROLES = (("query_weights", "WQ", "query"), ("key_weights", "WK", "key"), ("value_weights", "WV", "value"),
          ("output_weights", "WO", "output"))
 
@@ -36,20 +36,6 @@ class AttentionLayer(NamedTuple):
     activation: str = "linear"  # none: what every layer says of itself
     slope: float = DEFAULT_LEAKY_SLOPE
     bias: None = None
-
-
-def parse_sequences(check: Any, value: Any) -> np.ndarray | None:
-    """Sequences: [example][position][feature]; a 2-D list is one sequence."""
-    depth, node = 0, value
-    while isinstance(node, list) and node:
-        depth, node = depth + 1, node[0]
-    if depth not in (2, 3):
-        check.add(("inputs",), "sequences must be 2 or 3 levels of lists", f"{SEQUENCES} (a 2-D list is one sequence)",
-                  f"{depth} level{'s' if depth != 1 else ''}")
-        return None
-    levels = ["[example]", "[position]", "[feature]"][3 - depth:]
-    sequences = check.tensor(value, ("inputs",), "the input sequences", depth, "".join(levels))
-    return None if sequences is None else sequences.reshape((1,) * (3 - depth) + sequences.shape)
 
 
 class SelfAttention(LayerRule):
