@@ -13,6 +13,8 @@ import random
 import re
 from typing import Callable
 
+import numpy as np
+
 
 from nnworked import scenario
 from nnworked.errors import NnworkedError, OptionError
@@ -117,9 +119,12 @@ def _example_losses(trace: Trace, hide: Callable[[frozenset[str]], bool]) -> fro
     """A batch's per-example losses L[e] (printed, though not values a sheet asks for) that `hide` hides,
     given what each is computed from."""
     s, t = trace.scenario, table(trace)
-    if trace.matmul is not None or s.inputs.shape[0] == 1 or "L" not in t.values:
+    if trace.matmul is not None or "L" not in t.values:
         return frozenset()
-    names = [quantity_name("L", 0, e) for e in range(s.inputs.shape[0])]
+    rows = trace.steps[0].loss.per_example.shape  # (examples,), or (examples, positions): a loss per position
+    if len(rows) == 1 and rows[0] == 1:
+        return frozenset()
+    names = [quantity_name("L", 0, *index) for index in np.ndindex(*rows)]
     return frozenset(n for n in names if hide(t.depends(n)))
 
 

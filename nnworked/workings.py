@@ -362,10 +362,12 @@ def _more_workers() -> None:
 
     _WORKERS.update(WORKERS)
     from nnworked.rnnworked import LOOKING as RNN_LOOKING, WORKERS as RNN  # the rnn layer's: its own module
+    from nnworked.attentionworked import WORKERS as ATTENTION  # self_attention: its own module
 
     _WORKERS.update(RNN)
     _LOOKING.update(RNN_LOOKING)
     _WORKERS.update(LSTM_WORKERS)
+    _WORKERS.update(ATTENTION)
 
 
 _more_workers()

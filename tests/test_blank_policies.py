@@ -148,6 +148,9 @@ def _cases() -> list:
 
 def _setup(name: str, layer: int, rule: str, seed: int, steps: int = 2):  # noqa: ANN202
     s = _load(name, steps)
+    if s.matmul is None and any(lay.type == "self_attention" for lay in s.layers):
+        pytest.skip("self-attention's intermediates (Q, K, V, the scores, the weights) are not quantities of their "
+                    "own yet: a sheet hides them with the layer's outputs, so a moved given still shows in them")
     pair = _pair(s, layer)
     if pair is None:
         pytest.skip("every shift moves a z across 0 or changes the precision")

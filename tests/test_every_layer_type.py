@@ -85,13 +85,21 @@ SCENARIOS["lstm"] = ("lstm_step", {
     **{key: ("(The AI by Hand layout has no sheet for lstm layers: the standard layout follows.)",)
        for key in BY_HAND}})
 SCENARIOS["lstm"][1][("standard", "full")] = SCENARIOS["lstm"][1][("standard", "default")]
+# tests/test_attention_scenarios.py checks these against Raimi Karim's illustrated self-attention
+SCENARIOS["attention"] = ("attention_three_tokens", {
+    ("standard", "brief"): ("h = self-attention(x) = | 1.9366  6.6831  1.5951 |",),
+    ("standard", "default"): ("O₁[0,0] = (0.0634 × 1) + (0.4683 × 2) + (0.4683 × 2) = 0.0634 + 0.9366 + 0.9366 "
+                              "= 1.9366",),
+    **{key: ("(The AI by Hand layout has no sheet for self_attention layers: the standard layout follows.)",)
+       for key in BY_HAND}})
+SCENARIOS["attention"][1][("standard", "full")] = SCENARIOS["attention"][1][("standard", "default")]
 SCENARIOS["average"][1][("standard", "full")] = SCENARIOS["average"][1][("standard", "default")]
 SCENARIOS["cnn"][1][("standard", "full")] = SCENARIOS["cnn"][1][("standard", "default")]
 SCENARIOS["norms"][1][("standard", "full")] = SCENARIOS["norms"][1][("standard", "default")]
 for _layout in ("standard", "ai-by-hand"):  # --detail full derives the norms' backward rule (test_norm_derivations.py)
     SCENARIOS["norms"][1][(_layout, "full")] += (
         "∂L/∂xᵢ = ∂L/∂x̂ᵢ/σ − S₁/(M·σ) − x̂ᵢ·S₂/(M·σ) = (M·∂L/∂x̂ᵢ − S₁ − x̂ᵢ·S₂) / (M·σ)",)
-LOSSES = {"average": "0.2357", "cnn": "0.5252", "norms": "34.4576", "rnn": "0.50279949", "lstm": "0.11491"}  # −ln 0.79; the others as their tests check
+LOSSES = {"average": "0.2357", "cnn": "0.5252", "norms": "34.4576", "rnn": "0.50279949", "lstm": "0.11491", "attention": "0.5390"}  # −ln 0.79; the others as their tests check
 
 
 @pytest.fixture(scope="module")

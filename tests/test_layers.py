@@ -223,7 +223,7 @@ def test_a_valid_cnn_loads_with_its_shapes() -> None:
     (("type: conv2d", "type: conv3d"),
      "5:11 unknown layer type; expected one of dense, conv2d, max_pool, avg_pool, flatten, dropout, batch_norm, "
      "layer_norm, residual"
-     ", rnn, lstm; given the text 'conv3d'"),
+     ", rnn, lstm, self_attention; given the text 'conv3d'"),
     (("  - type: flatten\n", "  - type: max_pool\n    size: 3\n"),
      "8:11 the window of layer 2 is larger than its input; expected at most 2; given 3"),
 ])

@@ -42,6 +42,8 @@ CASES = {
     "cnn_edge_sheet.txt": lambda: terminal("cnn_edge", _cnn_sheet()),
     "lstm_step.txt": lambda: terminal("lstm_step"),
     "lstm_step.md": lambda: markdown("lstm_step"),
+    "attention_three_tokens.txt": lambda: terminal("attention_three_tokens"),
+    "attention_three_tokens.md": lambda: markdown("attention_three_tokens"),
 }
 
 

@@ -307,7 +307,7 @@ def _hand_built(**changes: Any) -> Scenario:
     ({"layers": (Layer(np.array([[0.1, 0.2]]), np.array([0.0]), type="conv9d"),)},
      "unknown layer type 'conv9d': choose from: dense, conv2d, max_pool, avg_pool, flatten, dropout, "
      "batch_norm, layer_norm, residual"
-     ", rnn, lstm"),
+     ", rnn, lstm, self_attention"),
 ])
 @pytest.mark.parametrize("rounding", ["exact", "carry"])
 def test_solve_raises_on_an_unknown_name_instead_of_falling_through(changes: dict, message: str,

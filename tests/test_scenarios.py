@@ -37,6 +37,13 @@ def test_every_bundled_scenario_renders_in_every_format(name: str) -> None:
 def _output_shape(layer, shape: tuple) -> tuple[tuple, bool]:  # noqa: ANN001
     """One example's output of `layer` given its input shape, as the contract defines it, and whether the
     layer has a pre-activation z."""
+    if getattr(layer, "type", "") == "self_attention":  # a sequence in, a sequence out
+        out = layer.output_weights if layer.output_weights is not None else layer.value_weights
+        return (shape[0], out.shape[0]), False
+    if getattr(layer, "type", "") in ("residual", "layer_norm", "batch_norm", "dropout"):
+        return tuple(shape), False
+    if getattr(layer, "weights", None) is not None and len(shape) == 2:  # at every position of a sequence
+        return (shape[0], layer.weights.shape[0]), True
     if getattr(layer, "weights", None) is not None:
         return (*shape[:-1], layer.weights.shape[0]), True  # a sequence: at every position
     if getattr(layer, "input_weights", None) is not None and layer.input_weights.ndim == 3:  # lstm: each h_t, or the last

@@ -157,6 +157,16 @@ class Exact:
     def elementwise(self, name: str, *operands: np.ndarray | float) -> np.ndarray:
         """One operation of an expression tree (add, sub, mul, pow, tanh: two operands at most), elementwise."""
         return np.asarray(carry._NUMPY[name](*operands), dtype=float)
+    # -- attention (over the last two axes, batched over the axes before them) --
+
+    def pairs(self, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+        """out[..., i, j] = Σ_d left[..., i, d] × right[..., j, d]: every row of `left` with every row of
+        `right` (Q·Kᵀ, A·V with V turned, and each of their gradients)."""
+        return left @ np.swapaxes(right, -1, -2)
+
+    def root(self, value: float) -> float:
+        """√value, worked once: the √d_k attention divides its scores by."""
+        return float(np.sqrt(value))
 
 
 def _patch_rows(x: np.ndarray, shape: tuple[int, ...], stride: int) -> np.ndarray:
@@ -271,6 +281,11 @@ class Carried(Exact):
 
     def elementwise(self, name: str, *operands: np.ndarray | float) -> np.ndarray:
         return self.c.op(name, *operands)
+    def pairs(self, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+        return carry.combine(self.c, left[..., :, None, :] * right[..., None, :, :])
+
+    def root(self, value: float) -> float:
+        return self.c.constant("sqrt", value)
 
 
 Backend = Exact  # the type layer rules are given: Exact or its Carried subclass

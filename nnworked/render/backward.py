@@ -12,6 +12,7 @@ from nnworked.render.lines import elided_note, line, pick
 from nnworked.render.numbers import fmt, matrix_lines
 from nnworked.render.normalise import NormBackward
 from nnworked.render.lstm import LSTMBackwardPrinter
+from nnworked.render.attention import AttentionBackward
 from nnworked.render.images import ImageBackward
 from nnworked.render.recurrent import RecurrentBackward
 from nnworked.render.page import Numbering, Page, at, dispatch
@@ -41,7 +42,7 @@ class BackwardWriter:
         self.first_step = training.number == 1
         self.printers = (self, ImageBackward(page, training),  # dense records here, the other layers' there
                          NormBackward(page, training), RecurrentBackward(page, training),
-                         LSTMBackwardPrinter(page, training))
+                         LSTMBackwardPrinter(page, training), AttentionBackward(page, training))
 
     def backward(self, section: int) -> list[Block]:
         """Every backward record of the step, in order, each by its own printer."""

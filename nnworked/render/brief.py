@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from nnworked.engine.activations import ACTIVATIONS
 from nnworked.render.forward import ForwardWriter
+from nnworked.render.attention import AttentionResults
+from nnworked.render.normalise import NormResults
 from nnworked.render.blocks import Block, Heading, Math, Rule
 from nnworked.render.numbers import fmt, subscript
 from nnworked.render.page import dispatch, matrix_block
@@ -16,7 +18,7 @@ from nnworked.trace import (Activate, BackToPrevious, ConvBackToPrevious, Convol
 def forward(step: TrainingStep, w: ForwardWriter) -> list[Block]:
     lines: list[str] = []
     for operation in step.forward.operations:
-        lines += dispatch(_Results(w), operation)
+        lines += dispatch((_Results(w), NormResults(w), AttentionResults(w)), operation)
     return [Rule(), Heading(2, "Forward Pass"), Math(lines)]
 
 
@@ -31,7 +33,7 @@ def backward(step: TrainingStep, w: ForwardWriter) -> list[Block]:
     assert step.loss is not None
     lines: list[str] = []
     for record in step.backward:
-        lines += dispatch(_Results(w), record)
+        lines += dispatch((_Results(w), NormResults(w), AttentionResults(w)), record)
     return [Rule(), Heading(2, "Loss"), Math([f"L = {fmt(step.loss.value, w.p, label=w.n.loss_key())}"]),
             Rule(), Heading(2, "Backward Pass"), Math(lines)]
 

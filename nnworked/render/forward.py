@@ -12,6 +12,7 @@ from nnworked.render.lines import elided_note, line, pick
 from nnworked.render.numbers import fmt
 from nnworked.render.normalise import NormForward
 from nnworked.render.lstm import LSTMForwardPrinter
+from nnworked.render.attention import AttentionForward
 from nnworked.render.images import ImageForward
 from nnworked.render.recurrent import RecurrentForward
 from nnworked.render.page import Numbering, Page, at, dispatch
@@ -25,7 +26,7 @@ class ForwardWriter:
         self.page, self.p, self.n, self.s = page, page.p, page.n, page.s
         self.array, self.result, self.elements = page.array, page.result, page.elements  # at hand
         self.printers = (self, ImageForward(page), NormForward(page),  # dense records here, the other layers' there
-                         RecurrentForward(page), LSTMForwardPrinter(page))
+                         RecurrentForward(page), LSTMForwardPrinter(page), AttentionForward(page))
 
     # -- one layer --
 

@@ -11,7 +11,7 @@ import numpy as np
 from nnworked import normworked, quantities
 from nnworked.render.blocks import Block, Heading, Math, Para
 from nnworked.render.lines import elided_note, line, pick
-from nnworked.render.numbers import subscript
+from nnworked.render.numbers import fmt, subscript
 from nnworked.render.page import Numbering, Page
 from nnworked.trace import (Dropout, DropoutBack, GradientSum, NormBack, NormGradient, Normalise, Residual, ResidualBack,
                             TrainingStep)
@@ -98,7 +98,7 @@ class NormForward(_Lines):
             Para(f"**Normalise {over}:** the mean, the variance (biased: divided by the count, as in training), "
                  f"each value's distance from the mean in standard deviations, then the trained scale {gamma} "
                  f"and shift {beta} of its feature."),
-            Math([f"{xh} = ({x} − {mu}) / √({var} + ε),   ε = {norm.epsilon:g}", f"{a} = {gamma} × {xh} + {beta}"])]
+            Math([f"{xh} = ({x} − {mu}) / √({var} + ε),   ε = {fmt(norm.epsilon, self.p, given=True)}", f"{a} = {gamma} × {xh} + {beta}"])]
         groups = normworked.groups(norm)
         shown, hidden = self._groups(groups)
         lines: list[str] = []
@@ -243,3 +243,44 @@ def _place(page: Page, record: Any, g: int) -> Any:
 
     return Place(table.trace, key, table.trace.scenario.inputs.shape[0], (0,), members_example,
                  key.step == quantities.FIRST_STEP)
+
+
+class NormResults:
+    """`--detail brief`: the result of each dropout, normalisation and residual record, without its working."""
+
+    def __init__(self, w: Any):
+        self.w, self.n = w, w.n
+
+    def _output(self, layer: int, values: np.ndarray, what: str) -> list[str]:
+        return [*self.w.array(f"{self.n.a(layer)} = {what}", values, self.n.keys("a", layer)), ""]
+
+    def _gradient(self, layer: int, values: np.ndarray, what: str) -> list[str]:
+        return [*self.w.array(f"∂L/∂{self.n.a(layer)} = {what}", values, self.n.keys("da", layer)), ""]
+
+    def _print_Dropout(self, r: Dropout) -> list[str]:
+        return self._output(r.layer, r.a, f"dropout({self.n.a(r.layer - 1)})")
+
+    def _print_Normalise(self, r: Normalise) -> list[str]:
+        return self._output(r.layer, r.a, f"{r.kind}({self.n.a(r.layer - 1)})")
+
+    def _print_Residual(self, r: Residual) -> list[str]:
+        return self._output(r.layer, r.a, f"{self.n.a(r.layer - 1)} + {self.n.a(r.source)}")
+
+    def _print_DropoutBack(self, r: DropoutBack) -> list[str]:
+        return self._gradient(r.layer - 1, r.upstream, "through dropout")
+
+    def _print_NormBack(self, r: NormBack) -> list[str]:
+        return self._gradient(r.layer - 1, r.upstream, f"through {r.kind}")
+
+    def _print_ResidualBack(self, r: ResidualBack) -> list[str]:
+        return self._gradient(r.layer - 1, r.upstream, f"∂L/∂{self.n.a(r.layer)}")
+
+    def _print_GradientSum(self, r: GradientSum) -> list[str]:
+        return []  # the main path's record above already shows the sum
+
+    def _print_NormGradient(self, r: NormGradient) -> list[str]:
+        from nnworked.render.numbers import vector
+
+        gamma, beta = _params(r.layer)
+        return [f"∂L/∂{gamma} = {vector(r.gamma_grad, self.w.p, limit=self.w.s.elements)}",
+                f"∂L/∂{beta} = {vector(r.beta_grad, self.w.p, limit=self.w.s.elements)}", ""]

@@ -25,6 +25,7 @@ def observations(trace: Trace, step: TrainingStep, n: Notation, next_loss: float
     out += _layer_notes(trace, step, n, p)
     out += _gradient_scale(step, n, p)
     out += _pool_ties(step, n, p)
+    out += _attention_focus(step, n, p)
     out += _big_steps(step, n, p)
     if next_loss is not None and step.loss is not None and next_loss > step.loss.value:
         out.append(f"**The loss went up**, from {fmt(step.loss.value, p)} to {fmt(next_loss, p)}: the step "
@@ -193,3 +194,10 @@ def _big_steps(step: TrainingStep, n: Notation, p: Precision) -> list[str]:
     return [f"**A step larger than the weight:** {where} went from {fmt(u.old[index], p, given=True)} to "
             f"{fmt(u.new[index], p)}, a change {fmt(ratio, SUMMARY)} times its own size; its gradient "
             f"{fmt(u.grad[index], p)} is large because of the size of what it multiplies."]
+
+
+def _attention_focus(step: TrainingStep, n: Notation, p: Precision) -> list[str]:
+    from nnworked.render.attention import attention_focus  # the attention layer's own observation
+
+    return attention_focus(step, n, p)
+

@@ -3,6 +3,7 @@ here and one line below."""
 
 from __future__ import annotations
 
+from nnworked.rules.layers.attention import SelfAttention
 from nnworked.rules.layers.base import Backward, LayerRule
 from nnworked.rules.layers.conv2d import Conv2d
 from nnworked.rules.layers.dense import Dense
@@ -20,5 +21,6 @@ for _rule in (Dense, Conv2d, MaxPool, AvgPool, FlattenRule, DropoutRule, BatchNo
     LAYERS.register(_rule)
 LAYERS.register(Rnn)
 LAYERS.register(LSTM)
+LAYERS.register(SelfAttention)
 
 __all__ = ["LAYERS", "Backward", "LayerRule"]

@@ -1,0 +1,284 @@
+"""The working of one element of a self_attention layer, as the table of quantities gives it
+(`workings._WORKERS`) and the walkthrough prints it: the output a{k}[n,t,o], each weight gradient
+dWQ{k}[i,j] … dWO{k}[o,m], and ∂L/∂a{k−1}[n,t,f] as the sum of its three paths; and the working of the
+intermediates in between (Q, K, V, each score, each row's softmax, each weighted sum, ∂L/∂Q …), which the
+printers show line by line. An intermediate is no quantity of its own: its number carries the names of
+the values it is computed from (the example's inputs, or the gradients that reached the layer), so it
+hides with them on an exercise sheet.
+
+The carried engine (`engine.attention` over `engine.backend.Carried`) rounds exactly where these
+expressions do: each product, each sum, the √d_k once, each division, each e^x."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from nnworked.expr import Expr, num, op
+
+
+def _sum(terms: list[Expr]) -> Expr:
+    if not terms:
+        return num(0.0, True)
+    return terms[0] if len(terms) == 1 else op("add", *terms)
+
+
+def _from(*keys: str) -> str:
+    from nnworked.quantities import computed_from
+
+    keys = tuple(key for key in keys if key)
+    return computed_from(*keys) if keys else ""
+
+
+_NAMES: dict[tuple, Any] = {}  # one example's labels, made once per pass: thousands of names in a large layer
+
+
+def _cached(key: tuple, make: Any) -> Any:
+    if len(_NAMES) > 4096:
+        _NAMES.clear()
+    if key not in _NAMES:
+        _NAMES[key] = make()
+    return _NAMES[key]
+
+
+def _pass_key(r: Any, p: Any, n: int) -> tuple:
+    return (id(p.trace), id(r), p.key.step, p.examples, n)
+
+
+def _names(r: Any, p: Any, n: int) -> tuple[list[list[str]], str, str]:
+    """The names of example n's inputs (row by row), the label of what is computed from them, and the label
+    a printed intermediate hides with: those inputs and the example's outputs (it is part of their working)."""
+    def make() -> tuple[list[list[str]], str, str]:
+        positions, features = r.inputs.shape[1:]
+        k = r.layer
+        inputs = [[p.at("a", k - 1, (t, f), n) if k > 1 else "" for f in range(features)] for t in range(positions)]
+        flat = [name for row in inputs for name in row]
+        outputs = [p.at("a", k, (t, o), n) for t in range(positions) for o in range(r.a.shape[-1])]
+        return inputs, _from(*flat), _from(*flat, *outputs)
+    return _cached(("forward", *_pass_key(r, p, n)), make)
+
+
+def _gradient_names(r: Any, p: Any, n: int) -> str:
+    """The label of what is computed from example n's ∂L/∂a{k}."""
+    positions, outputs = r.gradient.shape[1:]
+    return _cached(("backward", *_pass_key(r, p, n)),
+                   lambda: _from(*(p.at("da", r.layer, (t, o), n) for t in range(positions) for o in range(outputs))))
+
+
+def _joined(*labels: str) -> str:
+    return _from(*(part for label in labels for part in label.split("|")))
+
+
+class Head:
+    """The intermediates of one example n and one head h of the forward record `r` (an Attend), each
+    worked from the example's inputs, each named by what it is computed from."""
+
+    def __init__(self, r: Any, p: Any, n: int, h: int, printing: bool = False):
+        self.r, self.p, self.n, self.h = r, p, n, h
+        self.d_k, self.d_v = r.q.shape[-1], r.v.shape[-1]
+        self.inputs, self.label, self.hides = _names(r, p, n)
+        if printing:  # the walkthrough's lines of intermediates: their numbers hide with the outputs too (the
+            self.label = self.hides  # table's workings keep the inputs alone: an output is not its own source)
+
+    def _x(self, t: int, f: int) -> Expr:
+        label = self.inputs[t][f]
+        return num(self.p.value(label, self.r.inputs[self.n, t, f]), self.r.layer == 1, label)
+
+    def projection(self, role: str, t: int, d: int) -> Expr:
+        """q, k or v of position t, feature d of this head: Σ_f W[h·d_k + d, f] × x[t, f]."""
+        weights = {"Q": self.r.query_weights, "K": self.r.key_weights, "V": self.r.value_weights}[role]
+        row = self.h * (self.d_v if role == "V" else self.d_k) + d
+        return _sum([op("mul", num(weights[row, f], self.p.first, self.p.before(f"W{role}", self.r.layer, row, f)),
+                        self._x(t, f)) for f in range(weights.shape[1])])
+
+    def value(self, role: str, t: int, d: int) -> Expr:
+        array = {"Q": self.r.q, "K": self.r.k, "V": self.r.v}[role]
+        return num(array[self.n, self.h, t, d], label=self.label)
+
+    def allowed(self, i: int) -> range:
+        positions = self.r.weights.shape[-1]
+        return range(i + 1) if self.r.causal else range(positions)
+
+    def score(self, i: int, j: int) -> Expr:
+        """q_i · k_j."""
+        return _sum([op("mul", self.value("Q", i, d), self.value("K", j, d)) for d in range(self.d_k)])
+
+    def scaled(self, i: int, j: int) -> Expr:
+        """(q_i · k_j) / √d_k."""
+        return op("div", num(self.r.scores[self.n, self.h, i, j], label=self.label),
+                  op("sqrt", num(self.d_k, True)))
+
+    def logits(self, i: int) -> list[float]:
+        return [float(self.r.scaled_scores[self.n, self.h, i, j]) for j in self.allowed(i)]
+
+    def softmax(self, i: int, j: int) -> Expr:
+        """e^(s_ij) / Σ_j′ e^(s_ij′) over the positions row i may attend to."""
+        from nnworked.rules.activations.softmax import softmax_parts
+
+        row = self.logits(i)
+        exps, _, _ = softmax_parts(row, [self.label] * len(row))
+        return op("div", exps[j], _sum(exps))
+
+    def weight(self, i: int, j: int) -> Expr:
+        return num(self.r.weights[self.n, self.h, i, j], label=self.label)
+
+    def mixed(self, i: int, d: int) -> Expr:
+        """Σ_j a_ij × v_j[d]: the weighted sum of values."""
+        return _sum([op("mul", self.weight(i, j), self.value("V", j, d)) for j in self.allowed(i)])
+
+    def concat(self, t: int, m: int) -> Expr:
+        return num(self.r.concat[self.n, t, m], label=self.label)
+
+
+def attend(r, kind: str, p) -> Expr:  # noqa: ANN001
+    """a{k}[n, t, o] = Σ_m W_O[o, m] × concat[n, t, m], or (no output weights) head h's Σ_j a_tj × v_j[d]."""
+    t, o = p.unit
+    if r.output_weights is None:
+        d_v = r.v.shape[-1]
+        return Head(r, p, p.n, o // d_v).mixed(t, o % d_v)
+    head = Head(r, p, p.n, 0)
+    return _sum([op("mul", num(r.output_weights[o, m], p.first, p.before("WO", r.layer, o, m)), head.concat(t, m))
+                 for m in range(r.output_weights.shape[1])])
+
+
+class Back:
+    """The backward intermediates of one example n of an AttentionGradient `r` (and its forward record),
+    each named by what it is computed from: the gradients that reached the layer (∂L/∂a{k} of the
+    example) and, where the forward values enter, the example's inputs."""
+
+    def __init__(self, r: Any, p: Any, n: int, forward: Any = None, printing: bool = False):
+        self.r, self.p, self.n, self.printing = r, p, n, printing
+        self.label, self.forward = _gradient_names(r, p, n), forward
+        if forward is not None:
+            head = Head(forward, p, n, 0, printing)
+            self.both = _joined(self.label, head.label)
+
+    def flat(self, array: np.ndarray, t: int, m: int) -> Expr:
+        """∂L/∂Q, ∂L/∂K or ∂L/∂V of position t, feature m (head m // d, its feature m % d)."""
+        d = array.shape[-1]
+        return num(array[self.n, m // d, t, m % d], label=self.label)
+
+    def _num(self, value: float) -> Expr:
+        return num(value, label=self.both)
+
+    def _head(self, h: int) -> Head:
+        return Head(self.forward, self.p, self.n, h, self.printing)
+
+    def concat(self, t: int, m: int) -> Expr:
+        """∂L/∂concat[t, m] = Σ_o ∂L/∂a[t, o] × W_O[o, m]."""
+        r, p, k = self.r, self.p, self.r.layer
+        weights = self.forward.output_weights
+        terms = []
+        for o in range(weights.shape[0]):
+            name = p.at("da", k, (t, o), self.n)
+            terms.append(op("mul", num(p.value(name, r.gradient[self.n, t, o]), label=name),
+                            num(weights[o, m], p.first, p.before("WO", k, o, m))))
+        return _sum(terms)
+
+    def mixed(self, h: int, t: int, d: int) -> Expr:
+        """∂L/∂(head h's output)[t, d]: ∂L/∂a itself (no output weights) or ∂L/∂concat, its share."""
+        d_v = self.forward.v.shape[-1]
+        if self.forward.output_weights is None:
+            name = self.p.at("da", self.r.layer, (t, h * d_v + d), self.n)
+            return num(self.p.value(name, self.r.gradient[self.n, t, h * d_v + d]), label=name)
+        return num(self.r.concat_grad[self.n, t, h * d_v + d], label=self.both)
+
+    def weights(self, h: int, i: int, j: int) -> Expr:
+        """∂L/∂A[i, j] = Σ_d ∂L/∂out[i, d] × V[j, d]."""
+        head = self._head(h)
+        return _sum([op("mul", self.mixed(h, i, d), head.value("V", j, d)) for d in range(head.d_v)])
+
+    def value(self, h: int, j: int, d: int) -> Expr:
+        """∂L/∂V[j, d] = Σ_i A[i, j] × ∂L/∂out[i, d], over the positions i that attend to j."""
+        head = self._head(h)
+        positions = self.forward.weights.shape[-1]
+        rows = [i for i in range(positions) if j in head.allowed(i)]
+        return _sum([op("mul", head.weight(i, j), self.mixed(h, i, d)) for i in rows])
+
+    def weights_num(self, h: int, i: int, j: int) -> Expr:
+        return self._num(self.r.weights_grad[self.n, h, i, j])
+
+    def jacobian(self, h: int, i: int, j: int, m: int) -> Expr:
+        """∂a_ij/∂s_im: a_ij × (1 − a_ij) on the diagonal, −a_ij × a_im off it."""
+        head = self._head(h)
+        if j == m:
+            return op("mul", head.weight(i, j), op("sub", num(1, True), head.weight(i, j)))
+        return op("neg", op("mul", head.weight(i, j), head.weight(i, m)))
+
+    def logits(self, h: int, i: int, j: int) -> Expr:
+        """∂L/∂s_ij = a_ij × (∂L/∂A[i, j] − Σ_m ∂L/∂A[i, m] × a_im): the row's softmax Jacobian applied."""
+        head = self._head(h)
+        allowed = list(head.allowed(i))
+        weighted = _sum([op("mul", self.weights_num(h, i, m), head.weight(i, m)) for m in allowed])
+        return op("mul", head.weight(i, j), op("sub", self.weights_num(h, i, j), weighted))
+
+    def scores(self, h: int, i: int, j: int) -> Expr:
+        """∂L/∂(q_i · k_j) = ∂L/∂s_ij / √d_k."""
+        return op("div", self._num(self.r.logits_grad[self.n, h, i, j]), op("sqrt", num(self._head(h).d_k, True)))
+
+    def scores_num(self, h: int, i: int, j: int) -> Expr:
+        return self._num(self.r.scores_grad[self.n, h, i, j])
+
+    def query(self, h: int, i: int, d: int) -> Expr:
+        """∂L/∂Q[i, d] = Σ_j ∂L/∂S[i, j] × K[j, d]."""
+        head = self._head(h)
+        return _sum([op("mul", self.scores_num(h, i, j), head.value("K", j, d)) for j in head.allowed(i)])
+
+    def key(self, h: int, j: int, d: int) -> Expr:
+        """∂L/∂K[j, d] = Σ_i ∂L/∂S[i, j] × Q[i, d]."""
+        head = self._head(h)
+        positions = self.forward.weights.shape[-1]
+        rows = [i for i in range(positions) if j in head.allowed(i)]
+        return _sum([op("mul", self.scores_num(h, i, j), head.value("Q", i, d)) for i in rows])
+
+
+def weight_gradient(r, kind: str, p) -> Expr:  # noqa: ANN001
+    """∂L/∂W[i, j] = Σ_n,t ∂L/∂(q, k or v)[n, t, i] × x[n, t, j]; ∂L/∂W_O[o, m] = Σ_n,t ∂L/∂a[n, t, o] × concat[n, t, m]."""
+    i, j = p.key.index
+    examples, positions = r.gradient.shape[:2]
+    forward = _forward_record(p, r.layer)
+    terms = []
+    for n, t in np.ndindex(examples, positions):
+        if kind == "dWO":
+            gradient = p.at("da", r.layer, (t, i), n)
+            terms.append(op("mul", num(p.value(gradient, r.gradient[n, t, i]), label=gradient),
+                            Head(forward, p, n, 0).concat(t, j)))
+            continue
+        array = {"dWQ": r.query_grad, "dWK": r.key_grad, "dWV": r.value_grad}[kind]
+        source = p.at("a", r.layer - 1, (t, j), n) if r.layer > 1 else ""
+        terms.append(op("mul", Back(r, p, n).flat(array, t, i),
+                        num(p.value(source, forward.inputs[n, t, j]), r.layer == 1 and p.first, source)))
+    return _sum(terms)
+
+
+def input_gradient(r, kind: str, p) -> Expr:  # noqa: ANN001
+    """∂L/∂x[n, t, f] = Σ_m ∂L/∂q[n, t, m] × W_Q[m, f] + (the same through K) + (the same through V)."""
+    t, f = p.unit
+    k = r.layer
+    gradient = _gradient_record(p, k)
+    forward = _forward_record(p, k)
+    back = Back(gradient, p, p.n)
+    paths = []  # each path summed on its own, then the three added: as the engine adds them
+    for role, weights, array in (("Q", forward.query_weights, gradient.query_grad),
+                                 ("K", forward.key_weights, gradient.key_grad),
+                                 ("V", forward.value_weights, gradient.value_grad)):
+        paths.append(_sum([op("mul", back.flat(array, t, m), num(weights[m, f], p.first, p.before(f"W{role}", k, m, f)))
+                           for m in range(weights.shape[0])]))
+    return op("add", *paths)
+
+
+def _forward_record(p, k: int):  # noqa: ANN001, ANN202
+    from nnworked.workings import _pass
+
+    return next(op for op in _pass(p.trace, p.key.step)[0].operations if getattr(op, "layer", None) == k)
+
+
+def _gradient_record(p, k: int):  # noqa: ANN001, ANN202
+    from nnworked.workings import _pass
+
+    step = _pass(p.trace, p.key.step)[2]
+    return next(r for r in step.backward if type(r).__name__ == "AttentionGradient" and r.layer == k)
+
+
+WORKERS = {"Attend": attend, "AttentionGradient": weight_gradient, "AttentionBack": input_gradient}

@@ -1,0 +1,343 @@
+"""The walkthrough of a self_attention layer: its forward record worked element by element (Q, K and V,
+every score, the scaling by √d_k, the causal mask, each row's softmax, each weighted sum of values, the
+heads side by side, the output weights) and its backward records (∂L/∂W_O, each head's ∂L/∂A and ∂L/∂V,
+each row through its softmax Jacobian, ∂L/∂Q and ∂L/∂K, the weights' gradients, ∂L/∂X by its three paths),
+as a teacher works them on the board. Each intermediate is worked by `nnworked.attentionworked`; each
+quantity (the output, the gradients the rule hands on) comes from the table of quantities."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from nnworked import attentionworked, quantities
+from nnworked.attention_records import Attend, AttentionBack, AttentionGradient
+from nnworked.expr import num, op
+from nnworked.render.blocks import Block, Heading, Math, Para
+from nnworked.render.lines import elided_note, line, pick
+from nnworked.render.numbers import fmt, subscript
+from nnworked.render.page import Numbering, Page
+from nnworked.trace import TrainingStep
+
+
+def _place(page: Page, layer: int, example: int) -> Any:
+    """Where an example's intermediates are worked: the pass of this page, that example."""
+    from nnworked.workings import Place
+
+    key = quantities.parse(page.n.key("a", layer, (0, 0), example))
+    table = page.table
+    return Place(table.trace, key, table.trace.scenario.inputs.shape[0], (0, 0), example,
+                 key.step == quantities.FIRST_STEP, sequence=True)
+
+
+class _Lines:
+    def __init__(self, page: Page):
+        self.page, self.p, self.n, self.s = page, page.p, page.n, page.s
+
+    def _worked(self, lhs: str, expr: Any, label: str = "") -> list[str]:
+        return line(lhs, expr, self.p, self.s.width, label=label)
+
+    def _grid(self, lhs: str, rows: int, cols: int, work: Any, label: str = "", cells: Any = None) -> list[str]:
+        """Each shown (row, col) of an intermediate, worked; the rest counted. `cells(i)` limits row i's columns."""
+        shown, hidden = pick(rows, self.s.elements)
+        lines: list[str] = []
+        left = 0
+        for i in shown:
+            columns = list(cells(i)) if cells else list(range(cols))
+            first, more = pick(len(columns), self.s.elements)
+            for j in (columns[c] for c in first):
+                lines += self._worked(f"{lhs}[{i},{j}]", work(i, j), label)
+            left += more
+        left += sum(len(list(cells(i))) if cells else cols for i in range(rows) if i not in shown)
+        if left:
+            lines.append(elided_note(left))
+        return lines
+
+    def _symbols(self, k: int, e: int, h: int, heads: int) -> dict[str, str]:
+        """Q₁, K₁, V₁, S₁, A₁, O₁ of one example (⁽ⁿ⁾ in a batch) and one head (,h with several)."""
+        head = f"{subscript(',' + str(h))}" if heads > 1 else ""
+        mark = self.n.example(e)
+        return {role: f"{role}{subscript(str(k))}{head}{mark}" for role in ("Q", "K", "V", "S", "Ŝ", "A", "O")}
+
+    def _heads_and_examples(self, examples: int, heads: int) -> tuple[list[int], int, list[int], int]:
+        shown_e, hidden_e = pick(examples, self.s.elements)
+        shown_h, hidden_h = pick(heads, self.s.elements)
+        return shown_e, hidden_e, shown_h, hidden_h
+
+
+class AttentionForward(_Lines):
+    """The forward record of a self_attention layer, on a Page."""
+
+    def _print_Attend(self, r: Attend, numbering: Numbering) -> list[Block]:
+        n, k, step = self.n, r.layer, numbering.next()
+        x, a = n.a(k - 1), n.a(k)
+        examples, heads, positions = r.inputs.shape[0], r.heads, r.inputs.shape[1]
+        d_k, d_v = r.q.shape[-1], r.v.shape[-1]
+        s = subscript(str(k))
+        out: list[Block] = [
+            Heading(3, f"Step {step}: Self-Attention" + (f" ({heads} Heads)" if heads > 1 else "")),
+            Para(f"**Every position looks at every other{' before it' if r.causal else ''}:** each position's "
+                 f"features are projected to a query, a key and a value (no biases, as PyTorch's "
+                 f"nn.MultiheadAttention(bias=False)); a query's dot product with each key is a score"
+                 + (f", divided by √d_k = √{d_k}" if r.scaled else " (not scaled)")
+                 + "; each row of scores goes through softmax to weights that sum to 1; the output at a position "
+                   "is the weighted sum of the values."
+                 + (f" d_model = {heads * d_k} is split into {heads} heads of {d_k} features, each attending on "
+                    "its own, and their outputs are set side by side." if heads > 1 else "")
+                 + (" The causal mask leaves each later position out of a row's softmax (its weight is 0)." if r.causal else "")),
+            Math([f"Q{s} = {x} · WQ{s}ᵀ,   K{s} = {x} · WK{s}ᵀ,   V{s} = {x} · WV{s}ᵀ",
+                  f"S{s} = Q{s} · K{s}ᵀ" + (f",   Ŝ{s} = S{s} / √d_k,   A{s} = softmax(Ŝ{s})" if r.scaled else
+                                          f",   A{s} = softmax(S{s})") +
+                  ("   (row i over positions j ≤ i)" if r.causal else "   (row by row)"),
+                  f"O{s} = A{s} · V{s}" + (f",   {a} = concat(heads) · WO{s}ᵀ" if r.output_weights is not None
+                                          else f",   {a} = concat(heads)")])]
+        if (self.s.layout or self.page.table.trace.scenario.layout) == "ai-by-hand":
+            out += columns_view(self.page, r)
+        shown_e, hidden_e, shown_h, hidden_h = self._heads_and_examples(examples, heads)
+        for e in shown_e:
+            place = _place(self.page, k, e)
+            for h in shown_h:
+                head = attentionworked.Head(r, place, e, h, printing=True)
+                sym = self._symbols(k, e, h, heads)
+                title = (f"Example {e + 1}, head {h}" if examples > 1 else f"Head {h}") if heads > 1 else \
+                    (f"Example {e + 1}" if examples > 1 else "")
+                if title:
+                    out.append(Para(f"**{title}:**"))
+                lines: list[str] = []
+                for role, width in (("Q", d_k), ("K", d_k), ("V", d_v)):
+                    lines += self._grid(sym[role], positions, width, lambda t, d, role=role: head.projection(role, t, d),
+                                        head.hides)
+                    lines.append("")
+                lines += self._grid(f"{sym['S']}", positions, positions, head.score, head.hides, head.allowed)
+                if r.scaled:
+                    lines += ["", *self._worked("√d_k", op("sqrt", num(d_k, True))),
+                              *self._grid(f"{sym['Ŝ']}", positions, positions, head.scaled, head.hides, head.allowed)]
+                if r.causal:
+                    lines += ["", "(the causal mask: row i takes positions j ≤ i only; a later position's score "
+                                  "is left out: its weight is 0)"]
+                lines += ["", *self._grid(sym["A"], positions, positions, head.softmax, head.hides, head.allowed),
+                          "", *self._grid(sym["O"], positions, d_v, head.mixed, head.hides)]
+                out.append(Math(lines))
+            if hidden_h:
+                out.append(Para(elided_note(hidden_h, "heads")))
+        if hidden_e:
+            out.append(Para(elided_note(hidden_e, "examples")))
+        if heads > 1:
+            hides = {e: attentionworked.Head(r, _place(self.page, k, e), e, 0).hides for e in range(examples)}
+            out += [Para("**The heads side by side:**"),
+                    Math(self.page.sequences(f"concat{s}", r.concat, lambda e, unit: hides[e]))]
+        if r.output_weights is not None:
+            out += [Para(f"**Output weights ({a}):**"), Math(self._elements(a, k, r.a))]
+        return out + self.page.result(a, r.a, n.keys("a", k))
+
+    def _elements(self, symbol: str, k: int, values: np.ndarray) -> list[str]:
+        shown, hidden = self.page.elements(*values.shape)
+        lines: list[str] = []
+        for e, unit in shown:
+            key = self.n.key("a", k, unit, e)
+            lines += self._worked(self.n.element(symbol, e, unit, 0), self.page.table.expression(key), key)
+        if hidden:
+            lines.append(elided_note(hidden))
+        return lines
+
+    def _compact_Attend(self, r: Attend) -> list[str]:
+        return [*self.page.array(self.n.a(r.layer), r.a, self.n.keys("a", r.layer)), ""]
+
+
+class AttentionBackward(_Lines):
+    """The backward records of a self_attention layer, on a Page."""
+
+    def __init__(self, page: Page, training: TrainingStep):
+        super().__init__(page)
+        self.training = training
+
+    def _forward(self, k: int) -> Attend:
+        return next(r for r in self.training.forward.operations if isinstance(r, Attend) and r.layer == k)
+
+    def _print_AttentionGradient(self, g: AttentionGradient, numbering: Numbering) -> list[Block]:
+        n, k, label = self.n, g.layer, numbering.next()
+        f = self._forward(k)
+        s, a = subscript(str(k)), n.a(k)
+        examples, positions = g.gradient.shape[:2]
+        heads, d_k, d_v = f.heads, f.q.shape[-1], f.v.shape[-1]
+        out: list[Block] = [
+            Heading(3, f"Step {label}: Backpropagate through Self-Attention"),
+            Para(f"**From ∂L/∂{a} back to the weights:** "
+                 + (f"through WO{s} to the heads side by side; " if f.output_weights is not None else "")
+                 + "through each weighted sum to the weights A and the values V; through each row's softmax "
+                   "(its Jacobian ∂aᵢⱼ/∂sᵢₘ = aᵢⱼ(1 − aᵢⱼ) when m = j, −aᵢⱼaᵢₘ otherwise, so ∂L/∂sᵢⱼ = aᵢⱼ(∂L/∂aᵢⱼ − "
+                   "Σₘ ∂L/∂aᵢₘ·aᵢₘ))"
+                 + (f", then ÷ √d_k" if f.scaled else "")
+                 + f"; to Q and K; and to WQ{s}, WK{s} and WV{s}, summed over the examples and positions.")]
+        if g.output_grad is not None:
+            lines = [f"∂L/∂WO{s}[o,m] = Σ ∂L/∂{a}[t,o] × concat{s}[t,m]", ""]
+            lines += self._weights("dWO", k, g.output_grad.shape)
+            out += [Math(lines)]
+        shown_e, hidden_e, shown_h, hidden_h = self._heads_and_examples(examples, heads)
+        for e in shown_e:
+            place = _place(self.page, k, e)
+            back = attentionworked.Back(g, place, e, f, printing=True)
+            lines = []
+            if g.output_grad is not None:
+                lines += [*self._grid(f"∂L/∂concat{s}{n.example(e)}", positions, heads * d_v, back.concat, back.both), ""]
+            for h in shown_h:
+                head = attentionworked.Head(f, place, e, h, printing=True)
+                sym = self._symbols(k, e, h, heads)
+                if heads > 1:
+                    lines += [f"head {h}:"]
+                lines += self._grid(f"∂L/∂{sym['A']}", positions, positions, lambda i, j, h=h: back.weights(h, i, j),
+                                    back.both, head.allowed)
+                lines += ["", *self._grid(f"∂L/∂{sym['V']}", positions, d_v, lambda j, d, h=h: back.value(h, j, d),
+                                          back.both)]
+                first = 0
+                allowed = list(head.allowed(first))
+                lines += ["", f"the softmax Jacobian of row {first}: J[j,m] = ∂{sym['A']}[{first},j]/∂{sym['S']}[{first},m]"]
+                lines += self._grid("J", len(allowed), len(allowed),
+                                    lambda j, m, h=h: back.jacobian(h, first, allowed[j], allowed[m]), back.both)
+                lines += ["", *self._grid(f"∂L/∂{sym['Ŝ' if f.scaled else 'S']}", positions, positions,
+                                          lambda i, j, h=h: back.logits(h, i, j), back.both, head.allowed)]
+                if f.scaled:
+                    lines += ["", *self._grid(f"∂L/∂{sym['S']}", positions, positions,
+                                              lambda i, j, h=h: back.scores(h, i, j), back.both, head.allowed)]
+                lines += ["", *self._grid(f"∂L/∂{sym['Q']}", positions, d_k, lambda i, d, h=h: back.query(h, i, d),
+                                          back.both),
+                          "", *self._grid(f"∂L/∂{sym['K']}", positions, d_k, lambda j, d, h=h: back.key(h, j, d),
+                                          back.both), ""]
+            if hidden_h:
+                lines.append(elided_note(hidden_h, "heads"))
+            out.append(Math(lines[:-1] if lines and lines[-1] == "" else lines))
+        if hidden_e:
+            out.append(Para(elided_note(hidden_e, "examples")))
+        lines = []
+        for kind, role in (("dWQ", "Q"), ("dWK", "K"), ("dWV", "V")):
+            lines += [f"∂L/∂W{role}{s}[i,j] = Σ ∂L/∂{role}{s}[t,i] × {n.a(k - 1)}[t,j]", ""]
+            lines += self._weights(kind, k, getattr(f, {"Q": "query_weights", "K": "key_weights",
+                                                       "V": "value_weights"}[role]).shape)
+            lines.append("")
+        return out + [Para("**The projections' weights:**"), Math(lines[:-1])]
+
+    def _weights(self, kind: str, k: int, shape: tuple[int, ...]) -> list[str]:
+        rows, hidden_r = pick(shape[0], self.s.elements)
+        cols, hidden_c = pick(shape[1], self.s.elements)
+        lines: list[str] = []
+        for i in rows:
+            for j in cols:
+                key = quantities.name(kind, k, i, j, step=self.n.step)
+                lines += self._worked(f"∂L/∂{kind[1:]}{subscript(str(k))}[{i},{j}]",
+                                      self.page.table.expression(key), key)
+        hidden = shape[0] * shape[1] - len(rows) * len(cols)
+        if hidden:
+            lines.append(elided_note(hidden))
+        return lines
+
+    def _print_AttentionBack(self, b: AttentionBack, numbering: Numbering) -> list[Block]:
+        n, k, label = self.n, b.layer, numbering.next()
+        s, x = subscript(str(k)), n.a(k - 1)
+        lines = [f"∂L/∂{x} = ∂L/∂Q{s} · WQ{s} + ∂L/∂K{s} · WK{s} + ∂L/∂V{s} · WV{s}", ""]
+        shown, hidden = self.page.elements(*b.upstream.shape)
+        for e, unit in shown:
+            key = n.key("da", k - 1, unit, e)
+            lines += self._worked(n.element(f"∂L/∂{x}", e, unit, 0), self.page.table.expression(key), key)
+        if hidden:
+            lines.append(elided_note(hidden))
+        return [Heading(3, f"Step {label}: Backpropagate to {x} through Q, K and V"),
+                Para(f"**Three paths:** {x} made the queries, the keys and the values, so its gradient is the sum "
+                     "of what comes back along each (each path summed first, then the three added)."),
+                Math(lines), *self.page.result(f"∂L/∂{x}", b.upstream, n.keys("da", k - 1))]
+
+
+NEARLY_ONE_HOT = 0.95  # a row putting this much of its weight on one position attends to it almost alone
+_MENTIONED = 3  # rows named one by one; the rest are counted
+
+
+def attention_focus(step: TrainingStep, n: Any, p: Any) -> list[str]:
+    """Attention rows that are nearly one-hot: the output there is almost one position's value, and the
+    softmax passes little gradient back to that row's scores (aᵢⱼ(1 − aᵢⱼ) is small)."""
+    out: list[str] = []
+    for r in step.forward.of_type(Attend):
+        allowed = r.mask if r.mask is not None else np.ones(r.weights.shape[-2:], dtype=bool)
+        rows = [(e, h, i) for e, h, i in np.ndindex(*r.weights.shape[:3])
+                if allowed[i].sum() > 1 and r.weights[e, h, i].max() >= NEARLY_ONE_HOT]
+        if not rows:
+            continue
+        s = subscript(str(r.layer))
+        named = []
+        for e, h, i in rows[:_MENTIONED]:
+            j = int(np.argmax(r.weights[e, h, i]))
+            where = (f"head {h}, " if r.heads > 1 else "") + (f"example {e + 1}, " if r.weights.shape[0] > 1 else "")
+            named.append(f"{where}position {i} puts {fmt(r.weights[e, h, i, j], p)} of its weight on position {j}")
+        more = f" (and {len(rows) - _MENTIONED} more rows)" if len(rows) > _MENTIONED else ""
+        out.append(f"**A{s}: {'an attention row is' if len(rows) == 1 else 'attention rows are'} nearly one-hot:** "
+                   f"{'; '.join(named)}{more}. Such a row's output is almost that position's value alone, and its "
+                   "softmax passes little gradient back to its scores (aᵢⱼ(1 − aᵢⱼ) is near 0).")
+    return out
+
+
+class AttentionResults:
+    """`--detail brief`: each attention record's result, without its working."""
+
+    def __init__(self, w: Any):
+        self.w, self.n = w, w.n
+
+    def _print_Attend(self, r: Attend) -> list[str]:
+        n, k, s = self.n, r.layer, subscript(str(r.layer))
+        rows = [f"A{s} = softmax(Q{s} · K{s}ᵀ{' / √d_k' if r.scaled else ''}){', causal' if r.causal else ''}"]
+        return [*rows, *self.w.array(f"{n.a(k)} = self-attention({n.a(k - 1)})", r.a, n.keys("a", k)), ""]
+
+    def _print_AttentionGradient(self, g: AttentionGradient) -> list[str]:
+        from nnworked.render.page import matrix_block
+
+        out: list[str] = []
+        for name in g.produces():
+            key = lambda i, j, name=name: quantities.name("d" + name[:-len(str(g.layer))], g.layer, i, j,  # noqa: E731
+                                                          step=self.n.step)
+            out += [*matrix_block(f"∂L/∂{self.n.param(name)}", g.produces()[name], self.w.p, self.w.s.elements,
+                                  labels=key), ""]
+        return out
+
+    def _print_AttentionBack(self, b: AttentionBack) -> list[str]:
+        n, k = self.n, b.layer
+        return [*self.w.array(f"∂L/∂{n.a(k - 1)} = through Q, K and V", b.upstream, n.keys("da", k - 1)), ""]
+
+
+def columns_view(page: Page, r: Attend) -> list[Block]:
+    """The AI by Hand layout of the attention, as its sheets draw it: each token a column. Xᵀ (features ×
+    tokens); Q, K and V as W · Xᵀ; the scores Kᵀ · Q with a column per query, so the softmax runs down
+    each column; the output V · A, a column per token. The same numbers as the working that follows."""
+    from nnworked.render.numbers import matrix_lines
+
+    n, k, s = page.n, r.layer, subscript(str(r.layer))
+
+    def matrix(symbol: str, values: np.ndarray, given: bool = False, hides: str = "") -> list[str]:
+        body = matrix_lines(values, page.p, given, page.s.elements, (lambda i, j: hides) if hides else None)
+        pad = " " * (len(symbol) + 3)
+        return [f"{symbol} = {body[0]}", *(pad + b for b in body[1:])]
+
+    shown_e, hidden_e = pick(r.inputs.shape[0], page.s.elements)
+    shown_h, hidden_h = pick(r.heads, page.s.elements)
+    out: list[Block] = [Para("**Each token a column (the AI by Hand layout):** Q = WQ · Xᵀ, K = WK · Xᵀ and V = "
+                             "WV · Xᵀ; the scores Kᵀ · Q put each query in a column, so the softmax runs down each "
+                             "column (each column of A sums to 1"
+                             + (", and the causal mask keeps the rows j ≤ the column's i" if r.causal else "")
+                             + "); the output V · A is a column per token.")]
+    for e in shown_e:
+        mark = n.example(e)
+        hides = attentionworked.Head(r, _place(page, k, e), e, 0).hides
+        x_labels = (lambda f, t: n.key("a", k - 1, (t, f), e)) if k > 1 else None
+        lines = matrix_lines(r.inputs[e].T, page.p, k == 1 and r.given, page.s.elements, x_labels)
+        lines = [f"{n.a(k - 1)}{mark}ᵀ = {lines[0]}", *(" " * (len(n.a(k - 1) + mark) + 4) + l for l in lines[1:])]
+        for h in shown_h:
+            head = subscript(f",{h}") if r.heads > 1 else ""
+            for role, values in (("Q", r.q), ("K", r.k), ("V", r.v)):
+                lines += ["", *matrix(f"{role}{s}{head}{mark}", values[e, h].T, hides=hides)]
+            lines += ["", *matrix(f"K{s}{head}{mark}ᵀ · Q{s}{head}{mark}", r.scores[e, h].T, hides=hides),
+                      "", *matrix(f"A{s}{head}{mark}", r.weights[e, h].T, hides=hides),
+                      "", *matrix(f"V{s}{head}{mark} · A{s}{head}{mark}", r.mixed[e, h].T, hides=hides)]
+        if hidden_h:
+            lines.append(elided_note(hidden_h, "heads"))
+        out.append(Math(lines))
+    if hidden_e:
+        out.append(Para(elided_note(hidden_e, "examples")))
+    return out + [Para("**Element by element:**")]
+
