@@ -25,7 +25,8 @@ _PROBE = [[-2.5, -1.0, -0.25, 0.0, 0.5, 3.0], [1.5, -0.75, 2.0, -3.0, 0.25, 0.0]
 
 def from_torch(model: Any, inputs: Any, targets: Any = None, loss_fn: Any = None, optimizer: Any = None, *,
                steps: int = 1, title: str | None = None, precision: int = 4):  # noqa: ANN201
-    """The Scenario of `model` (an nn.Sequential of nn.Linear and activations) on `inputs`: with `targets`
+    """The Scenario of `model` (an nn.Sequential of nn.Linear and activations, and the other modules a layer
+    rule reads: nn.Conv2d, pooling, nn.Flatten, nn.BatchNorm1d in training mode, nn.LayerNorm) on `inputs`: with `targets`
     and `loss_fn` its loss and every gradient; with `optimizer` too, `steps` training steps as it takes
     them. Raises NnworkedError for anything nnworked cannot represent."""
     torch = _torch()
@@ -86,7 +87,9 @@ def _modules(torch: Any, model: Any, where: str = "model") -> list[tuple[str, st
     if where == "model" and not isinstance(model, torch.nn.Linear):
         raise NnworkedError(f"from_torch reads an nn.Sequential of layers and activations, not "
                             f"{type(model).__name__}: nnworked cannot see the order a custom forward() "
-                            "applies its layers in; write the model as nn.Sequential(...)")
+                            "applies its layers in; write the model as nn.Sequential(...) (a residual connection, "
+                            "which adds an earlier output, cannot be written in one, so from_torch cannot read it: "
+                            "write that network as a scenario file with a residual layer)")
     return [(where, where.rsplit(".", 1)[-1] if "." in where else "", model)]
 
 
@@ -177,6 +180,9 @@ def _loss(torch: Any, loss_fn: Any, targets: Any, layers: list[dict[str, Any]],
     elif output is not None and layers[-1].get("activation") != output:
         raise NnworkedError(f"nn.{name} needs the model to end in nn.{ACTIVATIONS[output].torch_module} "
                             f"(nnworked's {rule.label} is taken of {ACTIVATIONS[output].label} outputs)")
+    if "weights" not in layers[-1]:
+        raise NnworkedError(f"the model ends in a {layers[-1].get('type')} layer: nnworked's loss is taken of a "
+                            "dense layer's outputs; end the model with nn.Linear (and its activation)")
     units = len(layers[-1]["weights"])
     y = _targets(torch, targets, rule, units, name)
     outputs, batch = _REDUCTIONS[reduction]
@@ -276,6 +282,22 @@ def _check_against_torch(torch: Any, scenario: Any, model: Any, x: np.ndarray, t
     first = solve(scenario._replace(learning_rate=None, steps=1), keep=1).steps[0]
     dtype = next(model.parameters()).dtype
     tolerance = 1e-9 if dtype == torch.float64 else 1e-4
+    # a training-mode nn.BatchNorm1d updates its running statistics on every call: the user's model is left
+    # as it was given
+    buffers = [(buffer, buffer.clone()) for buffer in model.buffers()]
+    try:
+        ours, theirs, what = _outputs(torch, first, model, x, targets, loss_fn, dtype)
+    finally:
+        with torch.no_grad():
+            for buffer, saved in buffers:
+                buffer.copy_(saved)
+    if not np.allclose(ours, theirs, rtol=tolerance, atol=tolerance):
+        raise NnworkedError(f"nnworked's {what} ({ours}) differs from PyTorch's ({theirs}): the model or the loss "
+                            "uses something from_torch does not read")
+
+
+def _outputs(torch: Any, first: Any, model: Any, x: np.ndarray, targets: Any, loss_fn: Any, dtype: Any) -> tuple:
+    """nnworked's first output or loss, PyTorch's, and which it is."""
     with torch.no_grad():
         out = model(torch.tensor(x, dtype=dtype))
         if loss_fn is None:
@@ -283,9 +305,7 @@ def _check_against_torch(torch: Any, scenario: Any, model: Any, x: np.ndarray, t
         else:
             y = targets if isinstance(targets, torch.Tensor) else torch.tensor(np.asarray(targets), dtype=dtype)
             ours, theirs, what = first.loss.value, float(loss_fn(out, y)), "loss"
-    if not np.allclose(ours, theirs, rtol=tolerance, atol=tolerance):
-        raise NnworkedError(f"nnworked's {what} ({ours}) differs from PyTorch's ({theirs}): the model or the loss "
-                            "uses something from_torch does not read")
+    return ours, theirs, what
 
 
 def _title(model: Any, layers: list[dict[str, Any]], loss_fn: Any, optimizer: Any) -> str:

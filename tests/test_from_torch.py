@@ -67,6 +67,18 @@ def _cnn_adam() -> tuple:
     return model, x, y, nn.CrossEntropyLoss(), lambda params: torch.optim.Adam(params, lr=0.05), 2
 
 
+def _norms_adam() -> tuple:
+    model = _model(nn.Linear(3, 4), nn.Tanh(), nn.BatchNorm1d(4), nn.LayerNorm(4, eps=1e-3), nn.Linear(4, 2),
+                   nn.Sigmoid(), seed=7)
+    with torch.no_grad():  # γ and β away from their ones and zeros, so that a mix-up shows
+        for norm in (model[2], model[3]):
+            norm.weight.copy_(torch.rand(4, dtype=torch.float64) + 0.5)
+            norm.bias.copy_(torch.rand(4, dtype=torch.float64) - 0.5)
+    torch.manual_seed(8)
+    x, y = torch.randn(5, 3, dtype=torch.float64), torch.rand(5, 2, dtype=torch.float64)
+    return model, x, y, nn.BCELoss(), lambda params: torch.optim.Adam(params, lr=0.05), 2
+
+
 MODELS: dict[str, Callable[[], tuple]] = {
     "relu-sigmoid, BCELoss, Adam": _spam_like,
     "tanh without bias, CrossEntropyLoss(sum) on class indices, SGD momentum + weight decay": _classes_momentum,
@@ -74,6 +86,7 @@ MODELS: dict[str, Callable[[], tuple]] = {
     "CrossEntropyLoss on probabilities, plain SGD": _probabilities_sgd,
     "softmax output, MSELoss(mean), Adam with its betas and weight decay": _mse_adam_decay,
     "conv2d (padding), tanh, max pool, strided conv2d, avg pool, flatten, CrossEntropyLoss, Adam": _cnn_adam,
+    "tanh, BatchNorm1d (training mode), LayerNorm (eps 1e-3), sigmoid, BCELoss, Adam": _norms_adam,
 }
 
 
@@ -94,9 +107,12 @@ def _torch_run(model: Any, x: Any, y: Any, loss_fn: Any, optimizer: Any, steps: 
 
 def _names(model: Any) -> dict[str, Any]:
     """W1, b1, K2, … as nnworked names them, counted by hand: every module but an activation is a layer."""
-    layers = [m for m in model if isinstance(m, (nn.Linear, nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d, nn.Flatten))]
+    layers = [m for m in model if isinstance(m, (nn.Linear, nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d, nn.Flatten,
+                                                 nn.BatchNorm1d, nn.LayerNorm))]
     out = {}
     for k, layer in enumerate(layers, 1):
+        if isinstance(layer, (nn.BatchNorm1d, nn.LayerNorm)):
+            out[f"gamma{k}"], out[f"beta{k}"] = layer.weight, layer.bias
         if isinstance(layer, (nn.Linear, nn.Conv2d)):
             out[f"{'W' if isinstance(layer, nn.Linear) else 'K'}{k}"] = layer.weight
             if layer.bias is not None:
@@ -196,10 +212,13 @@ def test_what_nnworked_cannot_represent_is_refused_with_what_and_why() -> None:
 
     assert _refused(lambda: nnworked.from_torch(Custom().double(), X2)) == (
         "from_torch reads an nn.Sequential of layers and activations, not Custom: nnworked cannot see "
-        "the order a custom forward() applies its layers in; write the model as nn.Sequential(...)")
+        "the order a custom forward() applies its layers in; write the model as nn.Sequential(...) (a residual "
+        "connection, which adds an earlier output, cannot be written in one, so from_torch cannot read it: write "
+        "that network as a scenario file with a residual layer)")
     assert _refused(lambda: nnworked.from_torch(net(nn.Dropout(0.5)), X2)) == (
         "model[1] is nn.Dropout, which nnworked has no rule for: from_torch reads nn.Linear, nn.Conv2d, nn.MaxPool2d, "
-        "nn.AvgPool2d, nn.Flatten, nn.LSTM and the activations nn.Identity, nn.ReLU, nn.LeakyReLU, nn.Sigmoid, nn.Tanh, "
+        "nn.AvgPool2d, nn.Flatten, nn.BatchNorm1d, nn.LayerNorm, nn.LSTM and the activations nn.Identity, nn.ReLU, "
+        "nn.LeakyReLU, nn.Sigmoid, nn.Tanh, "
         "nn.Softmax")
     images = _tensor(np.zeros((1, 1, 4, 4)))
     assert _refused(lambda: nnworked.from_torch(_model(nn.Conv2d(1, 1, 2), nn.MaxPool2d(2), nn.ReLU()), images)) == (
@@ -219,6 +238,37 @@ def test_what_nnworked_cannot_represent_is_refused_with_what_and_why() -> None:
     assert _refused(lambda: nnworked.from_torch(net(), _tensor([[1.0, 2.0, 3.0]]))) == (
         "inputs of shape (1, 3) do not fit the first nn.Linear, which takes 2 features: give one row per "
         "example, shape (examples, 2)")
+
+
+def test_norms_nnworked_cannot_represent_are_refused() -> None:
+    def net(*modules: Any) -> Any:
+        return _model(nn.Linear(2, 2), *modules, nn.Linear(2, 1))
+
+    evaluating = net(nn.BatchNorm1d(2)).eval()
+    assert _refused(lambda: nnworked.from_torch(evaluating, X2)) == (
+        "model[1] (nn.BatchNorm1d): in eval mode nn.BatchNorm1d normalises with its running statistics, which "
+        "nnworked does not represent: nnworked's batch_norm is training mode (the batch's own mean and "
+        "variance); call model.train()")
+    assert _refused(lambda: nnworked.from_torch(net(nn.BatchNorm1d(2, affine=False)), X2)) == (
+        "model[1] (nn.BatchNorm1d): nnworked's batch_norm has a trained scale γ and shift β: build "
+        "nn.BatchNorm1d with affine=True (the default)")
+    assert _refused(lambda: nnworked.from_torch(net(nn.LayerNorm((1, 2))), X2)) == (
+        "model[1] (nn.LayerNorm): normalized_shape=(1, 2): nnworked's layer_norm normalises each example over "
+        "the last dimension only, nn.LayerNorm(features)")
+    assert _refused(lambda: nnworked.from_torch(net(nn.LayerNorm(2, elementwise_affine=False)), X2)) == (
+        "model[1] (nn.LayerNorm): nnworked's layer_norm has a trained scale γ and shift β per feature: build "
+        "nn.LayerNorm with elementwise_affine=True and bias=True (the defaults)")
+    ending = _model(nn.Linear(2, 2), nn.LayerNorm(2))
+    assert _refused(lambda: nnworked.from_torch(ending, X2, _tensor([[1.0, 0.0]]), nn.MSELoss())) == (
+        "the model ends in a layer_norm layer: nnworked's loss is taken of a dense layer's outputs; end the model "
+        "with nn.Linear (and its activation)")
+
+
+def test_reading_a_batch_norm_leaves_its_running_statistics_as_they_were() -> None:
+    model, x, y, loss_fn, _, _ = _norms_adam()
+    before = [b.clone() for b in model.buffers()]
+    nnworked.from_torch(model, x, y, loss_fn)
+    assert all(torch.equal(b, saved) for b, saved in zip(model.buffers(), before))
 
 
 def test_losses_nnworked_cannot_represent_are_refused() -> None:

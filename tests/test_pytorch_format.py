@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 
 import nnworked
 from nnworked.cli import app
+from tests.test_layer_walkthroughs import MIXED
 
 BUNDLED = ["spam", "house_price", "xor_batch", "iris_softmax", "forward_only", "gradients_only",
            "ai-by-hand/2-single-neuron", "ai-by-hand/6-seven-layers", "ai-by-hand/7-backpropagation"]
@@ -34,6 +35,20 @@ VARIED = {
     "steps": 3,
     "freeze": ["b1"],
 }
+# layers whose script needs a small module of its own (dropout's given mask, batch norm with ε = 0, the
+# residual's addition, which an nn.Sequential cannot pass it) or torch.nn's (nn.BatchNorm1d, nn.LayerNorm)
+LAYERED = ["batch_norm_step", "dropout_step", "residual_block"]
+NORMS = {
+    "title": "Both norms, ε as PyTorch's default and not",
+    "inputs": [[0.5, -1.0, 0.25], [1.5, 0.5, -0.75], [-0.2, 0.3, 1.0]],
+    "targets": [[0.2], [-0.4], [0.7]],
+    "layers": [{"weights": [[0.3, -0.2, 0.5], [0.1, 0.4, -0.6], [0.2, 0.2, 0.1]], "bias": [0.05, -0.1, 0.0],
+                "activation": "tanh"},
+               {"type": "batch_norm", "gamma": [1.5, 0.5, 2.0], "beta": [0.1, -0.2, 0.3], "epsilon": 0.01},
+               {"type": "layer_norm", "gamma": [0.5, 1.0, -1.0], "beta": [0.0, 0.2, 0.1]},
+               {"weights": [[0.7, -0.3, 0.4]], "activation": "linear"}],
+    "loss": "mse", "learning_rate": 0.1, "optimizer": "adam", "steps": 2,
+}
 OPTIMIZERS = [{"name": "sgd", "weight_decay": 0.01}, {"name": "momentum", "momentum": 0.8},
               {"name": "rmsprop", "rho": 0.95, "epsilon": 1e-6}, {"name": "adam", "beta1": 0.8, "beta2": 0.99,
                                                                    "epsilon": 1e-7, "weight_decay": 0.1}]
@@ -42,6 +57,10 @@ OPTIMIZERS = [{"name": "sgd", "weight_decay": 0.01}, {"name": "momentum", "momen
 CASES: dict[str, tuple[object, dict]] = {
     **{name: (name, {"steps": 3}) for name in BUNDLED},
     **{f"optimizer {o['name']}": ({**VARIED, "optimizer": o}, {}) for o in OPTIMIZERS},
+    **{name: (name, {"steps": 2}) for name in LAYERED},
+    "norms": (NORMS, {}),
+    # conv2d, flatten, batch norm, dropout, a skip from the flatten, layer norm (tests/test_layer_walkthroughs.py)
+    "every layer": ({**MIXED, "targets": [[1, 0], [0, 1]], "loss": "mse", "optimizer": "momentum"}, {}),
     "matmul": ("ai-by-hand/1-matrix-multiplication", {}),
     "cnn": ({"inputs": [[[1, 2, 0, 1], [0, 1, 3, 2], [2, 1, 0, 1], [1, 0, 2, 3]]], "targets": [[1, 0]],
              "layers": [{"type": "conv2d", "kernels": [[[[1, 0], [0, -1]]], [[[0.5, 1], [-1, 0]]]], "bias": [0.1, 0],
@@ -135,6 +154,39 @@ def test_the_script_keeps_every_setting(optimizer: str, printed_by: dict[str, st
 def test_the_script_of_a_convolutional_network(printed_by: dict[str, str]) -> None:
     printed = _check("cnn", printed_by)
     assert {"∂L/∂K1", "z1", "a2", "a3", "K1 after step 2"} <= set(printed)
+
+
+@pytest.mark.parametrize("name", LAYERED)
+def test_the_script_of_a_bundled_scenario_with_dropout_norm_or_skip_prints_its_numbers(
+        name: str, printed_by: dict[str, str]) -> None:
+    printed = _check(name, printed_by)
+    assert any(key.startswith("∂L/∂") for key in printed) and "loss at step 2" in printed
+
+
+def test_the_script_of_both_norms_loads_gamma_and_beta_into_weight_and_bias(printed_by: dict[str, str]) -> None:
+    printed = _check("norms", printed_by)
+    assert {"∂L/∂gamma2", "∂L/∂beta2", "∂L/∂gamma3", "∂L/∂beta3", "a2", "a3"} <= set(printed)
+    script = nnworked.run(NORMS).render("pytorch")
+    assert "    nn.BatchNorm1d(3, eps=0.01),\n    nn.LayerNorm(3, eps=1e-05),\n" in script
+    assert "    model[2].weight.copy_(torch.tensor([1.5, 0.5, 2.0]))\n" in script
+    assert "nn.Sequential(" in script and "class " not in script  # torch.nn's own modules serve
+
+
+def test_a_skip_makes_the_model_a_network_that_hands_each_skip_its_earlier_output() -> None:
+    script = nnworked.run("residual_block").render("pytorch")
+    assert "model = Network([0, 1, 3, 4, 5, 6],\n" in script and "    Skip(1),\n" in script
+    assert "nn.Sequential(\n" not in script
+
+
+def test_the_script_of_every_layer_type_mixed(printed_by: dict[str, str]) -> None:
+    printed = _check("every layer", printed_by)
+    assert {"∂L/∂K1", "∂L/∂gamma3", "∂L/∂beta7", "a6", "a7"} <= set(printed)
+
+
+def test_dropout_holds_the_given_mask_never_a_random_draw() -> None:
+    script = nnworked.run("dropout_step").render("pytorch")
+    assert "nn.Dropout(" not in script and script.count("class GivenDropout(nn.Module):") == 1
+    assert "    GivenDropout(0.5, [[1.0, 0.0, 1.0, 0.0], [1.0, 0.0, 1.0, 0.0]]),\n" in script
 
 
 def test_the_script_of_a_matrix_product(printed_by: dict[str, str]) -> None:

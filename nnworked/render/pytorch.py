@@ -20,6 +20,28 @@ from nnworked.scenario import Scenario
 from nnworked.text import printable
 from nnworked.trace import Trace
 
+# the model of a scenario where a layer adds an earlier layer's output (a residual): nn.Sequential passes each
+# module only the previous one's output
+NETWORK = '''class Network(nn.Sequential):
+    """nn.Sequential, except that a module with a `source` (a residual connection) is also given the output
+    of that earlier layer; every module's output is kept."""
+
+    def __init__(self, ends, *modules):
+        super().__init__(*modules)
+        self.ends = ends  # ends[k]: how many modules have run after layer k (ends[0] = 0: the inputs)
+
+    def outputs(self, x):
+        """The inputs, then each module's output in turn."""
+        out = [x]
+        for module in self:
+            x = module(x, out[self.ends[module.source]]) if hasattr(module, "source") else module(x)
+            out.append(x)
+        return out
+
+    def forward(self, x):
+        return self.outputs(x)[-1]
+'''
+
 RUN = "# Run it where PyTorch is installed (pip install torch): python {file}"
 
 
@@ -73,6 +95,9 @@ def _network(trace: Trace) -> list[str]:
     if s.targets is not None:
         lines.append(f"y = torch.tensor({literal(s.targets)})")
     modules, outputs, parameters, loading = [], [], [], []
+    helpers: list[str] = []  # the small nn.Module classes the layers need where torch.nn has none
+    ends = [0]  # ends[k]: how many modules the model has applied after layer k (0: the inputs)
+    skips = False  # a layer adds an earlier layer's output: the model is a Network, not an nn.Sequential
     for k, layer in enumerate(s.layers, 1):
         layer_rule, rule = LAYERS[layer.type], ACTIVATIONS[layer.activation]
         named = f" ({layer.name})" if layer.name else ""
@@ -80,37 +105,51 @@ def _network(trace: Trace) -> list[str]:
             raise NnworkedError(f"nn.{layer_rule.torch_module} returns a pair (its outputs and its last state), which "
                                 f"nn.Sequential cannot pass on: nnworked cannot write a {layer_rule.name} layer in "
                                 f"PyTorch yet (`nnworked verify` compares it with nn.{layer_rule.torch_module} itself)")
-        if layer_rule.torch_module is None:
+        try:
+            script = layer_rule.torch_script(k, layer)
+        except NotImplementedError:
             raise NnworkedError(f"a {layer_rule.name} layer has no torch.nn counterpart: nnworked cannot write it in "
-                                "PyTorch")
+                                "PyTorch") from None
+        helper = layer_rule.torch_helper(layer)
+        if helper and helper not in helpers:
+            helpers.append(helper)
+        skips = skips or layer_rule.source(layer) is not None
         what = f"{rule.label}, {rule.formula}" if layer_rule.activated else layer_rule.summary(layer)
         lines.append(_comment(f"layer {k}{named}: {what}"))
         linear = len(modules)
-        modules.append(layer_rule.torch_script(k, layer))
+        modules.append(script)
         for name, value in layer_rule.parameters(k, layer).items():
             attribute = layer_rule.torch_names(k)[name]
             loading.append(f"    model[{linear}].{attribute}.copy_(torch.tensor({literal(value)}))")
             parameters.append(f'"{name}": model[{linear}].{attribute}')
         if not layer_rule.activated:  # pooling, flatten: the module's output is the layer's
-            outputs.append(f'"a{k}": model[:{linear + 1}](x)')
+            outputs.append((f"a{k}", linear + 1))
+            ends.append(len(modules))
             continue
-        outputs.append(f'"z{k}": model[:{linear + 1}](x)')
+        outputs.append((f"z{k}", linear + 1))
         applied_by_loss = (k == len(s.layers) and loss_rule is not None and loss_rule.torch_applies_output_activation
                            and layer.activation == loss_rule.output_activation)
         if rule.identity:
-            outputs.append(f'"a{k}": model[:{linear + 1}](x)')
+            outputs.append((f"a{k}", linear + 1))
         elif applied_by_loss:  # the loss applies it to the scores itself: the model ends without it
-            outputs.append(f'"a{k}": {_module(rule, layer.slope)}(model(x))')
+            outputs.append((f"a{k}", f"{_module(rule, layer.slope)}(model(x))"))
         else:
             modules.append(_module(rule, layer.slope))
-            outputs.append(f'"a{k}": model[:{len(modules)}](x)')
-    lines += ["model = nn.Sequential(", *(f"    {m}," for m in modules), ")",
+            outputs.append((f"a{k}", len(modules)))
+        ends.append(len(modules))
+    # a prefix of an nn.Sequential computes a layer's output; a Network keeps each module's output instead
+    prefix = "model.outputs(x)[{}]" if skips else "model[:{}](x)"
+    outputs_text = [f'"{name}": ' + (prefix.format(value) if isinstance(value, int) else value)
+                    for name, value in outputs]
+    built = [f"model = Network({ends}," if skips else "model = nn.Sequential("]
+    lines += [*built, *(f"    {m}," for m in modules), ")",
               "with torch.no_grad():  # the scenario's weights and biases", *loading,
               "parameters = {" + ", ".join(parameters) + "}", "",
               "", "def layer_outputs(x):", '    """Each layer\'s z and a, by nnworked\'s names."""',
-              "    return {" + ", ".join(outputs) + "}", "", ""]
+              "    return {" + ", ".join(outputs_text) + "}", "", ""]
     lines += _loss(s, trace.precision) + _optimizer(s) + _steps(trace)
-    return lines
+    classes = helpers + ([NETWORK] if skips else [])
+    return [line for text in classes for line in [*text.rstrip("\n").split("\n"), "", ""]] + lines
 
 
 def _loss(s: Scenario, p: Any) -> list[str]:

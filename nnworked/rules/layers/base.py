@@ -39,6 +39,11 @@ class LayerRule(ABC):
         """The torch.nn module that computes this layer, as Python text (its parameters are loaded apart)."""
         raise NotImplementedError(f"a {self.name} layer has no torch.nn counterpart")
 
+    def torch_helper(self, layer: Any) -> str:
+        """The definition of a small nn.Module class that torch_script's text builds, where torch.nn has
+        none (Python source, written once into the script); "" when torch.nn's own module serves."""
+        return ""
+
     def torch_names(self, k: int) -> dict[str, str]:
         """The torch module's parameter attributes by nnworked's names: {"W1": "weight", "b1": "bias"}."""
         return {}

@@ -16,6 +16,20 @@ from nnworked.scenario import DropoutLayer
 from nnworked.trace import Dropout, DropoutBack
 
 
+# for --format pytorch: nn.Dropout draws its mask at random; this module holds the scenario's
+GIVEN_DROPOUT = '''class GivenDropout(nn.Module):
+    """Inverted dropout with a given mask in place of nn.Dropout's random draw: mask × x × 1/(1 − rate)."""
+
+    def __init__(self, rate, mask):
+        super().__init__()
+        self.rate = rate
+        self.register_buffer("mask", torch.tensor(mask))
+
+    def forward(self, x):
+        return self.mask * x * (1 / (1 - self.rate))
+'''
+
+
 class DropoutRule(LayerRule):
     asks = "a"  # its output: it has no z of its own
     name = "dropout"
@@ -61,6 +75,14 @@ class DropoutRule(LayerRule):
     def torch_forward(self, torch: Any, k: int, layer: Any, params: dict[str, Any], inputs: Any) -> Any:
         mask = torch.tensor(layer.mask, dtype=torch.float64)
         return inputs * mask / (1 - layer.rate)  # what F.dropout computes, with this mask in place of its draw
+
+    def torch_script(self, k: int, layer: Any) -> str:
+        from nnworked.render.numbers import literal
+
+        return f"GivenDropout({literal(layer.rate)}, {literal(layer.mask)})"
+
+    def torch_helper(self, layer: Any) -> str:
+        return GIVEN_DROPOUT
 
     def describe(self, layer: Any) -> str:
         return f"inverted dropout, rate {layer.rate:g}, with the given mask (kept values × 1/(1 − {layer.rate:g}))"

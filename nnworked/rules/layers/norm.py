@@ -21,6 +21,22 @@ from nnworked.trace import NormBack, NormGradient, Normalise
 EPSILON = 1e-5  # PyTorch's default
 
 
+# for --format pytorch: batch normalisation in training mode with ε = 0, as the walkthrough computes it
+BATCH_NORM_WITHOUT_EPSILON = '''class BatchNormWithoutEpsilon(nn.Module):
+    """nn.BatchNorm1d in training mode with eps=0, which it refuses: weight × (x − mean) / √variance + bias,
+    each feature's mean and biased variance over the batch."""
+
+    def __init__(self, features):
+        super().__init__()
+        self.weight = nn.Parameter(torch.ones(features))
+        self.bias = nn.Parameter(torch.zeros(features))
+
+    def forward(self, x):
+        mean, variance = x.mean(0), x.var(0, correction=0)
+        return self.weight * (x - mean) / torch.sqrt(variance) + self.bias
+'''
+
+
 class Normalisation(LayerRule):
     asks = "a"  # its output: it has no z of its own
     keys = ("gamma", "beta", "epsilon", "name")
@@ -71,6 +87,9 @@ class Normalisation(LayerRule):
 
     def parameters(self, k: int, layer: Any) -> dict[str, np.ndarray]:
         return {f"gamma{k}": layer.gamma, f"beta{k}": layer.beta}
+
+    def torch_names(self, k: int) -> dict[str, str]:
+        return {f"gamma{k}": "weight", f"beta{k}": "bias"}
 
     def observe(self, forward: tuple[Any, ...], backward: tuple[Any, ...], n: Any, p: Any) -> list[str]:
         """A group whose variance is below ε: σ = √(σ² + ε) is then mostly ε, the normalised values stay far
@@ -139,6 +158,28 @@ class BatchNorm(Normalisation):
     name = "batch_norm"
     label = "batch normalisation"
     over_batch = True
+    torch_module = "BatchNorm1d"
+
+    def torch_script(self, k: int, layer: Any) -> str:
+        from nnworked.render.numbers import literal
+
+        if layer.epsilon == 0:  # nn.BatchNorm1d refuses ε = 0 in training mode, which a file may write
+            return f"BatchNormWithoutEpsilon({layer.gamma.shape[0]})"
+        return f"nn.BatchNorm1d({layer.gamma.shape[0]}, eps={literal(layer.epsilon)})"
+
+    def torch_helper(self, layer: Any) -> str:
+        return "" if layer.epsilon != 0 else BATCH_NORM_WITHOUT_EPSILON
+
+    def from_torch(self, module: Any) -> dict[str, Any]:
+        if not module.training and module.track_running_stats:
+            raise ValueError("in eval mode nn.BatchNorm1d normalises with its running statistics, which nnworked "
+                             "does not represent: nnworked's batch_norm is training mode (the batch's own mean "
+                             "and variance); call model.train()")
+        if not module.affine:
+            raise ValueError("nnworked's batch_norm has a trained scale γ and shift β: build nn.BatchNorm1d with "
+                             "affine=True (the default)")
+        return {"type": self.name, "gamma": module.weight.detach().cpu().double().numpy(),
+                "beta": module.bias.detach().cpu().double().numpy(), "epsilon": float(module.eps)}
 
     def torch_forward(self, torch: Any, k: int, layer: Any, params: dict[str, Any], inputs: Any) -> Any:
         if layer.epsilon == 0:  # torch's batch_norm refuses ε = 0, which a file may write: the same formula by hand
@@ -153,6 +194,22 @@ class LayerNorm(Normalisation):
     label = "layer normalisation"
     over_batch = False
     per_position = True
+    torch_module = "LayerNorm"
+
+    def torch_script(self, k: int, layer: Any) -> str:
+        from nnworked.render.numbers import literal
+
+        return f"nn.LayerNorm({layer.gamma.shape[0]}, eps={literal(layer.epsilon)})"
+
+    def from_torch(self, module: Any) -> dict[str, Any]:
+        if len(module.normalized_shape) != 1:
+            raise ValueError(f"normalized_shape={tuple(module.normalized_shape)}: nnworked's layer_norm normalises "
+                             "each example over the last dimension only, nn.LayerNorm(features)")
+        if not module.elementwise_affine or module.weight is None or module.bias is None:
+            raise ValueError("nnworked's layer_norm has a trained scale γ and shift β per feature: build "
+                             "nn.LayerNorm with elementwise_affine=True and bias=True (the defaults)")
+        return {"type": self.name, "gamma": module.weight.detach().cpu().double().numpy(),
+                "beta": module.bias.detach().cpu().double().numpy(), "epsilon": float(module.eps)}
 
     def torch_forward(self, torch: Any, k: int, layer: Any, params: dict[str, Any], inputs: Any) -> Any:
         return torch.nn.functional.layer_norm(inputs, inputs.shape[-1:], params[f"gamma{k}"], params[f"beta{k}"],

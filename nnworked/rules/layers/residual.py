@@ -16,6 +16,19 @@ from nnworked.scenario import ResidualLayer
 from nnworked.trace import Residual, ResidualBack
 
 
+# for --format pytorch: the addition of an earlier layer's output, which the script's Network hands it
+SKIP = '''class Skip(nn.Module):
+    """A residual connection: the previous layer's output plus layer `source`'s (0: the inputs)."""
+
+    def __init__(self, source):
+        super().__init__()
+        self.source = source
+
+    def forward(self, x, earlier):
+        return x + earlier
+'''
+
+
 class ResidualRule(LayerRule):
     asks = "a"  # its output: it has no z of its own
     name = "residual"
@@ -52,6 +65,12 @@ class ResidualRule(LayerRule):
     def torch_forward(self, torch: Any, k: int, layer: Any, params: dict[str, Any], inputs: Any) -> Any:
         previous, branch = inputs
         return previous + branch
+
+    def torch_script(self, k: int, layer: Any) -> str:
+        return f"Skip({layer.source})"
+
+    def torch_helper(self, layer: Any) -> str:
+        return SKIP
 
     def describe(self, layer: Any) -> str:
         source = "the inputs" if layer.source == 0 else f"layer {layer.source}'s output ({layer.source_name})"
