@@ -48,7 +48,7 @@ def make_class(folder: Path, students: int) -> tuple[list[str], str, str, dict[s
                              allow_saturation=True, allow_dead_relu=True, min_error=0.0)
     files = made.files()
     for name, text in files.items():
-        if name.endswith(".yaml"):
+        if name.endswith((".yaml", ".marking-key.json")):  # the scenario and its key, as `generate` writes them
             (folder / name).write_text(text, encoding="utf-8")
     rng = random.Random(SEED)
     rows, names, expected = [], set(), {}

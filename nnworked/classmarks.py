@@ -227,14 +227,18 @@ def _match(entries: Iterable[Any], given: dict[str, dict[str, float]], manifest:
 
 def _sheets(entries: Iterable[Any]) -> dict[str, tuple[grading.Sheet, str]]:
     """Each variant's sheet, solved once however many students work it."""
-    from nnworked import sheets
+    from nnworked import markkeys, sheets
     from nnworked.api import solve
     from nnworked.errors import ScenarioError
 
-    out: dict[str, tuple[grading.Sheet, str]] = {}
+    out: dict[str, tuple[Any, str]] = {}
     problems = []
     for entry in entries:
         if entry.scenario in out:
+            continue
+        key = markkeys.read(entry.scenario)
+        if key is not None:  # marked from the key; solved only for a student it cannot mark
+            out[entry.scenario] = (markkeys.KeyedSheet(key, lambda path=entry.scenario: _solved(path)), key.variant)
             continue
         try:
             trace = solve(entry.scenario, keep=1)
@@ -251,6 +255,17 @@ def _sheets(entries: Iterable[Any]) -> dict[str, tuple[grading.Sheet, str]]:
 
         raise ManifestError(problems)
     return out
+
+
+def _solved(scenario: str) -> grading.Sheet:
+    """A keyed variant's sheet, solved when a student's answers need it (its fingerprint matched, so it
+    solves as it did when the key was made)."""
+    from nnworked import sheets
+    from nnworked.api import solve
+
+    trace = solve(scenario, keep=1)
+    keys, _ = sheets.for_scenario(trace, None, 1)
+    return grading.Sheet(trace, keys)
 
 
 def from_marks(marks: Any) -> ClassMarks:

@@ -100,10 +100,22 @@ def answer_slack(answer: float, reference: float, trace: Trace) -> float:
     """Half a unit of the answer's last decimal, at least of the decimals the policy asks for: under carry
     `precision` places; otherwise one fewer than the value is printed with (−0.381 for −0.3806)."""
     p = trace.precision
-    if p.carry:
-        return 0.5 * 10.0 ** -p.places
-    wanted = max(0, p.decimals_for(reference) - 1)
+    return _slack(answer, p.carry, p.places, p.decimals_for(reference))
+
+
+def _slack(answer: float, carry: bool, places: int, decimals: int) -> float:
+    """answer_slack from the policy alone (`decimals`: those the reference is printed with)."""
+    if carry:
+        return 0.5 * 10.0 ** -places
+    wanted = max(0, decimals - 1)
     return 0.5 * 10.0 ** -max(written_decimals(answer), wanted)
+
+
+def is_right(answer: float, correct: float, carry: bool, places: int, decimals: int) -> bool:
+    """Whether an answer is the key's value by the rule `grade_sheet` applies first (so "correct" whatever
+    else the student wrote), from the rounding policy and the key's printed decimals alone: what a marking
+    key (nnworked/markkeys.py) needs to mark without solving."""
+    return abs(answer - correct) <= _slack(answer, carry, places, decimals) + _noise(correct)
 
 
 def _noise(value: float) -> float:
@@ -258,7 +270,7 @@ def grade_sheet(sheet: Sheet, answers: dict[str, float]) -> list[Mark]:
             world.status[key] = "missing"
             continue
         answer = answers[key]
-        if abs(answer - correct) <= answer_slack(answer, correct, trace) + _noise(correct):
+        if is_right(answer, correct, trace.precision.carry, trace.precision.places, trace.precision.decimals_for(correct)):
             status, note = "correct", ""
         else:
             own = world.worked(key)

@@ -323,6 +323,7 @@ def variant_files(variants: list[Variant], combined: bool, rule: str, seed: int,
     `fmt`, one file each or all in one document. Nothing is written here. `exam`: printable exam sheets
     (reveal none); `vary_blanks`: each variant's blanks chosen by a seed of its own, so neighbours in an
     exam room fill in different values."""
+    from nnworked import markkeys as marking_keys
     from nnworked import sheets as exercises
     from nnworked.render import FORMATS
     from nnworked.render.numbers import Blanks
@@ -346,6 +347,8 @@ def variant_files(variants: list[Variant], combined: bool, rule: str, seed: int,
         # the file records its blanks, id and policy, so `run --exercise` and `grade` need no other options
         recorded = {"variant": v.id, "blanks": sorted(chosen), **({"reveal": reveal} if reveal != "guided" else {})}
         files[f"{v.id}.yaml"] = to_yaml({**v.data, "exercise": recorded})
+        # the values marking needs, so `grade --manifest` marks a right student without solving again
+        files[f"{v.id}{marking_keys.SUFFIX}"] = marking_keys.build(v.trace, chosen, v.id, files[f"{v.id}.yaml"])
         if record.exercises == "questions":  # one question per variant; its key is the question's feedback
             sheets.append(printer.question(v.trace, on_sheet))
             if not combined:  # each file imports into the same pool

@@ -134,7 +134,7 @@ def test_generate_makes_variants_and_their_files() -> None:
     assert len(made.variants) == 2 and len({v.id for v in made.variants}) == 2
     files = made.files(format="markdown")
     assert sorted(files) == sorted(f"{v.id}{suffix}" for v in made.variants
-                                   for suffix in (".yaml", "-sheet.md", "-key.md"))
+                                   for suffix in (".yaml", ".marking-key.json", "-sheet.md", "-key.md"))
     assert made.listing() == cli("generate", "ai-by-hand/4-hidden-layer", "-n", "2", "--seed", "7",
                                  "--max-decimals", "0").replace("(--output-dir writes each variant's scenario, "
                                                                 "sheet and key)\n", "")

@@ -43,7 +43,8 @@ def test_personal_sheets_and_the_manifest_that_grade_reads(tmp_path: Path) -> No
     files = made.files()
     ids = {s: made.assigned[s].id for s in ("s1", "x/2")}
     assert sorted(files) == sorted(["manifest.csv", "s1-sheet.md", "x_2-sheet.md",
-                                    *(f"{v}{end}" for v in set(ids.values()) for end in (".yaml", "-key.md"))])
+                                    *(f"{v}{end}" for v in set(ids.values())
+                                      for end in (".yaml", ".marking-key.json", "-key.md"))])
     assert files["manifest.csv"] == ("student_id,name,variant,scenario,sheet,key\n"
                                      f's1,"Lima, Ana",{ids["s1"]},{ids["s1"]}.yaml,s1-sheet.md,{ids["s1"]}-key.md\n'
                                      f'x/2,<b>Ben</b>,{ids["x/2"]},{ids["x/2"]}.yaml,x_2-sheet.md,{ids["x/2"]}-key.md\n')
