@@ -8,8 +8,8 @@ an update from the optimizer's one `update`, written against `FormulaArithmetic`
 value, never one recomputed here. A later step's sheet reads the parameters its previous step left.
 
 On an exercise sheet a blank is an empty cell with a status cell beside it (NOT DONE, CORRECT or
-INCORRECT within grading's tolerance, by a formula), and a cell computed from a blank waits for it (it
-shows nothing until the cells it reads are filled) and then computes from the student's own value, so a
+INCORRECT by grading's rule for a typed number, by a formula), and a cell computed from a blank waits for
+it (it shows nothing until the cells it reads are filled) and then computes from the student's own value, so a
 mistake carries forward as it does in `nnworked grade`.
 """
 
@@ -20,7 +20,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from nnworked.errors import NnworkedError
-from nnworked.grading import tolerance
+from nnworked.grading import right_answers
 from nnworked.quantities import FINAL, cell as quantity_cell, name as quantity_name
 from nnworked.render.notation import Notation
 from nnworked.render.numbers import spreadsheet_number
@@ -105,9 +105,10 @@ class Layout(ImageCells, VectorCells, TensorCells):
         if not self.answers:
             self.waiting.add(here)
         if self.status:
-            target, near = spreadsheet_number(value), spreadsheet_number(_near(value, self.trace))
             me = reference(here, grid.title)
-            formula = (f'IF({me}="","{NOT_DONE}",IF(ISNUMBER({me}),IF(ABS({me}-({target}))<={near},"{CORRECT}",'
+            right = ",".join(f"ABS({me}-({spreadsheet_number(target)}))<={spreadsheet_number(_near(target, room))}"
+                             for target, room in right_answers(value, self.trace))
+            formula = (f'IF({me}="","{NOT_DONE}",IF(ISNUMBER({me}),IF(OR({right}),"{CORRECT}",'
                        f'"{INCORRECT}"),"{INCORRECT}"))')
             grid.put(row, col + 1, Cell(CORRECT if self.answers else NOT_DONE, formula, "status", key))
         return here
@@ -327,10 +328,10 @@ class Layout(ImageCells, VectorCells, TensorCells):
         return out
 
 
-def _near(value: float, trace: Trace) -> float:
-    """grading's tolerance for this value, with the allowance for binary noise that grading adds."""
-    noise = 1e-12 * max(1.0, abs(value))
-    return tolerance(value, trace) + (noise if trace.precision.carry else 10 * noise)
+def _near(target: float, room: float) -> float:
+    """A right answer's room (grading.right_answers: the key as printed ± half a unit of its last decimal, so
+    0.1092 is never right for 0.1095, as `grade`, Moodle and Canvas judge it), with room for binary noise."""
+    return room + 1e-12 * max(1.0, abs(target))
 
 
 def matmul_grid(trace: Trace, settings: Any, prefix: str = "") -> Grid:

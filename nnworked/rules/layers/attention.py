@@ -15,6 +15,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from nnworked.engine.attention import attend, attend_back
+from nnworked.errors import NumericalError
 from nnworked.rules.layers.base import Backward, Finite, LayerRule
 from nnworked.rules.layers.sequence import SEQUENCES, parse_sequences
 from nnworked.scenario import DEFAULT_LEAKY_SLOPE
@@ -36,6 +37,9 @@ class AttentionLayer(NamedTuple):
     activation: str = "linear"  # none: what every layer says of itself
     slope: float = DEFAULT_LEAKY_SLOPE
     bias: None = None
+
+
+_UNDERFLOW = -700  # e^-700 ≈ 1e-304 is still a float64; e^-746 is 0
 
 
 class SelfAttention(LayerRule):
@@ -153,6 +157,12 @@ class SelfAttention(LayerRule):
         record = attend(math, k, inputs, params[f"WQ{k}"], params[f"WK{k}"], params[f"WV{k}"], params.get(f"WO{k}"),
                         layer.heads, layer.causal, layer.scaled, given)
         finite(record.scaled_scores, f"the attention scores of layer {k}")
+        visible = record.scaled_scores if record.mask is None else np.where(record.mask, record.scaled_scores, -np.inf)
+        if np.any(visible.max(axis=-1) < _UNDERFLOW):
+            # every e^score of such a row is 0 in float64: its softmax, 0/0 as written, cannot be worked by hand
+            raise NumericalError(f"a row of the attention scores of layer {k} lies wholly below {_UNDERFLOW}, where "
+                                 "e^score underflows to 0 and its softmax cannot be worked; scale the weights or the "
+                                 "inputs down")
         finite(record.a, f"a{k}")
         return (record,)
 
