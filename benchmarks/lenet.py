@@ -21,11 +21,8 @@ disagree, never because of a timing.
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
-import time
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
@@ -33,9 +30,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from nnworked import api  # noqa: E402
-from nnworked.engine.network import solve  # noqa: E402
-from nnworked.render import get  # noqa: E402
-from nnworked.render.settings import Settings  # noqa: E402
+from sidebyside import compare  # noqa: E402
 
 BATCH, RATE = 8, 0.01
 
@@ -136,13 +131,6 @@ def numpy_step(p: dict, x: np.ndarray, y: np.ndarray) -> tuple[dict, float]:
     return new, float(-np.log(after["yhat"][np.arange(n), y]).mean())
 
 
-def _sample(fn: Callable[[], object], repeat: int) -> float:
-    start = time.perf_counter()
-    for _ in range(repeat):
-        fn()
-    return (time.perf_counter() - start) / repeat
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="3 rounds instead of 7")
@@ -157,26 +145,7 @@ def main() -> int:
         params[f"W{k}"] = np.array(data["layers"][layer]["weights"])
         params[f"b{k}"] = np.array(data["layers"][layer]["bias"])
 
-    trace = solve(loaded)
-    new, final_loss = numpy_step(params, x, y)
-    ours = {u.name: u.new for u in trace.steps[0].updates}
-    worst = max(float(np.max(np.abs(ours[name] - new[name]))) for name in new)
-    agree = worst < 1e-9 and abs(trace.losses[-1] - final_loss) < 1e-9
-    print(f"results agree: {'yes' if agree else 'NO'} (largest difference in the updated parameters {worst:.1e})")
-
-    ratios = []
-    for r in range(rounds + 1):
-        pair = [("nnworked", lambda: solve(loaded)), ("numpy", lambda: numpy_step(params, x, y))]
-        times = dict((name, _sample(fn, 3)) for name, fn in (pair if r % 2 else pair[::-1]))
-        if r:  # the first round warms up
-            ratios.append(times["nnworked"] / times["numpy"])
-    ratio = statistics.median(ratios)
-    print(f"{'LeNet step, batch 8: nnworked / plain numpy':<52} {ratio:6.2f}×   target <= 5   "
-          f"{'PASS' if ratio <= 5 else 'FAIL'}")
-    size = len(get("markdown")(trace, Settings()).encode("utf-8"))
-    print(f"{'its Markdown walkthrough (elided), bytes':<52} {size:>9,}   target < 2,000,000   "
-          f"{'PASS' if size < 2_000_000 else 'FAIL'}")
-    return 0 if agree else 1
+    return compare("LeNet step, batch 8: nnworked / plain numpy", loaded, lambda: numpy_step(params, x, y), rounds)
 
 
 if __name__ == "__main__":

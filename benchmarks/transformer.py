@@ -24,20 +24,15 @@ disagree, never because of a timing.
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
-import time
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from nnworked import api  # noqa: E402
-from nnworked.engine.network import solve  # noqa: E402
-from nnworked.render import get  # noqa: E402
-from nnworked.render.settings import Settings  # noqa: E402
+from sidebyside import compare  # noqa: E402
 
 BATCH, POSITIONS, D_MODEL, HEADS, HIDDEN, CLASSES, RATE, EPSILON = 8, 32, 64, 4, 64, 10, 0.01, 1e-5
 
@@ -119,13 +114,6 @@ def numpy_step(p: dict, x: np.ndarray, y: np.ndarray) -> tuple[dict, float]:
     return new, _loss(_forward(new, x)["yhat"], y)
 
 
-def _sample(fn: Callable[[], object], repeat: int) -> float:
-    start = time.perf_counter()
-    for _ in range(repeat):
-        fn()
-    return (time.perf_counter() - start) / repeat
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="3 rounds instead of 7")
@@ -142,26 +130,7 @@ def main() -> int:
         params[f"W{k}"] = np.array(data["layers"][k - 1]["weights"])
         params[f"b{k}"] = np.array(data["layers"][k - 1]["bias"])
 
-    trace = solve(loaded)
-    new, final_loss = numpy_step(params, x, y)
-    ours = {u.name: u.new for u in trace.steps[0].updates}
-    worst = max(float(np.max(np.abs(ours[name] - new[name]))) for name in new)
-    agree = worst < 1e-9 and abs(trace.losses[-1] - final_loss) < 1e-9
-    print(f"results agree: {'yes' if agree else 'NO'} (largest difference in the updated parameters {worst:.1e})")
-
-    ratios = []
-    for r in range(rounds + 1):
-        pair = [("nnworked", lambda: solve(loaded)), ("numpy", lambda: numpy_step(params, x, y))]
-        times = dict((name, _sample(fn, 3)) for name, fn in (pair if r % 2 else pair[::-1]))
-        if r:  # the first round warms up
-            ratios.append(times["nnworked"] / times["numpy"])
-    ratio = statistics.median(ratios)
-    print(f"{'transformer block step, batch 8 × 32: nnworked / numpy':<56} {ratio:6.2f}×   target <= 5   "
-          f"{'PASS' if ratio <= 5 else 'FAIL'}")
-    size = len(get("markdown")(trace, Settings()).encode("utf-8"))
-    print(f"{'its Markdown walkthrough (elided), bytes':<56} {size:>9,}   target < 2,000,000   "
-          f"{'PASS' if size < 2_000_000 else 'FAIL'}")
-    return 0 if agree else 1
+    return compare("transformer block step, batch 8 × 32: nnworked / numpy", loaded, lambda: numpy_step(params, x, y), rounds)
 
 
 if __name__ == "__main__":
