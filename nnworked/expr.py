@@ -9,6 +9,7 @@ arithmetic over the shown digits), so a worked solution cannot disagree with its
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Callable, NamedTuple, Union
 
@@ -116,8 +117,14 @@ def leaves(expr: Expr) -> list[Num]:
 def derived(args: tuple[Num, ...]) -> str:
     """The label of a number computed from others: theirs, joined by "|" (so a value worked from a blank
     on an exercise sheet is itself not shown: 1 × ? must not reappear as 2 one stage later)."""
-    labels = sorted({part for a in args if a.label for part in a.label.split("|")})
-    return "|".join(labels)
+    return _union(tuple(dict.fromkeys(a.label for a in args if a.label)))
+
+
+@functools.lru_cache(maxsize=4096)
+def _union(labels: tuple[str, ...]) -> str:
+    """The parts of these labels, sorted and joined. Cached: an attention layer's intermediates all carry
+    one label of thousands of names, and splitting it again at every stage of every line cost minutes."""
+    return "|".join(sorted({part for label in labels for part in label.split("|")}))
 
 
 def chain(expr: Expr, rounder: Rounder | None = None) -> list[Expr]:

@@ -96,3 +96,14 @@ def test_writing_many_sheets_shows_a_bar_and_writes_the_same_files() -> None:
         files = made.files(format="html")
     assert files == made.files(format="html")
     assert "Writing sheets" in out.getvalue()
+
+
+def test_one_step_s_walkthrough_shows_its_passes_and_renders_the_same_text() -> None:
+    # a long sequence's attention takes seconds to work even for one step: its passes have bars too
+    plain = nnworked.run("transformer_block").render("markdown")
+    console, out = terminal()
+    with progress.shown(console=console, after=0):
+        text = nnworked.run("transformer_block").render("markdown")
+    assert text == plain
+    for what in ("Working the forward pass", "Working the backward pass"):
+        assert what in out.getvalue()

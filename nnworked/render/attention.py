@@ -60,10 +60,20 @@ class _Lines:
         mark = self.n.example(e)
         return {role: f"{role}{subscript(str(k))}{head}{mark}" for role in ("Q", "K", "V", "S", "Ŝ", "A", "O")}
 
-    def _heads_and_examples(self, examples: int, heads: int) -> tuple[list[int], int, list[int], int]:
-        shown_e, hidden_e = pick(examples, self.s.elements)
-        shown_h, hidden_h = pick(heads, self.s.elements)
-        return shown_e, hidden_e, shown_h, hidden_h
+    def _pairs(self, examples: int, heads: int) -> tuple[dict[int, list[int]], int]:
+        """The (example, head) pairs whose intermediates are worked, by example, and how many are elided: at
+        most `limit` pairs, as a dense layer works at most `limit` elements, so that a batch of long sequences
+        with several heads stays a page a reader can follow (and a Markdown file of a bounded size)."""
+        flat, hidden = pick(examples * heads, self.s.elements)
+        shown: dict[int, list[int]] = {}
+        for index in flat:
+            e, h = divmod(index, heads)
+            shown.setdefault(e, []).append(h)
+        return shown, hidden
+
+    @staticmethod
+    def _pairs_note(hidden: int, examples: int, heads: int) -> str:
+        return elided_note(hidden, "examples" if heads == 1 else "heads" if examples == 1 else "heads of the examples")
 
 
 class AttentionForward(_Lines):
@@ -94,8 +104,8 @@ class AttentionForward(_Lines):
                                           else f",   {a} = concat(heads)")])]
         if (self.s.layout or self.page.table.trace.scenario.layout) == "ai-by-hand":
             out += columns_view(self.page, r)
-        shown_e, hidden_e, shown_h, hidden_h = self._heads_and_examples(examples, heads)
-        for e in shown_e:
+        shown, hidden = self._pairs(examples, heads)
+        for e, shown_h in shown.items():
             place = _place(self.page, k, e)
             for h in shown_h:
                 head = attentionworked.Head(r, place, e, h, printing=True)
@@ -119,10 +129,8 @@ class AttentionForward(_Lines):
                 lines += ["", *self._grid(sym["A"], positions, positions, head.softmax, head.hides, head.allowed),
                           "", *self._grid(sym["O"], positions, d_v, head.mixed, head.hides)]
                 out.append(Math(lines))
-            if hidden_h:
-                out.append(Para(elided_note(hidden_h, "heads")))
-        if hidden_e:
-            out.append(Para(elided_note(hidden_e, "examples")))
+        if hidden:
+            out.append(Para(self._pairs_note(hidden, examples, heads)))
         if heads > 1:
             hides = {e: attentionworked.Head(r, _place(self.page, k, e), e, 0).hides for e in range(examples)}
             out += [Para("**The heads side by side:**"),
@@ -174,8 +182,8 @@ class AttentionBackward(_Lines):
             lines = [f"∂L/∂WO{s}[o,m] = Σ ∂L/∂{a}[t,o] × concat{s}[t,m]", ""]
             lines += self._weights("dWO", k, g.output_grad.shape)
             out += [Math(lines)]
-        shown_e, hidden_e, shown_h, hidden_h = self._heads_and_examples(examples, heads)
-        for e in shown_e:
+        shown, hidden = self._pairs(examples, heads)
+        for e, shown_h in shown.items():
             place = _place(self.page, k, e)
             back = attentionworked.Back(g, place, e, f, printing=True)
             lines = []
@@ -204,11 +212,9 @@ class AttentionBackward(_Lines):
                                           back.both),
                           "", *self._grid(f"∂L/∂{sym['K']}", positions, d_k, lambda j, d, h=h: back.key(h, j, d),
                                           back.both), ""]
-            if hidden_h:
-                lines.append(elided_note(hidden_h, "heads"))
             out.append(Math(lines[:-1] if lines and lines[-1] == "" else lines))
-        if hidden_e:
-            out.append(Para(elided_note(hidden_e, "examples")))
+        if hidden:
+            out.append(Para(self._pairs_note(hidden, examples, heads)))
         lines = []
         for kind, role in (("dWQ", "Q"), ("dWK", "K"), ("dWV", "V")):
             lines += [f"∂L/∂W{role}{s}[i,j] = Σ ∂L/∂{role}{s}[t,i] × {n.a(k - 1)}[t,j]", ""]

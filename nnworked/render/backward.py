@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from nnworked import worked
+from nnworked import progress, worked
 from nnworked.engine.activations import ACTIVATIONS
 from nnworked.quantities import computed_from
 from nnworked.render.blocks import Block, Heading, Math, Para
@@ -47,7 +47,8 @@ class BackwardWriter:
     def backward(self, section: int) -> list[Block]:
         """Every backward record of the step, in order, each by its own printer."""
         numbering, out = Numbering(section), []
-        for record in self.training.backward:
+        records = self.training.backward  # a bar on a terminal, as the forward pass has
+        for record in progress.track(records, len(records), "Working the backward pass"):
             out += dispatch(self.printers, record, numbering)
         return out
 

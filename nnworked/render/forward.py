@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from nnworked import quantities, worked
+from nnworked import progress, quantities, worked
 from nnworked.engine.activations import ACTIVATIONS
 from nnworked.engine.losses import LOSSES, LossSpec
 from nnworked.render.blocks import Block, Heading, Math, Para
@@ -33,7 +33,8 @@ class ForwardWriter:
     def forward(self, forward: Forward, section: int) -> list[Block]:
         """Every operation of the pass, in order, each by its own printer."""
         numbering, out = Numbering(section), []
-        for operation in forward.operations:
+        records = forward.operations  # a bar on a terminal: a long sequence's attention takes a while to work
+        for operation in progress.track(records, len(records), "Working the forward pass"):
             out += dispatch(self.printers, operation, numbering)
         return out
 

@@ -7,6 +7,8 @@ from typing import Callable, NamedTuple
 from nnworked import quantities
 from nnworked.render.numbers import subscript, superscript
 
+_GREEK = {"gamma": "γ", "beta": "β"}  # a norm layer's parameters, named in files as words
+
 
 class Notation(NamedTuple):
     layers: int
@@ -35,9 +37,9 @@ class Notation(NamedTuple):
         return f"δ{subscript(k)}"
 
     def param(self, name: str) -> str:
-        """W1 -> W₁, K2 -> K₂"""
+        """W1 -> W₁, K2 -> K₂, gamma3 -> γ₃ (as the walkthrough's equations write it)"""
         parsed = quantities.parse(name)
-        return parsed.kind + subscript(str(parsed.layer)) + (f".{parsed.part}" if parsed.part else "")  # Wx₁.i
+        return _GREEK.get(parsed.kind, parsed.kind) + subscript(str(parsed.layer)) + (f".{parsed.part}" if parsed.part else "")  # Wx₁.i
 
     def example(self, n: int) -> str:
         """The superscript that marks example n (counting from 1) in a batch; nothing for one example."""

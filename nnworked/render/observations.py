@@ -44,11 +44,11 @@ def lasting(trace: Trace, step: TrainingStep, n: Notation) -> list[str]:
 def _error_sign(step: TrainingStep, n: Notation, p: Precision) -> list[str]:
     if step.loss is None or step.loss.yhat.size != 1:
         return []
-    yhat, y = float(step.loss.yhat[0, 0]), float(step.loss.y[0, 0])
+    yhat, y = float(step.loss.yhat.flat[0]), float(step.loss.y.flat[0])  # one value, of a batch or a sequence
     if yhat == y:
         return []
     relation = "lower" if yhat < y else "higher"
-    delta = next(s for s in step.backward if isinstance(s, OutputDelta)).delta[0, 0]
+    delta = next(s for s in step.backward if isinstance(s, OutputDelta)).delta.flat[0]
     return [f"The prediction {n.a(n.layers)} = {fmt(yhat, p)} is **{relation}** than the target y = "
             f"{fmt(y, p, given=True)}, so {n.delta(n.layers)} = ∂L/∂{n.z(n.layers)} = {fmt(delta, p)} is "
             f"{'negative' if delta < 0 else 'positive'}: {_push(step)} the output "

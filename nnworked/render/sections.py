@@ -73,8 +73,19 @@ def _parameter_sum(s: Scenario, w: ForwardWriter) -> list[Block]:
     shapes = ", ".join(f"{w.n.param(name)} {'×'.join(map(str, value.shape))}"
                        for name, value in parameters(s.layers).items())
     expr = terms[0] if len(terms) == 1 else op("add", *terms)
-    return [Para(f"**Parameters:** {shapes}; pooling and flatten layers have none:"),
-            Math(line("parameters", expr, w.p, w.s.width))]
+    return [Para(f"**Parameters:** {shapes}{_without_parameters(s)}:"), Math(line("parameters", expr, w.p, w.s.width))]
+
+
+def _without_parameters(s: Scenario) -> str:
+    """"; max_pool and flatten layers have none", naming the types of this network's layers that learn nothing."""
+    from nnworked.rules.layers import LAYERS
+
+    types = [layer.type for k, layer in enumerate(s.layers, start=1) if not LAYERS[layer.type].parameters(k, layer)]
+    if not types:
+        return ""
+    types = list(dict.fromkeys(types))
+    listed = types[0] if len(types) == 1 else ", ".join(types[:-1]) + " and " + types[-1]
+    return f"; {listed} layers have none"
 
 
 def conventions(trace: Trace) -> str:

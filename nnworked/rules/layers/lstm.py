@@ -180,6 +180,12 @@ class LSTM(LayerRule):
     def summary(self, layer: Any) -> str:
         return f"lstm {layer.input_weights.shape[1]}"
 
+    def observe(self, forward: tuple[Any, ...], backward: tuple[Any, ...], n: Any, p: Any) -> list[str]:
+        """The gradient along the cell state, step by step back in time, and the forget gates that scale it."""
+        from nnworked.render.lstmnotes import memory
+
+        return memory(forward, backward, n, p)
+
     def parameters(self, k: int, layer: Any) -> dict[str, np.ndarray]:
         out = {}
         for role, arrays in (("Wx", layer.input_weights), ("Wh", layer.recurrent_weights), ("b", layer.bias)):
