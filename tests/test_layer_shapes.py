@@ -11,6 +11,7 @@ import pytest
 
 import nnworked
 from nnworked.errors import ScenarioError
+from tests.test_norms import NETWORK
 
 IMAGE = """inputs: [[1, 2, 0], [0, 1, 3], [2, 1, 0]]
 targets: [[1]]
@@ -22,14 +23,7 @@ layers:
   - weights: [[0.1, 0.2, 0.3, 0.4]]
 loss: mse
 """
-VECTOR = """inputs: [[1, 2], [3, 4]]
-targets: [[1], [0]]
-layers:
-  - weights: [[0.1, 0.2], [0.3, 0.4]]
-  - {middle}
-  - weights: [[0.5, -0.5]]
-loss: mse
-"""
+VECTOR = NETWORK  # a dense network with a layer to fill in, as the norm tests use
 
 
 @pytest.mark.parametrize("network, middle, expected", [

@@ -176,7 +176,7 @@ class AttentionBackward(_Lines):
                  + "through each weighted sum to the weights A and the values V; through each row's softmax "
                    "(its Jacobian ∂aᵢⱼ/∂sᵢₘ = aᵢⱼ(1 − aᵢⱼ) when m = j, −aᵢⱼaᵢₘ otherwise, so ∂L/∂sᵢⱼ = aᵢⱼ(∂L/∂aᵢⱼ − "
                    "Σₘ ∂L/∂aᵢₘ·aᵢₘ))"
-                 + (f", then ÷ √d_k" if f.scaled else "")
+                 + (", then ÷ √d_k" if f.scaled else "")
                  + f"; to Q and K; and to WQ{s}, WK{s} and WV{s}, summed over the examples and positions.")]
         if g.output_grad is not None:
             lines = [f"∂L/∂WO{s}[o,m] = Σ ∂L/∂{a}[t,o] × concat{s}[t,m]", ""]
