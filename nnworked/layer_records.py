@@ -9,6 +9,17 @@ from typing import NamedTuple
 import numpy as np
 
 
+def outputs(kind: str):  # noqa: ANN201
+    """A forward record whose output is its field `kind` (a or z), the quantity named kind{layer}: the two
+    pieces most forward records share, written once (a NamedTuple takes no mixin)."""
+    def add(cls):  # noqa: ANN001, ANN202
+        cls.output = property(lambda self: getattr(self, kind), doc=f"{kind}: what the next operation receives")
+        cls.produces = lambda self: {f"{kind}{self.layer}": getattr(self, kind)}
+        return cls
+    return add
+
+
+@outputs("z")
 class Convolve(NamedTuple):
     """z = K ⋆ a + b: layer k's cross-correlation of its input images with each kernel, as every framework
     computes it (no flip), over zero-padded inputs, at a stride."""
@@ -22,14 +33,8 @@ class Convolve(NamedTuple):
     padding: int
     given: bool
 
-    @property
-    def output(self) -> np.ndarray:
-        return self.z
 
-    def produces(self) -> dict[str, np.ndarray]:
-        return {f"z{self.layer}": self.z}
-
-
+@outputs("a")
 class Pool(NamedTuple):
     """a = the max (or the mean) of each window of each channel."""
 
@@ -41,14 +46,8 @@ class Pool(NamedTuple):
     a: np.ndarray  # (examples, channels, out rows, out cols)
     winners: np.ndarray | None  # max pooling: the index within each window (row-major) of its first maximum
 
-    @property
-    def output(self) -> np.ndarray:
-        return self.a
 
-    def produces(self) -> dict[str, np.ndarray]:
-        return {f"a{self.layer}": self.a}
-
-
+@outputs("a")
 class Flatten(NamedTuple):
     """a = every channel's rows one after another: (channel, row, col) → one vector, row-major."""
 
@@ -56,14 +55,8 @@ class Flatten(NamedTuple):
     inputs: np.ndarray
     a: np.ndarray
 
-    @property
-    def output(self) -> np.ndarray:
-        return self.a
 
-    def produces(self) -> dict[str, np.ndarray]:
-        return {f"a{self.layer}": self.a}
-
-
+@outputs("a")
 class Dropout(NamedTuple):
     """a = mask × a_{k−1} × 1/(1 − rate): inverted dropout with the file's mask (1 keeps, 0 drops)."""
 
@@ -74,14 +67,8 @@ class Dropout(NamedTuple):
     inputs: np.ndarray
     a: np.ndarray
 
-    @property
-    def output(self) -> np.ndarray:
-        return self.a
 
-    def produces(self) -> dict[str, np.ndarray]:
-        return {f"a{self.layer}": self.a}
-
-
+@outputs("a")
 class Normalise(NamedTuple):
     """a = γ × x̂ + β with x̂ = (x − mean) / √(variance + ε): batch_norm's statistics are each feature's over
     the batch, layer_norm's each example's over its features (a group: one mean, variance and σ)."""
@@ -99,14 +86,8 @@ class Normalise(NamedTuple):
     epsilon: float
     a: np.ndarray
 
-    @property
-    def output(self) -> np.ndarray:
-        return self.a
 
-    def produces(self) -> dict[str, np.ndarray]:
-        return {f"a{self.layer}": self.a}
-
-
+@outputs("a")
 class Residual(NamedTuple):
     """a_k = a_{k−1} + a_j: the previous layer's output plus an earlier one's (j = 0: the inputs)."""
 
@@ -115,13 +96,6 @@ class Residual(NamedTuple):
     inputs: np.ndarray  # a_{k−1}
     branch: np.ndarray  # a_j
     a: np.ndarray
-
-    @property
-    def output(self) -> np.ndarray:
-        return self.a
-
-    def produces(self) -> dict[str, np.ndarray]:
-        return {f"a{self.layer}": self.a}
 
 
 class KernelGradient(NamedTuple):

@@ -24,9 +24,10 @@ from nnworked.engine.rounding import Precision
 from nnworked.scenario import Scenario
 from nnworked.layer_records import (  # noqa: F401  (each record type is a trace's: imported from here too)
     ConvBackToPrevious, Convolve, Dropout, DropoutBack, Flatten, GradientSum, KernelGradient, NormBack, NormGradient,
-    Normalise, Pool, PoolBack, Residual, ResidualBack, Unflatten)
+    Normalise, Pool, PoolBack, Residual, ResidualBack, Unflatten, outputs)
 
 
+@outputs("z")
 class Linear(NamedTuple):
     """z = a·Wᵀ + b for every example: layer k's linear combination."""
 
@@ -37,14 +38,8 @@ class Linear(NamedTuple):
     z: np.ndarray  # (examples, units)
     given: bool  # weights and inputs are the numbers the user wrote (the first forward pass)
 
-    @property
-    def output(self) -> np.ndarray:
-        return self.z
 
-    def produces(self) -> dict[str, np.ndarray]:
-        return {f"z{self.layer}": self.z}
-
-
+@outputs("a")
 class Activate(NamedTuple):
     """a = f(z): layer k's activation (the identity for a linear layer)."""
 
@@ -53,13 +48,6 @@ class Activate(NamedTuple):
     slope: float
     z: np.ndarray
     a: np.ndarray
-
-    @property
-    def output(self) -> np.ndarray:
-        return self.a
-
-    def produces(self) -> dict[str, np.ndarray]:
-        return {f"a{self.layer}": self.a}
 
 
 ForwardOperation = Union[Linear, Activate, Convolve, Pool, Flatten, Dropout, Normalise, Residual]
