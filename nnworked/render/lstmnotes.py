@@ -10,7 +10,7 @@ import numpy as np
 
 from nnworked.lstm_records import GATES, LSTMBackward, LSTMForward
 from nnworked.render.numbers import fmt
-from nnworked.render.observations import SUMMARY
+from nnworked.render.observations import SUMMARY, _norm
 
 _FORGET = GATES.index("f")
 
@@ -20,7 +20,9 @@ def memory(forward: tuple[Any, ...], backward: tuple[Any, ...], n: Any, p: Any) 
     back = next((r for r in backward if isinstance(r, LSTMBackward)), None)
     if fwd is None or back is None or back.dc.shape[1] < 2:
         return []  # one step has no "back in time"
-    sizes = [float(np.sqrt(np.sum(back.dc[:, t] ** 2))) for t in range(back.dc.shape[1])]
+    sizes = [_norm(back.dc[:, t]) for t in range(back.dc.shape[1])]  # scaled first: squares of 1e200 overflow
+    if not all(np.isfinite(sizes)):
+        return []  # a size too large to write says nothing a reader can use
     forget = fwd.gates[_FORGET]
     listing = "; ".join(f"step {t}: {fmt(size, SUMMARY)}" for t, size in enumerate(sizes))
     first, last = sizes[0], sizes[-1]

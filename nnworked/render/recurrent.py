@@ -180,7 +180,11 @@ class RecurrentBackward(_Rnn):
         positions = r.delta.shape[1]
         if positions < 2 or on_sheet():  # on a sheet the trend would tell what the blanked δ are
             return []
-        sizes = [float(np.sqrt(np.sum(r.delta[:, t] ** 2))) for t in range(positions)]
+        from nnworked.render.observations import _norm
+
+        sizes = [_norm(r.delta[:, t]) for t in range(positions)]  # scaled first: squares of 1e200 overflow
+        if not all(np.isfinite(sizes)):
+            return []  # a size too large to write says nothing a reader can use
         examples, units = r.delta.shape[0], r.delta.shape[2]
         keys = [[self.n.key("dz", r.layer, (t, i), e) for e in range(examples) for i in range(units)]
                 for t in range(positions)]  # a size hides on a sheet with the δ it is computed from

@@ -133,6 +133,8 @@ class Normalisation(LayerRule):
     def forward(self, math, k, layer, params, inputs, given, finite: Finite) -> tuple[Any, ...]:  # noqa: ANN001
         gamma, beta = params[f"gamma{k}"], params[f"beta{k}"]
         mean, variance, std, xhat = math.statistics(self.group(inputs), layer.epsilon)
+        # a variance beyond ±1.8e308 divides every x − μ down to 0: x̂ would look finite, and be wrong
+        variance = finite(variance, f"the variance of layer {k}")
         xhat = finite(self.group(xhat), f"the normalised values of layer {k}")
         a = finite(math.scale_shift(gamma, xhat, beta), f"a{k}")
         return (Normalise(k, self.name, self.over_batch, inputs, mean, variance, std, xhat, gamma, beta, layer.epsilon, a),)
