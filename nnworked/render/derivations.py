@@ -36,10 +36,13 @@ def derivations(trace: Trace, w: ForwardWriter) -> list[Block]:
             seen.add(s.activation)
             out += _hidden(trace, w, s)
     out += _chain(trace, w)
+    from nnworked.render.attentionderivations import attention_derivations
     from nnworked.render.imagederivations import image_derivations
     from nnworked.render.normderivations import norm_derivations
+    from nnworked.render.recurrentderivations import recurrent_derivations
 
-    return out + image_derivations(trace, w) + norm_derivations(trace, w)
+    return (out + image_derivations(trace, w) + recurrent_derivations(trace, w) + norm_derivations(trace, w)
+            + attention_derivations(trace, w))
 
 
 def _as_rows(trace: Trace, output: OutputDelta) -> tuple[Trace, OutputDelta]:

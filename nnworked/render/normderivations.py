@@ -18,8 +18,6 @@ from nnworked.trace import DropoutBack, GradientSum, NormBack, NormGradient, Res
 def norm_derivations(trace: Trace, w: ForwardWriter) -> list[Block]:
     """Each backward rule of these layers once, at the first layer that uses it (per norm type)."""
     out: list[Block] = []
-    if trace.scenario.inputs.ndim == 3:  # a sequence's norms are derived by the walkthrough position by position
-        return out
     backward = trace.steps[0].backward
     seen: set[str] = set()
     for record in backward:
@@ -94,17 +92,20 @@ def _scale_shift(w: ForwardWriter, r: NormGradient) -> list[Block]:
     n, k, p, page = w.n, r.layer, w.p, w.page
     gamma, beta = _params(k)
     xh, a = _symbols(k)[2], n.a(k)
-    lines = [f"∂{a}[n,j]/∂{gamma}[j] = {xh}[n,j]   and   ∂{a}[n,j]/∂{beta}[j] = 1",
-             f"∂L/∂{gamma}[j] = Σₙ ∂L/∂{a}[n,j] × {xh}[n,j]",
-             f"∂L/∂{beta}[j] = Σₙ ∂L/∂{a}[n,j] × 1", ""]
+    sequence = r.gradient.ndim == 3  # a sequence: one γ[j] at every example and position
+    at, over, once = ("n,t,j", "Σₙ,ₜ", "every example n at every position t") if sequence else ("n,j", "Σₙ",
+                                                                                                "every example n")
+    lines = [f"∂{a}[{at}]/∂{gamma}[j] = {xh}[{at}]   and   ∂{a}[{at}]/∂{beta}[j] = 1",
+             f"∂L/∂{gamma}[j] = {over} ∂L/∂{a}[{at}] × {xh}[{at}]",
+             f"∂L/∂{beta}[j] = {over} ∂L/∂{a}[{at}] × 1", ""]
     for role, symbol in (("gamma", gamma), ("beta", beta)):
         key = quantities.name(f"d{role}", k, 0, step=n.step)
         lines += line(f"∂L/∂{symbol}[0]", page.table.expression(key), p, w.s.width, label=key)
     return [Heading(3, f"Where ∂L/∂{gamma} and ∂L/∂{beta} come from (layer {k})"),
-            Para(f"The last step of the forward rule is {a}[n,j] = {gamma}[j] × {xh}[n,j] + {beta}[j]. One "
-                 f"{gamma}[j] scales feature j of every example n, so it reaches the loss once per example, and the "
-                 "chain rule sums over them, each term ∂L/∂a times the local derivative (x̂ for the scale, 1 for the "
-                 "shift). Here, for feature 0:"),
+            Para(f"The last step of the forward rule is {a}[{at}] = {gamma}[j] × {xh}[{at}] + {beta}[j]. One "
+                 f"{gamma}[j] scales feature j of {once}, so it reaches the loss once per "
+                 f"{'example and position' if sequence else 'example'}, and the chain rule sums over them, each term "
+                 "∂L/∂a times the local derivative (x̂ for the scale, 1 for the shift). Here, for feature 0:"),
             Math(lines)]
 
 
@@ -112,7 +113,8 @@ def _three_terms(w: ForwardWriter, r: NormBack) -> list[Block]:
     n, k, p = w.n, r.layer, w.p
     mu, var, xh, sigma = _symbols(k)
     x = n.a(k - 1)
-    over = "a feature's values over the batch" if r.over_batch else "an example's features"
+    over = ("a feature's values over the batch" if r.over_batch else
+            "an example's features at one position" if r.upstream.ndim == 3 else "an example's features")
     out: list[Block] = [
         Heading(3, f"Where the three terms of ∂L/∂{x} come from ({_label(r.kind)}, layer {k})"),
         Para(f"Take one group, {over}: M values x₁ … x_M with μ = Σⱼ xⱼ / M, σ² = Σⱼ (xⱼ − μ)² / M, "
@@ -125,12 +127,13 @@ def _three_terms(w: ForwardWriter, r: NormBack) -> list[Block]:
               "∂L/∂σ² = Σⱼ ∂L/∂x̂ⱼ × ∂x̂ⱼ/∂σ² = Σⱼ ∂L/∂x̂ⱼ × (−x̂ⱼ / (2σ²)) = −S₂ / (2σ²)",
               "∂L/∂μ = Σⱼ ∂L/∂x̂ⱼ × (−1/σ) + ∂L/∂σ² × ∂σ²/∂μ = −S₁/σ + 0   (∂σ²/∂μ = −2·Σⱼ (xⱼ − μ)/M = 0)",
               "∂L/∂xᵢ = ∂L/∂x̂ᵢ/σ − S₁/(M·σ) − x̂ᵢ·S₂/(M·σ) = (M·∂L/∂x̂ᵢ − S₁ − x̂ᵢ·S₂) / (M·σ)"])]
-    e, j = 0, 0
+    e, j = 0, ((0, 0) if r.upstream.ndim == 3 else 0)  # a sequence's first position
     g = normworked.group_of(r, e, j)
     group = normworked.BackGroup(r, _place(w.page, r, g), g)
     count = num(len(group.members), True)
-    std = num(r.std[g], label=group.forward.input_labels())
-    s1, s2 = num(r.s1[g], label=group.s1_label()), num(r.s2[g], label=group.sums_label())
+    at = group.forward.at  # the group's place in the statistics: (g,), or (example, position) of a sequence
+    std = num(r.std[at], label=group.forward.input_labels())
+    s1, s2 = num(r.s1[at], label=group.s1_label()), num(r.s2[at], label=group.sums_label())
     ghat, xhat = group.ghat_num(e, j), group.xhat_num(e, j)
     through_xhat = op("div", ghat, std)
     through_mean = op("div", s1, op("mul", count, std))
@@ -160,13 +163,13 @@ def _residual(w: ForwardWriter, r: ResidualBack, joined: GradientSum | None) -> 
                 f"the chain rule for a value used twice adds them: ∂L/∂{branch} = (what comes back through layer "
                 f"{r.source + 1}) + ∂L/∂{a}." if r.source > 0 else
                 f" {branch} is the data: the shortcut's copy of the gradient ends there."))]
-    if joined is None or r.upstream.ndim != 2:
+    if joined is None or r.upstream.ndim not in (2, 3):  # an image's skip: its working is the walkthrough's
         return out
-    j = joined.layer
-    key = n.key("da", j, 0, 0)
-    return out + [Para(f"Here, for ∂L/∂{n.element(branch, 0, 0, joined.total.shape[1])}: the main path's working, "
+    j, unit = joined.layer, ((0, 0) if r.upstream.ndim == 3 else 0)  # a sequence's first position
+    key = n.key("da", j, unit, 0)
+    return out + [Para(f"Here, for ∂L/∂{n.element(branch, 0, unit, joined.total.shape[-1])}: the main path's working, "
                        f"then + ∂L/∂{a} from the shortcut:"),
-                  Math(line(f"∂L/∂{n.element(branch, 0, 0, joined.total.shape[1])}", page.table.expression(key), p,
+                  Math(line(f"∂L/∂{n.element(branch, 0, unit, joined.total.shape[-1])}", page.table.expression(key), p,
                             w.s.width, label=key))]
 
 
