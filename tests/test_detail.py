@@ -71,3 +71,19 @@ def test_brief_gives_results_per_layer_only() -> None:
     assert "z₁[0] =" not in text and "W₂[0]_new" not in text
     assert "| W₂ | [0.5, 0.6] | [0.5080, 0.6179] |" in text
     assert len(text) < len(markdown("spam")) / 2
+
+
+def test_the_mse_derivation_names_only_the_factors_its_loss_has() -> None:
+    import nnworked
+
+    def derived(loss: dict) -> str:
+        text = nnworked.run({"title": "t", "inputs": [[1.0], [2.0]], "targets": [[0.0], [1.0]], "loss": loss,
+                             "learning_rate": 0.1, "layers": [{"weights": [[0.5]], "bias": [0.0]}]}).render(
+            "terminal", detail="full", columns=100)
+        (worked,) = [line.strip() for line in text.splitlines() if line.strip().startswith("× ") and " gives " in line]
+        return worked
+
+    # ŷ⁽¹⁾ = 0.5, y = 0: 2 × (0.5 − 0) = 1, then the loss's own factors
+    assert derived({"name": "mse"}) == "× 0.5 for the mean (÷ 2) gives ∂L/∂ŷ⁽¹⁾ = 0.5"
+    assert derived({"name": "mse", "scale": 0.5}) == "× 0.25 for the scale and the mean (÷ 2) gives ∂L/∂ŷ⁽¹⁾ = 0.25"
+    assert derived({"name": "mse", "scale": 0.5, "batch": "sum"}) == "× 0.5 for the scale gives ∂L/∂ŷ⁽¹⁾ = 0.5"

@@ -320,10 +320,11 @@ def _closing(losses: list[float], forward, n: Notation, p) -> str:  # noqa: ANN0
         steps = f"step {since + 1}" if since + 1 == len(losses) - 1 else f"steps {since + 1}–{len(losses) - 1}"
         sentence += f", but {steps} left it at {fmt(last, p)}: training has stalled"
     for act in dead:
-        units = act.z.shape[1]
+        units = int(np.prod(act.z.shape[1:]))  # an image's or a sequence's every element counts as a unit
         kind = ACTIVATIONS[act.activation].label
         which = f"the {kind} unit" if units == 1 else f"both {kind} units" if units == 2 else f"all {units} {kind} units"
-        state = f"{n.a(act.layer)} = {vector(act.a[0], p)}" if act.a.shape[0] == 1 else "z ≤ 0 on every example"
+        state = f"{n.a(act.layer)} = {vector(act.a[0], p)}" if act.a.shape[0] == 1 and act.a.ndim == 2 else \
+            "z ≤ 0 on every example" if act.a.ndim == 2 else "z ≤ 0 everywhere, on every example"
         verb_dead = "is" if units == 1 else "are"
         sentence += (f"{'. ' if since else ', but '}{which[0].upper() + which[1:] if since else which} of layer "
                      f"{act.layer} {verb_dead} now dead ({state}): no gradient can flow through them, so the "

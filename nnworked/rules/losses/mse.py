@@ -98,7 +98,9 @@ class MeanSquaredError(LossRule):
         worked_lines = line(f"2 × ({n.element(g, e, i, units)} − y)", raw, p, w.s.width)
         factor = spec.factor(examples, units)
         if factor != 1:
-            worked_lines.append(f"× {fmt(factor, p)} for the scale and the mean (÷ {examples * (units if spec.outputs == 'mean' else 1)}) "
+            divisor = (examples if spec.batch == "mean" else 1) * (units if spec.outputs == "mean" else 1)
+            reasons = (["the scale"] if spec.scale != 1 else []) + ([f"the mean (÷ {divisor})"] if divisor > 1 else [])
+            worked_lines.append(f"× {fmt(factor, p)} for {' and '.join(reasons)} "
                                 f"gives ∂L/∂{n.element(g, e, i, units)} = {fmt(output.dl_dyhat[e, i], p)}")
         out.append(Math(worked_lines))
         out.append(Para(meaning(float(output.dl_dyhat[e, i]), p, f"∂L/∂{n.element(g, e, i, units)}")))

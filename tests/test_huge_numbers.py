@@ -1,6 +1,7 @@
-"""Huge but finite numbers in sequence networks (found by tests/test_fuzz.py's mutations): a size of δ per
-time step is computed without squaring past ±1.8e308, and a layer norm whose variance overflows stops with
-the place, never with an internal error or an ∞ printed as a value."""
+"""Huge but finite numbers (found by tests/test_fuzz.py's mutations of the bundled scenarios): a size of δ per
+time step is computed without squaring past ±1.8e308; a layer norm whose variance overflows stops with the
+place; a convolution whose every ReLU a huge step killed is named in the closing sentence. Never an internal
+error, never an ∞ printed as a value."""
 
 from __future__ import annotations
 
@@ -31,3 +32,12 @@ def test_a_layer_norm_whose_variance_overflows_names_its_place() -> None:
     data["layers"][0]["output_weights"][0][2] = 1e305
     with pytest.raises(NumericalError, match="^the forward pass of step 1, at the variance of layer 3 overflowed"):
         nnworked.run(data)
+
+
+def test_the_closing_sentence_names_a_convolution_whose_every_relu_unit_died() -> None:
+    data = _bundled("cnn_edge")
+    data["layers"][-1]["weights"][1][1] = 123456789012  # one huge weight: the step drives every z₁ below 0
+    text = nnworked.run(data, precision=1).render("markdown")
+    assert ("Loss decreased from 1,728,395,046,167.5 to 0.7, but all 9 ReLU units of layer 1 are now "
+                                  "dead (z ≤ 0 everywhere, on every example): no gradient can flow through them, so "
+                                  "the weights into and out of them cannot change any more.") in text
