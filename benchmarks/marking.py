@@ -17,6 +17,9 @@ Timed, side by side in every round:
    mark every student with errors carried forward (target: at most 1× the solving).
 3. mark + write: the same, then the gradebook (CSV and JSON) and each student's feedback (Markdown and
    HTML) as text, what `grade --manifest ... --output DIR` writes.
+4. command line: `nnworked grade --manifest MANIFEST ANSWERS --output DIR` run in this process (its report
+   printed to nowhere, its files written to a temporary folder): a variant is solved only when one of its
+   students needs a worked correction (the report and a right student's feedback read the marking key).
 
 Each ratio is the median over rounds of that round's ratio (which one runs first alternates). PASS/FAIL
 against the target is printed, never asserted; the exit status is 1 only when the marking is wrong (a
@@ -109,6 +112,18 @@ def mark_and_write(manifest: str, answers: str) -> None:
     mark(manifest, answers).files(output="out")
 
 
+def command_line(manifest: str, answers: str, output: str) -> None:
+    import contextlib
+    import io
+    import shutil
+
+    from nnworked.cli import app
+
+    shutil.rmtree(output, ignore_errors=True)
+    with contextlib.redirect_stdout(io.StringIO()):
+        app(["grade", "--manifest", manifest, answers, "--output", output], standalone_mode=False)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="200 students instead of 1,000")
@@ -128,7 +143,8 @@ def main() -> int:
         print(f"{students:,} students, {len({s.variant for s in marked.students}):,} variants, "
               f"{carried} with carried credit; every student who handed in the key's values has full marks")
         work = {"solve": lambda: solve_all(paths), "mark": lambda: mark(manifest, answers),
-                "mark + write": lambda: mark_and_write(manifest, answers)}
+                "mark + write": lambda: mark_and_write(manifest, answers),
+                "command line": lambda: command_line(manifest, answers, str(Path(tmp) / "marks"))}
         times: dict[str, list[float]] = {name: [] for name in work}
         names = list(work)
         for r in range(options.rounds + 1):
@@ -139,7 +155,7 @@ def main() -> int:
                     times[name].append(time.perf_counter() - start)
             if r:
                 print(f"  round {r}/{options.rounds} done", file=sys.stderr, flush=True)
-    for name in ("mark", "mark + write"):
+    for name in ("mark", "mark + write", "command line"):
         ratios = [m / s for m, s in zip(times[name], times["solve"])]
         median = statistics.median(ratios)
         verdict = f"{'PASS' if median <= 1 else 'FAIL'} (target <= 1x)" if name == "mark" else "(no target)"

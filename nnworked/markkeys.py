@@ -3,11 +3,14 @@ solving the variant again.
 
 `generate` writes `VARIANT.marking-key.json` beside `VARIANT.yaml`: every asked value's canonical name, its
 value (exact, as the solver gave it), its decimals and its text as printed, the rounding policy grading's
-rule reads, and the sha256 of the exact bytes of the .yaml it was solved from. Marking uses it only when
+rule reads, the scenario's title (the feedback and the class report print it), and the sha256 of the exact
+bytes of the .yaml it was solved from. Marking uses it only when
 that fingerprint matches the file it is about to mark from and every value a student gave is right by
 grading's own rule (`grading.is_right`); anything else (a wrong or unreadable value, a name the key does not
-ask, no key, an edited variant) is marked by solving, exactly as without a key. The key is the teacher's
-own output, read from beside the teacher's scenario: never an answer a student hands in.
+ask, no key, an edited variant) is marked by solving, exactly as without a key. A variant is solved only
+when one of its students needs a worked correction: the report and a right student's feedback read the
+title and the precision from the key. The key is the teacher's own output, read from beside the teacher's
+scenario: never an answer a student hands in.
 """
 
 from __future__ import annotations
@@ -45,7 +48,7 @@ def build(trace: Any, keys: frozenset[str], variant: str, scenario_text: str) ->
               for k in sorted(keys, key=sort_key)}
     body = {"nnworked_marking_key": FORMAT, "nnworked": _version(), "variant": variant,
             "sha256": fingerprint(scenario_text.encode("utf-8")), "carry": bool(p.carry), "places": int(p.places),
-            "values": values}
+            "title": trace.scenario.title, "values": values}
     return json.dumps({**body, "check": _check(body)}, indent=1, ensure_ascii=False) + "\n"
 
 
@@ -69,6 +72,8 @@ class Key:
     def __init__(self, data: dict[str, Any]) -> None:
         self.variant = str(data["variant"])
         self.carry, self.places = bool(data["carry"]), int(data["places"])
+        title = data.get("title")  # a key written before titles were recorded has none: solved for it
+        self.title = title if isinstance(title, str) else None
         self.values = {str(k): (float(v["value"]), int(v["decimals"])) for k, v in data["values"].items()}
         self.keys = frozenset(self.values)
         self.order = sorted(self.keys, key=sort_key)
@@ -105,6 +110,35 @@ def read(scenario: str) -> Key | None:
         return None  # no key, or not one we can read: solve instead
 
 
+class Outline:
+    """A keyed variant's trace as the class report and a right student's feedback read it: `precision` and
+    `scenario.title` from the key; anything else (the values, the layers) solves the variant, once."""
+
+    def __init__(self, sheet: "KeyedSheet") -> None:
+        from nnworked.engine.rounding import Precision
+
+        self._sheet = sheet
+        self.precision = Precision(sheet.key.places, sheet.key.carry)
+        self.scenario = _Titled(sheet)
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(self._sheet.solved.trace, name)
+
+
+class _Titled:
+    """The scenario's title from the key; any other of its fields from the solved variant."""
+
+    def __init__(self, sheet: "KeyedSheet") -> None:
+        self._sheet, self.title = sheet, sheet.key.title
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(self._sheet.solved.trace.scenario, name)
+
+
 class KeyedSheet:
     """A variant's sheet as far as its key knows it (the asked values, in order); everything else a
     sheet has (the trace, the table, another spelling of a name) comes from solving the variant, once,
@@ -120,6 +154,15 @@ class KeyedSheet:
         if self._sheet is None:
             self._sheet = self._solve()
         return self._sheet
+
+    @property
+    def trace(self) -> Any:
+        """The solved variant's trace once it is solved; until then, what the class report and a right
+        student's feedback read of it (the title and the precision), from the key: no variant is solved
+        only to print its title."""
+        if self._sheet is None and self.key.title is not None:
+            return Outline(self)
+        return self.solved.trace
 
     def canonical(self, answers: dict[str, float]) -> dict[str, float]:
         return answers if all(k in self.keys for k in answers) else self.solved.canonical(answers)

@@ -124,17 +124,28 @@ def normalise(r, kind: str, p) -> Expr:  # noqa: ANN001
     return op("add", op("mul", _gamma(r, p, "gamma", j), xhat), _gamma(r, p, "beta", j))
 
 
-def _xhat_looked(group: Group, e: int, j: int) -> float:
+def _xhat_looked(group: Group, e: int, j: Any) -> float:
     """x̂ worked again from the student's own values of the group (grading: a wrong input carries through
     the mean and the variance into every x̂ of its group), rounded at each stage as the walkthrough's are."""
+    return _own_statistics(group)[0][group.members.index((e, j))]
+
+
+def _own_statistics(group: Group) -> tuple[list[float], float]:
+    """Every x̂ of the group and its σ, worked again from the student's own inputs to it, each stage
+    rounded as the walkthrough (and the carried engine) rounds it."""
     from nnworked.worked import value
 
     p, precision, count = group.p, group.p.trace.precision, num(len(group.members), True)
     xs = [num(p.value(x.label, x.value)) for x in group.inputs()]
     mean = num(value(op("div", _sum(xs), count), precision))
     variance = num(value(op("div", _sum([op("pow", op("sub", x, mean), num(2, True)) for x in xs]), count), precision))
-    x = xs[group.members.index((e, j))]
-    return value(op("div", op("sub", x, mean), op("sqrt", op("add", variance, num(group.r.epsilon, True)))), precision)
+    std = value(op("sqrt", op("add", variance, num(group.r.epsilon, True))), precision)
+    return [value(op("div", op("sub", x, mean), num(std)), precision) for x in xs], std
+
+
+def _own(p, n: Expr) -> Expr:  # noqa: ANN001
+    """A named number with the value the place works with (the student's own, in grading)."""
+    return n._replace(value=p.value(n.label, n.value)) if n.label and "|" not in n.label else n
 
 
 def norm_gradient(r, kind: str, p) -> Expr:  # noqa: ANN001
@@ -146,8 +157,15 @@ def norm_gradient(r, kind: str, p) -> Expr:  # noqa: ANN001
     gradients = [num(r.gradient[cell(e, u)], label=p.at("da", r.layer, u, e)) for e, u in members]
     if kind == "dbeta":
         return _sum(gradients)
-    xhats = [num(r.xhat[cell(e, u)], label=_xhat_label(r, p, e, u)) for e, u in members]
+    xhats = [num(_xhat_of(r, p, e, u) if p.looked else r.xhat[cell(e, u)], label=_xhat_label(r, p, e, u))
+             for e, u in members]
     return _sum([op("mul", g, x) for g, x in zip(gradients, xhats)])
+
+
+def _xhat_of(r, p, e: int, j: Any) -> float:  # noqa: ANN001
+    """x̂[e, j] from the student's own inputs to its group (grading: ∂L/∂γ carries a wrong input too)."""
+    forward = next(op for op in _forward(p) if getattr(op, "layer", None) == r.layer)
+    return _xhat_looked(Group(forward, p, group_of(forward, e, j)), e, j)
 
 
 def _xhat_label(r, p, e: int, j: Any) -> str:  # noqa: ANN001
@@ -206,8 +224,25 @@ class BackGroup:
         at = self.forward.at
         s1, s2 = num(self.r.s1[at], label=self.s1_label()), num(self.r.s2[at], label=label)
         std = num(self.r.std[at], label=self.forward.input_labels())
-        top = op("sub", op("sub", op("mul", count, self.ghat_num(e, j)), s1), op("mul", self.xhat_num(e, j), s2))
+        ghat, xhat = self.ghat_num(e, j), self.xhat_num(e, j)
+        if self.p.looked:  # grading: every number worked again from the student's own values
+            ghat, xhat, s1, s2, std = self._own(e, j, ghat, xhat, s1, s2, std)
+        top = op("sub", op("sub", op("mul", count, ghat), s1), op("mul", xhat, s2))
         return op("div", top, op("mul", count, std))
+
+    def _own(self, e: int, j: Any, *numbers: Expr) -> tuple[Expr, ...]:
+        """∂L/∂x̂, x̂, S₁, S₂ and σ of the group from the student's own ∂L/∂a and inputs (grading: a wrong
+        ∂L/∂a carries through both sums into every ∂L/∂x of its group, a wrong input through x̂ and σ),
+        each rounded at each stage as the walkthrough's are; `numbers` are the key's, whose names they keep."""
+        from nnworked.worked import value
+
+        p, precision = self.p, self.p.trace.precision
+        xhats, std = _own_statistics(self.forward)
+        ghats = [value(op("mul", *(_own(p, n) for n in self.ghat(m, u).args)), precision) for m, u in self.members]
+        s1 = value(_sum([num(g) for g in ghats]), precision)
+        s2 = value(_sum([op("mul", num(g), num(x)) for g, x in zip(ghats, xhats)]), precision)
+        at = self.members.index((e, j))
+        return tuple(n._replace(value=v) for n, v in zip(numbers, (ghats[at], xhats[at], s1, s2, std)))
 
 
 def norm_back(r, kind: str, p) -> Expr:  # noqa: ANN001
@@ -233,7 +268,7 @@ def residual_back(r, kind: str, p) -> Expr:  # noqa: ANN001
 def joined(r, main: Expr, p) -> Expr:  # noqa: ANN001
     """The main path's working + each skip's ∂L/∂a_k (the gradient of the residual layer k it reached)."""
     index, unit = (p.n, *p.unit), _unit(p)
-    skips = [num(gradient[index], label=p.at("da", source, unit)) for source, gradient in zip(r.sources, r.skips)]
+    skips = [_own(p, num(gradient[index], label=p.at("da", source, unit))) for source, gradient in zip(r.sources, r.skips)]
     return op("add", main, *skips)
 
 

@@ -92,16 +92,16 @@ def test_marks_from_keys_are_the_marks_from_solving_byte_for_byte(tmp_path: Path
     solved = _counting_solve(monkeypatch)
     keyed = mark_class(manifest, answers)
     marked_solved = list(solved)
-    keyed_files = keyed.files(output="out")  # the feedback needs each variant's working: solved then, once
-    with_keys = (keyed.gradebook_csv(), keyed.gradebook_json(), keyed_files)
+    keyed_files = keyed.files(output="out")  # a right student's feedback reads the title and precision from the key
+    with_keys = (keyed.gradebook_csv(), keyed.gradebook_json(), keyed_files, keyed.text())
     assert sorted(marked_solved) == sorted([v1, v2])  # v0's students are all right: marked from its key alone
-    assert sorted(solved) == sorted([v0, v1, v2])  # and no variant solved twice
+    assert sorted(solved) == sorted([v1, v2])  # nor solved for their feedback; no variant solved twice
     for name in tmp_path.glob(f"*{markkeys.SUFFIX}"):
         name.unlink()
     solved.clear()
     plain = mark_class(manifest, answers)
     assert sorted(solved) == sorted([v0, v1, v2])
-    assert (plain.gradebook_csv(), plain.gradebook_json(), plain.files(output="out")) == with_keys
+    assert (plain.gradebook_csv(), plain.gradebook_json(), plain.files(output="out"), plain.text()) == with_keys
     scores = {s.id: (s.score, len(s.marks)) for s in keyed.students}
     assert scores["s1"] == (6, 6) and scores["s2"] == (2, 6) and scores["s5"] == (0, 6) and scores["s6"] == (0, 6)
     assert scores["s3"] == (5, 6)
@@ -129,3 +129,52 @@ def test_a_key_is_read_only_beside_the_scenario_it_was_made_from(tmp_path: Path,
     assert markkeys.read(scenario).variant == v0  # type: ignore[union-attr]
     (tmp_path / f"{v0}.yaml").write_text((tmp_path / f"{v0}.yaml").read_text() + "# a comment\n")
     assert markkeys.read(scenario) is None  # any byte changed: solved instead
+
+
+def test_the_command_line_solves_only_the_variants_that_need_a_worked_correction(
+        tmp_path: Path, made, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: ANN001
+    """`grade --manifest ... --output DIR`: what it prints and every file it writes are the same, byte for
+    byte, with the keys as without them; with them, a variant whose students are all right is not solved."""
+    from typer.testing import CliRunner
+
+    from nnworked.cli import app
+
+    manifest, answers, (v0, v1, v2) = _class(tmp_path, made)
+    rows = sorted({name for given in answers.values() for name in given}, key=nnworked.quantities.sort_key)
+    csv_rows = ["student," + ",".join(f'"{name}"' for name in rows)]
+    csv_rows += [student + "," + ",".join(repr(given[n]) if n in given else "" for n in rows)
+                 for student, given in answers.items() if given]
+    (tmp_path / "answers.csv").write_text("\n".join(csv_rows) + "\n", encoding="utf-8")
+
+    def run(out: str) -> tuple[str, dict[str, bytes]]:
+        result = CliRunner().invoke(app, ["grade", "--manifest", manifest, str(tmp_path / "answers.csv"),
+                                          "--output", str(tmp_path / out)])
+        assert result.exit_code == 0, result.output
+        files = {p.name: p.read_bytes() for p in sorted((tmp_path / out).iterdir())}
+        return result.stdout.replace(out, "OUT"), files
+
+    solved = _counting_solve(monkeypatch)
+    with_keys = run("keyed")
+    assert sorted(solved) == sorted([v1, v2])  # v0's students (s1, s2, s6) are all right or blank
+    assert b"Every value is right." in with_keys[1]["feedback-s1.md"]
+    for name in tmp_path.glob(f"*{markkeys.SUFFIX}"):
+        name.unlink()
+    solved.clear()
+    plain = run("plain")
+    assert sorted(solved) == sorted([v0, v1, v2])
+    assert plain == with_keys
+    assert len(plain[1]) == 2 + 2 * 7  # the gradebook (CSV, JSON) and each student's Markdown and HTML
+
+
+def test_a_keyed_variants_trace_solves_for_anything_beyond_its_title_and_precision(tmp_path: Path, made,  # noqa: ANN001
+                                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    manifest, answers, (v0, _, v2) = _class(tmp_path, made)
+    solved = _counting_solve(monkeypatch)
+    student = mark_class(manifest, {"s1": answers["s1"]}).students[0]
+    assert solved == [v2]  # edited since its key was made: solved to mark it
+    trace = student.sheet.trace
+    assert (trace.scenario.title, trace.precision) == (made.variants[0].trace.scenario.title,
+                                                       made.variants[0].trace.precision)
+    assert solved == [v2]
+    assert len(trace.scenario.layers) == len(made.variants[0].trace.scenario.layers)  # solved now, once
+    assert trace.steps[0].loss.value == made.variants[0].trace.steps[0].loss.value and solved == [v2, v0]

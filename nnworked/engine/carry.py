@@ -309,6 +309,15 @@ class CarriedArithmetic(Arithmetic):
     def power(self, base: float, exponent: int) -> float:
         return self.c.constant("pow", base, exponent)
 
+    def over_root(self, numerator: Any, root: Any, epsilon: float) -> Any:
+        """As `WorkedArithmetic.over_root` works it: where root + ε rounds to 0, a numerator of 0 gives 0
+        (ε is never rounded away) and any other the x / 0 the working gives (nan or ±inf: the carry hint)."""
+        divisor = self.add(root, epsilon)
+        quotient = self.div(numerator, divisor)
+        if isinstance(quotient, np.ndarray):
+            quotient = np.where((divisor == 0) & (np.asarray(numerator) == 0), 0.0, quotient)
+        return quotient
+
     def define(self, name: str, value: Any) -> Any:
         self.defined[name] = self.c.again(value) if isinstance(value, np.ndarray) else self.c.round(value)
         return self.defined[name]

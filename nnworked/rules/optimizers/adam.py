@@ -22,7 +22,7 @@ class Adam(OptimizerRule):
         v = a.define("v", a.add(a.mul(a.const(b2), a.previous("v")), a.mul(a.complement(b2), a.square(g))))
         m_hat = a.define("m_hat", a.div(m, a.sub(a.const(1), a.power(b1, t))))
         v_hat = a.define("v_hat", a.div(v, a.sub(a.const(1), a.power(b2, t))))
-        a.define("new", a.sub(theta, a.div(a.mul(lr, m_hat), a.add(a.sqrt(v_hat), a.const(eps)))))
+        a.define("new", a.sub(theta, a.over_root(a.mul(lr, m_hat), a.sqrt(v_hat), eps)))
 
     def torch_arguments(self, hyper: Any) -> dict[str, Any]:
         return {"betas": (hyper("beta1"), hyper("beta2")), "eps": hyper("epsilon"),

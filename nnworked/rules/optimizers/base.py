@@ -61,6 +61,12 @@ class Arithmetic(ABC):
     def define(self, name: str, value: Any) -> Any:
         """Name a value the working shows on its own line; returns it for later use."""
 
+    def over_root(self, numerator: Any, root: Any, epsilon: float) -> Any:
+        """numerator / (root + ε), the step of an adaptive optimizer, ε added to the root as PyTorch adds it.
+        ε is a given constant, not a worked value: under rounding: carry it is never rounded away (see
+        `WorkedArithmetic.over_root`)."""
+        return self.div(numerator, self.add(root, self.const(epsilon)))
+
 
 class NumpyArithmetic(Arithmetic):
     """Whole arrays in float64: the engine's update under rounding: exact."""
@@ -141,6 +147,20 @@ class WorkedArithmetic(Arithmetic):
 
     def power(self, base: float, exponent: int) -> Expr:
         return op("pow", num(base, True), num(exponent, True))
+
+    def over_root(self, numerator: Expr, root: Expr, epsilon: float) -> Expr:
+        """Under carry, root + ε rounds as every stage, so with ε below the last place and a root of 0 it
+        would round to 0. A numerator of 0 (a gradient of exactly 0: m̂, or g, is 0) then takes the step
+        0 / ε = 0, as PyTorch's does: ε is given and never rounded away. A nonzero numerator over a root
+        that carrying rounded to 0 stays 0/0-like (x / 0): its quotient depends on the digits carrying
+        dropped, and the engine reports it with the carry hint."""
+        from nnworked.worked import value as carried_value
+
+        divisor = op("add", root, num(epsilon, True))
+        if self.precision.carry and carried_value(divisor, self.precision) == 0 \
+                and carried_value(numerator, self.precision) == 0:
+            return op("div", numerator, num(epsilon, True))
+        return op("div", numerator, divisor)
 
     def define(self, name: str, value: Expr) -> Num:
         from nnworked.worked import value as carried_value

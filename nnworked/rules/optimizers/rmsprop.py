@@ -17,7 +17,7 @@ class RMSProp(OptimizerRule):
     def update(self, a: Arithmetic, theta: Any, g: Any, lr: Any, hyper: Any, t: int) -> None:
         rho, eps = hyper("rho"), hyper("epsilon")
         s = a.define("s", a.add(a.mul(a.const(rho), a.previous("s")), a.mul(a.complement(rho), a.square(g))))
-        a.define("new", a.sub(theta, a.div(a.mul(lr, g), a.add(a.sqrt(s), a.const(eps)))))
+        a.define("new", a.sub(theta, a.over_root(a.mul(lr, g), a.sqrt(s), eps)))
 
     def torch_arguments(self, hyper: Any) -> dict[str, Any]:
         return {"alpha": hyper("rho"), "eps": hyper("epsilon"), "weight_decay": hyper("weight_decay")}
