@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from nnworked.errors import NnworkedError
+from nnworked.rules.layers import LAYERS
 
 # settings of a torch.optim parameter group that choose how it runs, not what it computes
 _IMPLEMENTATION = {"params", "lr", "foreach", "fused", "capturable", "differentiable", "initial_lr"}
@@ -38,6 +39,10 @@ def from_torch(model: Any, inputs: Any, targets: Any = None, loss_fn: Any = None
     x = _array(torch, inputs, "inputs")
     if x.ndim == 1:
         x = x[None, :]
+    if not LAYERS[layers[0].get("type", "dense")].in_sequential and x.ndim == 2:
+        x = x[None]  # one sequence
+    # the model's output is a sequence: the loss is taken at every position, one row each
+    sequence = x.ndim == 3 and all(layer.get("return", "sequence") == "sequence" for layer in layers)
     if "weights" in layers[0] and (x.ndim != 2 or x.shape[1] != len(layers[0]["weights"][0])):
         raise NnworkedError(f"inputs of shape {tuple(x.shape)} do not fit the first nn.Linear, which takes "
                             f"{len(layers[0]['weights'][0])} features: give one row per example, "
@@ -49,13 +54,13 @@ def from_torch(model: Any, inputs: Any, targets: Any = None, loss_fn: Any = None
     if optimizer is not None and loss_fn is None:
         raise NnworkedError("an optimizer needs targets and a loss_fn to take a step")
     if loss_fn is not None:
-        data["loss"], data["targets"] = _loss(torch, loss_fn, targets, layers, activation_modules)
+        data["loss"], data["targets"] = _loss(torch, loss_fn, targets, layers, activation_modules, sequence)
     if optimizer is not None:
         data.update(_optimizer(torch, optimizer, model))
         data["steps"] = steps
     # read as a scenario file is, every check included; a problem names from_torch as its source
     scenario = from_document(Document(_plain(data), "<from_torch>", None))
-    _check_against_torch(torch, scenario, model, x, targets, loss_fn)
+    _check_against_torch(torch, scenario, model, x, targets, loss_fn, sequence)
     return scenario
 
 
@@ -105,6 +110,18 @@ def _layers(torch: Any, model: Any) -> tuple[list[dict[str, Any]], list[Any]]:
     layer_rules = {rule.torch_module: rule for rule in LAYERS.values() if rule.torch_module and rule.in_sequential}
     for where, name, module in _modules(torch, model):
         layer_rule = layer_rules.get(type(module).__name__)
+        wrapped = _wrapped(torch, module)
+        if wrapped is not None:
+            layer_rule, inner = wrapped
+            try:
+                layer = {**layer_rule.from_torch(inner), **_passed_on(torch, where, module, layer_rule, inner)}
+            except ValueError as error:
+                raise NnworkedError(f"{where} (nn.{layer_rule.torch_module}): {error}") from None
+            if name:
+                layer["name"] = name
+            layers.append(layer)
+            modules.append(None)
+            continue
         if layer_rule is not None:
             try:
                 layer = layer_rule.from_torch(module)
@@ -118,7 +135,9 @@ def _layers(torch: Any, model: Any) -> tuple[list[dict[str, Any]], list[Any]]:
         rule = by_class.get(type(module).__name__)
         if rule is None:
             raise NnworkedError(f"{where} is nn.{type(module).__name__}, which nnworked has no rule for: from_torch "
-                                f"reads {', '.join('nn.' + c for c in layer_rules)} and the activations "
+                                f"reads {', '.join('nn.' + c for c in layer_rules)}, "
+                                f"{', '.join('nn.' + r.torch_module for r in _sequence_rules())} (each wrapped to "
+                                "pass on its output) and the activations "
                                 f"{', '.join('nn.' + c for c in by_class)}")
         if rule.identity:
             continue  # applies nothing
@@ -140,6 +159,46 @@ def _layers(torch: Any, model: Any) -> tuple[list[dict[str, Any]], list[Any]]:
     return layers, modules
 
 
+def _sequence_rules() -> list[Any]:
+    """The layer rules whose torch.nn module nn.Sequential cannot chain (nn.RNN, nn.LSTM, nn.MultiheadAttention)."""
+    return [rule for rule in LAYERS.values() if rule.torch_module and not rule.in_sequential]
+
+
+def _wrapped(torch: Any, module: Any) -> tuple[Any, Any] | None:
+    """(rule, the torch.nn module) when `module` is one nn.Sequential cannot chain, a subclass of one (as
+    --format pytorch's SequenceRNN) or a module whose one child is one; None otherwise."""
+    for candidate in (module, *([next(module.children())] if len(list(module.children())) == 1 else [])):
+        for rule in _sequence_rules():
+            if isinstance(candidate, getattr(torch.nn, rule.torch_module)):
+                if candidate is not module and {id(p) for p in module.parameters()} != \
+                        {id(p) for p in candidate.parameters()}:
+                    return None  # the wrapper holds parameters of its own: not read
+                return rule, candidate
+    return None
+
+
+def _passed_on(torch: Any, where: str, module: Any, rule: Any, inner: Any) -> dict[str, Any]:
+    """The scenario keys that what `module` passes on decides ({"return": "last"}, {"causal": True}): its
+    output on a probe against each reading of the torch.nn module it wraps."""
+    x, readings = rule.torch_readings(torch, inner)
+    tolerance = 1e-12 if x.dtype == torch.float64 else 1e-5
+    try:
+        with torch.no_grad():
+            theirs = module(x)
+    except (TypeError, RuntimeError):  # nn.MultiheadAttention called with x alone
+        theirs = None
+    for keys, ours in readings:
+        if isinstance(theirs, torch.Tensor) and theirs.shape == ours.shape and \
+                torch.allclose(theirs, ours, rtol=tolerance, atol=tolerance):
+            return keys
+    raise NnworkedError(f"{where} ({type(module).__name__}) does not pass on nn.{rule.torch_module}'s output as "
+                        "nnworked reads it, one tensor nn.Sequential can chain: wrap nn.RNN or nn.LSTM in a module "
+                        "whose forward returns rnn(x)[0] (every position) or rnn(x)[0][:, -1] (the last), from a "
+                        "zero initial state, and nn.MultiheadAttention in one that returns attention(x, x, x)[0] "
+                        "(attn_mask: none, or causal, True above the diagonal); `nnworked run transformer_block "
+                        "--format pytorch` writes such classes")
+
+
 def _same_function(torch: Any, where: str, module: Any, rule: Any, slope: float | None) -> None:
     """The module computes what the rule does (a setting such as Softmax's dim can make it differ)."""
     probe = torch.tensor(_PROBE, dtype=torch.float64)
@@ -153,7 +212,7 @@ def _same_function(torch: Any, where: str, module: Any, rule: Any, slope: float 
 
 
 def _loss(torch: Any, loss_fn: Any, targets: Any, layers: list[dict[str, Any]],
-          modules: list[Any]) -> tuple[dict[str, Any], Any]:
+          modules: list[Any], sequence: bool = False) -> tuple[dict[str, Any], Any]:
     from nnworked.rules.activations import ACTIVATIONS
     from nnworked.rules.losses import LOSSES
 
@@ -184,7 +243,7 @@ def _loss(torch: Any, loss_fn: Any, targets: Any, layers: list[dict[str, Any]],
         raise NnworkedError(f"the model ends in a {layers[-1].get('type')} layer: nnworked's loss is taken of a "
                             "dense layer's outputs; end the model with nn.Linear (and its activation)")
     units = len(layers[-1]["weights"])
-    y = _targets(torch, targets, rule, units, name)
+    y = _sequence_targets(torch, targets, rule, units, name) if sequence else _targets(torch, targets, rule, units, name)
     outputs, batch = _REDUCTIONS[reduction]
     return {"name": rule.name, "outputs": outputs, "batch": batch}, y
 
@@ -208,6 +267,24 @@ def _targets(torch: Any, targets: Any, rule: Any, units: int, loss_name: str) ->
     if y.ndim != 2 or y.shape[1] != units:
         raise NnworkedError(f"targets of shape {tuple(y.shape)} do not fit the model's {units} outputs: give one "
                             f"row per example, shape (examples, {units})")
+    return y
+
+
+def _sequence_targets(torch: Any, targets: Any, rule: Any, units: int, loss_name: str) -> Any:
+    """Targets at every position: class indices (examples, positions) or values (examples, positions, units)."""
+    if isinstance(targets, torch.Tensor) and not targets.is_floating_point():
+        if not rule.accepts_class_index:
+            raise NnworkedError(f"nn.{loss_name} takes targets of floats, not class indices")
+        classes = targets.reshape(-1, targets.shape[-1]).tolist() if targets.ndim > 1 else [targets.tolist()]
+        if any(c < 0 or c >= units for row in classes for c in row):
+            raise NnworkedError(f"class indices must be 0 … {units - 1} for {units} outputs, given {classes}")
+        return [[[c] for c in row] for row in classes]  # the loader makes each position's one-hot
+    y = _array(torch, targets, "targets")
+    if y.ndim == 2:
+        y = y[None]
+    if y.ndim != 3 or y.shape[2] != units:
+        raise NnworkedError(f"targets of shape {tuple(y.shape)} do not fit the model's {units} outputs at every "
+                            f"position: give (examples, positions, {units}), or class indices (examples, positions)")
     return y
 
 
@@ -237,7 +314,14 @@ def _optimizer(torch: Any, optimizer: Any, model: Any) -> dict[str, Any]:
                             "has no such setting; leave it at its default")
     optimized = {id(p) for g in groups for p in g["params"]}
     names = _parameter_names(torch, model)
-    if optimized - {id(p) for p, _ in names}:
+    named = {id(p) for p, _ in names}
+    trained = [label for label, p in model.named_parameters() if id(p) not in named and p.requires_grad]
+    if trained:  # nn.RNN's and nn.LSTM's second bias: nnworked's one b is the sum of both, trained once
+        raise NnworkedError(f"{', '.join(trained)} is trained, and nnworked has no parameter for it: nn.RNN and "
+                            "nn.LSTM add two biases, nnworked's b is their sum, trained once; keep bias_hh_l0 at zero "
+                            "with requires_grad_(False) (as --format pytorch's SequenceRNN does), or build without bias")
+    optimized -= {id(p) for p in model.parameters() if not p.requires_grad}  # never given a gradient
+    if optimized - named:
         raise NnworkedError(f"the {name} optimizer holds tensors that are not the model's parameters: build it "
                             "from model.parameters()")
     frozen = [label for p, label in names if id(p) not in optimized or not p.requires_grad]
@@ -265,17 +349,23 @@ def _parameter_names(torch: Any, model: Any) -> list[tuple[Any, str]]:
     layer_rules = {rule.torch_module: rule for rule in LAYERS.values() if rule.torch_module and rule.in_sequential}
     out, k = [], 0
     for _, _, module in _modules(torch, model):
-        rule = layer_rules.get(type(module).__name__)
+        rule, wrapped = layer_rules.get(type(module).__name__), _wrapped(torch, module)
+        if wrapped is not None:
+            rule, module = wrapped
         if rule is None:
             continue
         k += 1
         for name, attribute in rule.torch_names(k).items():
-            if getattr(module, attribute, None) is not None:
-                out.append((getattr(module, attribute), name))
+            tensor = module
+            for part in attribute.split("."):  # out_proj.weight
+                tensor = getattr(tensor, part, None)
+            if tensor is not None:
+                out.append((tensor, name))
     return out
 
 
-def _check_against_torch(torch: Any, scenario: Any, model: Any, x: np.ndarray, targets: Any, loss_fn: Any) -> None:
+def _check_against_torch(torch: Any, scenario: Any, model: Any, x: np.ndarray, targets: Any, loss_fn: Any,
+                         sequence: bool = False) -> None:
     """nnworked's first loss (or output) equals PyTorch's: a setting read wrongly or not at all shows here."""
     from nnworked.engine.network import solve
 
@@ -286,7 +376,7 @@ def _check_against_torch(torch: Any, scenario: Any, model: Any, x: np.ndarray, t
     # as it was given
     buffers = [(buffer, buffer.clone()) for buffer in model.buffers()]
     try:
-        ours, theirs, what = _outputs(torch, first, model, x, targets, loss_fn, dtype)
+        ours, theirs, what = _outputs(torch, first, model, x, targets, loss_fn, dtype, sequence)
     finally:
         with torch.no_grad():
             for buffer, saved in buffers:
@@ -296,14 +386,19 @@ def _check_against_torch(torch: Any, scenario: Any, model: Any, x: np.ndarray, t
                             "uses something from_torch does not read")
 
 
-def _outputs(torch: Any, first: Any, model: Any, x: np.ndarray, targets: Any, loss_fn: Any, dtype: Any) -> tuple:
-    """nnworked's first output or loss, PyTorch's, and which it is."""
+def _outputs(torch: Any, first: Any, model: Any, x: np.ndarray, targets: Any, loss_fn: Any, dtype: Any,
+             sequence: bool = False) -> tuple:
+    """nnworked's first output or loss, PyTorch's, and which it is (`sequence`: the loss at every position,
+    loss_fn(output.reshape(-1, outputs), targets.reshape(-1) or (-1, outputs)), as a training loop takes it)."""
     with torch.no_grad():
         out = model(torch.tensor(x, dtype=dtype))
         if loss_fn is None:
             ours, theirs, what = first.forward.output, out.double().numpy(), "output"
         else:
             y = targets if isinstance(targets, torch.Tensor) else torch.tensor(np.asarray(targets), dtype=dtype)
+            if sequence:
+                out = out.reshape(-1, out.shape[-1])
+                y = y.reshape(-1) if not y.is_floating_point() else y.reshape(-1, out.shape[-1])
             ours, theirs, what = first.loss.value, float(loss_fn(out, y)), "loss"
     return ours, theirs, what
 

@@ -149,13 +149,31 @@ def finite_differences(scenario: Scenario) -> list[Check]:
 
 
 def autograd(scenario: Scenario) -> list[Check]:
-    """The parameter gradients again, from PyTorch (an optional extra); [] when it is not installed."""
+    """The parameter gradients again, from PyTorch (an optional extra); [] when it is not installed. A layer
+    PyTorch computes two ways (self-attention: scaled_dot_product_attention, then nn.MultiheadAttention given
+    the same weights) gets a second pass, checking the gradients that flow through it (its layer's and those
+    before); each check's reference names the torch computations of its pass."""
     try:
         import torch
     except ImportError:
         return []
     exact = scenario._replace(rounding="exact", learning_rate=None, steps=1)
     gradients = solve(exact).steps[0].gradients()
+    references = [LAYERS[layer.type].torch_references(layer) for layer in exact.layers]
+    first = list(dict.fromkeys(names[0] for names in references if names))
+    checks = _autograd_pass(torch, exact, gradients, None,
+                            "PyTorch autograd" + (f" ({', '.join(first)})" if first else ""))
+    for j, names in enumerate(references, 1):
+        for reference in names[1:]:
+            checks += [c for c in _autograd_pass(torch, exact, gradients, (j, reference),
+                                                 f"PyTorch autograd ({reference})") if parse(c.name).layer <= j]
+    return checks
+
+
+def _autograd_pass(torch: object, exact: Scenario, gradients: dict[str, np.ndarray],
+                   alternative: tuple[int, str] | None, reference: str) -> list[Check]:
+    """One backward pass of PyTorch, each layer its rule's torch_forward (`alternative`: layer j as the torch
+    computation named)."""
     tensors = {name: torch.tensor(value, dtype=torch.float64, requires_grad=True)
                for name, value in parameters(exact.layers).items()}
     a = torch.tensor(exact.inputs, dtype=torch.float64)
@@ -163,7 +181,11 @@ def autograd(scenario: Scenario) -> list[Check]:
     for k, layer in enumerate(exact.layers, 1):
         rule = LAYERS[layer.type]
         source = rule.source(layer)
-        a = rule.torch_forward(torch, k, layer, tensors, a if source is None else (a, outputs[source]))
+        inputs = a if source is None else (a, outputs[source])
+        if alternative is not None and alternative[0] == k:
+            a = rule.torch_alternative(torch, k, layer, tensors, inputs, alternative[1])
+        else:
+            a = rule.torch_forward(torch, k, layer, tensors, inputs)
         outputs.append(a)
     spec, y = exact.loss, torch.tensor(rows(exact.targets), dtype=torch.float64)
     assert spec is not None
@@ -175,12 +197,12 @@ def autograd(scenario: Scenario) -> list[Check]:
     loss.backward()
     checks = []
     for name, tensor in tensors.items():
-        reference, analytic = tensor.grad.numpy(), gradients[name]
-        difference = np.abs(analytic - reference)
-        relative = difference / np.maximum(1.0, np.abs(reference))
+        reference_values, analytic = tensor.grad.numpy(), gradients[name]
+        difference = np.abs(analytic - reference_values)
+        relative = difference / np.maximum(1.0, np.abs(reference_values))
         index = np.unravel_index(int(np.argmax(relative)), relative.shape)
-        checks.append(Check(name, reference.size, reference.size, float(difference[index]), float(relative[index]),
-                            tuple(int(i) for i in index), "PyTorch autograd"))
+        checks.append(Check(name, reference_values.size, reference_values.size, float(difference[index]),
+                            float(relative[index]), tuple(int(i) for i in index), reference))
     return checks
 
 

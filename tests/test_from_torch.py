@@ -217,7 +217,8 @@ def test_what_nnworked_cannot_represent_is_refused_with_what_and_why() -> None:
         "that network as a scenario file with a residual layer)")
     assert _refused(lambda: nnworked.from_torch(net(nn.Dropout(0.5)), X2)) == (
         "model[1] is nn.Dropout, which nnworked has no rule for: from_torch reads nn.Linear, nn.Conv2d, nn.MaxPool2d, "
-        "nn.AvgPool2d, nn.Flatten, nn.BatchNorm1d, nn.LayerNorm, nn.LSTM and the activations nn.Identity, nn.ReLU, "
+        "nn.AvgPool2d, nn.Flatten, nn.BatchNorm1d, nn.LayerNorm, nn.RNN, nn.LSTM, nn.MultiheadAttention (each wrapped "
+        "to pass on its output) and the activations nn.Identity, nn.ReLU, "
         "nn.LeakyReLU, nn.Sigmoid, nn.Tanh, "
         "nn.Softmax")
     images = _tensor(np.zeros((1, 1, 4, 4)))
@@ -336,3 +337,227 @@ def test_a_setting_outside_nnworked_limits_is_a_scenario_problem_named_from_torc
         nnworked.from_torch(model, X2, Y1, nn.BCELoss(), torch.optim.Adam(model.parameters(), lr=0.1, eps=0))
     assert str(raised.value) == ("1 problem found:\n<from_torch>:1:1: optimizer.epsilon: epsilon is out of range — "
                                  "expected epsilon > 0, given 0.0\n    hint: the default is 1e-08")
+
+
+# ---- sequences: nn.RNN, nn.LSTM and nn.MultiheadAttention, each wrapped so that nn.Sequential chains it ----
+
+class Outputs(nn.Module):
+    """What a student writes around nn.RNN or nn.LSTM: their output at every position (or the last)."""
+
+    def __init__(self, recurrent: Any, last: bool = False) -> None:
+        super().__init__()
+        self.recurrent, self.last = recurrent, last
+
+    def forward(self, x: Any) -> Any:
+        output = self.recurrent(x)[0]
+        return output[:, -1] if self.last else output
+
+
+class Attend(nn.Module):
+    """Self-attention through nn.MultiheadAttention, causal or not."""
+
+    def __init__(self, attention: Any, causal: bool = False) -> None:
+        super().__init__()
+        self.attention, self.causal = attention, causal
+
+    def forward(self, x: Any) -> Any:
+        t = x.shape[1]
+        mask = torch.ones(t, t, dtype=torch.bool).triu(1) if self.causal else None
+        return self.attention(x, x, x, need_weights=False, attn_mask=mask)[0]
+
+
+class FlatLoss(nn.Module):
+    """The loss at every position, one row each, as a training loop over sequences takes it."""
+
+    def __init__(self, loss: Any) -> None:
+        super().__init__()
+        self.loss = loss
+
+    def forward(self, output: Any, y: Any) -> Any:
+        rows = output.reshape(-1, output.shape[-1])
+        return self.loss(rows, y.reshape(-1) if not y.is_floating_point() else y.reshape(-1, output.shape[-1]))
+
+
+def _sequence_run(model: Any, x: Any, y: Any, loss: Any, optimizer: Any, steps: int) -> tuple:
+    flat = FlatLoss(loss)
+    names = _sequence_names(model)
+    losses, gradients = [], {}
+    for step in range(steps):
+        optimizer.zero_grad()
+        value = flat(model(x), y)
+        value.backward()
+        losses.append(float(value.detach()))
+        if step == 0:
+            gradients = {name: grad.numpy().copy() for name, (grad, _) in _blocks(names, "grad").items()}
+        optimizer.step()
+    return losses, gradients, {name: value.numpy().copy() for name, (value, _) in _blocks(names, "data").items()}
+
+
+def _sequence_names(model: Any) -> dict[str, tuple[Any, Any]]:
+    """nnworked's names, counted by hand: (the torch tensor, its rows) (an LSTM's gates and attention's W_Q,
+    W_K, W_V are blocks of one stacked tensor; the second recurrent bias is added into b)."""
+    out: dict[str, tuple[Any, Any]] = {}
+    for k, module in enumerate(model, 1):
+        inner = next(module.children(), module)
+        if isinstance(inner, nn.RNN):
+            out.update({f"Wx{k}": (inner.weight_ih_l0, None), f"Wh{k}": (inner.weight_hh_l0, None)})
+            if inner.bias:
+                out[f"b{k}"] = (inner.bias_ih_l0, None)
+        elif isinstance(inner, nn.LSTM):
+            h = inner.hidden_size
+            for q, gate in enumerate("ifgo"):
+                rows = slice(q * h, (q + 1) * h)
+                out.update({f"Wx{k}.{gate}": (inner.weight_ih_l0, rows), f"Wh{k}.{gate}": (inner.weight_hh_l0, rows)})
+                if inner.bias:
+                    out[f"b{k}.{gate}"] = (inner.bias_ih_l0, rows)
+        elif isinstance(inner, nn.MultiheadAttention):
+            e = inner.embed_dim
+            for q, role in enumerate(("WQ", "WK", "WV")):
+                out[f"{role}{k}"] = (inner.in_proj_weight, slice(q * e, (q + 1) * e))
+            out[f"WO{k}"] = (inner.out_proj.weight, None)
+        elif isinstance(inner, nn.LayerNorm):
+            out.update({f"gamma{k}": (inner.weight, None), f"beta{k}": (inner.bias, None)})
+        elif isinstance(inner, nn.Linear):
+            out[f"W{k}"] = (inner.weight, None)
+            if inner.bias is not None:
+                out[f"b{k}"] = (inner.bias, None)
+    return out
+
+
+def _blocks(names: dict[str, tuple[Any, Any]], what: str) -> dict[str, tuple[Any, Any]]:
+    out = {}
+    for name, (tensor, rows) in names.items():
+        value = getattr(tensor, what).detach()
+        out[name] = (value if rows is None else value[rows], rows)
+    return out
+
+
+def _rnn_sgd() -> tuple:
+    model = _model(Outputs(nn.RNN(2, 3, batch_first=True)), nn.Linear(3, 1), seed=11)
+    torch.manual_seed(12)
+    x, y = torch.randn(2, 4, 2, dtype=torch.float64), torch.randn(2, 4, 1, dtype=torch.float64)
+    return model, x, y, nn.MSELoss(), lambda params: torch.optim.SGD(params, lr=0.1, momentum=0.9), 2
+
+
+def _relu_rnn_last_adam() -> tuple:
+    model = _model(Outputs(nn.RNN(3, 2, nonlinearity="relu", bias=False, batch_first=True), last=True),
+                   nn.Linear(2, 3), seed=13)
+    torch.manual_seed(14)
+    x, y = torch.randn(3, 3, 3, dtype=torch.float64), torch.tensor([0, 2, 1])
+    return model, x, y, nn.CrossEntropyLoss(), lambda params: torch.optim.Adam(params, lr=0.05), 2
+
+
+def _lstm_rmsprop() -> tuple:
+    model = _model(Outputs(nn.LSTM(2, 3, batch_first=True)), nn.Linear(3, 2), nn.Sigmoid(), seed=15)
+    torch.manual_seed(16)
+    x, y = torch.randn(2, 3, 2, dtype=torch.float64), torch.rand(2, 3, 2, dtype=torch.float64)
+    return model, x, y, nn.BCELoss(), lambda params: torch.optim.RMSprop(params, lr=0.01), 2
+
+
+def _lstm_without_bias_last() -> tuple:
+    model = _model(Outputs(nn.LSTM(3, 2, bias=False, batch_first=True), last=True), nn.Linear(2, 1), seed=17)
+    torch.manual_seed(18)
+    x, y = torch.randn(2, 4, 3, dtype=torch.float64), torch.randn(2, 1, dtype=torch.float64)
+    return model, x, y, nn.MSELoss(reduction="sum"), lambda params: torch.optim.SGD(params, lr=0.1), 2
+
+
+def _transformer_block() -> tuple:
+    model = _model(Attend(nn.MultiheadAttention(4, 2, bias=False, batch_first=True), causal=True), nn.LayerNorm(4),
+                   nn.Linear(4, 3), seed=19)
+    torch.manual_seed(20)
+    x, y = torch.randn(2, 3, 4, dtype=torch.float64), torch.tensor([[1, 2, 0], [0, 0, 2]])
+    return model, x, y, nn.CrossEntropyLoss(), lambda params: torch.optim.Adam(params, lr=0.05), 2
+
+
+def _attention_not_causal() -> tuple:
+    model = _model(Attend(nn.MultiheadAttention(3, 1, bias=False, batch_first=True)), nn.Linear(3, 2), seed=21)
+    torch.manual_seed(22)
+    x, y = torch.randn(1, 4, 3, dtype=torch.float64), torch.randn(1, 4, 2, dtype=torch.float64)
+    return model, x, y, nn.MSELoss(), lambda params: torch.optim.SGD(params, lr=0.2), 2
+
+
+SEQUENCE_MODELS: dict[str, Callable[[], tuple]] = {
+    "nn.RNN (tanh, biases) at every position, MSELoss, SGD momentum": _rnn_sgd,
+    "nn.RNN (ReLU, no bias) at the last position, CrossEntropyLoss, Adam": _relu_rnn_last_adam,
+    "nn.LSTM at every position, sigmoid, BCELoss, RMSprop": _lstm_rmsprop,
+    "nn.LSTM without bias at the last position, MSELoss(sum), SGD": _lstm_without_bias_last,
+    "causal nn.MultiheadAttention of two heads, LayerNorm, CrossEntropyLoss per position, Adam": _transformer_block,
+    "nn.MultiheadAttention of one head, not causal, MSELoss, SGD": _attention_not_causal,
+}
+
+
+@pytest.mark.parametrize("make", SEQUENCE_MODELS.values(), ids=SEQUENCE_MODELS.keys())
+def test_from_torch_reads_recurrent_layers_and_attention_and_gives_pytorchs_step(make: Callable[[], tuple]) -> None:
+    model, x, y, loss_fn, make_optimizer, steps = make()
+    optimizer = make_optimizer(model.parameters())
+    with torch.no_grad():  # nnworked's one bias is PyTorch's two added: the second starts at zero, untrained
+        for module in model.modules():
+            if isinstance(module, (nn.RNN, nn.LSTM)) and module.bias:
+                module.bias_hh_l0.zero_()
+                module.bias_hh_l0.requires_grad_(False)
+    scenario = nnworked.from_torch(model, x, y, loss_fn, optimizer, steps=steps)
+    data = nnworked.run(scenario).data
+    losses, gradients, parameters = _sequence_run(model, x, y, loss_fn, optimizer, steps)
+
+    assert [s["loss"] for s in data["steps"]] == pytest.approx(losses, rel=1e-12, abs=1e-12)
+    assert set(data["steps"][0]["gradients"]) >= set(gradients)
+    for name, grad in gradients.items():
+        np.testing.assert_allclose(np.array(data["steps"][0]["gradients"][name]), grad, rtol=1e-12, atol=1e-12,
+                                   err_msg=name)
+    for name, value in parameters.items():
+        np.testing.assert_allclose(np.array(data["steps"][-1]["parameters"][name]), value, rtol=1e-12, atol=1e-12,
+                                   err_msg=name)
+
+
+def test_what_a_wrapper_passes_on_decides_return_and_causal() -> None:
+    model, x, y, loss_fn, _, _ = _transformer_block()
+    assert nnworked.from_torch(model, x, y, loss_fn).layers[0].causal is True
+    model, x, y, loss_fn, _, _ = _relu_rnn_last_adam()
+    layer = nnworked.from_torch(model, x, y, loss_fn).layers[0]
+    assert (layer.returns, layer.activation, layer.bias) == ("last", "relu", None)
+
+
+def test_the_script_pytorch_format_writes_is_read_back() -> None:
+    namespace: dict[str, Any] = {}
+    script = nnworked.run("lstm_step").render("pytorch")
+    exec(script.split("\n\ndef show(")[0], namespace)  # the classes, the model and its weights, not the run
+    scenario = nnworked.from_torch(namespace["model"], namespace["x"])
+    original = nnworked.load("lstm_step")
+    for ours, theirs in zip(scenario.layers[0][:3], original.layers[0][:3]):
+        np.testing.assert_array_equal(ours, theirs)
+
+
+def test_sequence_modules_nnworked_cannot_represent_are_refused() -> None:
+    x = _tensor(np.zeros((1, 3, 2)))
+    assert _refused(lambda: nnworked.from_torch(_model(nn.RNN(2, 2, batch_first=True), nn.Linear(2, 1)), x)) == (
+        "model[0] (RNN) does not pass on nn.RNN's output as nnworked reads it, one tensor nn.Sequential can chain: "
+        "wrap nn.RNN or nn.LSTM in a module whose forward returns rnn(x)[0] (every position) or rnn(x)[0][:, -1] "
+        "(the last), from a zero initial state, and nn.MultiheadAttention in one that returns attention(x, x, x)[0] "
+        "(attn_mask: none, or causal, True above the diagonal); `nnworked run transformer_block --format pytorch` "
+        "writes such classes")
+    assert _refused(lambda: nnworked.from_torch(_model(Outputs(nn.RNN(2, 2, num_layers=2, batch_first=True))), x)) == (
+        "model[0] (nn.RNN): num_layers=2, bidirectional=False, batch_first=True: nnworked reads nn.RNN with one "
+        "layer, one direction and batch_first=True (stack two rnn layers in the scenario for two)")
+    assert _refused(lambda: nnworked.from_torch(_model(Outputs(nn.LSTM(2, 2, bidirectional=True, batch_first=True))),
+                                                x)) == (
+        "model[0] (nn.LSTM): num_layers=1, bidirectional=True, batch_first=True, proj_size=0: nnworked reads nn.LSTM "
+        "with one layer, one direction, batch_first=True and no projection (stack two lstm layers in the scenario "
+        "for two)")
+    assert _refused(lambda: nnworked.from_torch(_model(Attend(nn.MultiheadAttention(2, 1, batch_first=True))), x)) == (
+        "model[0] (nn.MultiheadAttention): bias: nnworked reads nn.MultiheadAttention(embed_dim, num_heads, "
+        "bias=False, batch_first=True) as self-attention, without biases, dropout or extra keys")
+    assert _refused(lambda: nnworked.from_torch(_model(Attend(nn.MultiheadAttention(2, 1, bias=False, dropout=0.1))),
+                                                x)) == (
+        "model[0] (nn.MultiheadAttention): dropout=0.1, batch_first=False: nnworked reads "
+        "nn.MultiheadAttention(embed_dim, num_heads, bias=False, batch_first=True) as self-attention, without "
+        "biases, dropout or extra keys")
+
+
+def test_a_trained_second_recurrent_bias_is_refused() -> None:
+    model = _model(Outputs(nn.RNN(2, 2, batch_first=True)), nn.Linear(2, 1))
+    x, y = _tensor(np.ones((1, 3, 2))), _tensor(np.zeros((1, 3, 1)))
+    assert _refused(lambda: nnworked.from_torch(model, x, y, nn.MSELoss(), torch.optim.SGD(model.parameters(),
+                                                                                       lr=0.1))) == (
+        "0.recurrent.bias_hh_l0 is trained, and nnworked has no parameter for it: nn.RNN and nn.LSTM add two "
+        "biases, nnworked's b is their sum, trained once; keep bias_hh_l0 at zero with requires_grad_(False) (as "
+        "--format pytorch's SequenceRNN does), or build without bias")

@@ -216,11 +216,6 @@ def test_an_lstm_cannot_be_the_last_layer_yet_and_says_what_to_add() -> None:
     assert "a lstm layer cannot be the last layer" in str(raised.value)
 
 
-def test_the_pytorch_format_refuses_an_lstm_saying_why() -> None:
-    with pytest.raises(nnworked.NnworkedError, match=r"nn.LSTM returns \(output, \(h, c\)\)"):
-        nnworked.run(lstm_file(**{"return": "last"})).render("pytorch")
-
-
 @settings(max_examples=20, deadline=None)
 @given(**CASES, places=st.integers(2, 5))
 def test_under_carry_every_worked_line_ends_in_the_value_the_rule_stored(places: int, **drawn) -> None:  # noqa: ANN003

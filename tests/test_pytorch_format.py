@@ -49,6 +49,33 @@ NORMS = {
                {"weights": [[0.7, -0.3, 0.4]], "activation": "linear"}],
     "loss": "mse", "learning_rate": 0.1, "optimizer": "adam", "steps": 2,
 }
+# the sequence layers: nn.RNN and nn.LSTM wrapped to pass on their outputs, attention as nn.MultiheadAttention
+# (transformer_block) or, where that cannot express it, scaled_dot_product_attention (attention_three_tokens)
+SEQUENCES = ["rnn_three_steps", "lstm_step", "attention_three_tokens", "transformer_block"]
+# what the bundled ones leave out: an RNN's bias, ReLU and initial state returning every h_t, an LSTM without
+# bias from a given state returning its last h, causal attention of two heads with output weights of
+# another width, unscaled, and Adam
+SEQUENCE_SETTINGS = {
+    "inputs": [[[0.5, -1.0], [0.25, 0.75], [-0.5, 0.1]], [[1.0, 0.2], [-0.3, 0.4], [0.6, -0.8]]],
+    "targets": [[0.3, -0.2], [0.1, 0.4]],
+    "layers": [{"type": "rnn", "input_weights": [[0.4, -0.3], [0.2, 0.5], [-0.6, 0.1], [0.3, 0.3]],
+                "recurrent_weights": [[0.1, -0.2, 0.3, 0.0], [0.2, 0.1, -0.1, 0.3], [0.0, 0.2, 0.1, -0.3],
+                                      [-0.2, 0.1, 0.0, 0.2]],
+                "bias": [0.1, -0.1, 0.05, 0.0], "activation": "relu", "initial_state": [0.2, -0.1, 0.0, 0.3]},
+               {"type": "self_attention", "heads": 2, "causal": True, "scaled": False,
+                "query_weights": [[0.3, -0.2, 0.1, 0.4], [0.2, 0.1, -0.3, 0.2], [-0.1, 0.3, 0.2, 0.1],
+                                  [0.4, 0.0, 0.1, -0.2]],
+                "key_weights": [[0.1, 0.2, -0.2, 0.3], [-0.3, 0.1, 0.2, 0.1], [0.2, -0.1, 0.3, 0.0],
+                                [0.1, 0.4, -0.1, 0.2]],
+                "value_weights": [[0.5, -0.1, 0.2, 0.1], [0.1, 0.3, -0.2, 0.4], [-0.2, 0.2, 0.1, 0.3],
+                                  [0.3, 0.1, 0.4, -0.1]],
+                "output_weights": [[0.2, -0.1, 0.3, 0.1], [0.1, 0.2, -0.3, 0.2], [-0.2, 0.1, 0.1, 0.3]]},
+               {"type": "lstm", "return": "last", "initial_state": {"h": [0.1, -0.2], "c": [0.3, 0.05]},
+                "input_weights": {g: [[0.1 * (q + 1), -0.2, 0.3], [0.2, 0.1 * q, -0.1]] for q, g in enumerate("ifgo")},
+                "recurrent_weights": {g: [[0.2, -0.1 * q], [0.1, 0.3]] for q, g in enumerate("ifgo")}},
+               {"weights": [[0.5, -0.4], [0.3, 0.2]], "bias": [0.1, 0.0], "activation": "tanh"}],
+    "loss": "mse", "learning_rate": 0.1, "optimizer": "adam", "steps": 2,
+}
 OPTIMIZERS = [{"name": "sgd", "weight_decay": 0.01}, {"name": "momentum", "momentum": 0.8},
               {"name": "rmsprop", "rho": 0.95, "epsilon": 1e-6}, {"name": "adam", "beta1": 0.8, "beta2": 0.99,
                                                                    "epsilon": 1e-7, "weight_decay": 0.1}]
@@ -59,6 +86,8 @@ CASES: dict[str, tuple[object, dict]] = {
     **{f"optimizer {o['name']}": ({**VARIED, "optimizer": o}, {}) for o in OPTIMIZERS},
     **{name: (name, {"steps": 2}) for name in LAYERED},
     "norms": (NORMS, {}),
+    **{name: (name, {"steps": 2}) for name in SEQUENCES},
+    "sequence settings": (SEQUENCE_SETTINGS, {}),
     # conv2d, flatten, batch norm, dropout, a skip from the flatten, layer norm (tests/test_layer_walkthroughs.py)
     "every layer": ({**MIXED, "targets": [[1, 0], [0, 1]], "loss": "mse", "optimizer": "momentum"}, {}),
     "matmul": ("ai-by-hand/1-matrix-multiplication", {}),
@@ -254,3 +283,49 @@ def test_a_script_is_a_key_never_a_sheet() -> None:
             "leave out --exercise") in " ".join(result.output.replace("│", " ").split())
     key = CliRunner().invoke(app, ["run", "spam", "--format", "pytorch", "--answers"])
     assert key.exit_code == 0 and key.output == nnworked.run("spam").render("pytorch")
+
+
+@pytest.mark.parametrize("name", SEQUENCES)
+def test_the_script_of_a_sequence_scenario_prints_its_numbers(name: str, printed_by: dict[str, str]) -> None:
+    printed = _check(name, printed_by)
+    assert "loss at step 2" in printed and "loss after training" in printed
+
+
+def test_the_script_of_every_sequence_setting_prints_its_numbers(printed_by: dict[str, str]) -> None:
+    printed = _check("sequence settings", printed_by)
+    assert {"z1", "a1", "a2", "a3", "∂L/∂b1", "∂L/∂WO2", "∂L/∂Wh3.o"} <= set(printed)
+    script = nnworked.run(SEQUENCE_SETTINGS).render("pytorch")
+    assert ("    SequenceRNN(2, 4, nonlinearity='relu', batch_first=True, h0=[0.2, -0.1, 0.0, 0.3]),\n"
+            "    ScaledDotProductAttention(4, 4, 4, 2, outputs=3, causal=True, scaled=False),\n"
+            "    SequenceLSTM(3, 2, batch_first=True, bias=False, last=True, h0=[0.1, -0.2], c0=[0.3, 0.05]),\n"
+            ) in script
+    assert ("# through scaled_dot_product_attention: nn.MultiheadAttention cannot express this layer (scores not "
+            "scaled by √d_k; output weights to 3 features, not d_model = 4)\n") in script
+
+
+def test_recurrent_layers_and_attention_are_wrapped_so_that_nn_sequential_chains_them() -> None:
+    rnn = nnworked.run("rnn_three_steps").render("pytorch")
+    assert "    SequenceRNN(1, 2, nonlinearity='tanh', batch_first=True, bias=False, last=True),\n" in rnn
+    assert '"z1": model[0].pre_activations(model[:0](x))' in rnn and "class SequenceRNN(nn.RNN):" in rnn
+    lstm = nnworked.run("lstm_step").render("pytorch")
+    assert "    model[0].weight_ih_l0[1:2].copy_(torch.tensor([[0.7, 0.45]]))\n" in lstm  # the forget gate's row
+    assert 'rows = {"Wx1.i": slice(0, 1), "Wx1.f": slice(1, 2)' in lstm
+    block = nnworked.run("transformer_block").render("pytorch")
+    assert ("# nn.MultiheadAttention(bias=False): in_proj_weight is W_Q, W_K and W_V stacked, out_proj.weight W_O\n"
+            "# layer 2: + x\n") in block
+    assert "    SelfAttention(4, 2, causal=True),\n    Skip(0),\n" in block
+    assert "    model[0].in_proj_weight[8:12].copy_(torch.tensor([[-1.0, -0.6, 0.4, -0.6]," in block
+    assert "list(dict.fromkeys(parameters[name] for name in" in block
+    assert "def loss_of(output):\n    return loss_fn(output.reshape(len(y), -1), y)\n" in block
+    three = nnworked.run("attention_three_tokens").render("pytorch")
+    assert ("# through scaled_dot_product_attention: nn.MultiheadAttention cannot express this layer (scores not "
+            "scaled by √d_k; no output weights; queries of 3 features from 4 inputs; values of 3 features, not "
+            "d_model = 3)") not in three  # values as wide as the queries are not a reason
+    assert ("(scores not scaled by √d_k; no output weights; queries of 3 features from 4 inputs)\n") in three
+
+
+def test_a_shared_tensor_partly_frozen_is_refused_saying_why() -> None:
+    with pytest.raises(nnworked.NnworkedError) as raised:
+        nnworked.run(nnworked.load("transformer_block")._replace(freeze=frozenset({"WQ1"}))).render("pytorch")
+    assert str(raised.value) == ("WK1, WQ1, WV1 share one torch tensor (in_proj_weight), which an optimizer "
+                                 "updates whole: freeze all of them or none to write this scenario in PyTorch")

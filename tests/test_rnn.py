@@ -216,10 +216,13 @@ def test_a_spreadsheet_refuses_a_recurrent_network_with_a_clear_message() -> Non
         api.render(solve(nnworked.load(str(SOURCE))), "xlsx")
 
 
-def test_a_pytorch_script_refuses_an_rnn_saying_why() -> None:
-    with pytest.raises(NnworkedError, match=r"nn.RNN returns a pair \(its outputs and its last state\), which "
-                                            "nn.Sequential cannot pass on"):
-        api.render(solve(nnworked.load(str(SOURCE))), "pytorch")
+def test_a_pytorch_script_refuses_an_rnn_nn_rnn_cannot_compute_saying_why() -> None:
+    sigmoid = nnworked.load(str(SOURCE))
+    sigmoid = sigmoid._replace(layers=[sigmoid.layers[0]._replace(activation="sigmoid"), *sigmoid.layers[1:]])
+    with pytest.raises(NnworkedError) as raised:
+        api.render(solve(sigmoid), "pytorch")
+    assert str(raised.value) == ("nn.RNN computes tanh or ReLU only: a Sigmoid rnn layer cannot be written with it "
+                                 "(`nnworked verify` compares it with PyTorch by hand)")
 
 
 @pytest.mark.parametrize("fmt", ["latex", "html"])

@@ -54,12 +54,51 @@ def test_a_scenario_without_targets_has_nothing_to_verify() -> None:
     assert gradcheck.verify(trace_of("forward_only").scenario) == []
 
 
+# the torch computations verify names for the sequence layers; every other scenario's is autograd alone
+REFERENCES = {"rnn_three_steps": {"PyTorch autograd (nn.RNN)"}, "lstm_step": {"PyTorch autograd (nn.LSTM)"},
+              "attention_three_tokens": {"PyTorch autograd (scaled_dot_product_attention)"},
+              "transformer_block": {"PyTorch autograd (scaled_dot_product_attention)",
+                                    "PyTorch autograd (nn.MultiheadAttention)"}}
+
+
 def test_pytorch_autograd_agrees_when_it_is_installed() -> None:
     pytest.importorskip("torch")
     for name in WITH_TARGETS:
         checks = [c for c in gradcheck.autograd(trace_of(name).scenario)]
-        assert {c.reference for c in checks} == {"PyTorch autograd"}
+        assert {c.reference for c in checks} == REFERENCES.get(name, {"PyTorch autograd"}), name
         assert all(c.ok for c in checks), (name, [c for c in checks if not c.ok])
+
+
+def test_attention_is_checked_against_scaled_dot_product_attention_and_multihead_attention() -> None:
+    pytest.importorskip("torch")
+    checks = gradcheck.autograd(trace_of("transformer_block").scenario)
+    by_pass = {reference: [c.name for c in checks if c.reference == reference] for reference in REFERENCES["transformer_block"]}
+    assert by_pass == {"PyTorch autograd (scaled_dot_product_attention)": ["WQ1", "WK1", "WV1", "WO1", "gamma3", "beta3",
+                                                                          "W4", "b4"],
+                       "PyTorch autograd (nn.MultiheadAttention)": ["WQ1", "WK1", "WV1", "WO1"]}
+    result = CliRunner().invoke(app, ["verify", "transformer_block"], terminal_width=200)
+    assert result.exit_code == 0, result.output
+    assert ("against central finite differences (ε = 1e-06) and PyTorch autograd, 1: scaled_dot_product_attention, "
+            "2: nn.MultiheadAttention") in " ".join(result.output.split())
+    assert re.search(r"∂L/∂WO1 +16 of 16 +\S+ +\S+ +\[\d, \d\] +autograd 2 +ok", result.output)
+
+
+def test_a_multihead_attention_given_other_weights_fails_verify(monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("torch")
+    from nnworked.rules.layers.attention import SelfAttention
+
+    given = SelfAttention.torch_alternative
+
+    def swapped(self, torch, k, layer, params, inputs, reference):  # noqa: ANN001, ANN202
+        # W_Q and W_K swapped in in_proj_weight: the scores transposed, which the reference must catch
+        return given(self, torch, k, layer, {**params, f"WQ{k}": params[f"WK{k}"], f"WK{k}": params[f"WQ{k}"]},
+                     inputs, reference)
+
+    monkeypatch.setattr(SelfAttention, "torch_alternative", swapped)
+    checks = gradcheck.autograd(trace_of("transformer_block").scenario)
+    failed = {c.name for c in checks if not c.ok}
+    assert failed and failed <= {"WQ1", "WK1", "WV1", "WO1"}
+    assert all(c.reference == "PyTorch autograd (nn.MultiheadAttention)" for c in checks if not c.ok)
 
 
 KINK = """\

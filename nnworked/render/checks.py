@@ -19,7 +19,13 @@ def report(title: str, checks: list[Any], rounding: str, epsilon: float, toleran
     if not checks:
         console.print(printable(f"{title}: no targets, so there are no gradients to check."), markup=False)
         return out.getvalue()
-    against = " and PyTorch autograd" if any(c.reference != "finite differences" for c in checks) else ""
+    # each pass of PyTorch's autograd, with the torch computations it names ("nn.RNN"); several are numbered
+    passes = list(dict.fromkeys(c.reference for c in checks if c.reference != "finite differences"))
+    computed = [p.removeprefix("PyTorch autograd").strip(" ()") for p in passes]
+    label = {p: "autograd" if len(passes) == 1 else f"autograd {i}" for i, p in enumerate(passes, 1)}
+    against = "" if not passes else " and PyTorch autograd" + (
+        (f" ({computed[0]})" if computed[0] else "") if len(passes) == 1 else
+        ", " + ", ".join(f"{i}: {c}" for i, c in enumerate(computed, 1)))
     console.print(printable(f"{title}: every gradient of step 1 against central finite differences (ε = "
                             f"{epsilon:g}){against}"), markup=False)
     table = Table(box=box.SIMPLE_HEAD)
@@ -29,7 +35,8 @@ def report(title: str, checks: list[Any], rounding: str, epsilon: float, toleran
     for c in checks:
         table.add_row(f"∂L/∂{c.name}", f"{c.checked} of {c.of}", f"{c.worst_difference:.2e}",
                       f"{c.worst_relative:.2e}", str(list(c.worst_index)),
-                      "autograd" if c.reference != "finite differences" else "fin. diff.", "ok" if c.ok else "FAIL")
+                      label[c.reference] if c.reference != "finite differences" else "fin. diff.",
+                      "ok" if c.ok else "FAIL")
     console.print(table)
     for c in (c for c in checks if c.kinks):
         console.print(f"∂L/∂{c.name}: {len(c.kinks)} element(s) at a kink (ReLU′(0) = 0), not checkable by finite "

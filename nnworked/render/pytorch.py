@@ -89,22 +89,24 @@ def _module(rule: Any, slope: float) -> str:
 def _network(trace: Trace) -> list[str]:
     s = trace.scenario
     loss_rule = s.loss.rule if s.loss is not None else None
-    lines = [("# the inputs, one image per example" if s.inputs.ndim > 2 else "# the inputs, one row per example")
-             + (", and the targets" if s.targets is not None else ""),
+    each = {4: "one image per example", 3: "one sequence per example"}.get(s.inputs.ndim, "one row per example")
+    lines = [f"# the inputs, {each}" + (", and the targets" if s.targets is not None else ""),
              f"x = torch.tensor({literal(s.inputs)})"]
-    if s.targets is not None:
+    if s.targets is not None and s.targets.ndim == 3:  # the loss is taken at every position: one row each
+        lines += ["# (the targets one row per position of each example, as the loss takes them)",
+                  f"y = torch.tensor({literal(s.targets.reshape(-1, s.targets.shape[-1]))})"]
+    elif s.targets is not None:
         lines.append(f"y = torch.tensor({literal(s.targets)})")
     modules, outputs, parameters, loading = [], [], [], []
     helpers: list[str] = []  # the small nn.Module classes the layers need where torch.nn has none
     ends = [0]  # ends[k]: how many modules the model has applied after layer k (0: the inputs)
     skips = False  # a layer adds an earlier layer's output: the model is a Network, not an nn.Sequential
+    rows: dict[str, tuple[int, int]] = {}  # parameters that are a block of rows of a torch tensor they share
+    holders: dict[str, str] = {}  # each parameter's torch tensor, as the script names it
+    extra: list[tuple[str, int, str]] = []  # (name, module, method): a value the module's method computes
     for k, layer in enumerate(s.layers, 1):
         layer_rule, rule = LAYERS[layer.type], ACTIVATIONS[layer.activation]
         named = f" ({layer.name})" if layer.name else ""
-        if layer_rule.torch_module is not None and not layer_rule.in_sequential:
-            raise NnworkedError(f"nn.{layer_rule.torch_module} returns a pair (its outputs and its last state), which "
-                                f"nn.Sequential cannot pass on: nnworked cannot write a {layer_rule.name} layer in "
-                                f"PyTorch yet (`nnworked verify` compares it with nn.{layer_rule.torch_module} itself)")
         try:
             script = layer_rule.torch_script(k, layer)
         except NotImplementedError:
@@ -116,12 +118,18 @@ def _network(trace: Trace) -> list[str]:
         skips = skips or layer_rule.source(layer) is not None
         what = f"{rule.label}, {rule.formula}" if layer_rule.activated else layer_rule.summary(layer)
         lines.append(_comment(f"layer {k}{named}: {what}"))
+        if layer_rule.torch_note(layer):
+            lines.append(_comment(layer_rule.torch_note(layer)))
         linear = len(modules)
         modules.append(script)
+        blocks = layer_rule.torch_rows(k, layer)
         for name, value in layer_rule.parameters(k, layer).items():
-            attribute = layer_rule.torch_names(k)[name]
-            loading.append(f"    model[{linear}].{attribute}.copy_(torch.tensor({literal(value)}))")
-            parameters.append(f'"{name}": model[{linear}].{attribute}')
+            holders[name] = f"model[{linear}].{layer_rule.torch_names(k)[name]}"
+            block = f"[{blocks[name][0]}:{blocks[name][1]}]" if name in blocks else ""
+            loading.append(f"    {holders[name]}{block}.copy_(torch.tensor({literal(value)}))")
+            parameters.append(f'"{name}": {holders[name]}')
+        rows.update(blocks)
+        extra += [(name, linear, method) for name, method in layer_rule.torch_outputs(k).items()]
         if not layer_rule.activated:  # pooling, flatten: the module's output is the layer's
             outputs.append((f"a{k}", linear + 1))
             ends.append(len(modules))
@@ -139,15 +147,17 @@ def _network(trace: Trace) -> list[str]:
         ends.append(len(modules))
     # a prefix of an nn.Sequential computes a layer's output; a Network keeps each module's output instead
     prefix = "model.outputs(x)[{}]" if skips else "model[:{}](x)"
+    outputs += [(name, f"model[{linear}].{method}({prefix.format(linear)})") for name, linear, method in extra]
+    outputs.sort(key=lambda item: _forward_order(s, item[0]))
     outputs_text = [f'"{name}": ' + (prefix.format(value) if isinstance(value, int) else value)
                     for name, value in outputs]
     built = [f"model = Network({ends}," if skips else "model = nn.Sequential("]
     lines += [*built, *(f"    {m}," for m in modules), ")",
               "with torch.no_grad():  # the scenario's weights and biases", *loading,
-              "parameters = {" + ", ".join(parameters) + "}", "",
+              "parameters = {" + ", ".join(parameters) + "}", *_blocks(rows), "",
               "", "def layer_outputs(x):", '    """Each layer\'s z and a, by nnworked\'s names."""',
               "    return {" + ", ".join(outputs_text) + "}", "", ""]
-    lines += _loss(s, trace.precision) + _optimizer(s) + _steps(trace)
+    lines += _loss(s, trace.precision) + _optimizer(s, holders if rows else None) + _steps(trace, bool(rows))
     classes = helpers + ([NETWORK] if skips else [])
     return [line for text in classes for line in [*text.rstrip("\n").split("\n"), "", ""]] + lines
 
@@ -160,23 +170,26 @@ def _loss(s: Scenario, p: Any) -> list[str]:
     if rule.torch_module is None:
         raise NnworkedError(f"the {rule.label} loss has no torch.nn counterpart: nnworked cannot write it in PyTorch")
     over_outputs = "mean" if rule.averages_over_outputs and spec.outputs == "mean" else "sum"
-    units = s.targets.shape[1]
+    units = s.targets.shape[-1]
+    # a sequence's output (examples, positions, outputs) as the rows the targets are written in
+    output = "output.reshape(len(y), -1)" if s.targets.ndim == 3 else "output"
     lines = [_comment(f"loss: {rule.label}, {rule.formula}, so {rule.gradient_formula}"),
              _comment(f"over the outputs: the {over_outputs}; over the batch: the {spec.batch}"
                       + (f"; scaled by {fmt(spec.scale, p, given=True)}" if spec.scale != 1 else ""))]
     if spec.scale == 1 and (units == 1 or not rule.averages_over_outputs or over_outputs == spec.batch):
         # torch's reduction "mean" averages over every output of every example, "sum" sums them
         lines += [f'loss_fn = nn.{rule.torch_module}(reduction="{spec.batch}")', "", "",
-                  "def loss_of(output):", "    return loss_fn(output, y)", "", ""]
+                  "def loss_of(output):", f"    return loss_fn({output}, y)", "", ""]
         return lines
     scale = "" if spec.scale == 1 else f"{literal(spec.scale)} * "
     return lines + [f'element_loss = nn.{rule.torch_module}(reduction="none")  # each term, reduced below', "", "",
                     "def loss_of(output):",
-                    f"    per_example = element_loss(output, y).reshape(len(y), -1).{over_outputs}(dim=1)",
+                    f"    per_example = element_loss({output}, y).reshape(len(y), -1).{over_outputs}(dim=1)",
                     f"    return {scale}per_example.{spec.batch}()", "", ""]
 
 
-def _optimizer(s: Scenario) -> list[str]:
+def _optimizer(s: Scenario, holders: dict[str, str] | None = None) -> list[str]:
+    """`holders`: each parameter's torch tensor, when some share one (then each tensor is given once)."""
     if not s.trains:
         return []
     names = [n for n in _parameter_names(s) if n not in s.freeze]
@@ -190,8 +203,17 @@ def _optimizer(s: Scenario) -> list[str]:
     arguments = "".join(f", {k}={literal(v)}" for k, v in rule.torch_arguments(s.optimizer.get).items())
     lines = [f"# {', '.join(sorted(s.freeze))} frozen: never updated"] if s.freeze else []
     chosen = ", ".join(map(_quoted, names))
-    return lines + [f"optimizer = torch.optim.{rule.torch_class}([parameters[name] for name in [{chosen}]], "
-                    f"lr={literal(s.learning_rate)}{arguments})", "", ""]
+    if holders is None:
+        return lines + [f"optimizer = torch.optim.{rule.torch_class}([parameters[name] for name in [{chosen}]], "
+                        f"lr={literal(s.learning_rate)}{arguments})", "", ""]
+    for holder in set(holders.values()):
+        sharing = sorted(name for name, held in holders.items() if held == holder)
+        if len({name in s.freeze for name in sharing}) > 1:
+            raise NnworkedError(f"{', '.join(sharing)} share one torch tensor ({holder.split('.', 1)[1]}), which an "
+                                "optimizer updates whole: freeze all of them or none to write this scenario in PyTorch")
+    return lines + ["# each torch tensor once, though it holds several of nnworked's parameters",
+                    f"optimizer = torch.optim.{rule.torch_class}(list(dict.fromkeys(parameters[name] for name in "
+                    f"[{chosen}])), lr={literal(s.learning_rate)}{arguments})", "", ""]
 
 
 def _quoted(name: str) -> str:
@@ -204,7 +226,28 @@ def _parameter_names(s: Scenario) -> list[str]:
     return parameter_names(s.layers)
 
 
-def _steps(trace: Trace) -> list[str]:
+def _blocks(rows: dict[str, tuple[int, int]]) -> list[str]:
+    """Where parameters share a torch tensor, which rows of it each one is, and a function that takes them."""
+    if not rows:
+        return []
+    return ["# nn.LSTM stacks its four gates, nn.MultiheadAttention W_Q, W_K and W_V, each in one tensor: each of "
+            "these parameters is a block of its rows",
+            "rows = {" + ", ".join(f'"{name}": slice({a}, {b})' for name, (a, b) in rows.items()) + "}", "", "",
+            "def part(name, tensor):",
+            '    """The rows of `tensor` (a parameter or its gradient) that hold nnworked\'s parameter `name`."""',
+            "    return tensor[rows[name]] if name in rows else tensor"]
+
+
+def _forward_order(s: Scenario, name: str) -> tuple[int, int]:
+    """z before a in each layer, the layers in turn: the order the walkthrough's forward pass gives them."""
+    from nnworked.quantities import parse
+
+    parsed = parse(name)
+    return parsed.layer, 0 if parsed.kind == "z" else 1
+
+
+def _steps(trace: Trace, blocks: bool = False) -> list[str]:
+    """`blocks`: some parameters are rows of a shared tensor, taken by `part`."""
     s = trace.scenario
     show = ["def show(name, value):",
             '    print(name, "=", value.detach().tolist() if isinstance(value, torch.Tensor) else value)', "", ""]
@@ -213,11 +256,14 @@ def _steps(trace: Trace) -> list[str]:
         return show + forward
     step = ["output = model(x)", "if step == 1:", *("    " + line for line in forward), "loss = loss_of(output)",
             "loss.backward()", 'show(f"loss at step {step}", loss.item())', "if step == 1:",
-            "    for name, value in parameters.items():", '        show(f"∂L/∂{name}", value.grad)']
+            "    for name, value in parameters.items():",
+            '        show(f"∂L/∂{name}", part(name, value.grad))' if blocks else '        show(f"∂L/∂{name}", value.grad)']
     if not s.trains:
         return show + ["step = 1", *step]
     stepping = any(n not in s.freeze for n in _parameter_names(s))
     body = (["optimizer.zero_grad()"] if stepping else []) + step + (["optimizer.step()"] if stepping else [])
     return show + [f"STEPS = {s.steps}", "for step in range(1, STEPS + 1):", *("    " + line for line in body),
-                   "for name, value in parameters.items():", '    show(f"{name} after step {STEPS}", value)',
+                   "for name, value in parameters.items():",
+                   '    show(f"{name} after step {STEPS}", part(name, value))' if blocks else
+                   '    show(f"{name} after step {STEPS}", value)',
                    'show("loss after training", loss_of(model(x)).item())']

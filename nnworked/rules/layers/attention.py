@@ -48,6 +48,8 @@ class SelfAttention(LayerRule):
     output = False  # a dense layer (per position) makes the prediction
     asks = "a"  # its output: it has no z of its own
     by_hand = False  # no AI by Hand sheet of its own: the standard layout shows its tokens as columns instead
+    torch_module = "MultiheadAttention"
+    in_sequential = False  # nn.MultiheadAttention takes (query, key, value) and returns a pair: it is wrapped
 
     def parse_inputs(self, check: Any, value: Any) -> np.ndarray | None:
         return parse_sequences(check, value)
@@ -131,6 +133,95 @@ class SelfAttention(LayerRule):
                                                                scale=None if layer.scaled else 1.0)
         out = out.transpose(1, 2).reshape(n, t, -1)
         return out if layer.output_weights is None else out @ params[f"WO{k}"].T
+
+    # -- PyTorch: nn.MultiheadAttention where it can express the layer, else scaled_dot_product_attention --
+
+    @staticmethod
+    def beyond_multihead(layer: Any) -> list[str]:
+        """Why nn.MultiheadAttention(bias=False) cannot compute this layer ([]: it can): it always scales by
+        √d_k, applies out_proj, and projects d_model inputs to d_model queries, keys and values."""
+        d_model, d_in = layer.query_weights.shape
+        out = []
+        if not layer.scaled:
+            out.append("scores not scaled by √d_k")
+        if layer.output_weights is None:
+            out.append("no output weights")
+        elif layer.output_weights.shape[0] != d_model:
+            out.append(f"output weights to {layer.output_weights.shape[0]} features, not d_model = {d_model}")
+        if d_in != d_model:
+            out.append(f"queries of {d_model} features from {d_in} inputs")
+        if layer.value_weights.shape[0] != d_model:
+            out.append(f"values of {layer.value_weights.shape[0]} features, not d_model = {d_model}")
+        return out
+
+    def torch_references(self, layer: Any) -> tuple[str, ...]:
+        first = ("scaled_dot_product_attention",)
+        return first if self.beyond_multihead(layer) else first + ("nn.MultiheadAttention",)
+
+    def torch_alternative(self, torch: Any, k: int, layer: Any, params: dict[str, Any], inputs: Any,
+                          reference: str) -> Any:
+        """nn.MultiheadAttention(bias=False, batch_first=True) with these weights: in_proj_weight is W_Q, W_K
+        and W_V stacked, out_proj.weight W_O; the causal mask as attn_mask (True: hidden)."""
+        assert reference == "nn.MultiheadAttention" and not self.beyond_multihead(layer)
+        d_model = layer.query_weights.shape[0]
+        module = torch.nn.MultiheadAttention(d_model, layer.heads, bias=False, batch_first=True).double()
+        weights = {"in_proj_weight": torch.cat([params[f"{role}{k}"] for role in ("WQ", "WK", "WV")]),
+                   "out_proj.weight": params[f"WO{k}"]}
+        positions = inputs.shape[1]
+        mask = torch.ones(positions, positions, dtype=torch.bool).triu(1) if layer.causal else None
+        return torch.func.functional_call(module, weights, (inputs, inputs, inputs),
+                                          {"need_weights": False, "attn_mask": mask})[0]
+
+    def torch_script(self, k: int, layer: Any) -> str:
+        d_model, d_in = layer.query_weights.shape
+        causal = ", causal=True" if layer.causal else ""
+        if not self.beyond_multihead(layer):
+            return f"SelfAttention({d_model}, {layer.heads}{causal})"
+        outputs = "" if layer.output_weights is None else f", outputs={layer.output_weights.shape[0]}"
+        return (f"ScaledDotProductAttention({d_in}, {d_model}, {layer.value_weights.shape[0]}, {layer.heads}"
+                f"{outputs}{causal}" + ("" if layer.scaled else ", scaled=False") + ")")
+
+    def torch_helper(self, layer: Any) -> str:
+        from nnworked.rules.layers.sequence_torch import SCALED_DOT_PRODUCT_ATTENTION, SELF_ATTENTION
+
+        return SCALED_DOT_PRODUCT_ATTENTION if self.beyond_multihead(layer) else SELF_ATTENTION
+
+    def torch_note(self, layer: Any) -> str:
+        beyond = self.beyond_multihead(layer)
+        if beyond:
+            return ("through scaled_dot_product_attention: nn.MultiheadAttention cannot express this layer ("
+                    + "; ".join(beyond) + ")")
+        return "nn.MultiheadAttention(bias=False): in_proj_weight is W_Q, W_K and W_V stacked, out_proj.weight W_O"
+
+    def torch_names(self, k: int) -> dict[str, str]:
+        return {f"WQ{k}": "in_proj_weight", f"WK{k}": "in_proj_weight", f"WV{k}": "in_proj_weight",
+                f"WO{k}": "out_proj.weight"}
+
+    def torch_rows(self, k: int, layer: Any) -> dict[str, tuple[int, int]]:
+        d_model = layer.query_weights.shape[0]
+        return {f"WQ{k}": (0, d_model), f"WK{k}": (d_model, 2 * d_model),
+                f"WV{k}": (2 * d_model, 2 * d_model + layer.value_weights.shape[0])}
+
+    def torch_readings(self, torch: Any, module: Any) -> tuple[Any, list[tuple[dict[str, Any], Any]]]:
+        from nnworked.rules.layers.sequence_torch import attention_readings
+
+        return attention_readings(torch, module)
+
+    def from_torch(self, module: Any) -> dict[str, Any]:
+        settings = {"bias": module.in_proj_bias is not None or module.out_proj.bias is not None,
+                    "add_bias_kv": module.bias_k is not None, "add_zero_attn": module.add_zero_attn,
+                    "kdim/vdim other than embed_dim": not module._qkv_same_embed_dim,
+                    f"dropout={module.dropout}": module.dropout != 0, "batch_first=False": not module.batch_first}
+        refused = [name for name, set_ in settings.items() if set_]
+        if refused:
+            raise ValueError(f"{', '.join(refused)}: nnworked reads nn.MultiheadAttention(embed_dim, num_heads, "
+                             "bias=False, batch_first=True) as self-attention, without biases, dropout or extra "
+                             "keys")
+        stacked = module.in_proj_weight.detach().cpu().double().numpy()
+        d_model = module.embed_dim
+        return {"type": self.name, "heads": module.num_heads, "query_weights": stacked[:d_model],
+                "key_weights": stacked[d_model:2 * d_model], "value_weights": stacked[2 * d_model:],
+                "output_weights": module.out_proj.weight.detach().cpu().double().numpy()}
 
     def describe(self, layer: Any) -> str:
         d_model, d_in = layer.query_weights.shape

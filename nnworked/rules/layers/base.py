@@ -51,6 +51,37 @@ class LayerRule(ABC):
     def from_torch(self, module: Any) -> dict[str, Any]:
         """The scenario mapping of this layer from its torch.nn module (`type` and its keys)."""
         raise NotImplementedError(f"a {self.name} layer cannot be read from PyTorch")
+
+    def torch_rows(self, k: int, layer: Any) -> dict[str, tuple[int, int]]:
+        """The parameters that are a block of rows of one torch tensor (nn.LSTM stacks its four gates,
+        nn.MultiheadAttention W_Q, W_K and W_V), by nnworked's name: (first row, row after the last)."""
+        return {}
+
+    def torch_note(self, layer: Any) -> str:
+        """A remark a --format pytorch script makes above this layer's module (which torch computation it
+        uses, and why); "" for none."""
+        return ""
+
+    def torch_outputs(self, k: int) -> dict[str, str]:
+        """Values of the walkthrough's forward pass besides the module's output, by name, and the method of
+        the script's module that computes them from its input: {"z1": "pre_activations"}."""
+        return {}
+
+    def torch_readings(self, torch: Any, module: Any) -> tuple[Any, list[tuple[dict[str, Any], Any]]]:
+        """For a torch.nn module that nn.Sequential cannot chain (in_sequential False), read inside a module
+        that wraps or subclasses it: a probe input, and each output such a module may pass on with the
+        scenario keys that say so ({"return": "last"}). from_torch keeps the keys whose output it passes on."""
+        raise NotImplementedError(f"a {self.name} layer cannot be read from PyTorch")
+
+    def torch_references(self, layer: Any) -> tuple[str, ...]:
+        """The PyTorch computations `verify` compares this layer with, by name ("nn.RNN"): the first is
+        torch_forward's, each other one torch_alternative's, in a pass of its own; () names none."""
+        return ()
+
+    def torch_alternative(self, torch: Any, k: int, layer: Any, params: dict[str, Any], inputs: Any,
+                          reference: str) -> Any:
+        """The layer as the PyTorch computation `reference` (one of torch_references after the first)."""
+        raise NotImplementedError(reference)
     def observe(self, forward: tuple[Any, ...], backward: tuple[Any, ...], n: Any, p: Any) -> list[str]:
         """What a teacher would remark on in this layer's own numbers (its forward records, and its backward
         records when the step has a backward pass), each sentence citing them; nothing by default."""

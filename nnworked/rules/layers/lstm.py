@@ -59,6 +59,7 @@ class LSTM(LayerRule):
     sheets = False  # its gates and states are not yet quantities a sheet can blank (nnworked.sheets.choose says so)
     by_hand = False  # no AI by Hand sheet: --layout ai-by-hand gives the standard working (render/walkthrough.py)
     torch_module = "LSTM"
+    in_sequential = False  # nn.LSTM returns (output, (h_n, c_n)): a script wraps it, from_torch reads it wrapped
     keys = ("input_weights", "recurrent_weights", "bias", "initial_state", "return", "name")
 
     def parse_inputs(self, check: Any, value: Any) -> np.ndarray | None:
@@ -309,19 +310,43 @@ class LSTM(LayerRule):
         return out if layer.returns == "sequence" else out[:, -1]
 
     def torch_names(self, k: int) -> dict[str, str]:
-        from nnworked.errors import NnworkedError
+        """Each gate's weights are a block of rows of nn.LSTM's stacked tensors (torch_rows says which)."""
+        return {parameter_name(role, k, gate): attribute for role, attribute in
+                (("Wx", "weight_ih_l0"), ("Wh", "weight_hh_l0"), ("b", "bias_ih_l0")) for gate in GATES}
 
-        raise NnworkedError("an lstm layer cannot be written as a step of nn.Sequential: nn.LSTM returns "
-                            "(output, (h, c)), which the next module cannot take; --format pytorch writes networks "
-                            "of dense, convolution and normalisation layers")
+    def torch_rows(self, k: int, layer: Any) -> dict[str, tuple[int, int]]:
+        hidden = layer.input_weights.shape[1]
+        return {parameter_name(role, k, gate): (q * hidden, (q + 1) * hidden) for role in ("Wx", "Wh", "b")
+                for q, gate in enumerate(GATES)}
 
     def torch_script(self, k: int, layer: Any) -> str:
+        from nnworked.render.numbers import literal
+
         hidden, features = layer.input_weights.shape[1:]
-        return f"nn.LSTM({features}, {hidden}, batch_first=True" + ("" if layer.bias is not None else ", bias=False") + ")"
+        state = "".join(f", {key}={literal(value)}" for key, value in (("h0", layer.h0), ("c0", layer.c0))
+                        if np.any(value))
+        return (f"SequenceLSTM({features}, {hidden}, batch_first=True" + ("" if layer.bias is not None else ", bias=False")
+                + (", last=True" if layer.returns == "last" else "") + state + ")")
+
+    def torch_helper(self, layer: Any) -> str:
+        from nnworked.rules.layers.sequence_torch import SEQUENCE_LSTM
+
+        return SEQUENCE_LSTM
+
+    def torch_readings(self, torch: Any, module: Any) -> tuple[Any, list[tuple[dict[str, Any], Any]]]:
+        from nnworked.rules.layers.sequence_torch import recurrent_readings
+
+        return recurrent_readings(torch, module)
+
+    def torch_references(self, layer: Any) -> tuple[str, ...]:
+        return ("nn.LSTM",)
 
     def from_torch(self, module: Any) -> dict[str, Any]:
         if module.num_layers != 1 or module.bidirectional or not module.batch_first or module.proj_size:
-            raise ValueError("nnworked reads nn.LSTM with one layer, one direction, batch_first=True and no projection")
+            raise ValueError(f"num_layers={module.num_layers}, bidirectional={module.bidirectional}, batch_first="
+                             f"{module.batch_first}, proj_size={module.proj_size}: nnworked reads nn.LSTM with one "
+                             "layer, one direction, batch_first=True and no projection (stack two lstm layers in "
+                             "the scenario for two)")
         hidden = module.hidden_size
 
         def by_gate(array: np.ndarray) -> dict[str, np.ndarray]:

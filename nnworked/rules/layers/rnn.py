@@ -31,7 +31,7 @@ class Rnn(LayerRule):
     output = False  # the loss's gradient must reach h_t through a layer after it (BPTT adds the recurrence)
     asks = "z"
     by_hand = False  # the standard layout works it step by step; the AI by Hand sheets draw no recurrence
-    in_sequential = False  # nn.RNN returns (output, h_n): verify runs it itself, a script cannot chain it
+    in_sequential = False  # nn.RNN returns (output, h_n): a script wraps it, from_torch reads it wrapped
     torch_module = "RNN"
 
     def parse_inputs(self, check: Any, value: Any) -> np.ndarray | None:
@@ -190,15 +190,41 @@ class Rnn(LayerRule):
         return torch.stack(steps, dim=1) if layer.returns == "sequence" else h
 
     def torch_script(self, k: int, layer: Any) -> str:
-        return (f"nn.RNN({layer.input_weights.shape[1]}, {layer.units}, nonlinearity={layer.activation!r}, "
-                f"batch_first=True" + ("" if layer.bias is not None else ", bias=False") + ")")
+        from nnworked.errors import NnworkedError
+        from nnworked.render.numbers import literal
+
+        if layer.activation not in ("tanh", "relu"):
+            raise NnworkedError(f"nn.RNN computes tanh or ReLU only: a {ACTIVATIONS[layer.activation].label} rnn "
+                                "layer cannot be written with it (`nnworked verify` compares it with PyTorch by hand)")
+        return (f"SequenceRNN({layer.input_weights.shape[1]}, {layer.units}, nonlinearity={layer.activation!r}, "
+                f"batch_first=True" + ("" if layer.bias is not None else ", bias=False")
+                + (", last=True" if layer.returns == "last" else "")
+                + (f", h0={literal(layer.initial_state)}" if np.any(layer.initial_state) else "") + ")")
+
+    def torch_helper(self, layer: Any) -> str:
+        from nnworked.rules.layers.sequence_torch import SEQUENCE_RNN
+
+        return SEQUENCE_RNN
+
+    def torch_outputs(self, k: int) -> dict[str, str]:
+        return {f"z{k}": "pre_activations"}
+
+    def torch_readings(self, torch: Any, module: Any) -> tuple[Any, list[tuple[dict[str, Any], Any]]]:
+        from nnworked.rules.layers.sequence_torch import recurrent_readings
+
+        return recurrent_readings(torch, module)
+
+    def torch_references(self, layer: Any) -> tuple[str, ...]:
+        return ("nn.RNN",) if layer.activation in ("tanh", "relu") else ()
 
     def torch_names(self, k: int) -> dict[str, str]:
         return {f"Wx{k}": "weight_ih_l0", f"Wh{k}": "weight_hh_l0", f"b{k}": "bias_ih_l0"}
 
     def from_torch(self, module: Any) -> dict[str, Any]:
         if module.num_layers != 1 or module.bidirectional or not module.batch_first:
-            raise ValueError("nnworked reads nn.RNN with one layer, one direction and batch_first=True")
+            raise ValueError(f"num_layers={module.num_layers}, bidirectional={module.bidirectional}, batch_first="
+                             f"{module.batch_first}: nnworked reads nn.RNN with one layer, one direction and "
+                             "batch_first=True (stack two rnn layers in the scenario for two)")
         layer: dict[str, Any] = {"type": self.name, "activation": module.nonlinearity,
                                  "input_weights": module.weight_ih_l0.detach().cpu().double().numpy(),
                                  "recurrent_weights": module.weight_hh_l0.detach().cpu().double().numpy()}
