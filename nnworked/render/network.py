@@ -61,9 +61,9 @@ class Picture(NamedTuple):
 
 def drawable(trace: Trace) -> bool:
     """A network with a first step held in full (a matrix product has no network to draw) whose layers the
-    picture draws: dense layers as circles and edges (`layout`), image, pooling, dropout, normalisation and
-    residual layers as the stages of nnworked/render/stages.py. A layer type it has no drawing for gets no
-    picture."""
+    picture draws: dense layers as circles and edges (`layout`), image, pooling, dropout, normalisation,
+    residual and sequence layers as the stages of nnworked/render/stages.py. A layer type it has no drawing
+    for gets no picture."""
     return _neurons_only(trace) or _staged(trace) is not None
 
 

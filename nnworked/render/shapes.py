@@ -78,6 +78,14 @@ _SVG = {
     "value": 'font-weight="bold"', "name": 'font-style="italic"', "bias": 'fill="#555"', "gamma": 'fill="#555"',
     "beta": 'fill="#555"', "gradient": 'fill="#b03030"', "weight": 'fill="#333" stroke="white" stroke-width="3" '
     'paint-order="stroke"', "caption": 'font-size="10" fill="#555"',
+    # sequences: a recurrent cell and what it carries; attention weights, lighter to darker; masked weights
+    "recurrent-cell": 'fill="#fdf8ee" stroke="#333" stroke-width="1.5" rx="6"', "cell-label": 'font-style="italic" '
+    'fill="#555"', "step": 'font-weight="bold"', "carry": 'stroke="#333" stroke-width="1.5" fill="none"',
+    "carry-label": 'font-style="italic" fill="#333"',
+    **{f"attention-cell-{i}": f'fill="{fill}" stroke="#999"' for i, fill in enumerate(
+        ("#f4f8fd", "#d6e4f5", "#a9c6ea", "#5f93d3", "#2659a8"))},
+    "attention-value": 'font-size="10"', "attention-value-light": 'font-size="10" fill="white"',
+    "masked-cell": 'fill="#e6e6e6" stroke="#bbb"', "masked-value": 'font-size="10" fill="#888"',
 }
 _TIKZ = {
     "frame": "draw=gray!50, dashed", "cell": "draw=gray, fill=white", "input-cell": "draw=gray, fill=blue!8",
@@ -98,6 +106,11 @@ _TIKZ = {
     "gamma": r"font=\scriptsize, gray", "beta": r"font=\scriptsize, gray",
     "gradient": r"font=\scriptsize, red!60!black",
     "weight": r"font=\scriptsize, fill=white, inner sep=1pt", "caption": r"font=\footnotesize",
+    "recurrent-cell": "draw, thick, rounded corners, fill=orange!4", "cell-label": r"font=\scriptsize\itshape, gray",
+    "step": r"font=\scriptsize\bfseries", "carry": "draw, thick", "carry-label": r"font=\scriptsize\itshape",
+    **{f"attention-cell-{i}": f"draw=gray, fill=blue!{share}" for i, share in enumerate((4, 15, 30, 60, 85))},
+    "attention-value": r"font=\tiny", "attention-value-light": r"font=\tiny, white",
+    "masked-cell": "draw=gray!60, fill=gray!20", "masked-value": r"font=\tiny, gray",
 }
 
 
@@ -174,7 +187,8 @@ def fit(drawing: Drawing) -> tuple[float, bool]:
 
 # Symbols the pictures use that LaTeX's prose escaping (nnworked/render/latex.py) has no spelling for
 _SYMBOLS = {"γ": r"\ensuremath{\gamma}", "⋯": r"\ensuremath{\cdots}", "⋱": r"\ensuremath{\ddots}",
-            "⋆": r"\ensuremath{\star}", "⊕": r"\ensuremath{\oplus}"}
+            "⋆": r"\ensuremath{\star}", "⊕": r"\ensuremath{\oplus}", "⊙": r"\ensuremath{\odot}",
+            "√": r"\ensuremath{\surd}", "ᵀ": r"\textsuperscript{T}"}
 
 
 def tex(text: str) -> str:

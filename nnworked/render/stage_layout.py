@@ -15,6 +15,8 @@ from nnworked.render.network import COLUMN, EDGE_LABEL_AT, MAX_LABELLED_EDGES, R
 from nnworked.render.notation import Notation
 from nnworked.render.numbers import fmt
 from nnworked.render.shapes import CAPTION_LINE, Box, Circle, Drawing, Label, Path, Shape, caption_lines
+from nnworked.render import sequence_layout
+from nnworked.render.sequence_stages import Steps
 from nnworked.render.stages import (CELL_H, CHAR_W, GAP, LABEL_LINE, LANE, MARGIN, PAD, TITLE_H, Column, Grid, GridSpec,
                                     Item, Placed, Stage, TextSpec, slot, stages)
 from nnworked.text import printable
@@ -28,6 +30,8 @@ class Notes:
 
     def __init__(self) -> None:
         self.elided = self.unlabelled = self.windows = self.winners = self.dropped = False
+        self.unrolled = self.shaded = self.masked = False  # a recurrent layer; attention weights; a causal mask
+        self.steps_elided = False  # a recurrent layer's time steps
 
 
 # ---- sizes -------------------------------------------------------------------------------------------------
@@ -50,6 +54,9 @@ def _row_size(row: list[Item]) -> tuple[float, float]:
 
 def _size(stage: Stage) -> tuple[float, float]:
     labels = max(CHAR_W * len(text) for text in stage.labels) + 8
+    if isinstance(stage.body, Steps):
+        width, height = sequence_layout.size(stage.body)
+        return max(width, labels), height
     if isinstance(stage.body, Column):
         slots = len(stage.body.units) + (1 if stage.body.hidden else 0)
         return max(2 * RADIUS, labels), (slots - 1) * ROW + 2 * RADIUS + 2 * PAD
@@ -71,8 +78,11 @@ def _grid(spec: GridSpec, x: float, y: float, notes: Notes) -> tuple[list[Shape]
         for c in cols:
             cx, cy = left + slot(c, cols, hidden_cols) * cw, top + slot(r, rows, hidden_rows) * CELL_H
             value = spec.texts[r, c]
-            out.append(Box(cx, cy, cw, CELL_H, spec.cell_cls, f"{spec.title}[{r},{c}] = {value}"))
-            out.append(Label(cx + cw / 2, cy + 14, value, spec.text_cls))
+            cell_cls, text_cls = spec.shades.get((r, c), (spec.cell_cls, spec.text_cls))
+            notes.shaded |= cell_cls.startswith("attention-cell")
+            notes.masked |= cell_cls == "masked-cell"
+            out.append(Box(cx, cy, cw, CELL_H, cell_cls, f"{spec.title}[{r},{c}] = {value}"))
+            out.append(Label(cx + cw / 2, cy + 14, value, text_cls))
             if (r, c) in spec.crossed:
                 notes.dropped = True
                 out += [Path(((cx + 3, cy + 3), (cx + cw - 3, cy + CELL_H - 3)), "dropped"),
@@ -89,6 +99,8 @@ def _grid(spec: GridSpec, x: float, y: float, notes: Notes) -> tuple[list[Shape]
 
 def _place(stage: Stage, x: float, top: float, width: float, height: float, notes: Notes) -> tuple[list[Shape], Placed]:
     out: list[Shape] = []
+    if isinstance(stage.body, Steps):
+        return sequence_layout.place(stage.body, x, top, width, height, notes)
     if isinstance(stage.body, Column):
         column, cx = stage.body, x + width / 2
         notes.elided |= bool(column.hidden)
@@ -139,8 +151,8 @@ def _join(stage: Stage, before: Placed, after: Placed, middle: float, trace: Tra
     if stage.join == "links":
         return [Path(((x0 + RADIUS, y0), (after.units[i][0] - RADIUS, after.units[i][1])), "link")
                 for i, (x0, y0) in before.units.items() if i in after.units]
-    if stage.join == "star":
-        return [Label((before.right + after.left) / 2, middle + 6, "⋆", "operator")]
+    if stage.join in ("star", "dot"):  # a convolution's ⋆; a dense layer's product at every position
+        return [Label((before.right + after.left) / 2, middle + 6, "⋆" if stage.join == "star" else "·", "operator")]
     if stage.join == "flow":
         return [Path(((before.right + 8, middle), (after.left - 8, middle)), "flow", arrow=True)]
     k, p = stage.layer, trace.precision
@@ -246,7 +258,7 @@ def _caption(trace: Trace, every: list[Stage], notes: Notes) -> str:
     if trace.steps[0].backward:
         parts.append("in red, the gradients after the backward pass (δ = ∂L/∂z; ∂L/∂a where a layer has no z)")
     above = ["bias"] if any(s.join == "edges" and s.record.bias is not None for s in every) else []
-    above += ["γ and β"] if any(isinstance(s.record, Normalise) for s in every) else []
+    above += ["γ and β"] if any(isinstance(s.record, Normalise) and isinstance(s.body, Column) for s in every) else []
     if above:
         parts.append(f"each {', '.join(above)} above its unit")
     if any(s.join == "edges" for s in every):
@@ -257,12 +269,20 @@ def _caption(trace: Trace, every: list[Stage], notes: Notes) -> str:
         parts.append("outlined, the maximum of each pooling window")
     if notes.dropped:
         parts.append("crossed out, what dropout drops")
+    if notes.unrolled:
+        parts.append("a recurrent layer unrolled over its time steps, each state carried to the next step")
+    if notes.shaded:
+        parts.append("each attention weight shaded darker for larger")
+    if notes.masked:
+        parts.append("grey, the weights the causal mask sets to 0")
     text = "; ".join(parts)
     examples = trace.scenario.inputs.shape[0]
     if examples > 1:
         text += f" (example 1 of {examples})"
     if notes.elided:
         text += "; a large layer shows its first and last units, rows, columns and channels"
+    if notes.steps_elided:
+        text += "; a long sequence shows its first and last time steps"
     if notes.unlabelled:
         text += "; weights are left off where the edges are too many to read"
     return text + "."

@@ -10,7 +10,9 @@ example) as shapes (nnworked/render/shapes.py), which become SVG and TikZ alike.
 Large layers stay legible, as the dense picture keeps them: a grid shows its first rows and columns and its
 last, a layer its first channels and its last, each with how many lie between, so the drawing's size is
 bounded per layer whatever the network's. The layers are told apart by the type of their trace records,
-as printers dispatch: a record type without a stage here (a layer type added later) means no picture.
+as printers dispatch: a record type without a stage here (a layer type added later) means no picture. The
+sequence layers' stages (rnn, lstm, self_attention) are nnworked/render/sequence_stages.py's; a sequence of
+vectors (the input, or a dense, norm or residual layer over one) is a grid with a row per position.
 """
 
 from __future__ import annotations
@@ -55,6 +57,7 @@ class GridSpec(NamedTuple):
     cell_cls: str
     key: Any = None  # a name other stages find the placed grid by (the windows drawn on a map)
     crossed: frozenset[tuple[int, int]] = frozenset()  # the shown cells whose value was dropped (dropout)
+    shades: dict[tuple[int, int], tuple[str, str]] = {}  # (row, col) → its own cell and text class (attention)
 
 
 def grid_spec(title: str, title_cls: str, values: np.ndarray, text_cls: str, cell_cls: str, p: Any, key: Any = None,
@@ -143,6 +146,7 @@ class Context(NamedTuple):
     p: Any
     gradients: dict[str, np.ndarray]
     scenario: Any
+    backward: tuple = ()  # the first step's backward records (an LSTM's ∂L/∂c_t is in no table)
 
     def name(self, k: int) -> str:
         return self.n.a(k)
@@ -192,6 +196,14 @@ def _output(ctx: Context, k: int, records: list, delta: bool, **extra: Any) -> l
     if values.ndim == 3:
         return _grids(ctx, k, values, gradient, ctx.n.delta(k) if delta else f"∂L/∂{ctx.name(k)}",
                       extra.get("crossed"))
+    if values.ndim == 2:  # a sequence: a row per position, a column per feature
+        name = ctx.n.delta(k) if delta else f"∂L/∂{ctx.name(k)}"
+        value = grid_spec(ctx.name(k), "map-name", values, "map-value", "cell", ctx.p, ("value", 0),
+                          extra.get("crossed"))
+        rows: list[list[Item]] = [[value]]
+        if gradient is not None:
+            rows.append([grid_spec(name, "gradient-name", gradient, "map-gradient", "gradient-cell", ctx.p)])
+        return rows
     if values.ndim == 1:
         return _column(ctx, k, values, gradient, "δ" if delta else "∂L/∂a", **{
             key: value for key, value in extra.items() if key != "crossed"})
@@ -211,6 +223,10 @@ def _join(previous: Any) -> str:
 
 def _dense(ctx: Context, k: int, records: list) -> list[Stage]:
     lin: Linear = records[0]
+    if lin.inputs.ndim == 3:
+        from nnworked.render.sequence_stages import dense_at_every_position
+
+        return dense_at_every_position(ctx, k, records)
     if lin.inputs.ndim != 2:
         raise Undrawable(f"layer {k} is dense over {lin.inputs.ndim - 1}-D values")
     bias = (lambda i: (("bias", f"b = {fmt(lin.bias[i], ctx.p)}"),)) if lin.bias is not None else (lambda i: ())
@@ -279,6 +295,13 @@ def _norm(ctx: Context, k: int, records: list) -> list[Stage]:
 
     over = "μ, σ over the batch" if norm.over_batch else "μ, σ over the features"
     body = _output(ctx, k, records, False, above=above, tips=tips)
+    if not isinstance(body, Column):  # a sequence: γ and β as rows of their own, one value per feature
+        params: list[Item] = [grid_spec(name, "kernel-name", values[None, :], "kernel-value", "kernel-cell", ctx.p)
+                              for name, values in (("γ", norm.gamma), ("β", norm.beta))]
+        grads: list[Item] = [grid_spec(f"∂L/∂{name}", "gradient-name", values[None, :], "kernel-gradient",
+                                       "gradient-cell", ctx.p) for name, values in (("γ", g_grad), ("β", b_grad))
+                             if values is not None]
+        body = [params, *([grads] if grads else []), *body]
     return [Stage(k, body, _labels(ctx, k) + ("a = γ·(x − μ)/σ + β", over), _join(norm.inputs[0]), norm)]
 
 
@@ -302,19 +325,25 @@ def stages(trace: Trace) -> list[Stage]:
     layers = len(trace.scenario.layers)
     if sorted(by_layer) != list(range(1, layers + 1)):
         raise Undrawable("a layer without forward records")
-    builders = [_STAGES.get(type(by_layer[k][0])) for k in range(1, layers + 1)]
+    from nnworked.render.sequence_stages import SEQUENCE_STAGES  # (a module that builds on this one's specs)
+
+    builders = [_STAGES.get(type(by_layer[k][0]), SEQUENCE_STAGES.get(type(by_layer[k][0])))
+                for k in range(1, layers + 1)]
     if None in builders:  # before any record is read: a layer type added later may hold other fields
         raise Undrawable(f"layer {builders.index(None) + 1} has no stage")
     ctx = Context(Notation(layers, trace.scenario.inputs.shape[0]), trace.precision,
-                  step.gradients() if step.backward else {}, trace.scenario)
+                  step.gradients() if step.backward else {}, trace.scenario, tuple(step.backward or ()))
     inputs = by_layer[1][0].inputs[0]
-    if inputs.ndim == 3:
-        first: Column | list[list[Item]] = _grids(ctx, 0, inputs, None, "")
+    first: Column | list[list[Item]]
+    if inputs.ndim == 2:  # a sequence
+        first = [[grid_spec("x", "map-name", inputs, "input-value", "input-cell", ctx.p, ("value", 0))]]
+    elif inputs.ndim == 3:
+        first = _grids(ctx, 0, inputs, None, "")
     elif inputs.ndim == 1:
         first = _column(ctx, 0, inputs, None, "")
     else:
         raise Undrawable(f"the input is {inputs.ndim}-D per example")
-    out = [Stage(0, first, ("Input",), "")]
+    out = [Stage(0, first, ("Input",) + (("a row per position",) if inputs.ndim == 2 else ()), "")]
     for k, build in enumerate(builders, start=1):
         out += build(ctx, k, by_layer[k])
     return out
