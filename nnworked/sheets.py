@@ -19,7 +19,7 @@ import numpy as np
 from nnworked import scenario
 from nnworked.errors import NnworkedError, OptionError
 from nnworked.expr import Expr, Op, evaluate
-from nnworked.quantities import labels, name as quantity_name, parse, table
+from nnworked.quantities import FINAL, labels, name as quantity_name, parse, table
 from nnworked.trace import Trace
 
 RULES = ("one-per-layer", "forward", "backward", "all")
@@ -51,7 +51,8 @@ def hidden(trace: Trace, keys: frozenset[str], reveal: str = "guided") -> frozen
     guided: the values that follow from the blanks alone (every quantity they are computed from is a blank
     or follows from one): the loss and ∂L/∂ŷ from ŷ, δ = ŷ − y, ∂L/∂b = δ for one example, a weight after
     its update from its gradient. Values computed from a blank and from a value the sheet shows stay given,
-    as on AI by Hand sheets: the student needs them for what follows.
+    as on AI by Hand sheets: the student needs them for what follows. A later pass hides the same values as
+    the first step (its value of a blank is the blank again, when the update barely moves it).
     none (an exam): every value that depends on a blank, transitively; later passes are hidden by their
     step qualifier (`render.numbers`), since every one of them is computed from the first step's updates."""
     if reveal not in REVEALS:
@@ -74,7 +75,16 @@ def hidden(trace: Trace, keys: frozenset[str], reveal: str = "guided") -> frozen
                                        or _works_on_the_way(t, key, wanted, intermediates, places)):
                 follows.add(key)
                 grew = True
-    return frozenset(follows - keys) | _example_losses(trace, lambda sources: sources <= follows)
+    return frozenset(follows - keys) | _later_passes(trace, follows) \
+        | _example_losses(trace, lambda sources: sources <= follows)
+
+
+def _later_passes(trace: Trace, hidden: set[str]) -> frozenset[str]:
+    """The same values in every later pass (`a1[1]@final` for a hidden `a1[1]`): an update that barely moves
+    a value (a saturated tanh, a ReLU at 0, a small learning rate) prints it again in the next pass, digit
+    for digit or nearly, and so gives the blank away; the later passes hide what the first step hides."""
+    passes = [*range(2, len(trace.steps) + 1), *([FINAL] if trace.final is not None else [])]
+    return frozenset(f"{key}@{step}" for step in passes for key in hidden)
 
 
 def _wanted(t, hidden: set[str], places: int) -> dict[frozenset[str], set[float]]:  # noqa: ANN001

@@ -128,8 +128,10 @@ def hand_values(trace: Trace) -> dict[str, float]:
     follows it is not asked to be short). Named as exercise blanks are."""
     s = trace.scenario
     values = table(trace).values
-    linear_until = next((k for k, l in enumerate(s.layers, 1) if not ACTIVATIONS[l.activation].exact_by_hand),
-                        len(s.layers) + 1)
+    from nnworked.rules.layers import LAYERS
+
+    linear_until = next((k for k, l in enumerate(s.layers, 1) if not ACTIVATIONS[l.activation].exact_by_hand
+                         or not LAYERS[l.type].exact_by_hand), len(s.layers) + 1)
     backward_exact = linear_until > len(s.layers) and (s.loss is None or s.loss.rule.exact_by_hand)
     out = {}
     for key, value in values.items():

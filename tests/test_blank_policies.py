@@ -214,9 +214,6 @@ def test_a_guided_sheet_never_shows_what_follows_from_a_blank(name: str, layer: 
     s, trace, other, keys, given = _setup(name, layer, rule, seed, steps=1)
     if layout and trace.matmul is not None:
         pytest.skip("a matrix product has one layout")
-    if name == "rnn_three_steps":  # known: the sheet's next pass gives the blanked h away, digit for digit
-        pytest.skip("its h saturates (tanh(6.95)) and η = 0.001 barely moves the weights, so the pass after the "
-                    "update prints the same 8 decimals as the blanked h: a guided sheet of it shows h there")
     before, after = _sheet(trace, keys, "guided", layout), _sheet(other, keys, "guided", layout)
     moved = [d for d in _differences(before, after) if (d[1], d[2]) != given]
     # a line that shows a blank does not end in a value that moved with it: every number before its last
@@ -246,3 +243,19 @@ def test_the_perturbation_catches_a_leak() -> None:
     leaks = [d for d in _differences(_sheet(trace, keys, "guided", None), _sheet(other, keys, "guided", None))
              if (d[1], d[2]) != given]
     assert leaks
+
+
+def test_a_guided_sheet_hides_a_blank_where_the_next_pass_would_print_it_again() -> None:
+    """rnn_three_steps: h saturates (tanh(6.95)) and η = 0.001 barely moves the weights, so the forward pass
+    after the update prints the last h to the same 8 decimals (0.99999815); a sheet that blanks z₁ hides h
+    there too, as it hides it in the first step."""
+    trace = solve(_load("rnn_three_steps", 1))
+    keys = sheets.choose(trace, "z1", 1)
+    hidden = sheets.hidden(trace, keys)
+    before, after = (forward.operations[0].output for forward in (trace.steps[0].forward, trace.final[0]))  # h_T
+    assert fmt(before[0, 1], trace.precision) == fmt(after[0, 1], trace.precision) == "0.99999815"
+    assert {"a1[0]", "a1[1]", "a1[0]@final", "a1[1]@final", "z1[0,2,1]@final"} <= hidden
+    sheet = _sheet(trace, keys, "guided", None)
+    after = sheet[sheet.index("Next Forward Pass"):]  # the description quotes h; the working must not
+    assert "0.99999815" not in after and "0.9986059" not in after
+    assert f"h = [{G}, {G}]" in after

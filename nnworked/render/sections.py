@@ -293,8 +293,12 @@ def after_training(trace: Trace, w: ForwardWriter, settings: Settings) -> list[B
     if not exam_sheet():  # whether the loss fell is computed from the blanks too
         if blank_state("L") == "hidden":  # a guided sheet hides the first loss: the student compares
             what = "the step" if len(trace.steps) == 1 else "training"
-            out.append(Para(f"**Compare the new loss, {fmt(losses[-1], p)}, with the L you worked out: did {what} "
-                            "lower it?**"))
+            if blank_state("L@final") == "hidden":  # the pass after the update hides what the first step hides
+                out.append(Para(f"**Work out the new loss too, and compare it with the L you worked out: did {what} "
+                                "lower it?**"))
+            else:
+                out.append(Para(f"**Compare the new loss, {fmt(losses[-1], p)}, with the L you worked out: did {what} "
+                                "lower it?**"))
         else:
             out.append(Para(f"**{_closing(losses, forward, w.n, p)}**"))
     return out

@@ -50,6 +50,7 @@ class SelfAttention(LayerRule):
     by_hand = False  # no AI by Hand sheet of its own: the standard layout shows its tokens as columns instead
     torch_module = "MultiheadAttention"
     in_sequential = False  # nn.MultiheadAttention takes (query, key, value) and returns a pair: it is wrapped
+    exact_by_hand = False  # each row's softmax: its scores are kept short instead (`rejects`)
 
     def parse_inputs(self, check: Any, value: Any) -> np.ndarray | None:
         return parse_sequences(check, value)
@@ -244,6 +245,19 @@ class SelfAttention(LayerRule):
             del params[f"WO{k}"]
         return params
 
+    def rejects(self, forward: tuple[Any, ...], constraints: Any) -> str | None:
+        """With --max-decimals, scores a student can work by hand: Q, K, V and every score Q·Kᵀ (and each
+        scaled score, when √d_k is itself short) within that many decimals; the softmax's e^s never is."""
+        if constraints.max_decimals is None:
+            return None
+        (attend,) = (r for r in forward if hasattr(r, "scores"))
+        arrays = [attend.q, attend.k, attend.v, attend.scores]
+        if attend.root is not None and _short(np.array([attend.root]), constraints.max_decimals):
+            arrays.append(attend.scaled_scores)
+        if not all(_short(values, constraints.max_decimals) for values in arrays):
+            return f"attention scores with more than {constraints.max_decimals} decimals"
+        return None
+
     def forward(self, math, k, layer, params, inputs, given, finite: Finite) -> tuple[Any, ...]:  # noqa: ANN001
         record = attend(math, k, inputs, params[f"WQ{k}"], params[f"WK{k}"], params[f"WV{k}"], params.get(f"WO{k}"),
                         layer.heads, layer.causal, layer.scaled, given)
@@ -264,3 +278,9 @@ class SelfAttention(LayerRule):
         if back is None:
             return Backward((gradient,), gradients, None)
         return Backward((gradient, back), gradients, finite(back.upstream, f"∂L/∂a{k - 1}"))
+
+
+def _short(values: np.ndarray, decimals: int) -> bool:
+    """Whether every value has at most `decimals` decimals (up to float64's own error in a product of them)."""
+    scaled = np.asarray(values, dtype=float) * 10.0 ** decimals
+    return bool(np.all(np.abs(scaled - np.round(scaled)) <= 1e-6 * np.maximum(1.0, np.abs(scaled))))

@@ -94,6 +94,7 @@ class LayerRule(ABC):
     by_hand: bool = True  # the AI by Hand layout can draw it (else the walkthrough keeps the standard layout)
     in_sequential: bool = True  # its torch.nn module can sit in an nn.Sequential (nn.RNN returns a pair: it cannot)
     asks: str = "z"  # the kind of value a one-per-layer exercise sheet asks for in this layer ("": none)
+    exact_by_hand: bool = True  # its output is worked with + − × alone (a softmax inside it is not: --max-decimals)
 
     @property
     @abstractmethod
