@@ -19,7 +19,7 @@ import numpy as np
 from nnworked.attention_records import Attend, AttentionBack, AttentionGradient
 from nnworked.attentionworked import Back, Head
 from nnworked.expr import num, op
-from nnworked.render.attention import _place
+from nnworked.render.attention import _place, pairs_note, worked_pairs
 from nnworked.render.blocks import Block, Heading, Math, Para
 from nnworked.render.byhandsequences import Part, joined
 from nnworked.render.lines import elided_note, line, pick
@@ -108,9 +108,8 @@ class ByHandAttention:
                    "weighted sum of the values, a column per token."
                  + (f" d_model = {heads * d_k} is split into {heads} heads of {d_k} rows each; their Z are stacked."
                     if heads > 1 else "") + " A cell is written [row,column].")]
-        shown_e, hidden_e = pick(examples, self.s.elements)
-        shown_h, hidden_h = pick(heads, self.s.elements)
-        for e in shown_e:
+        shown, hidden = worked_pairs(examples, heads, self.s.elements)
+        for e, shown_h in shown.items():
             place = _place(self.page, k, e)
             mark = n.example(e)
             x_labels = (lambda f, t: n.key("a", k - 1, (t, f), e)) if k > 1 else None
@@ -120,8 +119,6 @@ class ByHandAttention:
             out.append(Math(lines))
             for h in shown_h:
                 out += self._head(r, Head(r, place, e, h, printing=True), e, h)
-            if hidden_h:
-                out.append(Para(elided_note(hidden_h, "heads")))
             hides = Head(r, place, e, 0, printing=True).hides
             if heads > 1:
                 out += [Para("**The heads' Z stacked, a column per token:**"),
@@ -132,8 +129,8 @@ class ByHandAttention:
                         Math(self._table(f"{a}{mark}", r.a.shape[2], positions,
                                          lambda o, t, e=e: n.key("a", k, (t, o), e)))]
             out.append(Math(self._grid(f"{a}{mark}", r.a[e].T, lambda o, t, e=e: n.key("a", k, (t, o), e))))
-        if hidden_e:
-            out.append(Para(elided_note(hidden_e, "examples")))
+        if hidden:
+            out.append(Para(pairs_note(hidden, examples, heads)))
         return out
 
     def _head(self, r: Attend, head: Head, e: int, h: int) -> list[Block]:
@@ -195,9 +192,8 @@ class ByHandAttention:
             out.append(Math([f"∂L/∂WO{s} = ∂L/∂{a} · {source}ᵀ", "",
                              *self._table(f"∂L/∂WO{s}", *g.output_grad.shape, lambda o, m: n.wkey("dWO", k, o, m)),
                              "", *self._grid(f"∂L/∂WO{s}", g.output_grad, lambda o, m: n.wkey("dWO", k, o, m))]))
-        shown_e, hidden_e = pick(examples, self.s.elements)
-        shown_h, hidden_h = pick(heads, self.s.elements)
-        for e in shown_e:
+        shown, hidden = worked_pairs(examples, heads, self.s.elements)
+        for e, shown_h in shown.items():
             mark = n.example(e)
             place = _place(self.page, k, e)
             back = Back(g, place, e, f, printing=True)
@@ -212,10 +208,8 @@ class ByHandAttention:
             out.append(Math(lines))
             for h in shown_h:
                 out += self._back_head(f, g, back, Head(f, place, e, h, printing=True), e, h)
-            if hidden_h:
-                out.append(Para(elided_note(hidden_h, "heads")))
-        if hidden_e:
-            out.append(Para(elided_note(hidden_e, "examples")))
+        if hidden:
+            out.append(Para(pairs_note(hidden, examples, heads)))
         for role, grad in (("Q", g.query_weights_grad), ("K", g.key_weights_grad), ("V", g.value_weights_grad)):
             key = lambda i, j, role=role: n.wkey(f"dW{role}", k, i, j)  # noqa: E731
             out.append(Math([f"∂L/∂W{role}{s} = ∂L/∂{role}{s} · {x}ᵀ   (every head's rows, summed over the tokens"
