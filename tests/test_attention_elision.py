@@ -59,3 +59,10 @@ def test_one_head_counts_examples_and_one_example_counts_heads() -> None:
     assert "… 2 more examples worked the same way" in many_examples
     many_heads = nnworked.run(_scenario(examples=1, heads=8)).render("markdown")
     assert "… 2 more heads worked the same way" in many_heads
+
+
+def test_the_ai_by_hand_sheet_works_the_same_pairs() -> None:
+    text = nnworked.run(_scenario(examples=4, heads=2)).render("markdown", layout="ai-by-hand")
+    assert text.count("… 2 more heads of the examples worked the same way (--full shows every one)") == 2  # fwd, back
+    full = nnworked.run(_scenario(examples=4, heads=2)).render("markdown", layout="ai-by-hand", full=True)
+    assert "more heads of the examples" not in full

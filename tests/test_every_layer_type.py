@@ -70,28 +70,28 @@ SCENARIOS: dict[str, tuple[str, dict[tuple[str, str], tuple[str, ...]]]] = {
                  "∂L/∂a₄[1,1] = 6.6908") for key in BY_HAND}}),
 }
 # tests/test_rnn.py checks h₃ and ŷ = 5.99720442 against the scenario's published source; the AI by Hand
-# layout has no recurrent sheet and says so before the standard layout
+# layout's sheets hold the standard layout's numbers (tests/test_ai_by_hand_sequences.py)
 SCENARIOS["rnn"] = ("rnn_three_steps", {
     ("standard", "brief"): ("z₂ = W₂ · h = 5.99720442",),
     ("standard", "default"): ("h[2,0] = tanh(3.63397905) = 0.99860590",
                               "z₂ = (2 × 0.99860590) + (4 × 0.99999815) = 1.99721181 + 3.99999261 = 5.99720442"),
-    **{key: ("(The AI by Hand layout has no sheet for rnn layers: the standard layout follows.)",)
+    **{key: ("h[0,2] = tanh(3.63397905) = 0.99860590", "z_t = [Wx₁ | Wh₁] · [x_t ; h_(t−1)]")
        for key in BY_HAND}})
 SCENARIOS["rnn"][1][("standard", "full")] = SCENARIOS["rnn"][1][("standard", "default")]
 # tests/test_lstm.py checks c and h against Aidan Gomez's worked example (0.78573: the post has 0.78572)
 SCENARIOS["lstm"] = ("lstm_step", {
     ("standard", "brief"): ("h = h_t = o ⊙ tanh(c_t), c_t = f ⊙ c_{t−1} + i ⊙ g   (LSTM)",),
     ("standard", "default"): ("c₁[0,0,0] = (0.85195 × 0) + (0.96083 × 0.81775) = 0 + 0.78573 = 0.78573",),
-    **{key: ("(The AI by Hand layout has no sheet for lstm layers: the standard layout follows.)",)
-       for key in BY_HAND}})
+    **{key: ("c₁[0,0] = (0.85195 × 0) + (0.96083 × 0.81775) = 0 + 0.78573 = 0.78573",
+             "(rows: the gates i, f, g, o in PyTorch's order, 1 row each)") for key in BY_HAND}})
 SCENARIOS["lstm"][1][("standard", "full")] = SCENARIOS["lstm"][1][("standard", "default")]
 # tests/test_attention_scenarios.py checks these against Raimi Karim's illustrated self-attention
 SCENARIOS["attention"] = ("attention_three_tokens", {
     ("standard", "brief"): ("h = self-attention(x) = | 1.9366  6.6831  1.5951 |",),
     ("standard", "default"): ("O₁[0,0] = (0.0634 × 1) + (0.4683 × 2) + (0.4683 × 2) = 0.0634 + 0.9366 + 0.9366 "
                               "= 1.9366",),
-    **{key: ("(The AI by Hand layout has no sheet for self_attention layers: the standard layout follows.)",)
-       for key in BY_HAND}})
+    **{key: ("Z₁[0,0] = (0.0634 × 1) + (0.4683 × 2) + (0.4683 × 2) = 0.0634 + 0.9366 + 0.9366 = 1.9366",
+             "S₁ = K₁ᵀ · Q₁   (column i: query token i; row j: key token j)") for key in BY_HAND}})
 SCENARIOS["attention"][1][("standard", "full")] = SCENARIOS["attention"][1][("standard", "default")]
 SCENARIOS["average"][1][("standard", "full")] = SCENARIOS["average"][1][("standard", "default")]
 SCENARIOS["cnn"][1][("standard", "full")] = SCENARIOS["cnn"][1][("standard", "default")]

@@ -312,11 +312,12 @@ def test_exercise_sheets_refuse_an_lstm_until_its_gates_are_quantities() -> None
         nnworked.exercise("lstm_step").sheet("markdown")
 
 
-def test_the_ai_by_hand_layout_says_it_has_no_lstm_sheet_and_works_the_standard_way() -> None:
+def test_the_ai_by_hand_layout_stacks_the_four_gates_into_one_product() -> None:
+    # tests/test_ai_by_hand_sequences.py holds the whole sheet exactly; its numbers are the standard layout's
     text = nnworked.run("lstm_step").render("markdown", layout="ai-by-hand")
-    assert "(The AI by Hand layout has no sheet for lstm layers: the standard layout follows.)" in text
-    assert text.replace("(The AI by Hand layout has no sheet for lstm layers: the standard layout follows.)\n\n", "") == \
-        nnworked.run("lstm_step").render("markdown")
+    assert "has no sheet for lstm layers" not in text
+    assert "(rows: the gates i, f, g, o in PyTorch's order, 1 row each)" in text
+    assert "c₁[0,0] = (0.85195 × 0) + (0.96083 × 0.81775) = 0 + 0.78573 = 0.78573" in text
 
 
 def test_a_frozen_parameter_after_the_update_is_worked_as_the_value_it_keeps() -> None:

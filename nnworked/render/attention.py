@@ -31,6 +31,23 @@ def _place(page: Page, layer: int, example: int) -> Any:
                  key.step == quantities.FIRST_STEP, sequence=True)
 
 
+def worked_pairs(examples: int, heads: int, limit: int) -> tuple[dict[int, list[int]], int]:
+    """The (example, head) pairs whose intermediates are worked, by example, and how many are elided: at most
+    `limit` pairs (0: all), as a dense layer works at most `limit` elements, so that a batch of long sequences
+    with several heads stays a page a reader can follow (and a Markdown file of a bounded size). The standard
+    layout and the AI by Hand sheet work the same pairs."""
+    flat, hidden = pick(examples * heads, limit)
+    shown: dict[int, list[int]] = {}
+    for index in flat:
+        e, h = divmod(index, heads)
+        shown.setdefault(e, []).append(h)
+    return shown, hidden
+
+
+def pairs_note(hidden: int, examples: int, heads: int) -> str:
+    return elided_note(hidden, "examples" if heads == 1 else "heads" if examples == 1 else "heads of the examples")
+
+
 class _Lines:
     def __init__(self, page: Page):
         self.page, self.p, self.n, self.s = page, page.p, page.n, page.s
@@ -60,20 +77,6 @@ class _Lines:
         mark = self.n.example(e)
         return {role: f"{role}{subscript(str(k))}{head}{mark}" for role in ("Q", "K", "V", "S", "Ŝ", "A", "O")}
 
-    def _pairs(self, examples: int, heads: int) -> tuple[dict[int, list[int]], int]:
-        """The (example, head) pairs whose intermediates are worked, by example, and how many are elided: at
-        most `limit` pairs, as a dense layer works at most `limit` elements, so that a batch of long sequences
-        with several heads stays a page a reader can follow (and a Markdown file of a bounded size)."""
-        flat, hidden = pick(examples * heads, self.s.elements)
-        shown: dict[int, list[int]] = {}
-        for index in flat:
-            e, h = divmod(index, heads)
-            shown.setdefault(e, []).append(h)
-        return shown, hidden
-
-    @staticmethod
-    def _pairs_note(hidden: int, examples: int, heads: int) -> str:
-        return elided_note(hidden, "examples" if heads == 1 else "heads" if examples == 1 else "heads of the examples")
 
 
 class AttentionForward(_Lines):
@@ -104,7 +107,7 @@ class AttentionForward(_Lines):
                                           else f",   {a} = concat(heads)")])]
         if (self.s.layout or self.page.table.trace.scenario.layout) == "ai-by-hand":
             out += columns_view(self.page, r)
-        shown, hidden = self._pairs(examples, heads)
+        shown, hidden = worked_pairs(examples, heads, self.s.elements)
         for e, shown_h in shown.items():
             place = _place(self.page, k, e)
             for h in shown_h:
@@ -130,7 +133,7 @@ class AttentionForward(_Lines):
                           "", *self._grid(sym["O"], positions, d_v, head.mixed, head.hides)]
                 out.append(Math(lines))
         if hidden:
-            out.append(Para(self._pairs_note(hidden, examples, heads)))
+            out.append(Para(pairs_note(hidden, examples, heads)))
         if heads > 1:
             hides = {e: attentionworked.Head(r, _place(self.page, k, e), e, 0).hides for e in range(examples)}
             out += [Para("**The heads side by side:**"),
@@ -182,7 +185,7 @@ class AttentionBackward(_Lines):
             lines = [f"∂L/∂WO{s}[o,m] = Σ ∂L/∂{a}[t,o] × concat{s}[t,m]", ""]
             lines += self._weights("dWO", k, g.output_grad.shape)
             out += [Math(lines)]
-        shown, hidden = self._pairs(examples, heads)
+        shown, hidden = worked_pairs(examples, heads, self.s.elements)
         for e, shown_h in shown.items():
             place = _place(self.page, k, e)
             back = attentionworked.Back(g, place, e, f, printing=True)
@@ -214,7 +217,7 @@ class AttentionBackward(_Lines):
                                           back.both), ""]
             out.append(Math(lines[:-1] if lines and lines[-1] == "" else lines))
         if hidden:
-            out.append(Para(self._pairs_note(hidden, examples, heads)))
+            out.append(Para(pairs_note(hidden, examples, heads)))
         lines = []
         for kind, role in (("dWQ", "Q"), ("dWK", "K"), ("dWV", "V")):
             lines += [f"∂L/∂W{role}{s}[i,j] = Σ ∂L/∂{role}{s}[t,i] × {n.a(k - 1)}[t,j]", ""]

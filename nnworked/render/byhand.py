@@ -55,11 +55,19 @@ class ByHandWriter:
         self.standard = ForwardWriter(page)
         self.training = training
         self.first_step = training is None or training.number == 1
+        from nnworked.render.byhandattention import ByHandAttention
         from nnworked.render.byhandimages import ByHandImages
         from nnworked.render.byhandnorms import ByHandNorms
+        from nnworked.render.byhandrecurrent import ByHandRecurrent
+        from nnworked.render.byhandsequences import DenseAtEveryPosition, StandardAtEveryToken
+        from nnworked.render.normalise import NormBackward, NormForward
 
+        norms = ByHandNorms(page, training)  # dropout's, the norms' and residual connections' there,
+        if page.table.trace.scenario.inputs.ndim == 3:  # at every token of a sequence: the standard working
+            norms = StandardAtEveryToken(NormForward(page), *([NormBackward(page, training)] if training else []))
         self.printers = (self, ByHandImages(page, training),  # image layers' records there,
-                         ByHandNorms(page, training))  # dropout's, the norms' and residual connections' there
+                         norms, ByHandAttention(page, training), ByHandRecurrent(page, training))  # the sequences'
+        self.sequence = DenseAtEveryPosition(page)  # a dense layer at every token of a sequence, a column each
 
     def cell(self, symbol: str, i: int, n: int, examples: int) -> str:
         return f"{symbol}[{i},{n}]" if examples > 1 else f"{symbol}[{i}]"
@@ -84,6 +92,8 @@ class ByHandWriter:
         return out
 
     def _print_Linear(self, lin: Linear) -> list[Block]:
+        if lin.z.ndim == 3:
+            return self.sequence.linear(lin)
         n, k, given = self.n, lin.layer, self.first_step
         examples, units = lin.z.shape
         a_prev = n.a(k - 1)
@@ -110,6 +120,8 @@ class ByHandWriter:
         return out + [Math(lines), Math(self.columns(n.z(k), lin.z, "z", k))]
 
     def _print_Activate(self, act: Activate) -> list[Block]:
+        if act.z.ndim == 3:
+            return self.sequence.activate(act, ACTIVATIONS[act.activation].label)
         by_hand = ACTIVATIONS[act.activation].byhand_forward(self, act) if act.z.ndim == 2 else None  # images: standard
         return by_hand if by_hand is not None else self.standard._print_Activate(act, Numbering(act.layer))[1:]
 
@@ -124,6 +136,9 @@ class ByHandWriter:
 
     def _print_OutputDelta(self, step: OutputDelta) -> list[Block]:
         n, k = self.n, step.layer
+        if step.delta.ndim == 3:
+            return self.sequence.delta(step, f"∂L/∂{n.z(k)} = {n.a(k)} − y" if step.shortcut is not None else
+                                       f"∂L/∂{n.z(k)} = ∂L/∂{n.a(k)} ⊙ f′({n.z(k)})")
         examples, units = step.delta.shape
         lines: list[str] = []
         shown, hidden = self.cells(units, examples)
@@ -147,6 +162,8 @@ class ByHandWriter:
                 Math(self.columns(f"∂L/∂{n.z(k)}", step.delta, "dz", k))]
 
     def _print_LayerGradient(self, step: LayerGradient) -> list[Block]:
+        if step.delta.ndim == 3:
+            return self.sequence.gradient(step)
         n, k, first = self.n, step.layer, self.first_step
         has_bias = step.bias_grad is not None
         examples = step.delta.shape[0]
@@ -174,6 +191,8 @@ class ByHandWriter:
         return out + [Math(lines), Math(grid)]
 
     def _print_BackToPrevious(self, step: BackToPrevious) -> list[Block]:
+        if step.upstream.ndim == 3:
+            return self.sequence.back(step)
         n, k = self.n, step.layer
         examples, units = step.upstream.shape
         lines = [f"∂L/∂{n.a(k - 1)} = {n.W(k)}ᵀ · ∂L/∂{n.z(k)}   (the bias column takes no part)", ""]
@@ -189,6 +208,9 @@ class ByHandWriter:
     def _print_ThroughActivation(self, through: ThroughActivation) -> list[Block]:
         assert self.training is not None
         n, k, act = self.n, through.layer, ACTIVATIONS[through.activation]
+        if through.z.ndim == 3 and through.derivative is not None:  # at every token of a sequence
+            return self.sequence.delta(through, f"∂L/∂{n.z(k)} = ∂L/∂{n.a(k)} ⊙ {act.symbol or 'f'}′({n.z(k)}): "
+                                       f"{act.byhand_derivative}")
         if through.derivative is None or through.z.ndim > 2:  # a Jacobian, or images: the standard form
             return BackwardWriter(self.page, self.training)._print_ThroughActivation(through)
         examples, units = through.z.shape
@@ -212,15 +234,22 @@ def build(trace: Trace, settings) -> list[Block]:  # noqa: ANN001
     out: list[Block] = [Rule(), Heading(2, "Setup (AI by Hand layout)"),
                         Para("Each example is a **column**. Each bias is folded into its weight matrix as the last "
                              "column, [W | b], and each input gets a 1 below it, [x ; 1], so a whole layer is one "
-                             "matrix product.")]
-    if s.inputs.ndim > 2:  # images: as the standard layout shows them
+                             "matrix product." if s.inputs.ndim != 3 else
+                             "Each token (position) of a sequence is a **column** and each feature a row, one grid "
+                             "per example. Each bias is folded into its weight matrix as the last column, [W | b], "
+                             "against a 1 below each column, so a whole layer is one matrix product.")]
+    if s.inputs.ndim == 3:  # sequences: each token a column
+        from nnworked.render.byhandsequences import setup_inputs
+
+        x_lines = setup_inputs(page, s.inputs, s.targets)
+    elif s.inputs.ndim > 2:  # images: as the standard layout shows them
         x_lines = page.images(n.a(0), s.inputs, given=True)
     elif s.layers[0].bias is not None:
         x_lines = augmented_lines(f"[{n.a(0)} ; 1]", s.inputs.T, np.ones(s.inputs.shape[0]), w, given=True,
                                   below=True)
     else:
         x_lines = augmented_lines(n.a(0), s.inputs.T, None, w, given=True)
-    if s.targets is not None:
+    if s.targets is not None and s.inputs.ndim != 3:
         x_lines += [""] + augmented_lines("y", s.targets.T, None, w, given=True)
     out.append(Math(x_lines))
     for k, layer in enumerate(s.layers, start=1):
@@ -232,12 +261,18 @@ def build(trace: Trace, settings) -> list[Block]:  # noqa: ANN001
             from nnworked.render.byhandnorms import ByHandNorms
 
             out.append(Math(ByHandNorms(page).scale_shift(k, layer.gamma, layer.beta)))
+        from nnworked.render.byhandsequences import sequence_parameters
+
+        if sequence_parameters(page, k, layer):  # a sequence layer's weights, as its sheet stacks them
+            out.append(Math(sequence_parameters(page, k, layer)))
         if getattr(layer, "weights", None) is None:
             continue  # pooling, flatten, dropout, normalisation and residual layers have no weights
         symbol = f"[{n.W(k)} | {n.b(k)}]" if layer.bias is not None else n.W(k)
         out.append(Math(augmented_lines(symbol, layer.weights, layer.bias, w, given=True)))
     out += parameter_count(s, w)
-    out.append(Para("**Conventions:** " + conventions(trace)))
+    out.append(Para("**Conventions:** " + (conventions(trace) if s.inputs.ndim != 3 else conventions(trace).rstrip(".")
+                                           + "; in this layout's grids a cell is written [row,column], a unit's row "
+                                             "and a token's column.")))
     for step in shown_steps(trace, settings):
         if step.number > 1 and not settings.all_steps:
             break

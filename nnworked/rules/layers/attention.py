@@ -47,7 +47,7 @@ class SelfAttention(LayerRule):
     keys = ("query_weights", "key_weights", "value_weights", "output_weights", "heads", "causal", "scaled", "name")
     output = False  # a dense layer (per position) makes the prediction
     asks = "a"  # its output: it has no z of its own
-    by_hand = False  # no AI by Hand sheet of its own: the standard layout shows its tokens as columns instead
+    by_hand = True  # its own sheet, each token a column (render/byhandattention.py)
     torch_module = "MultiheadAttention"
     in_sequential = False  # nn.MultiheadAttention takes (query, key, value) and returns a pair: it is wrapped
     exact_by_hand = False  # each row's softmax: its scores are kept short instead (`rejects`)

@@ -57,7 +57,7 @@ class LSTM(LayerRule):
     output = False  # the loss's gradient starts from a dense layer's activation: a dense layer reads h
     asks = "a"  # its output: its pre-activations are four gates'
     sheets = False  # its gates and states are not yet quantities a sheet can blank (nnworked.sheets.choose says so)
-    by_hand = False  # no AI by Hand sheet: --layout ai-by-hand gives the standard working (render/walkthrough.py)
+    by_hand = True
     torch_module = "LSTM"
     in_sequential = False  # nn.LSTM returns (output, (h_n, c_n)): a script wraps it, from_torch reads it wrapped
     keys = ("input_weights", "recurrent_weights", "bias", "initial_state", "return", "name")

@@ -30,7 +30,7 @@ class Rnn(LayerRule):
     keys = ("input_weights", "recurrent_weights", "bias", "activation", "initial_state", "return", "name")
     output = False  # the loss's gradient must reach h_t through a layer after it (BPTT adds the recurrence)
     asks = "z"
-    by_hand = False  # the standard layout works it step by step; the AI by Hand sheets draw no recurrence
+    by_hand = True  # each step one stacked product (render/byhandrecurrent.py)
     in_sequential = False  # nn.RNN returns (output, h_n): a script wraps it, from_torch reads it wrapped
     torch_module = "RNN"
 
