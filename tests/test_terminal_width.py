@@ -131,3 +131,19 @@ def test_run_width_lays_out_for_that_many_columns() -> None:
     assert max(len(line) for line in result.stdout.splitlines()) == 60
     refused = cli("run", "spam", "--width", "59")
     assert refused.returncode == 2 and "--width" in refused.stderr
+
+
+def test_a_stacked_grid_with_bars_in_its_name_is_cut_between_columns_and_at_its_blocks_bars() -> None:
+    from nnworked.render.fitting import slice_grid
+
+    body = "| −0.000558  −0.00335 │ −0.000598 |"
+    rows = ["(∂L/∂[W | b])ₜ = " + body,
+            " " * 17 + "| " + "-" * (len(body) - 4) + " |",  # the rule between two stacked blocks
+            " " * 17 + "|  −0.00315  −0.01892 │  −0.00338 |"]
+    assert slice_grid(rows, 44) == ["(∂L/∂[W | b])ₜ = | −0.000558  −0.00335 …",
+                                    "                 | ---------------------",
+                                    "                 |  −0.00315  −0.01892 …",
+                                    "",
+                                    "                 … │ −0.000598 |",
+                                    "                 … ----------- |",
+                                    "                 … │  −0.00338 |"]

@@ -125,6 +125,7 @@ def _break_stage(text: str, first: int, others: int) -> list[str]:
 
 
 _GRID_ROW = re.compile(r"\| .*\|(\s{2,}\S.*)?$")
+_RULE_ROW = re.compile(r"\| -+ \|")
 
 
 def is_grid_row(line: str) -> bool:
@@ -136,10 +137,13 @@ def is_grid_row(line: str) -> bool:
 def slice_grid(rows: list[str], width: int) -> list[str]:
     """Rows of a matrix too wide for `width`, cut into slices of whole columns, one below the other: each
     slice but the last ends its rows in …, each but the first starts them with …. A cut falls only where
-    every row has two spaces (between two columns), so no number is split."""
-    start = min(row.index("|") for row in rows)
+    every row has two spaces (between two columns) or a block's bar │ (between [W │ b]), so no number is
+    split; a rule between stacked blocks (`| ---- |`) is cut wherever the numbers are."""
+    # the opening bar stands in one column in every row (a name before it may hold bars too: ∂L/∂[W | b])
+    start = min(p for p, c in enumerate(rows[0]) if c == "|" and all(len(r) > p and r[p] == "|" for r in rows))
     heads = [row[:start] for row in rows]
     bodies = [row[start:] for row in rows]
+    rules = [_RULE_ROW.fullmatch(b.rstrip()) is not None for b in bodies]  # `| ---- |` between stacked blocks
     slices: list[list[str]] = []
     offset = 0
     length = max(len(b) for b in bodies)
@@ -151,14 +155,14 @@ def slice_grid(rows: list[str], width: int) -> list[str]:
             slices.append([b[offset:].rstrip() for b in bodies])
             break
         cuts = [p for p in range(offset + 1, min(length, offset + room))
-                if all(b[p - 1:p + 1] == "  " for b in bodies)]
+                if all(b[p - 1:p + 1] in ("  ", " │") for b, rule in zip(bodies, rules) if not rule)]
         if not cuts:  # no whole column fits: leave the rest as it is
             slices.append([b[offset:].rstrip() for b in bodies])
             break
         cut = cuts[-1]  # every row has a space before it, so the …s stand in one column
-        slices.append([b[offset:cut] + "…" for b in bodies])
+        slices.append([b[offset:cut] + ("-" if rule else "…") for b, rule in zip(bodies, rules)])
         offset = cut
-        while offset < length and all(b[offset] == " " for b in bodies):
+        while offset < length and all(b[offset] in " -" if rule else b[offset] == " " for b, rule in zip(bodies, rules)):
             offset += 1
     out: list[str] = []
     for number, piece in enumerate(slices):
