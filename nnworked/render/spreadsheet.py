@@ -21,13 +21,16 @@ import numpy as np
 
 from nnworked.errors import NnworkedError
 from nnworked.grading import right_answers
-from nnworked.quantities import FINAL, cell as quantity_cell, name as quantity_name
+from nnworked.quantities import FINAL, name as quantity_name
 from nnworked.render.notation import Notation
 from nnworked.render.numbers import spreadsheet_number
 from nnworked.render.spreadsheet_backward import Backward
 from nnworked.render.spreadsheet_cells import (CORRECT, INCORRECT, NOT_DONE, Cell, Grid, Matrix, Place, mentions,
                                                reference)
+from nnworked.render.spreadsheet_attention import AttentionCells
 from nnworked.render.spreadsheet_images import ImageCells
+from nnworked.render.spreadsheet_lstm import LSTMCells
+from nnworked.render.spreadsheet_sequences import SequenceCells, flat_step
 from nnworked.render.spreadsheet_tensors import TensorCells, param_width
 from nnworked.render.spreadsheet_vectors import VectorCells
 from nnworked.rules.activations import ACTIVATIONS
@@ -36,9 +39,10 @@ from nnworked.trace import Activate, Linear, Trace, TrainingStep
 
 FORMULA_LIMIT = 8192 - 200  # Excel's limit on a formula's length, less room for a blank's guard
 # the layer types whose records the spreadsheet has cells for (a type not here is refused by name)
-LAID_OUT = ("dense", "conv2d", "max_pool", "avg_pool", "flatten", "dropout", "batch_norm", "layer_norm", "residual")
+LAID_OUT = ("dense", "conv2d", "max_pool", "avg_pool", "flatten", "dropout", "batch_norm", "layer_norm", "residual",
+            "rnn", "self_attention", "lstm")
 
-class Layout(ImageCells, VectorCells, TensorCells):
+class Layout(ImageCells, VectorCells, TensorCells, SequenceCells, AttentionCells, LSTMCells):
     """The workbook's sheets for one trace: a walkthrough, an exercise sheet or its key. The layers beyond
     dense ones are written by the mixins (spreadsheet_images.py, spreadsheet_vectors.py)."""
 
@@ -49,6 +53,8 @@ class Layout(ImageCells, VectorCells, TensorCells):
         self.prefix = prefix  # sheet names' prefix, so that a sheet and its key share one workbook
         matmul = trace.matmul
         examples = self.s.inputs.shape[0] if matmul is None else matmul.b.shape[1]
+        self.sequences = self.sequence_names(trace)  # the per-example values that are sequences (a token a column)
+        examples = self.sequence_columns(trace, examples)
         self.examples = examples
         self.n = Notation(len(self.s.layers), examples)
         self.stride = 2 if self.status else 1  # a status column beside every column of numbers
@@ -141,6 +147,7 @@ class Layout(ImageCells, VectorCells, TensorCells):
             previous = self.step_sheet(Grid(title[:31]), step, previous, note if step.number == 1 else "")
         if final and self.trace.final is not None and previous is not None:
             forward, loss = self.trace.final
+            forward, loss = flat_step(self.trace, forward, loss)
             grid = Grid(f"{self.prefix}After training"[:31])
             row = self.top(grid, "The forward pass with the parameters after training.")
             row, places = self.inputs(grid, row, previous)
@@ -153,8 +160,8 @@ class Layout(ImageCells, VectorCells, TensorCells):
     def top(self, grid: Grid, note: str) -> int:
         self.text(grid, 0, 0, self.s.title, "title")
         self.text(grid, 1, 0, note, "note")
-        for e in range(self.examples if self.examples > 1 else 0):  # each example a column
-            self.text(grid, 2, self.col(self.example_col, e), f"example {e + 1}", "label")
+        for e, label in enumerate(self.column_labels()):  # each example (each token of a sequence) a column
+            self.text(grid, 2, self.col(self.example_col, e), label, "label")
         return 3
 
     def inputs(self, grid: Grid, row: int, before: dict[str, Matrix] | None) -> tuple[int, dict[str, Matrix]]:
@@ -164,6 +171,8 @@ class Layout(ImageCells, VectorCells, TensorCells):
         first = before is None
         if self.s.inputs.ndim == 4:
             return self.image_inputs(grid, row, before)
+        if self.s.inputs.ndim == 3:
+            return self.sequence_inputs(grid, row, before)
         row = self.heading(grid, row, f"[{n.a(0)} ; 1]" if self.ones_below(0) else n.a(0))
 
         def take(name: str) -> Callable[[int, int, int, int, float], Place]:
@@ -228,7 +237,7 @@ class Layout(ImageCells, VectorCells, TensorCells):
             def build(read: Callable[[Place], str]) -> str:
                 terms = [self.times(read(weights[i][j]), read(inputs[j][e])) for j in range(len(inputs))]
                 return "+".join(terms + ([read(bias[i][0])] if bias is not None else []))
-            return self.computed(grid, r, c, v, build, quantity_cell("z", k, i, e, self.examples, step))
+            return self.computed(grid, r, c, v, build, self.unit_key("z", k, i, e, step))
 
         places[f"z{k}"] = self.matrix(grid, row, self.example_col, lin.z.T, z_cell)
         return row + lin.z.shape[1] + 1
@@ -245,7 +254,7 @@ class Layout(ImageCells, VectorCells, TensorCells):
 
         def a_cell(i: int, e: int, r: int, c: int, v: float) -> Place:
             return self.computed(grid, r, c, v, lambda read: rule.spreadsheet_formula(
-                [read(z[u][e]) for u in range(len(z))], i, act.slope), quantity_cell("a", k, i, e, self.examples, step))
+                [read(z[u][e]) for u in range(len(z))], i, act.slope), self.unit_key("a", k, i, e, step))
 
         places[f"a{k}"] = self.matrix(grid, row, self.example_col, act.a.T, a_cell)
         row += act.a.shape[1]
@@ -297,6 +306,8 @@ class Layout(ImageCells, VectorCells, TensorCells):
 
     def step_sheet(self, grid: Grid, step: TrainingStep, before: dict[str, Matrix] | None, note: str) -> dict[str, Matrix]:
         number = step.number
+        step = step._replace(**dict(zip(("forward", "loss", "backward"), flat_step(self.trace, step.forward, step.loss,
+                                                                                  step.backward))))
         row = self.top(grid, note or f"Training step {number} of {len(self.trace.steps)}.")
         row, places = self.inputs(grid, row, before)
         if before is not None:  # η and the optimizer's state as the previous step left them

@@ -9,10 +9,13 @@ from typing import Any, Callable
 import numpy as np
 
 from nnworked.engine.losses import LossSpec
-from nnworked.quantities import cell as quantity_cell, name as quantity_name, parse as quantity_parse
+from nnworked.quantities import name as quantity_name, parse as quantity_parse
 from nnworked.render.numbers import spreadsheet_number
 from nnworked.render.spreadsheet_cells import Grid, Matrix, Place, outer
+from nnworked.render.spreadsheet_attention import AttentionGradientCells
 from nnworked.render.spreadsheet_images import ImageGradientCells
+from nnworked.render.spreadsheet_lstm import LSTMGradientCells
+from nnworked.render.spreadsheet_sequences import RecurrentGradientCells
 from nnworked.render.spreadsheet_tensors import as_block, param_at
 from nnworked.render.spreadsheet_vectors import VectorGradientCells
 from nnworked.rules.activations import ACTIVATIONS
@@ -65,7 +68,8 @@ class FormulaArithmetic(Arithmetic):
         return self._cell_of(name, outer(value))
 
 
-class Backward(ImageGradientCells, VectorGradientCells):
+class Backward(ImageGradientCells, VectorGradientCells, RecurrentGradientCells, AttentionGradientCells,
+               LSTMGradientCells):
     """One step's backward records and updates, each record by its type's `_cells_<Record>` (a record type
     it lacks fails loudly; the layers beyond dense ones are the mixins'). It writes with its layout's cells,
     matrices and headings, which it reads as its own attributes."""
@@ -83,7 +87,7 @@ class Backward(ImageGradientCells, VectorGradientCells):
         raise TypeError(f"the spreadsheet has no cells for a {type(record).__name__} record")
 
     def _per_example(self, kind: str, k: int, step: int) -> Callable[[int, int], str]:
-        return lambda i, e: quantity_cell(kind, k, i, e, self.examples, step)
+        return lambda i, e: self.unit_key(kind, k, i, e, step)
 
     def _cells_OutputDelta(self, grid: Grid, row: int, record: OutputDelta, step: TrainingStep,
                            places: dict[str, Matrix]) -> int:
@@ -192,7 +196,7 @@ class Backward(ImageGradientCells, VectorGradientCells):
             row = self.heading(grid, row, f"{self.param_symbol(update.name)} after the update{frozen}")
             new = self.param_places(grid, row, shape)
             for index in np.ndindex(*shape):
-                key = quantity_name(kind, k, *index) if first else ""
+                key = quantity_name(kind, k, *index, part=parsed.part) if first else ""  # (part: an LSTM's gate)
                 at = new[index]
                 new[index] = self.updated(grid, at.row, at.col, update, index, old, grad, state_cells, places, step,
                                           key)

@@ -31,6 +31,10 @@ def param_width(layer: Any) -> int:
         return channels * (cols + 1) + 1
     if hasattr(layer, "gamma"):  # μ, σ², σ, then γ and β
         return 5
+    if hasattr(layer, "query_weights"):  # W_Q, W_K, W_V (inputs wide), W_O (the heads' width)
+        return max(layer.query_weights.shape[1], 0 if layer.output_weights is None else layer.output_weights.shape[1])
+    if hasattr(layer, "recurrent_weights"):  # [W_x | W_h | b]
+        return layer.recurrent_weights.shape[-1] + layer.input_weights.shape[-1] + 1
     return 2  # dropout's rate and 1 / (1 − rate)
 
 
@@ -78,8 +82,9 @@ class TensorCells:
         return k < len(layers) and LAYERS[layers[k].type].neurons and layers[k].bias is not None
 
     def key_of(self, kind: str, k: int, index: tuple[int, ...], step: int | str) -> str:
-        unit = index[1] if len(index) == 2 else tuple(index[1:])
-        return quantity_cell(kind, k, unit, index[0], self.examples, step)
+        if len(index) == 2:
+            return self.unit_key(kind, k, index[1], index[0], step)
+        return quantity_cell(kind, k, tuple(index[1:]), index[0], self.examples, step)
 
     def param_symbol(self, name: str) -> str:
         return symbol(name)
