@@ -7,7 +7,6 @@ rounds exactly where these expressions do."""
 
 from __future__ import annotations
 
-from typing import Any
 
 from nnworked import worked
 from nnworked.expr import Expr, num, op

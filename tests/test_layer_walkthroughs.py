@@ -15,7 +15,7 @@ import pytest
 import nnworked
 from nnworked import quantities
 from nnworked.engine.network import solve
-from nnworked.errors import NnworkedError, NumericalError
+from nnworked.errors import NumericalError
 from nnworked.expr import chain
 from tests.helpers import lines_starting
 from tests.test_norms import SMALL

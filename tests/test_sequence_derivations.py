@@ -16,7 +16,6 @@ import pytest
 
 import nnworked
 from nnworked.attention_records import Attend, AttentionGradient
-from nnworked.lstm_records import LSTMForward
 from nnworked.render.settings import Settings
 from tests import equations as eq
 from tests import attention_reference, lstm_reference

@@ -122,8 +122,8 @@ class _Derivation:
         if not f.scaled:
             return [Para(f"**No 1/√d_k here** (scaled: false): S = Q·Kᵀ goes into the softmax as it is, so ∂L/∂{S} is "
                          "what the softmax passes back.")]
-        return [Para(f"**The 1/√d_k.** Ŝ = S / √d_k multiplies each score by a constant, so ∂Ŝ/∂S = 1/√d_k and every "
-                     f"gradient of a score is divided by √d_k on its way back. (The scaling is there because q·k sums "
+        return [Para("**The 1/√d_k.** Ŝ = S / √d_k multiplies each score by a constant, so ∂Ŝ/∂S = 1/√d_k and every "
+                     "gradient of a score is divided by √d_k on its way back. (The scaling is there because q·k sums "
                      "d_k products, so its spread grows like √d_k; without it the softmax drifts towards one-hot rows, "
                      "where a_j(1 − a_j) is near 0 and little gradient passes.)"),
                 Math(self._line(f"∂L/∂{S}[{i},{m}]", self.back.scores(self.h, i, m)))]
@@ -160,7 +160,7 @@ class _Derivation:
         f, s = self.f, subscript(str(self.k))
         d_k, d_v = f.q.shape[-1], f.v.shape[-1]
         if f.heads == 1:
-            text = (f"**One head here** (heads: 1): Q, K and V are the whole projections, and the concatenation is "
+            text = ("**One head here** (heads: 1): Q, K and V are the whole projections, and the concatenation is "
                     "the head's output itself.")
             return [Para(text + (f" ∂L/∂O comes back through WO{s}: ∂L/∂concat = ∂L/∂{self.n.a(self.k)} · WO{s}."
                                  if f.output_weights is not None else ""))]

@@ -118,7 +118,7 @@ class RecurrentBackward(_Rnn):
                  (f" and {b}" if "b" + str(k) in r.gradients else "") +
                  ", so each step adds its own contribution to their gradients, and the gradient is the sum."),
             Math([f"∂L/∂{h}_t = ∂L/∂a_t (from the layers after it) + {wh}ᵀ · {d}_(t+1)",
-                  f"(∂L/∂W)ₜ: the share of step t in a shared weight's gradient",
+                  "(∂L/∂W)ₜ: the share of step t in a shared weight's gradient",
                   f"{d}_t = ∂L/∂{h}_t ⊙ {act.symbol or 'f'}′(z_t)" + (f",   {act.derivative_formula}"
                                                                         if act.elementwise else "")])]
         shown_e, _ = pick(examples, self.s.elements)

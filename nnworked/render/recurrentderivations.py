@@ -147,7 +147,7 @@ def _shares(w: ForwardWriter, r: ThroughTime, f: Recurrence, printer: RecurrentB
 # ---- lstm ---------------------------------------------------------------------------------------------
 
 def _lstm(w: ForwardWriter, b: LSTMBackward, f: LSTMForward) -> list[Block]:
-    n, k, p, width = w.n, b.layer, w.p, w.s.width
+    k, p, width = b.layer, w.p, w.s.width
     s = subscript(k)
     worked = Worked(f, b)
     positions = f.h.shape[1]

@@ -128,7 +128,7 @@ class SequenceCells:
 
     def _cells_Recurrence(self, grid: Grid, row: int, rec: Recurrence, places: dict[str, Any],
                           before: dict[str, Matrix] | None, step: int | str) -> int:
-        n, k, rule = self.n, rec.layer, ACTIVATIONS[rec.activation]
+        k, rule = rec.layer, ACTIVATIONS[rec.activation]
         examples, positions, units = rec.z.shape
         features, columns = rec.inputs.shape[2], examples * positions
         x = places[f"a{k - 1}"]
@@ -179,7 +179,7 @@ class RecurrentGradientCells:
     """Backpropagation through time of an rnn, for spreadsheet_backward.Backward."""
 
     def _cells_ThroughTime(self, grid: Grid, row: int, rec: ThroughTime, step: Any, places: dict[str, Any]) -> int:
-        n, k, rule = self.n, rec.layer, ACTIVATIONS[rec.activation]
+        k, rule = rec.layer, ACTIVATIONS[rec.activation]
         examples, positions, units = rec.delta.shape
         columns = examples * positions
         g, wh, z, h, h0, x = (places[f"da{k}"], places[f"Wh{k}"], places[f"z{k}"], places[f"h{k}"],

@@ -27,7 +27,7 @@ def parse_sequences(check: Any, value: Any, what: str = "inputs") -> np.ndarray 
     while isinstance(node, list) and node:
         depth, node = depth + 1, node[0]
     if depth not in (2, 3):
-        check.add((what,), f"sequences must be 2 or 3 levels of lists", f"{SEQUENCES} (a 2-D list is one sequence)",
+        check.add((what,), "sequences must be 2 or 3 levels of lists", f"{SEQUENCES} (a 2-D list is one sequence)",
                   f"{depth} level{'s' if depth != 1 else ''}",
                   "write each position of a sequence as a list of its features: [[0.5, 1], [0.2, 0]]")
         return None
