@@ -287,3 +287,28 @@ def test_carried_through_an_attention_rows_softmax() -> None:
     # a weight that is wrong even for the student's own score (and is not the key's) earns nothing
     marks = marked("attention_three_tokens", asked, {**answers, "A1[0,0,1]": 0.7045})
     assert marks["A1[0,0,1]"].status == "wrong"
+
+
+def test_carried_through_the_scaling_and_softmax_of_one_head_with_a_causal_mask() -> None:
+    """transformer_block (two heads of d_k = 2, causal, scaled): head 1's score S₁[2,0] written 1 too high; its
+    scaled score, the weights of its row (over positions 0 … 2 only) and that head's output worked right from
+    it earn their marks; a masked pair is no quantity at all."""
+    x = np.array([[1, 0, 1, 0], [0, 1, 0, 1], [1, 1, 0, 0]], dtype=float)
+    wq = np.array([[0.6, -0.1, -0.4, -0.4], [-0.5, -0.1, 0.0, 0.1]])  # head 1: rows 2 and 3 of W_Q, W_K, W_V
+    wk = np.array([[-0.9, 0.0, -0.1, 0.8], [0.3, 0.0, 0.0, -0.5]])
+    wv = np.array([[-0.5, 0.8, 0.0, 0.7], [0.3, 0.5, -0.8, 0.1]])
+    q, k, v = x @ wq.T, x @ wk.T, x @ wv.T
+    score = round(q[2] @ k[0], 4) + 1
+    scaled = np.round(q[2] @ k.T / np.sqrt(2), 4)  # the row as printed …
+    scaled[0] = round(score / np.sqrt(2), 4)  # … but the student's own first one
+    weights = np.round(np.exp(scaled) / np.exp(scaled).sum(), 4)
+    output = round(float(weights @ v[:, 0]), 4)
+    answers = {"S1[0,1,2,0]": score, "Sc1[0,1,2,0]": scaled[0], "O1[0,2,2]": output,
+               **{f"A1[0,1,2,{j}]": weights[j] for j in range(3)}}
+    marks = marked("transformer_block", ", ".join(answers), answers)
+    assert {key: mark.status for key, mark in marks.items()} == {
+        "S1[0,1,2,0]": "wrong", "Sc1[0,1,2,0]": "carried", "A1[0,1,2,0]": "carried", "A1[0,1,2,1]": "carried",
+        "A1[0,1,2,2]": "carried", "O1[0,2,2]": "carried"}
+    values = sheets.quantities(nnworked.solve("transformer_block"))
+    assert "S1[0,1,0,1]" not in values and "A1[0,1,0,1]" not in values  # position 0 attends to itself alone
+    assert values["A1[0,1,0,0]"] == 1.0
