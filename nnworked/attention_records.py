@@ -45,6 +45,25 @@ class Attend(NamedTuple):
     def produces(self) -> dict[str, np.ndarray]:
         return {f"a{self.layer}": self.a}
 
+    def intermediates(self) -> dict[str, np.ndarray]:
+        """The intermediates a sheet can ask, by kind, each indexed as its name is: q, k, v and (with output
+        weights) O by [example, position, feature of d_model]; S, Sc (scaled) and A by [example, i, j] with
+        one head, [example, head, i, j] with several."""
+        def flat(a: np.ndarray) -> np.ndarray:  # (N, H, T, d) -> (N, T, H·d)
+            return a.transpose(0, 2, 1, 3).reshape(a.shape[0], a.shape[2], -1)
+
+        def rows(a: np.ndarray) -> np.ndarray:  # a masked pair is no quantity: the walkthrough never works it
+            a = a if self.mask is None else np.where(self.mask, a, np.nan)
+            return a[:, 0] if self.heads == 1 else a
+
+        out = {"q": flat(self.q), "k": flat(self.k), "v": flat(self.v), "S": rows(self.scores)}
+        if self.scaled:
+            out["Sc"] = rows(self.scaled_scores)
+        out["A"] = rows(self.weights)
+        if self.output_weights is not None:
+            out["O"] = self.concat
+        return out
+
 
 class AttentionGradient(NamedTuple):
     """From ∂L/∂a back to the weights: ∂L/∂concat (through W_O), each head's ∂L/∂(weights) = ∂L/∂out·Vᵀ

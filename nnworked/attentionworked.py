@@ -1,10 +1,12 @@
 """The working of one element of a self_attention layer, as the table of quantities gives it
 (`workings._WORKERS`) and the walkthrough prints it: the output a{k}[n,t,o], each weight gradient
 dWQ{k}[i,j] … dWO{k}[o,m], and ∂L/∂a{k−1}[n,t,f] as the sum of its three paths; and the working of the
-intermediates in between (Q, K, V, each score, each row's softmax, each weighted sum, ∂L/∂Q …), which the
-printers show line by line. An intermediate is no quantity of its own: its number carries the names of
-the values it is computed from (the example's inputs, or the gradients that reached the layer), so it
-hides with them on an exercise sheet.
+intermediates in between, which the printers show line by line. The forward ones are quantities of their
+own (`Attend.intermediates`, `intermediate` below): q{k}[n,t,m], k{k}, v{k}, the scores S{k}[n,i,j], the
+scaled scores Sc{k}, the weights A{k} ([n,h,i,j] with several heads) and, with output weights, O{k}[n,t,m];
+each number carries its own name, so a blank hides exactly it and grading works from a student's own. The
+backward ones (∂L/∂A, ∂L/∂S, ∂L/∂Q …) are not yet: their numbers carry the names of the gradients that
+reached the layer (and the forward values they use), so they hide with those.
 
 The carried engine (`engine.attention` over `engine.backend.Carried`) rounds exactly where these
 expressions do: each product, each sum, the √d_k once, each division, each e^x."""
@@ -92,9 +94,36 @@ class Head:
         return _sum([op("mul", num(weights[row, f], self.p.first, self.p.before(f"W{role}", self.r.layer, row, f)),
                         self._x(t, f)) for f in range(weights.shape[1])])
 
+    def key(self, kind: str, *index: int) -> str:
+        """The name of one of this example's intermediates: q1[n,t,m] (m over d_model), S1[n,i,j] (S1[n,h,i,j]
+        with several heads)."""
+        from nnworked.quantities import name
+
+        rows = index if len(index) == 2 and kind in ("q", "k", "v", "O") else \
+            (index if self.r.heads == 1 else (self.h, *index))
+        return name(kind, self.r.layer, self.n, *rows, step=self.p.key.step)
+
+    def cell(self, role: str, i: int, j: int) -> str:
+        """The name a printed cell of this head carries: Q, K, V or O at (position i, feature j of the head),
+        S, Ŝ or A at (row i, column j). O is the layer's output itself when it has no output weights."""
+        if role in ("Q", "K", "V"):
+            return self.key(role.lower(), i, self.h * (self.d_v if role == "V" else self.d_k) + j)
+        if role == "O":
+            if self.r.output_weights is None:
+                return self.p.at("a", self.r.layer, (i, self.h * self.d_v + j), self.n)
+            return self.key("O", i, self.h * self.d_v + j)
+        if role != "A" and j not in self.allowed(i):  # a masked score is worked but is no quantity: it hides
+            return _from(*(self.cell(r, t, d) for r, t in (("Q", i), ("K", j)) for d in range(self.d_k)))  # with q, k
+        return self.key({"S": "S", "Ŝ": "Sc", "A": "A"}[role], i, j)
+
+    def _named(self, kind: str, value: float, *index: int) -> Expr:
+        label = self.key(kind, *index)
+        return num(self.p.value(label, value), label=label)
+
     def value(self, role: str, t: int, d: int) -> Expr:
         array = {"Q": self.r.q, "K": self.r.k, "V": self.r.v}[role]
-        return num(array[self.n, self.h, t, d], label=self.label)
+        width = self.d_v if role == "V" else self.d_k
+        return self._named(role.lower(), array[self.n, self.h, t, d], t, self.h * width + d)
 
     def allowed(self, i: int) -> range:
         positions = self.r.weights.shape[-1]
@@ -106,7 +135,7 @@ class Head:
 
     def scaled(self, i: int, j: int) -> Expr:
         """(q_i · k_j) / √d_k."""
-        return op("div", num(self.r.scores[self.n, self.h, i, j], label=self.label),
+        return op("div", self._named("S", self.r.scores[self.n, self.h, i, j], i, j),
                   op("sqrt", num(self.d_k, True)))
 
     def logits(self, i: int) -> list[float]:
@@ -116,19 +145,21 @@ class Head:
         """e^(s_ij) / Σ_j′ e^(s_ij′) over the positions row i may attend to."""
         from nnworked.rules.activations.softmax import softmax_parts
 
-        row = self.logits(i)
-        exps, _, _ = softmax_parts(row, [self.label] * len(row))
+        kind = "Sc" if self.r.scaled else "S"
+        names = [self.key(kind, i, m) for m in self.allowed(i)]
+        row = [self.p.value(label, v) for label, v in zip(names, self.logits(i))]
+        exps, _, _ = softmax_parts(row, names)
         return op("div", exps[j], _sum(exps))
 
     def weight(self, i: int, j: int) -> Expr:
-        return num(self.r.weights[self.n, self.h, i, j], label=self.label)
+        return self._named("A", self.r.weights[self.n, self.h, i, j], i, j)
 
     def mixed(self, i: int, d: int) -> Expr:
         """Σ_j a_ij × v_j[d]: the weighted sum of values."""
         return _sum([op("mul", self.weight(i, j), self.value("V", j, d)) for j in self.allowed(i)])
 
     def concat(self, t: int, m: int) -> Expr:
-        return num(self.r.concat[self.n, t, m], label=self.label)
+        return self._named("O", self.r.concat[self.n, t, m], t, m)
 
 
 def attend(r, kind: str, p) -> Expr:  # noqa: ANN001
@@ -281,4 +312,16 @@ def _gradient_record(p, k: int):  # noqa: ANN001, ANN202
     return next(r for r in step.backward if type(r).__name__ == "AttentionGradient" and r.layer == k)
 
 
-WORKERS = {"Attend": attend, "AttentionGradient": weight_gradient, "AttentionBack": input_gradient}
+def intermediate(r, kind: str, p) -> Expr:  # noqa: ANN001
+    """q1[n,t,m] … O1[n,t,m], S1[n,i,j] (S1[n,h,i,j] with several heads): worked as the walkthrough prints it."""
+    index = p.unit
+    if kind in ("q", "k", "v", "O"):
+        (t, m), width = index, (r.v if kind in ("v", "O") else r.q).shape[-1]
+        head = Head(r, p, p.n, m // width)
+        return head.mixed(t, m % width) if kind == "O" else head.projection(kind.upper(), t, m % width)
+    h, (i, j) = (0, index) if r.heads == 1 else (index[0], index[1:])
+    head = Head(r, p, p.n, h)
+    return {"S": head.score, "Sc": head.scaled, "A": head.softmax}[kind](i, j)
+
+
+WORKERS = {"Attend.intermediate": intermediate, "Attend": attend, "AttentionGradient": weight_gradient, "AttentionBack": input_gradient}

@@ -5,6 +5,8 @@ A name is what a teacher says and a student writes in an answer file: `z1[0]` (o
 `dW2[0,1]` and `db2[0]` for the gradients, `W2[0,1]` and `b2[0]` for the values after the update, `L` for
 the loss, `C[0,1]` for a matrix product. A later pass is another quantity with the same name and a step
 qualifier: `a2[0]@2` is step 2's output, `a2[0]@final` the forward pass after training.
+A layer's intermediates are quantities too where its record names them (`intermediates()`, beside the
+`produces()` the JSON reads): self-attention's q1[0,t,m], k1, v1, S1[0,i,j], Sc1, A1 and O1, worked before a1.
 
 This module holds the ONE grammar (`parse`, `name`), the ONE order a student works in (`sort_key`), and
 the ONE map from a name to its worked expression (`Table.expression`, built by `nnworked.workings` from the
@@ -29,7 +31,8 @@ if TYPE_CHECKING:
     from nnworked.workings import Look
 
 _NAME = re.compile(r"^([a-zA-Z]+?)(\d*)(?:\.([a-z]+))?(?:\[(\d+(?:,\d+)*)\])?(?:@(\d+|final))?$")
-_ORDER = {"C": 0, "z": 1, "a": 2, "L": 3, "da": 4, "dz": 5, "dW": 6, "dK": 6, "dgamma": 6, "db": 7, "dbeta": 7, "W": 8,
+INTERMEDIATE = {"q": 1.1, "k": 1.2, "v": 1.3, "S": 1.4, "Sc": 1.5, "A": 1.6, "O": 1.7}  # worked before a layer's a
+_ORDER = {**INTERMEDIATE, "C": 0, "z": 1, "a": 2, "L": 3, "da": 4, "dz": 5, "dW": 6, "dK": 6, "dgamma": 6, "db": 7, "dbeta": 7, "W": 8,
           "K": 8, "gamma": 8, "b": 9, "beta": 9}
 PER_EXAMPLE = ("z", "a", "dz", "da")  # indexed [unit] with one example, [unit,example] in a batch
 FIRST_STEP = 1
@@ -87,7 +90,7 @@ def sort_key(text: str) -> tuple:
     then the updates."""
     n = parse(text)
     i, j = (list(n.index) + [0, 0])[:2]
-    if n.kind in ("C", "z", "a"):
+    if n.kind in ("C", "z", "a") or n.kind in INTERMEDIATE:
         return (0, n.layer, _ORDER[n.kind], *n.index)
     if n.kind == "L":
         return (1, 0, 0, i, j)
@@ -215,6 +218,10 @@ def _values(trace: Trace) -> dict[str, float]:
     out: dict[str, float] = {}
     for key, values in step.forward.arrays().items():
         out.update(cells(key[0], int(key[1:]), values))
+    for operation in step.forward.operations:  # a layer's named intermediates (self-attention's Q, S, A …)
+        for kind, values in getattr(operation, "intermediates", dict)().items():
+            out.update({name(kind, operation.layer, *index): float(v)
+                        for index, v in np.ndenumerate(values) if np.isfinite(v)})
     if step.loss is not None:
         out["L"] = step.loss.value
     for key, values in step.gradients().items():

@@ -19,7 +19,7 @@ import numpy as np
 from nnworked import scenario
 from nnworked.errors import NnworkedError, OptionError
 from nnworked.expr import Expr, Op, evaluate
-from nnworked.quantities import FINAL, labels, name as quantity_name, parse, table
+from nnworked.quantities import FINAL, INTERMEDIATE, labels, name as quantity_name, parse, table
 from nnworked.trace import Trace
 
 RULES = ("one-per-layer", "forward", "backward", "all")
@@ -128,7 +128,7 @@ def _inner(expr: Expr) -> list[Expr]:
 def _example_losses(trace: Trace, hide: Callable[[frozenset[str]], bool]) -> frozenset[str]:
     """A batch's per-example losses L[e] (printed, though not values a sheet asks for) that `hide` hides,
     given what each is computed from."""
-    s, t = trace.scenario, table(trace)
+    t = table(trace)
     if trace.matmul is not None or "L" not in t.values:
         return frozenset()
     rows = trace.steps[0].loss.per_example.shape  # (examples,), or (examples, positions): a loss per position
@@ -222,7 +222,7 @@ def choose(trace: Trace, rule: str, seed: int) -> frozenset[str]:
             if cells:
                 keys.add(rng.choice(cells))
     elif rule == "forward":
-        keys = {k for k in available if parse(k).kind in ("z", "a", "C")}
+        keys = {k for k in available if parse(k).kind in ("z", "a", "C") or parse(k).kind in INTERMEDIATE}
     elif rule == "backward":
         keys = {k for k in available if parse(k).kind in ("dz", "da", "dW", "db")}
     elif rule == "all":

@@ -10,7 +10,7 @@ import numpy as np
 
 from nnworked import worked
 from nnworked.expr import Expr, Num, num, op
-from nnworked.quantities import FINAL, FIRST_STEP, PER_EXAMPLE, Name, cell, computed_from, name
+from nnworked.quantities import FINAL, FIRST_STEP, INTERMEDIATE, PER_EXAMPLE, Name, cell, computed_from, name
 from nnworked.rules.activations import ACTIVATIONS
 from nnworked.trace import Trace
 
@@ -113,6 +113,10 @@ def expression(trace: Trace, key: Name, look: Look = _same) -> Expr:
             return worked.loss_example(loss.spec, place.values(outputs, loss.yhat[row]), loss.y[row], outputs)
         names = [name("L", 0, *index, step=key.step) for index in np.ndindex(*rows)]
         return worked.loss_total(loss.spec, place.values(names, loss.per_example.reshape(-1)), names)
+    if kind in INTERMEDIATE:  # a layer's intermediate: worked by the layer's own module
+        record = next(r for r in forward.operations if getattr(r, "layer", None) == k and hasattr(r, "intermediates"))
+        place = Place(trace, key, examples, tuple(key.index[1:]), key.index[0], first, look, True)
+        return _looked(_WORKERS[type(record).__name__ + ".intermediate"](record, kind, place), place)
     per_example = kind in PER_EXAMPLE
     array = f"{kind}{k}" if kind in ("z", "a") else f"{kind[1:]}{k}" + (f".{key.part}" if key.part else "")
     if kind in ("z", "a"):
@@ -260,7 +264,7 @@ def _through_activation(r, kind: str, p: Place) -> Expr:  # noqa: ANN001
 
 
 def _layer_gradient(r, kind: str, p: Place) -> Expr:  # noqa: ANN001
-    k, examples = r.layer, p.examples
+    k = r.layer
     i = p.key.index[0]
     # summed over the examples, and over the positions of a sequence (example by example, position by position)
     rows = list(np.ndindex(*r.delta.shape[:-1]))

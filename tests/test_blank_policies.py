@@ -55,14 +55,21 @@ def _moved(s: scenarios.Scenario, layer: int, shift: float) -> tuple[scenarios.S
         bias[0] = round(bias[0] + shift, 7)
         layers[layer - 1] = lay._replace(bias=bias)
     else:
-        field = "weights" if hasattr(lay, "weights") else "input_weights"  # an rnn's W_x
+        field = _weights_field(lay)
         weights = getattr(lay, field).copy()
         weights[0, 0] = round(weights[0, 0] + shift, 7)
         layers[layer - 1] = lay._replace(**{field: weights})
     # what bias[0] (or W[0,0]) feeds directly: unit 0 of each example, or every position of channel 0 of an image
     direct = [key for key in quantities.table(solve(s)).values if quantities.parse(key).kind == "z"
               and quantities.parse(key).layer == layer and quantities.parse(key).index[0] == 0]
+    direct += [key for key in quantities.table(solve(s)).values if quantities.parse(key).kind == "q"
+               and quantities.parse(key).layer == layer and quantities.parse(key).index[-1] == 0]  # W_Q[0,0]'s
     return s._replace(layers=tuple(layers)), direct
+
+
+def _weights_field(lay) -> str:  # noqa: ANN001
+    """The weights a layer without a bias has first: a dense layer's, an rnn's W_x, self-attention's W_Q."""
+    return next(field for field in ("weights", "input_weights", "query_weights") if hasattr(lay, field))
 
 
 def _signs(trace: Trace) -> list:
@@ -128,7 +135,7 @@ def _given_values(s: scenarios.Scenario, moved: scenarios.Scenario, layer: int) 
     elif s.layers[layer - 1].bias is not None:
         old, new = s.layers[layer - 1].bias[0], moved.layers[layer - 1].bias[0]
     else:
-        field = "weights" if hasattr(s.layers[layer - 1], "weights") else "input_weights"
+        field = _weights_field(s.layers[layer - 1])
         old, new = getattr(s.layers[layer - 1], field)[0, 0], getattr(moved.layers[layer - 1], field)[0, 0]
     return old, new
 
@@ -148,9 +155,6 @@ def _cases() -> list:
 
 def _setup(name: str, layer: int, rule: str, seed: int, steps: int = 2):  # noqa: ANN202
     s = _load(name, steps)
-    if s.matmul is None and any(lay.type == "self_attention" for lay in s.layers):
-        pytest.skip("self-attention's intermediates (Q, K, V, the scores, the weights) are not quantities of their "
-                    "own yet: a sheet hides them with the layer's outputs, so a moved given still shows in them")
     pair = _pair(s, layer)
     if pair is None:
         pytest.skip("every shift moves a z across 0 or changes the precision")
@@ -202,6 +206,15 @@ def _follows(trace: Trace, keys: frozenset[str]) -> set[str]:
 COINCIDENCES = {
     ("residual_block", 5, "one-per-layer", 2): "x = [1, 2] meets w2 = 0.5·I: ∂L/∂W₂[1,1] = δ₂[1]·2 = δ₃[1]·1 = "
                                                "∂L/∂W₃[1,0], so η × one gradient is the other's update",
+    ("transformer_block", 4, "one-per-layer", 1): "the tokens are one-hot: the blank ∂L/∂WQ₁[0,3] = ∂L/∂Q₁[1,0] × 1, "
+                                                  "which the backward working prints as an intermediate (computed from "
+                                                  "every ∂L/∂a₁, not a quantity of its own yet)",
+    ("attention_three_tokens", 1, "one-per-layer", 1): "the moved W_Q makes ∂L/∂K₁[·,1] × 2 in ∂L/∂WK₁[1,1] = −0.023 = ∂L/∂WQ₁[0,1], both "
+                                                            "computed from every ∂L/∂a₁ (the backward intermediates are not "
+                                                            "quantities yet), so only the moved sheet hides it",
+    ("attention_three_tokens", 1, "one-per-layer", 2): "the moved W_Q makes ∂L/∂K₁[·,1] × 2 in ∂L/∂WK₁[1,1] = −0.023 = ∂L/∂WQ₁[0,1], both "
+                                                            "computed from every ∂L/∂a₁ (the backward intermediates are not "
+                                                            "quantities yet), so only the moved sheet hides it",
 }
 
 

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import nnworked
@@ -253,3 +254,61 @@ def test_the_sheets_policy_says_which_values_the_student_worked_out() -> None:
     result = subprocess.run([sys.executable, "-m", "nnworked", "grade", "spam", "-", "--blanks", "z1[0], L",
                              "--reveal", "exam"], capture_output=True, text=True)
     assert result.returncode == 2
+
+
+def _attention_by_hand(scores_row0: list[float]) -> tuple[np.ndarray, np.ndarray]:
+    """attention_three_tokens worked in plain numpy, with the first row of scores as a student wrote it:
+    the weights (each row's softmax, rounded to the 4 decimals the sheet prints) and the outputs A·V."""
+    x = np.array([[1, 0, 1, 0], [0, 2, 0, 2], [1, 1, 1, 1]], dtype=float)
+    wq = np.array([[1, 1, 0, 0], [0, 0, 0, 1], [1, 0, 1, 1]], dtype=float)
+    wk = np.array([[0, 1, 0, 1], [0, 1, 1, 1], [1, 0, 0, 0]], dtype=float)
+    wv = np.array([[0, 0, 1, 1], [2, 3, 0, 1], [0, 0, 3, 0]], dtype=float)
+    q, k, v = x @ wq.T, x @ wk.T, x @ wv.T
+    scores = q @ k.T  # not scaled
+    scores[0] = scores_row0
+    weights = np.round(np.exp(scores) / np.exp(scores).sum(axis=1, keepdims=True), 4)
+    return weights, weights @ v
+
+
+def test_carried_through_an_attention_rows_softmax() -> None:
+    """One wrong score (S₁[0,1] = 5 for 2·4 + 0 + 0·… = 4), the weights of its row worked right from it (the
+    softmax of [2, 5, 4]) and the output from those weights earn their marks; the other rows are the key's."""
+    key_weights, key_outputs = _attention_by_hand([2, 4, 4])
+    assert key_weights[0].tolist() == [0.0634, 0.4683, 0.4683]  # the source's own printout
+    weights, outputs = _attention_by_hand([2, 5, 4])
+    asked = "S1[0,0,1], A1[0,0,0], A1[0,0,1], A1[0,0,2], A1[0,2,1], a1[0,0,0]"
+    answers = {"S1[0,0,1]": 5, **{f"A1[0,0,{j}]": weights[0, j] for j in range(3)}, "A1[0,2,1]": weights[2, 1],
+               "a1[0,0,0]": round(outputs[0, 0], 4)}
+    marks = marked("attention_three_tokens", asked, answers)
+    assert {key: mark.status for key, mark in marks.items()} == {
+        "S1[0,0,1]": "wrong", "A1[0,0,0]": "carried", "A1[0,0,1]": "carried", "A1[0,0,2]": "carried",
+        "A1[0,2,1]": "correct", "a1[0,0,0]": "carried"}
+    assert [marks[f"A1[0,0,{j}]"].correct for j in range(3)] == pytest.approx(key_weights[0].tolist(), abs=5e-5)
+    # a weight that is wrong even for the student's own score (and is not the key's) earns nothing
+    marks = marked("attention_three_tokens", asked, {**answers, "A1[0,0,1]": 0.7045})
+    assert marks["A1[0,0,1]"].status == "wrong"
+
+
+def test_carried_through_the_scaling_and_softmax_of_one_head_with_a_causal_mask() -> None:
+    """transformer_block (two heads of d_k = 2, causal, scaled): head 1's score S₁[2,0] written 1 too high; its
+    scaled score, the weights of its row (over positions 0 … 2 only) and that head's output worked right from
+    it earn their marks; a masked pair is no quantity at all."""
+    x = np.array([[1, 0, 1, 0], [0, 1, 0, 1], [1, 1, 0, 0]], dtype=float)
+    wq = np.array([[0.6, -0.1, -0.4, -0.4], [-0.5, -0.1, 0.0, 0.1]])  # head 1: rows 2 and 3 of W_Q, W_K, W_V
+    wk = np.array([[-0.9, 0.0, -0.1, 0.8], [0.3, 0.0, 0.0, -0.5]])
+    wv = np.array([[-0.5, 0.8, 0.0, 0.7], [0.3, 0.5, -0.8, 0.1]])
+    q, k, v = x @ wq.T, x @ wk.T, x @ wv.T
+    score = round(q[2] @ k[0], 4) + 1
+    scaled = np.round(q[2] @ k.T / np.sqrt(2), 4)  # the row as printed …
+    scaled[0] = round(score / np.sqrt(2), 4)  # … but the student's own first one
+    weights = np.round(np.exp(scaled) / np.exp(scaled).sum(), 4)
+    output = round(float(weights @ v[:, 0]), 4)
+    answers = {"S1[0,1,2,0]": score, "Sc1[0,1,2,0]": scaled[0], "O1[0,2,2]": output,
+               **{f"A1[0,1,2,{j}]": weights[j] for j in range(3)}}
+    marks = marked("transformer_block", ", ".join(answers), answers)
+    assert {key: mark.status for key, mark in marks.items()} == {
+        "S1[0,1,2,0]": "wrong", "Sc1[0,1,2,0]": "carried", "A1[0,1,2,0]": "carried", "A1[0,1,2,1]": "carried",
+        "A1[0,1,2,2]": "carried", "O1[0,2,2]": "carried"}
+    values = sheets.quantities(nnworked.solve("transformer_block"))
+    assert "S1[0,1,0,1]" not in values and "A1[0,1,0,1]" not in values  # position 0 attends to itself alone
+    assert values["A1[0,1,0,0]"] == 1.0

@@ -55,8 +55,10 @@ class _Lines:
     def _worked(self, lhs: str, expr: Any, label: str = "") -> list[str]:
         return line(lhs, expr, self.p, self.s.width, label=label)
 
-    def _grid(self, lhs: str, rows: int, cols: int, work: Any, label: str = "", cells: Any = None) -> list[str]:
-        """Each shown (row, col) of an intermediate, worked; the rest counted. `cells(i)` limits row i's columns."""
+    def _grid(self, lhs: str, rows: int, cols: int, work: Any, label: Any = "", cells: Any = None) -> list[str]:
+        """Each shown (row, col) of an intermediate, worked; the rest counted. `cells(i)` limits row i's columns;
+        `label` is the label of every cell, or `label(i, j)` each one's (a named intermediate's own name)."""
+        named = label if callable(label) else (lambda i, j: label)
         shown, hidden = pick(rows, self.s.elements)
         lines: list[str] = []
         left = 0
@@ -64,7 +66,7 @@ class _Lines:
             columns = list(cells(i)) if cells else list(range(cols))
             first, more = pick(len(columns), self.s.elements)
             for j in (columns[c] for c in first):
-                lines += self._worked(f"{lhs}[{i},{j}]", work(i, j), label)
+                lines += self._worked(f"{lhs}[{i},{j}]", work(i, j), named(i, j))
             left += more
         left += sum(len(list(cells(i))) if cells else cols for i in range(rows) if i not in shown)
         if left:
@@ -105,8 +107,6 @@ class AttentionForward(_Lines):
                   ("   (row i over positions j ≤ i)" if r.causal else "   (row by row)"),
                   f"O{s} = A{s} · V{s}" + (f",   {a} = concat(heads) · WO{s}ᵀ" if r.output_weights is not None
                                           else f",   {a} = concat(heads)")])]
-        if (self.s.layout or self.page.table.trace.scenario.layout) == "ai-by-hand":
-            out += columns_view(self.page, r)
         shown, hidden = worked_pairs(examples, heads, self.s.elements)
         for e, shown_h in shown.items():
             place = _place(self.page, k, e)
@@ -118,26 +118,32 @@ class AttentionForward(_Lines):
                 if title:
                     out.append(Para(f"**{title}:**"))
                 lines: list[str] = []
+                def cell(role: str, head: Any = head) -> Any:  # each printed number by its own name
+                    return lambda i, j: head.cell(role, i, j)
+
                 for role, width in (("Q", d_k), ("K", d_k), ("V", d_v)):
                     lines += self._grid(sym[role], positions, width, lambda t, d, role=role: head.projection(role, t, d),
-                                        head.hides)
+                                        cell(role))
                     lines.append("")
-                lines += self._grid(f"{sym['S']}", positions, positions, head.score, head.hides, head.allowed)
+                lines += self._grid(f"{sym['S']}", positions, positions, head.score, cell("S"), head.allowed)
                 if r.scaled:
                     lines += ["", *self._worked("√d_k", op("sqrt", num(d_k, True))),
-                              *self._grid(f"{sym['Ŝ']}", positions, positions, head.scaled, head.hides, head.allowed)]
+                              *self._grid(f"{sym['Ŝ']}", positions, positions, head.scaled, cell("Ŝ"), head.allowed)]
                 if r.causal:
                     lines += ["", "(the causal mask: row i takes positions j ≤ i only; a later position's score "
                                   "is left out: its weight is 0)"]
-                lines += ["", *self._grid(sym["A"], positions, positions, head.softmax, head.hides, head.allowed),
-                          "", *self._grid(sym["O"], positions, d_v, head.mixed, head.hides)]
+                lines += ["", *self._grid(sym["A"], positions, positions, head.softmax, cell("A"), head.allowed),
+                          "", *self._grid(sym["O"], positions, d_v, head.mixed, cell("O"))]
                 out.append(Math(lines))
         if hidden:
             out.append(Para(pairs_note(hidden, examples, heads)))
         if heads > 1:
-            hides = {e: attentionworked.Head(r, _place(self.page, k, e), e, 0).hides for e in range(examples)}
+            d_v = r.v.shape[-1]
+            heads_of = {e: [attentionworked.Head(r, _place(self.page, k, e), e, h) for h in range(heads)]
+                        for e in range(examples)}
             out += [Para("**The heads side by side:**"),
-                    Math(self.page.sequences(f"concat{s}", r.concat, lambda e, unit: hides[e]))]
+                    Math(self.page.sequences(f"concat{s}", r.concat, lambda e, unit: heads_of[e][unit[-1] // d_v].cell(
+                        "O", unit[0], unit[-1] % d_v)))]
         if r.output_weights is not None:
             out += [Para(f"**Output weights ({a}):**"), Math(self._elements(a, k, r.a))]
         return out + self.page.result(a, r.a, n.keys("a", k))
@@ -308,45 +314,3 @@ class AttentionResults:
     def _print_AttentionBack(self, b: AttentionBack) -> list[str]:
         n, k = self.n, b.layer
         return [*self.w.array(f"∂L/∂{n.a(k - 1)} = through Q, K and V", b.upstream, n.keys("da", k - 1)), ""]
-
-
-def columns_view(page: Page, r: Attend) -> list[Block]:
-    """The AI by Hand layout of the attention, as its sheets draw it: each token a column. Xᵀ (features ×
-    tokens); Q, K and V as W · Xᵀ; the scores Kᵀ · Q with a column per query, so the softmax runs down
-    each column; the output V · A, a column per token. The same numbers as the working that follows."""
-    from nnworked.render.numbers import matrix_lines
-
-    n, k, s = page.n, r.layer, subscript(str(r.layer))
-
-    def matrix(symbol: str, values: np.ndarray, given: bool = False, hides: str = "") -> list[str]:
-        body = matrix_lines(values, page.p, given, page.s.elements, (lambda i, j: hides) if hides else None)
-        pad = " " * (len(symbol) + 3)
-        return [f"{symbol} = {body[0]}", *(pad + b for b in body[1:])]
-
-    shown_e, hidden_e = pick(r.inputs.shape[0], page.s.elements)
-    shown_h, hidden_h = pick(r.heads, page.s.elements)
-    out: list[Block] = [Para("**Each token a column (the AI by Hand layout):** Q = WQ · Xᵀ, K = WK · Xᵀ and V = "
-                             "WV · Xᵀ; the scores Kᵀ · Q put each query in a column, so the softmax runs down each "
-                             "column (each column of A sums to 1"
-                             + (", and the causal mask keeps the rows j ≤ the column's i" if r.causal else "")
-                             + "); the output V · A is a column per token.")]
-    for e in shown_e:
-        mark = n.example(e)
-        hides = attentionworked.Head(r, _place(page, k, e), e, 0).hides
-        x_labels = (lambda f, t: n.key("a", k - 1, (t, f), e)) if k > 1 else None
-        lines = matrix_lines(r.inputs[e].T, page.p, k == 1 and r.given, page.s.elements, x_labels)
-        lines = [f"{n.a(k - 1)}{mark}ᵀ = {lines[0]}", *(" " * (len(n.a(k - 1) + mark) + 4) + l for l in lines[1:])]
-        for h in shown_h:
-            head = subscript(f",{h}") if r.heads > 1 else ""
-            for role, values in (("Q", r.q), ("K", r.k), ("V", r.v)):
-                lines += ["", *matrix(f"{role}{s}{head}{mark}", values[e, h].T, hides=hides)]
-            lines += ["", *matrix(f"K{s}{head}{mark}ᵀ · Q{s}{head}{mark}", r.scores[e, h].T, hides=hides),
-                      "", *matrix(f"A{s}{head}{mark}", r.weights[e, h].T, hides=hides),
-                      "", *matrix(f"V{s}{head}{mark} · A{s}{head}{mark}", r.mixed[e, h].T, hides=hides)]
-        if hidden_h:
-            lines.append(elided_note(hidden_h, "heads"))
-        out.append(Math(lines))
-    if hidden_e:
-        out.append(Para(elided_note(hidden_e, "examples")))
-    return out + [Para("**Element by element:**")]
-

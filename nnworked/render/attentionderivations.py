@@ -88,7 +88,7 @@ class _Derivation:
     def _jacobian(self) -> list[Block]:
         A, i, h, back = self.sym["A"], self.i, self.h, self.back
         row = self.f.weights[0, h, i, self.allowed]
-        lines = [f"a = {A}[{i}] = {vector(row, self.p, limit=self.w.s.elements, labels=lambda _: self.head.label)}", ""]
+        lines = [f"a = {A}[{i}] = {vector(row, self.p, limit=self.w.s.elements, labels=lambda j: self.head.cell('A', i, self.allowed[j]))}", ""]
         for j in self.shown:
             for m in self.shown:
                 lines += self._line(f"J[{j},{m}]", back.jacobian(h, i, j, m),

@@ -48,10 +48,12 @@ class ByHandAttention:
 
     # -- what the printers share --
 
-    def _worked(self, lhs: str, rows: int, cols: int, work: Callable[[int, int], Any], label: str,
-                allowed: Callable[[int, int], bool] | None = None) -> list[str]:
-        """The cells [row,col] of a grid worked column by column (token by token), the rest counted."""
+    def _worked(self, lhs: str, rows: int, cols: int, work: Callable[[int, int], Any],
+                label: str | Callable[[int, int], str], allowed: Callable[[int, int], bool] | None = None) -> list[str]:
+        """The cells [row,col] of a grid worked column by column (token by token), the rest counted; `label` is
+        every cell's label, or `label(row, col)` each one's."""
         limit, lines, left = self.s.elements, [], 0
+        named = label if callable(label) else (lambda r, c: label)
         shown_cols, _ = pick(cols, limit)
         for c in range(cols):
             rows_here = [r for r in range(rows) if allowed is None or allowed(r, c)]
@@ -60,7 +62,7 @@ class ByHandAttention:
                 continue
             shown_rows, more = pick(len(rows_here), limit)
             for r in (rows_here[i] for i in shown_rows):
-                lines += line(f"{lhs}[{r},{c}]", work(r, c), self.p, self.s.width, label=label)
+                lines += line(f"{lhs}[{r},{c}]", work(r, c), self.p, self.s.width, label=named(r, c))
             left += more
         return lines + ([elided_note(left)] if left else [])
 
@@ -119,10 +121,12 @@ class ByHandAttention:
             out.append(Math(lines))
             for h in shown_h:
                 out += self._head(r, Head(r, place, e, h, printing=True), e, h)
-            hides = Head(r, place, e, 0, printing=True).hides
             if heads > 1:
+                d_v = r.v.shape[-1]
+                of = [Head(r, place, e, h) for h in range(heads)]
                 out += [Para("**The heads' Z stacked, a column per token:**"),
-                        Math(self._grid(f"concat{s}{mark}", r.concat[e].T, hides))]
+                        Math(self._grid(f"concat{s}{mark}", r.concat[e].T,
+                                        lambda m, t: of[m // d_v].cell("O", t, m % d_v)))]
             if r.output_weights is not None:
                 source = f"concat{s}" if heads > 1 else f"Z{s}"
                 out += [Para(f"**The output weights:** {a} = WO{s} · {source}"),
@@ -138,33 +142,40 @@ class ByHandAttention:
         sym = self._symbols(k, e, h, r.heads)
         x = self.n.a(k - 1) + self.n.example(e)
         positions, d_k, d_v = r.inputs.shape[1], r.q.shape[-1], r.v.shape[-1]
-        label, masked = head.hides, self._masked(head)
+        masked = self._masked(head)
+
+        def by_row(role: str) -> Callable[[int, int], str]:  # a feature's row d, a token's column t
+            return lambda d, t: head.cell(role, t, d)
+
+        def by_column(role: str) -> Callable[[int, int], str]:  # a key's row j, a query's column i
+            return lambda j, i: head.cell(role, i, j)
+
         out: list[Block] = [Para(f"**Head {h}** (rows {h * d_k}–{(h + 1) * d_k - 1} of WQ{s} and WK{s}, "
                                  f"{h * d_v}–{(h + 1) * d_v - 1} of WV{s}):")] if r.heads > 1 else []
         for role, values, width in (("Q", r.q, d_k), ("K", r.k, d_k), ("V", r.v, d_v)):
             out.append(Math([f"{sym[role]} = W{role}{s} · {x}", "",
                              *self._worked(sym[role], width, positions,
-                                           lambda d, t, role=role: head.projection(role, t, d), label),
-                             "", *self._grid(sym[role], values[e, h].T, label)]))
+                                           lambda d, t, role=role: head.projection(role, t, d), by_row(role)),
+                             "", *self._grid(sym[role], values[e, h].T, by_row(role))]))
         scores = [f"{sym['S']} = {sym['K']}ᵀ · {sym['Q']}   (column i: query token i; row j: key token j)", "",
-                  *self._worked(sym["S"], positions, positions, lambda j, i: head.score(i, j), label,
+                  *self._worked(sym["S"], positions, positions, lambda j, i: head.score(i, j), by_column("S"),
                                 lambda j, i: j in head.allowed(i)),
-                  "", *self._grid(sym["S"], r.scores[e, h].T, label, masked if r.causal else None)]
+                  "", *self._grid(sym["S"], r.scores[e, h].T, by_column("S"), masked if r.causal else None)]
         if r.scaled:
             scores += ["", f"{sym['Ŝ']} = {sym['S']} / √d_k", "", *line("√d_k", op("sqrt", num(d_k, True)), self.p,
                                                                      self.s.width),
-                       *self._worked(sym["Ŝ"], positions, positions, lambda j, i: head.scaled(i, j), label,
+                       *self._worked(sym["Ŝ"], positions, positions, lambda j, i: head.scaled(i, j), by_column("Ŝ"),
                                      lambda j, i: j in head.allowed(i)),
-                       "", *self._grid(sym["Ŝ"], r.scaled_scores[e, h].T, label, masked if r.causal else None)]
+                       "", *self._grid(sym["Ŝ"], r.scaled_scores[e, h].T, by_column("Ŝ"), masked if r.causal else None)]
         logits = sym["Ŝ" if r.scaled else "S"]
         out += [Math(scores),
                 Math([f"{sym['A']} = softmax({logits}), column by column: each column sums to 1", "",
-                      *self._worked(sym["A"], positions, positions, lambda j, i: head.softmax(i, j), label,
+                      *self._worked(sym["A"], positions, positions, lambda j, i: head.softmax(i, j), by_column("A"),
                                     lambda j, i: j in head.allowed(i)),
-                      "", *self._grid(sym["A"], r.weights[e, h].T, label)]),
+                      "", *self._grid(sym["A"], r.weights[e, h].T, by_column("A"))]),
                 Math([f"{sym['Z']} = {sym['V']} · {sym['A']}   (column i: token i's weighted sum of the values)", "",
-                      *self._worked(sym["Z"], d_v, positions, lambda d, i: head.mixed(i, d), label),
-                      "", *self._grid(sym["Z"], r.mixed[e, h].T, label)])]
+                      *self._worked(sym["Z"], d_v, positions, lambda d, i: head.mixed(i, d), by_row("O")),
+                      "", *self._grid(sym["Z"], r.mixed[e, h].T, by_row("O"))])]
         return out
 
     # -- backward --
@@ -178,10 +189,10 @@ class ByHandAttention:
         f = self._forward(k)
         a, x = n.a(k), n.a(k - 1)
         examples, positions = g.gradient.shape[:2]
-        heads, d_k, d_v = f.heads, f.q.shape[-1], f.v.shape[-1]
+        heads, d_v = f.heads, f.v.shape[-1]
         out: list[Block] = [
             Heading(3, f"Layer {k}: back through self-attention, each token a column"),
-            Para(f"The forward grids read backwards: ∂L/∂A = Vᵀ · ∂L/∂Z and ∂L/∂V = ∂L/∂Z · Aᵀ; each column of ∂L/∂A "
+            Para("The forward grids read backwards: ∂L/∂A = Vᵀ · ∂L/∂Z and ∂L/∂V = ∂L/∂Z · Aᵀ; each column of ∂L/∂A "
                  "through its own softmax (∂L/∂sⱼ = aⱼ(∂L/∂aⱼ − Σₘ ∂L/∂aₘ·aₘ), the column's Jacobian applied)"
                  + (", then ÷ √d_k" if f.scaled else "") + "; ∂L/∂Q = K · ∂L/∂S and ∂L/∂K = Q · ∂L/∂Sᵀ; each "
                  "weight's gradient ∂L/∂Q · Xᵀ (and K, V), which sums over the tokens"

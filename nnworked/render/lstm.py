@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
 from nnworked import quantities
 from nnworked.lstm_records import GATES, LSTMBackToInput, LSTMBackward, LSTMForward
 from nnworked.lstmworked import Worked
@@ -17,7 +15,7 @@ from nnworked.render.blocks import Block, Heading, Math, Para
 from nnworked.render.lines import elided_note, line, pick
 from nnworked.render.numbers import fmt, subscript
 from nnworked.render.page import Numbering, Page
-from nnworked.rules.layers.lstm import GATE_ACTIVATIONS, GATE_NAMES, parameter_name
+from nnworked.rules.layers.lstm import GATE_NAMES, parameter_name
 from nnworked.trace import TrainingStep
 
 EQUATIONS = ["z_q = W_x,q · x_t + W_h,q · h_{t−1} + b_q   for each gate q = i, f, g, o",
