@@ -42,15 +42,20 @@ class AttentionCells:
         return [j for j in range(positions) if att.mask is None or att.mask[i, j]]
 
     def pair_block(self, grid: Grid, row: int, values: np.ndarray, h: int,
-                   build: Callable[[int, int, int, int], Callable[[Read], str] | None], key: str = "") -> np.ndarray:
+                   build: Callable[[int, int, int, int], Callable[[Read], str] | None], kind: str = "",
+                   layer: int = 0, step: int | str = 1, mask: np.ndarray | None = None) -> np.ndarray:
         """values[n, h, i, j] of one head: row i (the query token), j under token j of example n; `build`
-        gives each cell's formula (None: a masked weight, 0)."""
-        examples, _, positions, _ = values.shape
+        gives each cell's formula (None: a masked weight, 0). A cell is named as the quantity `kind` (S, Sc,
+        A: [n, i, j], or [n, h, i, j] with several heads), so a sheet can blank it; a masked pair is none."""
+        examples, heads, positions, _ = values.shape
         out = np.empty((examples, positions, positions), dtype=object)
         for n, i, j in np.ndindex(examples, positions, positions):
             col = self.col(self.example_col, n * positions + j)
             formula = build(n, h, i, j)
-            out[n, i, j] = self.computed(grid, row + i, col, values[n, h, i, j], formula or (lambda read: "0"))
+            index = (n, i, j) if heads == 1 else (n, h, i, j)
+            named = kind and (mask is None or mask[i, j])
+            key = quantity_name(kind, layer, *index, step=step) if named else ""
+            out[n, i, j] = self.computed(grid, row + i, col, values[n, h, i, j], formula or (lambda read: "0"), key)
         return out
 
     def _cells_Attend(self, grid: Grid, row: int, att: Attend, places: dict[str, Any],
@@ -70,8 +75,10 @@ class AttentionCells:
             w = self.param_matrix(grid, row, f"{name}{k}", weights, before)
             places[f"{name}{k}"] = w
             projected[letter] = self.matrix(grid, row, self.example_col, tokens(getattr(att, letter.lower())),
-                                            lambda i, c, r, col, v, w=w: self.computed(grid, r, col, v, lambda read: "+".join(
-                                                self.times(read(w[i][f]), read(x[f][c])) for f in range(features))))
+                                            lambda i, c, r, col, v, w=w, role=letter.lower(): self.computed(
+                                                grid, r, col, v, lambda read: "+".join(
+                                                    self.times(read(w[i][f]), read(x[f][c])) for f in range(features)),
+                                                quantity_name(role, k, *divmod(c, positions), i, step=step)))
             row += weights.shape[0] + 1
         q, key, value = projected["Q"], projected["K"], projected["V"]
         root = None
@@ -85,12 +92,12 @@ class AttentionCells:
             row = self.heading(grid, row, f"{head}scores Q·Kᵀ (row i: query token i; under token j: its key)")
             scores = self.pair_block(grid, row, att.scores, h, lambda n_, h_, i, j: lambda read: "+".join(
                 self.times(read(q[h_ * dk + d][n_ * positions + i]), read(key[h_ * dk + d][n_ * positions + j]))
-                for d in range(dk)))
+                for d in range(dk)), "S", k, step, att.mask)
             row += positions + 1
             if root is not None:
                 row = self.heading(grid, row, f"{head}the scores ÷ √d_k")
                 scores = self.pair_block(grid, row, att.scaled_scores, h, lambda n_, h_, i, j, s=scores:
-                                         lambda read: f"{read(s[n_, i, j])}/{read(root)}")
+                                         lambda read: f"{read(s[n_, i, j])}/{read(root)}", "Sc", k, step, att.mask)
                 row += positions + 1
             row = self.heading(grid, row, f"{head}each row's softmax, e^(s − max) / Σ e^(s − max)" +
                                (" over j ≤ i (the causal mask: a later token gets weight 0)" if att.causal else ""))
@@ -113,7 +120,7 @@ class AttentionCells:
                     return f"{e[allowed.index(j)]}/{self.total(e)}"
                 return build
 
-            weights_at.append((scores, self.pair_block(grid, row, att.weights, h, softmax)))
+            weights_at.append((scores, self.pair_block(grid, row, att.weights, h, softmax, "A", k, step, att.mask)))
             row += positions + 1
         places[f"attention{k}"] = weights_at
         row = self.heading(grid, row, "each head's weighted sum of the values, Σ_j weight_ij × V_j" +
@@ -124,7 +131,8 @@ class AttentionCells:
             w = weights_at[h][1]
             return self.computed(grid, r, col, v, lambda read: "+".join(
                 self.times(read(w[e, i, j]), read(value[c][e * positions + j])) for j in self._allowed(att, i)),
-                "" if att.output_weights is not None else self.unit_key("a", k, c, t, step))
+                quantity_name("O", k, e, i, c, step=step) if att.output_weights is not None else
+                self.unit_key("a", k, c, t, step))
 
         concat = self.matrix(grid, row, self.example_col, att.concat.reshape(columns, -1).T, mixed)
         places.update({f"Q{k}@tokens": q, f"K{k}@tokens": key, f"V{k}@tokens": value, f"concat{k}": concat,
