@@ -173,6 +173,26 @@ def test_untrusted_title_is_text_not_a_formula(tmp_path: Path) -> None:
 
 # ---- recalculated by LibreOffice ----------------------------------------------------------------------
 
+def answered_sheets(source: str, name: str, blanks: str, tmp: Path) -> tuple[dict[str, Path], tuple]:
+    """An xlsx exercise of `source` as written (`NAME-untouched`), with every blank typed right
+    (`NAME-right`), and with the first blank 1 off (`NAME-wrong`); and (exercise, where each blank is, the
+    first blank) to read the status cells by."""
+    sheet_path = _write(source, tmp / f"{name}-sheet.xlsx", "--exercise", "--blanks", blanks, "--seed", "3")
+    trace, exercise = nnworked.solve(source), nnworked.exercise(source, blanks=blanks, seed=3)
+    grids = Layout(trace, frozenset(exercise.blanks)).build(trace.steps[:1])
+    at = {cell.key: where for grid in grids for where, cell in grid.cells.items() if cell.style == "blank"}
+    first = sorted(exercise.blanks)[0]
+    files = {}
+    for label, slip in (("right", 0.0), ("wrong", 1.0)):
+        book = openpyxl.load_workbook(sheet_path)
+        for key, (row, col) in at.items():
+            book["Step 1"].cell(row=row + 1, column=col + 1, value=exercise.answers[key] + (slip if key == first else 0))
+        book.save(tmp / f"{name}-{label}.xlsx")
+        files[f"{name}-{label}"] = tmp / f"{name}-{label}.xlsx"
+    files[f"{name}-untouched"] = sheet_path
+    return files, (exercise, at, first)
+
+
 def _compare(trace: Any, written: Path, recalculated: Path) -> int:
     """Every formula cell of the recalculated file equals the value nnworked stored (the trace's) to the
     printed precision; the number of cells compared."""

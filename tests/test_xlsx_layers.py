@@ -23,7 +23,7 @@ from nnworked.render import xlsx
 from nnworked.render.spreadsheet import LAID_OUT, Layout
 from nnworked.render.spreadsheet_cells import CORRECT, INCORRECT, NOT_DONE
 from nnworked.rules.layers import LAYERS
-from tests.test_xlsx import SOFFICE, _compare, _formulas, _recalculated, _values, _write, needs_libreoffice, openpyxl
+from tests.test_xlsx import SOFFICE, _compare, answered_sheets, _formulas, _recalculated, _values, _write, needs_libreoffice, openpyxl
 
 EVERY = """\
 title: Every layer type in a spreadsheet
@@ -164,19 +164,8 @@ def recalculated(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     files["typed"] = tmp / "typed.xlsx"
     exercises: dict[str, Any] = {}
     for name, blanks in EXERCISES.items():
-        sheet_path = _write(sources[name], tmp / f"{name}-sheet.xlsx", "--exercise", "--blanks", blanks, "--seed", "3")
-        trace, exercise = nnworked.solve(sources[name]), nnworked.exercise(sources[name], blanks=blanks, seed=3)
-        grids = Layout(trace, frozenset(exercise.blanks)).build(trace.steps[:1])
-        at = {cell.key: where for grid in grids for where, cell in grid.cells.items() if cell.style == "blank"}
-        first = sorted(exercise.blanks)[0]
-        for label, slip in (("right", 0.0), ("wrong", 1.0)):
-            book = openpyxl.load_workbook(sheet_path)
-            for key, (row, col) in at.items():
-                book["Step 1"].cell(row=row + 1, column=col + 1, value=exercise.answers[key] + (slip if key == first else 0))
-            book.save(tmp / f"{name}-{label}.xlsx")
-            files[f"{name}-{label}"] = tmp / f"{name}-{label}.xlsx"
-        files[f"{name}-untouched"] = sheet_path
-        exercises[name] = (exercise, at, first)
+        answered, exercises[name] = answered_sheets(sources[name], name, blanks, tmp)
+        files.update(answered)
     names = list(files)
     again = dict(zip(names, _recalculated([files[name] for name in names], tmp)))
     return {"sources": sources, "files": files, "again": again, "typed": typed, "expected": expected,

@@ -22,7 +22,7 @@ from nnworked import bundled
 from nnworked.quantities import table
 from nnworked.render.spreadsheet import Layout
 from nnworked.render.spreadsheet_cells import CORRECT, INCORRECT, NOT_DONE
-from tests.test_xlsx import SOFFICE, _compare, _formulas, _recalculated, _values, _write, needs_libreoffice, openpyxl
+from tests.test_xlsx import SOFFICE, _compare, answered_sheets, _formulas, _recalculated, _values, _write, needs_libreoffice, openpyxl
 
 SEQUENCES = ["attention_three_tokens", "transformer_block", "rnn_three_steps", "lstm_step"]
 # two sequences each; attention after an rnn (so ∂L/∂x along its three projections), an rnn after attention
@@ -232,19 +232,8 @@ def recalculated(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         files[f"{name}-typed"], files[f"{name}-expected"] = tmp / f"{name}-typed.xlsx", expected
     exercises: dict[str, Any] = {}
     for name in ("transformer_block", "rnn_three_steps"):
-        sheet_path = _write(name, tmp / f"{name}-sheet.xlsx", "--exercise", "--blanks", "all", "--seed", "3")
-        trace, exercise = nnworked.solve(name), nnworked.exercise(name, blanks="all", seed=3)
-        grids = Layout(trace, frozenset(exercise.blanks)).build(trace.steps[:1])
-        at = {cell.key: where for grid in grids for where, cell in grid.cells.items() if cell.style == "blank"}
-        first = sorted(exercise.blanks)[0]
-        for label, slip in (("right", 0.0), ("wrong", 1.0)):
-            book = openpyxl.load_workbook(sheet_path)
-            for key, (row, col) in at.items():
-                book["Step 1"].cell(row=row + 1, column=col + 1, value=exercise.answers[key] + (slip if key == first else 0))
-            book.save(tmp / f"{name}-{label}.xlsx")
-            files[f"{name}-{label}"] = tmp / f"{name}-{label}.xlsx"
-        files[f"{name}-untouched"] = sheet_path
-        exercises[name] = (exercise, at, first)
+        answered, exercises[name] = answered_sheets(name, name, "all", tmp)
+        files.update(answered)
     names = list(files)
     again = dict(zip(names, _recalculated([files[name] for name in names], tmp)))
     return {"files": files, "again": again, "edited": edited, "exercises": exercises}
