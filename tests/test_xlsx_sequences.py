@@ -287,3 +287,13 @@ def test_an_exercise_says_not_done_then_correct_then_incorrect(recalculated: dic
     assert marks["untouched"] == {key: NOT_DONE for key in at}
     assert marks["right"] == {key: CORRECT for key in at}
     assert marks["wrong"] == {key: INCORRECT if key == first else CORRECT for key in at}
+
+
+def test_a_sequence_s_loss_heading_counts_tokens(tmp_path: Path) -> None:
+    def headings(name: str) -> list[str]:
+        book = openpyxl.load_workbook(_write(name, tmp_path / f"{name}.xlsx"))
+        return [c.value for row in book["Step 1"].iter_rows() for c in row
+                if isinstance(c.value, str) and c.value.startswith("Loss")]
+
+    assert headings("transformer_block") == ["Loss of each token: Cross-Entropy, L = −Σₖ yₖ·ln(ŷₖ)"]
+    assert headings("xor_batch") == ["Loss of each example: Binary Cross-Entropy, L = −[y·ln(ŷ) + (1 − y)·ln(1 − ŷ)]"]

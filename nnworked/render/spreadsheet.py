@@ -276,7 +276,8 @@ class Layout(ImageCells, VectorCells, TensorCells, SequenceCells, AttentionCells
                 grid, r, c, v, lambda read: read(source[i][j])))
         row += loss.y.shape[1] + 1
         rule = spec.rule
-        row = self.heading(grid, row, ("Loss of each example: " if self.examples > 1 else "Loss: ") +
+        each = "Loss of each token: " if self.sequences else "Loss of each example: "  # a sequence's columns are tokens
+        row = self.heading(grid, row, (each if self.examples > 1 else "Loss: ") +
                            f"{rule.label}, {rule.formula}" +
                            (f", × {spreadsheet_number(spec.scale)}" if spec.scale != 1 else ""))
         yhat, y = places[f"a{last}"], places["y"]
