@@ -120,8 +120,11 @@ def finite_differences(scenario: Scenario) -> list[Check]:
         indices = _indices(base, analytic, rng)
         kinks = []
         for index in indices:
-            # a step in proportion to the value: a fixed 1e-6 on 10⁵ is lost in its last digits
-            h = EPSILON * max(1.0, abs(float(base[index])))
+            # a step in proportion to the value: a fixed 1e-6 on 10⁵ is lost in its last digits; and at most a
+            # thousandth of a small one: a step of 1e-6 on ŷ = 1.8e-5 bends −ln(ŷ) by 1e-3 of its slope
+            value = abs(float(base[index]))
+            h = EPSILON * max(1.0, value)
+            h = min(h, value / 1000) if value >= 1e-9 else h  # a denormal's thousandth is no step at all
             values, sides = [], []
             for sign in (1, -1):
                 nudged = base.copy()

@@ -10,7 +10,7 @@ import json
 
 import numpy as np
 import pytest
-from hypothesis import assume, given, settings, strategies as st
+from hypothesis import assume, example, given, settings, strategies as st
 
 import nnworked
 from nnworked import api
@@ -70,6 +70,9 @@ KINDS = st.lists(st.sampled_from(["dense", "layer_norm", "residual", "dropout"])
 @given(seed=st.integers(0, 10**6), kinds=KINDS, examples=st.integers(1, 3), positions=st.integers(1, 4),
        features=st.integers(1, 3), units=st.integers(2, 3), loss=st.sampled_from(["mse", "cross_entropy"]),
        batch=st.sampled_from(["mean", "sum"]))
+# found in CI: ŷ = 1.8e-5 at the target, where a step of 1e-6 misread ∂L/∂ŷ by 0.1% (gradcheck's step)
+@example(seed=0, kinds=["dropout", "dropout"], examples=2, positions=4, features=1, units=2, loss="cross_entropy",
+         batch="mean")
 def test_every_gradient_at_every_position_agrees_with_central_finite_differences(
         seed, kinds, examples, positions, features, units, loss, batch) -> None:  # noqa: ANN001
     s = network(np.random.default_rng(seed), examples, positions, features, units, tuple(kinds), loss, batch)
