@@ -51,24 +51,15 @@ def read_layers(torch: Any, model: Any) -> tuple[list[dict[str, Any]], list[Any]
     modules: list[Any] = []
     layer_rules = {rule.torch_module: rule for rule in LAYERS.values() if rule.torch_module and rule.in_sequential}
     for where, name, module in applied_modules(torch, model):
-        layer_rule = layer_rules.get(type(module).__name__)
-        wrapped = _wrapped(torch, module)
-        if wrapped is not None:
-            layer_rule, inner = wrapped
-            try:
-                layer = {**layer_rule.from_torch(inner), **_passed_on(torch, where, module, layer_rule, inner)}
-            except ValueError as error:
-                raise NnworkedError(f"{where} (nn.{layer_rule.torch_module}): {error}") from None
-            if name:
-                layer["name"] = name
-            layers.append(layer)
-            modules.append(None)
-            continue
+        wrapped = _wrapped(torch, module)  # (nn.RNN, nn.LSTM, nn.MultiheadAttention inside what passes it on)
+        layer_rule, inner = wrapped if wrapped is not None else (layer_rules.get(type(module).__name__), module)
         if layer_rule is not None:
             try:
-                layer = layer_rule.from_torch(module)
+                layer = layer_rule.from_torch(inner)
             except ValueError as error:
-                raise NnworkedError(f"{where} (nn.{type(module).__name__}): {error}") from None
+                raise NnworkedError(f"{where} (nn.{layer_rule.torch_module}): {error}") from None
+            if wrapped is not None:
+                layer.update(_passed_on(torch, where, module, layer_rule, inner))
             if name:
                 layer["name"] = name
             layers.append(layer)
