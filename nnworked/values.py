@@ -158,6 +158,17 @@ class ValueChecker:
             return None
         return self._numbers(value, path, what)
 
+    def sized_vector(self, value: Any, path: tuple, what: str, size: int, fits: str, each: str,
+                     hint: str = "") -> np.ndarray | None:
+        """A list of `size` numbers, one `each` ("one per neuron"); another length is reported as `what` that
+        does not fit `fits` ("its weights")."""
+        vector = self.vector(value, path, what)
+        if vector is not None and vector.shape[0] != size:
+            self.add(path, f"{what} does not fit {fits}", f"{size} number{'s' if size != 1 else ''} ({each})",
+                     f"{vector.shape[0]}", hint)
+            return None
+        return vector
+
     def _numbers(self, value: list, path: tuple, what: str) -> np.ndarray | None:
         rows = value if isinstance(value[0], list) else [value]
         bad = [(i, j, v) for i, row in enumerate(rows) for j, v in enumerate(row)

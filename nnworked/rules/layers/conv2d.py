@@ -112,13 +112,8 @@ class Conv2d(LayerRule):
     @staticmethod
     def _rest(check, spec, path, k, out_c):  # noqa: ANN001, ANN205
         """The bias, activation and name."""
-        bias = None
-        if "bias" in spec:
-            bias = check.vector(spec["bias"], path + ("bias",), f"the bias of layer {k}")
-            if bias is not None and bias.shape[0] != out_c:
-                check.add(path + ("bias",), f"the bias of layer {k} does not fit its kernels",
-                          f"{out_c} numbers (one per output channel)", f"{bias.shape[0]}")
-                bias = None
+        bias = check.sized_vector(spec["bias"], path + ("bias",), f"the bias of layer {k}", out_c, "its kernels",
+                                  "one per output channel") if "bias" in spec else None
         activation, slope = check.activation(spec.get("activation", "linear"), path + ("activation",))
         return bias, activation or "linear", slope, check.layer_name(spec.get("name"), path + ("name",))
 

@@ -56,13 +56,8 @@ class Dense(LayerRule):
             check.add(path + ("weights",), f"the weights of layer {k} do not fit {previous}",
                       f"{width} columns (one per input)", f"{weights.shape[1]} columns "
                       f"({weights.shape[0]}×{weights.shape[1]})", hint)
-        bias = None
-        if "bias" in spec:
-            bias = check.vector(spec["bias"], path + ("bias",), f"the bias of layer {k}")
-            if bias is not None and bias.shape[0] != weights.shape[0]:
-                check.add(path + ("bias",), f"the bias of layer {k} does not fit its weights",
-                          f"{weights.shape[0]} numbers (one per neuron)", f"{bias.shape[0]}")
-                bias = None
+        bias = check.sized_vector(spec["bias"], path + ("bias",), f"the bias of layer {k}", weights.shape[0],
+                                  "its weights", "one per neuron") if "bias" in spec else None
         activation, slope = check.activation(spec.get("activation", "linear"), path + ("activation",))
         name = check.layer_name(spec.get("name"), path + ("name",))
         positions = tuple(shape[:-1]) if shape is not None else ()  # a sequence: the same layer at every position

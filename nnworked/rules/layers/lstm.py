@@ -159,12 +159,9 @@ class LSTM(LayerRule):
             if key not in value:
                 out.append(zeros.copy())
                 continue
-            vector = check.vector(value[key], path + (key,), f"the initial {key} of layer {k}")
+            vector = check.sized_vector(value[key], path + (key,), f"the initial {key} of layer {k}", hidden,
+                                        "its hidden size", "one per hidden unit")
             if vector is None:
-                return None
-            if vector.shape[0] != hidden:
-                check.add(path + (key,), f"the initial {key} of layer {k} does not fit its hidden size",
-                          f"{hidden} numbers", f"{vector.shape[0]}")
                 return None
             out.append(vector)
         return tuple(out)

@@ -58,13 +58,9 @@ class Normalisation(LayerRule):
         for key, default in (("gamma", 1.0), ("beta", 0.0)):
             params[key] = np.full(features, default)
             if key in spec:
-                given = check.vector(spec[key], path + (key,), f"the {key} of layer {k}")
+                given = check.sized_vector(spec[key], path + (key,), f"the {key} of layer {k}", features, "its input",
+                                           "one per feature", f"layer {k} receives {features} features from {previous}")
                 if given is None:
-                    return None
-                if given.shape[0] != features:
-                    check.add(path + (key,), f"the {key} of layer {k} does not fit its input",
-                              f"{features} number{'s' if features != 1 else ''} (one per feature)",
-                              f"{given.shape[0]}", f"layer {k} receives {features} features from {previous}")
                     return None
                 params[key] = given
         epsilon = EPSILON

@@ -55,22 +55,12 @@ class Rnn(LayerRule):
                       f"{units}×{units} (one row and one column per hidden unit, as input_weights has {units} rows)",
                       "×".join(map(str, wh.shape)))
             ok = False
-        bias = None
-        if "bias" in spec:
-            bias = check.vector(spec["bias"], path + ("bias",), f"the bias of layer {k}")
-            if bias is not None and bias.shape[0] != units:
-                check.add(path + ("bias",), f"the bias of layer {k} does not fit its weights",
-                          f"{units} numbers (one per hidden unit)", f"{bias.shape[0]}")
-                ok = False
-        initial = np.zeros(units)
-        if "initial_state" in spec:
-            given = check.vector(spec["initial_state"], path + ("initial_state",), f"the initial state of layer {k}")
-            if given is not None and given.shape[0] != units:
-                check.add(path + ("initial_state",), f"the initial state of layer {k} does not fit its weights",
-                          f"{units} numbers (one per hidden unit)", f"{given.shape[0]}")
-                ok = False
-            elif given is not None:
-                initial = given
+        bias = check.sized_vector(spec["bias"], path + ("bias",), f"the bias of layer {k}", units, "its weights",
+                                  "one per hidden unit") if "bias" in spec else None
+        initial = check.sized_vector(spec["initial_state"], path + ("initial_state",), f"the initial state of layer {k}",
+                                     units, "its weights", "one per hidden unit") if "initial_state" in spec \
+            else np.zeros(units)
+        ok = ok and (bias is not None or "bias" not in spec) and initial is not None  # what does not fit is reported
         returns = check.choice(spec.get("return", "sequence"), RETURNS, path + ("return",), "return")
         activation, slope = check.activation(spec.get("activation", "tanh"), path + ("activation",))
         name = check.layer_name(spec.get("name"), path + ("name",))
