@@ -1,5 +1,6 @@
 """The bundled attention scenarios: attention_three_tokens against its source (Raimi Karim, "Illustrated:
-Self-Attention", Towards Data Science, 2019), number by number, recording where the source is wrong; the
+Self-Attention", Towards Data Science, 2019) and ai-by-hand/8-self-attention against Tom Yeh's AI by Hand
+exercise (Jeremy London's transcription), number by number, recording where each source is wrong; the
 transformer block against PyTorch and finite differences (`verify`); the printed walkthroughs."""
 
 from __future__ import annotations
@@ -44,8 +45,55 @@ def test_where_the_source_is_wrong_nnworked_prints_the_right_value() -> None:
     assert "0.0634" in text and "1.9366" in text and "6.6831" in text
 
 
+def _columns_softmax(scores: np.ndarray) -> np.ndarray:
+    e = np.exp(scores)
+    return e / e.sum(axis=0)
+
+
+def test_ai_by_hand_self_attention_reproduces_the_exercise_where_it_is_exact() -> None:
+    r = _attend("ai-by-hand/8-self-attention")
+    # the transcription's X (a column per token), WQ, WK and WV, and what its code prints for Q, K and Kᵀ·Q
+    x = np.array([[2, 0, 0, 2], [0, 1, 0, 0], [0, 2, 1, 0], [0, 0, 1, 1], [2, 0, 0, 0], [1, 0, 1, 1]])
+    q = [[2, 1, 0, 2], [0, 1, 1, 1], [3, 2, 2, 1]]
+    k = [[0, 2, 1, 0], [0, 1, 0, 0], [1, 0, -1, 1]]
+    scores = [[3, 2, 2, 1], [4, 3, 1, 5], [-1, -1, -2, 1], [3, 2, 2, 1]]
+    np.testing.assert_array_equal(r.inputs[0].T, x)
+    np.testing.assert_array_equal(r.q[0, 0].T, q)  # ours: a row per token; the sheet's: a column
+    np.testing.assert_array_equal(r.k[0, 0].T, k)
+    np.testing.assert_array_equal(r.v[0, 0].T, [[20, 0, 0, 20], [0, 0, 10, 10], [0, 10, 0, 0]])
+    np.testing.assert_array_equal(r.scores[0, 0].T, scores)  # Kᵀ·Q: row j a key, column i a query
+    # from there the exact softmax down each column of Kᵀ·Q / √3, and Z = V·A, in plain numpy
+    a = _columns_softmax(np.array(scores) / np.sqrt(3))
+    np.testing.assert_allclose(r.weights[0, 0].T, a, rtol=1e-12)
+    np.testing.assert_allclose(r.a[0].T, r.v[0, 0].T @ a, rtol=1e-12)
+    np.testing.assert_allclose(trace_of("ai-by-hand/8-self-attention").steps[0].forward.output[0], r.a[0])
+
+
+def test_where_the_ai_by_hand_exercise_approximates_nnworked_prints_the_exact_value() -> None:
+    r = _attend("ai-by-hand/8-self-attention")
+    scores = r.scores[0, 0].T
+    # the exercise scales by whole numbers: its code floors a score over 2 (over √3, plus 1, below 0)
+    theirs = np.where(scores < 0, np.floor(scores / np.sqrt(3)) + 1, np.floor(scores / 2))
+    np.testing.assert_array_equal(theirs, [[1, 1, 1, 0], [2, 1, 0, 2], [0, 0, -1, 0], [1, 1, 1, 0]])
+    assert r.scaled_scores[0, 0, 3, 1] == pytest.approx(5 / np.sqrt(3)) and round(5 / np.sqrt(3), 4) == 2.8868
+    # e^x ≈ 3^x (a negative score's weight taken as 0), then the weights to one decimal
+    e = np.where(theirs < 0, 0, 3.0 ** theirs)
+    rounded = np.round(e / e.sum(axis=0), 1)
+    np.testing.assert_array_equal(rounded[:, 0], [0.2, 0.6, 0.1, 0.2])  # a column that adds to 1.1
+    np.testing.assert_allclose(r.weights[0, 0, 0], [0.2577, 0.4590, 0.0256, 0.2577], atol=5e-5)
+    # the transcription's last line takes V·Aᵀ: its Z is neither V·A of its weights nor the exact Z
+    v = r.v[0, 0].T
+    np.testing.assert_array_equal((v @ rounded.T)[:, 0], [6, 5, 3])
+    np.testing.assert_array_equal((v @ rounded)[:, 0], [8, 3, 6])
+    np.testing.assert_allclose(r.a[0, 0], [10.3076, 2.8328, 4.5903], atol=5e-5)
+    text = nnworked.run("ai-by-hand/8-self-attention").render("terminal", width=100)
+    assert "A₁[1,0] = e^(2.3094) / (e^(1.7321) + e^(2.3094) + e^(−0.5774) + e^(1.7321))" in text
+    assert "= 10.0684 / (5.6522 + 10.0684 + 0.5614 + 5.6522) = 10.0684 / 21.9342 = 0.4590" in text
+    assert "Z₁[0,0] = (0.2577 × 20) + (0.4590 × 0) + (0.0256 × 0) + (0.2577 × 20) = 5.1538 + 0 + 0 + 5.1538" in text
+
+
 def test_the_attention_scenarios_pass_verify() -> None:
-    for name in ("attention_three_tokens", "transformer_block"):
+    for name in ("attention_three_tokens", "transformer_block", "ai-by-hand/8-self-attention"):
         result = nnworked.verify(name)
         assert result.ok, name
 

@@ -43,6 +43,10 @@ def test_without_training_the_takeaways_say_what_there_is() -> None:
         "A forward pass through this 3-2-2 network gives ŷ = [−0.01, −0.05]; with targets it would give a loss "
         "to learn from."]
     assert key_takeaways(trace_of("ai-by-hand/1-matrix-multiplication")) == []
+    # a sequence's output is a list per position, and a network of sequences is not named by sizes
+    assert key_takeaways(trace_of("ai-by-hand/8-self-attention"))[1].items == [  # type: ignore[union-attr]
+        "A forward pass through this network gives ŷ = [[10.3076, 2.8328, 4.5903], [10.1055, 2.9733, 4.5003], "
+        "[15.0336, 4.1317, 2.1099], [3.0608, 1.5304, 7.7044]]; with targets it would give a loss to learn from."]
 
 
 def test_the_table_of_contents_opens_the_document_and_links_every_section() -> None:

@@ -25,15 +25,20 @@ def key_takeaways(trace: Trace) -> list[Block]:
     n = Notation(len(step.forward.linear), step.forward.linear[0].inputs.shape[0])
     notes = [*_loss(trace), *_largest_gradient(trace, n), *lasting(trace, step, n)]
     if not notes:
-        shape = "-".join(str(size) for size in [step.forward.linear[0].inputs.shape[1],
-                                                *(lin.z.shape[1] for lin in step.forward.linear)])
-        notes = [f"A forward pass through this {shape} network gives {n.a(n.layers)} = "
+        sizes = [step.forward.linear[0].inputs.shape[1:], *(lin.z.shape[1:] for lin in step.forward.linear)]
+        # a network of vectors is named by its sizes (2-2-1); one of sequences or images by its layers
+        shape = "-".join(str(size[0]) for size in sizes) + " " if all(len(size) == 1 for size in sizes) else ""
+        notes = [f"A forward pass through this {shape}network gives {n.a(n.layers)} = "
                  f"{_values(step.forward.output[0], p)}; with targets it would give a loss to learn from."]
     return [Heading(2, "Key Takeaways"), Bullets(notes)]
 
 
-def _values(values: np.ndarray, p: Precision) -> str:
-    return fmt(float(values[0]), p) if values.size == 1 else "[" + ", ".join(fmt(float(v), p) for v in values) + "]"
+def _values(values: np.ndarray, p: Precision, limit: int = 6) -> str:
+    """One number, a list, or a list of lists (a value per position of a sequence), at most `limit` per list."""
+    if values.size == 1:
+        return fmt(float(values.reshape(-1)[0]), p)
+    shown = [fmt(float(v), p) if values.ndim == 1 else _values(v, p, limit) for v in values[:limit]]
+    return "[" + ", ".join(shown) + (f", … ({len(values) - limit} more)" if len(values) > limit else "") + "]"
 
 
 def _loss(trace: Trace) -> list[str]:
