@@ -229,3 +229,21 @@ def test_a_pytorch_script_refuses_an_rnn_nn_rnn_cannot_compute_saying_why() -> N
 def test_the_typeset_formats_write_the_recurrent_walkthrough(fmt: str) -> None:
     text = api.render(solve(nnworked.load(str(SOURCE))), fmt)
     assert "0.00309606" in text and "5.99720442" in text  # ∂L/∂Wx₁[0,0] and ŷ, as the walkthrough works them
+
+
+def test_ai_by_hand_rnn_reproduces_the_exercise() -> None:
+    """Tom Yeh's RNN exercise (Jeremy London's transcription): h_t = ReLU(A·h_(t−1) + B·x_t) from [0, 0],
+    y_t = C·h_t; its outputs Y = [3, 16, 28, 40], and every state worked here in plain Python."""
+    a, b, c = [[1, -1], [1, 1]], [1, 2], [-1, 1]
+    h, states, outputs = [0, 0], [], []
+    for x in (3, 4, 5, 6):
+        h = [max(0, a[u][0] * h[0] + a[u][1] * h[1] + b[u] * x) for u in range(2)]
+        states.append(h)
+        outputs.append(c[0] * h[0] + c[1] * h[1])
+    assert outputs == [3, 16, 28, 40]  # the transcription's printed Y
+    step = solve(api.load("ai-by-hand/9-rnn"), keep=1).steps[0]
+    np.testing.assert_array_equal(step.forward.operations[0].h[0], states)
+    np.testing.assert_array_equal(step.forward.output[0, :, 0], outputs)
+    text = nnworked.run("ai-by-hand/9-rnn").render("terminal", width=100)
+    assert "    z₁[0,2] = (1 × 5) + (1 × 1) + (−1 × 17) = 5 + 1 − 17 = −11\n" in text
+    assert "    h[0,2] = max(0, −11) = 0\n" in text
