@@ -100,8 +100,9 @@ def _draw(value: Any, rng: random.Random, step: float, path: tuple, redraw: bool
     return value
 
 
-def _targets(data: dict[str, Any], rng: random.Random, step: float, span: float) -> None:
-    """New targets of the same kind as the template's: 0/1 for BCE, a class for cross-entropy."""
+def _targets(data: dict[str, Any], rng: random.Random, step: float, span: float, classes: int) -> None:
+    """New targets of the same kind and shape as the template's: 0/1 for BCE, one of `classes` for
+    cross-entropy (one-hot, or a class index [c]); a sequence's at each of its positions."""
     loss = data.get("loss")
     name = loss.get("name") if isinstance(loss, dict) else loss
     rows = data.get("targets")
@@ -115,7 +116,13 @@ def _targets(data: dict[str, Any], rng: random.Random, step: float, span: float)
         return int(value) if step == 1.0 else value
 
     rule = LOSSES.get(name) if isinstance(name, str) else None
-    data["targets"] = rule.draw_targets(rows, rng, draw) if rule else draw_from_grid(rows, draw)
+
+    def redraw(node: list[Any]) -> list[Any]:  # down to the rows: an example's, or each position's of a sequence
+        if node and isinstance(node[0], list) and node[0] and isinstance(node[0][0], list):
+            return [redraw(child) for child in node]
+        return rule.draw_targets(node, rng, draw, classes) if rule else draw_from_grid(node, draw)
+
+    data["targets"] = redraw(rows)
 
 
 def _decimals(value: float) -> int:
@@ -187,6 +194,15 @@ def variant_id(data: dict[str, Any]) -> str:
     return "v-" + digest[:6]
 
 
+def _classes(template: Document) -> int:
+    """The number of outputs the template's targets have (its class indices made one-hot), 0 without targets."""
+    try:
+        targets = from_document(template).targets
+    except ScenarioError as error:
+        raise NnworkedError(f"the template makes an invalid scenario:\n{error}") from None
+    return targets.shape[-1] if targets is not None else 0
+
+
 def generate(template: Document, count: int, seed: int, style: str, constraints: Constraints,
              attempts: int = 2000, show_progress: bool = False, precision: int | None = None,
              rounding: str | None = None) -> Report:
@@ -206,6 +222,7 @@ def generate(template: Document, count: int, seed: int, style: str, constraints:
 
     step, span = STYLES[style], DEFAULT_SPAN[style]
     has_ranges = _has_ranges(template.data)
+    classes = 0 if has_ranges else _classes(template)
     rng = random.Random(seed)
     report = Report()
     seen: set[str] = set()
@@ -215,7 +232,7 @@ def generate(template: Document, count: int, seed: int, style: str, constraints:
             report.draws += 1
             data = _draw(template.data, rng, step, (), not has_ranges, span)
             if not has_ranges:
-                _targets(data, rng, step, span)
+                _targets(data, rng, step, span, classes)
             steer(data, template.data, lambda value, path: _draw(value, rng, step, path, not has_ranges, span),
                   lambda value, path: _drawn(value, path, not has_ranges), constraints, like_template=not has_ranges)
             data.update({k: v for k, v in (("precision", precision), ("rounding", rounding)) if v is not None})

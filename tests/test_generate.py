@@ -183,3 +183,12 @@ def test_count_and_attempts_have_the_same_bounds_in_python_and_on_the_command_li
         result = CliRunner().invoke(app, ["generate", "spam", option, value], env={"COLUMNS": "100"})
         assert result.exit_code == 2
         assert f"Invalid value for '{option}'" in result.output
+
+
+def test_a_class_index_target_is_drawn_from_every_class() -> None:
+    """iris_softmax's target is a class index [2] of three classes: the variants draw all three (class 2
+    was never drawn when the index was taken from the row's length)."""
+    report = generate(load_file(bundled.resolve("iris_softmax")), 12, seed=1, style="integers",
+                      constraints=Constraints())
+    classes = {int(np.argmax(v.scenario.targets[0])) for v in report.variants}
+    assert classes == {0, 1, 2}, classes

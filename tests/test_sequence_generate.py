@@ -78,3 +78,21 @@ def test_max_decimals_keeps_the_attention_scores_short(tmp_path: Path) -> None:
     some = [v for v in two.variants
             if not np.allclose((s := _scores(v.scenario.layers[0], v.scenario.inputs[0])[1]) * 10, np.round(s * 10))]
     assert some  # --max-decimals 2 keeps scores of two decimals: the constraint above is not vacuous
+
+
+def test_a_bundled_sequence_with_a_class_at_every_position_generates_targets_of_its_shape() -> None:
+    """transformer_block and attention_three_tokens give a class index at each of three positions: each
+    variant draws one per position from every class (the loader makes it one-hot), as the template has."""
+    from nnworked import bundled
+
+    for name, classes in (("transformer_block", 3), ("attention_three_tokens", 2)):
+        template = load_file(bundled.resolve(name))
+        # (one decimal: whole-number weights saturate the transformer's softmax)
+        report = generate(template, 8, seed=2, style="one-decimal", constraints=Constraints())
+        assert len(report.variants) == 8, (name, shortfall(report, 8))
+        drawn = set()
+        for v in report.variants:
+            assert v.scenario.targets.shape == (1, 3, classes), name
+            np.testing.assert_array_equal(v.scenario.targets.sum(axis=-1), 1)  # one class per position
+            drawn |= set(np.argmax(v.scenario.targets, axis=-1).ravel().tolist())
+        assert drawn == set(range(classes)), (name, drawn)

@@ -144,8 +144,9 @@ class LossRule(ABC):
         """(message, expected, given) for each way the targets do not suit this loss."""
         return []
 
-    def draw_targets(self, rows: list[list[Any]], rng: Any, draw: Callable[[], Any]) -> list[list[Any]]:
-        """New targets of the kind this loss expects, for `generate` (draw: a value from the grid)."""
+    def draw_targets(self, rows: list[list[Any]], rng: Any, draw: Callable[[], Any], classes: int) -> list[list[Any]]:
+        """New targets of the kind this loss expects, a row for each of `rows`, for `generate` (draw: a value
+        from the grid; classes: the network's outputs)."""
         return draw_from_grid(rows, draw)
 
     def likely_mistakes(self, spec: LossSpec, correct: float) -> list[tuple[str, float]]:

@@ -93,7 +93,7 @@ class BinaryCrossEntropy(LossRule):
             return [("binary cross-entropy targets must lie between 0 and 1", "0 ≤ y ≤ 1", str(targets.tolist()))]
         return []
 
-    def draw_targets(self, rows: list[list[Any]], rng: Any, draw: Any) -> list[list[Any]]:
+    def draw_targets(self, rows: list[list[Any]], rng: Any, draw: Any, classes: int) -> list[list[Any]]:
         return [[rng.choice([0, 1]) for _ in row] for row in rows]
 
     def derivation(self, trace: Any, w: Any, output: Any) -> list:

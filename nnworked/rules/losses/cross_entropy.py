@@ -83,9 +83,10 @@ class CrossEntropy(LossRule):
                      "for example [0, 1, 0] or the class index [1]", str(targets.tolist()))]
         return []
 
-    def draw_targets(self, rows: list[list[Any]], rng: Any, draw: Any) -> list[list[Any]]:
+    def draw_targets(self, rows: list[list[Any]], rng: Any, draw: Any, classes: int) -> list[list[Any]]:
+        """One-hot rows stay one-hot; a row of one class index [c] draws c from every class of the network."""
         return [[1 if i == c else 0 for i in range(len(row))] if len(row) > 1 else [c]
-                for row in rows for c in [rng.randrange(max(len(row), 2))]]
+                for row in rows for c in [rng.randrange(len(row) if len(row) > 1 else classes)]]
 
     def derivation(self, trace: Any, w: Any, output: Any) -> list:
         from nnworked import worked
