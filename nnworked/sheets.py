@@ -76,7 +76,16 @@ def hidden(trace: Trace, keys: frozenset[str], reveal: str = "guided") -> frozen
                 follows.add(key)
                 grew = True
     return frozenset(follows - keys) | _later_passes(trace, follows) \
-        | _example_losses(trace, lambda sources: sources <= follows)
+        | _example_losses(trace, lambda sources: sources <= follows) | _losses_on_the_way(trace, follows, places)
+
+
+def _losses_on_the_way(trace: Trace, hidden: set[str], places: int) -> frozenset[str]:
+    """A batch's (or a sequence's) per-example losses L[e] whose working passes through a hidden value, as the
+    loss of one example is hidden (`_works_on_the_way`): under ½·(ŷ − y)² summed, L[e]'s ŷ − y is ∂L/∂ŷ."""
+    t = table(trace)
+    wanted = _wanted(t, hidden, places)
+    return frozenset(loss for loss in _example_losses(trace, lambda sources: True)
+                     if _works_on_the_way(t, loss, wanted, {}, places))
 
 
 def _later_passes(trace: Trace, hidden: set[str]) -> frozenset[str]:
