@@ -95,7 +95,7 @@ def sort_key(text: str) -> tuple:
     """The order a student works in: layer by layer forward (z then a), the loss, layer by layer backward,
     then the updates."""
     n = parse(text)
-    if n.kind in LSTM_FORWARD:  # step by step: each gate, then c, tanh(c) and h of step t, then step t + 1
+    if n.kind in LSTM_FORWARD:  # step by step: each gate, then c (and h) of step t, then step t + 1
         return (0, n.layer, INTERMEDIATE[n.kind], n.index[1], LSTM_FORWARD[n.kind], n.index[0], n.index[2])
     if n.kind in LSTM_BACKWARD:  # from the last step back, after ∂L/∂a and before the weights' gradients
         return (2, -n.layer, 4.5, -n.index[1], LSTM_BACKWARD[n.kind], n.index[0], n.index[2])

@@ -19,7 +19,7 @@ import numpy as np
 from nnworked import scenario
 from nnworked.errors import NnworkedError, OptionError
 from nnworked.expr import Expr, Op, evaluate
-from nnworked.quantities import FINAL, INTERMEDIATE, labels, name as quantity_name, parse, table
+from nnworked.quantities import FINAL, INTERMEDIATE, LSTM_BACKWARD, LSTM_FORWARD, labels, name as quantity_name, parse, table
 from nnworked.trace import Trace
 
 RULES = ("one-per-layer", "forward", "backward", "all")
@@ -181,6 +181,8 @@ def aliases(trace: Trace) -> dict[str, str]:
         elif name.kind in ("db", "b") and name.index:
             cell = n.b(k) + (f"[{name.index[0]}]" if units[k] > 1 else "")
             spellings = ["∂L/∂" + cell] if name.kind == "db" else [cell + "_new"]
+        elif name.kind in LSTM_FORWARD or name.kind in LSTM_BACKWARD:
+            spellings = [_lstm_spelling(name)]
         else:
             spellings = []
         for spelling in spellings:  # as printed, and typed without subscripts (z2 for z₂)
@@ -190,6 +192,15 @@ def aliases(trace: Trace) -> dict[str, str]:
 
 
 _PLAIN_DIGITS = str.maketrans("₀₁₂₃₄₅₆₇₈₉", "0123456789")
+
+
+def _lstm_spelling(name) -> str:  # noqa: ANN001
+    """An LSTM's value as its walkthrough prints it: zf1[0,1,0] as z₁.f[0,1,0], dc1[0,0,0] as ∂L/∂c₁[0,0,0]."""
+    from nnworked.render.numbers import subscript
+
+    kind, gradient = (name.kind[1:], "∂L/∂") if name.kind in LSTM_BACKWARD else (name.kind, "")
+    symbol = f"z{subscript(name.layer)}.{kind[1:]}" if kind.startswith("z") else f"{kind}{subscript(name.layer)}"
+    return f"{gradient}{symbol}[{','.join(map(str, name.index))}]"
 
 
 def canonical(trace: Trace, answers: dict[str, float]) -> dict[str, float]:

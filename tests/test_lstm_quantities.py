@@ -143,3 +143,17 @@ def test_an_xlsx_sheet_names_every_quantity_in_a_cell(tmp_path) -> None:  # noqa
     result = RUNNER.invoke(app, ["run", "lstm_step", "--exercise", "--format", "xlsx", "--output",
                                  str(tmp_path / "lstm.xlsx"), "--blanks", "forward"])
     assert result.exit_code == 0 and (tmp_path / "lstm.xlsx").stat().st_size > 0, result.output
+
+
+def test_an_answer_may_name_a_value_as_the_walkthrough_prints_it() -> None:
+    trace = nnworked.solve("lstm_step")
+    answers = {"z₁.f[0,1,0]": 1.90363, "z1.o[0,0,0]": 1.5, "f₁[0,1,0]": 0.8703, "∂L/∂c₁[0,0,0]": -0.05348,
+               "∂L/∂z1.g[0,1,0]": -0.01, "∂L/∂h₁[0,0,0]": 0.01804, "c1[0,1,0]": 1.51763}
+    assert sheets.canonical(trace, answers) == {
+        "zf1[0,1,0]": 1.90363, "zo1[0,0,0]": 1.5, "f1[0,1,0]": 0.8703, "dc1[0,0,0]": -0.05348,
+        "dzg1[0,1,0]": -0.01, "dh1[0,0,0]": 0.01804, "c1[0,1,0]": 1.51763}
+    from nnworked.grading import grade
+
+    keys = sheets.choose(trace, "zf1[0,1,0], dc1[0,0,0]", 1)
+    marks = grade(trace, keys, {"z₁.f[0,1,0]": 1.90363, "∂L/∂c₁[0,0,0]": -0.05348})
+    assert [(mark.key, mark.status) for mark in marks] == [("zf1[0,1,0]", "correct"), ("dc1[0,0,0]", "correct")]
