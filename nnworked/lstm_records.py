@@ -50,6 +50,19 @@ class LSTMForward(NamedTuple):
     def produces(self) -> dict[str, np.ndarray]:
         return {f"a{self.layer}": self.a}
 
+    def intermediates(self) -> dict[str, np.ndarray]:
+        """The values of every step a sheet can ask, by kind, each indexed [example, position, unit] as its name
+        is (`nnworked.quantities.LSTM_FORWARD`): each gate's pre-activation zi, zf, zg, zo and value i, f, g, o,
+        the cell state c; with return: last, the hidden states h before the last (the others are the output a).
+        tanh(c) is none: no line works it alone (h_t's line works o × tanh(c) in one), so a sheet could not ask it;
+        where it is an operand it is named by the c it is computed from."""
+        out = {f"z{gate}": self.z[q] for q, gate in enumerate(GATES)}
+        out.update({gate: self.gates[q] for q, gate in enumerate(GATES)})
+        out["c"] = self.c
+        if self.returns == "last" and self.h.shape[1] > 1:
+            out["h"] = self.h[:, :-1]
+        return out
+
 
 class LSTMBackward(NamedTuple):
     """Backpropagation through time, from the last step to the first. At step t:
@@ -82,6 +95,17 @@ class LSTMBackward(NamedTuple):
             out[parameter_name("Wh", self.layer, gate)] = self.recurrent_grad[q]
             if self.bias_grad is not None:
                 out[parameter_name("b", self.layer, gate)] = self.bias_grad[q]
+        return out
+
+    def intermediates(self) -> dict[str, np.ndarray]:
+        """The gradients through time a sheet can ask, by kind, indexed [example, position, unit]
+        (`nnworked.quantities.LSTM_BACKWARD`): ∂L/∂h_t as dh before the last step (at the last it is what the
+        layers after it send, ∂L/∂a), ∂L/∂c_t as dc, each gate's ∂L/∂q as di, df, dg, do and ∂L/∂z_q as dzi,
+        dzf, dzg, dzo."""
+        out = {"dh": self.dh[:, :-1]} if self.dh.shape[1] > 1 else {}
+        out["dc"] = self.dc
+        for q, gate in enumerate(GATES):
+            out[f"d{gate}"], out[f"dz{gate}"] = self.dgates[q], self.dz[q]
         return out
 
 

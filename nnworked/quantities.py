@@ -6,7 +6,8 @@ A name is what a teacher says and a student writes in an answer file: `z1[0]` (o
 the loss, `C[0,1]` for a matrix product. A later pass is another quantity with the same name and a step
 qualifier: `a2[0]@2` is step 2's output, `a2[0]@final` the forward pass after training.
 A layer's intermediates are quantities too where its record names them (`intermediates()`, beside the
-`produces()` the JSON reads): self-attention's q1[0,t,m], k1, v1, S1[0,i,j], Sc1, A1 and O1, worked before a1.
+`produces()` the JSON reads): self-attention's q1[0,t,m], k1, v1, S1[0,i,j], Sc1, A1 and O1, worked before a1;
+an LSTM's zi1[0,t,u] … o1, c1 (and h1 with return: last), and back through time dh1, dc1, di1 … dzo1.
 
 This module holds the ONE grammar (`parse`, `name`), the ONE order a student works in (`sort_key`), and
 the ONE map from a name to its worked expression (`Table.expression`, built by `nnworked.workings` from the
@@ -34,6 +35,11 @@ _NAME = re.compile(r"^([a-zA-Z]+?)(\d*)(?:\.([a-z]+))?(?:\[(\d+(?:,\d+)*)\])?(?:
 INTERMEDIATE = {"q": 1.1, "k": 1.2, "v": 1.3, "S": 1.4, "Sc": 1.5, "A": 1.6, "O": 1.7}  # worked before a layer's a
 _ORDER = {**INTERMEDIATE, "C": 0, "z": 1, "a": 2, "L": 3, "da": 4, "dz": 5, "dW": 6, "dK": 6, "dgamma": 6, "db": 7, "dbeta": 7, "W": 8,
           "K": 8, "gamma": 8, "b": 9, "beta": 9}
+# An LSTM's values of each step (lstm_records), worked step by step: each gate's z and value, c, and with
+# return: last the earlier h; back through time from the last step, ∂L/∂h, ∂L/∂c, each gate's ∂L/∂q and ∂L/∂z
+LSTM_FORWARD = {"zi": 0, "i": 1, "zf": 2, "f": 3, "zg": 4, "g": 5, "zo": 6, "o": 7, "c": 8, "h": 9}
+LSTM_BACKWARD = {"dh": 0, "dc": 1, "di": 2, "dzi": 3, "df": 4, "dzf": 5, "dg": 6, "dzg": 7, "do": 8, "dzo": 9}
+INTERMEDIATE.update(dict.fromkeys(LSTM_FORWARD, 1.8))  # worked before the layer's a, as attention's are
 PER_EXAMPLE = ("z", "a", "dz", "da")  # indexed [unit] with one example, [unit,example] in a batch
 FIRST_STEP = 1
 FINAL = "final"  # the step qualifier of the forward pass with the parameters after training
@@ -89,6 +95,10 @@ def sort_key(text: str) -> tuple:
     """The order a student works in: layer by layer forward (z then a), the loss, layer by layer backward,
     then the updates."""
     n = parse(text)
+    if n.kind in LSTM_FORWARD:  # step by step: each gate, then c (and h) of step t, then step t + 1
+        return (0, n.layer, INTERMEDIATE[n.kind], n.index[1], LSTM_FORWARD[n.kind], n.index[0], n.index[2])
+    if n.kind in LSTM_BACKWARD:  # from the last step back, after ∂L/∂a and before the weights' gradients
+        return (2, -n.layer, 4.5, -n.index[1], LSTM_BACKWARD[n.kind], n.index[0], n.index[2])
     i, j = (list(n.index) + [0, 0])[:2]
     if n.kind in ("C", "z", "a") or n.kind in INTERMEDIATE:
         return (0, n.layer, _ORDER[n.kind], *n.index)
@@ -219,6 +229,10 @@ def _values(trace: Trace) -> dict[str, float]:
     for key, values in step.forward.arrays().items():
         out.update(cells(key[0], int(key[1:]), values))
     for operation in step.forward.operations:  # a layer's named intermediates (self-attention's Q, S, A …)
+        for kind, values in getattr(operation, "intermediates", dict)().items():
+            out.update({name(kind, operation.layer, *index): float(v)
+                        for index, v in np.ndenumerate(values) if np.isfinite(v)})
+    for operation in step.backward:  # a layer's named gradients through time (an LSTM's ∂L/∂h, ∂L/∂c …)
         for kind, values in getattr(operation, "intermediates", dict)().items():
             out.update({name(kind, operation.layer, *index): float(v)
                         for index, v in np.ndenumerate(values) if np.isfinite(v)})

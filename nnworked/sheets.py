@@ -19,7 +19,7 @@ import numpy as np
 from nnworked import scenario
 from nnworked.errors import NnworkedError, OptionError
 from nnworked.expr import Expr, Op, evaluate
-from nnworked.quantities import FINAL, INTERMEDIATE, labels, name as quantity_name, parse, table
+from nnworked.quantities import FINAL, INTERMEDIATE, LSTM_BACKWARD, LSTM_FORWARD, labels, name as quantity_name, parse, table
 from nnworked.trace import Trace
 
 RULES = ("one-per-layer", "forward", "backward", "all")
@@ -76,7 +76,16 @@ def hidden(trace: Trace, keys: frozenset[str], reveal: str = "guided") -> frozen
                 follows.add(key)
                 grew = True
     return frozenset(follows - keys) | _later_passes(trace, follows) \
-        | _example_losses(trace, lambda sources: sources <= follows)
+        | _example_losses(trace, lambda sources: sources <= follows) | _losses_on_the_way(trace, follows, places)
+
+
+def _losses_on_the_way(trace: Trace, hidden: set[str], places: int) -> frozenset[str]:
+    """A batch's (or a sequence's) per-example losses L[e] whose working passes through a hidden value, as the
+    loss of one example is hidden (`_works_on_the_way`): under ½·(ŷ − y)² summed, L[e]'s ŷ − y is ∂L/∂ŷ."""
+    t = table(trace)
+    wanted = _wanted(t, hidden, places)
+    return frozenset(loss for loss in _example_losses(trace, lambda sources: True)
+                     if _works_on_the_way(t, loss, wanted, {}, places))
 
 
 def _later_passes(trace: Trace, hidden: set[str]) -> frozenset[str]:
@@ -172,6 +181,8 @@ def aliases(trace: Trace) -> dict[str, str]:
         elif name.kind in ("db", "b") and name.index:
             cell = n.b(k) + (f"[{name.index[0]}]" if units[k] > 1 else "")
             spellings = ["∂L/∂" + cell] if name.kind == "db" else [cell + "_new"]
+        elif name.kind in LSTM_FORWARD or name.kind in LSTM_BACKWARD:
+            spellings = [_lstm_spelling(name)]
         else:
             spellings = []
         for spelling in spellings:  # as printed, and typed without subscripts (z2 for z₂)
@@ -181,6 +192,15 @@ def aliases(trace: Trace) -> dict[str, str]:
 
 
 _PLAIN_DIGITS = str.maketrans("₀₁₂₃₄₅₆₇₈₉", "0123456789")
+
+
+def _lstm_spelling(name) -> str:  # noqa: ANN001
+    """An LSTM's value as its walkthrough prints it: zf1[0,1,0] as z₁.f[0,1,0], dc1[0,0,0] as ∂L/∂c₁[0,0,0]."""
+    from nnworked.render.numbers import subscript
+
+    kind, gradient = (name.kind[1:], "∂L/∂") if name.kind in LSTM_BACKWARD else (name.kind, "")
+    symbol = f"z{subscript(name.layer)}.{kind[1:]}" if kind.startswith("z") else f"{kind}{subscript(name.layer)}"
+    return f"{gradient}{symbol}[{','.join(map(str, name.index))}]"
 
 
 def canonical(trace: Trace, answers: dict[str, float]) -> dict[str, float]:

@@ -10,7 +10,7 @@ import numpy as np
 
 from nnworked import worked
 from nnworked.expr import Expr, Num, num, op
-from nnworked.quantities import FINAL, FIRST_STEP, INTERMEDIATE, PER_EXAMPLE, Name, cell, computed_from, name
+from nnworked.quantities import FINAL, FIRST_STEP, INTERMEDIATE, LSTM_BACKWARD, PER_EXAMPLE, Name, cell, computed_from, name
 from nnworked.rules.activations import ACTIVATIONS
 from nnworked.trace import Trace
 
@@ -113,10 +113,13 @@ def expression(trace: Trace, key: Name, look: Look = _same) -> Expr:
             return worked.loss_example(loss.spec, place.values(outputs, loss.yhat[row]), loss.y[row], outputs)
         names = [name("L", 0, *index, step=key.step) for index in np.ndindex(*rows)]
         return worked.loss_total(loss.spec, place.values(names, loss.per_example.reshape(-1)), names)
-    if kind in INTERMEDIATE:  # a layer's intermediate: worked by the layer's own module
-        record = next(r for r in forward.operations if getattr(r, "layer", None) == k and hasattr(r, "intermediates"))
+    if kind in INTERMEDIATE or kind in LSTM_BACKWARD:  # a layer's intermediate: worked by the layer's own module
+        records = forward.operations if kind in INTERMEDIATE else step.backward
+        record = next(r for r in records if getattr(r, "layer", None) == k and hasattr(r, "intermediates"))
         place = Place(trace, key, examples, tuple(key.index[1:]), key.index[0], first, look, True)
-        return _looked(_WORKERS[type(record).__name__ + ".intermediate"](record, kind, place), place)
+        worker = type(record).__name__ + ".intermediate"
+        expr = _WORKERS[worker](record, kind, place)
+        return expr if worker in _LOOKING else _looked(expr, place)  # a worker that looks its operands up itself
     per_example = kind in PER_EXAMPLE
     array = f"{kind}{k}" if kind in ("z", "a") else f"{kind[1:]}{k}" + (f".{key.part}" if key.part else "")
     if kind in ("z", "a"):
@@ -363,6 +366,7 @@ _LOOKING = set(_WORKERS)  # the workers above take grading's look-up themselves
 def _more_workers() -> None:
     from nnworked.normworked import WORKERS  # dropout, residual and normalisation: their own module
     from nnworked.lstmworked import WORKERS as LSTM_WORKERS  # the lstm layer: its own module
+    from nnworked.lstmworked import LOOKING as LSTM_LOOKING
 
     _WORKERS.update(WORKERS)
     from nnworked.rnnworked import LOOKING as RNN_LOOKING, WORKERS as RNN  # the rnn layer's: its own module
@@ -371,6 +375,7 @@ def _more_workers() -> None:
     _WORKERS.update(RNN)
     _LOOKING.update(RNN_LOOKING)
     _WORKERS.update(LSTM_WORKERS)
+    _LOOKING.update(LSTM_LOOKING)
     _WORKERS.update(ATTENTION)
 
 

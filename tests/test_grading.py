@@ -312,3 +312,39 @@ def test_carried_through_the_scaling_and_softmax_of_one_head_with_a_causal_mask(
     values = sheets.quantities(nnworked.solve("transformer_block"))
     assert "S1[0,1,0,1]" not in values and "A1[0,1,0,1]" not in values  # position 0 attends to itself alone
     assert values["A1[0,1,0,0]"] == 1.0
+
+
+def _lstm_by_hand(forget_1: float | None = None) -> tuple[float, float, float]:
+    """lstm_step in plain numpy (Aidan Gomez's weights, rows i, f, g, o of [W_x | W_h], h₀ = c₀ = 0); then step 1's
+    cell state and hidden state as a student works them from the numbers the sheet prints (5 decimals) and
+    their own forget gate: that step's f, c and h."""
+    weights = np.array([[0.95, 0.8, 0.8], [0.7, 0.45, 0.1], [0.45, 0.25, 0.15], [0.6, 0.4, 0.25]])
+    bias = np.array([0.65, 0.15, 0.2, 0.1])
+    h = c = 0.0
+    printed = []
+    for x in ([1, 2], [0.5, 3]):
+        z = weights @ np.array([*x, h]) + bias
+        i, f, o = (1 / (1 + np.exp(-z[q])) for q in (0, 1, 3))
+        g = np.tanh(z[2])
+        c_before, c = c, f * c + i * g
+        h = o * np.tanh(c)
+        printed.append([round(float(v), 5) for v in (i, f, g, o, c_before)])
+    i, f, g, o, c_before = printed[1]
+    f = f if forget_1 is None else forget_1
+    c = round(f * c_before + i * g, 5)
+    return f, c, round(o * float(np.tanh(c)), 5)
+
+
+def test_carried_through_an_lstm_cell_state() -> None:
+    """A wrong forget gate at step 1 (0.9 for σ(1.90363) = 0.87030), the cell state and hidden state worked right
+    from it earn their marks; the input gate beside it is the key's."""
+    assert _lstm_by_hand() == (0.8703, 1.51763, 0.77198)  # the key (and the source's c₁ = 1.5176, h₁ = 0.77197)
+    _, c, h = _lstm_by_hand(0.9)
+    asked = "f1[0,1,0], c1[0,1,0], a1[0,1,0], i1[0,1,0]"
+    marks = marked("lstm_step", asked, {"f1[0,1,0]": 0.9, "c1[0,1,0]": c, "a1[0,1,0]": h})
+    assert {key: mark.status for key, mark in marks.items()} == {
+        "f1[0,1,0]": "wrong", "c1[0,1,0]": "carried", "a1[0,1,0]": "carried", "i1[0,1,0]": "correct"}
+    assert (c, h) == (1.54096, 0.77538) and marks["c1[0,1,0]"].correct == pytest.approx(1.51763, abs=5e-6)
+    # a cell state that is wrong even for the student's own forget gate (and is not the key's) earns nothing
+    marks = marked("lstm_step", asked, {"f1[0,1,0]": 0.9, "c1[0,1,0]": 1.6, "a1[0,1,0]": h})
+    assert marks["c1[0,1,0]"].status == "wrong" and marks["a1[0,1,0]"].status == "wrong"

@@ -307,9 +307,10 @@ def test_the_lstm_step_reproduces_the_published_example_and_records_where_it_is_
     assert "h₁[0,1,0] = 0.84993 × tanh(1.51763) = 0.84993 × 0.90828 = 0.77198" in text
 
 
-def test_exercise_sheets_refuse_an_lstm_until_its_gates_are_quantities() -> None:
-    with pytest.raises(nnworked.NnworkedError, match="exercise sheets cannot blank the values of lstm layers yet"):
-        nnworked.exercise("lstm_step").sheet("markdown")
+def test_an_exercise_sheet_asks_an_lstm_s_gates_by_name() -> None:
+    # tests/test_lstm_quantities.py holds the names, what each is computed from, and the sheets exactly
+    sheet = nnworked.exercise("lstm_step", blanks="i1[0,0,0]").sheet("terminal", width=100)
+    assert "    i₁[0,0,0] = 1 / (1 + e^(−3.2)) = ?" in sheet.splitlines()
 
 
 def test_the_ai_by_hand_layout_stacks_the_four_gates_into_one_product() -> None:

@@ -231,7 +231,7 @@ def recalculated(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         book.save(tmp / f"{name}-typed.xlsx")
         files[f"{name}-typed"], files[f"{name}-expected"] = tmp / f"{name}-typed.xlsx", expected
     exercises: dict[str, Any] = {}
-    for name in ("transformer_block", "rnn_three_steps"):
+    for name in ("transformer_block", "rnn_three_steps", "lstm_step"):
         answered, exercises[name] = answered_sheets(name, name, "all", tmp)
         files.update(answered)
     names = list(files)
@@ -276,7 +276,7 @@ def test_typing_a_token_and_a_weight_recomputes_every_cell(recalculated: dict[st
 
 
 @needs_libreoffice
-@pytest.mark.parametrize("name", ["transformer_block", "rnn_three_steps"])
+@pytest.mark.parametrize("name", ["transformer_block", "rnn_three_steps", "lstm_step"])
 def test_an_exercise_says_not_done_then_correct_then_incorrect(recalculated: dict[str, Any], name: str) -> None:
     exercise, at, first = recalculated["exercises"][name]
     assert set(at) == set(exercise.blanks) and len(at) > 3

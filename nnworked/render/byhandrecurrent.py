@@ -17,7 +17,7 @@ import numpy as np
 
 from nnworked import quantities, rnnworked
 from nnworked.lstm_records import GATES, LSTMBackToInput, LSTMBackward, LSTMForward
-from nnworked.lstmworked import Worked
+from nnworked.render.lstm import worked
 from nnworked.render.blocks import Block, Heading, Math, Para
 from nnworked.render.byhandsequences import Part, joined, tokens
 from nnworked.render.lines import elided_note, line, pick
@@ -47,9 +47,14 @@ def rnn_weights(page: Page, k: int, wx: np.ndarray, wh: np.ndarray, b: np.ndarra
 def lstm_weights(page: Page, k: int, wx: np.ndarray, wh: np.ndarray, b: np.ndarray | None, given: bool) -> list[str]:
     """The four gates' [W_x | W_h | b] stacked: the rows of i, then f, g and o, each band set off by a rule."""
     hidden = wx.shape[1]
-    parts = [Part(wx.reshape(4 * hidden, -1), given=given), Part(wh.reshape(4 * hidden, -1), given=given)]
+
+    def before(role: str) -> Any:  # a later pass's weights are the ones the update before left: Wx1.i[u,j]
+        return lambda row, j: page.n.before(role, k, row % hidden, *((j,) if role != "b" else ()),
+                                            part=GATES[row // hidden])
+
+    parts = [Part(wx.reshape(4 * hidden, -1), before("Wx"), given), Part(wh.reshape(4 * hidden, -1), before("Wh"), given)]
     if b is not None:
-        parts.append(Part(b.reshape(-1)[:, None], given=given))
+        parts.append(Part(b.reshape(-1)[:, None], before("b"), given))
     return joined(_stack_symbol(k, b is not None), page, parts, every=hidden) + \
         [f"(rows: the gates {', '.join(GATES)} in PyTorch's order, {hidden} row{'s' if hidden != 1 else ''} each)"]
 
@@ -217,7 +222,10 @@ class ByHandRecurrent:
         examples, positions, hidden = r.h.shape
         has_bias = r.bias is not None
         stack = _stack_symbol(k, has_bias)
-        w = Worked(r)
+        w = worked(self.page, r)
+
+        def named(kind: Any, t: int) -> Any:  # a gate stack's cell [gate row, example] by its quantity's name
+            return lambda row, e: w.key(kind(GATES[row // hidden]), e, t, row % hidden)
         out: list[Block] = [
             Heading(3, f"Layer {k}: the LSTM unrolled, the gate stack one product per time step"),
             Para(f"The four gates' weights stacked into one matrix, {stack}: a band of rows per gate, i (input), "
@@ -231,30 +239,31 @@ class ByHandRecurrent:
         shown_u, hidden_u = pick(hidden, self.s.elements)
         previous = r.previous_h()
         for t in shown_t:
-            lines = [*self._column(k, t, r.inputs, previous, has_bias), ""]
+            h_label = (lambda u, e, t=t: w.hidden_key(e, t - 1, u))
+            lines = [*self._column(k, t, r.inputs, previous, has_bias, h_label), ""]
             for q, gate in enumerate(GATES):
                 for e in shown_e:
                     for u in shown_u:
-                        lines += self._line(self._cell(f"z{s}.{gate}", e, u, t), w.pre_activation(q, e, t, u))
-                        lines += self._line(self._cell(f"{gate}{s}", e, u, t), w.gate(q, e, t, u))
-            stacked = [Part(r.z[:, :, t].transpose(0, 2, 1).reshape(4 * hidden, examples))]
-            gates = [Part(r.gates[:, :, t].transpose(0, 2, 1).reshape(4 * hidden, examples))]
+                        lines += self._line(self._cell(f"z{s}.{gate}", e, u, t), w.pre_activation(q, e, t, u),
+                                            w.key(f"z{gate}", e, t, u))
+                        lines += self._line(self._cell(f"{gate}{s}", e, u, t), w.gate(q, e, t, u), w.key(gate, e, t, u))
+            stacked = [Part(r.z[:, :, t].transpose(0, 2, 1).reshape(4 * hidden, examples), named(lambda q: f"z{q}", t))]
+            gates = [Part(r.gates[:, :, t].transpose(0, 2, 1).reshape(4 * hidden, examples), named(lambda q: q, t))]
             lines += ["", *joined(f"z_{t}", self.page, stacked, every=hidden), "",
                       *joined(f"[i ; f ; g ; o]_{t}", self.page, gates, every=hidden), ""]
             for e in shown_e:
                 for u in shown_u:
-                    lines += self._line(self._cell(f"c{s}", e, u, t), w.cell(e, t, u))
+                    lines += self._line(self._cell(f"c{s}", e, u, t), w.cell(e, t, u), w.key("c", e, t, u))
             for e in shown_e:
                 for u in shown_u:
-                    label = n.key("a", k, (t, u), e) if r.returns == "sequence" else \
-                        n.key("a", k, u, e) if t == positions - 1 else ""
-                    lines += self._line(self._cell(f"h{s}", e, u, t), w.hidden(e, t, u), label)
+                    lines += self._line(self._cell(f"h{s}", e, u, t), w.hidden(e, t, u), w.hidden_key(e, t, u))
             if hidden_u:
                 lines.append(elided_note(hidden_u * len(shown_e) * 6, "elements"))
             out += [Para(f"**Time step t = {t}:**"), Math(lines)]
         if hidden_t:
             out.append(Para(elided_note(hidden_t, "time steps")))
-        out.append(Math([*tokens(f"c{s}", self.page, r.c), "", *tokens(f"h{s}", self.page, r.h)]))
+        out.append(Math([*tokens(f"c{s}", self.page, r.c, lambda e, unit: w.key("c", e, *unit)), "",
+                         *tokens(f"h{s}", self.page, r.h, lambda e, unit: w.hidden_key(e, *unit))]))
         what = "every hidden state h_t" if r.returns == "sequence" else "the last hidden state, h's last column"
         return out + [Para(f"The layer returns {what}: {n.a(k)}.")]
 
@@ -262,7 +271,13 @@ class ByHandRecurrent:
         assert self.training is not None
         n, k, s = self.n, b.layer, subscript(str(b.layer))
         r = next(f for f in self.training.forward.operations if isinstance(f, LSTMForward) and f.layer == k)
-        w = Worked(r, b)
+        w = worked(self.page, r, b)
+
+        def named(kind: Any, t: int) -> Any:  # a gate stack's cell [gate row, example] by its quantity's name
+            return lambda row, e: w.key(kind(GATES[row // hidden]), e, t, row % hidden)
+
+        def share(role: str, t: int) -> Any:  # a cell of step t's share, by what its working reads
+            return lambda row, j: w.step_share(role, row // hidden, t, row % hidden, *((j,) if role != "b" else ())).label
         examples, positions, hidden = r.h.shape
         has_bias = b.bias_steps is not None
         stack = _stack_symbol(k, has_bias)
@@ -280,17 +295,20 @@ class ByHandRecurrent:
             lines: list[str] = []
             for e in shown_e:
                 for u in shown_u:
-                    lines += self._line(self._cell(f"∂L/∂h{s}", e, u, t), w.dh(e, t, u))
-                    lines += self._line(self._cell(f"∂L/∂c{s}", e, u, t), w.dc(e, t, u))
+                    lines += self._line(self._cell(f"∂L/∂h{s}", e, u, t), w.dh(e, t, u), w.dh_key(e, t, u))
+                    lines += self._line(self._cell(f"∂L/∂c{s}", e, u, t), w.dc(e, t, u), w.key("dc", e, t, u))
             for q, gate in enumerate(GATES):
                 for e in shown_e:
                     for u in shown_u:
-                        lines += self._line(self._cell(f"∂L/∂{gate}{s}", e, u, t), w.dgate(q, e, t, u))
-                        lines += self._line(self._cell(f"∂L/∂z{s}.{gate}", e, u, t), w.dz(q, e, t, u))
-            dz = [Part(b.dz[:, :, t].transpose(0, 2, 1).reshape(4 * hidden, examples))]
-            shares = [Part(b.input_steps[:, t].reshape(4 * hidden, -1)), Part(b.recurrent_steps[:, t].reshape(4 * hidden, -1))]
+                        lines += self._line(self._cell(f"∂L/∂{gate}{s}", e, u, t), w.dgate(q, e, t, u),
+                                            w.key(f"d{gate}", e, t, u))
+                        lines += self._line(self._cell(f"∂L/∂z{s}.{gate}", e, u, t), w.dz(q, e, t, u),
+                                            w.key(f"dz{gate}", e, t, u))
+            dz = [Part(b.dz[:, :, t].transpose(0, 2, 1).reshape(4 * hidden, examples), named(lambda q: f"dz{q}", t))]
+            shares = [Part(b.input_steps[:, t].reshape(4 * hidden, -1), share("Wx", t)),
+                      Part(b.recurrent_steps[:, t].reshape(4 * hidden, -1), share("Wh", t))]
             if has_bias:
-                shares.append(Part(b.bias_steps[:, t].reshape(-1)[:, None]))
+                shares.append(Part(b.bias_steps[:, t].reshape(-1)[:, None], share("b", t)))
             lines += ["", *joined(f"∂L/∂z_{t}", self.page, dz, every=hidden), "",
                       *joined(f"(∂L/∂{stack})ₜ₌{subscript(str(t))}", self.page, shares, every=hidden)]
             out += [Para(f"**Time step t = {t}:**"), Math(lines)]

@@ -29,6 +29,16 @@ BACKWARD = ["∂L/∂h_t = ∂L/∂a_t + Σ_q W_h,qᵀ · ∂L/∂z_q,t+1   (fro
             "∂L/∂z_q = ∂L/∂q × q × (1 − q) for q = i, f, o;   ∂L/∂z_g = ∂L/∂g × (1 − g²)"]
 
 
+def worked(page: Page, r: LSTMForward, b: LSTMBackward | None = None) -> Worked:
+    """The layer's expressions in the pass of `page`, each number named as its quantity (so a sheet blanks it)."""
+    from nnworked.workings import Place
+
+    key = quantities.parse(page.n.key("a", r.layer, (0, 0), 0))
+    trace = page.table.trace
+    return Worked(r, b, Place(trace, key, trace.scenario.inputs.shape[0], (0, 0), 0,
+                              key.step == quantities.FIRST_STEP, sequence=True))
+
+
 def _at(symbol: str, e: int, t: int, u: int) -> str:
     """A sequence value by [example, position, unit], as CONTRACT.md names them."""
     return f"{symbol}[{e},{t},{u}]"
@@ -59,7 +69,7 @@ class LSTMForwardPrinter(_Steps):
         n, k, step = self.n, r.layer, numbering.next()
         s = subscript(k)
         examples, positions, hidden = r.h.shape
-        w = Worked(r)
+        w = worked(self.page, r)
         state = ("from h₀ = c₀ = 0" if not (r.h0.any() or r.c0.any()) else
                  f"from the given h₀ = {list(map(lambda v: fmt(v, self.p, given=True), r.h0))} and "
                  f"c₀ = {list(map(lambda v: fmt(v, self.p, given=True), r.c0))}")
@@ -76,16 +86,14 @@ class LSTMForwardPrinter(_Steps):
             lines: list[str] = []
             for q, gate in enumerate(GATES):
                 for e, u in cells:
-                    lines += self._line(_at(f"z{s}.{gate}", e, t, u), w.pre_activation(q, e, t, u))
-                    lines += self._line(_at(f"{gate}{s}", e, t, u), w.gate(q, e, t, u))
+                    lines += self._line(_at(f"z{s}.{gate}", e, t, u), w.pre_activation(q, e, t, u),
+                                        w.key(f"z{gate}", e, t, u))
+                    lines += self._line(_at(f"{gate}{s}", e, t, u), w.gate(q, e, t, u), w.key(gate, e, t, u))
                 lines.append("")
             for e, u in cells:
-                lines += self._line(_at(f"c{s}", e, t, u), w.cell(e, t, u))
+                lines += self._line(_at(f"c{s}", e, t, u), w.cell(e, t, u), w.key("c", e, t, u))
             for e, u in cells:
-                label = n.key("a", k, (t, u), e) if r.returns == "sequence" or t == positions - 1 else ""
-                if r.returns == "last" and t == positions - 1:
-                    label = n.key("a", k, u, e)
-                lines += self._line(_at(f"h{s}", e, t, u), w.hidden(e, t, u), label)
+                lines += self._line(_at(f"h{s}", e, t, u), w.hidden(e, t, u), w.hidden_key(e, t, u))
             if elided:
                 lines.append(elided_note(elided))
             out += [Para(f"**Time step t = {t}**" + (" (h_{t−1} = h₀, c_{t−1} = c₀)" if t == 0 else "") + ":"),
@@ -114,7 +122,7 @@ class LSTMBackwardPrinter(_Steps):
         n, k, step = self.n, b.layer, numbering.next()
         s = subscript(k)
         r = self._forward(k)
-        w = Worked(r, b)
+        w = worked(self.page, r, b)
         examples, positions, hidden = r.h.shape
         sent = (f"∂L/∂{n.a(k)} at every position" if r.returns == "sequence" else
                 f"∂L/∂{n.a(k)} at the last position only")
@@ -129,14 +137,14 @@ class LSTMBackwardPrinter(_Steps):
         for t in sorted(positions_shown, reverse=True):
             lines: list[str] = []
             for e, u in cells:
-                lines += self._line(_at(f"∂L/∂h{s}", e, t, u), w.dh(e, t, u))
+                lines += self._line(_at(f"∂L/∂h{s}", e, t, u), w.dh(e, t, u), w.dh_key(e, t, u))
             for e, u in cells:
-                lines += self._line(_at(f"∂L/∂c{s}", e, t, u), w.dc(e, t, u))
+                lines += self._line(_at(f"∂L/∂c{s}", e, t, u), w.dc(e, t, u), w.key("dc", e, t, u))
             lines.append("")
             for q, gate in enumerate(GATES):
                 for e, u in cells:
-                    lines += self._line(_at(f"∂L/∂{gate}{s}", e, t, u), w.dgate(q, e, t, u))
-                    lines += self._line(_at(f"∂L/∂z{s}.{gate}", e, t, u), w.dz(q, e, t, u))
+                    lines += self._line(_at(f"∂L/∂{gate}{s}", e, t, u), w.dgate(q, e, t, u), w.key(f"d{gate}", e, t, u))
+                    lines += self._line(_at(f"∂L/∂z{s}.{gate}", e, t, u), w.dz(q, e, t, u), w.key(f"dz{gate}", e, t, u))
             if elided:
                 lines.append(elided_note(elided))
             last = " (no step after it: only the layers above send to h_t)" if t == positions - 1 else ""
@@ -172,7 +180,7 @@ class LSTMBackwardPrinter(_Steps):
                         where = ",".join(map(str, index))
                         for t in range(positions):
                             expr = w.bias_step(q, t, u) if j is None else step_expr(q, t, u, j)
-                            lines += self._line(f"step {t}: ∂L/∂{symbol}[{where}]", expr)
+                            lines += self._line(f"step {t}: ∂L/∂{symbol}[{where}]", expr, w.step_share(role, q, t, *index).label)
                         key = quantities.name(f"d{role}", k, *index, step=n.step, part=gate)
                         lines += self._line(f"∂L/∂{symbol}[{where}]", self.page.table.expression(key), key)
                     if more_columns:

@@ -55,16 +55,17 @@ class Notation(NamedTuple):
         in a batch; kinds are z, a, dz, da (∂L/∂z, ∂L/∂a). Weights are wkey's."""
         return quantities.cell(kind, k, i, n, self.examples, self.step)
 
-    def wkey(self, kind: str, k: int, i: int, j: int | None = None) -> str:
-        """dW2[0,1], db2[0] (gradients) or W2[0,1], b2[0] (values after the update)."""
+    def wkey(self, kind: str, k: int, i: int, j: int | None = None, part: str = "") -> str:
+        """dW2[0,1], db2[0] (gradients) or W2[0,1], b2[0] (values after the update); an LSTM gate's with its
+        part: dWx1.i[0,1]."""
         index = (i,) if j is None else (i, j)
-        return quantities.name(kind, k, *index, step=self.step)
+        return quantities.name(kind, k, *index, step=self.step, part=part)
 
-    def before(self, kind: str, k: int, *index: int) -> str:
+    def before(self, kind: str, k: int, *index: int, part: str = "") -> str:
         """The name of a parameter as this pass uses it: "" in step 1 (the numbers the user wrote), else its
-        value after the previous step's update (W1[0,1] in step 2, W1[0,1]@2 in step 3)."""
+        value after the previous step's update (W1[0,1] in step 2, W1[0,1]@2 in step 3; Wx1.i[0,1] a gate's)."""
         previous = self.steps if self.step == quantities.FINAL else int(self.step) - 1
-        return "" if previous < 1 else quantities.name(kind, k, *index, step=previous)
+        return "" if previous < 1 else quantities.name(kind, k, *index, step=previous, part=part)
 
     def loss_key(self, example: int | None = None) -> str:
         """L, or L[e] for one example's loss in a batch."""

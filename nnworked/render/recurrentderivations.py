@@ -13,6 +13,7 @@ from typing import Any
 from nnworked import quantities, rnnworked
 from nnworked.lstm_records import GATES, LSTMBackward, LSTMForward
 from nnworked.lstmworked import Worked
+from nnworked.render.lstm import worked as on_page
 from nnworked.quantities import computed_from, labels
 from nnworked.render.blocks import Block, Heading, Math, Para
 from nnworked.render.forward import ForwardWriter
@@ -149,7 +150,7 @@ def _shares(w: ForwardWriter, r: ThroughTime, f: Recurrence, printer: RecurrentB
 def _lstm(w: ForwardWriter, b: LSTMBackward, f: LSTMForward) -> list[Block]:
     k, p, width = b.layer, w.p, w.s.width
     s = subscript(k)
-    worked = Worked(f, b)
+    worked = on_page(w.page, f, b)  # each number named as its quantity, so a sheet hides exactly a blank
     positions = f.h.shape[1]
     last = positions - 1
 
@@ -159,7 +160,8 @@ def _lstm(w: ForwardWriter, b: LSTMBackward, f: LSTMForward) -> list[Block]:
     lines: list[str] = []
     for t in sorted({last, max(last - 1, 0)}, reverse=True):
         note = "the last step: through h_t alone" if t == last else "through h_t and into c_(t+1)"
-        lines += line(at(f"∂L/∂c{s}", t), worked.dc(0, t, 0), p, width, suffix=f"   ({note})")
+        lines += line(at(f"∂L/∂c{s}", t), worked.dc(0, t, 0), p, width, suffix=f"   ({note})",
+                      label=worked.key("dc", 0, t, 0))
     out: list[Block] = [
         Heading(3, f"Backpropagation through an LSTM, derived (layer {k})"),
         Para("**Why ∂L/∂c_t has two paths.** The cell state c_t is read twice: by h_t = o_t ⊙ tanh(c_t), and by "
@@ -184,8 +186,9 @@ def _gates(w: ForwardWriter, worked: Worked, s: str, t: int) -> list[Block]:
         factor = rule.derivative_in_a.format(a=gate) if rule.derivative_in_a else f"{rule.symbol}′(z_{gate})"
         formulas.append(f"{gate} ({GATE_NAMES[gate]}): {local[gate]},   {gate} = {rule.symbol}(z_{gate}), "
                         f"so ∂{gate}/∂z_{gate} = {factor}")
-        lines += line(f"∂L/∂{gate}{s}[0,{t},0]", worked.dgate(q, 0, t, 0), p, width)
-        lines += line(f"∂L/∂z{s}.{gate}[0,{t},0]", worked.dz(q, 0, t, 0), p, width, suffix=f"   (× {factor})")
+        lines += line(f"∂L/∂{gate}{s}[0,{t},0]", worked.dgate(q, 0, t, 0), p, width, label=worked.key(f"d{gate}", 0, t, 0))
+        lines += line(f"∂L/∂z{s}.{gate}[0,{t},0]", worked.dz(q, 0, t, 0), p, width, suffix=f"   (× {factor})",
+                      label=worked.key(f"dz{gate}", 0, t, 0))
     return [Para("**Each gate's derivative.** From c_t = f ⊙ c_(t−1) + i ⊙ g and h_t = o ⊙ tanh(c_t), each gate's "
                  "local derivative is the value it multiplies; then through its own activation, whose derivative "
                  "is read off the gate's value: σ′(z) = σ(z)(1 − σ(z)) for i, f and o, tanh′(z) = 1 − tanh²(z) for g."),
@@ -201,7 +204,8 @@ def _summed(w: ForwardWriter, b: LSTMBackward, worked: Worked, positions: int) -
     over = "Σₙ " if b.dz.shape[1] > 1 else ""
     lines: list[str] = []
     for t in range(positions):
-        lines += line(f"step {t}: ∂L/∂{symbol}[0,0]", worked.input_step(0, t, 0, 0), p, width)
+        lines += line(f"step {t}: ∂L/∂{symbol}[0,0]", worked.input_step(0, t, 0, 0), p, width,
+                      label=worked.step_share("Wx", 0, t, 0, 0).label)
     key = quantities.name("dWx", k, 0, 0, step=n.step, part=gate)
     lines += line(f"∂L/∂{symbol}[0,0]", w.page.table.expression(key), p, width, label=key)
     return [Para(f"**One weight's gradient, summed over time.** {symbol}[u,j] enters z_{gate} at every step: "

@@ -167,7 +167,7 @@ def _update(u: Update, trace: Trace, step: TrainingStep, w: ForwardWriter,
     kind, k = parameter.kind, parameter.layer
 
     def key(prefix: str, index: tuple[int, ...]) -> str:  # W2[0,1] after the update, dW2[0,1] its gradient
-        return name(prefix + kind, k, *index, step=n.step)
+        return name(prefix + kind, k, *index, step=n.step, part=parameter.part)  # an LSTM gate's: dWx1.i[0,1]
 
     lines: list[str] = []
     lr = s.learning_rate
@@ -176,7 +176,7 @@ def _update(u: Update, trace: Trace, step: TrainingStep, w: ForwardWriter,
         where = symbol + _index_text(index, u.old.shape, n)
         steps = worked.optimizer_update(s.optimizer, u.old[index], u.grad[index], lr,
                                         {state_name: v[index] for state_name, v in state.items()}, step.number, p,
-                                        step.number == 1, key("d", index), n.before(kind, k, *index))
+                                        step.number == 1, key("d", index), n.before(kind, k, *index, part=parameter.part))
         for state_name, expr, _ in steps:
             lhs = where + "_new" if state_name == "new" else \
                 f"{s.optimizer.rule.symbols.get(state_name, state_name)}{where[len(symbol):]}"
@@ -225,7 +225,7 @@ def _summary(updates: list[Update], p, w: ForwardWriter, given: bool) -> Table: 
     def rows_of(u: Update):  # noqa: ANN202
         symbol = w.n.param(u.name)
         frozen = " (frozen)" if u.frozen else ""  # after the element's name: W₁[0,0] (frozen)
-        kind, k = parse(u.name).kind, parse(u.name).layer
+        kind, k, part = parse(u.name).kind, parse(u.name).layer, parse(u.name).part
         if u.old.ndim > 2:  # kernels: element by element
             for index in np.ndindex(*u.old.shape):
                 after = name(kind, k, *index, step=w.n.step)
@@ -234,9 +234,9 @@ def _summary(updates: list[Update], p, w: ForwardWriter, given: bool) -> Table: 
                     fmt(u.new[index], p, label=after)]
             return
         if u.old.ndim == 2:
-            key = lambda i, j: w.n.wkey(kind, k, i, j)  # noqa: E731
+            key = lambda i, j: w.n.wkey(kind, k, i, j, part)  # noqa: E731
         else:
-            key = lambda i, j: w.n.wkey(kind, k, i + j)  # noqa: E731  (a vector: one index)
+            key = lambda i, j: w.n.wkey(kind, k, i + j, part=part)  # noqa: E731  (a vector: one index)
         flat = lambda f: key(*np.unravel_index(f, u.old.shape)) if u.old.ndim == 2 else key(f, 0)  # noqa: E731
         if u.old.ndim == 2 and min(u.old.shape) > 1:
             for i, j in np.ndindex(*u.old.shape):

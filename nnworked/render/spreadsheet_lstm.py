@@ -41,6 +41,9 @@ class LSTMCells:
         def previous(block: Matrix, start: Matrix, u: int, col: int) -> Place:
             return start[u][0] if col % positions == 0 else block[u][col - 1]
 
+        def key(kind: str, u: int, col: int) -> str:  # a cell named as its quantity (zi1[n,t,u] …), so a sheet blanks it
+            return quantity_name(kind, k, *divmod(col, positions), u, step=step)
+
         gates, zs = [], []
         for q, gate in enumerate(GATES):
             rule = ACTIVATIONS[GATE_ACTIVATIONS[gate]]
@@ -59,14 +62,14 @@ class LSTMCells:
                     terms = [self.times(read(wx[u][f]), read(x[f][col])) for f in range(features)]
                     terms += [self.times(read(wh[u][w]), read(previous(h, h0, w, col))) for w in range(hidden)]
                     return "+".join(terms + ([read(bias[u][0])] if bias is not None else []))
-                return self.computed(grid, r, c_, v, build)
+                return self.computed(grid, r, c_, v, build, key(f"z{gate}", u, col))
 
             z = self.matrix(grid, row, self.example_col, rec.z[q].reshape(columns, hidden).T, z_cell)
             row = self.heading(grid, row + hidden, f"{gate} = {rule.label}(z_{gate}): {rule.formula}")
             gates.append(self.matrix(grid, row, self.example_col, rec.gates[q].reshape(columns, hidden).T,
-                                     lambda u, col, r, c_, v, z=z, rule=rule: self.computed(
+                                     lambda u, col, r, c_, v, z=z, rule=rule, gate=gate: self.computed(
                                          grid, r, c_, v, lambda read: rule.spreadsheet_formula(
-                                             [read(z[w][col]) for w in range(hidden)], u, 0.0))))
+                                             [read(z[w][col]) for w in range(hidden)], u, 0.0), key(gate, u, col))))
             zs.append(z)
             row += hidden + 1
         i, f, g, o = gates
@@ -74,7 +77,7 @@ class LSTMCells:
         self.matrix(grid, state_row + 1, self.example_col, rec.c.reshape(columns, hidden).T,
                     lambda u, col, r, c_, v: self.computed(grid, r, c_, v, lambda read: self.total(
                         [self.times(read(f[u][col]), read(previous(c, c0, u, col))),
-                         self.times(read(i[u][col]), read(g[u][col]))])))
+                         self.times(read(i[u][col]), read(g[u][col]))]), key("c", u, col)))
         tanh = ACTIVATIONS["tanh"]
         self.heading(grid, state_row + hidden + 2, "tanh(c_t)")
         tanh_c = self.matrix(grid, state_row + hidden + 3, self.example_col, rec.tanh_c.reshape(columns, hidden).T,
@@ -84,9 +87,9 @@ class LSTMCells:
         last = rec.returns != "sequence"
 
         def h_cell(u: int, col: int, r: int, c_: int, v: float) -> Place:
-            key = self.unit_key("a", k, u, col // positions if last else col, step) \
-                if not last or col % positions == positions - 1 else ""
-            return self.computed(grid, r, c_, v, lambda read: f"{read(o[u][col])}*{read(tanh_c[u][col])}", key)
+            name = self.unit_key("a", k, u, col // positions if last else col, step) \
+                if not last or col % positions == positions - 1 else key("h", u, col)  # an earlier h: h1[n,t,u]
+            return self.computed(grid, r, c_, v, lambda read: f"{read(o[u][col])}*{read(tanh_c[u][col])}", name)
 
         self.matrix(grid, state_row + 2 * hidden + 5, self.example_col, rec.h.reshape(columns, hidden).T, h_cell)
         places.update({f"lstm{k}": (zs, gates, c, tanh_c, h)})
@@ -125,6 +128,9 @@ class LSTMGradientCells:
         def previous(block: Matrix, start: Matrix, u: int, col: int) -> Place:
             return start[u][0] if col % positions == 0 else block[u][col - 1]
 
+        def key(kind: str, u: int, col: int) -> str:  # a cell named as its quantity (dc1[n,t,u] …), so a sheet blanks it
+            return quantity_name(kind, k, *divmod(col, positions), u, step=step.number)
+
         def dh_cell(u: int, col: int, r: int, c_: int, v: float) -> Place:
             e, t = divmod(col, positions)
             paths = []
@@ -133,7 +139,9 @@ class LSTMGradientCells:
             if t < positions - 1:
                 paths.append(lambda read: self.r("+".join(self.times(read(wh[q][w][u]), read(dz[q][w][col + 1]))
                                                           for q in range(4) for w in range(hidden))))
-            return self.computed(grid, r, c_, v, lambda read: self.total([path(read) for path in paths]))
+            # at the last step ∂L/∂h is ∂L/∂a, the cell the layers after it fill: no quantity of its own here
+            return self.computed(grid, r, c_, v, lambda read: self.total([path(read) for path in paths]),
+                                 key("dh", u, col) if t < positions - 1 else "")
 
         def dc_cell(u: int, col: int, r: int, c_: int, v: float) -> Place:
             t = col % positions
@@ -144,7 +152,7 @@ class LSTMGradientCells:
                 if t == positions - 1:
                     return through
                 return self.total([self.r(through), self.times(read(dc[u][col + 1]), read(f[u][col + 1]))])
-            return self.computed(grid, r, c_, v, build)
+            return self.computed(grid, r, c_, v, build, key("dc", u, col))
 
         for b, (title, values, fill) in enumerate(((titles[0], rec.dh, dh_cell), (titles[1], rec.dc, dc_cell))):
             self.heading(grid, at[b], title)
@@ -157,14 +165,15 @@ class LSTMGradientCells:
             self.heading(grid, at[2 + q], f"∂L/∂{gate} = " + ("∂L/∂h_t × tanh(c_t)" if gate == "o" else
                                                            f"∂L/∂c_t × {dict(i='g', f='c_(t−1)', g='i')[gate]}"))
             self.matrix(grid, at[2 + q] + 1, self.example_col, rec.dgates[q].reshape(columns, hidden).T,
-                        lambda u, col, r, c_, v, q=q: self.computed(grid, r, c_, v, lambda read: self.times(
-                            read(factors[q](u, col)), read(others[q](u, col)))))
+                        lambda u, col, r, c_, v, q=q, gate=gate: self.computed(grid, r, c_, v, lambda read: self.times(
+                            read(factors[q](u, col)), read(others[q](u, col))), key(f"d{gate}", u, col)))
             self.text(grid, at[2 + q] + hidden + 1, 0, f"∂L/∂z_{gate} = ∂L/∂{gate} × {rule.label}′(z_{gate})")
             self.matrix(grid, at[2 + q] + hidden + 2, self.example_col, rec.dz[q].reshape(columns, hidden).T,
-                        lambda u, col, r, c_, v, q=q, rule=rule: self.computed(grid, r, c_, v, lambda read: (
+                        lambda u, col, r, c_, v, q=q, rule=rule, gate=gate: self.computed(grid, r, c_, v, lambda read: (
                             rule.spreadsheet_backward([read(dgate[q][w][col]) for w in range(hidden)],
                                                       [read(zs[q][w][col]) for w in range(hidden)],
-                                                      [read(gates[q][w][col]) for w in range(hidden)], u, 0.0))))
+                                                      [read(gates[q][w][col]) for w in range(hidden)], u, 0.0)),
+                            key(f"dz{gate}", u, col)))
         places[f"lstm-dz{k}"] = dz
         row = at[5] + 2 * hidden + 3
         sources = {"Wx": (lambda col, j: x[j][col], 0, rec.input_steps, rec.input_grad),

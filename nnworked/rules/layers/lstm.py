@@ -56,7 +56,7 @@ class LSTM(LayerRule):
     label = "LSTM"
     output = False  # the loss's gradient starts from a dense layer's activation: a dense layer reads h
     asks = "a"  # its output: its pre-activations are four gates'
-    sheets = False  # its gates and states are not yet quantities a sheet can blank (nnworked.sheets.choose says so)
+    sheets = True  # its gates, states and gradients through time are quantities (lstm_records: intermediates)
     by_hand = True
     torch_module = "LSTM"
     in_sequential = False  # nn.LSTM returns (output, (h_n, c_n)): a script wraps it, from_torch reads it wrapped
