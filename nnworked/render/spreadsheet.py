@@ -26,7 +26,7 @@ from nnworked.render.notation import Notation
 from nnworked.render.numbers import spreadsheet_number
 from nnworked.render.spreadsheet_backward import Backward
 from nnworked.render.spreadsheet_cells import (CORRECT, INCORRECT, NOT_DONE, Cell, Grid, Matrix, Place, mentions,
-                                               reference)
+                                               outer, reference)
 from nnworked.render.spreadsheet_attention import AttentionCells
 from nnworked.render.spreadsheet_images import ImageCells
 from nnworked.render.spreadsheet_lstm import LSTMCells
@@ -90,8 +90,8 @@ class Layout(ImageCells, VectorCells, TensorCells, SequenceCells, AttentionCells
 
         formula = build(read)
         used = [p for p in used if mentions(formula, reference(p, grid.title))]  # (a rule may not use them all)
-        if self.p.carry:  # each shown value rounded, and the next step uses it as rounded
-            formula = f"ROUND({formula},{self.p.places})"
+        if self.p.carry and not self._rounds_nothing(formula, used, grid.title):
+            formula = f"ROUND({formula},{self.p.places})"  # each shown value rounded; the next step uses it so
         if len(formula) > FORMULA_LIMIT:
             raise NnworkedError(f"the formula of {key or 'a cell'} would be {len(formula):,} characters long, more "
                                 f"than a spreadsheet takes ({FORMULA_LIMIT:,}): this network is too wide for "
@@ -104,6 +104,15 @@ class Layout(ImageCells, VectorCells, TensorCells, SequenceCells, AttentionCells
                 self.waiting.add(here)
                 return grid.put(row, col, Cell("", formula, "computed", key, value))
         return grid.put(row, col, Cell(value if np.isfinite(value) else "", formula, "computed", key, value))
+
+    def _rounds_nothing(self, formula: str, used: list[Place], sheet: str) -> bool:
+        """Whether ROUND around the formula would change nothing under carry, so it is left off: a copy of
+        one cell (a carried value is rounded already, and a given one, such as ε = 0.00001 or an input, is
+        never rounded by the working), or a formula that is one ROUND to the places already."""
+        if len(used) == 1 and formula == reference(used[0], sheet):
+            return True
+        return formula.startswith("ROUND(") and formula.endswith(f",{self.p.places})") and \
+            outer(formula[len("ROUND"):]) != formula[len("ROUND"):]
 
     def blank(self, grid: Grid, row: int, col: int, value: float, key: str) -> Place:
         here = grid.put(row, col, Cell(value if self.answers else None, style="answer" if self.answers else "blank",
