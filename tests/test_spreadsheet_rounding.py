@@ -7,7 +7,7 @@ LibreOffice's ROUND rounds is tests/test_xlsx_carry.py's) and must give, bit for
 `carried`, `carried_backward`, `carried_terms` and `carried_gradient` give over the same numbers; written
 with the exact Rounding, they must compute the rule's value and gradient. A new rule is checked by being
 registered, without a line here (the toy rules of tests/test_rules.py are too), and a rule that rounds
-its formula once, as a whole, is caught.
+its formula once, as a whole, or a softmax that never shifts z by its row's maximum, is caught.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from nnworked.engine.rounding import round_half_away
 from nnworked.render.spreadsheet_cells import EXACT, Rounding
 from nnworked.rules.activations import ACTIVATIONS
 from nnworked.rules.activations.sigmoid import Sigmoid
+from nnworked.rules.activations.softmax import Softmax
 from nnworked.rules.losses import LOSSES
 from tests.test_rules import MeanAbsoluteError, Softplus
 
@@ -59,7 +60,8 @@ def activation_mismatches(rule: Any, rows: int = 120) -> list[str]:
     each as 'what at which numbers: formula gives, working gives'."""
     rng = np.random.default_rng(11)
     slope = 0.1 if rule.has_slope else 0.0
-    z = np.vstack([_values(rng, -3, 3, rows), [[51.2345, 49.5, 50.0001], [0.0, -0.5, 0.5]]])  # a softmax shift
+    # around 50 softmax shifts z by its row's maximum (e^(z − max) rounds unlike e^z), or does not
+    z = np.vstack([_values(rng, -3, 3, rows), _values(rng, 46, 56, 20), [[0.0, -0.5, 0.5]]])
     g = _values(rng, -2, 2, len(z))
     c = Carrier(PLACES)
     with np.errstate(all="ignore"):
@@ -138,10 +140,19 @@ class RoundedOnce(Sigmoid):
         return f"{a}*(1-{a})"
 
 
-def test_a_formula_rounded_once_is_caught() -> None:
+class Unshifted(Softmax):
+    """Softmax under carry with each e^z rounded, but never shifted by the row's maximum above 50."""
+
+    def spreadsheet_formula(self, z: Any, i: int, slope: float, r: Any) -> str:
+        exps = [r(f"EXP({cell})") for cell in z]
+        return f"{exps[i]}/{r('(' + '+'.join(exps) + ')')}"
+
+
+def test_a_formula_rounded_once_or_unshifted_is_caught() -> None:
     mismatches = activation_mismatches(RoundedOnce())
     assert any(m.startswith("a[") for m in mismatches) and any(m.startswith("dz[") for m in mismatches)
     assert activation_mismatches(Sigmoid()) == []
+    assert any(m.startswith("a[") for m in activation_mismatches(Unshifted()))
 
 
 @pytest.mark.parametrize("name", ACTIVATIONS.names())

@@ -141,8 +141,10 @@ class Softmax(ActivationRule):
             return f"EXP({z[i]})/({'+'.join(f'EXP({cell})' for cell in z)})"
         # as carried: each e^(z − shift) rounded, then their sum, where the shift is the row's maximum only
         # above SOFTMAX_SHIFT_ABOVE (as softmax_shift: a shift changes what rounds)
+        from nnworked.render.numbers import spreadsheet_number
+
         top = f"MAX({','.join(z)})" if len(z) > 1 else z[0]
-        shift = f"IF({top}>{SOFTMAX_SHIFT_ABOVE:g},{top},0)"
+        shift = f"IF({top}>{spreadsheet_number(SOFTMAX_SHIFT_ABOVE)},{top},0)"
         exps = [r(f"EXP({cell}-{shift})") for cell in z]
         total = r(f"({'+'.join(exps)})") if len(exps) > 1 else exps[0]
         return f"{exps[i]}/{total}"
