@@ -61,11 +61,13 @@ class Softplus(ElementwiseActivation):
     def derivation_lines(self, p: Any, slope: float) -> list[str]:
         return ["softplus′(z) = e^z / (1 + e^z) = 1 / (1 + e^(−z)) = σ(z)   (chain rule: ln, then 1 + e^z)"]
 
-    def spreadsheet_element(self, z: str, slope: float) -> str:
-        return f"LN(1+EXP({z}))"
+    def spreadsheet_element(self, z: str, slope: float, r: Any) -> str:
+        exp = r(f"EXP({z})")
+        return f"LN({r(f'1+{exp}')})"  # each stage rounded where carry rounds it: R(ln R(1 + R(e^z)))
 
-    def spreadsheet_derivative(self, z: str, a: str, slope: float) -> str:
-        return f"1/(1+EXP(-{z}))"
+    def spreadsheet_derivative(self, z: str, a: str, slope: float, r: Any) -> str:
+        exp = r(f"EXP(-{z})")
+        return r(f"1/{r(f'(1+{exp})')}")
 
     def torch_value(self, torch: Any, z: Any, slope: float) -> Any:
         return torch.nn.functional.softplus(z)
@@ -114,10 +116,10 @@ class MeanAbsoluteError(LossRule):
         return [Heading(3, "Where ∂L/∂ŷ = sign(ŷ − y) comes from"),
                 Math(["|e| has slope 1 where e > 0 and −1 where e < 0, so ∂L/∂ŷ = sign(ŷ − y)"])]
 
-    def spreadsheet_formula(self, p: str, y: str) -> str:
-        return f"ABS({p}-{y})"
+    def spreadsheet_formula(self, p: str, y: str, r: Any) -> str:
+        return f"ABS({r(f'{p}-{y}')})"  # max(R(ŷ − y), R(y − ŷ))
 
-    def spreadsheet_gradient(self, p: str, y: str) -> str:
+    def spreadsheet_gradient(self, p: str, y: str, r: Any) -> str:
         return f"SIGN({p}-{y})"
 
     def torch_loss(self, torch: Any, a: Any, y: Any) -> Any:
@@ -387,8 +389,9 @@ def test_a_toy_activation_and_loss_run_through_every_format(toy_rules: None, toy
         assert '<mi mathvariant="normal">sign</mi>' in text
     elif fmt != "latex":  # LaTeX writes the symbols as commands
         assert "softplus(z) = ln(1 + e^z)" in text and "sign(ŷ − y)" in text
-    if FORMATS[fmt].binary:  # a spreadsheet's formulas are the rules' own
-        assert "LN(1+EXP(" in text and "ABS(" in text and "SIGN(" in text
+    if FORMATS[fmt].binary:  # a spreadsheet's formulas are the rules' own (under carry, rounded at each stage)
+        assert ("LN(1+EXP(" if rounding == "exact" else "LN(ROUND(1+ROUND(EXP(") in text
+        assert "ABS(" in text and "SIGN(" in text
     shown = solve(load(str(toy_file))._replace(rounding=rounding)).steps[0].loss.value
     assert shown == pytest.approx(loss, abs=2e-4)
     assert f"{shown:.4f}" in text

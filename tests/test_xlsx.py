@@ -85,8 +85,11 @@ def _write(name: str, path: Path, *options: str) -> Path:
 
 
 def _printed_half(value: float, trace: Any) -> float:
-    """Half a unit of the last decimal the walkthrough prints for `value` (and binary noise)."""
-    return 0.5 * 10.0 ** -trace.precision.decimals_for(value) + 1e-9 * max(1.0, abs(value))
+    """Half a unit of the last decimal the walkthrough prints for `value` (and binary noise); under rounding:
+    carry binary noise only, since every formula rounds each stage where the walkthrough does, so a cell
+    recalculates to the printed digits themselves (off by one in the last digit is a failure)."""
+    noise = 1e-9 * max(1.0, abs(value))
+    return noise if trace.precision.carry else 0.5 * 10.0 ** -trace.precision.decimals_for(value) + noise
 
 
 # ---- the file itself ----------------------------------------------------------------------------------

@@ -78,10 +78,9 @@ steps: 2
 precision: 4
 """
 # rounding: carry, each operation rounded to 4 places (Adam's first steps divide by a rounded 0 there: momentum);
-# the batch's losses summed (a mean's ∂L/∂ŷ is the dense layout's, rounded once where carry rounds twice)
+# the batch's mean loss, its ∂L/∂ŷ rounded before and after ÷ 2 as carry rounds it
 CARRY = EVERY.replace("precision: 4", "precision: 4\nrounding: carry").replace(
-    "optimizer: adam", "optimizer: {name: momentum, momentum: 0.9}").replace(
-    "loss: cross_entropy", "loss: {name: cross_entropy, batch: sum}")
+    "optimizer: adam", "optimizer: {name: momentum, momentum: 0.9}")
 EXERCISES = {"cnn_edge": "all", "every": "all", "carry": "one-per-layer"}
 
 

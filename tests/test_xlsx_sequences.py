@@ -175,8 +175,8 @@ def test_attention_is_laid_out_as_a_student_works_it(tmp_path: Path) -> None:
 
 
 def _carried() -> str:
-    """transformer_block under rounding: carry, two steps, a ReLU output layer and mean squared error (the
-    softmax output layer's formula rounds only its result where the engine rounds e^z and Σ too)."""
+    """transformer_block under rounding: carry, two steps, a ReLU output layer and mean squared error (its
+    bundled softmax and cross-entropy under carry are tests/test_xlsx_carry.py's)."""
     text = Path(bundled.resolve("transformer_block")).read_text()
     for old, new in (("targets: [[[1], [2], [0]]]", "targets: [[[0, 1, 0], [0, 0, 1], [1, 0, 0]]]"),
                      ("    activation: softmax\n", "    activation: relu\n"),

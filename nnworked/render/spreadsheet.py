@@ -25,8 +25,8 @@ from nnworked.quantities import FINAL, name as quantity_name
 from nnworked.render.notation import Notation
 from nnworked.render.numbers import spreadsheet_number
 from nnworked.render.spreadsheet_backward import Backward
-from nnworked.render.spreadsheet_cells import (CORRECT, INCORRECT, NOT_DONE, Cell, Grid, Matrix, Place, mentions,
-                                               reference)
+from nnworked.render.spreadsheet_cells import (CORRECT, INCORRECT, NOT_DONE, Cell, Grid, Matrix, Place, Rounding,
+                                               mentions, outer, reference)
 from nnworked.render.spreadsheet_attention import AttentionCells
 from nnworked.render.spreadsheet_images import ImageCells
 from nnworked.render.spreadsheet_lstm import LSTMCells
@@ -49,6 +49,7 @@ class Layout(ImageCells, VectorCells, TensorCells, SequenceCells, AttentionCells
     def __init__(self, trace: Trace, keys: frozenset[str] = frozenset(), answers: bool = False,
                  status: bool = True, prefix: str = ""):
         self.trace, self.s, self.p = trace, trace.scenario, trace.precision
+        self.rounding = Rounding(self.p.places if self.p.carry else None)  # how rules' formulas round each stage
         self.keys, self.answers, self.status = keys, answers, status and bool(keys)
         self.prefix = prefix  # sheet names' prefix, so that a sheet and its key share one workbook
         matmul = trace.matmul
@@ -90,8 +91,8 @@ class Layout(ImageCells, VectorCells, TensorCells, SequenceCells, AttentionCells
 
         formula = build(read)
         used = [p for p in used if mentions(formula, reference(p, grid.title))]  # (a rule may not use them all)
-        if self.p.carry:  # each shown value rounded, and the next step uses it as rounded
-            formula = f"ROUND({formula},{self.p.places})"
+        if self.p.carry and not self._rounds_nothing(formula, used, grid.title):
+            formula = f"ROUND({formula},{self.p.places})"  # each shown value rounded; the next step uses it so
         if len(formula) > FORMULA_LIMIT:
             raise NnworkedError(f"the formula of {key or 'a cell'} would be {len(formula):,} characters long, more "
                                 f"than a spreadsheet takes ({FORMULA_LIMIT:,}): this network is too wide for "
@@ -104,6 +105,15 @@ class Layout(ImageCells, VectorCells, TensorCells, SequenceCells, AttentionCells
                 self.waiting.add(here)
                 return grid.put(row, col, Cell("", formula, "computed", key, value))
         return grid.put(row, col, Cell(value if np.isfinite(value) else "", formula, "computed", key, value))
+
+    def _rounds_nothing(self, formula: str, used: list[Place], sheet: str) -> bool:
+        """Whether ROUND around the formula would change nothing under carry, so it is left off: a copy of
+        one cell (a carried value is rounded already, and a given one, such as ε = 0.00001 or an input, is
+        never rounded by the working), or a formula that is one ROUND to the places already."""
+        if len(used) == 1 and formula == reference(used[0], sheet):
+            return True
+        return formula.startswith("ROUND(") and formula.endswith(f",{self.p.places})") and \
+            outer(formula[len("ROUND"):]) != formula[len("ROUND"):]
 
     def blank(self, grid: Grid, row: int, col: int, value: float, key: str) -> Place:
         here = grid.put(row, col, Cell(value if self.answers else None, style="answer" if self.answers else "blank",
@@ -254,7 +264,7 @@ class Layout(ImageCells, VectorCells, TensorCells, SequenceCells, AttentionCells
 
         def a_cell(i: int, e: int, r: int, c: int, v: float) -> Place:
             return self.computed(grid, r, c, v, lambda read: rule.spreadsheet_formula(
-                [read(z[u][e]) for u in range(len(z))], i, act.slope), self.unit_key("a", k, i, e, step))
+                [read(z[u][e]) for u in range(len(z))], i, act.slope, self.rounding), self.unit_key("a", k, i, e, step))
 
         places[f"a{k}"] = self.matrix(grid, row, self.example_col, act.a.T, a_cell)
         row += act.a.shape[1]
@@ -286,9 +296,13 @@ class Layout(ImageCells, VectorCells, TensorCells, SequenceCells, AttentionCells
         per_example: list[Place] = []
         for e in range(self.examples):
             def build(read: Callable[[Place], str], e: int = e) -> str:
-                terms = "+".join(rule.spreadsheet_formula(read(yhat[i][e]), read(y[i][e])) for i in range(units))
+                r = self.rounding  # as engine.carry's per_example_loss: the sum, the quotient, the product rounded
+                terms = "+".join(rule.spreadsheet_formula(read(yhat[i][e]), read(y[i][e]), r) for i in range(units))
+                if r.carry and units > 1:
+                    terms = r(terms)
                 body = f"({terms})/{divisor}" if divisor != 1 else terms
-                return f"{spreadsheet_number(spec.scale)}*({body})" if spec.scale != 1 else body
+                return f"{spreadsheet_number(spec.scale)}*({r(body) if divisor != 1 else body})" if spec.scale != 1 \
+                    else body
             key = "" if self.examples > 1 else ("L" if step == 1 else quantity_name("L", 0, step=step))
             per_example.append(self.computed(grid, row, self.col(self.example_col, e), loss.per_example[e], build, key))
         row += 1
@@ -296,8 +310,8 @@ class Layout(ImageCells, VectorCells, TensorCells, SequenceCells, AttentionCells
         if self.examples > 1:
             how = "the mean" if spec.batch == "mean" else "the sum"
             row = self.heading(grid, row, f"L = {how} of the examples' losses")
-            total = self.computed(grid, row, self.example_col, loss.value,
-                                  lambda read: (f"({'+'.join(read(p) for p in per_example)})/{self.examples}"
+            total = self.computed(grid, row, self.example_col, loss.value,  # the sum rounded before ÷, as carried
+                                  lambda read: (f"{self.total([read(p) for p in per_example])}/{self.examples}"
                                                 if spec.batch == "mean" else "+".join(read(p) for p in per_example)),
                                   "L" if step == 1 else quantity_name("L", 0, step=step))
             row += 1

@@ -11,7 +11,7 @@ import numpy as np
 from nnworked.engine.losses import LossSpec
 from nnworked.quantities import name as quantity_name, parse as quantity_parse
 from nnworked.render.numbers import spreadsheet_number
-from nnworked.render.spreadsheet_cells import Grid, Matrix, Place, outer
+from nnworked.render.spreadsheet_cells import Grid, Matrix, Place, Rounding, outer
 from nnworked.render.spreadsheet_attention import AttentionGradientCells
 from nnworked.render.spreadsheet_images import ImageGradientCells
 from nnworked.render.spreadsheet_lstm import LSTMGradientCells
@@ -98,20 +98,22 @@ class Backward(ImageGradientCells, VectorGradientCells, RecurrentGradientCells, 
         core = rule.gradient_formula.split(" = ", 1)[-1]  # "∂L/∂ŷ = 2 × (ŷ − y)": its right-hand side
         row = self.heading(grid, row, f"∂L/∂{n.a(k)} = {_scaled_text(spec, examples, units, core)}")
         da = self.matrix(grid, row, self.example_col, record.dl_dyhat.T, lambda i, e, r, c, v: self.computed(
-            grid, r, c, v, lambda read: _scaled(spec, rule.spreadsheet_gradient(read(yhat[i][e]), read(y[i][e])),
-                                                examples, units), self._per_example("da", k, step.number)(i, e)))
+            grid, r, c, v, lambda read: _scaled(spec, rule.spreadsheet_gradient(read(yhat[i][e]), read(y[i][e]),
+                                                                             self.rounding), examples, units,
+                                                self.rounding), self._per_example("da", k, step.number)(i, e)))
         places[f"da{k}"] = da
         row += units + 1
         if record.shortcut is not None:
             row = self.heading(grid, row, f"∂L/∂{n.z(k)} = {_scaled_text(spec, examples, units, 'ŷ − y')}   "
                                f"({act.label} with this loss: the shortcut)")
-            build = lambda i, e: lambda read: _scaled(spec, f"{read(yhat[i][e])}-{read(y[i][e])}", examples, units)  # noqa: E731
+            build = lambda i, e: lambda read: _scaled(  # noqa: E731
+                spec, self.rounding(f"{read(yhat[i][e])}-{read(y[i][e])}"), examples, units, self.rounding)
         else:
             row = self.heading(grid, row, f"∂L/∂{n.z(k)} = ∂L/∂{n.a(k)} ⊙ {act.label}′({n.z(k)})")
             z, a = places[f"z{k}"], places[f"a{k}"]
             build = lambda i, e: lambda read: act.spreadsheet_backward(  # noqa: E731
                 [read(da[u][e]) for u in range(units)], [read(z[u][e]) for u in range(units)],
-                [read(a[u][e]) for u in range(units)], i, self.s.layers[k - 1].slope)
+                [read(a[u][e]) for u in range(units)], i, self.s.layers[k - 1].slope, self.rounding)
         places[f"dz{k}"] = self.matrix(grid, row, self.example_col, record.delta.T, lambda i, e, r, c, v: self.computed(
             grid, r, c, v, build(i, e), self._per_example("dz", k, step.number)(i, e)))
         places[f"dz{k}@row"] = [[Place(grid.title, row, 0)]]
@@ -130,7 +132,7 @@ class Backward(ImageGradientCells, VectorGradientCells, RecurrentGradientCells, 
         places[f"dz{k}"] = self.matrix(grid, row, self.example_col, record.delta.T, lambda i, e, r, c, v: self.computed(
             grid, r, c, v, lambda read: act.spreadsheet_backward(
                 [read(da[u][e]) for u in range(units)], [read(z[u][e]) for u in range(units)],
-                [read(a[u][e]) for u in range(units)], i, record.slope),
+                [read(a[u][e]) for u in range(units)], i, record.slope, self.rounding),
             self._per_example("dz", k, step.number)(i, e)))
         places[f"dz{k}@row"] = [[Place(grid.title, row, 0)]]
         return row + units + 1
@@ -243,10 +245,11 @@ class Backward(ImageGradientCells, VectorGradientCells, RecurrentGradientCells, 
         return self.computed(grid, row, col, update.new[index], build, key)
 
 
-def _scaled(spec: LossSpec, core: str, examples: int, units: int) -> str:
-    """core × scale ÷ (what is averaged over), as `rules.losses.base.scaled` writes it."""
+def _scaled(spec: LossSpec, core: str, examples: int, units: int, r: Rounding) -> str:
+    """core × scale ÷ (what is averaged over), as `rules.losses.base.scaled` writes it (the product
+    rounded under carry, as engine.carry's _scaled rounds it; the quotient is the cell's last stage)."""
     if spec.scale != 1:
-        core = f"{spreadsheet_number(spec.scale)}*({core})"
+        core = r(f"{spreadsheet_number(spec.scale)}*({core})")
     divisor = round(spec.scale / spec.factor(examples, units))
     return core if divisor == 1 else f"({core})/{divisor}"
 

@@ -59,6 +59,25 @@ def mentions(formula: str, ref: str) -> bool:
     return re.search(rf"(?<![A-Za-z0-9!']){re.escape(ref)}(?![0-9])", formula) is not None
 
 
+class Rounding(NamedTuple):
+    """How a formula rounds each operation a rule writes into it (a rule's spreadsheet pieces take one):
+    under rounding: carry, ROUND(…, places) around each operation whose result the carried working rounds
+    (its `carried`, the stages the walkthrough prints), so the cell recalculates to the trace's digits;
+    under exact, the operation's text as it is, with the parentheses it needs as an operand."""
+
+    places: int | None = None  # None: rounding: exact
+
+    @property
+    def carry(self) -> bool:
+        return self.places is not None
+
+    def __call__(self, text: str) -> str:
+        return text if self.places is None else f"ROUND({outer(text)},{self.places})"
+
+
+EXACT = Rounding()
+
+
 def outer(text: str) -> str:
     """A formula without the parentheses around the whole of it."""
     if text.startswith("(") and text.endswith(")"):

@@ -110,7 +110,8 @@ class ImageCells:
         def a_cell(index: tuple[int, ...], r: int, c: int, v: float) -> Place:
             e, ch, y, x = index
             return self.computed(grid, r, c, v, lambda read: rule.spreadsheet_formula(
-                [read(z[e, ch, y, u]) for u in range(width)], x, act.slope), self.key_of("a", k, index, step))
+                [read(z[e, ch, y, u]) for u in range(width)], x, act.slope, self.rounding),
+                self.key_of("a", k, index, step))
 
         places[f"a{k}"], row = self.image_block(grid, row, act.a, a_cell)
         return row + 1
@@ -175,7 +176,7 @@ class ImageGradientCells:
             e, ch, y, x = index
             return self.computed(grid, r, c, v, lambda read: act.spreadsheet_backward(
                 [read(da[e, ch, y, u]) for u in range(width)], [read(z[e, ch, y, u]) for u in range(width)],
-                [read(a[e, ch, y, u]) for u in range(width)], x, record.slope),
+                [read(a[e, ch, y, u]) for u in range(width)], x, record.slope, self.rounding),
                 self.key_of("dz", k, index, step.number))
 
         places[f"dz{k}"], end = self.image_block(grid, row, record.delta, cell, band)

@@ -69,7 +69,8 @@ class LSTMCells:
             gates.append(self.matrix(grid, row, self.example_col, rec.gates[q].reshape(columns, hidden).T,
                                      lambda u, col, r, c_, v, z=z, rule=rule, gate=gate: self.computed(
                                          grid, r, c_, v, lambda read: rule.spreadsheet_formula(
-                                             [read(z[w][col]) for w in range(hidden)], u, 0.0), key(gate, u, col))))
+                                             [read(z[w][col]) for w in range(hidden)], u, 0.0, self.rounding),
+                                         key(gate, u, col))))
             zs.append(z)
             row += hidden + 1
         i, f, g, o = gates
@@ -82,7 +83,7 @@ class LSTMCells:
         self.heading(grid, state_row + hidden + 2, "tanh(c_t)")
         tanh_c = self.matrix(grid, state_row + hidden + 3, self.example_col, rec.tanh_c.reshape(columns, hidden).T,
                              lambda u, col, r, c_, v: self.computed(grid, r, c_, v, lambda read: tanh.spreadsheet_formula(
-                                 [read(c[w][col]) for w in range(hidden)], u, 0.0)))
+                                 [read(c[w][col]) for w in range(hidden)], u, 0.0, self.rounding)))
         self.heading(grid, state_row + 2 * hidden + 4, "h₀ (left) and h_t = o × tanh(c_t)")
         last = rec.returns != "sequence"
 
@@ -172,7 +173,8 @@ class LSTMGradientCells:
                         lambda u, col, r, c_, v, q=q, rule=rule, gate=gate: self.computed(grid, r, c_, v, lambda read: (
                             rule.spreadsheet_backward([read(dgate[q][w][col]) for w in range(hidden)],
                                                       [read(zs[q][w][col]) for w in range(hidden)],
-                                                      [read(gates[q][w][col]) for w in range(hidden)], u, 0.0)),
+                                                      [read(gates[q][w][col]) for w in range(hidden)], u, 0.0,
+                                                      self.rounding)),
                             key(f"dz{gate}", u, col)))
         places[f"lstm-dz{k}"] = dz
         row = at[5] + 2 * hidden + 3

@@ -162,7 +162,7 @@ class SequenceCells:
             key = self.unit_key("a", k, u, c // positions if last else c, step) \
                 if not last or c % positions == positions - 1 else ""
             return self.computed(grid, r, col, value, lambda read: rule.spreadsheet_formula(
-                [read(z[v][c]) for v in range(units)], u, rec.slope), key)
+                [read(z[v][c]) for v in range(units)], u, rec.slope, self.rounding), key)
 
         self.matrix(grid, h_row, self.example_col, rec.h.reshape(columns, units).T, h_cell)
         places[f"z{k}"], places[f"h{k}"] = z, h
@@ -214,7 +214,8 @@ class RecurrentGradientCells:
         self.matrix(grid, delta_row, self.example_col, rec.delta.reshape(columns, units).T,
                     lambda u, c, r, col, value: self.computed(grid, r, col, value, lambda read: rule.spreadsheet_backward(
                         [read(dh[v][c]) for v in range(units)], [read(z[v][c]) for v in range(units)],
-                        [read(h[v][c]) for v in range(units)], u, rec.slope), self.unit_key("dz", k, u, c, step.number)))
+                        [read(h[v][c]) for v in range(units)], u, rec.slope, self.rounding),
+                        self.unit_key("dz", k, u, c, step.number)))
         places[f"dz{k}"] = delta
         row = delta_row + units + 1
 

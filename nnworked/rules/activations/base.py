@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from nnworked.engine.rounding import Precision
     from nnworked.render.blocks import Block
     from nnworked.render.notation import Notation
+    from nnworked.render.spreadsheet_cells import Rounding
     from nnworked.trace import Activate
 
 
@@ -117,18 +118,20 @@ class ActivationRule(ABC):
         """The AI by Hand layout's activation step; None: the worked lines of the standard layout."""
         return None
 
-    # -- in a spreadsheet (--format xlsx): formulas over cell references such as "E7" --
+    # -- in a spreadsheet (--format xlsx): formulas over cell references such as "E7", each operation
+    # passed through `r` where `carried` rounds it (under rounding: carry the cell then recalculates to the
+    # trace's digits; its last stage is rounded by the cell itself) --
 
     @abstractmethod
-    def spreadsheet_formula(self, z: Sequence[str], i: int, slope: float) -> str:
+    def spreadsheet_formula(self, z: Sequence[str], i: int, slope: float, r: Rounding) -> str:
         """Element i of a = f(z) for one example, as a spreadsheet formula (no leading =) over the cells of
-        that example's z."""
+        that example's z, rounded stage by stage as `carried` rounds it."""
 
     @abstractmethod
     def spreadsheet_backward(self, upstream: Sequence[str], z: Sequence[str], a: Sequence[str], i: int,
-                             slope: float) -> str:
+                             slope: float, r: Rounding) -> str:
         """Element i of ∂L/∂z for one example, as a spreadsheet formula over the cells of that example's
-        ∂L/∂a (`upstream`), z and a."""
+        ∂L/∂a (`upstream`), z and a, rounded stage by stage as `carried_backward` rounds it."""
 
     # -- reading the numbers --
 
@@ -193,17 +196,19 @@ class ElementwiseActivation(ActivationRule):
         return w.element_lines(act)
 
     @abstractmethod
-    def spreadsheet_element(self, z: str, slope: float) -> str:
-        """f(z) as a spreadsheet formula over the cell z."""
+    def spreadsheet_element(self, z: str, slope: float, r: Rounding) -> str:
+        """f(z) as a spreadsheet formula over the cell z, each inner stage through `r` as `carried` rounds
+        it (the last stage is the cell's own)."""
 
     @abstractmethod
-    def spreadsheet_derivative(self, z: str, a: str, slope: float) -> str:
-        """f′(z) as a spreadsheet formula over the cells z and a, written so that it can be multiplied
-        without parentheses (a function call, a product, or itself in parentheses)."""
+    def spreadsheet_derivative(self, z: str, a: str, slope: float, r: Rounding) -> str:
+        """f′(z) as a spreadsheet formula over the cells z and a, every stage through `r` as
+        `carried_derivative` rounds it (the last one too: ∂L/∂z multiplies the rounded f′), written so that
+        it can be multiplied without parentheses (a function call, a product, or itself in parentheses)."""
 
-    def spreadsheet_formula(self, z: Sequence[str], i: int, slope: float) -> str:
-        return self.spreadsheet_element(z[i], slope)
+    def spreadsheet_formula(self, z: Sequence[str], i: int, slope: float, r: Rounding) -> str:
+        return self.spreadsheet_element(z[i], slope, r)
 
     def spreadsheet_backward(self, upstream: Sequence[str], z: Sequence[str], a: Sequence[str], i: int,
-                             slope: float) -> str:
-        return f"{upstream[i]}*{self.spreadsheet_derivative(z[i], a[i], slope)}"
+                             slope: float, r: Rounding) -> str:
+        return f"{upstream[i]}*{self.spreadsheet_derivative(z[i], a[i], slope, r)}"

@@ -51,15 +51,16 @@ class LeakyReLU(ElementwiseActivation):
         return [f"LeakyReLU(z) = z for z > 0: slope 1;   {fmt(slope, p, given=True)}·z for z < 0: slope "
                 f"{fmt(slope, p, given=True)}.", "At z = 0 nnworked takes the slope from the left."]
 
-    def spreadsheet_element(self, z: str, slope: float) -> str:
+    def spreadsheet_element(self, z: str, slope: float, r: Any) -> str:
         from nnworked.render.numbers import spreadsheet_number
 
         return f"IF({z}>0,{z},{spreadsheet_number(slope)}*{z})"
 
-    def spreadsheet_derivative(self, z: str, a: str, slope: float) -> str:
+    def spreadsheet_derivative(self, z: str, a: str, slope: float, r: Any) -> str:
         from nnworked.render.numbers import spreadsheet_number
 
-        return f"IF({z}>0,1,{spreadsheet_number(slope)})"  # leaky ReLU′(0) is the slope
+        # leaky ReLU′(0) is the slope; carried rounds it (a slope finer than the places is worked as rounded)
+        return r(f"IF({z}>0,1,{spreadsheet_number(slope)})")
 
     def torch_value(self, torch: Any, z: Any, slope: float) -> Any:
         return torch.where(z > 0, z, slope * z)

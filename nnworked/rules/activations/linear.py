@@ -51,10 +51,10 @@ class Linear(ElementwiseActivation):
         return [Para(f"No activation on this layer{' (the output layer has no ReLU)' if k == n.layers else ''}:"
                      f" {n.a(k)} = {n.z(k)}.")]
 
-    def spreadsheet_element(self, z: str, slope: float) -> str:
+    def spreadsheet_element(self, z: str, slope: float, r: Any) -> str:
         return z
 
-    def spreadsheet_derivative(self, z: str, a: str, slope: float) -> str:
+    def spreadsheet_derivative(self, z: str, a: str, slope: float, r: Any) -> str:
         return "1"
 
     def torch_value(self, torch: Any, z: Any, slope: float) -> Any:

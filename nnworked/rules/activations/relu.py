@@ -109,10 +109,10 @@ class ReLU(ElementwiseActivation):
             return "dead feature map" if act.z.ndim > 2 else "dead ReLU"
         return None
 
-    def spreadsheet_element(self, z: str, slope: float) -> str:
+    def spreadsheet_element(self, z: str, slope: float, r: Any) -> str:
         return f"MAX(0,{z})"
 
-    def spreadsheet_derivative(self, z: str, a: str, slope: float) -> str:
+    def spreadsheet_derivative(self, z: str, a: str, slope: float, r: Any) -> str:
         return f"IF({z}>0,1,0)"  # ReLU′(0) = 0
 
     def torch_value(self, torch: Any, z: Any, slope: float) -> Any:

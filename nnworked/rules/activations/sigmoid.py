@@ -78,11 +78,13 @@ class Sigmoid(ElementwiseActivation):
             return "saturated sigmoid"
         return None
 
-    def spreadsheet_element(self, z: str, slope: float) -> str:
-        return f"1/(1+EXP(-{z}))"
+    def spreadsheet_element(self, z: str, slope: float, r: Any) -> str:
+        exp = r(f"EXP(-{z})")
+        return f"1/{r(f'(1+{exp})')}"  # as carried: 1 / R(1 + R(e^(−z)))
 
-    def spreadsheet_derivative(self, z: str, a: str, slope: float) -> str:
-        return f"{a}*(1-{a})"
+    def spreadsheet_derivative(self, z: str, a: str, slope: float, r: Any) -> str:
+        complement = r(f"(1-{a})")
+        return r(f"{a}*{complement}")  # R(a × R(1 − a))
 
     def torch_value(self, torch: Any, z: Any, slope: float) -> Any:
         return torch.sigmoid(z)

@@ -136,14 +136,25 @@ class Softmax(ActivationRule):
         return ["ŷₖ = e^(zₖ) / Σᵢ e^(zᵢ)           so  ∂ŷₖ/∂zⱼ = ŷₖ·(1 − ŷₖ) if k = j,  −ŷₖ·ŷⱼ if k ≠ j",
                 "                                        = ŷₖ·(1[k = j] − ŷⱼ)"]
 
-    def spreadsheet_formula(self, z: Sequence[str], i: int, slope: float) -> str:
-        return f"EXP({z[i]})/({'+'.join(f'EXP({cell})' for cell in z)})"
+    def spreadsheet_formula(self, z: Sequence[str], i: int, slope: float, r: Any) -> str:
+        if not r.carry:
+            return f"EXP({z[i]})/({'+'.join(f'EXP({cell})' for cell in z)})"
+        # as carried: each e^(z − shift) rounded, then their sum, where the shift is the row's maximum only
+        # above SOFTMAX_SHIFT_ABOVE (as softmax_shift: a shift changes what rounds)
+        from nnworked.render.numbers import spreadsheet_number
+
+        top = f"MAX({','.join(z)})" if len(z) > 1 else z[0]
+        shift = f"IF({top}>{spreadsheet_number(SOFTMAX_SHIFT_ABOVE)},{top},0)"
+        exps = [r(f"EXP({cell}-{shift})") for cell in z]
+        total = r(f"({'+'.join(exps)})") if len(exps) > 1 else exps[0]
+        return f"{exps[i]}/{total}"
 
     def spreadsheet_backward(self, upstream: Sequence[str], z: Sequence[str], a: Sequence[str], i: int,
-                             slope: float) -> str:
-        # ∂L/∂zᵢ = aᵢ (gᵢ − Σₖ gₖ aₖ), as vjp computes it
-        weighted = "+".join(f"{g}*{out}" for g, out in zip(upstream, a))
-        return f"{a[i]}*({upstream[i]}-({weighted}))"
+                             slope: float, r: Any) -> str:
+        # ∂L/∂zᵢ = aᵢ (gᵢ − Σₖ gₖ aₖ), as vjp computes it and worked.softmax_delta rounds it
+        weighted = r(f"({'+'.join(r(f'{g}*{out}') for g, out in zip(upstream, a))})")
+        difference = r(f"({upstream[i]}-{weighted})")
+        return f"{a[i]}*{difference}"
 
     def torch_value(self, torch: Any, z: Any, slope: float) -> Any:
         return torch.softmax(z, dim=-1)

@@ -45,11 +45,12 @@ class Tanh(ElementwiseActivation):
                 "tanh′(z) = [(e^z + e^(−z))² − (e^z − e^(−z))²] / (e^z + e^(−z))²  (quotient rule)",
                 "         = 1 − tanh²(z)"]
 
-    def spreadsheet_element(self, z: str, slope: float) -> str:
+    def spreadsheet_element(self, z: str, slope: float, r: Any) -> str:
         return f"TANH({z})"
 
-    def spreadsheet_derivative(self, z: str, a: str, slope: float) -> str:
-        return f"(1-{a}^2)"
+    def spreadsheet_derivative(self, z: str, a: str, slope: float, r: Any) -> str:
+        square = r(f"{a}^2")
+        return r(f"(1-{square})")  # as carried: R(1 − R(a²))
 
     def torch_value(self, torch: Any, z: Any, slope: float) -> Any:
         return torch.tanh(z)

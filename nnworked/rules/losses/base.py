@@ -16,6 +16,7 @@ from nnworked.expr import Expr, Num, num, op
 
 if TYPE_CHECKING:
     from nnworked.engine.losses import LossSpec
+    from nnworked.render.spreadsheet_cells import Rounding
     from nnworked.render.blocks import Block
     from nnworked.trace import OutputDelta, Trace
 
@@ -106,17 +107,20 @@ class LossRule(ABC):
         core = c.worked(p.shape, lambda n, i: self.gradient_expr(num(p[n, i]), y[n, i]) or num(0.0))
         return core, present
 
-    # -- in a spreadsheet (--format xlsx): formulas over cell references such as "E7" --
+    # -- in a spreadsheet (--format xlsx): formulas over cell references such as "E7", each operation
+    # passed through `r` where the carried working rounds it (under rounding: carry the cells then
+    # recalculate to the trace's digits) --
 
     @abstractmethod
-    def spreadsheet_formula(self, p: str, y: str) -> str:
+    def spreadsheet_formula(self, p: str, y: str, r: Rounding) -> str:
         """One output's term of one example's loss, before the reductions and the scale, as a spreadsheet
-        formula (no leading =) over the cells of the prediction p and the target y."""
+        formula (no leading =) over the cells of the prediction p and the target y, every stage rounded as
+        `carried_terms` rounds it."""
 
     @abstractmethod
-    def spreadsheet_gradient(self, p: str, y: str) -> str:
+    def spreadsheet_gradient(self, p: str, y: str, r: Rounding) -> str:
         """One element of ∂L/∂ŷ before the reductions and the scale, as a spreadsheet formula over the
-        cells p and y."""
+        cells p and y, every stage rounded as `carried_gradient` rounds it."""
 
     @abstractmethod
     def formula_core(self, spec: LossSpec, units: int) -> str:

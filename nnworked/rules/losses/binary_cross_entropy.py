@@ -131,12 +131,17 @@ class BinaryCrossEntropy(LossRule):
                         + meaning(float(output.delta[e, i]), p, n.element(n.delta(n.layers), e, i, units))))
         return out
 
-    def spreadsheet_formula(self, p: str, y: str) -> str:
-        # a term whose target weight is 0 is exactly 0 (never 0 × ln 0)
-        return f"-(IF({y}=0,0,{y}*LN({p}))+IF({y}=1,0,(1-{y})*LN(1-{p})))"
+    def spreadsheet_formula(self, p: str, y: str, r: Any) -> str:
+        # a term whose target weight is 0 is exactly 0 (never 0 × ln 0); as carried: −R(R(y × R(ln p)) +
+        # R((1 − y) × R(ln R(1 − p)))), where y = 1 or y = 0 leaves one of them (× 1 and + 0 change nothing)
+        complement = r(f"1-{p}")
+        one, zero = r(f"{y}*{r(f'LN({p})')}"), r(f"(1-{y})*{r(f'LN({complement})')}")
+        return "-" + r(f"(IF({y}=0,0,{one})+IF({y}=1,0,{zero}))")
 
-    def spreadsheet_gradient(self, p: str, y: str) -> str:
-        return f"IF({y}=0,0,-{y}/{p})+IF({y}=1,0,(1-{y})/(1-{p}))"
+    def spreadsheet_gradient(self, p: str, y: str, r: Any) -> str:
+        # as carried: R(−R(y / p) + R((1 − y) / R(1 − p)))
+        first, second = r(f"{y}/{p}"), r(f"(1-{y})/{r(f'(1-{p})')}")
+        return r(f"IF({y}=0,0,-{first})+IF({y}=1,0,{second})")
 
     def torch_loss(self, torch: Any, a: Any, y: Any) -> Any:
         return -(y * torch.log(a) + (1 - y) * torch.log(1 - a))

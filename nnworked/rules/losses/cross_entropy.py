@@ -115,11 +115,13 @@ class CrossEntropy(LossRule):
                         "every other class a positive one, its own probability, that pushes its score down."))
         return out
 
-    def spreadsheet_formula(self, p: str, y: str) -> str:
-        return f"IF({y}=0,0,-{y}*LN({p}))"  # a term whose target is 0 is exactly 0 (never 0 × ln 0)
+    def spreadsheet_formula(self, p: str, y: str, r: Any) -> str:
+        # a term whose target is 0 is exactly 0 (never 0 × ln 0); as carried: −R(y × R(ln p))
+        ln = r(f"LN({p})")
+        return f"IF({y}=0,0,-{r(f'{y}*{ln}')})"
 
-    def spreadsheet_gradient(self, p: str, y: str) -> str:
-        return f"IF({y}=0,0,-{y}/{p})"
+    def spreadsheet_gradient(self, p: str, y: str, r: Any) -> str:
+        return f"IF({y}=0,0,-{r(f'{y}/{p}')})"  # −R(y / p)
 
     def torch_loss(self, torch: Any, a: Any, y: Any) -> Any:
         return -(y * torch.log(a))

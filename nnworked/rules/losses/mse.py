@@ -116,11 +116,11 @@ class MeanSquaredError(LossRule):
              "large undoes, so both conventions train the same network.")))
         return out
 
-    def spreadsheet_formula(self, p: str, y: str) -> str:
-        return f"({p}-{y})^2"
+    def spreadsheet_formula(self, p: str, y: str, r: Any) -> str:
+        return r(f"{r(f'({p}-{y})')}^2")  # as carried: R(R(ŷ − y)²)
 
-    def spreadsheet_gradient(self, p: str, y: str) -> str:
-        return f"2*({p}-{y})"
+    def spreadsheet_gradient(self, p: str, y: str, r: Any) -> str:
+        return r(f"2*{r(f'({p}-{y})')}")  # R(2 × R(ŷ − y))
 
     def torch_loss(self, torch: Any, a: Any, y: Any) -> Any:
         return (a - y) ** 2
