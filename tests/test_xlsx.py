@@ -196,6 +196,20 @@ def answered_sheets(source: str, name: str, blanks: str, tmp: Path) -> tuple[dic
     return files, (exercise, at, first)
 
 
+def assert_status_cells(recalculated: dict[str, Any], name: str) -> None:
+    """Beside each blank of `answered_sheets`' exercise, recalculated: "not done" untouched, "correct" with
+    every answer right, "incorrect" beside the one answer 1 off and "correct" beside the rest."""
+    exercise, at, first = recalculated["exercises"][name]
+    assert set(at) == set(exercise.blanks) and len(at) > 3
+    marks = {}
+    for label in ("untouched", "right", "wrong"):
+        sheet = openpyxl.load_workbook(recalculated["again"][f"{name}-{label}"], data_only=True)["Step 1"]
+        marks[label] = {key: sheet.cell(row=row + 1, column=col + 2).value for key, (row, col) in at.items()}
+    assert marks["untouched"] == {key: NOT_DONE for key in at}
+    assert marks["right"] == {key: CORRECT for key in at}
+    assert marks["wrong"] == {key: INCORRECT if key == first else CORRECT for key in at}
+
+
 def _compare(trace: Any, written: Path, recalculated: Path) -> int:
     """Every formula cell of the recalculated file equals the value nnworked stored (the trace's) to the
     printed precision; the number of cells compared."""

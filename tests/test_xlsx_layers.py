@@ -21,9 +21,8 @@ from nnworked.errors import NnworkedError
 from nnworked.quantities import table
 from nnworked.render import xlsx
 from nnworked.render.spreadsheet import LAID_OUT, Layout
-from nnworked.render.spreadsheet_cells import CORRECT, INCORRECT, NOT_DONE
 from nnworked.rules.layers import LAYERS
-from tests.test_xlsx import SOFFICE, _compare, answered_sheets, _formulas, _recalculated, _values, _write, needs_libreoffice, openpyxl
+from tests.test_xlsx import SOFFICE, _compare, answered_sheets, assert_status_cells, _formulas, _recalculated, _values, _write, needs_libreoffice, openpyxl
 
 EVERY = """\
 title: Every layer type in a spreadsheet
@@ -206,12 +205,4 @@ def test_editing_an_input_recomputes_every_cell(recalculated: dict[str, Any]) ->
 @needs_libreoffice
 @pytest.mark.parametrize("name", list(EXERCISES))
 def test_an_exercise_says_not_done_then_correct_then_incorrect(recalculated: dict[str, Any], name: str) -> None:
-    exercise, at, first = recalculated["exercises"][name]
-    assert set(at) == set(exercise.blanks) and len(at) > 3
-    marks = {}
-    for label in ("untouched", "right", "wrong"):
-        sheet = openpyxl.load_workbook(recalculated["again"][f"{name}-{label}"], data_only=True)["Step 1"]
-        marks[label] = {key: sheet.cell(row=row + 1, column=col + 2).value for key, (row, col) in at.items()}
-    assert marks["untouched"] == {key: NOT_DONE for key in at}
-    assert marks["right"] == {key: CORRECT for key in at}
-    assert marks["wrong"] == {key: INCORRECT if key == first else CORRECT for key in at}
+    assert_status_cells(recalculated, name)

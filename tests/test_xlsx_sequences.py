@@ -21,8 +21,7 @@ import nnworked
 from nnworked import bundled
 from nnworked.quantities import table
 from nnworked.render.spreadsheet import Layout
-from nnworked.render.spreadsheet_cells import CORRECT, INCORRECT, NOT_DONE
-from tests.test_xlsx import SOFFICE, _compare, answered_sheets, _formulas, _recalculated, _values, _write, needs_libreoffice, openpyxl
+from tests.test_xlsx import SOFFICE, _compare, answered_sheets, assert_status_cells, _formulas, _recalculated, _values, _write, needs_libreoffice, openpyxl
 
 SEQUENCES = ["attention_three_tokens", "transformer_block", "rnn_three_steps", "lstm_step"]
 # two sequences each; attention after an rnn (so ∂L/∂x along its three projections), an rnn after attention
@@ -278,15 +277,7 @@ def test_typing_a_token_and_a_weight_recomputes_every_cell(recalculated: dict[st
 @needs_libreoffice
 @pytest.mark.parametrize("name", ["transformer_block", "rnn_three_steps", "lstm_step"])
 def test_an_exercise_says_not_done_then_correct_then_incorrect(recalculated: dict[str, Any], name: str) -> None:
-    exercise, at, first = recalculated["exercises"][name]
-    assert set(at) == set(exercise.blanks) and len(at) > 3
-    marks = {}
-    for label in ("untouched", "right", "wrong"):
-        sheet = openpyxl.load_workbook(recalculated["again"][f"{name}-{label}"], data_only=True)["Step 1"]
-        marks[label] = {key: sheet.cell(row=row + 1, column=col + 2).value for key, (row, col) in at.items()}
-    assert marks["untouched"] == {key: NOT_DONE for key in at}
-    assert marks["right"] == {key: CORRECT for key in at}
-    assert marks["wrong"] == {key: INCORRECT if key == first else CORRECT for key in at}
+    assert_status_cells(recalculated, name)
 
 
 def test_a_sequence_s_loss_heading_counts_tokens(tmp_path: Path) -> None:
