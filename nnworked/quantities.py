@@ -6,7 +6,8 @@ A name is what a teacher says and a student writes in an answer file: `z1[0]` (o
 the loss, `C[0,1]` for a matrix product. A later pass is another quantity with the same name and a step
 qualifier: `a2[0]@2` is step 2's output, `a2[0]@final` the forward pass after training.
 A layer's intermediates are quantities too where its record names them (`intermediates()`, beside the
-`produces()` the JSON reads): self-attention's q1[0,t,m], k1, v1, S1[0,i,j], Sc1, A1 and O1, worked before a1.
+`produces()` the JSON reads): self-attention's q1[0,t,m], k1, v1, S1[0,i,j], Sc1, A1 and O1, worked before a1,
+and backward its dO1, dA1, dv1, dSc1, dS1, dq1 and dk1, worked after da1 and before dWQ1.
 
 This module holds the ONE grammar (`parse`, `name`), the ONE order a student works in (`sort_key`), and
 the ONE map from a name to its worked expression (`Table.expression`, built by `nnworked.workings` from the
@@ -34,6 +35,8 @@ _NAME = re.compile(r"^([a-zA-Z]+?)(\d*)(?:\.([a-z]+))?(?:\[(\d+(?:,\d+)*)\])?(?:
 INTERMEDIATE = {"q": 1.1, "k": 1.2, "v": 1.3, "S": 1.4, "Sc": 1.5, "A": 1.6, "O": 1.7}  # worked before a layer's a
 _ORDER = {**INTERMEDIATE, "C": 0, "z": 1, "a": 2, "L": 3, "da": 4, "dz": 5, "dW": 6, "dK": 6, "dgamma": 6, "db": 7, "dbeta": 7, "W": 8,
           "K": 8, "gamma": 8, "b": 9, "beta": 9}
+GRADIENT_INTERMEDIATE = {"dO": 4.1, "dA": 4.2, "dv": 4.3, "dSc": 4.4, "dS": 4.5, "dq": 4.6, "dk": 4.7}  # after a layer's da
+_ORDER.update(GRADIENT_INTERMEDIATE)
 PER_EXAMPLE = ("z", "a", "dz", "da")  # indexed [unit] with one example, [unit,example] in a batch
 FIRST_STEP = 1
 FINAL = "final"  # the step qualifier of the forward pass with the parameters after training
@@ -224,6 +227,10 @@ def _values(trace: Trace) -> dict[str, float]:
                         for index, v in np.ndenumerate(values) if np.isfinite(v)})
     if step.loss is not None:
         out["L"] = step.loss.value
+    for operation in step.backward:  # a layer's named backward intermediates (self-attention's ∂L/∂A, ∂L/∂Q …)
+        for kind, values in getattr(operation, "intermediates", dict)().items():
+            out.update({name(kind, operation.layer, *index): float(v)
+                        for index, v in np.ndenumerate(values) if np.isfinite(v)})
     for key, values in step.gradients().items():
         array = parse(key)
         if array.kind in PER_EXAMPLE:

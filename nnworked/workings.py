@@ -11,6 +11,7 @@ import numpy as np
 from nnworked import worked
 from nnworked.expr import Expr, Num, num, op
 from nnworked.quantities import FINAL, FIRST_STEP, INTERMEDIATE, PER_EXAMPLE, Name, cell, computed_from, name
+from nnworked.quantities import GRADIENT_INTERMEDIATE
 from nnworked.rules.activations import ACTIVATIONS
 from nnworked.trace import Trace
 
@@ -115,6 +116,11 @@ def expression(trace: Trace, key: Name, look: Look = _same) -> Expr:
         return worked.loss_total(loss.spec, place.values(names, loss.per_example.reshape(-1)), names)
     if kind in INTERMEDIATE:  # a layer's intermediate: worked by the layer's own module
         record = next(r for r in forward.operations if getattr(r, "layer", None) == k and hasattr(r, "intermediates"))
+        place = Place(trace, key, examples, tuple(key.index[1:]), key.index[0], first, look, True)
+        return _looked(_WORKERS[type(record).__name__ + ".intermediate"](record, kind, place), place)
+    if kind in GRADIENT_INTERMEDIATE:  # a layer's backward intermediate: worked by the layer's own module too
+        assert step is not None
+        record = next(r for r in step.backward if getattr(r, "layer", None) == k and hasattr(r, "intermediates"))
         place = Place(trace, key, examples, tuple(key.index[1:]), key.index[0], first, look, True)
         return _looked(_WORKERS[type(record).__name__ + ".intermediate"](record, kind, place), place)
     per_example = kind in PER_EXAMPLE
