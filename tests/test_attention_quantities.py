@@ -163,3 +163,19 @@ def test_the_ai_by_hand_sheet_and_the_derivation_hide_a_blank_gradient_alone() -
     derived = exercise.sheet("terminal", width=110, detail="full").splitlines()
     assert "    ∂L/∂S₁,₀[1,0] (dS1[0,0,1,0]) = −0.0235 / √(2) = ?" in derived
     assert "    ∂L/∂Q₁,₀[1,0] = (? × 1.2) + (0.0166 × 1.6) = ? + 0.0266 = ?" in derived
+
+
+def test_the_gradient_of_an_attention_layers_input_is_worked_from_dq_dk_and_dv() -> None:
+    """Attention twice: ∂L/∂a₁ sums the second layer's three paths, each from its own ∂L/∂q, ∂L/∂k, ∂L/∂v; its
+    value is their products with the weights (checked in plain numpy)."""
+    wq, wk, wv = [[1, 0], [0, 1]], [[0, 1], [1, 1]], [[1, -1], [2, 0]]
+    first = {"type": "self_attention", "query_weights": [[1, 0], [0, 1]], "key_weights": [[1, 0], [0, 1]],
+             "value_weights": [[1, 0], [0, 1]]}
+    trace = nnworked.solve({"inputs": [[[1, 2], [0, 1]]], "targets": [[[1, 0], [0, 1]]], "loss": "mse",
+                            "layers": [first, {"type": "self_attention", "query_weights": wq, "key_weights": wk,
+                                               "value_weights": wv}, {"weights": [[1, 0], [0, 1]]}]})
+    table = quantities.table(trace)
+    assert table.depends("da1[0,1,0]") == {f"d{kind}2[0,1,{m}]" for kind in "qkv" for m in range(2)}
+    paths = {kind: np.array([table.values[f"d{kind}2[0,1,{m}]"] for m in range(2)]) for kind in "qkv"}
+    expected = paths["q"] @ np.array(wq) + paths["k"] @ np.array(wk) + paths["v"] @ np.array(wv)
+    assert [table.values[f"da1[0,1,{f}]"] for f in range(2)] == pytest.approx(expected.tolist(), abs=1e-12)
