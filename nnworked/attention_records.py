@@ -83,12 +83,32 @@ class AttentionGradient(NamedTuple):
     query_weights_grad: np.ndarray  # ∂L/∂W_Q
     key_weights_grad: np.ndarray
     value_weights_grad: np.ndarray
+    scaled: bool = True  # as the forward record's: ∂L/∂(scaled scores) is a step of its own
+    mask: np.ndarray | None = None  # as the forward record's: a masked pair's gradient is no quantity
 
     def produces(self) -> dict[str, np.ndarray]:
         k = self.layer
         out = {f"WQ{k}": self.query_weights_grad, f"WK{k}": self.key_weights_grad, f"WV{k}": self.value_weights_grad}
         if self.output_grad is not None:
             out[f"WO{k}"] = self.output_grad
+        return out
+
+    def intermediates(self) -> dict[str, np.ndarray]:
+        """The backward intermediates a sheet can ask, by kind, each indexed as its forward twin (see
+        `Attend.intermediates`): ∂L/∂O (with output weights: ∂L/∂concat), ∂L/∂A, ∂L/∂Sc (scaled: what the
+        softmax passes back), ∂L/∂S, ∂L/∂q, ∂L/∂k and ∂L/∂v, in the order the walkthrough works them."""
+        def flat(a: np.ndarray) -> np.ndarray:  # (N, H, T, d) -> (N, T, H·d)
+            return a.transpose(0, 2, 1, 3).reshape(a.shape[0], a.shape[2], -1)
+
+        def rows(a: np.ndarray) -> np.ndarray:  # a masked pair is no quantity: the walkthrough never works it
+            a = a if self.mask is None else np.where(self.mask, a, np.nan)
+            return a[:, 0] if a.shape[1] == 1 else a
+
+        out = {"dO": self.concat_grad} if self.output_grad is not None else {}
+        out.update({"dA": rows(self.weights_grad), "dv": flat(self.value_grad)})
+        if self.scaled:
+            out["dSc"] = rows(self.logits_grad)
+        out.update({"dS": rows(self.scores_grad), "dq": flat(self.query_grad), "dk": flat(self.key_grad)})
         return out
 
 

@@ -4,9 +4,10 @@ dWQ{k}[i,j] … dWO{k}[o,m], and ∂L/∂a{k−1}[n,t,f] as the sum of its three
 intermediates in between, which the printers show line by line. The forward ones are quantities of their
 own (`Attend.intermediates`, `intermediate` below): q{k}[n,t,m], k{k}, v{k}, the scores S{k}[n,i,j], the
 scaled scores Sc{k}, the weights A{k} ([n,h,i,j] with several heads) and, with output weights, O{k}[n,t,m];
-each number carries its own name, so a blank hides exactly it and grading works from a student's own. The
-backward ones (∂L/∂A, ∂L/∂S, ∂L/∂Q …) are not yet: their numbers carry the names of the gradients that
-reached the layer (and the forward values they use), so they hide with those.
+each number carries its own name, so a blank hides exactly it and grading works from a student's own. So
+are the backward ones (`AttentionGradient.intermediates`, `Back`, `gradient_intermediate`): dO{k}[n,t,m]
+(∂L/∂concat, with output weights), dA{k}, dSc{k}, dS{k}, dq{k}, dk{k} and dv{k}, indexed as their forward
+twins; ∂L/∂W_Q, ∂L/∂W_K, ∂L/∂W_V and ∂L/∂a{k−1} are worked from dq, dk and dv.
 
 The carried engine (`engine.attention` over `engine.backend.Carried`) rounds exactly where these
 expressions do: each product, each sum, the √d_k once, each division, each e^x."""
@@ -48,40 +49,23 @@ def _pass_key(r: Any, p: Any, n: int) -> tuple:
     return (id(p.trace), id(r), p.key.step, p.examples, n)
 
 
-def _names(r: Any, p: Any, n: int) -> tuple[list[list[str]], str, str]:
-    """The names of example n's inputs (row by row), the label of what is computed from them, and the label
-    a printed intermediate hides with: those inputs and the example's outputs (it is part of their working)."""
-    def make() -> tuple[list[list[str]], str, str]:
+def _names(r: Any, p: Any, n: int) -> list[list[str]]:
+    """The names of example n's inputs, row by row ("" for the given tokens of the first layer)."""
+    def make() -> list[list[str]]:
         positions, features = r.inputs.shape[1:]
         k = r.layer
-        inputs = [[p.at("a", k - 1, (t, f), n) if k > 1 else "" for f in range(features)] for t in range(positions)]
-        flat = [name for row in inputs for name in row]
-        outputs = [p.at("a", k, (t, o), n) for t in range(positions) for o in range(r.a.shape[-1])]
-        return inputs, _from(*flat), _from(*flat, *outputs)
+        return [[p.at("a", k - 1, (t, f), n) if k > 1 else "" for f in range(features)] for t in range(positions)]
     return _cached(("forward", *_pass_key(r, p, n)), make)
-
-
-def _gradient_names(r: Any, p: Any, n: int) -> str:
-    """The label of what is computed from example n's ∂L/∂a{k}."""
-    positions, outputs = r.gradient.shape[1:]
-    return _cached(("backward", *_pass_key(r, p, n)),
-                   lambda: _from(*(p.at("da", r.layer, (t, o), n) for t in range(positions) for o in range(outputs))))
-
-
-def _joined(*labels: str) -> str:
-    return _from(*(part for label in labels for part in label.split("|")))
 
 
 class Head:
     """The intermediates of one example n and one head h of the forward record `r` (an Attend), each
-    worked from the example's inputs, each named by what it is computed from."""
+    worked from the example's inputs, each number by its own name (`cell`)."""
 
-    def __init__(self, r: Any, p: Any, n: int, h: int, printing: bool = False):
+    def __init__(self, r: Any, p: Any, n: int, h: int):
         self.r, self.p, self.n, self.h = r, p, n, h
         self.d_k, self.d_v = r.q.shape[-1], r.v.shape[-1]
-        self.inputs, self.label, self.hides = _names(r, p, n)
-        if printing:  # the walkthrough's lines of intermediates: their numbers hide with the outputs too (the
-            self.label = self.hides  # table's workings keep the inputs alone: an output is not its own source)
+        self.inputs = _names(r, p, n)
 
     def _x(self, t: int, f: int) -> Expr:
         label = self.inputs[t][f]
@@ -174,27 +158,52 @@ def attend(r, kind: str, p) -> Expr:  # noqa: ANN001
 
 
 class Back:
-    """The backward intermediates of one example n of an AttentionGradient `r` (and its forward record),
-    each named by what it is computed from: the gradients that reached the layer (∂L/∂a{k} of the
-    example) and, where the forward values enter, the example's inputs."""
+    """The backward intermediates of one example n of an AttentionGradient `r` (and its forward record), each
+    number by its own name (`cell`): ∂L/∂O[n,t,m] (with output weights; else the ∂L/∂a{k} that reached the
+    layer), ∂L/∂A, ∂L/∂Sc (scaled), ∂L/∂S, ∂L/∂q, ∂L/∂k and ∂L/∂v, indexed as their forward twins; so a blank
+    hides exactly it, and grading works each from a student's own values."""
 
-    def __init__(self, r: Any, p: Any, n: int, forward: Any = None, printing: bool = False):
-        self.r, self.p, self.n, self.printing = r, p, n, printing
-        self.label, self.forward = _gradient_names(r, p, n), forward
-        if forward is not None:
-            head = Head(forward, p, n, 0, printing)
-            self.both = _joined(self.label, head.label)
+    def __init__(self, r: Any, p: Any, n: int, forward: Any):
+        self.r, self.p, self.n, self.forward = r, p, n, forward
 
-    def flat(self, array: np.ndarray, t: int, m: int) -> Expr:
-        """∂L/∂Q, ∂L/∂K or ∂L/∂V of position t, feature m (head m // d, its feature m % d)."""
+    def cell(self, role: str, h: int, i: int, j: int) -> str:
+        """The name of a printed gradient of head h: of Q, K, V or O at (position i, feature j of the head), of
+        A, Ŝ (scaled scores) or S at (row i, column j); "" for a masked pair (its gradient is no quantity). O is
+        ∂L/∂a{k} itself when the layer has no output weights."""
+        from nnworked.quantities import name
+
+        f, k, step = self.forward, self.r.layer, self.p.key.step
+        if role in ("Q", "K", "V", "O"):
+            width = f.v.shape[-1] if role in ("V", "O") else f.q.shape[-1]
+            if role == "O" and f.output_weights is None:
+                return self.p.at("da", k, (i, h * width + j), self.n)
+            return name("d" + (role if role == "O" else role.lower()), k, self.n, i, h * width + j, step=step)
+        if j not in self._head(h).allowed(i):
+            return ""
+        rows = (i, j) if f.heads == 1 else (h, i, j)
+        return name({"A": "dA", "Ŝ": "dSc", "S": "dS"}[role], k, self.n, *rows, step=step)
+
+    def logit(self) -> str:
+        """The role of what the softmax passes back: the scaled scores Ŝ, or the scores S when not scaled."""
+        return "Ŝ" if self.forward.scaled else "S"
+
+    def jacobian_cell(self, h: int, i: int, j: int, m: int) -> str:
+        """The label of the Jacobian's ∂a_ij/∂s_im: computed from the weights a_ij and a_im."""
+        head = self._head(h)
+        return _from(head.cell("A", i, j), head.cell("A", i, m))
+
+    def _named(self, role: str, value: float, h: int, i: int, j: int) -> Expr:
+        label = self.cell(role, h, i, j)
+        return num(self.p.value(label, value), label=label)
+
+    def flat(self, kind: str, t: int, m: int) -> Expr:
+        """∂L/∂q, ∂L/∂k or ∂L/∂v (kind dq, dk, dv) of position t, feature m (head m // d, its feature m % d)."""
+        array = {"dq": self.r.query_grad, "dk": self.r.key_grad, "dv": self.r.value_grad}[kind]
         d = array.shape[-1]
-        return num(array[self.n, m // d, t, m % d], label=self.label)
-
-    def _num(self, value: float) -> Expr:
-        return num(value, label=self.both)
+        return self._named(kind[1].upper(), array[self.n, m // d, t, m % d], m // d, t, m % d)
 
     def _head(self, h: int) -> Head:
-        return Head(self.forward, self.p, self.n, h, self.printing)
+        return Head(self.forward, self.p, self.n, h)
 
     def concat(self, t: int, m: int) -> Expr:
         """∂L/∂concat[t, m] = Σ_o ∂L/∂a[t, o] × W_O[o, m]."""
@@ -210,10 +219,8 @@ class Back:
     def mixed(self, h: int, t: int, d: int) -> Expr:
         """∂L/∂(head h's output)[t, d]: ∂L/∂a itself (no output weights) or ∂L/∂concat, its share."""
         d_v = self.forward.v.shape[-1]
-        if self.forward.output_weights is None:
-            name = self.p.at("da", self.r.layer, (t, h * d_v + d), self.n)
-            return num(self.p.value(name, self.r.gradient[self.n, t, h * d_v + d]), label=name)
-        return num(self.r.concat_grad[self.n, t, h * d_v + d], label=self.both)
+        array = self.r.gradient if self.forward.output_weights is None else self.r.concat_grad
+        return self._named("O", array[self.n, t, h * d_v + d], h, t, d)
 
     def weights(self, h: int, i: int, j: int) -> Expr:
         """∂L/∂A[i, j] = Σ_d ∂L/∂out[i, d] × V[j, d]."""
@@ -228,7 +235,7 @@ class Back:
         return _sum([op("mul", head.weight(i, j), self.mixed(h, i, d)) for i in rows])
 
     def weights_num(self, h: int, i: int, j: int) -> Expr:
-        return self._num(self.r.weights_grad[self.n, h, i, j])
+        return self._named("A", self.r.weights_grad[self.n, h, i, j], h, i, j)
 
     def jacobian(self, h: int, i: int, j: int, m: int) -> Expr:
         """∂a_ij/∂s_im: a_ij × (1 − a_ij) on the diagonal, −a_ij × a_im off it."""
@@ -246,10 +253,11 @@ class Back:
 
     def scores(self, h: int, i: int, j: int) -> Expr:
         """∂L/∂(q_i · k_j) = ∂L/∂s_ij / √d_k."""
-        return op("div", self._num(self.r.logits_grad[self.n, h, i, j]), op("sqrt", num(self._head(h).d_k, True)))
+        return op("div", self._named("Ŝ", self.r.logits_grad[self.n, h, i, j], h, i, j),
+                  op("sqrt", num(self._head(h).d_k, True)))
 
     def scores_num(self, h: int, i: int, j: int) -> Expr:
-        return self._num(self.r.scores_grad[self.n, h, i, j])
+        return self._named("S", self.r.scores_grad[self.n, h, i, j], h, i, j)
 
     def query(self, h: int, i: int, d: int) -> Expr:
         """∂L/∂Q[i, d] = Σ_j ∂L/∂S[i, j] × K[j, d]."""
@@ -269,6 +277,7 @@ def weight_gradient(r, kind: str, p) -> Expr:  # noqa: ANN001
     i, j = p.key.index
     examples, positions = r.gradient.shape[:2]
     forward = _forward_record(p, r.layer)
+    backs = [Back(r, p, n, forward) for n in range(examples)]
     terms = []
     for n, t in np.ndindex(examples, positions):
         if kind == "dWO":
@@ -276,9 +285,8 @@ def weight_gradient(r, kind: str, p) -> Expr:  # noqa: ANN001
             terms.append(op("mul", num(p.value(gradient, r.gradient[n, t, i]), label=gradient),
                             Head(forward, p, n, 0).concat(t, j)))
             continue
-        array = {"dWQ": r.query_grad, "dWK": r.key_grad, "dWV": r.value_grad}[kind]
         source = p.at("a", r.layer - 1, (t, j), n) if r.layer > 1 else ""
-        terms.append(op("mul", Back(r, p, n).flat(array, t, i),
+        terms.append(op("mul", backs[n].flat({"dWQ": "dq", "dWK": "dk", "dWV": "dv"}[kind], t, i),
                         num(p.value(source, forward.inputs[n, t, j]), r.layer == 1 and p.first, source)))
     return _sum(terms)
 
@@ -289,12 +297,11 @@ def input_gradient(r, kind: str, p) -> Expr:  # noqa: ANN001
     k = r.layer
     gradient = _gradient_record(p, k)
     forward = _forward_record(p, k)
-    back = Back(gradient, p, p.n)
+    back = Back(gradient, p, p.n, forward)
     paths = []  # each path summed on its own, then the three added: as the engine adds them
-    for role, weights, array in (("Q", forward.query_weights, gradient.query_grad),
-                                 ("K", forward.key_weights, gradient.key_grad),
-                                 ("V", forward.value_weights, gradient.value_grad)):
-        paths.append(_sum([op("mul", back.flat(array, t, m), num(weights[m, f], p.first, p.before(f"W{role}", k, m, f)))
+    for role, weights in (("Q", forward.query_weights), ("K", forward.key_weights), ("V", forward.value_weights)):
+        paths.append(_sum([op("mul", back.flat("d" + role.lower(), t, m),
+                              num(weights[m, f], p.first, p.before(f"W{role}", k, m, f)))
                            for m in range(weights.shape[0])]))
     return op("add", *paths)
 
@@ -324,4 +331,22 @@ def intermediate(r, kind: str, p) -> Expr:  # noqa: ANN001
     return {"S": head.score, "Sc": head.scaled, "A": head.softmax}[kind](i, j)
 
 
-WORKERS = {"Attend.intermediate": intermediate, "Attend": attend, "AttentionGradient": weight_gradient, "AttentionBack": input_gradient}
+def gradient_intermediate(r, kind: str, p) -> Expr:  # noqa: ANN001
+    """dO1[n,t,m], dv1, dq1, dk1 and dA1[n,i,j], dSc1, dS1 (dA1[n,h,i,j] with several heads): worked as the
+    walkthrough prints them."""
+    forward = _forward_record(p, r.layer)
+    back = Back(r, p, p.n, forward)
+    if kind in ("dO", "dq", "dk", "dv"):
+        t, m = p.unit
+        if kind == "dO":
+            return back.concat(t, m)
+        h, d = divmod(m, (forward.v if kind == "dv" else forward.q).shape[-1])
+        return {"dq": back.query, "dk": back.key, "dv": back.value}[kind](h, t, d)
+    h, (i, j) = (0, p.unit) if forward.heads == 1 else (p.unit[0], p.unit[1:])
+    if kind == "dS" and forward.scaled:  # ÷ √d_k; unscaled, ∂L/∂S is what the softmax passes back
+        return back.scores(h, i, j)
+    return {"dA": back.weights, "dSc": back.logits, "dS": back.logits}[kind](h, i, j)
+
+
+WORKERS = {"Attend.intermediate": intermediate, "Attend": attend, "AttentionGradient": weight_gradient, "AttentionBack": input_gradient,
+           "AttentionGradient.intermediate": gradient_intermediate}

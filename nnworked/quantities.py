@@ -6,7 +6,8 @@ A name is what a teacher says and a student writes in an answer file: `z1[0]` (o
 the loss, `C[0,1]` for a matrix product. A later pass is another quantity with the same name and a step
 qualifier: `a2[0]@2` is step 2's output, `a2[0]@final` the forward pass after training.
 A layer's intermediates are quantities too where its record names them (`intermediates()`, beside the
-`produces()` the JSON reads): self-attention's q1[0,t,m], k1, v1, S1[0,i,j], Sc1, A1 and O1, worked before a1;
+`produces()` the JSON reads): self-attention's q1[0,t,m], k1, v1, S1[0,i,j], Sc1, A1 and O1, worked before a1,
+and backward its dO1, dA1, dv1, dSc1, dS1, dq1 and dk1, worked after da1 and before dWQ1;
 an LSTM's zi1[0,t,u] … o1, c1 (and h1 with return: last), and back through time dh1, dc1, di1 … dzo1.
 
 This module holds the ONE grammar (`parse`, `name`), the ONE order a student works in (`sort_key`), and
@@ -40,6 +41,8 @@ _ORDER = {**INTERMEDIATE, "C": 0, "z": 1, "a": 2, "L": 3, "da": 4, "dz": 5, "dW"
 LSTM_FORWARD = {"zi": 0, "i": 1, "zf": 2, "f": 3, "zg": 4, "g": 5, "zo": 6, "o": 7, "c": 8, "h": 9}
 LSTM_BACKWARD = {"dh": 0, "dc": 1, "di": 2, "dzi": 3, "df": 4, "dzf": 5, "dg": 6, "dzg": 7, "do": 8, "dzo": 9}
 INTERMEDIATE.update(dict.fromkeys(LSTM_FORWARD, 1.8))  # worked before the layer's a, as attention's are
+GRADIENT_INTERMEDIATE = {"dO": 4.1, "dA": 4.2, "dv": 4.3, "dSc": 4.4, "dS": 4.5, "dq": 4.6, "dk": 4.7}  # after a layer's da
+_ORDER.update(GRADIENT_INTERMEDIATE)
 PER_EXAMPLE = ("z", "a", "dz", "da")  # indexed [unit] with one example, [unit,example] in a batch
 FIRST_STEP = 1
 FINAL = "final"  # the step qualifier of the forward pass with the parameters after training
@@ -232,7 +235,7 @@ def _values(trace: Trace) -> dict[str, float]:
         for kind, values in getattr(operation, "intermediates", dict)().items():
             out.update({name(kind, operation.layer, *index): float(v)
                         for index, v in np.ndenumerate(values) if np.isfinite(v)})
-    for operation in step.backward:  # a layer's named gradients through time (an LSTM's ∂L/∂h, ∂L/∂c …)
+    for operation in step.backward:  # a layer's named gradients (an LSTM's ∂L/∂h, ∂L/∂c …, attention's ∂L/∂A …)
         for kind, values in getattr(operation, "intermediates", dict)().items():
             out.update({name(kind, operation.layer, *index): float(v)
                         for index, v in np.ndenumerate(values) if np.isfinite(v)})

@@ -11,6 +11,7 @@ import numpy as np
 from nnworked import worked
 from nnworked.expr import Expr, Num, num, op
 from nnworked.quantities import FINAL, FIRST_STEP, INTERMEDIATE, LSTM_BACKWARD, PER_EXAMPLE, Name, cell, computed_from, name
+from nnworked.quantities import GRADIENT_INTERMEDIATE
 from nnworked.rules.activations import ACTIVATIONS
 from nnworked.trace import Trace
 
@@ -113,7 +114,7 @@ def expression(trace: Trace, key: Name, look: Look = _same) -> Expr:
             return worked.loss_example(loss.spec, place.values(outputs, loss.yhat[row]), loss.y[row], outputs)
         names = [name("L", 0, *index, step=key.step) for index in np.ndindex(*rows)]
         return worked.loss_total(loss.spec, place.values(names, loss.per_example.reshape(-1)), names)
-    if kind in INTERMEDIATE or kind in LSTM_BACKWARD:  # a layer's intermediate: worked by the layer's own module
+    if kind in INTERMEDIATE or kind in LSTM_BACKWARD or kind in GRADIENT_INTERMEDIATE:  # worked by the layer's own module
         records = forward.operations if kind in INTERMEDIATE else step.backward
         record = next(r for r in records if getattr(r, "layer", None) == k and hasattr(r, "intermediates"))
         place = Place(trace, key, examples, tuple(key.index[1:]), key.index[0], first, look, True)

@@ -212,15 +212,9 @@ def _follows(trace: Trace, keys: frozenset[str]) -> set[str]:
 COINCIDENCES = {
     ("residual_block", 5, "one-per-layer", 2): "x = [1, 2] meets w2 = 0.5·I: ∂L/∂W₂[1,1] = δ₂[1]·2 = δ₃[1]·1 = "
                                                "∂L/∂W₃[1,0], so η × one gradient is the other's update",
-    ("transformer_block", 4, "one-per-layer", 1): "the tokens are one-hot: the blank ∂L/∂WQ₁[0,3] = ∂L/∂Q₁[1,0] × 1, "
-                                                  "which the backward working prints as an intermediate (computed from "
-                                                  "every ∂L/∂a₁, not a quantity of its own yet)",
-    ("attention_three_tokens", 1, "one-per-layer", 1): "the moved W_Q makes ∂L/∂K₁[·,1] × 2 in ∂L/∂WK₁[1,1] = −0.023 = ∂L/∂WQ₁[0,1], both "
-                                                            "computed from every ∂L/∂a₁ (the backward intermediates are not "
-                                                            "quantities yet), so only the moved sheet hides it",
-    ("attention_three_tokens", 1, "one-per-layer", 2): "the moved W_Q makes ∂L/∂K₁[·,1] × 2 in ∂L/∂WK₁[1,1] = −0.023 = ∂L/∂WQ₁[0,1], both "
-                                                            "computed from every ∂L/∂a₁ (the backward intermediates are not "
-                                                            "quantities yet), so only the moved sheet hides it",
+    ("attention_three_tokens", 1, "one-per-layer", 1): "softmax over two classes: the shown ∂L/∂z₂[2,1] = (ŷ[2,1] − 1) / 3 = "
+                                                        "−0.0845 is minus the blank ŷ[2,0]'s ∂L/∂z₂[2,0] whatever the move, "
+                                                        "and a line prints its sign as an operator (− 0.0845)",
 }
 
 

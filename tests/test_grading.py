@@ -348,3 +348,41 @@ def test_carried_through_an_lstm_cell_state() -> None:
     # a cell state that is wrong even for the student's own forget gate (and is not the key's) earns nothing
     marks = marked("lstm_step", asked, {"f1[0,1,0]": 0.9, "c1[0,1,0]": 1.6, "a1[0,1,0]": h})
     assert marks["c1[0,1,0]"].status == "wrong" and marks["a1[0,1,0]"].status == "wrong"
+
+
+def test_carried_through_the_attention_backward_to_the_query_weights() -> None:
+    """attention_three_tokens (one head, not scaled, no output weights): ∂L/∂A₁[0,1] written 0.1 too high; row
+    0 of ∂L/∂S₁ worked right from it through the softmax Jacobian, ∂L/∂Q₁[0,·] from those, and ∂L/∂WQ₁[·,0]
+    from those earn their marks (computed here in plain numpy from the numbers the sheet prints); a score
+    gradient of another row is the key's."""
+    x = np.array([[1, 0, 1, 0], [0, 2, 0, 2], [1, 1, 1, 1]], dtype=float)
+    wq = np.array([[1, 1, 0, 0], [0, 0, 0, 1], [1, 0, 1, 1]], dtype=float)
+    wk = np.array([[0, 1, 0, 1], [0, 1, 1, 1], [1, 0, 0, 0]], dtype=float)
+    wv = np.array([[0, 0, 1, 1], [2, 3, 0, 1], [0, 0, 3, 0]], dtype=float)
+    q, k, v = x @ wq.T, x @ wk.T, x @ wv.T
+    weights = np.exp(q @ k.T) / np.exp(q @ k.T).sum(axis=1, keepdims=True)  # not scaled
+    values = sheets.quantities(nnworked.solve("attention_three_tokens"))
+    upstream = np.array([[values[f"da1[0,{t},{d}]"] for d in range(3)] for t in range(3)])  # ∂L/∂a₁, given
+    d_weights = upstream @ v.T
+
+    def queries(row: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Row 0 of ∂L/∂S = a ⊙ (g − a·g) and of ∂L/∂Q = ∂L/∂S · K, each rounded to 4 decimals as written."""
+        a = np.round(weights[0], 4)
+        scores = np.round(a * (row - a @ row), 4)
+        return scores, np.round(scores @ k, 4)
+
+    assert queries(np.round(d_weights[0], 4))[0].tolist() == [-0.0142, 0.058, -0.0438]  # as the sheet prints them
+    own = np.round(d_weights[0], 4) + [0, 0.1, 0]
+    scores, dq = queries(own)
+    dq_later = np.array([values[f"dq1[0,{t},0]"] for t in (1, 2)])  # the sheet prints rows 1 and 2 of ∂L/∂Q₁
+    dwq = round(float(dq[0] * x[0, 0] + dq_later @ x[1:, 0]), 4)
+    answers = {"dA1[0,0,1]": own[1], **{f"dS1[0,0,{j}]": scores[j] for j in range(3)}, "dq1[0,0,0]": dq[0],
+               "dWQ1[0,0]": dwq}
+    marks = marked("attention_three_tokens", ", ".join([*answers, "dS1[0,1,0]"]), answers)
+    assert {key: mark.status for key, mark in marks.items()} == {
+        "dA1[0,0,1]": "wrong", "dS1[0,0,0]": "carried", "dS1[0,0,1]": "carried", "dS1[0,0,2]": "carried",
+        "dq1[0,0,0]": "carried", "dWQ1[0,0]": "carried", "dS1[0,1,0]": "correct"}
+    # a query gradient worked from the key's scores' gradients, though the student's own were different, is
+    # the key's and so right; one that is neither is wrong
+    assert marked("attention_three_tokens", ", ".join(answers), {**answers, "dq1[0,0,0]": dq[0] + 0.01}
+                  )["dq1[0,0,0]"].status == "wrong"

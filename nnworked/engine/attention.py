@@ -83,7 +83,7 @@ def attend_back(math: Backend, f: Attend, gradient: np.ndarray, to_input: bool
     flat = [_rows(join(g)) for g in (query_grad, key_grad, value_grad)]
     wq_grad, wk_grad, wv_grad = (math.weight_gradient(g, x) for g in flat)
     record = AttentionGradient(f.layer, gradient, output_grad, concat_grad, weights_grad, value_grad, logits_grad,
-                               scores_grad, query_grad, key_grad, wq_grad, wk_grad, wv_grad)
+                               scores_grad, query_grad, key_grad, wq_grad, wk_grad, wv_grad, f.scaled, f.mask)
     if not to_input:
         return record, None
     paths = tuple(math.backprop(w, g).reshape(f.inputs.shape)

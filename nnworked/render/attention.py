@@ -111,7 +111,7 @@ class AttentionForward(_Lines):
         for e, shown_h in shown.items():
             place = _place(self.page, k, e)
             for h in shown_h:
-                head = attentionworked.Head(r, place, e, h, printing=True)
+                head = attentionworked.Head(r, place, e, h)
                 sym = self._symbols(k, e, h, heads)
                 title = (f"Example {e + 1}, head {h}" if examples > 1 else f"Head {h}") if heads > 1 else \
                     (f"Example {e + 1}" if examples > 1 else "")
@@ -194,33 +194,39 @@ class AttentionBackward(_Lines):
         shown, hidden = worked_pairs(examples, heads, self.s.elements)
         for e, shown_h in shown.items():
             place = _place(self.page, k, e)
-            back = attentionworked.Back(g, place, e, f, printing=True)
+            back = attentionworked.Back(g, place, e, f)
             lines = []
             if g.output_grad is not None:
-                lines += [*self._grid(f"∂L/∂concat{s}{n.example(e)}", positions, heads * d_v, back.concat, back.both), ""]
+                lines += [*self._grid(f"∂L/∂concat{s}{n.example(e)}", positions, heads * d_v, back.concat,
+                                      lambda t, m: back.cell("O", m // d_v, t, m % d_v)), ""]
             for h in shown_h:
-                head = attentionworked.Head(f, place, e, h, printing=True)
+                head = attentionworked.Head(f, place, e, h)
                 sym = self._symbols(k, e, h, heads)
+
+                def cell(role: str, h: int = h) -> Any:  # each printed gradient by its own name
+                    return lambda i, j: back.cell(role, h, i, j)
+
                 if heads > 1:
                     lines += [f"head {h}:"]
                 lines += self._grid(f"∂L/∂{sym['A']}", positions, positions, lambda i, j, h=h: back.weights(h, i, j),
-                                    back.both, head.allowed)
+                                    cell("A"), head.allowed)
                 lines += ["", *self._grid(f"∂L/∂{sym['V']}", positions, d_v, lambda j, d, h=h: back.value(h, j, d),
-                                          back.both)]
+                                          cell("V"))]
                 first = 0
                 allowed = list(head.allowed(first))
                 lines += ["", f"the softmax Jacobian of row {first}: J[j,m] = ∂{sym['A']}[{first},j]/∂{sym['S']}[{first},m]"]
                 lines += self._grid("J", len(allowed), len(allowed),
-                                    lambda j, m, h=h: back.jacobian(h, first, allowed[j], allowed[m]), back.both)
+                                    lambda j, m, h=h: back.jacobian(h, first, allowed[j], allowed[m]),
+                                    lambda j, m, h=h: back.jacobian_cell(h, first, allowed[j], allowed[m]))
                 lines += ["", *self._grid(f"∂L/∂{sym['Ŝ' if f.scaled else 'S']}", positions, positions,
-                                          lambda i, j, h=h: back.logits(h, i, j), back.both, head.allowed)]
+                                          lambda i, j, h=h: back.logits(h, i, j), cell(back.logit()), head.allowed)]
                 if f.scaled:
                     lines += ["", *self._grid(f"∂L/∂{sym['S']}", positions, positions,
-                                              lambda i, j, h=h: back.scores(h, i, j), back.both, head.allowed)]
+                                              lambda i, j, h=h: back.scores(h, i, j), cell("S"), head.allowed)]
                 lines += ["", *self._grid(f"∂L/∂{sym['Q']}", positions, d_k, lambda i, d, h=h: back.query(h, i, d),
-                                          back.both),
+                                          cell("Q")),
                           "", *self._grid(f"∂L/∂{sym['K']}", positions, d_k, lambda j, d, h=h: back.key(h, j, d),
-                                          back.both), ""]
+                                          cell("K")), ""]
             out.append(Math(lines[:-1] if lines and lines[-1] == "" else lines))
         if hidden:
             out.append(Para(pairs_note(hidden, examples, heads)))

@@ -40,8 +40,8 @@ class _Derivation:
         self.w, self.f, self.g, self.p, self.n, self.width = w, f, g, w.p, w.n, w.s.width
         self.k, self.h = f.layer, 0
         place = _place(w.page, self.k, 0)
-        self.back = attentionworked.Back(g, place, 0, f, printing=True)
-        self.head = attentionworked.Head(f, place, 0, self.h, printing=True)
+        self.back = attentionworked.Back(g, place, 0, f)
+        self.head = attentionworked.Head(f, place, 0, self.h)
         self.printer = AttentionBackward(w.page, step)  # the walkthrough's own names of these values
         self.sym = self.printer._symbols(self.k, 0, self.h, f.heads)
         positions = f.weights.shape[-1]
@@ -51,8 +51,9 @@ class _Derivation:
         self.shown = [self.allowed[c] for c in shown]
         self.logit = self.sym["Ŝ" if f.scaled else "S"]
 
-    def _line(self, lhs: str, expr: Any, suffix: str = "") -> list[str]:
-        return line(lhs, expr, self.p, self.width, suffix=suffix, label=self.back.both)
+    def _line(self, lhs: str, expr: Any, label: str, suffix: str = "") -> list[str]:
+        """A worked line whose value is `label` (a gradient's own name, or what it is computed from)."""
+        return line(lhs, expr, self.p, self.width, suffix=suffix, label=label)
 
     def _where(self) -> str:
         return ((f"head {self.h}, " if self.f.heads > 1 else "") + ("the first example, " if self.f.inputs.shape[0] > 1
@@ -77,8 +78,9 @@ class _Derivation:
     def _weighted_sum(self) -> list[Block]:
         A, V, O = self.sym["A"], self.sym["V"], self.sym["O"]
         j = self.shown[0]
-        lines = [*self._line(f"∂L/∂{V}[0,0]", self.back.value(self.h, 0, 0)),
-                 *self._line(f"∂L/∂{A}[{self.i},{j}]", self.back.weights(self.h, self.i, j))]
+        lines = [*self._line(f"∂L/∂{V}[0,0]", self.back.value(self.h, 0, 0), self.back.cell("V", self.h, 0, 0)),
+                 *self._line(f"∂L/∂{A}[{self.i},{j}]", self.back.weights(self.h, self.i, j),
+                             self.back.cell("A", self.h, self.i, j))]
         return [Para(f"**The weighted sum: ∂L/∂V and ∂L/∂A.** {O}[i,d] = Σⱼ {A}[i,j] × {V}[j,d], so "
                      f"∂{O}[i,d]/∂{V}[j,d] = {A}[i,j] and ∂{O}[i,d]/∂{A}[i,j] = {V}[j,d]. A value {V}[j,d] is read by "
                      "every row i that attends to j, so the chain rule sums over those rows:"),
@@ -91,7 +93,7 @@ class _Derivation:
         lines = [f"a = {A}[{i}] = {vector(row, self.p, limit=self.w.s.elements, labels=lambda j: self.head.cell('A', i, self.allowed[j]))}", ""]
         for j in self.shown:
             for m in self.shown:
-                lines += self._line(f"J[{j},{m}]", back.jacobian(h, i, j, m),
+                lines += self._line(f"J[{j},{m}]", back.jacobian(h, i, j, m), back.jacobian_cell(h, i, j, m),
                                     suffix="   (a_j(1 − a_j))" if j == m else "   (−a_j·a_m)")
         if self.more:
             lines.append(elided_note(len(self.allowed) ** 2 - len(self.shown) ** 2))
@@ -101,8 +103,9 @@ class _Derivation:
                                                                op("sub", num(1 if j == m else 0, True),
                                                                   self.head.weight(i, m))))
                         for j in self.allowed])
-        chain = [*self._line(f"∂L/∂{self.logit}[{i},{m}] = Σⱼ g_j·a_j(δ_j{m} − a_{m})", applied),
-                 *self._line(f"∂L/∂{self.logit}[{i},{m}] = a_{m}(g_{m} − a·g)", back.logits(h, i, m))]
+        logit = back.cell(back.logit(), h, i, m)
+        chain = [*self._line(f"∂L/∂{self.logit}[{i},{m}] = Σⱼ g_j·a_j(δ_j{m} − a_{m})", applied, logit),
+                 *self._line(f"∂L/∂{self.logit}[{i},{m}] = a_{m}(g_{m} − a·g)", back.logits(h, i, m), logit)]
         return [Para(f"**One row's softmax and its Jacobian.** Row {i} of A is a = softmax(s) over the scores s of "
                      f"row {i}: a_j = e^(s_j) / Σₘ e^(s_m). Every a_j shares the denominator, so every a_j depends on "
                      "every score of its row, and the quotient rule gives a whole matrix of derivatives, the "
@@ -126,12 +129,13 @@ class _Derivation:
                      "gradient of a score is divided by √d_k on its way back. (The scaling is there because q·k sums "
                      "d_k products, so its spread grows like √d_k; without it the softmax drifts towards one-hot rows, "
                      "where a_j(1 − a_j) is near 0 and little gradient passes.)"),
-                Math(self._line(f"∂L/∂{S}[{i},{m}]", self.back.scores(self.h, i, m)))]
+                Math(self._line(f"∂L/∂{S}[{i},{m}]", self.back.scores(self.h, i, m), self.back.cell("S", self.h, i, m)))]
 
     def _queries_and_keys(self) -> list[Block]:
         Q, K, S = self.sym["Q"], self.sym["K"], self.sym["S"]
-        lines = [*self._line(f"∂L/∂{Q}[{self.i},0]", self.back.query(self.h, self.i, 0)),
-                 *self._line(f"∂L/∂{K}[0,0]", self.back.key(self.h, 0, 0))]
+        lines = [*self._line(f"∂L/∂{Q}[{self.i},0]", self.back.query(self.h, self.i, 0),
+                             self.back.cell("Q", self.h, self.i, 0)),
+                 *self._line(f"∂L/∂{K}[0,0]", self.back.key(self.h, 0, 0), self.back.cell("K", self.h, 0, 0))]
         return [Para(f"**∂L/∂Q and ∂L/∂K.** {S}[i,j] = Σ_d {Q}[i,d] × {K}[j,d], so ∂{S}[i,j]/∂{Q}[i,d] = {K}[j,d] and "
                      f"∂{S}[i,j]/∂{K}[j,d] = {Q}[i,d]. A query {Q}[i,d] is in every score of row i, a key {K}[j,d] "
                      "in every score of column j; the chain rule sums over them:"),
@@ -178,7 +182,8 @@ class _Derivation:
             O1 = self.printer._symbols(self.k, 0, 1, f.heads)["O"]
             out += [Para(f"∂L/∂concat comes back through WO{s}, ∂L/∂concat[t,m] = Σ_o ∂L/∂{self.n.a(self.k)}[t,o] × "
                          f"WO{s}[o,m]; column {m} is head 1's first:"),
-                    Math(self._line(f"∂L/∂concat{self.n.example(0)}[0,{m}] = ∂L/∂{O1}[0,0]", self.back.concat(0, m)))]
+                    Math(self._line(f"∂L/∂concat{self.n.example(0)}[0,{m}] = ∂L/∂{O1}[0,0]", self.back.concat(0, m),
+                                    self.back.cell("O", 1, 0, 0)))]
         return out
 
     def _mask(self) -> list[Block]:

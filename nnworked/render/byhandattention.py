@@ -120,7 +120,7 @@ class ByHandAttention:
                 out.append(Para(f"**Example {e + 1}:**"))
             out.append(Math(lines))
             for h in shown_h:
-                out += self._head(r, Head(r, place, e, h, printing=True), e, h)
+                out += self._head(r, Head(r, place, e, h), e, h)
             if heads > 1:
                 d_v = r.v.shape[-1]
                 of = [Head(r, place, e, h) for h in range(heads)]
@@ -207,18 +207,19 @@ class ByHandAttention:
         for e, shown_h in shown.items():
             mark = n.example(e)
             place = _place(self.page, k, e)
-            back = Back(g, place, e, f, printing=True)
+            back = Back(g, place, e, f)
             if examples > 1:
                 out.append(Para(f"**Example {e + 1}:**"))
             lines = self._grid(f"∂L/∂{a}{mark}", g.gradient[e].T, da(e))
+            concat = lambda m, t, back=back: back.cell("O", m // d_v, t, m % d_v)  # noqa: E731  (a row per feature)
             if g.output_grad is not None:
                 lines += ["", f"∂L/∂concat{s}{mark} = WO{s}ᵀ · ∂L/∂{a}{mark}", "",
                           *self._worked(f"∂L/∂concat{s}{mark}", heads * d_v, positions, lambda m, t: back.concat(t, m),
-                                        back.both),
-                          "", *self._grid(f"∂L/∂concat{s}{mark}", g.concat_grad[e].T, back.both)]
+                                        concat),
+                          "", *self._grid(f"∂L/∂concat{s}{mark}", g.concat_grad[e].T, concat)]
             out.append(Math(lines))
             for h in shown_h:
-                out += self._back_head(f, g, back, Head(f, place, e, h, printing=True), e, h)
+                out += self._back_head(f, g, back, Head(f, place, e, h), e, h)
         if hidden:
             out.append(Para(pairs_note(hidden, examples, heads)))
         for role, grad in (("Q", g.query_weights_grad), ("K", g.key_weights_grad), ("V", g.value_weights_grad)):
@@ -233,37 +234,46 @@ class ByHandAttention:
         k = f.layer
         sym = self._symbols(k, e, h, f.heads)
         positions, d_k, d_v = f.inputs.shape[1], f.q.shape[-1], f.v.shape[-1]
-        label, masked = back.both, self._masked(head)
+        masked = self._masked(head)
+
+        def by_column(role: str) -> Callable[[int, int], str]:  # a key's row j, a query's column i: its own name
+            return lambda j, i: back.cell(role, h, i, j)
+
+        def by_row(role: str) -> Callable[[int, int], str]:  # a feature's row d, a token's column t
+            return lambda d, t: back.cell(role, h, t, d)
         allowed = lambda j, i: j in head.allowed(i)  # noqa: E731
         upstream = (f"rows {h * d_v}–{(h + 1) * d_v - 1} of ∂L/∂concat" if f.heads > 1 else
                     "∂L/∂concat" if f.output_weights is not None else f"∂L/∂{self.n.a(k)}")
         first = list(head.allowed(0))
         lines = [f"∂L/∂{sym['Z']} = {upstream};   ∂L/∂{sym['A']} = {sym['V']}ᵀ · ∂L/∂{sym['Z']}", "",
-                 *self._worked(f"∂L/∂{sym['A']}", positions, positions, lambda j, i: back.weights(h, i, j), label, allowed),
-                 "", *self._grid(f"∂L/∂{sym['A']}", g.weights_grad[e, h].T, label, masked if f.causal else None, "·"),
+                 *self._worked(f"∂L/∂{sym['A']}", positions, positions, lambda j, i: back.weights(h, i, j),
+                               by_column("A"), allowed),
+                 "", *self._grid(f"∂L/∂{sym['A']}", g.weights_grad[e, h].T, by_column("A"), masked if f.causal else None,
+                                 "·"),
                  "", f"∂L/∂{sym['V']} = ∂L/∂{sym['Z']} · {sym['A']}ᵀ", "",
-                 *self._worked(f"∂L/∂{sym['V']}", d_v, positions, lambda d, j: back.value(h, j, d), label),
-                 "", *self._grid(f"∂L/∂{sym['V']}", g.value_grad[e, h].T, label)]
+                 *self._worked(f"∂L/∂{sym['V']}", d_v, positions, lambda d, j: back.value(h, j, d), by_row("V")),
+                 "", *self._grid(f"∂L/∂{sym['V']}", g.value_grad[e, h].T, by_row("V"))]
         logits = sym["Ŝ" if f.scaled else "S"]
         softmax = [f"column 0's softmax Jacobian: J[j,m] = ∂{sym['A']}[j,0]/∂{logits}[m,0]", "",
                    *self._worked("J", len(first), len(first), lambda j, m: back.jacobian(h, 0, first[j], first[m]),
-                                 label),
+                                 lambda j, m: back.jacobian_cell(h, 0, first[j], first[m])),
                    "", f"∂L/∂{logits} = each column's Jacobian · that column of ∂L/∂{sym['A']}", "",
-                   *self._worked(f"∂L/∂{logits}", positions, positions, lambda j, i: back.logits(h, i, j), label,
-                                 allowed),
-                   "", *self._grid(f"∂L/∂{logits}", g.logits_grad[e, h].T, label, masked if f.causal else None, "·")]
+                   *self._worked(f"∂L/∂{logits}", positions, positions, lambda j, i: back.logits(h, i, j),
+                                 by_column(back.logit()), allowed),
+                   "", *self._grid(f"∂L/∂{logits}", g.logits_grad[e, h].T, by_column(back.logit()),
+                                   masked if f.causal else None, "·")]
         if f.scaled:
             softmax += ["", f"∂L/∂{sym['S']} = ∂L/∂{sym['Ŝ']} / √d_k", "",
-                        *self._worked(f"∂L/∂{sym['S']}", positions, positions, lambda j, i: back.scores(h, i, j), label,
-                                      allowed),
-                        "", *self._grid(f"∂L/∂{sym['S']}", g.scores_grad[e, h].T, label, masked if f.causal else None,
-                                        "·")]
+                        *self._worked(f"∂L/∂{sym['S']}", positions, positions, lambda j, i: back.scores(h, i, j),
+                                      by_column("S"), allowed),
+                        "", *self._grid(f"∂L/∂{sym['S']}", g.scores_grad[e, h].T, by_column("S"),
+                                        masked if f.causal else None, "·")]
         projections = [f"∂L/∂{sym['Q']} = {sym['K']} · ∂L/∂{sym['S']}", "",
-                       *self._worked(f"∂L/∂{sym['Q']}", d_k, positions, lambda d, i: back.query(h, i, d), label),
-                       "", *self._grid(f"∂L/∂{sym['Q']}", g.query_grad[e, h].T, label),
+                       *self._worked(f"∂L/∂{sym['Q']}", d_k, positions, lambda d, i: back.query(h, i, d), by_row("Q")),
+                       "", *self._grid(f"∂L/∂{sym['Q']}", g.query_grad[e, h].T, by_row("Q")),
                        "", f"∂L/∂{sym['K']} = {sym['Q']} · ∂L/∂{sym['S']}ᵀ", "",
-                       *self._worked(f"∂L/∂{sym['K']}", d_k, positions, lambda d, j: back.key(h, j, d), label),
-                       "", *self._grid(f"∂L/∂{sym['K']}", g.key_grad[e, h].T, label)]
+                       *self._worked(f"∂L/∂{sym['K']}", d_k, positions, lambda d, j: back.key(h, j, d), by_row("K")),
+                       "", *self._grid(f"∂L/∂{sym['K']}", g.key_grad[e, h].T, by_row("K"))]
         title = [Para(f"**Head {h}:**")] if f.heads > 1 else []
         return [*title, Math(lines), Math(softmax), Math(projections)]
 

@@ -7,7 +7,7 @@ is 0); each head's weighted sum of the values, the heads one under another (the 
 left of a = W_O · concat. Back: ∂L/∂W_O and ∂L/∂concat, per head ∂L/∂(weights), each row through the
 softmax Jacobian, w_j × (g_j − Σ g·w), ÷ √d_k, then ∂L/∂V, ∂L/∂Q, ∂L/∂K with ∂L/∂W_V, ∂L/∂W_Q,
 ∂L/∂W_K left of them, and ∂L/∂x along the three projections. Each formula rounds as the engine rounds
-under rounding: carry.
+under rounding: carry. Every cell of an intermediate, forward and back, is named as its quantity.
 """
 
 from __future__ import annotations
@@ -46,7 +46,8 @@ class AttentionCells:
                    layer: int = 0, step: int | str = 1, mask: np.ndarray | None = None) -> np.ndarray:
         """values[n, h, i, j] of one head: row i (the query token), j under token j of example n; `build`
         gives each cell's formula (None: a masked weight, 0). A cell is named as the quantity `kind` (S, Sc,
-        A: [n, i, j], or [n, h, i, j] with several heads), so a sheet can blank it; a masked pair is none."""
+        A, and backward dA, dSc, dS: [n, i, j], or [n, h, i, j] with several heads), so a sheet can blank it; a
+        masked pair is none."""
         examples, heads, positions, _ = values.shape
         out = np.empty((examples, positions, positions), dtype=object)
         for n, i, j in np.ndindex(examples, positions, positions):
@@ -180,6 +181,11 @@ class AttentionGradientCells:
         attention = places[f"attention{k}"]
         causal = self.s.layers[k - 1].causal  # (as the forward record's mask: j ≤ i)
         allowed = (lambda i: list(range(i + 1))) if causal else (lambda i: list(range(positions)))  # noqa: E731
+
+        def named(kind: str, c: int, t: int) -> str:  # feature c of token column t, as the quantity (step 1 only)
+            return quantity_name(kind, k, *divmod(t, positions), c) if first else ""
+
+        pair_kind = lambda name: name if first else ""  # noqa: E731  (a pair's quantity, named in step 1 only)
         if rec.output_grad is not None:
             wo = places[f"WO{k}"]
             row = self.heading(grid, row, f"Layer {k}: ∂L/∂W_O = Σ over the tokens ∂L/∂{n.a(k)} ⊗ concat (left), "
@@ -188,7 +194,8 @@ class AttentionGradientCells:
             outputs = len(g)
             dconcat = self.matrix(grid, row, self.example_col, rec.concat_grad.reshape(columns, -1).T,
                                   lambda c, t, r, col, v: self.computed(grid, r, col, v, lambda read: "+".join(
-                                      self.times(read(wo[o][c]), read(g[o][t])) for o in range(outputs))))
+                                      self.times(read(wo[o][c]), read(g[o][t])) for o in range(outputs)),
+                                      named("dO", c, t)))
             row += max(outputs, heads * dv) + 1
         else:
             dconcat = g
@@ -200,7 +207,7 @@ class AttentionGradientCells:
             row = self.heading(grid, row, f"{head}∂L/∂(weights) = ∂L/∂out · Vᵀ (row i, under token j)")
             dweights = self.pair_block(grid, row, rec.weights_grad, h, lambda n_, h_, i, j: lambda read: "+".join(
                 self.times(read(dconcat[h_ * dv + d][n_ * positions + i]), read(value[h_ * dv + d][n_ * positions + j]))
-                for d in range(dv)))
+                for d in range(dv)), pair_kind("dA"), k, 1, rec.mask)
             row += positions + 1
             row = self.heading(grid, row, f"{head}each row through its softmax Jacobian: w_ij × (∂L/∂w_ij − Σ_j' w_ij' "
                                "× ∂L/∂w_ij')")
@@ -215,12 +222,14 @@ class AttentionGradientCells:
                 return lambda read: f"{read(w[n_, i, j])}*" + self.rp(f"{read(dw[n_, i, j])}-" + self.total(
                     [self.times(read(dw[n_, i, u]), read(w[n_, i, u])) for u in cols]))
 
-            grad = self.pair_block(grid, row, rec.logits_grad, h, jacobian)
+            grad = self.pair_block(grid, row, rec.logits_grad, h, jacobian, pair_kind("dSc" if root is not None else "dS"), k, 1,
+                                   rec.mask)
             row += positions + 1
             if root is not None:
                 row = self.heading(grid, row, f"{head}÷ √d_k: ∂L/∂(Q·Kᵀ)")
                 grad = self.pair_block(grid, row, rec.scores_grad, h, lambda n_, h_, i, j, d=grad: (
-                    lambda read: f"{read(d[n_, i, j])}/{read(root)}") if j in allowed(i) else None)
+                    lambda read: f"{read(d[n_, i, j])}/{read(root)}") if j in allowed(i) else None, pair_kind("dS"), k, 1,
+                    rec.mask)
                 row += positions + 1
             scores_grad.append(grad)
         blocks = {
@@ -239,7 +248,8 @@ class AttentionGradientCells:
             row = self.heading(grid, row, f"∂L/∂W_{letter} (left) and ∂L/∂{letter} = {texts[letter]}")
             delta = self.matrix(grid, row, self.example_col, tokens(values), lambda c, t, r, col, v, pairs=pairs:
                                 self.computed(grid, r, col, v, lambda read: "+".join(
-                                    self.times(read(a), read(b)) for a, b in pairs(c, t)) or "0"))
+                                    self.times(read(a), read(b)) for a, b in pairs(c, t)) or "0",
+                                    named(f"d{letter.lower()}", c, t)))
             places[f"d{letter}{k}@tokens"] = delta
             places[f"dW{letter}{k}"] = self.weight_gradient(grid, row, f"W{letter}{k}", getattr(rec, ROLES[letter]),
                                                             delta, x, first)
