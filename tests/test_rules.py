@@ -142,17 +142,6 @@ learning_rate: 0.1
 
 
 @pytest.fixture
-def toy_rules() -> Iterator[None]:
-    ACTIVATIONS.register(Softplus)
-    LOSSES.register(MeanAbsoluteError)
-    try:
-        yield
-    finally:
-        ACTIVATIONS.unregister("softplus")
-        LOSSES.unregister("mae")
-
-
-@pytest.fixture
 def toy_file(tmp_path: Path) -> Path:
     path = tmp_path / "toy.yaml"
     path.write_text(TOY_SCENARIO)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
 import numpy as np
 import pytest
@@ -26,7 +26,6 @@ from nnworked.rules.activations import ACTIVATIONS
 from nnworked.rules.activations.sigmoid import Sigmoid
 from nnworked.rules.activations.softmax import Softmax
 from nnworked.rules.losses import LOSSES
-from tests.test_rules import MeanAbsoluteError, Softplus
 
 PLACES = 4
 CARRY = Rounding(PLACES)
@@ -101,17 +100,6 @@ def loss_mismatches(rule: Any, rows: int = 120) -> list[str]:
             if got != expected:
                 out.append(f"{what} at ŷ = {p[n, i]}, y = {y[n, i]}: {formula} gives {got}, the working {expected}")
     return out
-
-
-@pytest.fixture
-def toy_rules() -> Iterator[None]:
-    ACTIVATIONS.register(Softplus)
-    LOSSES.register(MeanAbsoluteError)
-    try:
-        yield
-    finally:
-        ACTIVATIONS.unregister("softplus")
-        LOSSES.unregister("mae")
 
 
 @pytest.mark.parametrize("name", ACTIVATIONS.names())
