@@ -49,14 +49,10 @@ class Attend(NamedTuple):
         """The intermediates a sheet can ask, by kind, each indexed as its name is: q, k, v and (with output
         weights) O by [example, position, feature of d_model]; S, Sc (scaled) and A by [example, i, j] with
         one head, [example, head, i, j] with several."""
-        def flat(a: np.ndarray) -> np.ndarray:  # (N, H, T, d) -> (N, T, H·d)
-            return a.transpose(0, 2, 1, 3).reshape(a.shape[0], a.shape[2], -1)
+        def rows(a: np.ndarray) -> np.ndarray:
+            return _pairs(a, self.mask)
 
-        def rows(a: np.ndarray) -> np.ndarray:  # a masked pair is no quantity: the walkthrough never works it
-            a = a if self.mask is None else np.where(self.mask, a, np.nan)
-            return a[:, 0] if self.heads == 1 else a
-
-        out = {"q": flat(self.q), "k": flat(self.k), "v": flat(self.v), "S": rows(self.scores)}
+        out = {"q": _flat(self.q), "k": _flat(self.k), "v": _flat(self.v), "S": rows(self.scores)}
         if self.scaled:
             out["Sc"] = rows(self.scaled_scores)
         out["A"] = rows(self.weights)
@@ -97,18 +93,14 @@ class AttentionGradient(NamedTuple):
         """The backward intermediates a sheet can ask, by kind, each indexed as its forward twin (see
         `Attend.intermediates`): ∂L/∂O (with output weights: ∂L/∂concat), ∂L/∂A, ∂L/∂Sc (scaled: what the
         softmax passes back), ∂L/∂S, ∂L/∂q, ∂L/∂k and ∂L/∂v, in the order the walkthrough works them."""
-        def flat(a: np.ndarray) -> np.ndarray:  # (N, H, T, d) -> (N, T, H·d)
-            return a.transpose(0, 2, 1, 3).reshape(a.shape[0], a.shape[2], -1)
-
-        def rows(a: np.ndarray) -> np.ndarray:  # a masked pair is no quantity: the walkthrough never works it
-            a = a if self.mask is None else np.where(self.mask, a, np.nan)
-            return a[:, 0] if a.shape[1] == 1 else a
+        def rows(a: np.ndarray) -> np.ndarray:
+            return _pairs(a, self.mask)
 
         out = {"dO": self.concat_grad} if self.output_grad is not None else {}
-        out.update({"dA": rows(self.weights_grad), "dv": flat(self.value_grad)})
+        out.update({"dA": rows(self.weights_grad), "dv": _flat(self.value_grad)})
         if self.scaled:
             out["dSc"] = rows(self.logits_grad)
-        out.update({"dS": rows(self.scores_grad), "dq": flat(self.query_grad), "dk": flat(self.key_grad)})
+        out.update({"dS": rows(self.scores_grad), "dq": _flat(self.query_grad), "dk": _flat(self.key_grad)})
         return out
 
 
@@ -121,3 +113,15 @@ class AttentionBack(NamedTuple):
 
     def produces(self) -> dict[str, np.ndarray]:
         return {f"a{self.layer - 1}": self.upstream}
+
+
+def _flat(a: np.ndarray) -> np.ndarray:
+    """Each head's (N, H, T, d) side by side, as a quantity is indexed: (N, T, H·d)."""
+    return a.transpose(0, 2, 1, 3).reshape(a.shape[0], a.shape[2], -1)
+
+
+def _pairs(a: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
+    """A per-pair array (N, H, T, T) as a quantity is indexed: [n, i, j] with one head, [n, h, i, j] with
+    several; a masked pair is no quantity (NaN): the walkthrough never works it."""
+    a = a if mask is None else np.where(mask, a, np.nan)
+    return a[:, 0] if a.shape[1] == 1 else a
